@@ -1,0 +1,38 @@
+# One entry point for humans and CI. `make run` and `make test` install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run chat test lint typecheck unit clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env:
+	cp .env.example .env
+	@echo "created .env from .env.example (development values; edit it for a real number)"
+
+run: $(STAMP) .env
+	$(BIN)/bot serve
+
+chat: $(STAMP)
+	$(BIN)/bot chat
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Channels: how messages reach the service (inbound) and leave it (outbound)."""

@@ -1,0 +1,217 @@
+"""Send messages through the WhatsApp Cloud API (Meta Graph API ``/<phone_number_id>/messages``).
+
+Request and response bodies follow Meta's documented Messages API. A success answers
+``{"messaging_product": "whatsapp", "contacts": [{"input": ..., "wa_id": ...}],
+"messages": [{"id": "wamid..."}]}``; an error answers a Graph API error object
+``{"error": {"message": ..., "type": ..., "code": 131047,
+"error_data": {"messaging_product": "whatsapp", "details": ...}, "fbtrace_id": ...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from bot.errors import ChannelSendError
+from bot.privacy import mask_phone
+
+logger = logging.getLogger(__name__)
+
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE_CHARS = 20
+MAX_BUTTON_ID_CHARS = 256
+MAX_INTERACTIVE_BODY_CHARS = 1024
+
+
+class WhatsAppClient:
+    """Outbound sender for the WhatsApp Cloud API; implements ``OutboundSender``.
+
+    The session is owned by the caller (opened and closed in the app's ``cleanup_ctx``).
+    Every call has its own total timeout. The access token is sent only in the
+    ``Authorization`` header and never logged or shown in ``repr``.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_url: str,
+        access_token: str,
+        timeout_s: float = 10.0,
+    ) -> None:
+        """Create a client.
+
+        Args:
+            session: Shared aiohttp session; not closed by this client.
+            api_url: Graph API base including the version, e.g.
+                ``"https://graph.facebook.com/v21.0"``; a trailing slash is ignored.
+            access_token: System-user or app access token with ``whatsapp_business_messaging``.
+            timeout_s: Total time allowed for one send, in seconds (connect + answer).
+        """
+        self._session = session
+        self._api_url = api_url.rstrip("/")
+        self._access_token = access_token
+        self._timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return f"WhatsAppClient(api_url={self._api_url!r}, timeout_s={self._timeout_s})"
+
+    async def send_text(self, bot_id: str, to: str, text: str) -> str:
+        """Send a plain text message (links are not previewed).
+
+        Args:
+            bot_id: Business phone number id the message leaves from (``phone_number_id``).
+            to: The user's wa_id / phone number, digits without ``+``.
+            text: Message body; Meta accepts up to 4096 characters.
+
+        Returns:
+            The ``wamid`` of the accepted message (``messages[0].id``).
+
+        Raises:
+            ChannelSendError: Meta answered non-2xx (``status``, Meta's ``error.code``,
+                ``error.message`` plus ``error_data.details``), answered 2xx without a
+                message id, or could not be reached in ``timeout_s`` (``status=None``).
+        """
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": {"preview_url": False, "body": text},
+        }
+        return await self._post_message(bot_id, to, body)
+
+    async def send_interactive_buttons(
+        self, bot_id: str, to: str, body: str, buttons: Sequence[tuple[str, str]]
+    ) -> str:
+        """Send an interactive reply-buttons message (Meta's ``interactive.type = "button"``).
+
+        A tap comes back as an ``interactive`` webhook with ``button_reply`` (id, title),
+        parsed as ``InboundKind.INTERACTIVE`` with ``payload`` = the button id.
+
+        Args:
+            bot_id: Business phone number id the message leaves from.
+            to: The user's wa_id / phone number, digits without ``+``.
+            body: The message text above the buttons, 1-1024 characters.
+            buttons: 1-3 ``(id, title)`` pairs; ids unique, 1-256 characters; titles
+                1-20 characters.
+
+        Returns:
+            The ``wamid`` of the accepted message.
+
+        Raises:
+            ValueError: The body or buttons break Meta's documented limits (checked before
+                anything is sent).
+            ChannelSendError: As for :meth:`send_text`.
+        """
+        _check_buttons(body, buttons)
+        payload = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": body},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": button_id, "title": title}}
+                        for button_id, title in buttons
+                    ]
+                },
+            },
+        }
+        return await self._post_message(bot_id, to, payload)
+
+    async def _post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
+        """POST ``body`` to ``/<bot_id>/messages`` and return the wamid."""
+        url = f"{self._api_url}/{quote(bot_id, safe='')}/messages"
+        headers = {"Authorization": f"Bearer {self._access_token}"}
+        timeout = aiohttp.ClientTimeout(total=self._timeout_s)
+        try:
+            async with self._session.post(
+                url, json=body, headers=headers, timeout=timeout
+            ) as response:
+                status = response.status
+                raw = await response.read()
+        except TimeoutError as exc:
+            logger.warning(
+                "send to %s timed out after %ss (bot_id=%s)",
+                mask_phone(to),
+                self._timeout_s,
+                bot_id,
+            )
+            raise ChannelSendError(None, None, f"timed out after {self._timeout_s}s") from exc
+        except aiohttp.ClientError as exc:
+            logger.warning("send to %s failed: %s (bot_id=%s)", mask_phone(to), exc, bot_id)
+            raise ChannelSendError(None, None, f"connection error: {exc}") from exc
+
+        answer = _json_object(raw)
+        if not 200 <= status < 300:
+            code, detail = _meta_error(answer, raw, status)
+            logger.warning(
+                "send to %s refused: status=%s code=%s detail=%s (bot_id=%s)",
+                mask_phone(to),
+                status,
+                code,
+                detail,
+                bot_id,
+            )
+            raise ChannelSendError(status, code, detail)
+        wamid = _message_id(answer)
+        if wamid is None:
+            raise ChannelSendError(status, None, "accepted without messages[0].id in the answer")
+        logger.debug("sent %s to %s: %s", body["type"], mask_phone(to), wamid)
+        return wamid
+
+
+def _check_buttons(body: str, buttons: Sequence[tuple[str, str]]) -> None:
+    if not 1 <= len(body) <= MAX_INTERACTIVE_BODY_CHARS:
+        raise ValueError(f"body must have 1-{MAX_INTERACTIVE_BODY_CHARS} characters")
+    if not 1 <= len(buttons) <= MAX_BUTTONS:
+        raise ValueError(f"need 1-{MAX_BUTTONS} buttons, got {len(buttons)}")
+    ids = [button_id for button_id, _ in buttons]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"button ids must be unique: {ids}")
+    for button_id, title in buttons:
+        if not 1 <= len(button_id) <= MAX_BUTTON_ID_CHARS:
+            raise ValueError(f"button id must have 1-{MAX_BUTTON_ID_CHARS} characters")
+        if not 1 <= len(title) <= MAX_BUTTON_TITLE_CHARS:
+            raise ValueError(
+                f"button title {title!r} must have 1-{MAX_BUTTON_TITLE_CHARS} characters"
+            )
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _meta_error(answer: dict[str, Any], raw: bytes, status: int) -> tuple[int | None, str]:
+    """Extract (``error.code``, readable detail) from a Graph API error answer."""
+    error = answer.get("error")
+    if not isinstance(error, dict):
+        snippet = raw[:200].decode("utf-8", errors="replace")
+        return None, f"HTTP {status} without a Graph API error: {snippet!r}"
+    code = error.get("code")
+    message = error.get("message")
+    detail = message if isinstance(message, str) and message else f"HTTP {status}"
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
+    if isinstance(details, str) and details and details not in detail:
+        detail = f"{detail}: {details}"
+    return (code if isinstance(code, int) and not isinstance(code, bool) else None), detail
+
+
+def _message_id(answer: dict[str, Any]) -> str | None:
+    messages = answer.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    wamid = first.get("id") if isinstance(first, dict) else None
+    return wamid if isinstance(wamid, str) and wamid else None

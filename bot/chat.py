@@ -1,0 +1,123 @@
+"""``bot chat``: the real engine in a terminal, for flow authors without a WhatsApp account.
+
+Lines typed are inbound text messages from one user; the bot's replies and close notices are
+printed as they are sent, timeouts included (the sweeper runs as in the service). Commands:
+``/wait MINUTES`` moves the clock forward (to see a timeout without waiting), ``/quit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import sys
+import tempfile
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bot.channels.base import InboundKind, InboundMessage
+from bot.clock import utc_now
+from bot.config import Settings
+from bot.sessions.sqlite import SqliteStore
+from bot.wiring import Content, build_runtime
+
+CHANNEL = "whatsapp"
+
+
+class OffsetClock:
+    """The wall clock plus an offset that ``/wait`` increases."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.offset
+
+
+class TerminalSender:
+    """An :class:`~bot.channels.base.OutboundSender` that prints what the bot sends."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._ids = itertools.count(1)
+
+    async def send_text(self, bot_id: str, to: str, text: str) -> str:
+        """Print ``text`` as the bot's message; returns a fake message id."""
+        indented = text.replace("\n", "\n     ")
+        print(f"bot> {indented}", file=self.out, flush=True)
+        return f"chat.{next(self._ids)}"
+
+
+async def run_chat(
+    settings: Settings,
+    content: Content,
+    user_id: str,
+    lang: str | None,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+) -> None:
+    """Run the chat loop until ``/quit`` or end of input.
+
+    Args:
+        lang: Fix the session language (``es``/``en``); ``None`` lets the engine detect it.
+    """
+    clock = OffsetClock()
+    with tempfile.TemporaryDirectory(prefix="bot-chat-") as folder:
+        store = SqliteStore(Path(folder) / "chat.db")
+        await store.open()
+        sender = TerminalSender(out)
+        runtime = build_runtime(settings, content, store, {CHANNEL: sender}, clock)
+        bot_id = settings.whatsapp.phone_number_id or "chat"
+        stop = asyncio.Event()
+        sweeper = asyncio.create_task(runtime.sweeper.run(stop))
+        interactive = stdin.isatty()
+        print(
+            f"Chatting as {user_id} (session timeout {settings.session_timeout_min:g} min). "
+            "Commands: /wait MINUTES, /quit.",
+            file=out,
+            flush=True,
+        )
+        try:
+            while True:
+                if interactive:
+                    print("you> ", end="", file=out, flush=True)
+                line = await asyncio.to_thread(stdin.readline)
+                if not line:
+                    break
+                text = line.strip()
+                if not text:
+                    continue
+                if text == "/quit":
+                    break
+                if text.startswith("/wait"):
+                    minutes = text.removeprefix("/wait").strip() or str(
+                        settings.session_timeout_min
+                    )
+                    try:
+                        clock.offset += timedelta(minutes=float(minutes))
+                    except ValueError:
+                        print("usage: /wait MINUTES", file=out, flush=True)
+                        continue
+                    await runtime.sweeper.run_once()
+                    continue
+                if not interactive:
+                    print(f"you> {text}", file=out, flush=True)
+                await runtime.engine.handle(
+                    InboundMessage(
+                        channel=CHANNEL,
+                        bot_id=bot_id,
+                        user_id=user_id,
+                        message_id=f"chat.{uuid.uuid4().hex}",
+                        kind=InboundKind.TEXT,
+                        text=text,
+                        timestamp=clock(),
+                    ),
+                    language=lang,
+                )
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await store.close()

@@ -1,0 +1,271 @@
+"""Typed settings: ``config.yaml`` for structure, environment variables (and ``.env``) on top.
+
+Precedence, highest first: the process environment, the ``.env`` file, ``config.yaml``, the
+defaults below. Settings are read once, when :func:`load_settings` is called (never at import
+time); a missing or invalid one raises :class:`~bot.errors.ConfigError` naming it.
+
+Relative paths in ``config.yaml`` (data folders, ``sqlite:///relative.db``) are resolved against
+the folder that holds ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+from bot.yamlfile import load_yaml
+
+DEFAULT_API_URL = "https://graph.facebook.com/v21.0"
+SUPPORTED_STORES = ("sqlite",)
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppSettings:
+    """WhatsApp Cloud API credentials and endpoint (secrets hidden from ``repr``)."""
+
+    api_url: str = DEFAULT_API_URL
+    phone_number_id: str = ""
+    access_token: str = field(default="", repr=False)
+    app_secret: str = field(default="", repr=False)
+    verify_token: str = field(default="", repr=False)
+    send_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service needs to start.
+
+    Attributes:
+        base_dir: Folder of ``config.yaml``; relative paths were resolved against it.
+        flows_dir, intents_dir, locales_dir: Data folders of YAML files.
+        languages: Language codes the bot speaks (each needs ``locales/<lang>.yaml``).
+        default_language: Reply language when the user's cannot be told.
+        session_timeout_min: Inactivity (minutes, decimals allowed) after which a session closes.
+        sweep_interval_s: Seconds between two sweeps for due sessions.
+        database_url: ``sqlite:///path`` (relative to ``base_dir``) or ``sqlite:////abs/path``.
+        intent_threshold: Minimum confidence (0..1) for an intent to count.
+        welcome_on_greet: Answer a greeting outside a flow with the localized welcome.
+        fallback: ``"help"`` (answer unrecognised input with the help text) or ``"ignore"``.
+        admin_token: Bearer token of the admin API; empty disables it (every call 401).
+        host, port: Where ``bot serve`` listens.
+        log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
+    """
+
+    base_dir: Path
+    flows_dir: Path
+    intents_dir: Path
+    locales_dir: Path
+    languages: tuple[str, ...] = ("es", "en")
+    default_language: str = "es"
+    session_timeout_min: float = 30.0
+    sweep_interval_s: float = 1.0
+    database_url: str = "sqlite:///data/bot.db"
+    intent_threshold: float = 0.75
+    welcome_on_greet: bool = True
+    fallback: str = "help"
+    admin_token: str = field(default="", repr=False)
+    host: str = "0.0.0.0"  # noqa: S104 - a service listens on every interface by default
+    port: int = 8080
+    log_level: str = "INFO"
+    whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+
+    @property
+    def session_timeout_s(self) -> float:
+        """The inactivity timeout in seconds."""
+        return self.session_timeout_min * 60.0
+
+    def sqlite_path(self) -> Path:
+        """The SQLite file of ``database_url``.
+
+        Raises:
+            ConfigError: ``DATABASE_URL`` is not a ``sqlite:///`` URL.
+        """
+        scheme, _, rest = self.database_url.partition("://")
+        if scheme != "sqlite" or not rest.startswith("/") or rest == "/":
+            raise ConfigError("DATABASE_URL", f"expected sqlite:///path, got {self.database_url!r}")
+        raw = rest[1:]
+        path = Path(raw)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name) or {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"config.yaml: {name}", "must be a mapping")
+    return value
+
+
+def _number(setting: str, raw: Any, *, positive: bool = True) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(setting, f"must be a number, got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(setting, f"must be a finite number, got {raw!r}")
+    if positive and value <= 0:
+        raise ConfigError(setting, f"must be greater than 0, got {raw!r}")
+    return value
+
+
+def _port(setting: str, raw: Any) -> int:
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise ConfigError(setting, f"must be a whole number from 1 to 65535, got {raw!r}") from None
+    if not 0 <= value <= 65535:
+        raise ConfigError(setting, f"must be a whole number from 1 to 65535, got {raw!r}")
+    return value
+
+
+def _bool(setting: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(setting, f"must be true or false, got {raw!r}")
+
+
+def _http_url(setting: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(setting, f"must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def read_environment(env_file: Path | None) -> dict[str, str]:
+    """Merge ``env_file`` (python-dotenv syntax, optional) under the process environment."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
+    """Read ``config_path`` and apply ``env`` on top.
+
+    Args:
+        config_path: The ``config.yaml`` file (must exist).
+        env: Environment variables, e.g. from :func:`read_environment`.
+
+    Raises:
+        ConfigError: A setting is missing or invalid; the message names it.
+        DataFileError: ``config.yaml`` is not valid YAML (with file:line).
+    """
+    if not config_path.is_file():
+        raise ConfigError("--config", f"file not found: {config_path}")
+    data = load_yaml(config_path) or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(str(config_path), "must be a mapping of sections")
+    base = config_path.resolve().parent
+
+    paths = _section(data, "paths")
+    server = _section(data, "server")
+    session = _section(data, "session")
+    store = _section(data, "store")
+    intents = _section(data, "intents")
+    behaviour = _section(data, "behaviour")
+    wa = _section(data, "whatsapp")
+
+    def env_or(name: str, fallback: Any) -> Any:
+        value = env.get(name)
+        return value if value not in (None, "") else fallback
+
+    languages_raw = data.get("languages", ["es", "en"])
+    if (
+        not isinstance(languages_raw, list)
+        or not languages_raw
+        or not all(isinstance(x, str) and x for x in languages_raw)
+    ):
+        raise ConfigError("config.yaml: languages", "must be a non-empty list of language codes")
+    languages = tuple(str(x) for x in languages_raw)
+    default_language = str(env_or("DEFAULT_LANGUAGE", data.get("default_language", languages[0])))
+    if default_language not in languages:
+        raise ConfigError("DEFAULT_LANGUAGE", f"{default_language!r} is not one of {languages}")
+
+    fallback = str(behaviour.get("fallback", "help"))
+    if fallback not in ("help", "ignore"):
+        raise ConfigError("config.yaml: behaviour.fallback", "must be 'help' or 'ignore'")
+    log_level = str(env_or("LOG_LEVEL", data.get("log_level", "INFO"))).upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    threshold = _number("config.yaml: intents.threshold", intents.get("threshold", 0.75))
+    if threshold > 1:
+        raise ConfigError("config.yaml: intents.threshold", "must be above 0 and at most 1")
+
+    settings = Settings(
+        base_dir=base,
+        flows_dir=base / str(paths.get("flows", "flows")),
+        intents_dir=base / str(paths.get("intents", "intents")),
+        locales_dir=base / str(paths.get("locales", "locales")),
+        languages=languages,
+        default_language=default_language,
+        session_timeout_min=_number(
+            "SESSION_TIMEOUT_MINUTES",
+            env_or("SESSION_TIMEOUT_MINUTES", session.get("timeout_minutes", 30)),
+        ),
+        sweep_interval_s=_number(
+            "SESSION_SWEEP_INTERVAL_SECONDS",
+            env_or("SESSION_SWEEP_INTERVAL_SECONDS", session.get("sweep_interval_seconds", 1)),
+        ),
+        database_url=str(env_or("DATABASE_URL", store.get("url", "sqlite:///data/bot.db"))),
+        intent_threshold=threshold,
+        welcome_on_greet=_bool(
+            "config.yaml: behaviour.welcome_on_greet", behaviour.get("welcome_on_greet", True)
+        ),
+        fallback=fallback,
+        admin_token=str(env.get("ADMIN_TOKEN", "")),
+        host=str(env_or("HOST", server.get("host", "0.0.0.0"))),  # noqa: S104
+        port=_port("PORT", env_or("PORT", server.get("port", 8080))),
+        log_level=log_level,
+        whatsapp=WhatsAppSettings(
+            api_url=_http_url(
+                "WHATSAPP_API_URL",
+                str(env_or("WHATSAPP_API_URL", wa.get("api_url", DEFAULT_API_URL))),
+            ),
+            phone_number_id=str(env.get("WHATSAPP_PHONE_NUMBER_ID", "")),
+            access_token=str(env.get("WHATSAPP_ACCESS_TOKEN", "")),
+            app_secret=str(env.get("WHATSAPP_APP_SECRET", "")),
+            verify_token=str(env.get("WHATSAPP_VERIFY_TOKEN", "")),
+            send_timeout_s=_number(
+                "config.yaml: whatsapp.send_timeout_seconds", wa.get("send_timeout_seconds", 10)
+            ),
+        ),
+    )
+    scheme = settings.database_url.partition("://")[0]
+    if scheme not in SUPPORTED_STORES:
+        raise ConfigError(
+            "DATABASE_URL",
+            f"unsupported store {scheme!r} in {settings.database_url!r}; use sqlite:///path",
+        )
+    settings.sqlite_path()  # validates the URL's shape
+    for name, folder in (
+        ("paths.flows", settings.flows_dir),
+        ("paths.intents", settings.intents_dir),
+        ("paths.locales", settings.locales_dir),
+    ):
+        if not folder.is_dir():
+            raise ConfigError(f"config.yaml: {name}", f"folder not found: {folder}")
+    return settings
+
+
+def require_serve_settings(settings: Settings) -> None:
+    """Check what ``bot serve`` needs beyond what ``bot chat`` needs.
+
+    Raises:
+        ConfigError: ``WHATSAPP_ACCESS_TOKEN`` or ``WHATSAPP_VERIFY_TOKEN`` is missing.
+    """
+    if not settings.whatsapp.access_token:
+        raise ConfigError("WHATSAPP_ACCESS_TOKEN", "is not set (put it in .env or the environment)")
+    if not settings.whatsapp.verify_token:
+        raise ConfigError("WHATSAPP_VERIFY_TOKEN", "is not set (put it in .env or the environment)")

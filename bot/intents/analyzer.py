@@ -1,0 +1,155 @@
+"""Turning a message into clauses of normalized tokens, with spaCy's tokenizer per language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+import spacy
+
+from bot.intents.normalize import (
+    is_emoji,
+    prepare,
+    remove_apostrophes,
+    split_word,
+    strip_accents,
+)
+
+# Punctuation that ends a clause. "¿" and "¡" open one; "?" and "¿" mark it as a question.
+_BOUNDARIES = frozenset({",", ".", "!", "?", ";", ":", "¿", "¡", "...", "…", "(", ")"})
+_QUESTION_MARKS = frozenset({"?", "¿"})
+
+
+class TokenKind(Enum):
+    """What a token is, which decides how it is matched and weighted."""
+
+    WORD = "word"
+    EMOJI = "emoji"
+    NUMBER = "number"
+    OTHER = "other"  # email address, URL
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One normalized word of a message.
+
+    Attributes:
+        orth: Lowercase form with accents, as typed (after abbreviation expansion).
+        norm: ``orth`` without accents; the form that is matched.
+        kind: Word, emoji, number or other (email, URL).
+    """
+
+    orth: str
+    norm: str
+    kind: TokenKind
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """Tokens between two clause boundaries (``,`` ``.`` ``!`` ``?`` ``¿``, a newline).
+
+    Attributes:
+        tokens: The clause's tokens, in order; never empty.
+        is_question: True when the clause ends with ``?`` or opens with ``¿``.
+    """
+
+    tokens: tuple[Token, ...]
+    is_question: bool
+
+
+class Analyzer:
+    """Tokenizes prepared text (see :func:`bot.intents.normalize.prepare`) for one language.
+
+    Uses ``spacy.blank(language)``'s rule-based tokenizer, so contractions follow the language's
+    rules (``"don't"`` → ``do not`` in English), then expands chat abbreviations.
+    """
+
+    def __init__(
+        self, language: str, abbreviations: Mapping[str, str], vocab_limit: int = 200_000
+    ) -> None:
+        """Create the tokenizer.
+
+        Args:
+            language: spaCy language code (``"es"``, ``"en"``, ``"pt"``).
+            abbreviations: Shorthand (lowercase, no accents) → expansion, e.g. ``xq`` →
+                ``porque``; the expansion may hold several words.
+            vocab_limit: spaCy keeps every new word it sees (numbers, emails, names) in its
+                vocabulary; past this many entries the tokenizer is rebuilt (about 20 ms) so a
+                long-running service does not grow without bound.
+        """
+        self.language = language
+        self._vocab_limit = vocab_limit
+        self._nlp = spacy.blank(language)
+        self._abbreviations = {
+            strip_accents(short): tuple(_word_tokens(long.lower()))
+            for short, long in abbreviations.items()
+        }
+
+    def analyze(self, prepared: str) -> tuple[Clause, ...]:
+        """Split prepared text into clauses of tokens.
+
+        Args:
+            prepared: Output of :func:`~bot.intents.normalize.prepare`.
+
+        Returns:
+            Non-empty clauses in order; an empty tuple for text without words or emoji.
+        """
+        clauses: list[Clause] = []
+        current: list[Token] = []
+        question = False
+        nlp = self._nlp
+        for spacy_token in nlp.tokenizer(prepared):
+            text = spacy_token.text
+            if spacy_token.is_space:
+                if "\n" in text:
+                    question = self._close(clauses, current, question)
+                continue
+            if text in _BOUNDARIES or (spacy_token.is_punct and set(text) <= {".", "!", "?"}):
+                if current or text not in _QUESTION_MARKS:
+                    question = question or "?" in text
+                    question = self._close(clauses, current, question)
+                question = question or text == "¿"
+                continue
+            if spacy_token.like_email or spacy_token.like_url:
+                current.append(Token(text, text, TokenKind.OTHER))
+                continue
+            if is_emoji(text):
+                current.extend(Token(char, char, TokenKind.EMOJI) for char in text)
+                continue
+            norm = spacy_token.norm_
+            if norm != spacy_token.lower_ and norm.isalpha():
+                text = norm  # tokenizer exception: "n't" → "not", "ca" → "can"
+            for word in split_word(remove_apostrophes(text)):
+                self._append_word(current, word)
+        self._close(clauses, current, question)
+        if len(nlp.vocab) > self._vocab_limit:
+            self._nlp = spacy.blank(self.language)
+        return tuple(clauses)
+
+    def phrase_tokens(self, text: str) -> tuple[Token, ...]:
+        """All tokens of a raw phrase (an example, a keyword), clause boundaries dropped."""
+        return tuple(token for clause in self.analyze(prepare(text)) for token in clause.tokens)
+
+    def _append_word(self, tokens: list[Token], word: str) -> None:
+        norm = strip_accents(word)
+        expansion = self._abbreviations.get(norm)
+        if expansion is not None:
+            tokens.extend(expansion)
+            return
+        kind = TokenKind.NUMBER if word.isdigit() else TokenKind.WORD
+        tokens.append(Token(word, norm, kind))
+
+    @staticmethod
+    def _close(clauses: list[Clause], current: list[Token], question: bool) -> bool:
+        """Store the current clause (if any) and start a new one; returns the reset flag."""
+        if current:
+            clauses.append(Clause(tuple(current), question))
+            current.clear()
+            return False
+        return question
+
+
+def _word_tokens(text: str) -> list[Token]:
+    """Tokens of an abbreviation's expansion: plain words, split on blanks and punctuation."""
+    return [Token(word, strip_accents(word), TokenKind.WORD) for word in split_word(text)]

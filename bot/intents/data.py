@@ -1,0 +1,298 @@
+"""Loading and validating ``intents/<lang>.yaml`` files.
+
+A file holds one language's intents plus the small word lists the classifier's guards use::
+
+    language: es                  # required; must match the file name (es.yaml)
+    intents:                      # required; intent name (or Spanish alias) → definition
+      greet:                      # aliases: saludo → greet, despedida → goodbye,
+        examples: [hola, buenas]  #   cancelacion/cancelación → cancel
+        keywords: [hola]          # optional: words that signal the intent anywhere in a message
+        threshold: 0.8            # optional: minimum confidence (default: the classifier's, 0.75)
+        threshold_in_flow: 0.9    # optional: minimum while the user answers a free-text question
+        closing: false            # optional: ends the conversation (default: goodbye, cancel)
+        deferrable: false         # optional: "later"/"mañana" means not now (default: cancel)
+        priority: 0               # optional: higher wins within a sentence (defaults: greet 0,
+                                  #   author intents 1, goodbye/cancel 2); across sentences
+                                  #   the last wins, priority <= 0 never beats another intent
+      none:                       # optional: phrases that are never an intent ("bus stop")
+        examples: [parada de bus]
+    abbreviations: {q: que}       # optional: chat shorthand → words
+    fillers: [por favor]          # optional: words that neither add nor remove meaning
+    negations: ["no"]             # optional: words that cancel a following intent phrase
+    question_words: [puedo]       # optional: clause openers that make it a question
+    conditionals: [si]            # optional: words that make a closing phrase hypothetical
+    deferrals: [después]          # optional: words that put a deferrable phrase off
+
+Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
+naming the file and the 1-based line of the offending node. Parsing is
+:func:`bot.yamlfile.load_yaml`, shared with the flow and locale loaders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import DataFileError
+from bot.intents.names import canonical_intent, is_valid_intent_name
+from bot.intents.result import CANCEL, CLOSING_INTENTS, GREET
+from bot.yamlfile import load_yaml, where
+
+_TOP_KEYS = frozenset(
+    {
+        "language",
+        "intents",
+        "abbreviations",
+        "fillers",
+        "negations",
+        "question_words",
+        "conditionals",
+        "deferrals",
+    }
+)
+_INTENT_KEYS = frozenset(
+    {"examples", "keywords", "threshold", "threshold_in_flow", "closing", "deferrable", "priority"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One example, keyword or word-list entry and where it was written (1-based line)."""
+
+    text: str
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IntentSpec:
+    """One intent as a flow author defined it for one language.
+
+    Attributes:
+        name: Canonical name (aliases resolved), or ``"none"`` for anti-examples.
+        examples: Whole messages that mean the intent; at least one.
+        keywords: Words or short phrases that signal the intent even inside a longer message.
+        threshold: Minimum confidence, or ``None`` for the classifier's default.
+        threshold_in_flow: Minimum confidence while the user answers a free-text question, or
+            ``None`` for the default (0.9 for closing intents, ``threshold`` otherwise).
+        closing: True when the intent ends the conversation (goodbye, cancel).
+        deferrable: True when a deferral word ("later", "mañana") means "not now" (cancel);
+            false for goodbye, where "see you tomorrow" is still a goodbye.
+        priority: Rank among intents found in one message; higher wins (greet 0, closing
+            intents 2, others 1).
+        line: 1-based line of the intent's key.
+    """
+
+    name: str
+    examples: tuple[Phrase, ...]
+    keywords: tuple[Phrase, ...]
+    threshold: float | None
+    threshold_in_flow: float | None
+    closing: bool
+    deferrable: bool
+    priority: int
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageData:
+    """Everything one ``<lang>.yaml`` file defines.
+
+    Attributes:
+        language: Language code, e.g. ``"es"``.
+        path: The file, as given to :func:`load_language_file`.
+        intents: Canonical name → definition, in file order (``"none"`` included if present).
+        abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
+        fillers, negations, question_words, conditionals, deferrals: Word lists for the
+            guards (see the module docstring).
+    """
+
+    language: str
+    path: str
+    intents: Mapping[str, IntentSpec]
+    abbreviations: Mapping[str, Phrase]
+    fillers: tuple[Phrase, ...]
+    negations: tuple[Phrase, ...]
+    question_words: tuple[Phrase, ...]
+    conditionals: tuple[Phrase, ...]
+    deferrals: tuple[Phrase, ...]
+
+
+def load_language_file(path: Path, language: str) -> LanguageData:
+    """Load and validate one intent file.
+
+    Args:
+        path: The YAML file, e.g. ``intents/es.yaml``.
+        language: The language code the file must declare.
+
+    Returns:
+        The file's validated content.
+
+    Raises:
+        DataFileError: The file is missing, is not valid YAML, or breaks the format (unknown
+            key, intent without examples, non-string example, bad threshold, ...). The message
+            starts with ``path:line``.
+    """
+    return _Loader(str(path)).load(path, language)
+
+
+class _Loader:
+    """Validation helpers that remember the file name for error messages."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def error(self, line: int | None, problem: str) -> DataFileError:
+        return DataFileError(self.path, line, problem)
+
+    def load(self, path: Path, language: str) -> LanguageData:
+        if not path.is_file():
+            raise self.error(None, f"no intent file for language {language!r}")
+        root = load_yaml(path)
+        if not isinstance(root, Mapping):
+            raise self.error(1, "the file must be a mapping with 'language' and 'intents'")
+        for key in root:
+            if key not in _TOP_KEYS:
+                allowed = ", ".join(sorted(_TOP_KEYS))
+                raise self.error(_key_line(root, key), f"unknown key {key!r} (allowed: {allowed})")
+        declared = root.get("language")
+        if declared != language:
+            line = _key_line(root, "language") if "language" in root else 1
+            raise self.error(line, f"'language' must be {language!r}, found {declared!r}")
+        if "intents" not in root:
+            raise self.error(1, "missing 'intents'")
+        return LanguageData(
+            language=language,
+            path=self.path,
+            intents=self.intents(root["intents"], _key_line(root, "intents")),
+            abbreviations=self.abbreviations(root),
+            fillers=self.phrases(root, "fillers"),
+            negations=self.phrases(root, "negations"),
+            question_words=self.phrases(root, "question_words"),
+            conditionals=self.phrases(root, "conditionals"),
+            deferrals=self.phrases(root, "deferrals"),
+        )
+
+    def intents(self, node: Any, line: int | None) -> dict[str, IntentSpec]:
+        if not isinstance(node, Mapping) or not node:
+            raise self.error(line, "'intents' must be a non-empty mapping of intent names")
+        specs: dict[str, IntentSpec] = {}
+        for key, body in node.items():
+            key_line = _key_line(node, key)
+            if not isinstance(key, str):
+                raise self.error(key_line, f"intent name must be text, found {key!r}")
+            name = canonical_intent(key)
+            if not is_valid_intent_name(name):
+                raise self.error(
+                    key_line, f"invalid intent name {key!r} (use lowercase letters, digits, _)"
+                )
+            if name in specs:
+                raise self.error(key_line, f"intent {name!r} is defined twice (aliases count)")
+            specs[name] = self.intent(name, body, key_line)
+        return specs
+
+    def intent(self, name: str, body: Any, line: int | None) -> IntentSpec:
+        if not isinstance(body, Mapping):
+            raise self.error(line, f"intent {name!r} must be a mapping with 'examples'")
+        for key in body:
+            if key not in _INTENT_KEYS:
+                allowed = ", ".join(sorted(_INTENT_KEYS))
+                raise self.error(
+                    _key_line(body, key), f"intent {name!r}: unknown key {key!r} ({allowed})"
+                )
+        examples = self.phrases(body, "examples", owner=f"intent {name!r}", line=line)
+        if not examples:
+            raise self.error(line, f"intent {name!r} has no examples")
+        closing_default = name in CLOSING_INTENTS
+        return IntentSpec(
+            name=name,
+            examples=examples,
+            keywords=self.phrases(body, "keywords", owner=f"intent {name!r}"),
+            threshold=self.probability(body, "threshold", name),
+            threshold_in_flow=self.probability(body, "threshold_in_flow", name),
+            closing=self.boolean(body, "closing", name, closing_default),
+            deferrable=self.boolean(body, "deferrable", name, name == CANCEL),
+            priority=self.integer(body, "priority", name, _default_priority(name, closing_default)),
+            line=line,
+        )
+
+    def phrases(
+        self, node: Mapping[str, Any], key: str, owner: str = "file", line: int | None = None
+    ) -> tuple[Phrase, ...]:
+        if key not in node:
+            return ()
+        seq = node[key]
+        seq_line = _key_line(node, key) or line
+        if seq is None:
+            return ()
+        if not isinstance(seq, list):
+            raise self.error(seq_line, f"{owner}: {key!r} must be a list of texts")
+        phrases = []
+        for index, item in enumerate(seq):
+            item_line = _item_line(seq, index) or seq_line
+            if not isinstance(item, str):
+                raise self.error(
+                    item_line, f"{owner}: {key!r} entries must be text, found {item!r}"
+                )
+            if not item.strip():
+                raise self.error(item_line, f"{owner}: empty entry in {key!r}")
+            phrases.append(Phrase(item, item_line))
+        return tuple(phrases)
+
+    def abbreviations(self, root: Mapping[str, Any]) -> dict[str, Phrase]:
+        node = root.get("abbreviations")
+        line = _key_line(root, "abbreviations")
+        if node is None:
+            return {}
+        if not isinstance(node, Mapping):
+            raise self.error(line, "'abbreviations' must map shorthand to words")
+        result: dict[str, Phrase] = {}
+        for short, long in node.items():
+            key_line = _key_line(node, short) or line
+            if not isinstance(short, str) or not isinstance(long, str) or not long.strip():
+                raise self.error(key_line, f"abbreviation {short!r}: both sides must be text")
+            result[short.strip().lower()] = Phrase(long, key_line)
+        return result
+
+    def probability(self, node: Mapping[str, Any], key: str, name: str) -> float | None:
+        if key not in node:
+            return None
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise self.error(
+                _key_line(node, key),
+                f"intent {name!r}: {key!r} must be a number in (0, 1], found {value!r}",
+            )
+        return float(value)
+
+    def boolean(self, node: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
+        value = node.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(
+                _key_line(node, key), f"intent {name!r}: {key!r} must be true or false"
+            )
+        return value
+
+    def integer(self, node: Mapping[str, Any], key: str, name: str, default: int) -> int:
+        value = node.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(_key_line(node, key), f"intent {name!r}: {key!r} must be an integer")
+        return value
+
+
+def _default_priority(name: str, closing: bool) -> int:
+    """Greetings lose to everything, flow triggers to closing intents."""
+    if name == GREET:
+        return 0
+    return 2 if closing else 1
+
+
+def _key_line(node: Any, key: Any) -> int | None:
+    """1-based line of ``key`` in a ruamel mapping (of the mapping if the key is missing)."""
+    return where(node, key)[0]
+
+
+def _item_line(node: Any, index: int) -> int | None:
+    """1-based line of item ``index`` in a ruamel sequence."""
+    return where(node, index)[0]

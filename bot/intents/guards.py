@@ -1,0 +1,58 @@
+"""Guard word lists (negations, question openers, conditionals, deferrals) and their matching."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.intents.analyzer import Analyzer, Token
+from bot.intents.data import Phrase
+
+
+class GuardWords:
+    """Guard phrases (negations, question openers, conditionals) matched with an accent rule.
+
+    A typed word without accents matches a listed word with or without them (``"quizas"`` →
+    ``quizás``), but a typed accent must match: ``"sí"`` (yes) never matches ``si`` (if).
+    """
+
+    def __init__(self, phrases: Iterable[Phrase], analyzer: Analyzer) -> None:
+        """Analyze each phrase into words with the language's tokenizer."""
+        self._phrases: list[tuple[Token, ...]] = []
+        for phrase in phrases:
+            tokens = analyzer.phrase_tokens(phrase.text)
+            if tokens:
+                self._phrases.append(tokens)
+
+    @property
+    def words(self) -> frozenset[str]:
+        """All words of all phrases, accent-stripped."""
+        return frozenset(token.norm for phrase in self._phrases for token in phrase)
+
+    def starts_at(self, tokens: tuple[Token, ...], index: int) -> int:
+        """Length of the longest guard phrase starting at ``tokens[index]``, 0 if none."""
+        best = 0
+        for phrase in self._phrases:
+            end = index + len(phrase)
+            if (
+                len(phrase) > best
+                and end <= len(tokens)
+                and all(_guard_match(t, g) for t, g in zip(tokens[index:end], phrase, strict=True))
+            ):
+                best = len(phrase)
+        return best
+
+    def ends_at(self, tokens: tuple[Token, ...], index: int) -> bool:
+        """True when a guard phrase ends at ``tokens[index]`` (inclusive)."""
+        for phrase in self._phrases:
+            start = index - len(phrase) + 1
+            if start >= 0 and all(
+                _guard_match(t, g) for t, g in zip(tokens[start : index + 1], phrase, strict=True)
+            ):
+                return True
+        return False
+
+
+def _guard_match(typed: Token, listed: Token) -> bool:
+    if typed.orth == listed.orth:
+        return True
+    return typed.orth.isascii() and typed.norm == listed.norm

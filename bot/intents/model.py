@@ -1,0 +1,67 @@
+"""One language's intent model: tokenizer, lemmas, phrase index and clause scorer together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.intents.analyzer import Analyzer, Clause
+from bot.intents.config import ScoringConfig
+from bot.intents.data import IntentSpec, LanguageData
+from bot.intents.index import PhraseIndex
+from bot.intents.langid import spacy_stop_words
+from bot.intents.lemmas import LemmaLookup
+from bot.intents.normalize import plain_words
+from bot.intents.result import NONE_INTENT
+from bot.intents.scoring import ClauseScore, ClauseScorer, IntentTraits
+
+
+class LanguageModel:
+    """Scores messages against one language's intents.
+
+    Building it loads the spaCy tokenizer and the lemma table (about 1 s for Spanish) and
+    indexes the file's phrases.
+
+    Raises:
+        DataFileError: (from the constructor) a phrase is empty after normalization or
+            belongs to two intents.
+    """
+
+    def __init__(self, data: LanguageData, config: ScoringConfig) -> None:
+        """Build the model for ``data`` (a validated ``<lang>.yaml``)."""
+        self.language = data.language
+        self.specs: Mapping[str, IntentSpec] = {
+            name: spec for name, spec in data.intents.items() if name != NONE_INTENT
+        }
+        abbreviations = {short: phrase.text for short, phrase in data.abbreviations.items()}
+        self.analyzer = Analyzer(data.language, abbreviations)
+        stop_words = plain_words(spacy_stop_words(data.language))
+        self.index = PhraseIndex(
+            data, self.analyzer, LemmaLookup(data.language), stop_words, config
+        )
+        traits = {
+            spec.name: IntentTraits(spec.closing, spec.deferrable, spec.priority)
+            for spec in data.intents.values()
+        }
+        self._scorer = ClauseScorer(self.index, traits, config)
+        self.lexicon: frozenset[str] = (
+            stop_words | self.index.words | plain_words(data.abbreviations)
+        )
+        """Words that are evidence of this language (see :mod:`bot.intents.langid`)."""
+
+    def analyze(self, prepared: str) -> tuple[Clause, ...]:
+        """Clauses of a message already passed through :func:`~bot.intents.normalize.prepare`."""
+        return self.analyzer.analyze(prepared)
+
+    def score(self, clauses: tuple[Clause, ...]) -> list[ClauseScore]:
+        """Scores of each clause, in clause order.
+
+        A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
+        for that intent in its last clause, unless one of its clauses is a question.
+        """
+        scores = [self._scorer.score(clause) for clause in clauses]
+        if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
+            forms = tuple(item.form for clause in clauses for item in self._scorer.resolve(clause))
+            entry = self.index.surface.get(forms)
+            if entry is not None and entry.intent in self.specs:
+                scores[-1].scores[entry.intent] = 1.0
+        return scores

@@ -1,0 +1,34 @@
+"""The classifier's answer, and the intent names every caller may rely on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NONE_INTENT = "none"
+"""Intent name returned when no intent reaches its threshold."""
+
+GREET = "greet"
+GOODBYE = "goodbye"
+CANCEL = "cancel"
+
+CLOSING_INTENTS: frozenset[str] = frozenset({GOODBYE, CANCEL})
+"""Intents that end a conversation; guarded against questions, conditionals and free text."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntentResult:
+    """What a message asks for.
+
+    Attributes:
+        intent: Canonical intent name (``"greet"``, ``"goodbye"``, ``"cancel"``, an author's
+            intent such as ``"request_trial"``) or :data:`NONE_INTENT`.
+        confidence: Confidence in ``[0, 1]`` of the best-scoring intent. When ``intent`` is
+            :data:`NONE_INTENT` this is the best score that stayed below its threshold
+            (``0.0`` when nothing matched at all).
+        lang: Language detected in the text (``"es"``, ``"en"``, ...), or ``None`` when the
+            text carries no evidence (an email address, ``"ok"``, a bare name).
+    """
+
+    intent: str
+    confidence: float
+    lang: str | None

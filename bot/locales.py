@@ -1,0 +1,111 @@
+"""Localized texts from ``locales/<lang>.yaml``.
+
+A locale file is a mapping of keys to texts; nested mappings flatten into dotted keys
+(``close: {timeout: ...}`` is ``close.timeout``). Texts may use ``{name}`` placeholders filled
+from the values passed to :meth:`Locales.text` (session data, for instance). Every key must exist
+in every language: :meth:`Locales.load` checks it, so a missing translation is found at start-up,
+not by a user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import DataFileError
+from bot.yamlfile import error_at, load_yaml
+
+log = logging.getLogger(__name__)
+
+
+class _KeepMissing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        log.warning("no value for placeholder {%s}", key)
+        return "{" + key + "}"
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    """Fill ``{name}`` placeholders of ``template`` from ``values``; unknown ones stay as is."""
+    if "{" not in template:
+        return template
+    try:
+        return template.format_map(_KeepMissing(values))
+    except (ValueError, IndexError, AttributeError):
+        log.warning("cannot format template %r", template)
+        return template
+
+
+def _flatten(path: Path, node: Any, prefix: str, out: dict[str, str]) -> None:
+    for key, value in node.items():
+        if not isinstance(key, str):
+            raise error_at(path, node, key, f"keys must be text, got {key!r}")
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _flatten(path, value, full + ".", out)
+        elif isinstance(value, str):
+            out[full] = value
+        else:
+            raise error_at(path, node, key, f"{full}: the text must be a string")
+
+
+@dataclass(frozen=True, slots=True)
+class Locales:
+    """All localized texts, by language then dotted key."""
+
+    texts: Mapping[str, Mapping[str, str]]
+    default_language: str
+
+    @classmethod
+    def load(cls, directory: Path, languages: Iterable[str], default_language: str) -> Locales:
+        """Load ``directory/<lang>.yaml`` for each language.
+
+        Raises:
+            DataFileError: A file is missing, is not a mapping of texts, or lacks a key that
+                another language has (reported with the file that lacks it).
+        """
+        texts: dict[str, dict[str, str]] = {}
+        for lang in languages:
+            path = directory / f"{lang}.yaml"
+            if not path.is_file():
+                raise DataFileError(str(path), None, f"missing locale file for language {lang!r}")
+            data = load_yaml(path)
+            if not isinstance(data, Mapping):
+                raise DataFileError(
+                    str(path), 1, "a locale file must be a mapping of keys to texts"
+                )
+            flat: dict[str, str] = {}
+            _flatten(path, data, "", flat)
+            texts[lang] = flat
+        all_keys = set().union(*(set(t) for t in texts.values()))
+        for lang, flat in texts.items():
+            missing = sorted(all_keys - set(flat))
+            if missing:
+                raise DataFileError(
+                    str(directory / f"{lang}.yaml"), None, f"missing keys: {', '.join(missing)}"
+                )
+        return cls(texts=texts, default_language=default_language)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The loaded language codes."""
+        return tuple(self.texts)
+
+    def has(self, key: str) -> bool:
+        """True when ``key`` exists (and therefore exists in every language)."""
+        return key in self.texts[self.default_language]
+
+    def language_or_default(self, lang: str | None) -> str:
+        """``lang`` when it is loaded, else the default language."""
+        return lang if lang is not None and lang in self.texts else self.default_language
+
+    def text(self, lang: str | None, key: str, values: Mapping[str, Any] | None = None) -> str:
+        """The text for ``key`` in ``lang`` (default language when ``lang`` is unknown/None).
+
+        Raises:
+            KeyError: ``key`` does not exist (flows are validated against :meth:`has` at load).
+        """
+        template = self.texts[self.language_or_default(lang)][key]
+        return render(template, values or {})

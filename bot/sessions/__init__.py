@@ -1,0 +1,1 @@
+"""Sessions: the state of one user's conversation, its store, locking, service and sweeper."""

@@ -1,0 +1,126 @@
+"""Session and message records, as the store holds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """Session status; every status but ``ACTIVE`` is final."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+
+
+class CloseReason(StrEnum):
+    """Built-in close reasons; flows may name their own (``end: order_placed``)."""
+
+    GOODBYE = "goodbye"
+    CANCEL = "cancel"
+    TIMEOUT = "timeout"
+    CREDENTIALS_DELIVERED = "credentials_delivered"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKey:
+    """Whose conversation: one active session per key.
+
+    Attributes:
+        channel: ``"whatsapp"``.
+        bot_id: The business phone number id.
+        user_id: The user's id on the channel (WhatsApp wa_id).
+    """
+
+    channel: str
+    bot_id: str
+    user_id: str
+
+
+@dataclass(slots=True)
+class Session:
+    """One conversation, from the first message to its close.
+
+    Attributes:
+        id: Opaque unique id (hex).
+        key: Whose conversation.
+        status: See :class:`Status`.
+        close_reason: Why it closed (``goodbye``, ``cancel``, ``timeout``, a flow's reason).
+        flow_id, step_id: Where the user is in a flow (``None`` outside a flow).
+        data: Collected slot values and action results (JSON-serializable).
+        language: The reply language, once known.
+        display_name: The user's profile name, when the channel gives it.
+        created_at, last_activity_at, closed_at: Aware UTC datetimes.
+        expires_at: Inactivity deadline (UTC) of an active session; ``None`` once closed.
+    """
+
+    id: str
+    key: SessionKey
+    status: Status
+    created_at: datetime
+    last_activity_at: datetime
+    expires_at: datetime | None
+    close_reason: str | None = None
+    flow_id: str | None = None
+    step_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    display_name: str | None = None
+    closed_at: datetime | None = None
+
+
+class Direction(StrEnum):
+    """Message direction."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class Delivery(StrEnum):
+    """Status of a stored message: ``received`` for inbound; the rest for outbound."""
+
+    RECEIVED = "received"
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    """One message of the history.
+
+    Attributes:
+        id: Store-assigned id (``None`` until stored).
+        session_id: The session it belongs to; ``None`` for an inbound reaction/system message
+            that arrived with no active session.
+        key: Whose conversation.
+        direction: In (from the user) or out (to the user).
+        kind: ``text``, ``interactive``, ``media``, ``reaction``, ... (inbound kinds), or
+            ``text`` for outbound.
+        text: The text, when there is one.
+        step_id: The flow step that produced (out) or received (in) it.
+        created_at: Aware UTC datetime.
+        provider_id: The wamid (inbound: the user's message id; outbound: returned on send).
+        status: See :class:`Delivery`.
+        error_code: Provider error code for a failed send.
+        error_detail: Provider error text for a failed send.
+    """
+
+    session_id: str | None
+    key: SessionKey
+    direction: Direction
+    kind: str
+    text: str | None
+    created_at: datetime
+    step_id: str | None = None
+    provider_id: str | None = None
+    status: Delivery = Delivery.RECEIVED
+    error_code: int | None = None
+    error_detail: str | None = None
+    id: int | None = None

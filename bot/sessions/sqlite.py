@@ -1,0 +1,340 @@
+"""The embedded SQLite session store (aiosqlite), the default backend.
+
+One connection in WAL mode. Transactions are serialized by an ``asyncio.Lock`` because
+coroutines share the connection: without it, one coroutine's ``COMMIT`` could commit another's
+half-written change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.sessions.model import (
+    Delivery,
+    Direction,
+    MessageRecord,
+    Session,
+    SessionKey,
+    Status,
+)
+from bot.sessions.store import DuplicateInbound, SessionQuery, SessionStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    bot_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    close_reason TEXT,
+    flow_id TEXT,
+    step_id TEXT,
+    data TEXT NOT NULL DEFAULT '{}',
+    language TEXT,
+    display_name TEXT,
+    created_at TEXT NOT NULL,
+    last_activity_at TEXT NOT NULL,
+    expires_at TEXT,
+    closed_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_active
+    ON sessions (channel, bot_id, user_id) WHERE status = 'active';
+CREATE INDEX IF NOT EXISTS sessions_due ON sessions (expires_at) WHERE status = 'active';
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id, created_at);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT REFERENCES sessions (id),
+    channel TEXT NOT NULL,
+    bot_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    kind TEXT NOT NULL,
+    text TEXT,
+    step_id TEXT,
+    created_at TEXT NOT NULL,
+    provider_id TEXT,
+    status TEXT NOT NULL,
+    error_code INTEGER,
+    error_detail TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_inbound_once
+    ON messages (channel, provider_id) WHERE direction = 'in' AND provider_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_outbound_provider
+    ON messages (provider_id) WHERE direction = 'out';
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS messages_session ON messages (session_id, id);
+"""
+
+_DELIVERY_RANK = {
+    Delivery.PENDING: 0,
+    Delivery.SENT: 1,
+    Delivery.DELIVERED: 2,
+    Delivery.READ: 3,
+}
+
+
+def to_iso(moment: datetime) -> str:
+    """Format an aware datetime as sortable ISO 8601 UTC (``2026-01-31T12:00:00.000000+00:00``)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """Parse :func:`to_iso` output (``None`` stays ``None``)."""
+    return datetime.fromisoformat(text) if text else None
+
+
+def _session(row: sqlite3.Row) -> Session:
+    created = from_iso(row["created_at"])
+    last = from_iso(row["last_activity_at"])
+    assert created is not None and last is not None
+    return Session(
+        id=row["id"],
+        key=SessionKey(row["channel"], row["bot_id"], row["user_id"]),
+        status=Status(row["status"]),
+        close_reason=row["close_reason"],
+        flow_id=row["flow_id"],
+        step_id=row["step_id"],
+        data=json.loads(row["data"]),
+        language=row["language"],
+        display_name=row["display_name"],
+        created_at=created,
+        last_activity_at=last,
+        expires_at=from_iso(row["expires_at"]),
+        closed_at=from_iso(row["closed_at"]),
+    )
+
+
+def _message(row: sqlite3.Row) -> MessageRecord:
+    created = from_iso(row["created_at"])
+    assert created is not None
+    return MessageRecord(
+        id=row["id"],
+        session_id=row["session_id"],
+        key=SessionKey(row["channel"], row["bot_id"], row["user_id"]),
+        direction=Direction(row["direction"]),
+        kind=row["kind"],
+        text=row["text"],
+        step_id=row["step_id"],
+        created_at=created,
+        provider_id=row["provider_id"],
+        status=Delivery(row["status"]),
+        error_code=row["error_code"],
+        error_detail=row["error_detail"],
+    )
+
+
+class SqliteStore(SessionStore):
+    """Sessions and messages in one SQLite file (created with its folder when missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+        self._write = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteStore used before open()")
+        return self._db
+
+    async def open(self) -> None:
+        """Open the file (WAL, ``synchronous=NORMAL``) and create the schema if needed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path)
+        self._db.row_factory = sqlite3.Row
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._db.executescript(SCHEMA)
+        await self._db.commit()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
+        async with self.db.execute(sql, params) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            return row
+
+    async def _all(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        async with self.db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def get_active(self, key: SessionKey) -> Session | None:
+        row = await self._one(
+            "SELECT * FROM sessions WHERE channel=? AND bot_id=? AND user_id=? AND status='active'",
+            (key.channel, key.bot_id, key.user_id),
+        )
+        return _session(row) if row else None
+
+    async def get(self, session_id: str) -> Session | None:
+        row = await self._one("SELECT * FROM sessions WHERE id=?", (session_id,))
+        return _session(row) if row else None
+
+    async def seen_inbound(self, channel: str, provider_id: str) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM messages WHERE channel=? AND provider_id=? AND direction='in'",
+            (channel, provider_id),
+        )
+        return row is not None
+
+    async def commit(
+        self, sessions: Sequence[Session], messages: Sequence[MessageRecord]
+    ) -> list[MessageRecord]:
+        async with self._write:
+            db = self.db
+            try:
+                for s in sessions:
+                    await db.execute(
+                        """INSERT INTO sessions (id, channel, bot_id, user_id, status, close_reason,
+                               flow_id, step_id, data, language, display_name, created_at,
+                               last_activity_at, expires_at, closed_at)
+                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                           ON CONFLICT (id) DO UPDATE SET status=excluded.status,
+                               close_reason=excluded.close_reason, flow_id=excluded.flow_id,
+                               step_id=excluded.step_id, data=excluded.data,
+                               language=excluded.language, display_name=excluded.display_name,
+                               last_activity_at=excluded.last_activity_at,
+                               expires_at=excluded.expires_at, closed_at=excluded.closed_at""",
+                        (
+                            s.id,
+                            s.key.channel,
+                            s.key.bot_id,
+                            s.key.user_id,
+                            s.status.value,
+                            s.close_reason,
+                            s.flow_id,
+                            s.step_id,
+                            json.dumps(s.data, ensure_ascii=False),
+                            s.language,
+                            s.display_name,
+                            to_iso(s.created_at),
+                            to_iso(s.last_activity_at),
+                            to_iso(s.expires_at) if s.expires_at else None,
+                            to_iso(s.closed_at) if s.closed_at else None,
+                        ),
+                    )
+                for m in messages:
+                    cursor = await db.execute(
+                        """INSERT INTO messages (session_id, channel, bot_id, user_id, direction,
+                               kind, text, step_id, created_at, provider_id, status, error_code,
+                               error_detail)
+                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                        (
+                            m.session_id,
+                            m.key.channel,
+                            m.key.bot_id,
+                            m.key.user_id,
+                            m.direction.value,
+                            m.kind,
+                            m.text,
+                            m.step_id,
+                            to_iso(m.created_at),
+                            m.provider_id,
+                            m.status.value,
+                            m.error_code,
+                            m.error_detail,
+                        ),
+                    )
+                    m.id = cursor.lastrowid
+                await db.commit()
+            except sqlite3.IntegrityError as exc:
+                await db.rollback()
+                if "messages" in str(exc) or "provider_id" in str(exc):
+                    raise DuplicateInbound(str(exc)) from exc
+                raise
+            except BaseException:
+                await db.rollback()
+                raise
+        return list(messages)
+
+    async def due_sessions(self, now: datetime, limit: int) -> list[Session]:
+        rows = await self._all(
+            "SELECT * FROM sessions WHERE status='active' AND expires_at <= ? "
+            "ORDER BY expires_at LIMIT ?",
+            (to_iso(now), limit),
+        )
+        return [_session(r) for r in rows]
+
+    async def pending_outbound(self, limit: int) -> list[MessageRecord]:
+        rows = await self._all(
+            "SELECT * FROM messages WHERE status='pending' ORDER BY id LIMIT ?", (limit,)
+        )
+        return [_message(r) for r in rows]
+
+    async def mark_outbound(
+        self,
+        message_id: int,
+        status: Delivery,
+        provider_id: str | None = None,
+        error_code: int | None = None,
+        error_detail: str | None = None,
+    ) -> None:
+        async with self._write:
+            await self.db.execute(
+                "UPDATE messages SET status=?, provider_id=COALESCE(?, provider_id), "
+                "error_code=?, error_detail=? WHERE id=?",
+                (status.value, provider_id, error_code, error_detail, message_id),
+            )
+            await self.db.commit()
+
+    async def update_delivery(
+        self,
+        provider_id: str,
+        status: Delivery,
+        error_code: int | None = None,
+        error_detail: str | None = None,
+    ) -> bool:
+        async with self._write:
+            row = await self._one(
+                "SELECT id, status FROM messages WHERE provider_id=? AND direction='out'",
+                (provider_id,),
+            )
+            if row is None:
+                return False
+            current = Delivery(row["status"])
+            if status is not Delivery.FAILED and _DELIVERY_RANK.get(
+                current, 99
+            ) >= _DELIVERY_RANK.get(status, 0):
+                return True
+            await self.db.execute(
+                "UPDATE messages SET status=?, error_code=COALESCE(?, error_code), "
+                "error_detail=COALESCE(?, error_detail) WHERE id=?",
+                (status.value, error_code, error_detail, row["id"]),
+            )
+            await self.db.commit()
+            return True
+
+    async def list_sessions(self, query: SessionQuery) -> list[Session]:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.user_id is not None:
+            where.append("user_id=?")
+            params.append(query.user_id)
+        if query.status is not None:
+            where.append("status=?")
+            params.append(query.status)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = await self._all(
+            f"SELECT * FROM sessions {clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",  # noqa: S608 - fixed fragments
+            (*params, query.limit, query.offset),
+        )
+        return [_session(r) for r in rows]
+
+    async def messages(self, session_id: str, limit: int = 200) -> list[MessageRecord]:
+        rows = await self._all(
+            "SELECT * FROM (SELECT * FROM messages WHERE session_id=? ORDER BY id DESC LIMIT ?) "
+            "ORDER BY id",
+            (session_id, limit),
+        )
+        return [_message(r) for r in rows]

@@ -1,0 +1,1 @@
+"""The HTTP side: the aiohttp application, channel webhooks and the admin API."""

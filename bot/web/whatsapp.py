@@ -1,0 +1,54 @@
+"""WhatsApp Cloud API webhook routes: Meta's verification handshake and event delivery.
+
+``GET /webhook/whatsapp`` answers Meta's subscription check (``hub.mode=subscribe``,
+``hub.verify_token``, ``hub.challenge`` echoed as plain text). ``POST /webhook/whatsapp``
+verifies ``X-Hub-Signature-256`` over the raw body when an app secret is configured, parses the
+payload, hands every message and status to the engine in the background (in payload order) and
+answers 200 at once, as Meta asks.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from bot.channels.whatsapp import SIGNATURE_HEADER, parse_webhook, verify_signature
+from bot.errors import BadRequest
+from bot.web.keys import RUNTIME, SETTINGS, TASKS
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/webhook/whatsapp")
+async def verify(request: web.Request) -> web.Response:
+    """Meta's handshake: 200 with the challenge, or 403 on a wrong token or mode."""
+    expected = request.app[SETTINGS].whatsapp.verify_token
+    mode = request.query.get("hub.mode", "")
+    token = request.query.get("hub.verify_token", "")
+    challenge = request.query.get("hub.challenge", "")
+    if mode == "subscribe" and expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return web.Response(text=challenge, content_type="text/plain")
+    raise BadRequest("verification failed: wrong hub.mode or hub.verify_token", status=403)
+
+
+@routes.post("/webhook/whatsapp")
+async def receive(request: web.Request) -> web.Response:
+    """Accept a Cloud API event payload.
+
+    Raises:
+        BadRequest: 401 for a missing or wrong signature; 400 for a body that is not a
+            WhatsApp Business Account payload. Nothing is processed or stored then.
+    """
+    body = await request.read()
+    secret = request.app[SETTINGS].whatsapp.app_secret
+    if secret and not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
+        raise BadRequest(f"missing or invalid {SIGNATURE_HEADER}", status=401)
+    batch = parse_webhook(body)
+    engine = request.app[RUNTIME].engine
+    tasks = request.app[TASKS]
+    for message in batch.messages:
+        tasks.spawn(engine.handle(message), name=f"inbound {message.message_id}")
+    for status in batch.statuses:
+        tasks.spawn(engine.handle_status(status), name=f"status {status.message_id}")
+    return web.Response(text="OK")

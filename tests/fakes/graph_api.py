@@ -1,0 +1,349 @@
+"""A local fake of the WhatsApp Cloud API send endpoint, as a real aiohttp server.
+
+It answers ``POST /<version>/<phone_number_id>/messages`` with the bodies Meta documents (a
+``wamid`` on success, a Graph API ``error`` object on failure) and records every request::
+
+    async with FakeGraphAPI(access_token="token") as fake:
+        client = WhatsAppClient(session, fake.url, "token")
+        await client.send_text("1234567890", "5491155550001", "hola")
+        await fake.wait_for(lambda reqs: len(reqs) >= 1)
+        assert fake.texts_to("5491155550001") == ["hola"]
+
+Also runnable alone for benchmarks: ``python -m tests.fakes.graph_api --port 8081`` prints
+``ready <url>`` when listening, then one JSON line per request (the ``RecordedSend`` fields
+minus ``headers``; ``--quiet`` turns them off; read stdout or the pipe fills and the fake
+stalls), keeps nothing in memory, and stops on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import signal
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+DEFAULT_API_VERSION = "v21.0"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSend:
+    """One request that reached the fake's send endpoint.
+
+    Attributes:
+        phone_number_id: The business number id from the URL path.
+        to: ``body["to"]`` (``""`` when missing).
+        type: ``body["type"]``: ``"text"``, ``"interactive"``, ... (``""`` when missing).
+        text: ``text.body`` for text, ``interactive.body.text`` for interactive, else None.
+        body: The parsed JSON body (``{}`` when it was not a JSON object).
+        headers: The request headers (includes ``Authorization``).
+        wamid: The id returned to the caller, or None when the fake answered an error.
+        status: The HTTP status the fake answered.
+    """
+
+    phone_number_id: str
+    to: str
+    type: str
+    text: str | None
+    body: dict[str, Any]
+    headers: dict[str, str]
+    wamid: str | None
+    status: int = 200
+
+
+@dataclass(slots=True)
+class _PlannedFailure:
+    status: int
+    code: int
+    message: str
+    details: str | None
+
+
+@dataclass(slots=True)
+class _Plan:
+    failures: list[_PlannedFailure] = field(default_factory=list)
+    delays_s: list[float] = field(default_factory=list)
+
+
+class FakeGraphAPI:
+    """A fake Graph API ``/messages`` endpoint on 127.0.0.1 (a free port unless given).
+
+    Use as an async context manager (or call :meth:`start` / :meth:`close`). Not thread-safe;
+    use it from the event loop that started it.
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_version: str = DEFAULT_API_VERSION,
+        on_record: Callable[[RecordedSend], None] | None = None,
+        keep_requests: bool = True,
+    ) -> None:
+        """Configure the fake.
+
+        Args:
+            access_token: When given, requests must carry ``Authorization: Bearer <token>``;
+                others are answered 401 with Meta's OAuth error (code 190).
+            host: Interface to listen on.
+            port: TCP port; 0 picks a free one.
+            api_version: The version segment of :attr:`url`; any version is accepted.
+            on_record: Called with every recorded request (used by the standalone mode).
+            keep_requests: False leaves :attr:`requests` empty, so memory stays flat in long
+                benchmark runs (``wait_for`` and ``texts_to`` then see nothing).
+        """
+        self.requests: list[RecordedSend] = []
+        self._access_token = access_token
+        self._host = host
+        self._port = port
+        self._api_version = api_version
+        self._on_record = on_record
+        self._keep_requests = keep_requests
+        self._plan = _Plan()
+        self._condition = asyncio.Condition()
+        self._closing = asyncio.Event()
+        self._counter = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._bound_port: int | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to configure as ``WHATSAPP_API_URL``, e.g. ``http://127.0.0.1:PORT/v21.0``."""
+        if self._bound_port is None:
+            raise RuntimeError("FakeGraphAPI is not started")
+        return f"http://{self._host}:{self._bound_port}/{self._api_version}"
+
+    async def start(self) -> None:
+        """Start listening; :attr:`url` is valid afterwards."""
+        app = web.Application()
+        app.router.add_post("/{version}/{phone_number_id}/messages", self._handle_send)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._bound_port = sock.getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop the server; requests still being delayed are answered at once."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def fail_next(
+        self,
+        status: int = 400,
+        code: int = 131047,
+        message: str = "Re-engagement message",
+        count: int = 1,
+        details: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` sends with Meta's error body.
+
+        The body is ``{"error": {"message": "(#<code>) <message>", "type": "OAuthException",
+        "code": <code>, "error_data": {"messaging_product": "whatsapp", "details": <details
+        or message>}, "fbtrace_id": ...}}``, with HTTP ``status``. Failures queue up.
+        """
+        self._plan.failures.extend(
+            _PlannedFailure(status, code, message, details) for _ in range(count)
+        )
+
+    def delay_next(self, delay_s: float, count: int = 1) -> None:
+        """Hold the answer to the next ``count`` sends for ``delay_s`` seconds.
+
+        The request is recorded on arrival. Closing the fake releases held answers.
+        """
+        self._plan.delays_s.extend(delay_s for _ in range(count))
+
+    def texts_to(self, to: str) -> list[str]:
+        """Texts (text bodies and interactive bodies) accepted for user ``to``, in order.
+
+        Sends the fake answered with an error are left out; see :attr:`requests` for those.
+        """
+        return [
+            r.text
+            for r in self.requests
+            if r.to == to and r.wamid is not None and r.text is not None
+        ]
+
+    async def wait_for(
+        self, predicate: Callable[[list[RecordedSend]], bool], timeout_s: float = 10.0
+    ) -> None:
+        """Wait until ``predicate(self.requests)`` is true.
+
+        Raises:
+            AssertionError: Not true within ``timeout_s`` seconds; the message lists the
+                requests received so far.
+        """
+        try:
+            async with asyncio.timeout(timeout_s), self._condition:
+                await self._condition.wait_for(lambda: predicate(self.requests))
+        except TimeoutError:
+            summary = "\n".join(
+                f"  {r.status} {r.type} to={r.to} text={r.text!r}" for r in self.requests
+            )
+            raise AssertionError(
+                f"condition not met within {timeout_s}s; {len(self.requests)} request(s):\n"
+                f"{summary or '  (none)'}"
+            ) from None
+
+    async def _handle_send(self, request: web.Request) -> web.Response:
+        phone_number_id = request.match_info["phone_number_id"]
+        headers = dict(request.headers)
+        raw = await request.read()
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+
+        status, answer, wamid = self._answer(headers, parsed, body)
+        to = body.get("to")
+        msg_type = body.get("type")
+        record = RecordedSend(
+            phone_number_id=phone_number_id,
+            to=to if isinstance(to, str) else "",
+            type=msg_type if isinstance(msg_type, str) else "",
+            text=_text_of(body),
+            body=body,
+            headers=headers,
+            wamid=wamid,
+            status=status,
+        )
+        if self._keep_requests:
+            async with self._condition:
+                self.requests.append(record)
+                self._condition.notify_all()
+        if self._on_record is not None:
+            self._on_record(record)
+
+        if self._plan.delays_s:
+            delay_s = self._plan.delays_s.pop(0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), timeout=delay_s)
+        return web.json_response(answer, status=status)
+
+    def _answer(
+        self, headers: dict[str, str], parsed: object, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], str | None]:
+        """Decide (status, JSON answer, wamid) for one request, as Meta would."""
+        if self._access_token is not None and (
+            headers.get("Authorization") != f"Bearer {self._access_token}"
+        ):
+            return 401, _oauth_error(), None
+        if not isinstance(parsed, dict):
+            return 400, _error(100, "(#100) The parameter messaging_product is required."), None
+        if body.get("messaging_product") != "whatsapp":
+            return 400, _error(100, "(#100) The parameter messaging_product is required."), None
+        if not isinstance(body.get("to"), str) or not body["to"]:
+            return 400, _error(100, "(#100) The parameter to is required."), None
+        if self._plan.failures:
+            failure = self._plan.failures.pop(0)
+            answer = _error(
+                failure.code,
+                f"(#{failure.code}) {failure.message}",
+                failure.details or failure.message,
+            )
+            return failure.status, answer, None
+        wamid = f"wamid.HBgL{next(self._counter):06d}{uuid.uuid4().hex}"
+        answer = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+            "messages": [{"id": wamid}],
+        }
+        return 200, answer, wamid
+
+
+def _text_of(body: dict[str, Any]) -> str | None:
+    container: object
+    if body.get("type") == "text":
+        container = body.get("text")
+        key = "body"
+    elif body.get("type") == "interactive":
+        interactive = body.get("interactive")
+        container = interactive.get("body") if isinstance(interactive, dict) else None
+        key = "text"
+    else:
+        return None
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _error(code: int, message: str, details: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": f"A{uuid.uuid4().hex[:22]}",
+    }
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    return {"error": error}
+
+
+def _oauth_error() -> dict[str, Any]:
+    return _error(190, "Invalid OAuth access token - Cannot parse access token")
+
+
+async def _serve(host: str, port: int, access_token: str | None, quiet: bool) -> None:
+    def emit(record: RecordedSend) -> None:
+        line = asdict(record)
+        del line["headers"]  # carries the access token
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    fake = FakeGraphAPI(
+        access_token, host=host, port=port, on_record=None if quiet else emit, keep_requests=False
+    )
+    async with fake:
+        print(f"ready {fake.url}", flush=True)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake as its own process (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.graph_api")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument("--quiet", action="store_true", help="do not print a JSON line per request")
+    args = parser.parse_args(argv)
+    asyncio.run(_serve(args.host, args.port, args.token, args.quiet))
+
+
+if __name__ == "__main__":
+    main()

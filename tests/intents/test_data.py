@@ -1,0 +1,322 @@
+"""Loading intent files: validation with file:line, aliases, author intents, new languages."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.errors import DataFileError
+from bot.intents import NONE_INTENT, IntentClassifier, canonical_intent
+from bot.intents.data import load_language_file
+
+INTENTS_DIR = Path(__file__).resolve().parents[2] / "intents"
+# A flow author's Spanish file: alias keys, an intent of their own, a `none` anti-example.
+AUTHOR_ES = """
+language: es
+intents:
+  saludo:
+    examples: [hola, buenas]
+    keywords: [hola]
+  despedida:
+    examples: [chau, adiós, nos vemos]
+    keywords: [chau]
+  cancelación:
+    examples: [cancelar, olvídalo]
+    keywords: [cancelar]
+  book_meeting:
+    examples:
+      - quiero agendar una reunión
+      - agendar reunión
+      - agendar
+      - reservar una cita
+    keywords: [agendar reunión, agendar una reunión, reunión]
+    threshold_in_flow: 0.99
+  none:
+    examples: [la reunión de ayer]
+fillers: [por favor, gracias, para el martes]
+negations: ["no"]
+"""
+
+
+def write(directory: Path, lang: str, text: str) -> Path:
+    path = directory / f"{lang}.yaml"
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+# (file content, line the error must name, words the problem must contain)
+BROKEN: list[tuple[str, int, str]] = [
+    (
+        """
+        language: es
+        intents:
+          greet:
+            examples: []
+        """,
+        3,
+        "has no examples",
+    ),
+    (
+        """
+        language: es
+        intents:
+          greet:
+            keywords: [hola]
+        """,
+        3,
+        "has no examples",
+    ),
+    (
+        """
+        language: es
+        intents:
+          greet:
+            examples:
+              - hola
+              - 42
+        """,
+        6,
+        "must be text",
+    ),
+    (
+        """
+        language: es
+        intents:
+          greet: {examples: [hola]}
+        extra: 1
+        """,
+        4,
+        "unknown key 'extra'",
+    ),
+    (
+        """
+        language: es
+        intents:
+          greet:
+            examples: [hola]
+            treshold: 0.5
+        """,
+        5,
+        "unknown key 'treshold'",
+    ),
+    (
+        """
+        language: en
+        intents:
+          greet: {examples: [hola]}
+        """,
+        1,
+        "'language' must be 'es'",
+    ),
+    (
+        """
+        language: es
+        intents:
+          goodbye:
+            examples: [chau]
+            threshold_in_flow: 1.5
+        """,
+        5,
+        "threshold_in_flow",
+    ),
+    (
+        """
+        language: es
+        intents:
+          goodbye:
+            examples: [chau
+          cancel: {examples: [cancelar]}
+        """,
+        5,
+        "expected",
+    ),
+    (
+        """
+        language: es
+        intents:
+          goodbye: {examples: [chau]}
+          despedida: {examples: [adiós]}
+        """,
+        4,
+        "defined twice",
+    ),
+    (
+        """
+        language: es
+        intents:
+          Request Trial: {examples: [demo]}
+        """,
+        3,
+        "invalid intent name",
+    ),
+    (
+        """
+        language: es
+        intents:
+          greet: hola
+        """,
+        3,
+        "must be a mapping",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "line", "problem"), BROKEN)
+def test_broken_file_names_file_and_line(
+    tmp_path: Path, content: str, line: int, problem: str
+) -> None:
+    path = write(tmp_path, "es", content)
+
+    with pytest.raises(DataFileError) as caught:
+        load_language_file(path, "es")
+
+    assert f"{path}:{line}" in str(caught.value)
+    assert problem in caught.value.problem
+    assert caught.value.line == line
+
+
+def test_missing_file_is_a_data_file_error(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="no intent file for language 'pt'"):
+        load_language_file(tmp_path / "pt.yaml", "pt")
+
+
+def test_phrase_in_two_intents_is_rejected_at_build(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "en",
+        """
+        language: en
+        intents:
+          goodbye:
+            examples: [bye, see you later]
+          cancel:
+            examples:
+              - cancel
+              - See you LATER!
+        """,
+    )
+
+    with pytest.raises(DataFileError) as caught:
+        IntentClassifier.from_directory(tmp_path, languages=("en",))
+
+    assert f"{path}:8" in str(caught.value)
+    assert "'goodbye'" in caught.value.problem
+
+
+def test_phrase_without_words_is_rejected_at_build(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "en",
+        """
+        language: en
+        intents:
+          greet:
+            examples: [hello, "!!!"]
+        """,
+    )
+
+    with pytest.raises(DataFileError, match=f"{path}:4: .*has no words"):
+        IntentClassifier.from_directory(tmp_path, languages=("en",))
+
+
+def test_broken_shipped_style_file_fails_from_directory(tmp_path: Path) -> None:
+    shutil.copy(INTENTS_DIR / "en.yaml", tmp_path / "en.yaml")
+    path = write(tmp_path, "es", "language: es\nintents:\n  greet:\n    examples: [hola, null]\n")
+
+    with pytest.raises(DataFileError, match=f"{path}:4"):
+        IntentClassifier.from_directory(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("alias", "canonical"),
+    [
+        ("despedida", "goodbye"),
+        ("cancelacion", "cancel"),
+        ("cancelación", "cancel"),
+        ("Cancelación", "cancel"),
+        ("saludo", "greet"),
+        ("goodbye", "goodbye"),
+        ("request_trial", "request_trial"),
+    ],
+)
+def test_spanish_aliases_map_to_canonical_names(alias: str, canonical: str) -> None:
+    assert canonical_intent(alias) == canonical
+
+
+def test_alias_keys_in_yaml_give_canonical_intents(tmp_path: Path) -> None:
+    data = load_language_file(write(tmp_path, "es", AUTHOR_ES), "es")
+
+    assert list(data.intents) == ["greet", "goodbye", "cancel", "book_meeting", NONE_INTENT]
+
+
+@pytest.fixture(scope="module")
+def author_classifier(tmp_path_factory: pytest.TempPathFactory) -> IntentClassifier:
+    """Shipped en data plus a Spanish file using aliases and an author's own intent."""
+    directory = tmp_path_factory.mktemp("intents")
+    shutil.copy(INTENTS_DIR / "en.yaml", directory / "en.yaml")
+    write(directory, "es", AUTHOR_ES)
+    return IntentClassifier.from_directory(directory)
+
+
+def test_author_intent_from_yaml_is_detected(author_classifier: IntentClassifier) -> None:
+    result = author_classifier.classify("quiero agendar una reunión para el martes", "es")
+
+    assert result.intent == "book_meeting"
+    assert result.lang == "es"
+
+
+def test_author_intent_keyword_and_typo(author_classifier: IntentClassifier) -> None:
+    assert author_classifier.classify("hola, agendar reunion", "es").intent == "book_meeting"
+    assert author_classifier.classify("quiero agendar una reunion", "es").intent == "book_meeting"
+
+
+def test_alias_intents_classify_under_canonical_names(
+    author_classifier: IntentClassifier,
+) -> None:
+    assert author_classifier.classify("chau", "es").intent == "goodbye"
+    assert author_classifier.classify("cancelar", "es").intent == "cancel"
+    assert author_classifier.classify("hola", "es").intent == "greet"
+    assert "book_meeting" in author_classifier.intents
+    assert "despedida" not in author_classifier.intents
+
+
+def test_none_examples_block_a_keyword(author_classifier: IntentClassifier) -> None:
+    assert author_classifier.classify("una reunión el lunes", "es").intent == "book_meeting"
+    assert author_classifier.classify("la reunión de ayer", "es").intent == NONE_INTENT
+
+
+def test_author_threshold_in_flow_applies(author_classifier: IntentClassifier) -> None:
+    text = "quiero agendar una reunión con Juan"
+
+    assert author_classifier.classify(text, "es").intent == "book_meeting"
+    assert author_classifier.classify(text, "es", expecting_free_text=True).intent == NONE_INTENT
+
+
+def test_a_language_is_added_with_a_code_and_a_file(tmp_path: Path) -> None:
+    shutil.copy(INTENTS_DIR / "es.yaml", tmp_path / "es.yaml")
+    write(
+        tmp_path,
+        "pt",
+        """
+        language: pt
+        intents:
+          goodbye:
+            examples: [tchau, até logo, tchau tchau]
+            keywords: [tchau]
+          cancel:
+            examples: [cancelar, esquece]
+        fillers: [obrigado, obrigada, por favor]
+        negations: [não]
+        """,
+    )
+
+    classifier = IntentClassifier.from_directory(tmp_path, languages=("es", "pt"))
+
+    assert classifier.classify("tchau, obrigado") == classifier.classify("obrigado, tchau")
+    assert classifier.classify("obrigado, tchau").intent == "goodbye"
+    assert classifier.detect_language("até logo, obrigado") == "pt"
+    assert classifier.detect_language("hasta luego, gracias") == "es"
+    assert classifier.classify("não cancelar", "pt").intent == NONE_INTENT

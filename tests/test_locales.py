@@ -1,0 +1,54 @@
+"""Locale files: every key in every language; placeholders filled from session data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.errors import DataFileError
+from bot.locales import Locales, render
+from tests.conftest import REPO
+
+REQUIRED = [
+    "welcome",
+    "help",
+    "text_only",
+    "invalid.text",
+    "invalid.email",
+    "close.completed",
+    "close.cancelled",
+    "close.timeout",
+    "close.goodbye",
+    "close.cancel",
+    "close.credentials_delivered",
+]
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("key", REQUIRED)
+def test_every_key_the_engine_uses_exists_in_every_language(lang: str, key: str) -> None:
+    locales = Locales.load(REPO / "locales", ["es", "en"], "es")
+    assert locales.text(lang, key).strip()
+
+
+def test_the_two_languages_differ() -> None:
+    locales = Locales.load(REPO / "locales", ["es", "en"], "es")
+    assert locales.text("es", "close.timeout") != locales.text("en", "close.timeout")
+
+
+def test_a_key_missing_in_one_language_is_reported_with_that_file(tmp_path: Path) -> None:
+    (tmp_path / "es.yaml").write_text("a: uno\nb: dos\n", encoding="utf-8")
+    (tmp_path / "en.yaml").write_text("a: one\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"en\.yaml: missing keys: b"):
+        Locales.load(tmp_path, ["es", "en"], "es")
+
+
+def test_unknown_language_falls_back_to_the_default() -> None:
+    locales = Locales.load(REPO / "locales", ["es", "en"], "es")
+    assert locales.text("fr", "welcome") == locales.text("es", "welcome")
+    assert locales.text(None, "welcome") == locales.text("es", "welcome")
+
+
+def test_render_fills_known_placeholders_and_keeps_unknown_ones() -> None:
+    assert render("Hola {name}, {missing}", {"name": "Ana"}) == "Hola Ana, {missing}"
