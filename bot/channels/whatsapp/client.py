@@ -139,7 +139,7 @@ class WhatsAppClient:
                 status = response.status
                 raw = await response.read()
         except TimeoutError as exc:
-            logger.warning(
+            logger.debug(
                 "send to %s timed out after %ss (bot_id=%s)",
                 mask_phone(to),
                 self._timeout_s,
@@ -147,13 +147,13 @@ class WhatsAppClient:
             )
             raise ChannelSendError(None, None, f"timed out after {self._timeout_s}s") from exc
         except aiohttp.ClientError as exc:
-            logger.warning("send to %s failed: %s (bot_id=%s)", mask_phone(to), exc, bot_id)
+            logger.debug("send to %s failed: %s (bot_id=%s)", mask_phone(to), exc, bot_id)
             raise ChannelSendError(None, None, f"connection error: {exc}") from exc
 
         answer = _json_object(raw)
         if not 200 <= status < 300:
             code, detail = _meta_error(answer, raw, status)
-            logger.warning(
+            logger.debug(
                 "send to %s refused: status=%s code=%s detail=%s (bot_id=%s)",
                 mask_phone(to),
                 status,

@@ -1,0 +1,129 @@
+"""The ``bot`` command as people run it: real subprocesses, real stdin/stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.locales import Locales
+from tests.conftest import REPO
+
+LOCALES = Locales.load(REPO / "locales", ["es", "en"], "es")
+
+
+def run_bot(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP_", "SESSION_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={**clean, **(env or {})},
+        check=False,
+    )
+
+
+def test_classify_reads_lines_and_prints_json_lines() -> None:
+    result = run_bot(
+        "classify", "--env-file", "/nonexistent", stdin="hola\ngracias, adiós\ncancelar\nJuan\n"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["text"], r["intent"], r["lang"]) for r in rows] == [
+        ("hola", "greet", "es"),
+        ("gracias, adiós", "goodbye", "es"),
+        ("cancelar", "cancel", "es"),
+        ("Juan", "none", None),
+    ]
+    assert all(0 <= r["confidence"] <= 1 for r in rows)
+
+
+def test_classify_takes_the_text_as_arguments() -> None:
+    result = run_bot("classify", "--env-file", "/nonexistent", "thanks,", "bye")
+    row = json.loads(result.stdout)
+    assert (row["text"], row["intent"], row["lang"]) == ("thanks, bye", "goodbye", "en")
+
+
+def test_chat_runs_the_engine_with_timeouts_in_the_terminal() -> None:
+    result = run_bot(
+        "chat",
+        "--env-file",
+        "/nonexistent",
+        stdin="hola\nquiero una prueba\nAna\n/wait 31\nhello\nchau\n",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    expected = [
+        LOCALES.text("es", "welcome"),
+        LOCALES.text("es", "free_trial.ask_name"),
+        LOCALES.text("es", "free_trial.ask_email", {"name": "Ana"}),
+        LOCALES.text("es", "close.timeout"),
+        LOCALES.text("en", "welcome"),
+        LOCALES.text("en", "close.goodbye"),
+    ]
+    positions = [out.find(f"bot> {text}") for text in expected]
+    assert -1 not in positions, out
+    assert positions == sorted(positions), out
+
+
+def test_chat_lang_fixes_the_session_language() -> None:
+    result = run_bot("chat", "--env-file", "/nonexistent", "--lang", "en", stdin="prueba\n")
+    assert f"bot> {LOCALES.text('en', 'free_trial.ask_name')}" in result.stdout
+
+
+def test_validate_accepts_the_shipped_data() -> None:
+    result = run_bot("validate", "--env-file", "/nonexistent")
+    assert result.returncode == 0, result.stderr
+    assert "free_trial" in result.stdout
+
+
+def test_validate_points_at_the_broken_line(tmp_path: Path) -> None:
+    for name in ("config.yaml", "intents", "locales", "flows"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name)
+        else:
+            shutil.copy(source, tmp_path / name)
+    flow = tmp_path / "flows" / "free_trial.yaml"
+    flow.write_text(
+        flow.read_text(encoding="utf-8").replace(
+            "say: free_trial.ask_email", "say: free_trial.ask_mail"
+        ),
+        encoding="utf-8",
+    )
+    result = run_bot(
+        "validate", "--config", str(tmp_path / "config.yaml"), "--env-file", "/nonexistent"
+    )
+    assert result.returncode == 2
+    line = next(i for i, text in enumerate(flow.read_text().splitlines(), 1) if "ask_mail" in text)
+    assert result.stderr.startswith(f"error: {flow}:{line}:")
+    assert "free_trial.ask_mail" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"SESSION_TIMEOUT_MINUTES": "soon"}, "SESSION_TIMEOUT_MINUTES"),
+        ({"WHATSAPP_ACCESS_TOKEN": ""}, "WHATSAPP_ACCESS_TOKEN"),
+        ({"PORT": "99999"}, "PORT"),
+        ({"DATABASE_URL": "mysql://db"}, "DATABASE_URL"),
+    ],
+)
+def test_serve_stops_with_one_line_naming_a_bad_setting(env: dict[str, str], setting: str) -> None:
+    base = {"WHATSAPP_ACCESS_TOKEN": "t", "WHATSAPP_VERIFY_TOKEN": "v"}
+    result = run_bot("serve", "--env-file", "/nonexistent", env={**base, **env})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {setting}: ")
