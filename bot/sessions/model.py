@@ -123,4 +123,5 @@ class MessageRecord:
     status: Delivery = Delivery.RECEIVED
     error_code: int | None = None
     error_detail: str | None = None
+    payload: dict[str, Any] | None = None
     id: int | None = None

@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS messages (
     provider_id TEXT,
     status TEXT NOT NULL,
     error_code INTEGER,
-    error_detail TEXT
+    error_detail TEXT,
+    payload TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_inbound_once
     ON messages (channel, provider_id) WHERE direction = 'in' AND provider_id IS NOT NULL;
@@ -128,6 +129,7 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         status=Delivery(row["status"]),
         error_code=row["error_code"],
         error_detail=row["error_detail"],
+        payload=json.loads(row["payload"]) if row["payload"] else None,
     )
 
 
@@ -228,8 +230,8 @@ class SqliteStore(SessionStore):
                     cursor = await db.execute(
                         """INSERT INTO messages (session_id, channel, bot_id, user_id, direction,
                                kind, text, step_id, created_at, provider_id, status, error_code,
-                               error_detail)
-                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                               error_detail, payload)
+                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                         (
                             m.session_id,
                             m.key.channel,
@@ -244,6 +246,7 @@ class SqliteStore(SessionStore):
                             m.status.value,
                             m.error_code,
                             m.error_detail,
+                            json.dumps(m.payload, ensure_ascii=False) if m.payload else None,
                         ),
                     )
                     m.id = cursor.lastrowid
