@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat test lint typecheck unit clean
+.PHONY: install run chat test lint typecheck unit clean bench-classify
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+bench-classify: $(STAMP)
+	$(BIN)/python -m bench.classify
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

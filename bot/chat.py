@@ -13,11 +13,12 @@ import itertools
 import sys
 import tempfile
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.channels.base import InboundKind, InboundMessage
+from bot.channels.base import Choice, InboundKind, InboundMessage, numbered_text
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.sessions.sqlite import SqliteStore
@@ -48,6 +49,13 @@ class TerminalSender:
         indented = text.replace("\n", "\n     ")
         print(f"bot> {indented}", file=self.out, flush=True)
         return f"chat.{next(self._ids)}"
+
+    async def send_choices(
+        self, bot_id: str, to: str, text: str, choices: Sequence[Choice], list_button: str
+    ) -> str:
+        """Print the question with its options numbered (``  1. Basic``); typing the number,
+        the title or a close misspelling of it answers."""
+        return await self.send_text(bot_id, to, numbered_text(text, choices))
 
 
 async def run_chat(
@@ -113,8 +121,8 @@ async def run_chat(
                         kind=InboundKind.TEXT,
                         text=text,
                         timestamp=clock(),
+                        language=lang,
                     ),
-                    language=lang,
                 )
         finally:
             stop.set()

@@ -1,4 +1,4 @@
-"""The ``bot`` command: ``serve``, ``chat``, ``classify``, ``validate``.
+"""The ``bot`` command: ``serve``, ``chat``, ``classify``, ``validate``, ``test``.
 
 Every expected failure (a bad setting, a broken data file) ends with one line on stderr that
 names the setting or the ``file:line``, and exit status 2; never a traceback.
@@ -45,7 +45,14 @@ def _fail_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BotError as exc:
-            click.echo(f"error: {exc}", err=True)
+            problems = getattr(exc, "problems", None)  # InvalidFlows: file:line:column each
+            if not problems:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(2)
+            for problem in problems:
+                click.echo(str(problem), err=True)
+            count = len(problems)
+            click.echo(f"error: {count} problem{'s' if count != 1 else ''} found", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
@@ -57,12 +64,10 @@ def _settings(config_path: Path, env_file: Path, **overrides: str | None) -> Set
     return load_settings(config_path, env)
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(level: str, fmt: str = "text") -> None:
+    from bot.logs import setup_logging
+
+    setup_logging(level, fmt, sys.stderr)
 
 
 @click.group()
@@ -86,14 +91,17 @@ def serve(config_path: Path, env_file: Path, host: str | None, port: str | None)
 
     settings = _settings(config_path, env_file, HOST=host, PORT=port)
     require_serve_settings(settings)
-    _setup_logging(settings.log_level)
+    _setup_logging(settings.log_level, settings.log_format)
     log = logging.getLogger("bot")
     if not settings.whatsapp.app_secret:
         log.warning("WHATSAPP_APP_SECRET is not set: webhook signatures are NOT checked")
     if not settings.admin_token:
         log.warning("ADMIN_TOKEN is not set: the admin API answers 401 to everyone")
-    content = load_content(settings)
-    app = create_app(settings, content)
+    if settings.twilio.enabled and not settings.public_base_url:
+        log.info("Twilio signatures are checked against the request URL (PUBLIC_BASE_URL unset)")
+    env = read_environment(env_file)
+    content = load_content(settings, env)
+    app = create_app(settings, content, reload=lambda: load_content(settings, env))
     web.run_app(
         app,
         host=settings.host,
@@ -121,7 +129,7 @@ def chat(config_path: Path, env_file: Path, user_id: str, lang: str | None) -> N
 
     settings = _settings(config_path, env_file)
     _setup_logging("WARNING")
-    content = load_content(settings)
+    content = load_content(settings, read_environment(env_file))
     asyncio.run(run_chat(settings, content, user_id, lang))
 
 
@@ -129,10 +137,19 @@ def chat(config_path: Path, env_file: Path, user_id: str, lang: str | None) -> N
 @config_option
 @env_file_option
 @click.option("--lang", default=None, help="Language hint (the session's language).")
+@click.option("--free-text", is_flag=True, help="As if a flow waited for a free-text answer.")
+@click.option("--explain", is_flag=True, help="Show the normalized text, candidates, matches.")
 @click.argument("text", nargs=-1)
 @_fail_cleanly
-def classify(config_path: Path, env_file: Path, lang: str | None, text: tuple[str, ...]) -> None:
-    """Classify TEXT, or each line of stdin: one JSON object per line."""
+def classify(
+    config_path: Path,
+    env_file: Path,
+    lang: str | None,
+    free_text: bool,
+    explain: bool,
+    text: tuple[str, ...],
+) -> None:
+    """Classify TEXT, or each line of stdin: one JSON object per line (--explain: a report)."""
     from bot.intents import IntentClassifier
 
     settings = _settings(config_path, env_file)
@@ -141,7 +158,11 @@ def classify(config_path: Path, env_file: Path, lang: str | None, text: tuple[st
     )
     lines = [" ".join(text)] if text else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
-        result = classifier.classify(line, lang)
+        if explain:
+            report = classifier.explain(line, lang, expecting_free_text=free_text)
+            click.echo("\n".join([*report.lines(), ""]))
+            continue
+        result = classifier.classify(line, lang, expecting_free_text=free_text)
         click.echo(
             json.dumps(
                 {
@@ -155,17 +176,116 @@ def classify(config_path: Path, env_file: Path, lang: str | None, text: tuple[st
         )
 
 
+@main.command("eval")
+@config_option
+@env_file_option
+@click.option("--no-hint", is_flag=True, help="Classify without the session language.")
+@click.option("--errors", is_flag=True, help="List each misclassified message.")
+@click.argument("data", type=click.Path(path_type=Path, dir_okay=False))
+@_fail_cleanly
+def eval_command(
+    config_path: Path, env_file: Path, no_hint: bool, errors: bool, data: Path
+) -> None:
+    """Measure the classifier on labelled JSON lines ({"text", "intent", "lang"})."""
+    from bot.intents import IntentClassifier
+    from bot.intents.evaluation import format_run, run_eval
+
+    settings = _settings(config_path, env_file)
+    classifier = IntentClassifier.from_directory(
+        settings.intents_dir, settings.languages, threshold=settings.intent_threshold
+    )
+    run = run_eval(data, classifier, settings.intents_dir, settings.languages, use_hint=not no_hint)
+    click.echo(format_run(run, show_errors=errors))
+
+
 @main.command()
 @config_option
 @env_file_option
 @_fail_cleanly
 def validate(config_path: Path, env_file: Path) -> None:
-    """Check config, locales, intents and flows; print file:line for the first problem."""
+    """Check config, locales, intents and flows.
+
+    Every problem of the flow files is printed as ``file:line:column: message`` (unknown step
+    in next, unreachable step, missing locale key, unknown intent, duplicate trigger, bad
+    regular expression, ...); the exit status is 2 when there is any.
+    """
     from bot.wiring import load_content
 
     settings = _settings(config_path, env_file)
-    content = load_content(settings)
+    content = load_content(settings, read_environment(env_file))
     click.echo(
         f"ok: {len(content.flows)} flows ({', '.join(sorted(content.flows))}), "
         f"{len(content.classifier.intents)} intents, languages {', '.join(settings.languages)}"
     )
+
+
+@main.command("test")
+@config_option
+@env_file_option
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@_fail_cleanly
+def test_command(config_path: Path, env_file: Path, files: tuple[Path, ...]) -> None:
+    """Run conversation tests: FILES, or every flows/tests/*.yaml.
+
+    Prints PASS/FAIL per test (with the first failing turn) and "N passed, M failed"; the exit
+    status is 1 when a test failed, 2 when a file is invalid.
+    """
+    from bot.flows.testing import default_test_files, run_files
+    from bot.wiring import load_content
+
+    settings = _settings(config_path, env_file)
+    _setup_logging("ERROR")
+    content = load_content(settings, read_environment(env_file))
+    cwd = Path.cwd()
+    paths = list(files) or [
+        p.relative_to(cwd) if p.is_relative_to(cwd) else p
+        for p in default_test_files(settings.flows_dir / "tests")
+    ]
+    if not paths:
+        raise click.UsageError(f"no test files given and none in {settings.flows_dir / 'tests'}")
+    results = asyncio.run(run_files(settings, content, paths))
+    for result in results:
+        case = result.case
+        mark = "PASS" if result.passed else "FAIL"
+        click.echo(f"{mark} {case.path}:{case.line}: {case.name}")
+        for failure in result.failures:
+            click.echo(f"    {failure}")
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+@main.group()
+def sessions() -> None:
+    """Operate on stored sessions."""
+
+
+@sessions.command()
+@config_option
+@env_file_option
+@click.option(
+    "--older-than-hours", type=float, default=None,
+    help="Override SESSION_RETENTION_HOURS for this run.",
+)
+@_fail_cleanly
+def cleanup(config_path: Path, env_file: Path, older_than_hours: float | None) -> None:
+    """Delete closed sessions (and their messages) past the retention period, now."""
+    from bot.clock import utc_now
+    from bot.sessions.factory import store_from_settings
+    from bot.sessions.maintenance import purge_expired
+
+    settings = _settings(config_path, env_file)
+    _setup_logging("WARNING")
+    hours = older_than_hours if older_than_hours is not None else settings.retention_h
+
+    async def run() -> None:
+        store = store_from_settings(settings)
+        await store.open()
+        try:
+            counts = await purge_expired(store, utc_now, hours)
+        finally:
+            await store.close()
+        click.echo(f"deleted {counts.sessions} sessions and {counts.messages} messages "
+                   f"closed more than {hours:g} h ago")
+
+    asyncio.run(run())

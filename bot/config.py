@@ -11,6 +11,7 @@ the folder that holds ``config.yaml``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,9 @@ from bot.errors import ConfigError
 from bot.yamlfile import load_yaml
 
 DEFAULT_API_URL = "https://graph.facebook.com/v21.0"
-SUPPORTED_STORES = ("sqlite",)
+DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
+LOG_FORMATS = ("text", "json")
+SUPPORTED_STORES = ("sqlite", "redis")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,26 @@ class WhatsAppSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TwilioSettings:
+    """Twilio account and endpoint for the ``twilio_whatsapp``, ``sms`` and ``voice`` channels.
+
+    The channels are enabled when both ``account_sid`` and ``auth_token`` are set. Replies leave
+    from the number the user wrote to, or through ``messaging_service_sid`` when it is set.
+    """
+
+    account_sid: str = ""
+    auth_token: str = field(default="", repr=False)
+    api_url: str = DEFAULT_TWILIO_API_URL
+    messaging_service_sid: str = ""
+    send_timeout_s: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        """True when the Twilio channels are configured."""
+        return bool(self.account_sid and self.auth_token)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the service needs to start.
 
@@ -49,13 +72,23 @@ class Settings:
         default_language: Reply language when the user's cannot be told.
         session_timeout_min: Inactivity (minutes, decimals allowed) after which a session closes.
         sweep_interval_s: Seconds between two sweeps for due sessions.
-        database_url: ``sqlite:///path`` (relative to ``base_dir``) or ``sqlite:////abs/path``.
+        warn_before_min: Minutes before the timeout to send an "are you still there?"
+            warning; ``None`` sends none.
+        notify_timeout: Send the timeout notice; when False sessions close silently.
+        retention_h: Hours a closed session and its messages are kept.
+        database_url: ``sqlite:///path`` (relative to ``base_dir``), ``sqlite:////abs/path``,
+            or ``redis://host:port/db`` for several workers on one Redis.
         intent_threshold: Minimum confidence (0..1) for an intent to count.
         welcome_on_greet: Answer a greeting outside a flow with the localized welcome.
         fallback: ``"help"`` (answer unrecognised input with the help text) or ``"ignore"``.
         admin_token: Bearer token of the admin API; empty disables it (every call 401).
         host, port: Where ``bot serve`` listens.
         log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
+        twilio: Twilio channels (disabled unless configured).
+        public_base_url: The service's public ``https://host[/prefix]`` as callers see it
+            (behind a proxy); Twilio signatures are checked against it. Empty: the request's
+            own URL.
+        log_format: ``"text"`` or ``"json"`` (one JSON object per line).
     """
 
     base_dir: Path
@@ -66,6 +99,9 @@ class Settings:
     default_language: str = "es"
     session_timeout_min: float = 30.0
     sweep_interval_s: float = 1.0
+    warn_before_min: float | None = None
+    notify_timeout: bool = True
+    retention_h: float = 168.0
     database_url: str = "sqlite:///data/bot.db"
     intent_threshold: float = 0.75
     welcome_on_greet: bool = True
@@ -75,6 +111,9 @@ class Settings:
     port: int = 8080
     log_level: str = "INFO"
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    public_base_url: str = ""
+    log_format: str = "text"
 
     @property
     def session_timeout_s(self) -> float:
@@ -114,6 +153,13 @@ def _number(setting: str, raw: Any, *, positive: bool = True) -> float:
     return value
 
 
+def _optional_number(setting: str, raw: Any) -> float | None:
+    """``None`` for an absent/empty/zero value, else a positive number."""
+    if raw in (None, "", 0, "0"):
+        return None
+    return _number(setting, raw)
+
+
 def _port(setting: str, raw: Any) -> int:
     try:
         value = int(str(raw))
@@ -140,6 +186,40 @@ def _http_url(setting: str, raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(setting, f"must be an http(s) URL, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _choice(setting: str, raw: Any, choices: tuple[str, ...]) -> str:
+    value = str(raw).strip().lower()
+    if value not in choices:
+        raise ConfigError(setting, f"must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+_TWILIO_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+
+
+def _twilio(env: Mapping[str, str], section: Mapping[str, Any]) -> TwilioSettings:
+    """The Twilio settings; a half-configured account names the missing setting."""
+    sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
+    token = env.get("TWILIO_AUTH_TOKEN", "").strip()
+    service = env.get("TWILIO_MESSAGING_SERVICE_SID", "").strip()
+    if not (sid or token or service):
+        return TwilioSettings()
+    for name, value in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token)):
+        if not value:
+            raise ConfigError(name, "is not set, but other TWILIO_* settings are (set all or none)")
+    if not _TWILIO_SID.fullmatch(sid):
+        raise ConfigError("TWILIO_ACCOUNT_SID", f"must be AC and 32 hex digits, got {sid!r}")
+    raw_url = env.get("TWILIO_API_URL") or section.get("api_url", DEFAULT_TWILIO_API_URL)
+    return TwilioSettings(
+        account_sid=sid,
+        auth_token=token,
+        api_url=_http_url("TWILIO_API_URL", str(raw_url)),
+        messaging_service_sid=service,
+        send_timeout_s=_number(
+            "config.yaml: twilio.send_timeout_seconds", section.get("send_timeout_seconds", 10)
+        ),
+    )
 
 
 def read_environment(env_file: Path | None) -> dict[str, str]:
@@ -218,6 +298,18 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
             "SESSION_SWEEP_INTERVAL_SECONDS",
             env_or("SESSION_SWEEP_INTERVAL_SECONDS", session.get("sweep_interval_seconds", 1)),
         ),
+        warn_before_min=_optional_number(
+            "SESSION_WARN_BEFORE_MINUTES",
+            env_or("SESSION_WARN_BEFORE_MINUTES", session.get("warn_before_minutes")),
+        ),
+        notify_timeout=_bool(
+            "SESSION_TIMEOUT_NOTIFY",
+            env_or("SESSION_TIMEOUT_NOTIFY", session.get("timeout_notify", True)),
+        ),
+        retention_h=_number(
+            "SESSION_RETENTION_HOURS",
+            env_or("SESSION_RETENTION_HOURS", session.get("retention_hours", 168)),
+        ),
         database_url=str(env_or("DATABASE_URL", store.get("url", "sqlite:///data/bot.db"))),
         intent_threshold=threshold,
         welcome_on_greet=_bool(
@@ -241,14 +333,41 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
                 "config.yaml: whatsapp.send_timeout_seconds", wa.get("send_timeout_seconds", 10)
             ),
         ),
+        twilio=_twilio(env, _section(data, "twilio")),
+        public_base_url=(
+            _http_url("PUBLIC_BASE_URL", env["PUBLIC_BASE_URL"])
+            if env.get("PUBLIC_BASE_URL")
+            else ""
+        ),
+        log_format=_choice("LOG_FORMAT", env_or("LOG_FORMAT", "text"), LOG_FORMATS),
     )
+    if (
+        settings.warn_before_min is not None
+        and settings.warn_before_min >= settings.session_timeout_min
+    ):
+        raise ConfigError(
+            "SESSION_WARN_BEFORE_MINUTES",
+            f"must be shorter than SESSION_TIMEOUT_MINUTES ({settings.session_timeout_min:g})",
+        )
     scheme = settings.database_url.partition("://")[0]
     if scheme not in SUPPORTED_STORES:
         raise ConfigError(
             "DATABASE_URL",
-            f"unsupported store {scheme!r} in {settings.database_url!r}; use sqlite:///path",
+            f"unsupported store {scheme!r} in {settings.database_url!r}; "
+            "use sqlite:///path or redis://host:port/db",
         )
-    settings.sqlite_path()  # validates the URL's shape
+    if scheme == "sqlite":
+        settings.sqlite_path()  # validates the URL's shape
+    else:
+        parts = urlsplit(settings.database_url)
+        if not parts.hostname:
+            raise ConfigError(
+                "DATABASE_URL", f"expected redis://host:port/db, got {settings.database_url!r}"
+            )
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ConfigError("DATABASE_URL", f"bad port in {settings.database_url!r}") from None
     for name, folder in (
         ("paths.flows", settings.flows_dir),
         ("paths.intents", settings.intents_dir),

@@ -16,10 +16,13 @@ from typing import Protocol
 
 from bot.channels.base import InboundKind, InboundMessage, StatusUpdate
 from bot.clock import Clock
+from bot.errors import BotError
 from bot.flows.runner import FlowRunner, Turn
+from bot.logs import session_event
+from bot.metrics import NO_METRICS, Metrics
 from bot.outbox import Outbox
 from bot.privacy import mask_phone
-from bot.sessions.locks import KeyedLock
+from bot.sessions.locks import UserLocks
 from bot.sessions.model import (
     CloseReason,
     Delivery,
@@ -30,7 +33,7 @@ from bot.sessions.model import (
     Status,
 )
 from bot.sessions.service import SessionService
-from bot.sessions.store import DuplicateInbound, SessionStore
+from bot.sessions.store import DuplicateInbound, SessionStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,18 @@ _DELIVERY_BY_STATUS = {
 }
 
 
+class SessionAlreadyClosed(BotError):
+    """An operator asked to close a session that is not active.
+
+    Attributes:
+        session: The session as stored (its status and close reason tell why).
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(f"session {session.id} is already {session.status.value}")
+        self.session = session
+
+
 class Engine:
     """Handles inbound messages and delivery statuses for every channel."""
 
@@ -84,9 +99,10 @@ class Engine:
         classifier: Classifier,
         runner: FlowRunner,
         outbox: Outbox,
-        locks: KeyedLock,
+        locks: UserLocks,
         clock: Clock,
         behaviour: Behaviour | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.service = service
@@ -97,44 +113,84 @@ class Engine:
         self.clock = clock
         self.behaviour = behaviour or Behaviour()
         self.locales = service.locales
+        self.metrics = metrics
 
-    async def handle(self, message: InboundMessage, language: str | None = None) -> None:
-        """Process one inbound message completely (commit, then send the replies).
+    async def enqueue(self, message: InboundMessage) -> bool:
+        """Queue ``message`` durably in its user's inbox; call :meth:`drain` to process it.
+
+        Returns:
+            False for a duplicate (same channel and provider id): nothing to process.
+
+        Raises:
+            StoreUnavailable: The store cannot be reached; the message was not accepted.
+        """
+        queued = await self.store.enqueue_inbound(message)
+        if not queued:
+            log.info("duplicate inbound %s dropped", message.message_id)
+        return queued
+
+    async def handle(self, message: InboundMessage) -> None:
+        """Queue and process ``message`` now (commit, then send the replies).
 
         A duplicate (same channel and provider id) is dropped without any effect.
-
-        Args:
-            language: The user's language when the channel knows it; a new session starts in
-                it instead of detecting it from the text.
         """
-        key = SessionKey(message.channel, message.bot_id, message.user_id)
-        async with self.locks.lock(key):
-            if await self.store.seen_inbound(message.channel, message.message_id):
-                log.info("duplicate inbound %s dropped", message.message_id)
-                return
-            records = await self._turn(key, message, language)
-            if records is None:
-                return
-            # Sending under the lock keeps one user's replies in the order they were produced.
-            await self.outbox.deliver(records)
+        if await self.enqueue(message):
+            await self.drain(SessionKey(message.channel, message.bot_id, message.user_id))
 
-    async def _turn(
-        self, key: SessionKey, message: InboundMessage, language: str | None
-    ) -> list[MessageRecord] | None:
+    async def drain(self, key: SessionKey) -> int:
+        """Process every message queued for ``key``, oldest first, under the user's lock.
+
+        Each message is removed from the inbox in the same transaction that commits its turn,
+        so a crash leaves it queued for the next :meth:`drain` (see :meth:`recover`). A message
+        whose processing raises is logged and dropped, so it cannot block the user's inbox.
+
+        Returns:
+            How many messages this call processed.
+        """
+        done = 0
+        async with self.locks.lock(key):
+            while (message := await self.store.next_inbound(key)) is not None:
+                try:
+                    records = await self._turn(key, message)
+                except StoreUnavailable as exc:
+                    # Transient: the message stays queued; recover() tries again later.
+                    log.warning("store unavailable; %s stays queued: %s", message.message_id, exc)
+                    return done
+                except Exception:
+                    log.exception("inbound %s failed; dropped", message.message_id)
+                    await self.store.commit([], [], consumed=message)
+                    continue
+                done += 1
+                if records:
+                    # Sending under the lock keeps one user's replies in order.
+                    await self.outbox.deliver(records)
+        return done
+
+    async def recover(self, limit: int = 1000) -> int:
+        """Drain the inboxes that crashed or stopped workers left behind. Returns how many
+        messages were processed."""
+        total = 0
+        for key in await self.store.inbox_keys(limit):
+            total += await self.drain(key)
+        return total
+
+    async def _turn(self, key: SessionKey, message: InboundMessage) -> list[MessageRecord] | None:
         now = self.clock()
         session = await self.store.get_active(key)
         changed: list[Session] = []
         records: list[MessageRecord] = []
         if session is not None and self.service.is_due(session, now):
-            notice = self.service.close(session, Status.TIMEOUT, CloseReason.TIMEOUT, now)
+            notice = self.service.expire(session, now)
             changed.append(session)
             records.extend([notice] if notice else [])
             session = None
 
         ignorable = not message.kind.is_user_input and not message.kind.wants_text_only_reply
+        created: str | None = None
         if session is None and not ignorable:
             session = self.service.new_session(key, now, message.display_name)
-            session.language = language
+            session.language = message.language
+            created = session.id
         if session is not None:
             if session not in changed:
                 changed.append(session)
@@ -161,24 +217,48 @@ class Engine:
                 text = self.locales.text(session.language, "text_only", session.data)
                 records.append(self.service.reply(session, text, now))
             else:
-                records.extend(self._respond(session, message, now))
+                records.extend(await self._respond(session, message, now))
         try:
-            return await self.store.commit(changed, records)
+            stored = await self.store.commit(changed, records, consumed=message)
         except DuplicateInbound:
             log.info("duplicate inbound %s dropped at commit", message.message_id)
+            await self.store.commit([], [], consumed=message)
             return None
+        self.metrics.inbound(message.channel, message.kind.value)
+        for changed_session in changed:
+            if changed_session.id == created:
+                self._observe("created", changed_session)
+            elif changed_session.status is Status.ACTIVE:
+                self._observe("reused", changed_session)
+            if changed_session.status is not Status.ACTIVE:
+                self._observe("closed", changed_session)
+        return stored
 
-    def _respond(
+    def _observe(self, event: str, session: Session) -> None:
+        """Log a committed session event (one line) and count it."""
+        session_event(log, event, session)
+        if event == "created":
+            self.metrics.session_opened(session.key.channel)
+        elif event == "closed":
+            self.metrics.session_closed(
+                session.key.channel, session.status.value, session.close_reason or ""
+            )
+
+    async def _respond(
         self, session: Session, message: InboundMessage, now: datetime
     ) -> list[MessageRecord]:
         text = (message.text or "").strip()
-        waiting = self.runner.waiting_step(session.flow_id, session.step_id)
+        if self.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
+            turn = await self.runner.answer(session, text, message.payload)
+            return self._apply(session, turn, now)
+        waiting = self.runner.waiting_step(session)
         expecting_free_text = waiting is not None and waiting.collect is not None
         result = self.classifier.classify(
             text, session.language, expecting_free_text=expecting_free_text
         )
         if session.language is None and result.lang:
             session.language = result.lang
+        self.metrics.intent(result.intent)
         log.debug(
             "user %s: intent=%s confidence=%.2f lang=%s",
             mask_phone(session.key.user_id),
@@ -189,14 +269,15 @@ class Engine:
         lang = session.language
         if result.intent == GOODBYE:
             return self._close(session, Status.COMPLETED, CloseReason.GOODBYE, now)
-        if result.intent == CANCEL:
+        if result.intent == CANCEL or self.runner.is_cancel_keyword(session, text):
             return self._close(session, Status.CANCELLED, CloseReason.CANCEL, now)
-        if waiting is not None and session.flow_id is not None and session.step_id is not None:
-            turn = self.runner.answer(session.flow_id, session.step_id, text, lang, session.data)
+        if waiting is not None:
+            turn = await self.runner.answer(session, text, message.payload)
             return self._apply(session, turn, now)
         flow = self.runner.match_trigger(text, result.intent)
         if flow is not None:
-            return self._apply(session, self.runner.start(flow, lang, session.data), now)
+            session.flow_id = flow.id
+            return self._apply(session, await self.runner.start(flow, session), now)
         if result.intent == GREET and self.behaviour.welcome_on_greet:
             return [
                 self.service.reply(session, self.locales.text(lang, "welcome", session.data), now)
@@ -206,18 +287,57 @@ class Engine:
         return []
 
     def _apply(self, session: Session, turn: Turn, now: datetime) -> list[MessageRecord]:
+        ran = turn.flow_id or session.flow_id
         session.flow_id, session.step_id, session.data = turn.flow_id, turn.step_id, turn.data
-        out = [self.service.reply(session, r.text, now, r.step_id) for r in turn.replies]
+        session.flow_version, session.step_retries = turn.version, turn.retries
+        session.language = turn.language or session.language  # a flow may fix the language
+        out = [self.service.reply(session, r.text, now, r.step_id, r.payload) for r in turn.replies]
+        self.service.touch(session, now)  # the deadline of the flow the session is now in
         if turn.end_reason is not None:
-            out.extend(self._close(session, Status.COMPLETED, turn.end_reason, now))
+            session.flow_id = ran  # a closed session keeps the flow it ran (admin, stats)
+            out.extend(self._close(session, Status(turn.end_status), turn.end_reason, now))
         return out
 
     def _close(
         self, session: Session, status: Status, reason: str, now: datetime
     ) -> list[MessageRecord]:
-        log.info("session %s closed: %s/%s", session.id, status.value, reason)
         notice = self.service.close(session, status, reason, now)
         return [notice] if notice else []
+
+    async def close_session(
+        self, session_id: str, status: Status, reason: str, *, notify: bool = True
+    ) -> Session | None:
+        """Close a session on an operator's request, under its user's lock.
+
+        The notice is the same localized one a user-caused close sends
+        (:meth:`SessionService.close`), stored and sent unless ``notify`` is False.
+
+        Args:
+            session_id: The session to close.
+            status: ``COMPLETED`` or ``CANCELLED`` (any final status is accepted).
+            reason: The close reason recorded (and used to pick the notice text).
+            notify: Send the close notice to the user.
+
+        Returns:
+            The closed session, or ``None`` when no session has this id.
+
+        Raises:
+            SessionAlreadyClosed: The session is not active.
+        """
+        found = await self.store.get(session_id)
+        if found is None:
+            return None
+        async with self.locks.lock(found.key):
+            session = await self.store.get(session_id)
+            if session is None:
+                return None
+            if session.status is not Status.ACTIVE:
+                raise SessionAlreadyClosed(session)
+            notice = self.service.close(session, status, reason, self.clock(), notify=notify)
+            records = await self.store.commit([session], [notice] if notice else [])
+            self._observe("closed", session)
+            await self.outbox.deliver(records)
+        return session
 
     async def handle_status(self, update: StatusUpdate) -> None:
         """Apply a delivery status to the stored outbound message; log failures with the code."""

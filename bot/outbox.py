@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from bot.channels.base import OutboundSender
+from bot.channels.base import OutboundSender, choices_from_payload
 from bot.errors import ChannelSendError
+from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
 from bot.sessions.model import Delivery, Direction, MessageRecord
 from bot.sessions.store import SessionStore
@@ -23,9 +24,15 @@ log = logging.getLogger(__name__)
 class Outbox:
     """Sends stored outbound messages through the sender of their channel."""
 
-    def __init__(self, store: SessionStore, senders: Mapping[str, OutboundSender]) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        senders: Mapping[str, OutboundSender],
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self.store = store
         self.senders = dict(senders)
+        self.metrics = metrics
 
     async def deliver(self, records: Iterable[MessageRecord]) -> None:
         """Send the outbound, pending ones of ``records`` one after the other, in order.
@@ -60,11 +67,18 @@ class Outbox:
                 record.id, Delivery.FAILED, error_detail="no sender for channel"
             )
             record.status = Delivery.FAILED
+            self.metrics.send_error(record.key.channel, None)
             return
+        choices = choices_from_payload(record.payload)
         try:
-            provider_id = await sender.send_text(
-                record.key.bot_id, record.key.user_id, record.text or ""
-            )
+            if choices is not None:  # a question with options (buttons, a list)
+                provider_id = await sender.send_choices(
+                    record.key.bot_id, record.key.user_id, record.text or "", *choices
+                )
+            else:
+                provider_id = await sender.send_text(
+                    record.key.bot_id, record.key.user_id, record.text or ""
+                )
         except ChannelSendError as exc:
             log.warning(
                 "send to %s failed: status=%s code=%s %s",
@@ -73,11 +87,13 @@ class Outbox:
                 exc.code,
                 exc.detail,
             )
+            self.metrics.send_error(record.key.channel, exc.code)
             record.status = Delivery.FAILED
             record.error_code, record.error_detail = exc.code, exc.detail
             await self.store.mark_outbound(
                 record.id, Delivery.FAILED, error_code=exc.code, error_detail=exc.detail[:500]
             )
             return
+        self.metrics.outbound(record.key.channel, record.kind)
         record.status, record.provider_id = Delivery.SENT, provider_id
         await self.store.mark_outbound(record.id, Delivery.SENT, provider_id=provider_id)

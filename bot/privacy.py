@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+_KEEP_HEAD = 5
+_KEEP_TAIL = 2
+
 
 def mask_phone(number: str | None) -> str:
-    """Mask a phone number / wa_id for logs, keeping only the last 4 digits.
+    """Mask a phone number for logs: country and area code stay, the rest but 2 digits go.
 
-    ``"5491155550001"`` becomes ``"*********0001"``; numbers of 4 characters or fewer are
-    masked entirely, ``None`` gives ``"-"``.
+    ``"+5491155550089"`` → ``"+54911****89"``; ``"whatsapp:+5491155550089"`` →
+    ``"whatsapp:+54911****89"``; a number of fewer than 8 digits keeps only its last 2
+    (``"****89"``); ``None`` or ``""`` → ``"-"``.
     """
     if not number:
         return "-"
-    if len(number) <= 4:
-        return "*" * len(number)
-    return "*" * (len(number) - 4) + number[-4:]
+    scheme, sep, rest = number.rpartition(":")
+    prefix = scheme + sep
+    plus = "+" if rest.startswith("+") else ""
+    digits = rest.lstrip("+")
+    if len(digits) < 8:
+        return f"{prefix}{plus}****{digits[-_KEEP_TAIL:]}"
+    return f"{prefix}{plus}{digits[:_KEEP_HEAD]}****{digits[-_KEEP_TAIL:]}"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -41,3 +42,19 @@ class TaskSet:
         if pending:
             log.warning("cancelled %d background tasks at shutdown", len(pending))
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def periodic(
+    stop: asyncio.Event, interval_s: float, job: Callable[[], Awaitable[object]], name: str
+) -> None:
+    """Run ``job`` now and then every ``interval_s`` seconds until ``stop`` is set.
+
+    A failing run is logged with its traceback and the next run tries again.
+    """
+    while not stop.is_set():
+        try:
+            await job()
+        except Exception:
+            log.exception("%s failed; retrying in %.1f s", name, interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)

@@ -14,11 +14,12 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import Behaviour, Engine
 from bot.flows import FlowRunner, load_flows
+from bot.flows.actions import Actions
 from bot.flows.model import Flow
 from bot.intents import IntentClassifier
 from bot.locales import Locales
+from bot.metrics import NO_METRICS, Metrics
 from bot.outbox import Outbox
-from bot.sessions.locks import KeyedLock
 from bot.sessions.service import SessionService
 from bot.sessions.store import SessionStore
 from bot.sessions.sweeper import Sweeper
@@ -33,21 +34,25 @@ class Content:
     flows: Mapping[str, Flow]
 
 
-def load_content(settings: Settings) -> Content:
+def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Content:
     """Load ``locales/``, ``intents/`` and ``flows/`` for ``settings.languages``.
 
+    Args:
+        env: Values for ``${VAR}`` in flow files (default: the process environment).
+
     Raises:
-        DataFileError: A file is invalid (``file:line: problem``).
+        DataFileError: A locale or intent file is invalid (``file:line: problem``).
+        InvalidFlows: The flow files have problems (all of them, ``file:line:column``).
     """
     locales = Locales.load(settings.locales_dir, settings.languages, settings.default_language)
     classifier = IntentClassifier.from_directory(
         settings.intents_dir, settings.languages, threshold=settings.intent_threshold
     )
-    flows = load_flows(settings.flows_dir, locales, classifier.intents)
+    flows = load_flows(settings.flows_dir, locales, classifier.intents, env)
     return Content(locales=locales, classifier=classifier, flows=flows)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Runtime:
     """The running parts, sharing one store, one set of user locks and one clock."""
 
@@ -57,6 +62,16 @@ class Runtime:
     outbox: Outbox
     content: Content
 
+    def reload(self, content: Content) -> None:
+        """Serve ``content`` from now on (hot reload). Runs on the event loop between awaits,
+        so a turn sees either the old or the new content; conversations in a flow keep the
+        flow version they started with (see :class:`~bot.flows.FlowRunner`)."""
+        self.engine.classifier = content.classifier
+        self.engine.locales = content.locales
+        self.engine.service.locales = content.locales
+        self.engine.runner.update(content.flows, content.locales)
+        self.content = content
+
 
 def build_runtime(
     settings: Settings,
@@ -64,20 +79,34 @@ def build_runtime(
     store: SessionStore,
     senders: Mapping[str, OutboundSender],
     clock: Clock,
+    metrics: Metrics = NO_METRICS,
+    actions: Actions | None = None,
 ) -> Runtime:
-    """Assemble the engine, outbox and sweeper around an (opened) ``store``."""
-    locks = KeyedLock()
-    service = SessionService(content.locales, settings.session_timeout_s)
-    outbox = Outbox(store, senders)
+    """Assemble the engine, outbox and sweeper around an (opened) ``store``; all three report
+    to ``metrics``. ``actions`` runs flow actions (default: real HTTP; ``bot test`` scripts
+    it)."""
+    locks = store.user_locks()
+    runner = FlowRunner(content.flows, content.locales, actions, clock)
+    service = SessionService(
+        content.locales,
+        settings.session_timeout_s,
+        notify_timeout=settings.notify_timeout,
+        warn_before_s=settings.warn_before_min * 60 if settings.warn_before_min else None,
+        policy=runner,
+    )
+    outbox = Outbox(store, senders, metrics)
     engine = Engine(
         store=store,
         service=service,
         classifier=content.classifier,
-        runner=FlowRunner(content.flows, content.locales),
+        runner=runner,
         outbox=outbox,
         locks=locks,
         clock=clock,
         behaviour=Behaviour(settings.welcome_on_greet, settings.fallback),
+        metrics=metrics,
     )
-    sweeper = Sweeper(store, service, outbox, locks, clock, interval_s=settings.sweep_interval_s)
+    sweeper = Sweeper(
+        store, service, outbox, locks, clock, interval_s=settings.sweep_interval_s, metrics=metrics
+    )
     return Runtime(store=store, engine=engine, sweeper=sweeper, outbox=outbox, content=content)

@@ -106,7 +106,7 @@ def test_validate_points_at_the_broken_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     line = next(i for i, text in enumerate(flow.read_text().splitlines(), 1) if "ask_mail" in text)
-    assert result.stderr.startswith(f"error: {flow}:{line}:")
+    assert result.stderr.startswith(f"{flow}:{line}:")  # file:line:column: message
     assert "free_trial.ask_mail" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -48,6 +48,7 @@ def test_environment_overrides_config() -> None:
         ("PORT", "http"),
         ("PORT", "70000"),
         ("DATABASE_URL", "postgres://db/bot"),
+        ("DATABASE_URL", "redis://:99999/0"),
         ("DATABASE_URL", "sqlite:/relative"),
         ("WHATSAPP_API_URL", "graph.facebook.com"),
         ("LOG_LEVEL", "LOUD"),

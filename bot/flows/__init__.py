@@ -1,7 +1,12 @@
-"""Flows: YAML-defined conversations, loaded once into frozen models and run by a generic runner."""
+"""Flows: YAML-defined conversations, loaded once into frozen models and run by a generic runner.
+
+See docs/flows.md for the language; :func:`load_flows` validates it (every problem at
+``file:line:column``) and :class:`FlowRunner` runs it.
+"""
 
 from bot.flows.loader import load_flows
 from bot.flows.model import Flow, Step, Text
-from bot.flows.runner import FlowRunner, Turn
+from bot.flows.problems import InvalidFlows
+from bot.flows.runner import FlowRunner, Reply, Turn
 
-__all__ = ["Flow", "FlowRunner", "Step", "Text", "Turn", "load_flows"]
+__all__ = ["Flow", "FlowRunner", "InvalidFlows", "Reply", "Step", "Text", "Turn", "load_flows"]

@@ -1,35 +1,98 @@
-"""Actions a step can run when entered. Each takes the session data and returns slots to set."""
+"""Actions a step runs when entered: ``deliver_credentials`` and ``http``.
+
+Each returns the slots to set; a failure raises :class:`ActionFailed`, which the runner turns
+into the step's localized apology and its ``on_error`` outcome. I/O goes through an injectable
+:class:`~bot.flows.http_action.HttpClient`, so ``bot test`` scripts replies and unit tests use a
+local fake server.
+"""
 
 from __future__ import annotations
 
-import re
-import secrets
-import string
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+from bot.flows import credentials
+from bot.flows.http_action import ActionFailed, AiohttpClient, HttpClient, pick
+from bot.flows.model import Action, CredentialsAction, HttpAction
+
+__all__ = ["ActionContext", "ActionFailed", "Actions"]
 
 
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "", ascii_text.lower())[:12]
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """Who and where an action runs for; becomes the body of HTTP calls.
 
-
-def deliver_credentials(data: Mapping[str, Any]) -> dict[str, str]:
-    """Generate trial credentials: ``{"username": ..., "password": ...}``.
-
-    The username is built from the ``name`` slot (or ``email``) plus four random digits; the
-    password is 12 characters from ``secrets`` (letters and digits).
+    Attributes:
+        session_id: The session (also the ``Idempotency-Key`` prefix and the pool claim owner).
+        user_id: The user's channel id (WhatsApp wa_id).
+        flow_id, step_id: The step running the action.
+        language: The reply language.
+        data: The session data so far.
     """
-    base = _slug(str(data.get("name") or "")) or _slug(str(data.get("email") or "").split("@")[0])
-    username = f"{base or 'user'}{secrets.randbelow(10_000):04d}"
-    password = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(12))
-    return {"username": username, "password": password}
+
+    session_id: str
+    user_id: str
+    flow_id: str
+    step_id: str
+    language: str
+    data: Mapping[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body POSTed by ``http`` actions and the ``http`` credentials provider."""
+        return {
+            "session_id": self.session_id,
+            "user": self.user_id,
+            "flow": self.flow_id,
+            "step": self.step_id,
+            "language": self.language,
+            "data": dict(self.data),
+        }
 
 
-ACTIONS: dict[str, Callable[[Mapping[str, Any]], dict[str, str]]] = {
-    "deliver_credentials": deliver_credentials,
-}
-"""Actions by the name used in ``action:``."""
+class Actions:
+    """Runs actions.
+
+    Args:
+        http: The HTTP transport (default: aiohttp with retries).
+        state_dir: Where credential-pool claims are kept (default: next to each pool file).
+    """
+
+    def __init__(self, http: HttpClient | None = None, state_dir: Path | None = None) -> None:
+        self.http: HttpClient = http or AiohttpClient()
+        self.state_dir = state_dir
+
+    async def run(self, action: Action, context: ActionContext) -> dict[str, Any]:
+        """Run ``action``; return the slots it sets.
+
+        Raises:
+            ActionFailed: The action could not complete (the reason is for logs).
+        """
+        if isinstance(action, HttpAction):
+            answer = await self.http.post_json(action.call, context.body(), self._key(context))
+            return {slot: pick(answer, path) for slot, path in action.call.save.items()}
+        return await self._credentials(action, context)
+
+    async def _credentials(
+        self, action: CredentialsAction, context: ActionContext
+    ) -> dict[str, Any]:
+        if action.provider == "pool":
+            assert action.pool_file is not None
+            return await credentials.claim(
+                action.pool, action.pool_file, context.session_id, self.state_dir
+            )
+        if action.provider == "http":
+            assert action.http is not None
+            answer = await self.http.post_json(action.http, context.body(), self._key(context))
+            pair = {name: answer.get(name) for name in ("username", "password")}
+            if not all(isinstance(v, str) and v for v in pair.values()):
+                raise ActionFailed(
+                    f"POST {action.http.url} did not answer a username and a password"
+                )
+            return pair
+        return credentials.generate(context.data)
+
+    @staticmethod
+    def _key(context: ActionContext) -> str:
+        return f"{context.session_id}:{context.flow_id}:{context.step_id}"

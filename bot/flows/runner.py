@@ -1,34 +1,61 @@
 """The generic flow runner: given where a session stands and what the user said, the next turn.
 
-The runner is pure with respect to storage and channels: it returns a :class:`Turn` (texts to
-send, the new position, the new session data, and whether the flow ended) and the session
-service persists and sends it. Goodbye and cancel are handled before the runner, in one place.
+The runner never writes the store nor sends: it returns a :class:`Turn` (replies, the new
+position, the new session data, and how the flow ended, if it did) that the engine commits and
+sends. Goodbye and cancel are handled by the engine before the runner, in one place.
+
+Versions: every loaded flow is kept by ``(id, version)``; a conversation carries the version it
+started with (``Session.flow_version``) and keeps running it, with the texts of that version,
+after a hot reload changes the file. A version the process no longer knows (after a restart)
+falls back to the current flow of the same id.
 """
 
 from __future__ import annotations
 
-import unicodedata
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.flows.actions import ACTIONS
-from bot.flows.model import Flow, Step, Text
-from bot.flows.validators import VALIDATORS
-from bot.locales import Locales, render
+from bot.channels.base import Choice, choices_payload
+from bot.clock import Clock, utc_now
+from bot.flows import templates
+from bot.flows.actions import ActionContext, ActionFailed, Actions
+from bot.flows.conditions import Condition
+from bot.flows.model import Flow, SlotType, Step, Target, Text
+from bot.flows.slots import fold, parse_answer, region_of
+from bot.locales import Locales
+from bot.sessions.model import Session
+
+log = logging.getLogger(__name__)
 
 FLOW_COMPLETED = "flow_completed"
 """Close reason when a flow runs past its last step without an explicit ``end``."""
+TOO_MANY_RETRIES = "too_many_retries"
+"""Close reason when ``max_retries`` invalid answers ran out and ``on_max_retries`` is cancel."""
+ACTION_FAILED = "action_failed"
+"""Close reason when an action failed and its step has no ``on_error``."""
+FLOW_LOOP = "flow_loop"
+"""Close reason when a flow jumps around without asking anything (an authoring mistake)."""
+MAX_HOPS = 50
+"""Steps one turn may enter before the runner stops a loop that never asks anything."""
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A text to send, and the step that produced it (recorded in the message history)."""
+    """A text to send, the step that produced it, and the options it offers (if any)."""
 
     text: str
     step_id: str | None
+    choices: tuple[Choice, ...] = ()
+    list_button: str = ""
+
+    @property
+    def payload(self) -> dict[str, Any] | None:
+        """The outbound message payload (see :func:`bot.channels.base.choices_payload`)."""
+        return choices_payload(self.choices, self.list_button) if self.choices else None
 
 
 @dataclass(slots=True)
@@ -37,53 +64,148 @@ class Turn:
 
     Attributes:
         replies: Texts to send, in order.
-        flow_id: The flow the session is in afterwards (``None`` once it ended).
+        flow_id: The flow the session is in afterwards (once it ended: the flow that ran, or
+            ``None`` when the session left a flow that no longer exists).
         step_id: The step waiting for an answer afterwards (``None`` once it ended).
+        version: The version of ``flow_id`` the session runs.
+        retries: Invalid answers given so far to the waiting step.
         data: The session data afterwards (collected slots, action results).
-        end_reason: Set when the flow ended: the session closes as completed with this reason.
+        language: Set when the flow fixes the session's language.
+        end_reason: Set when the flow ended: the session closes with this reason ...
+        end_status: ... and this status (``completed`` or ``cancelled``).
     """
 
     replies: list[Reply] = field(default_factory=list)
     flow_id: str | None = None
     step_id: str | None = None
+    version: str | None = None
+    retries: int = 0
     data: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
     end_reason: str | None = None
+    end_status: str = "completed"
+
+    def finish(self, reason: str, status: str = "completed") -> None:
+        """End the flow: the session closes with ``status``/``reason``."""
+        self.step_id = None
+        self.retries = 0
+        self.end_reason, self.end_status = reason, status
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+@dataclass(slots=True)
+class _Context:
+    """The flow version a turn runs, its texts, and for whom."""
+
+    flow: Flow
+    locales: Locales
+    lang: str
+    session: Session
 
 
 class FlowRunner:
-    """Runs flows loaded by :func:`bot.flows.load_flows` with texts from :class:`Locales`."""
+    """Runs flows loaded by :func:`bot.flows.load_flows`.
 
-    def __init__(self, flows: Mapping[str, Flow], locales: Locales) -> None:
+    Args:
+        flows: The current flows by id.
+        locales: Their texts.
+        actions: Runs ``action`` steps (default: real HTTP, pool claims next to pool files).
+        clock: Current time, for date answers (``mañana``) relative to now.
+    """
+
+    def __init__(
+        self,
+        flows: Mapping[str, Flow],
+        locales: Locales,
+        actions: Actions | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.actions = actions or Actions()
+        self.clock = clock
+        self._versions: dict[tuple[str, str], tuple[Flow, Locales]] = {}
+        self.flows: dict[str, Flow] = {}
+        self.locales = locales
+        self._keywords: list[tuple[str, Flow]] = []
+        self.update(flows, locales)
+
+    # -- content ------------------------------------------------------------------------
+
+    def update(self, flows: Mapping[str, Flow], locales: Locales) -> None:
+        """Serve ``flows`` to new conversations; earlier versions stay for running ones."""
+        for flow in flows.values():
+            self._versions[(flow.id, flow.version)] = (flow, locales)
         self.flows = dict(flows)
         self.locales = locales
-        self._keywords = [(_fold(k), flow) for flow in self.flows.values() for k in flow.keywords]
+        self._keywords = [(fold(k), flow) for flow in self.flows.values() for k in flow.keywords]
 
-    def render(self, text: Text, lang: str | None, data: Mapping[str, Any]) -> str:
-        """The text in ``lang`` with ``{slot}`` placeholders filled from ``data``."""
-        if text.key is not None:
-            return self.locales.text(lang, text.key, data)
-        return render(text.inline[self.locales.language_or_default(lang)], data)
+    def _resolve(self, flow_id: str | None, version: str | None) -> tuple[Flow, Locales] | None:
+        if flow_id is None:
+            return None
+        kept = self._versions.get((flow_id, version or ""))
+        if kept is not None:
+            return kept
+        current = self.flows.get(flow_id)
+        return (current, self.locales) if current is not None else None
+
+    def _context(self, session: Session) -> _Context | None:
+        resolved = self._resolve(session.flow_id, session.flow_version)
+        if resolved is None:
+            return None
+        flow, locales = resolved
+        lang = flow.language or locales.language_or_default(session.language)
+        return _Context(flow, locales, lang, session)
+
+    # -- questions the engine and the session service ask ---------------------------------
+
+    def waiting_step(self, session: Session) -> Step | None:
+        """The step ``session`` waits at for an answer, if it still exists."""
+        if session.step_id is None:
+            return None
+        context = self._context(session)
+        step = context.flow.step(session.step_id) if context else None
+        return step if step is not None and step.ask is not None else None
+
+    def accepts_tap(self, session: Session, payload: str | None) -> bool:
+        """True when ``payload`` is the id of an option of the question ``session`` waits at."""
+        step = self.waiting_step(session)
+        return step is not None and step.has_option(payload)
+
+    def is_cancel_keyword(self, session: Session, text: str) -> bool:
+        """True when ``text`` holds one of the running flow's ``cancel_keywords``."""
+        context = self._context(session) if session.step_id is not None else None
+        if context is None or not context.flow.cancel_keywords:
+            return False
+        padded = f" {fold(text)} "
+        return any(f" {fold(k)} " in padded for k in context.flow.cancel_keywords)
+
+    def timeout_s(self, session: Session) -> float | None:
+        """The running flow's own inactivity timeout in seconds, if it has one."""
+        context = self._context(session) if session.step_id is not None else None
+        if context is None or context.flow.timeout_min is None:
+            return None
+        return context.flow.timeout_min * 60.0
+
+    def timeout_notice(self, session: Session) -> str | None:
+        """The running flow's own timeout message, rendered for ``session``, if it has one."""
+        context = self._context(session) if session.step_id is not None else None
+        if context is None or context.flow.timeout_message is None:
+            return None
+        return self._render(context, context.flow.timeout_message, session.data)
 
     def match_trigger(self, text: str, intent: str | None) -> Flow | None:
         """The flow that ``text`` (or its classified ``intent``) starts, or ``None``.
 
-        An intent trigger wins over a keyword; a keyword matches a whole word of the text
+        An intent trigger wins over a keyword; a keyword matches whole words of the text
         (accents and case ignored), or a close misspelling of a word of five letters or more.
         """
         if intent:
             for flow in self.flows.values():
                 if intent in flow.intents:
                     return flow
-        words = [w.strip(".,;:!?¡¿\"'()") for w in _fold(text).split()]
-        joined = " ".join(words)
+        words = fold(text).split()
+        padded = f" {' '.join(words)} "
         for keyword, flow in self._keywords:
             if " " in keyword:
-                if keyword in joined:
+                if f" {keyword} " in padded:
                     return flow
                 continue
             for word in words:
@@ -93,60 +215,238 @@ class FlowRunner:
                     return flow
         return None
 
-    def start(self, flow: Flow, lang: str | None, data: Mapping[str, Any]) -> Turn:
-        """Enter ``flow`` at its first step."""
-        turn = Turn(flow_id=flow.id, data=dict(data))
-        self._enter(flow, flow.steps[0], lang, turn)
+    # -- turns ----------------------------------------------------------------------------
+
+    async def start(self, flow: Flow, session: Session) -> Turn:
+        """Enter ``flow`` (its current version) at its first step for ``session``."""
+        turn = Turn(
+            flow_id=flow.id, version=flow.version, data=dict(session.data), language=flow.language
+        )
+        lang = flow.language or self.locales.language_or_default(session.language)
+        context = _Context(flow, self.locales, lang, session)
+        await self._run(context, flow.steps[0], turn)
         return turn
 
-    def answer(
-        self, flow_id: str, step_id: str, text: str, lang: str | None, data: Mapping[str, Any]
-    ) -> Turn:
-        """Feed the user's ``text`` to the step waiting at ``flow_id``/``step_id``.
+    async def answer(self, session: Session, text: str, payload: str | None = None) -> Turn:
+        """Feed the user's ``text`` (or tapped ``payload``) to the step ``session`` waits at.
 
-        An invalid answer re-asks with the step's ``invalid`` text and stays on the step.
-        A session whose flow or step no longer exists (the flows changed) leaves the flow.
+        An invalid answer re-asks (with the options again, for choices) and stays, until
+        ``max_retries`` run out. A session whose flow or step no longer exists leaves the flow.
         """
-        turn = Turn(flow_id=flow_id, step_id=step_id, data=dict(data))
-        flow = self.flows.get(flow_id)
-        step = flow.step(step_id) if flow else None
-        if flow is None or step is None or step.collect is None:
-            turn.flow_id = turn.step_id = None
+        turn = Turn(
+            flow_id=session.flow_id,
+            step_id=session.step_id,
+            version=session.flow_version,
+            retries=session.step_retries,
+            data=dict(session.data),
+        )
+        context = self._context(session)
+        step = context.flow.step(session.step_id) if context else None
+        if context is None or step is None or step.ask is None:
+            turn.flow_id = turn.step_id = turn.version = None
+            turn.retries = 0
             return turn
-        value = VALIDATORS[step.validate](text)
+        ask = step.ask
+        value = parse_answer(
+            ask,
+            text,
+            payload,
+            lang=context.lang,
+            now=self.clock(),
+            user_region=region_of(session.key.user_id),
+            option_titles=self._option_titles(context, step),
+        )
         if value is None:
-            if step.invalid is not None:
-                turn.replies.append(Reply(self.render(step.invalid, lang, turn.data), step.id))
+            turn.retries += 1
+            if turn.retries > ask.max_retries:
+                log.info("%s/%s: retries exhausted", context.flow.id, step.id)
+                turn.retries = 0
+                following = self._go(context, ask.on_max_retries, turn, TOO_MANY_RETRIES)
+                await self._run(context, following, turn)
+            else:
+                choices, button = self._choices(context, step, turn.data)
+                reply = self._render(context, ask.invalid, turn.data)
+                turn.replies.append(Reply(reply, step.id, choices, button))
             return turn
-        turn.data[step.collect] = value
-        following = flow.after(step.id)
-        if following is None:
-            turn.flow_id = turn.step_id = None
-            turn.end_reason = FLOW_COMPLETED
-        else:
-            self._enter(flow, following, lang, turn)
+        turn.retries = 0
+        turn.data[ask.slot] = value
+        if ask.type is SlotType.CHOICE:
+            option = next(o for o in ask.options if o.value == value)
+            turn.data[f"{ask.slot}_label"] = self._render(context, option.title, turn.data)
+        await self._run(context, self._next(context, step, turn, value), turn)
         return turn
 
-    def waiting_step(self, flow_id: str | None, step_id: str | None) -> Step | None:
-        """The step a session waits at, if it still exists."""
-        if flow_id is None or step_id is None:
-            return None
-        flow = self.flows.get(flow_id)
-        return flow.step(step_id) if flow else None
+    # -- the walk -------------------------------------------------------------------------
 
-    def _enter(self, flow: Flow, step: Step | None, lang: str | None, turn: Turn) -> None:
-        while step is not None:
+    async def _run(self, context: _Context, step: Step | None, turn: Turn) -> None:
+        """Enter ``step`` and go on until a question waits or the flow ends."""
+        hops = 0
+        while step is not None and turn.end_reason is None:
+            hops += 1
+            if hops > MAX_HOPS:
+                log.error("flow %s loops without asking anything at %s", context.flow.id, step.id)
+                turn.finish(FLOW_LOOP, "cancelled")
+                return
+            turn.step_id = step.id
+            for slot, value in step.set.items():
+                if isinstance(value, Condition):
+                    turn.data[slot] = value.evaluate(turn.data)
+                elif isinstance(value, str):
+                    turn.data[slot] = templates.render(value, turn.data, context.lang)
+                else:
+                    turn.data[slot] = value
             if step.action is not None:
-                turn.data.update(ACTIONS[step.action](turn.data))
+                failed = await self._act(context, step, turn)
+                if failed:
+                    if step.on_error is None:
+                        turn.finish(ACTION_FAILED, "cancelled")
+                        return
+                    step = self._go(context, step.on_error, turn, ACTION_FAILED)
+                    continue
             if step.say is not None:
-                turn.replies.append(Reply(self.render(step.say, lang, turn.data), step.id))
-            if step.collect is not None:
-                turn.step_id = step.id
+                choices, button = self._choices(context, step, turn.data)
+                text = self._render(context, step.say, turn.data)
+                turn.replies.append(Reply(text, step.id, choices, button))
+                if self._finalizes(context.flow, text):
+                    turn.finish(context.flow.finalization_reason)
+                    return
+            if step.ask is not None:
+                turn.retries = 0
                 return
             if step.end is not None:
-                turn.flow_id = turn.step_id = None
-                turn.end_reason = step.end
+                turn.finish(step.end)
                 return
-            step = flow.after(step.id)
-        turn.flow_id = turn.step_id = None
-        turn.end_reason = FLOW_COMPLETED
+            step = self._next(context, step, turn, None)
+        if turn.end_reason is None and step is None:
+            turn.finish(FLOW_COMPLETED)
+
+    async def _act(self, context: _Context, step: Step, turn: Turn) -> bool:
+        """Run ``step``'s action; on failure send its apology and return True."""
+        assert step.action is not None
+        action_context = ActionContext(
+            session_id=context.session.id,
+            user_id=context.session.key.user_id,
+            flow_id=context.flow.id,
+            step_id=step.id,
+            language=context.lang,
+            data=turn.data,
+        )
+        try:
+            turn.data.update(await self.actions.run(step.action, action_context))
+        except ActionFailed as exc:
+            log.warning("action of %s/%s failed: %s", context.flow.id, step.id, exc.reason)
+            apology = step.error or Text(key="action_failed")
+            turn.replies.append(Reply(self._render(context, apology, turn.data), step.id))
+            return True
+        return False
+
+    def _next(self, context: _Context, step: Step, turn: Turn, answer: Any) -> Step | None:
+        """The step after ``step``: the first ``next`` rule that applies, else the following."""
+        for rule in step.next:
+            if rule.value is not None:
+                taken = answer is not None and _answer_key(answer) == fold(rule.value)
+            elif rule.condition is not None:
+                taken = rule.condition.holds(turn.data)
+            else:
+                taken = True
+            if taken:
+                return self._go(context, rule.target, turn, "cancel")
+        return context.flow.after(step.id)
+
+    def _go(self, context: _Context, target: Target, turn: Turn, cancel_reason: str) -> Step | None:
+        """The step ``target`` leads to (switching ``context`` to another flow for
+        ``flow:<id>``), or ``None`` after ending the turn for ``cancel``."""
+        if target.kind == "cancel":
+            turn.finish(cancel_reason, "cancelled")
+            return None
+        if target.kind == "flow":
+            flow = self.flows.get(target.name)
+            if flow is None:  # validation prevents it; a reload may have removed the flow
+                log.error("flow %s jumps to unknown flow %s", context.flow.id, target.name)
+                turn.finish(FLOW_COMPLETED)
+                return None
+            context.flow, context.locales = flow, self.locales
+            context.lang = flow.language or self.locales.language_or_default(
+                context.session.language
+            )
+            turn.flow_id, turn.version = flow.id, flow.version
+            turn.language = flow.language or turn.language
+            return flow.steps[0]
+        return context.flow.step(target.name)
+
+    # -- texts ----------------------------------------------------------------------------
+
+    def _render(self, context: _Context, text: Text, data: Mapping[str, Any]) -> str:
+        return render_text(context.locales, text, context.lang, data)
+
+    def _choices(
+        self, context: _Context, step: Step, data: Mapping[str, Any]
+    ) -> tuple[tuple[Choice, ...], str]:
+        ask = step.ask
+        if ask is None or ask.type not in (SlotType.CHOICE, SlotType.YES_NO):
+            return (), ""
+        button = self._render(context, Text(key="choices.button"), data)
+        if ask.type is SlotType.YES_NO:
+            return (
+                Choice("yes", self._render(context, Text(key="choices.yes"), data)),
+                Choice("no", self._render(context, Text(key="choices.no"), data)),
+            ), button
+        choices = tuple(
+            Choice(
+                option.value,
+                self._render(context, option.title, data),
+                self._render(context, option.description, data) if option.description else None,
+            )
+            for option in ask.options
+        )
+        return choices, button
+
+    def _option_titles(self, context: _Context, step: Step) -> list[tuple[str, list[str]]]:
+        ask = step.ask
+        assert ask is not None
+        langs = context.locales.languages
+        if ask.type is SlotType.YES_NO:
+            return [
+                (
+                    value,
+                    [
+                        render_text(context.locales, Text(key=f"choices.{value}"), x, {})
+                        for x in langs
+                    ],
+                )
+                for value in ("yes", "no")
+            ]
+        return [
+            (o.value, [render_text(context.locales, o.title, x, {}) for x in langs])
+            for o in ask.options
+        ]
+
+    @staticmethod
+    def _finalizes(flow: Flow, text: str) -> bool:
+        if not flow.finalization_keywords:
+            return False
+        folded = f" {fold(text)} "
+        return any(f" {fold(k)} " in folded for k in flow.finalization_keywords)
+
+
+def render_text(locales: Locales, text: Text, lang: str, data: Mapping[str, Any]) -> str:
+    """``text`` in ``lang`` (a locale key's template, or the inline template of ``lang``, else
+    of the default language) with ``data`` filled in (see :mod:`bot.flows.templates`)."""
+    if text.key is not None:
+        template = locales.texts[locales.language_or_default(lang)].get(text.key, text.key)
+    else:
+        template = (
+            text.inline.get(lang)
+            or text.inline.get(locales.default_language)
+            or next(iter(text.inline.values()), "")
+        )
+    return templates.render(template, data, lang)
+
+
+def _answer_key(answer: Any) -> str:
+    """How an answer compares with ``next`` keys: ``yes``/``no`` for booleans, ``2`` for 2.0."""
+    if isinstance(answer, bool):
+        return "yes" if answer else "no"
+    if isinstance(answer, float) and answer.is_integer():
+        return str(int(answer))
+    return fold(str(answer))

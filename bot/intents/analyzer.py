@@ -38,11 +38,14 @@ class Token:
         orth: Lowercase form with accents, as typed (after abbreviation expansion).
         norm: ``orth`` without accents; the form that is matched.
         kind: Word, emoji, number or other (email, URL).
+        capital: The user wrote it with a capital first letter in a message that is not all
+            capitals ("me llamo Chao"): a hint of a proper name.
     """
 
     orth: str
     norm: str
     kind: TokenKind
+    capital: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,9 @@ class Analyzer:
         """Split prepared text into clauses of tokens.
 
         Args:
-            prepared: Output of :func:`~bot.intents.normalize.prepare`.
+            prepared: Output of :func:`~bot.intents.normalize.prepare`, with or without
+                ``keep_case``; tokens come out lowercase either way, marked ``capital`` when
+                written with a capital in a message that has lowercase letters too.
 
         Returns:
             Non-empty clauses in order; an empty tuple for text without words or emoji.
@@ -99,6 +104,7 @@ class Analyzer:
         current: list[Token] = []
         question = False
         nlp = self._nlp
+        cased = prepared != prepared.lower() and prepared != prepared.upper()
         for spacy_token in nlp.tokenizer(prepared):
             text = spacy_token.text
             if spacy_token.is_space:
@@ -112,16 +118,19 @@ class Analyzer:
                 question = question or text == "¿"
                 continue
             if spacy_token.like_email or spacy_token.like_url:
-                current.append(Token(text, text, TokenKind.OTHER))
+                current.append(Token(spacy_token.lower_, spacy_token.lower_, TokenKind.OTHER))
                 continue
             if is_emoji(text):
                 current.extend(Token(char, char, TokenKind.EMOJI) for char in text)
                 continue
+            capital = cased and text[:1].isupper()
+            text = spacy_token.lower_
             norm = spacy_token.norm_
-            if norm != spacy_token.lower_ and norm.isalpha():
+            if norm != text and norm.isalpha():
                 text = norm  # tokenizer exception: "n't" → "not", "ca" → "can"
             for word in split_word(remove_apostrophes(text)):
-                self._append_word(current, word)
+                self._append_word(current, word, capital)
+                capital = False
         self._close(clauses, current, question)
         if len(nlp.vocab) > self._vocab_limit:
             self._nlp = spacy.blank(self.language)
@@ -131,14 +140,16 @@ class Analyzer:
         """All tokens of a raw phrase (an example, a keyword), clause boundaries dropped."""
         return tuple(token for clause in self.analyze(prepare(text)) for token in clause.tokens)
 
-    def _append_word(self, tokens: list[Token], word: str) -> None:
+    def _append_word(self, tokens: list[Token], word: str, capital: bool) -> None:
         norm = strip_accents(word)
         expansion = self._abbreviations.get(norm)
         if expansion is not None:
             tokens.extend(expansion)
             return
-        kind = TokenKind.NUMBER if word.isdigit() else TokenKind.WORD
-        tokens.append(Token(word, norm, kind))
+        if word.isdigit():
+            tokens.append(Token(word, norm, TokenKind.NUMBER))
+        else:
+            tokens.append(Token(word, norm, TokenKind.WORD, capital))
 
     @staticmethod
     def _close(clauses: list[Clause], current: list[Token], question: bool) -> bool:

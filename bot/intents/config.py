@@ -18,9 +18,15 @@ class ScoringConfig:
             below the free-text threshold.
         lemma_factor: Score factor for a phrase matched by lemmas rather than by words.
         dedouble_factor: Score factor for a word found after collapsing doubled letters.
-        fuzzy_factor: Score factor for a misspelled word, times its similarity (0..1).
-        fuzzy_cutoff: Minimum rapidfuzz ``ratio`` (0..100) to accept a misspelling.
-        fuzzy_min_length: Shorter words are never fuzzy-matched.
+        sound_factor: Score of a word that sounds like an intent word ("ola" → hola).
+        typo_factor: Score of a word one edit away from an intent word ("cnacel"), raised to
+            the number of edits. Below ``free_text_closing_threshold`` on purpose: a lone
+            misspelled goodbye does not end a flow that waits for a name.
+        typo_min_length: Words shorter than this are never corrected nor correction targets.
+        fuzzy_min_length: Typed words up to this length accept a swap, insertion or deletion
+            but no substitution ("hoal" → hola, "heya" → hey; "chat" is not "chau"); stop
+            words this short are never correction targets ("nada", "todo").
+        fuzzy_two_edits_length: Typed words this long or longer may be two edits away.
         negation_window: How many tokens before a phrase a negation still applies to.
         max_clause_tokens: Longer clauses are cut (bounds the work on pasted text).
         free_text_closing_threshold: Default minimum confidence for closing intents while the
@@ -31,9 +37,11 @@ class ScoringConfig:
     keyword_floor: float = 0.75
     lemma_factor: float = 0.95
     dedouble_factor: float = 0.98
-    fuzzy_factor: float = 0.9
-    fuzzy_cutoff: float = 85.0
+    sound_factor: float = 0.95
+    typo_factor: float = 0.85
+    typo_min_length: int = 3
     fuzzy_min_length: int = 4
+    fuzzy_two_edits_length: int = 8
     negation_window: int = 4
     max_clause_tokens: int = 40
     free_text_closing_threshold: float = 0.9

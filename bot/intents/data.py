@@ -6,6 +6,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     intents:                      # required; intent name (or Spanish alias) → definition
       greet:                      # aliases: saludo → greet, despedida → goodbye,
         examples: [hola, buenas]  #   cancelacion/cancelación → cancel
+                                  # "(a|b|)" gives alternatives: "que (tengas|tenga) (un|) buen
+                                  #   día" is four examples; an empty one makes a word optional
         keywords: [hola]          # optional: words that signal the intent anywhere in a message
         threshold: 0.8            # optional: minimum confidence (default: the classifier's, 0.75)
         threshold_in_flow: 0.9    # optional: minimum while the user answers a free-text question
@@ -22,14 +24,17 @@ A file holds one language's intents plus the small word lists the classifier's g
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
+    determiners: [el]             # optional: a closing word right after one is a noun ("el stop")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
-naming the file and the 1-based line of the offending node. Parsing is
+naming the file and the 1-based line and column of the offending node. Parsing is
 :func:`bot.yamlfile.load_yaml`, shared with the flow and locale loaders.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +55,17 @@ _TOP_KEYS = frozenset(
         "question_words",
         "conditionals",
         "deferrals",
+        "determiners",
     }
 )
+Pos = tuple[int | None, int | None]
+"""1-based (line, column) of a YAML node; ``(None, None)`` when unknown."""
+
+
+MAX_ALTERNATIVES = 500
+"""Most phrases one entry may expand to with ``(a|b)`` groups."""
+_GROUP_RE = re.compile(r"\(([^()]*)\)")
+
 _INTENT_KEYS = frozenset(
     {"examples", "keywords", "threshold", "threshold_in_flow", "closing", "deferrable", "priority"}
 )
@@ -59,10 +73,11 @@ _INTENT_KEYS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """One example, keyword or word-list entry and where it was written (1-based line)."""
+    """One example, keyword or word-list entry and where it was written (1-based)."""
 
     text: str
     line: int | None
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +119,8 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, question_words, conditionals, deferrals: Word lists for the
-            guards (see the module docstring).
+        fillers, negations, question_words, conditionals, deferrals, determiners: Word lists
+            for the guards (see the module docstring).
     """
 
     language: str
@@ -117,6 +132,33 @@ class LanguageData:
     question_words: tuple[Phrase, ...]
     conditionals: tuple[Phrase, ...]
     deferrals: tuple[Phrase, ...]
+    determiners: tuple[Phrase, ...] = ()
+
+
+def expand_alternatives(text: str) -> list[str]:
+    """All phrases written by ``text``'s ``(a|b|c)`` groups, blanks collapsed.
+
+    ``"que (tengas|tenga) (un|) buen día"`` → ``["que tengas un buen día", "que tengas buen
+    día", "que tenga un buen día", "que tenga buen día"]``. Text without groups comes back
+    alone. Raises ``ValueError`` for a nested or unbalanced parenthesis, or for more than
+    :data:`MAX_ALTERNATIVES` phrases.
+    """
+    parts = _GROUP_RE.split(text)
+    literals, groups = parts[0::2], [group.split("|") for group in parts[1::2]]
+    if any("(" in literal or ")" in literal for literal in literals):
+        raise ValueError("unbalanced or nested parenthesis (write groups as (a|b|c))")
+    count = 1
+    for group in groups:
+        count *= len(group)
+    if count > MAX_ALTERNATIVES:
+        raise ValueError(f"expands to {count} phrases (at most {MAX_ALTERNATIVES})")
+    phrases = []
+    for choice in itertools.product(*groups):
+        pieces = [literals[0]]
+        for alternative, literal in zip(choice, literals[1:], strict=True):
+            pieces += [alternative, literal]
+        phrases.append(" ".join("".join(pieces).split()))
+    return phrases
 
 
 def load_language_file(path: Path, language: str) -> LanguageData:
@@ -132,7 +174,7 @@ def load_language_file(path: Path, language: str) -> LanguageData:
     Raises:
         DataFileError: The file is missing, is not valid YAML, or breaks the format (unknown
             key, intent without examples, non-string example, bad threshold, ...). The message
-            starts with ``path:line``.
+            starts with ``path:line:column``.
     """
     return _Loader(str(path)).load(path, language)
 
@@ -143,8 +185,9 @@ class _Loader:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def error(self, line: int | None, problem: str) -> DataFileError:
-        return DataFileError(self.path, line, problem)
+    def error(self, at: Pos | int | None, problem: str) -> DataFileError:
+        line, column = at if isinstance(at, tuple) else (at, None)
+        return DataFileError(self.path, line, problem, column)
 
     def load(self, path: Path, language: str) -> LanguageData:
         if not path.is_file():
@@ -155,31 +198,32 @@ class _Loader:
         for key in root:
             if key not in _TOP_KEYS:
                 allowed = ", ".join(sorted(_TOP_KEYS))
-                raise self.error(_key_line(root, key), f"unknown key {key!r} (allowed: {allowed})")
+                raise self.error(_key_pos(root, key), f"unknown key {key!r} (allowed: {allowed})")
         declared = root.get("language")
         if declared != language:
-            line = _key_line(root, "language") if "language" in root else 1
-            raise self.error(line, f"'language' must be {language!r}, found {declared!r}")
+            at = _key_pos(root, "language") if "language" in root else 1
+            raise self.error(at, f"'language' must be {language!r}, found {declared!r}")
         if "intents" not in root:
             raise self.error(1, "missing 'intents'")
         return LanguageData(
             language=language,
             path=self.path,
-            intents=self.intents(root["intents"], _key_line(root, "intents")),
+            intents=self.intents(root["intents"], _key_pos(root, "intents")),
             abbreviations=self.abbreviations(root),
             fillers=self.phrases(root, "fillers"),
             negations=self.phrases(root, "negations"),
             question_words=self.phrases(root, "question_words"),
             conditionals=self.phrases(root, "conditionals"),
             deferrals=self.phrases(root, "deferrals"),
+            determiners=self.phrases(root, "determiners"),
         )
 
-    def intents(self, node: Any, line: int | None) -> dict[str, IntentSpec]:
+    def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:
         if not isinstance(node, Mapping) or not node:
             raise self.error(line, "'intents' must be a non-empty mapping of intent names")
         specs: dict[str, IntentSpec] = {}
         for key, body in node.items():
-            key_line = _key_line(node, key)
+            key_line = _key_pos(node, key)
             if not isinstance(key, str):
                 raise self.error(key_line, f"intent name must be text, found {key!r}")
             name = canonical_intent(key)
@@ -192,14 +236,14 @@ class _Loader:
             specs[name] = self.intent(name, body, key_line)
         return specs
 
-    def intent(self, name: str, body: Any, line: int | None) -> IntentSpec:
+    def intent(self, name: str, body: Any, line: Pos) -> IntentSpec:
         if not isinstance(body, Mapping):
             raise self.error(line, f"intent {name!r} must be a mapping with 'examples'")
         for key in body:
             if key not in _INTENT_KEYS:
                 allowed = ", ".join(sorted(_INTENT_KEYS))
                 raise self.error(
-                    _key_line(body, key), f"intent {name!r}: unknown key {key!r} ({allowed})"
+                    _key_pos(body, key), f"intent {name!r}: unknown key {key!r} ({allowed})"
                 )
         examples = self.phrases(body, "examples", owner=f"intent {name!r}", line=line)
         if not examples:
@@ -214,45 +258,49 @@ class _Loader:
             closing=self.boolean(body, "closing", name, closing_default),
             deferrable=self.boolean(body, "deferrable", name, name == CANCEL),
             priority=self.integer(body, "priority", name, _default_priority(name, closing_default)),
-            line=line,
+            line=line[0],
         )
 
     def phrases(
-        self, node: Mapping[str, Any], key: str, owner: str = "file", line: int | None = None
+        self, node: Mapping[str, Any], key: str, owner: str = "file", line: Pos = (None, None)
     ) -> tuple[Phrase, ...]:
         if key not in node:
             return ()
         seq = node[key]
-        seq_line = _key_line(node, key) or line
+        seq_line = _known(_key_pos(node, key), line)
         if seq is None:
             return ()
         if not isinstance(seq, list):
             raise self.error(seq_line, f"{owner}: {key!r} must be a list of texts")
-        phrases = []
+        phrases: list[Phrase] = []
         for index, item in enumerate(seq):
-            item_line = _item_line(seq, index) or seq_line
+            item_line = _known(_item_pos(seq, index), seq_line)
             if not isinstance(item, str):
                 raise self.error(
                     item_line, f"{owner}: {key!r} entries must be text, found {item!r}"
                 )
             if not item.strip():
                 raise self.error(item_line, f"{owner}: empty entry in {key!r}")
-            phrases.append(Phrase(item, item_line))
+            try:
+                expanded = expand_alternatives(item)
+            except ValueError as exc:
+                raise self.error(item_line, f"{owner}: {item!r}: {exc}") from exc
+            phrases.extend(Phrase(text, *item_line) for text in expanded if text)
         return tuple(phrases)
 
     def abbreviations(self, root: Mapping[str, Any]) -> dict[str, Phrase]:
         node = root.get("abbreviations")
-        line = _key_line(root, "abbreviations")
+        line = _key_pos(root, "abbreviations")
         if node is None:
             return {}
         if not isinstance(node, Mapping):
             raise self.error(line, "'abbreviations' must map shorthand to words")
         result: dict[str, Phrase] = {}
         for short, long in node.items():
-            key_line = _key_line(node, short) or line
+            key_line = _known(_key_pos(node, short), line)
             if not isinstance(short, str) or not isinstance(long, str) or not long.strip():
                 raise self.error(key_line, f"abbreviation {short!r}: both sides must be text")
-            result[short.strip().lower()] = Phrase(long, key_line)
+            result[short.strip().lower()] = Phrase(long, *key_line)
         return result
 
     def probability(self, node: Mapping[str, Any], key: str, name: str) -> float | None:
@@ -261,7 +309,7 @@ class _Loader:
         value = node[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
             raise self.error(
-                _key_line(node, key),
+                _key_pos(node, key),
                 f"intent {name!r}: {key!r} must be a number in (0, 1], found {value!r}",
             )
         return float(value)
@@ -269,15 +317,13 @@ class _Loader:
     def boolean(self, node: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
         value = node.get(key, default)
         if not isinstance(value, bool):
-            raise self.error(
-                _key_line(node, key), f"intent {name!r}: {key!r} must be true or false"
-            )
+            raise self.error(_key_pos(node, key), f"intent {name!r}: {key!r} must be true or false")
         return value
 
     def integer(self, node: Mapping[str, Any], key: str, name: str, default: int) -> int:
         value = node.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(_key_line(node, key), f"intent {name!r}: {key!r} must be an integer")
+            raise self.error(_key_pos(node, key), f"intent {name!r}: {key!r} must be an integer")
         return value
 
 
@@ -288,11 +334,15 @@ def _default_priority(name: str, closing: bool) -> int:
     return 2 if closing else 1
 
 
-def _key_line(node: Any, key: Any) -> int | None:
-    """1-based line of ``key`` in a ruamel mapping (of the mapping if the key is missing)."""
-    return where(node, key)[0]
+def _key_pos(node: Any, key: Any) -> Pos:
+    """Position of ``key`` in a ruamel mapping (of the mapping if the key is missing)."""
+    return where(node, key)
 
 
-def _item_line(node: Any, index: int) -> int | None:
-    """1-based line of item ``index`` in a ruamel sequence."""
-    return where(node, index)[0]
+def _item_pos(node: Any, index: int) -> Pos:
+    """Position of item ``index`` in a ruamel sequence."""
+    return where(node, index)
+
+
+def _known(pos: Pos, fallback: Pos) -> Pos:
+    return pos if pos[0] is not None else fallback

@@ -18,10 +18,14 @@ class GuardWords:
     def __init__(self, phrases: Iterable[Phrase], analyzer: Analyzer) -> None:
         """Analyze each phrase into words with the language's tokenizer."""
         self._phrases: list[tuple[Token, ...]] = []
+        self._by_first: dict[str, list[tuple[Token, ...]]] = {}
+        self._by_last: dict[str, list[tuple[Token, ...]]] = {}
         for phrase in phrases:
             tokens = analyzer.phrase_tokens(phrase.text)
             if tokens:
                 self._phrases.append(tokens)
+                self._by_first.setdefault(tokens[0].norm, []).append(tokens)
+                self._by_last.setdefault(tokens[-1].norm, []).append(tokens)
 
     @property
     def words(self) -> frozenset[str]:
@@ -31,7 +35,7 @@ class GuardWords:
     def starts_at(self, tokens: tuple[Token, ...], index: int) -> int:
         """Length of the longest guard phrase starting at ``tokens[index]``, 0 if none."""
         best = 0
-        for phrase in self._phrases:
+        for phrase in self._by_first.get(tokens[index].norm, ()):
             end = index + len(phrase)
             if (
                 len(phrase) > best
@@ -43,7 +47,7 @@ class GuardWords:
 
     def ends_at(self, tokens: tuple[Token, ...], index: int) -> bool:
         """True when a guard phrase ends at ``tokens[index]`` (inclusive)."""
-        for phrase in self._phrases:
+        for phrase in self._by_last.get(tokens[index].norm, ()):
             start = index - len(phrase) + 1
             if start >= 0 and all(
                 _guard_match(t, g) for t, g in zip(tokens[start : index + 1], phrase, strict=True)

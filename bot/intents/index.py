@@ -2,16 +2,20 @@
 
 Examples and keywords are stored as tuples of normalized words and of lemmas, so that a span
 of a message is matched with one dict lookup. Misspellings are handled per word, against a
-small vocabulary of intent words only (rapidfuzz ``extractOne``), never against whole examples.
+small vocabulary of intent words only, never against whole examples: first by sound (Spanish
+"ola", "nos bemos", see :mod:`bot.intents.phonetic`), then by edit distance (rapidfuzz ``OSA``,
+where swapping two neighbours is one edit: "cnacel", "hoal").
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
 
 from bot.errors import DataFileError
 from bot.intents.analyzer import Analyzer, Token, TokenKind
@@ -20,6 +24,7 @@ from bot.intents.data import LanguageData, Phrase
 from bot.intents.guards import GuardWords
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import dedouble, dedouble_variants
+from bot.intents.phonetic import SOUND_KEYS
 
 FILLER = ""
 """Pseudo intent of filler phrases ("por favor", "thanks"): they explain tokens, nothing more."""
@@ -27,10 +32,17 @@ FILLER = ""
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """What an indexed phrase means: its intent (or :data:`FILLER`) and whether it is a keyword."""
+    """What an indexed phrase means.
+
+    Attributes:
+        intent: The intent, or :data:`FILLER`.
+        keyword: True for a keyword (or an example that contains one).
+        text: The phrase as the author wrote it (for explanations).
+    """
 
     intent: str
     keyword: bool
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +54,11 @@ class Resolved:
         form: The word to match: the token's norm, or the vocabulary word it was corrected to.
         lemma: Lemma of ``form`` (accent-stripped).
         score: 1.0 for a word as typed, less for a corrected one.
-        fuzzy: True when ``form`` comes from a fuzzy (misspelling) match.
+        fuzzy: True when ``form`` is a correction of a misspelling (by sound or by edits).
         weight: Importance when measuring coverage (see :class:`ScoringConfig`).
+        how: ``"exact"``, ``"dedouble"`` ("chauu"), ``"diminutive"`` ("prontito"),
+            ``"sound"`` ("ola"), ``"typo"`` ("cnacel"), or ``"unknown"`` for a word the
+            language file does not know (it stays as typed).
     """
 
     token: Token
@@ -52,17 +67,26 @@ class Resolved:
     score: float
     fuzzy: bool
     weight: float
+    how: str = "exact"
 
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A matched phrase: tokens ``[start, end)`` of a clause."""
+    """A matched phrase: tokens ``[start, end)`` of a clause.
+
+    Attributes:
+        entry: The phrase's meaning.
+        score: The lowest word score in the span, times ``lemma_factor`` for a lemma match.
+        fuzzy: A word in the span was a corrected misspelling.
+        by_lemma: Matched through lemmas ("cancelaron" → cancelar), not the words.
+    """
 
     start: int
     end: int
     entry: Entry
     score: float
     fuzzy: bool
+    by_lemma: bool = False
 
 
 class PhraseIndex:
@@ -108,19 +132,20 @@ class PhraseIndex:
                 (p, False) for p in spec.examples
             ]:
                 tokens = self._phrase_tokens(phrase, f"intent {spec.name!r}")
-                self._add(tokens, Entry(spec.name, keyword), phrase)
+                self._add(tokens, Entry(spec.name, keyword, phrase.text), phrase)
                 words.update(t.norm for t in tokens)
                 fuzzy_words.update(
                     t.norm
                     for t in tokens
                     if t.kind is TokenKind.WORD
-                    and len(t.norm) >= config.fuzzy_min_length
-                    and t.norm not in stop_words
+                    and len(t.norm) >= config.typo_min_length
+                    # short stop words are too close to too many words ("nada", "todo")
+                    and (t.norm not in stop_words or len(t.norm) > config.fuzzy_min_length)
                 )
         for phrase in data.fillers:
             tokens = self._phrase_tokens(phrase, "fillers")
             key = tuple(t.norm for t in tokens)
-            self.surface.setdefault(key, Entry(FILLER, keyword=False))
+            self.surface.setdefault(key, Entry(FILLER, keyword=False, text=phrase.text))
             words.update(key)
             fuzzy_words.update(w for w in key if len(w) >= config.fuzzy_min_length)
 
@@ -128,6 +153,7 @@ class PhraseIndex:
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)
+        self.determiners = GuardWords(data.determiners, analyzer)
         for guard in (self.negations, self.question_words, self.conditionals, self.deferrals):
             words.update(guard.words)
         for expansion in data.abbreviations.values():
@@ -147,15 +173,28 @@ class PhraseIndex:
             | {self._lemmas.lemma(w) for w in words}
         )
         self._fuzzy_choices = sorted(fuzzy_words)
+        self._sound_key = SOUND_KEYS.get(data.language)
+        self._sounds: dict[str, tuple[str, ...]] = {}
+        """Sound-alike key → the intent words with that key (see :mod:`~bot.intents.phonetic`)."""
+        if self._sound_key is not None:
+            for word in self._fuzzy_choices:
+                sound = self._sound_key(word)
+                self._sounds[sound] = (*self._sounds.get(sound, ()), word)
         self.max_phrase_len = max((len(key) for key in self.surface), default=1)
         self._surface_prefixes = _prefixes(self.surface)
         self._lemma_prefixes = _prefixes(self.lemma)
+        self._bigrams = frozenset(pair for key in self.surface for pair in itertools.pairwise(key))
         self.resolve: Callable[[Token], Resolved] = lru_cache(maxsize=50_000)(self._resolve)
+        self.compound: Callable[[Token], tuple[Token, Token] | None] = lru_cache(maxsize=10_000)(
+            self._compound
+        )
 
     def _phrase_tokens(self, phrase: Phrase, owner: str) -> tuple[Token, ...]:
         tokens = self._analyzer.phrase_tokens(phrase.text)
         if not tokens:
-            raise DataFileError(self._path, phrase.line, f"{owner}: {phrase.text!r} has no words")
+            raise DataFileError(
+                self._path, phrase.line, f"{owner}: {phrase.text!r} has no words", phrase.column
+            )
         return tokens
 
     def _add(self, tokens: tuple[Token, ...], entry: Entry, phrase: Phrase) -> None:
@@ -167,6 +206,7 @@ class PhraseIndex:
                 phrase.line,
                 f"{phrase.text!r} is given for intent {entry.intent!r} and also for "
                 f"{existing.intent!r} (line {self._owner_line.get(key)})",
+                phrase.column,
             )
         if existing is None or (entry.keyword and not existing.keyword):
             self.surface[key] = entry
@@ -203,7 +243,7 @@ class PhraseIndex:
                     for start in range(len(key))
                     for end in range(start + 1, len(key) + 1)
                 ):
-                    table[key] = Entry(entry.intent, keyword=True)
+                    table[key] = Entry(entry.intent, True, entry.text)
 
     def _token_lemma(self, token: Token) -> str:
         return self._lemmas.lemma(token.orth) if token.kind is TokenKind.WORD else token.norm
@@ -212,7 +252,8 @@ class PhraseIndex:
         return self._config.stopword_weight if form in self.stop_words else 1.0
 
     def _resolve(self, token: Token) -> Resolved:
-        """Match one token to the vocabulary: as typed, by lemma, de-doubled, then fuzzy."""
+        """Match one token to the vocabulary: as typed, by lemma, de-doubled, without a
+        diminutive ending ("lueguito"), by sound, by edits."""
         norm = token.norm
         if token.kind is TokenKind.EMOJI:
             return Resolved(token, norm, norm, 1.0, False, 1.0 if norm in self.words else 0.0)
@@ -232,27 +273,77 @@ class PhraseIndex:
                     config.dedouble_factor,
                     False,
                     self._weight(single),
+                    "dedouble",
                 )
-        single = dedouble(norm)
-        if len(norm) >= config.fuzzy_min_length and not self._lemmas.is_known(token.orth):
-            for candidate in dict.fromkeys((norm, single)):
-                match = process.extractOne(
-                    candidate,
-                    self._fuzzy_choices,
-                    scorer=fuzz.ratio,
-                    score_cutoff=config.fuzzy_cutoff,
+        for base in self._lemmas.diminutive_bases(norm):
+            if base in vocabulary:
+                return Resolved(
+                    token,
+                    base,
+                    self._lemmas.lemma(base),
+                    config.dedouble_factor,
+                    False,
+                    self._weight(base),
+                    "diminutive",
                 )
-                if match is not None:
-                    word, similarity = match[0], match[1]
+        if self._sound_key is not None and len(norm) >= config.typo_min_length:
+            alike = self._sounds.get(self._sound_key(norm))
+            if alike:
+                word = min(alike, key=lambda known: OSA.distance(norm, known))
+                return Resolved(
+                    token, word, self._lemmas.lemma(word), config.sound_factor, True, 1.0, "sound"
+                )
+        if len(norm) >= config.typo_min_length and not self._lemmas.is_known(token.orth):
+            for candidate in dict.fromkeys((norm, dedouble(norm))):
+                corrected = self._typo(candidate)
+                if corrected is not None:
+                    word, edits = corrected
                     return Resolved(
                         token,
                         word,
                         self._lemmas.lemma(word),
-                        config.fuzzy_factor * similarity / 100.0,
+                        config.typo_factor**edits,
                         True,
                         1.0,
+                        "typo",
                     )
-        return Resolved(token, norm, lemma, 1.0, False, self._weight(norm))
+        return Resolved(token, norm, lemma, 1.0, False, self._weight(norm), "unknown")
+
+    def _compound(self, token: Token) -> tuple[Token, Token] | None:
+        """Split an unknown word made of two neighbour words of some phrase: "goodnight" →
+        good night, "seeya" → see ya, "thankyou" → thank you; ``None`` if it is not one."""
+        word = token.norm
+        if token.kind is not TokenKind.WORD or len(word) < 4 or not word.isalpha():
+            return None
+        for cut in range(2, len(word) - 1):
+            if (word[:cut], word[cut:]) in self._bigrams:
+                first = Token(word[:cut], word[:cut], TokenKind.WORD, token.capital)
+                return first, Token(word[cut:], word[cut:], TokenKind.WORD)
+        return None
+
+    def _typo(self, word: str) -> tuple[str, int] | None:
+        """The intent word ``word`` is a misspelling of, and how many edits away it is.
+
+        Edits are counted with OSA (insert, delete, substitute, swap two neighbours). Short
+        words (up to ``fuzzy_min_length``) accept one insertion, deletion or swap but no
+        substitution ("hoal" → hola, but "chat" is not "chau"); longer ones one edit of any
+        kind, and words of ``fuzzy_two_edits_length`` letters or more two edits.
+        """
+        config = self._config
+        limit = 2 if len(word) >= config.fuzzy_two_edits_length else 1
+        match = process.extractOne(
+            word, self._fuzzy_choices, scorer=OSA.distance, score_cutoff=limit
+        )
+        if match is None:
+            return None
+        found, edits = match[0], int(match[1])
+        if (
+            len(word) <= config.fuzzy_min_length
+            and len(found) == len(word)
+            and Levenshtein.distance(word, found) == edits
+        ):
+            return None  # a substitution in a short word: too many real words are one away
+        return found, edits
 
     def find_spans(self, resolved: list[Resolved]) -> list[Span]:
         """Every indexed phrase occurring in ``resolved`` (overlaps included).
@@ -294,7 +385,9 @@ class PhraseIndex:
                         by_form = by_lemma  # "cancela" is an example, its lemma a keyword
                     spans.append(Span(start, end + 1, by_form, score, fuzzy))
                 elif by_lemma is not None:
-                    spans.append(Span(start, end + 1, by_lemma, score * lemma_factor, fuzzy))
+                    spans.append(
+                        Span(start, end + 1, by_lemma, score * lemma_factor, fuzzy, by_lemma=True)
+                    )
         return spans
 
 

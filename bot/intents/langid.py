@@ -1,18 +1,27 @@
-"""Language identification from word evidence.
+"""Language identification: word evidence first, a statistical model for the rest.
 
 Each language has a lexicon: spaCy's stop words for it plus every word of its intent file.
 A word found in ``k`` lexicons gives ``1/k`` point to each, and a word found in all of them
 ("no", "ok") is ignored, so shared words never decide anything. Adding a language (``pt``)
 only takes its code and its intent file.
+
+When the words give no evidence and the conversation has no language yet (a name, a typo,
+slang), :class:`LinguaFallback` asks lingua (``lingua-language-detector``, offline n-gram
+models, restricted to our languages) and keeps its answer only when it is clearly ahead.
+Measured on ``tests/data/intents/dev.jsonl`` without hints: words alone 83.5 % right,
+0.0 % wrong; lingua alone 86.1 % right, 11.3 % wrong; words then lingua 91.5 % right,
+0.2 % wrong (see ``docs/intents.md``).
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from bot.intents.normalize import dedouble, prepare, remove_apostrophes, strip_accents
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+from bot.intents.normalize import dedouble_variants, prepare, remove_apostrophes, strip_accents
 
 _EMAIL_URL_RE = re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+")
 _WORD_RE = re.compile(r"[^\W\d_]+")
@@ -35,13 +44,62 @@ def spacy_stop_words(language: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def message_words(text: str) -> list[str]:
+def message_words(text: str, prepared: str | None = None) -> list[str]:
     """The words of ``text`` as the lexicons hold them: lowercase, no accents, no apostrophes.
 
     Email addresses and URLs are dropped: they carry no language evidence.
+
+    Args:
+        text: The raw message.
+        prepared: ``prepare(text)`` (any case) when the caller already has it.
     """
-    plain = strip_accents(remove_apostrophes(_EMAIL_URL_RE.sub(" ", prepare(text))))
+    lowered = (prepare(text) if prepared is None else prepared).lower()
+    plain = strip_accents(remove_apostrophes(_EMAIL_URL_RE.sub(" ", lowered)))
     return _WORD_RE.findall(plain)
+
+
+class LinguaFallback:
+    """lingua's answer for a text our lexicons cannot place, when it is clearly ahead.
+
+    Args:
+        languages: Language codes to choose among (ISO 639-1; codes lingua does not know
+            are left out).
+        min_distance: lingua's minimum relative distance between the best and second
+            language, ``0..0.99``; below it the answer is ``None``. 0.5 keeps wrong answers
+            rare on short chat messages (0.25: 1.6 % wrong on the dev set, 0.5: 0.2 %).
+        min_letters: Texts with fewer letters ("ok", "no") get ``None`` without asking.
+
+    Building it loads lingua's models for ``languages`` (about 0.4 s and 120 MB for es+en);
+    a call takes about 40 µs.
+    """
+
+    def __init__(
+        self, languages: Sequence[str], min_distance: float = 0.5, min_letters: int = 4
+    ) -> None:
+        """Build a detector restricted to ``languages`` (at least two that lingua knows)."""
+        self._codes: dict[Language, str] = {}
+        for code in languages:
+            try:
+                language = Language.from_iso_code_639_1(IsoCode639_1.from_str(code))
+            except ValueError:
+                continue
+            self._codes[language] = code
+        self._min_letters = min_letters
+        self._detector = (
+            LanguageDetectorBuilder.from_languages(*self._codes)
+            .with_minimum_relative_distance(min_distance)
+            .with_preloaded_language_models()
+            .build()
+            if len(self._codes) >= 2
+            else None
+        )
+
+    def __call__(self, text: str) -> str | None:
+        """The language of ``text`` among ours, or ``None`` when lingua is not sure."""
+        if self._detector is None or sum(char.isalpha() for char in text) < self._min_letters:
+            return None
+        found = self._detector.detect_language_of(text)
+        return self._codes.get(found) if found is not None else None
 
 
 class LanguageIdentifier:
@@ -51,9 +109,16 @@ class LanguageIdentifier:
         lexicons: Language code → its words (lowercase, accent-stripped).
         override_margin: How many points the other language must lead by to override the
             hint (one word found only in that language is 1 point).
+        fallback: Asked when the words give no evidence and there is no hint (see
+            :class:`LinguaFallback`); ``None`` to rely on words only.
     """
 
-    def __init__(self, lexicons: Mapping[str, frozenset[str]], override_margin: float = 1.0):
+    def __init__(
+        self,
+        lexicons: Mapping[str, frozenset[str]],
+        override_margin: float = 1.0,
+        fallback: Callable[[str], str | None] | None = None,
+    ):
         """Index which languages own each word."""
         self.languages = tuple(lexicons)
         owners: dict[str, list[str]] = {}
@@ -65,19 +130,26 @@ class LanguageIdentifier:
             word: tuple(langs) for word, langs in owners.items() if len(langs) < len(lexicons)
         }
         self._margin = override_margin
+        self._fallback = fallback
 
-    def scores(self, text: str) -> dict[str, float]:
-        """Evidence points per language (0.0 for a language with none)."""
+    def scores(self, text: str, prepared: str | None = None) -> dict[str, float]:
+        """Evidence points per language (0.0 for a language with none).
+
+        ``prepared`` is ``prepare(text)`` (any case) when the caller already has it.
+        """
         points = dict.fromkeys(self.languages, 0.0)
-        for word in message_words(text):
-            langs = self._owners.get(word) or self._owners.get(dedouble(word))
+        owners = self._owners
+        for word in message_words(text, prepared):
+            langs = owners.get(word)
+            if langs is None:
+                langs = next((owners[v] for v in dedouble_variants(word) if v in owners), None)
             if langs:
                 share = 1.0 / len(langs)
                 for language in langs:
                     points[language] += share
         return points
 
-    def detect(self, text: str, hint: str | None = None) -> str | None:
+    def detect(self, text: str, hint: str | None = None, prepared: str | None = None) -> str | None:
         """The language of ``text``, or ``None`` when it cannot tell.
 
         Args:
@@ -85,15 +157,19 @@ class LanguageIdentifier:
             hint: The conversation's language, if known. It wins unless another language
                 leads it by ``override_margin`` points (a session in Spanish where the user
                 writes "bye" is detected as English); ignored if not a known language.
+            prepared: ``prepare(text)`` (any case) when the caller already has it.
 
         Returns:
             A language code from the lexicons, or ``None`` when the text has no evidence (an
-            email address, a name, only words every language shares: "ok", "no"), or when
-            languages tie and the hint is not among them.
+            email address, a number, only words every language shares: "ok", "no") and
+            there is a hint or the fallback is not sure, or when languages tie and the hint
+            is not among them.
         """
-        points = self.scores(text)
+        points = self.scores(text, prepared)
         ranked = sorted(points.items(), key=lambda item: item[1], reverse=True)
         if not ranked or ranked[0][1] <= 0:
+            if hint is None and self._fallback is not None:
+                return self._fallback(text)
             return None
         best, best_points = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from bot.intents.analyzer import Analyzer, Clause
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, LanguageData
-from bot.intents.index import PhraseIndex
+from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words
@@ -51,6 +51,10 @@ class LanguageModel:
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
         """Clauses of a message already passed through :func:`~bot.intents.normalize.prepare`."""
         return self.analyzer.analyze(prepared)
+
+    def resolve(self, clause: Clause) -> list[Resolved]:
+        """The clause's tokens matched against the vocabulary (for explanations)."""
+        return self._scorer.resolve(clause)
 
     def score(self, clauses: tuple[Clause, ...]) -> list[ClauseScore]:
         """Scores of each clause, in clause order.

@@ -2,9 +2,10 @@
 
 The pipeline is split in two so that lemma lookup (which needs accents) can run in between:
 
-1. :func:`prepare` on the whole message: Unicode compatibility form, lowercase, emoji made into
-   separate words (skin tones and variation selectors dropped), letters repeated 3+ times cut to
-   two (``"holaaa"`` → ``"holaa"``), laughter shortened (``"jajajaja"`` → ``"jaja"``).
+1. :func:`prepare` on the whole message: Unicode compatibility form, lowercase (unless the
+   caller keeps the case to spot proper names), emoji made into separate words (skin tones and
+   variation selectors dropped), letters repeated 3+ times cut to two (``"holaaa"`` →
+   ``"holaa"``), laughter shortened (``"jajajaja"`` → ``"jaja"``).
 2. :func:`strip_accents` on single words, after tokenization and lemma lookup.
 
 :func:`dedouble_variants` is the last step of "holaaa" → "hola": it is tried only when the
@@ -27,24 +28,29 @@ _EMOJI_RE = re.compile(f"[{_EMOJI_CLASS}]")
 _EMOJI_ONLY_RE = re.compile(f"[{_EMOJI_CLASS}]+")
 # Variation selectors, zero-width joiner, skin-tone modifiers, tag characters.
 _DROP_RE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
-_REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
-_LAUGH_RE = re.compile(r"\b([jh][aeiou])(?:\1)+[jh]?\b")
+_REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}", re.IGNORECASE)
+_LAUGH_RE = re.compile(r"\b([jh][aeiou])(?:\1)+[jh]?\b", re.IGNORECASE)
 _DOUBLE_RE = re.compile(r"([^\W\d_])\1")
 _APOSTROPHES_RE = re.compile("['\u2018\u2019\u02bc`\u00b4]")
 _NON_WORD_RE = re.compile(r"[\W_]+")
 
 
-def prepare(text: str) -> str:
+def prepare(text: str, keep_case: bool = False) -> str:
     """Normalize a whole message before tokenization.
 
     Args:
         text: The user's message, any case or Unicode form.
+        keep_case: Keep upper case letters (the analyzer lowercases each token itself and
+            remembers which were capitalized: "me llamo Chao" is a name, not a goodbye).
 
     Returns:
-        Lowercase NFKC text with emoji surrounded by spaces and long letter runs shortened.
-        Accents and punctuation are kept (tokenization and lemma lookup need them).
+        NFKC text (lowercase unless ``keep_case``) with emoji surrounded by spaces and long
+        letter runs shortened. Accents and punctuation are kept (tokenization and lemma lookup
+        need them).
     """
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = unicodedata.normalize("NFKC", text)
+    if not keep_case:
+        text = text.lower()
     text = _DROP_RE.sub("", text)
     text = _EMOJI_RE.sub(r" \g<0> ", text)
     text = _REPEAT_RE.sub(r"\1\1", text)

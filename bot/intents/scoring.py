@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.intents.analyzer import Clause, Token
 from bot.intents.config import ScoringConfig
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.result import NONE_INTENT
+
+_NOUN = "a noun here (after a determiner)"
+_NAME = "a name here (capitalized in mid-sentence)"
+_NOT_ABOUT = frozenset({_NOUN, _NAME})
+"""Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +31,17 @@ class ClauseScore:
 
     Attributes:
         scores: Confidence in ``[0, 1]`` per intent that survived the guards.
-        matched: Every intent with a phrase in the clause, vetoed ones included: evidence
-            that the clause was understood in this language.
+        matched: Every intent with a phrase in the clause, vetoed ones included, and
+            ``"none"`` for an anti-example: evidence that the clause was understood in this
+            language.
+        spans: The phrases chosen in the clause (fillers and ``none`` included), in order.
+        vetoes: Intent → why it was vetoed ("negated by 'no'", "in a question", ...).
     """
 
     scores: dict[str, float]
     matched: frozenset[str]
+    spans: tuple[Span, ...] = ()
+    vetoes: Mapping[str, str] = field(default_factory=dict)
 
 
 class ClauseScorer:
@@ -40,9 +50,13 @@ class ClauseScorer:
     The clause's phrase matches are chosen longest-first without overlap (so "nice to see
     you" beats "see you", and a ``none`` anti-example swallows the keyword inside it). An
     intent is then vetoed for the clause when one of its phrases is negated ("no quiero
-    cancelar"); a closing intent also when the clause is a question ("¿puedo cancelar?") or
-    hypothetical ("if I cancel"). The rest score by coverage: how much of the clause (by
-    weight) the intent's phrases, fillers and lower-priority intents explain.
+    cancelar"). A closing intent also when the clause is a question ("¿puedo cancelar?"),
+    hypothetical ("if I cancel") or put off ("cancelo mañana"), when its word is a noun
+    ("the cancel button", "el stop") or a proper name ("me llamo Chao"), and when its only
+    evidence is an emoji beside another intent's words ("hello 👋"). A vetoed closing intent
+    takes the clause's lesser intents with it: "can I stop the trial?" is about stopping,
+    not a trial request. The rest score by coverage: how much of the clause (by weight) the
+    intent's phrases, fillers and lower-priority intents explain.
     """
 
     def __init__(
@@ -54,9 +68,18 @@ class ClauseScorer:
         self._config = config
 
     def resolve(self, clause: Clause) -> list[Resolved]:
-        """Resolve the clause's tokens (cut to ``max_clause_tokens``)."""
-        resolve = self._index.resolve
-        return [resolve(token) for token in clause.tokens[: self._config.max_clause_tokens]]
+        """Resolve the clause's tokens (cut to ``max_clause_tokens``); an unknown word made
+        of two phrase words ("goodnight") becomes both."""
+        index = self._index
+        resolved = []
+        for token in clause.tokens[: self._config.max_clause_tokens]:
+            item = index.resolve(token)
+            parts = index.compound(token) if item.how == "unknown" else None
+            if parts is None:
+                resolved.append(item)
+            else:
+                resolved.extend(index.resolve(part) for part in parts)
+        return resolved
 
     def score(self, clause: Clause) -> ClauseScore:
         """Confidence for each intent with a phrase in ``clause`` that survived the guards."""
@@ -64,7 +87,7 @@ class ClauseScorer:
         chosen = _select(self._index.find_spans(resolved))
         if not chosen:
             return ClauseScore({}, frozenset())
-        tokens = clause.tokens[: len(resolved)]
+        tokens = tuple(item.token for item in resolved)
         fillers = [span for span in chosen if span.entry.intent == FILLER]
         filler_positions = {i for span in fillers for i in range(span.start, span.end)}
         filler_positions.update(  # the "no" of "no gracias" is polite, not meaning
@@ -72,7 +95,7 @@ class ClauseScorer:
             for i in range(len(tokens) - 1)
             if self._declines(tokens, i) and self._index.negations.ends_at(tokens, i)
         )
-        vetoed: set[str] = set()
+        vetoes: dict[str, str] = {}
         by_intent: dict[str, list[Span]] = {}
         for span in chosen:
             intent = span.entry.intent
@@ -81,16 +104,22 @@ class ClauseScorer:
         for intent, spans in by_intent.items():
             own = {i for span in spans for i in range(span.start, span.end)}
             free = [i for i in range(len(tokens)) if i not in own]
-            if any(self._guarded(span, clause, tokens, filler_positions, free) for span in spans):
-                vetoed.add(intent)
+            for span in spans:
+                reason = self._guarded(span, clause, tokens, filler_positions, free)
+                if reason is not None:
+                    vetoes[intent] = reason
+                    break
+        self._suppress(by_intent, vetoes, filler_positions)
         matched = frozenset(by_intent)
-        for intent in vetoed:
+        if any(span.entry.intent == NONE_INTENT for span in chosen):
+            matched |= {NONE_INTENT}  # an anti-example ("bus stop") is understanding too
+        for intent in vetoes:
             del by_intent[intent]
 
         weights = [item.weight for item in resolved]
         total = sum(weights)
         if total <= 0:
-            return ClauseScore({}, matched)
+            return ClauseScore({}, matched, tuple(chosen), vetoes)
         scores: dict[str, float] = {}
         for intent, spans in by_intent.items():
             priority = self._traits[intent].priority
@@ -100,7 +129,29 @@ class ClauseScorer:
                     covered.update(i for span in other_spans for i in range(span.start, span.end))
             coverage = sum(weights[i] for i in covered) / total
             scores[intent] = self._confidence(spans, weights, coverage)
-        return ClauseScore(scores, matched)
+        return ClauseScore(scores, matched, tuple(chosen), vetoes)
+
+    def _suppress(
+        self, by_intent: Mapping[str, list[Span]], vetoes: dict[str, str], fillers: set[int]
+    ) -> None:
+        """Veto what a guarded closing intent drags along, and emoji-only closing evidence
+        (whose emoji then count as fillers: the 👋 of "hola 👋" is part of the greeting)."""
+        traits = self._traits
+        guarded = [i for i, why in vetoes.items() if traits[i].closing and why not in _NOT_ABOUT]
+        if guarded:
+            top = max(guarded, key=lambda intent: traits[intent].priority)
+            for intent in by_intent:
+                if intent not in vetoes and traits[intent].priority < traits[top].priority:
+                    vetoes[intent] = f"part of a guarded {top!r}"
+        worded = {
+            intent
+            for intent, spans in by_intent.items()
+            if intent not in vetoes and not all(_emoji_only(span) for span in spans)
+        }
+        for intent in by_intent:
+            if intent not in vetoes and traits[intent].closing and intent not in worded and worded:
+                vetoes[intent] = f"only an emoji, beside words of {min(worded)!r}"
+                fillers.update(i for span in by_intent[intent] for i in range(span.start, span.end))
 
     def _confidence(self, spans: list[Span], weights: list[float], coverage: float) -> float:
         span_weights = [sum(weights[span.start : span.end]) or 1.0 for span in spans]
@@ -122,12 +173,13 @@ class ClauseScorer:
         tokens: tuple[Token, ...],
         fillers: set[int],
         free: list[int],
-    ) -> bool:
-        """True when the span's intent must not fire in this clause.
+    ) -> str | None:
+        """Why the span's intent must not fire in this clause, or ``None``.
 
         Any intent: a negation shortly before the phrase. Closing intents also: a question,
-        a question word opening the clause, or a conditional at one of the ``free`` positions
-        (outside the intent's own phrases: "cancelo si no me gusta"); deferrable ones also a
+        a question word opening the clause, a conditional at one of the ``free`` positions
+        (outside the intent's own phrases: "cancelo si no me gusta"), a determiner right
+        before the phrase, a capital letter that makes it a name; deferrable ones also a
         deferral word there ("I'll cancel later").
         """
         index = self._index
@@ -139,20 +191,43 @@ class ClauseScorer:
             if position in fillers:
                 break
             if index.negations.ends_at(tokens, position) and not self._declines(tokens, position):
-                return True
+                return f"negated by {tokens[position].orth!r}"
         if span.end == len(tokens) - 1 and index.negations.ends_at(tokens, span.end):
-            return True
+            return f"negated by a trailing {tokens[span.end].orth!r}"
         traits = self._traits[span.entry.intent]
         if not traits.closing:
-            return False
+            return None
         if clause.is_question:
-            return True
+            return "in a question"
         opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
         if opener < span.start and index.question_words.starts_at(tokens, opener):
-            return True
-        if any(index.conditionals.starts_at(tokens, i) for i in free):
-            return True
-        return traits.deferrable and any(index.deferrals.starts_at(tokens, i) for i in free)
+            return f"in a question opened by {tokens[opener].orth!r}"
+        for i in free:
+            if index.conditionals.starts_at(tokens, i):
+                return f"hypothetical: {tokens[i].orth!r}"
+        if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
+            return _NOUN
+        name = self._name_reason(span, tokens, fillers)
+        if name is not None:
+            return name
+        if traits.deferrable:
+            for i in free:
+                if index.deferrals.starts_at(tokens, i):
+                    return f"put off by {tokens[i].orth!r}"
+        return None
+
+    @staticmethod
+    def _name_reason(span: Span, tokens: tuple[Token, ...], fillers: set[int]) -> str | None:
+        """A closing word capitalized in mid-sentence is part of a name ("me llamo Chao",
+        "vivo en Chau Street"); after a filler it is not ("Gracias Chau")."""
+        before = span.start - 1
+        if (
+            before >= 0
+            and before not in fillers
+            and any(tokens[i].capital for i in range(span.start, span.end))
+        ):
+            return _NAME
+        return None
 
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:
         """True for "no thanks"/"no gracias": a negation directly followed by a filler word."""
@@ -160,15 +235,32 @@ class ClauseScorer:
         return following < len(tokens) and tokens[following].norm in self._index.filler_words
 
 
+def _emoji_only(span: Span) -> bool:
+    """True for a one-token span whose phrase has no letters or digits (an emoji cue)."""
+    return span.end - span.start == 1 and not any(char.isalnum() for char in span.entry.text)
+
+
 def _select(spans: list[Span]) -> list[Span]:
-    """Non-overlapping spans, longest first; intents before fillers; then higher score."""
+    """Spans that do not overlap another intent's, longest first; intents before fillers.
+
+    Overlapping spans of one intent are all kept, so "me gustaría probar" (an example) and
+    "probar gratis" (a keyword) together explain "me gustaría probar gratis".
+    """
     spans.sort(key=lambda s: (-(s.end - s.start), s.entry.intent == FILLER, -s.score, s.start))
-    taken: set[int] = set()
+    owner: dict[int, str] = {}
     chosen: list[Span] = []
     for span in spans:
+        intent = span.entry.intent
         positions = range(span.start, span.end)
-        if taken.isdisjoint(positions):
-            taken.update(positions)
+        if all(owner.get(i, intent) == intent for i in positions) and (
+            intent != FILLER or all(i not in owner for i in positions)
+        ):
+            if any(
+                s.entry.intent == intent and s.start <= span.start and span.end <= s.end
+                for s in chosen
+            ):
+                continue  # inside a longer phrase of the same intent: adds nothing
+            owner.update(dict.fromkeys(positions, intent))
             chosen.append(span)
     chosen.sort(key=lambda s: s.start)
     return chosen

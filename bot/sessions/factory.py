@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.sessions.redis import RedisStore
 from bot.sessions.sqlite import SqliteStore
 from bot.sessions.store import SessionStore
 
@@ -17,4 +18,6 @@ def store_from_settings(settings: Settings) -> SessionStore:
     scheme = settings.database_url.partition("://")[0]
     if scheme == "sqlite":
         return SqliteStore(settings.sqlite_path())
+    if scheme == "redis":
+        return RedisStore(settings.database_url)
     raise ConfigError("DATABASE_URL", f"unsupported store {scheme!r}")

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+
+class UserLocks(Protocol):
+    """Mutual exclusion per user: the engine and the sweeper change a session only inside it.
+
+    :class:`KeyedLock` serves one process; :class:`bot.sessions.redis_locks.RedisUserLocks`
+    serves many workers on one Redis.
+    """
+
+    def lock(self, key: Hashable) -> AbstractAsyncContextManager[None]:
+        """Hold ``key``'s lock for the ``async with`` block (waiting for it first)."""
+        ...
 
 
 class KeyedLock:

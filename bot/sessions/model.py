@@ -50,12 +50,18 @@ class Session:
         key: Whose conversation.
         status: See :class:`Status`.
         close_reason: Why it closed (``goodbye``, ``cancel``, ``timeout``, a flow's reason).
-        flow_id, step_id: Where the user is in a flow (``None`` outside a flow).
+        flow_id, step_id: Where the user is in a flow (``None`` outside a flow); once the
+            session is closed, ``step_id`` is ``None`` and ``flow_id`` names the flow it ran.
         data: Collected slot values and action results (JSON-serializable).
         language: The reply language, once known.
         display_name: The user's profile name, when the channel gives it.
         created_at, last_activity_at, closed_at: Aware UTC datetimes.
         expires_at: Inactivity deadline (UTC) of an active session; ``None`` once closed.
+        warned_at: When the "are you still there?" warning was sent for the current deadline
+            (``None``: not yet; reset by every inbound message).
+        flow_version: The version of ``flow_id`` the conversation runs (it keeps it when the
+            flow file is edited under a running service).
+        step_retries: Invalid answers given so far to the question at ``step_id``.
     """
 
     id: str
@@ -71,6 +77,9 @@ class Session:
     language: str | None = None
     display_name: str | None = None
     closed_at: datetime | None = None
+    warned_at: datetime | None = None
+    flow_version: str | None = None
+    step_retries: int = 0
 
 
 class Direction(StrEnum):

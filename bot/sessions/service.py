@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from bot.locales import Locales
 from bot.sessions.model import (
+    CloseReason,
     Delivery,
     Direction,
     MessageRecord,
@@ -22,17 +24,45 @@ from bot.sessions.model import (
 )
 
 
+class FlowPolicy(Protocol):
+    """What the session rules ask of the running flow (implemented by ``FlowRunner``)."""
+
+    def timeout_s(self, session: Session) -> float | None:
+        """The flow's own inactivity timeout in seconds, or ``None`` for the global one."""
+        ...
+
+    def timeout_notice(self, session: Session) -> str | None:
+        """The flow's own timeout message for ``session``, or ``None`` for ``close.timeout``."""
+        ...
+
+
 class SessionService:
     """Builds and changes :class:`Session` objects; callers commit them to the store.
 
     Args:
         locales: Texts of the close notices.
         timeout_s: Inactivity, in seconds, after which an active session is due to close.
+        notify_timeout: Send the timeout notice (``SESSION_TIMEOUT_NOTIFY``); when False,
+            sessions still close on the gap, silently.
+        warn_before_s: Seconds before the deadline to send the "are you still there?" warning
+            (``SESSION_WARN_BEFORE_MINUTES``); ``None`` sends none.
+        policy: The running flow's own timeout and timeout message, when it has them.
     """
 
-    def __init__(self, locales: Locales, timeout_s: float) -> None:
+    def __init__(
+        self,
+        locales: Locales,
+        timeout_s: float,
+        *,
+        notify_timeout: bool = True,
+        warn_before_s: float | None = None,
+        policy: FlowPolicy | None = None,
+    ) -> None:
         self.locales = locales
+        self.policy = policy
         self.timeout = timedelta(seconds=timeout_s)
+        self.notify_timeout = notify_timeout
+        self.warn_before = timedelta(seconds=warn_before_s) if warn_before_s else None
 
     def new_session(self, key: SessionKey, now: datetime, display_name: str | None) -> Session:
         """A new active session for ``key``, starting at ``now``."""
@@ -47,9 +77,37 @@ class SessionService:
         )
 
     def touch(self, session: Session, now: datetime) -> None:
-        """Record user activity at ``now``: the inactivity deadline moves to ``now + timeout``."""
+        """Record user activity at ``now``: the inactivity deadline moves to ``now + timeout``
+        (the running flow's ``timeout_minutes`` when it has one)."""
+        flow_timeout_s = self.policy.timeout_s(session) if self.policy else None
         session.last_activity_at = now
-        session.expires_at = now + self.timeout
+        session.expires_at = now + (
+            timedelta(seconds=flow_timeout_s) if flow_timeout_s else self.timeout
+        )
+        session.warned_at = None
+
+    def expire(self, session: Session, now: datetime) -> MessageRecord | None:
+        """Close ``session`` for inactivity; its notice, unless timeout notices are off."""
+        return self.close(
+            session, Status.TIMEOUT, CloseReason.TIMEOUT, now, notify=self.notify_timeout
+        )
+
+    def is_warning_due(self, session: Session, now: datetime) -> bool:
+        """True when ``session`` should get its warning now: active, not warned for this
+        deadline, inside the warning window, and not yet due."""
+        return (
+            self.warn_before is not None
+            and session.status is Status.ACTIVE
+            and session.warned_at is None
+            and session.expires_at is not None
+            and session.expires_at - self.warn_before <= now < session.expires_at
+        )
+
+    def warn(self, session: Session, now: datetime) -> MessageRecord:
+        """Mark ``session`` warned and return the localized ``session.warning`` notice."""
+        session.warned_at = now
+        text = self.locales.text(session.language, "session.warning", session.data)
+        return self.reply(session, text, now)
 
     def is_due(self, session: Session, now: datetime) -> bool:
         """True when ``session`` is active and its deadline has passed."""
@@ -64,18 +122,25 @@ class SessionService:
         return self.locales.language_or_default(session.language)
 
     def reply(
-        self, session: Session, text: str, now: datetime, step_id: str | None = None
+        self,
+        session: Session,
+        text: str,
+        now: datetime,
+        step_id: str | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> MessageRecord:
-        """A pending outbound message of ``text`` to the session's user."""
+        """A pending outbound message of ``text`` to the session's user; with a ``payload`` of
+        choices (see ``bot.channels.base.choices_payload``) it is an ``interactive`` one."""
         return MessageRecord(
             session_id=session.id,
             key=session.key,
             direction=Direction.OUT,
-            kind="text",
+            kind="interactive" if payload else "text",
             text=text,
             created_at=now,
             step_id=step_id,
             status=Delivery.PENDING,
+            payload=payload,
         )
 
     def notice_key(self, status: Status, reason: str) -> str:
@@ -87,7 +152,8 @@ class SessionService:
         self, session: Session, status: Status, reason: str, now: datetime, *, notify: bool = True
     ) -> MessageRecord | None:
         """Close ``session`` with ``status`` and ``reason``; return its notice (``None`` if not
-        ``notify``). The notice is rendered with the session data as placeholders.
+        ``notify``). The notice is rendered with the session data as placeholders; a timeout
+        in a flow with its own ``timeout_message`` sends that instead of ``close.timeout``.
 
         Raises:
             ValueError: ``status`` is ``ACTIVE`` or the session is already closed.
@@ -96,12 +162,20 @@ class SessionService:
             raise ValueError("close() needs a final status")
         if session.status is not Status.ACTIVE:
             raise ValueError(f"session {session.id} is already {session.status}")
+        flow_notice = (
+            self.policy.timeout_notice(session)
+            if self.policy is not None and reason == CloseReason.TIMEOUT
+            else None
+        )
         session.status = status
         session.close_reason = reason
         session.closed_at = now
         session.expires_at = None
-        session.flow_id = session.step_id = None
+        session.step_id = None  # flow_id stays: the flow the session ran (admin filters, stats)
+        session.step_retries = 0
         if not notify:
             return None
-        text = self.locales.text(session.language, self.notice_key(status, reason), session.data)
+        text = flow_notice or self.locales.text(
+            session.language, self.notice_key(status, reason), session.data
+        )
         return self.reply(session, text, now)

@@ -11,12 +11,13 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from bot.channels.base import InboundMessage
 from bot.sessions.model import (
     Delivery,
     Direction,
@@ -25,7 +26,15 @@ from bot.sessions.model import (
     SessionKey,
     Status,
 )
-from bot.sessions.store import DuplicateInbound, SessionQuery, SessionStore
+from bot.sessions.store import (
+    DeletedCounts,
+    DuplicateInbound,
+    FlowStats,
+    SessionQuery,
+    SessionStats,
+    SessionStore,
+    StoreUnavailable,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -43,7 +52,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at TEXT NOT NULL,
     last_activity_at TEXT NOT NULL,
     expires_at TEXT,
-    closed_at TEXT
+    closed_at TEXT,
+    warned_at TEXT,
+    flow_version TEXT,
+    step_retries INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_active
     ON sessions (channel, bot_id, user_id) WHERE status = 'active';
@@ -72,7 +84,30 @@ CREATE INDEX IF NOT EXISTS messages_outbound_provider
     ON messages (provider_id) WHERE direction = 'out';
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS messages_session ON messages (session_id, id);
+CREATE TABLE IF NOT EXISTS inbound_seen (
+    channel TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (channel, provider_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    bot_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_user ON inbox (channel, bot_id, user_id, id);
 """
+
+ADDED_COLUMNS = (
+    ("sessions", "warned_at", "TEXT"),
+    ("sessions", "flow_version", "TEXT"),
+    ("sessions", "step_retries", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "payload", "TEXT"),
+)
+"""Columns added after the first release: ``(table, column, type)``, added on open if missing."""
 
 _DELIVERY_RANK = {
     Delivery.PENDING: 0,
@@ -110,6 +145,9 @@ def _session(row: sqlite3.Row) -> Session:
         last_activity_at=last,
         expires_at=from_iso(row["expires_at"]),
         closed_at=from_iso(row["closed_at"]),
+        warned_at=from_iso(row["warned_at"]),
+        flow_version=row["flow_version"],
+        step_retries=row["step_retries"] or 0,
     )
 
 
@@ -156,7 +194,22 @@ class SqliteStore(SessionStore):
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA busy_timeout=5000")
         await self._db.executescript(SCHEMA)
+        await self._add_missing_columns()
         await self._db.commit()
+
+    async def _add_missing_columns(self) -> None:
+        """Bring a file made by an older version up to the current schema (added columns)."""
+        for table, column, kind in ADDED_COLUMNS:
+            present = {row["name"] for row in await self._all(f"PRAGMA table_info({table})", ())}
+            if column not in present:
+                await self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    async def ping(self) -> None:
+        """Run a trivial query; raises StoreUnavailable when the file cannot be read."""
+        try:
+            await self._one("SELECT 1", ())
+        except (sqlite3.Error, ValueError) as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     async def close(self) -> None:
         if self._db is not None:
@@ -185,29 +238,81 @@ class SqliteStore(SessionStore):
 
     async def seen_inbound(self, channel: str, provider_id: str) -> bool:
         row = await self._one(
-            "SELECT 1 FROM messages WHERE channel=? AND provider_id=? AND direction='in'",
-            (channel, provider_id),
+            "SELECT 1 FROM inbound_seen WHERE channel=? AND provider_id=?", (channel, provider_id)
         )
         return row is not None
 
+    async def enqueue_inbound(self, message: InboundMessage) -> bool:
+        async with self._write:
+            db = self.db
+            try:
+                cursor = await db.execute(
+                    "INSERT OR IGNORE INTO inbound_seen (channel, provider_id, seen_at) "
+                    "VALUES (?,?,?)",
+                    (message.channel, message.message_id, to_iso(datetime.now(UTC))),
+                )
+                if cursor.rowcount == 0:
+                    await db.rollback()
+                    return False
+                await db.execute(
+                    "INSERT INTO inbox (channel, bot_id, user_id, provider_id, body) "
+                    "VALUES (?,?,?,?,?)",
+                    (
+                        message.channel,
+                        message.bot_id,
+                        message.user_id,
+                        message.message_id,
+                        json.dumps(message.to_json(), ensure_ascii=False),
+                    ),
+                )
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        return True
+
+    async def next_inbound(self, key: SessionKey) -> InboundMessage | None:
+        row = await self._one(
+            "SELECT body FROM inbox WHERE channel=? AND bot_id=? AND user_id=? ORDER BY id LIMIT 1",
+            (key.channel, key.bot_id, key.user_id),
+        )
+        return InboundMessage.from_json(json.loads(row["body"])) if row else None
+
+    async def inbox_keys(self, limit: int) -> list[SessionKey]:
+        rows = await self._all(
+            "SELECT DISTINCT channel, bot_id, user_id FROM inbox LIMIT ?", (limit,)
+        )
+        return [SessionKey(r["channel"], r["bot_id"], r["user_id"]) for r in rows]
+
     async def commit(
-        self, sessions: Sequence[Session], messages: Sequence[MessageRecord]
+        self,
+        sessions: Sequence[Session],
+        messages: Sequence[MessageRecord],
+        consumed: InboundMessage | None = None,
     ) -> list[MessageRecord]:
         async with self._write:
             db = self.db
             try:
+                if consumed is not None:
+                    await db.execute(
+                        "DELETE FROM inbox WHERE channel=? AND provider_id=?",
+                        (consumed.channel, consumed.message_id),
+                    )
                 for s in sessions:
                     await db.execute(
                         """INSERT INTO sessions (id, channel, bot_id, user_id, status, close_reason,
                                flow_id, step_id, data, language, display_name, created_at,
-                               last_activity_at, expires_at, closed_at)
-                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                               last_activity_at, expires_at, closed_at, warned_at, flow_version,
+                               step_retries)
+                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                            ON CONFLICT (id) DO UPDATE SET status=excluded.status,
                                close_reason=excluded.close_reason, flow_id=excluded.flow_id,
                                step_id=excluded.step_id, data=excluded.data,
                                language=excluded.language, display_name=excluded.display_name,
                                last_activity_at=excluded.last_activity_at,
-                               expires_at=excluded.expires_at, closed_at=excluded.closed_at""",
+                               expires_at=excluded.expires_at, closed_at=excluded.closed_at,
+                               warned_at=excluded.warned_at, flow_version=excluded.flow_version,
+                               step_retries=excluded.step_retries""",
                         (
                             s.id,
                             s.key.channel,
@@ -224,6 +329,9 @@ class SqliteStore(SessionStore):
                             to_iso(s.last_activity_at),
                             to_iso(s.expires_at) if s.expires_at else None,
                             to_iso(s.closed_at) if s.closed_at else None,
+                            to_iso(s.warned_at) if s.warned_at else None,
+                            s.flow_version,
+                            s.step_retries,
                         ),
                     )
                 for m in messages:
@@ -319,17 +427,10 @@ class SqliteStore(SessionStore):
             return True
 
     async def list_sessions(self, query: SessionQuery) -> list[Session]:
-        where: list[str] = []
-        params: list[Any] = []
-        if query.user_id is not None:
-            where.append("user_id=?")
-            params.append(query.user_id)
-        if query.status is not None:
-            where.append("status=?")
-            params.append(query.status)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause, params = _session_filter(query)
         rows = await self._all(
-            f"SELECT * FROM sessions {clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",  # noqa: S608 - fixed fragments
+            f"SELECT * FROM sessions {clause} "  # noqa: S608 - fixed fragments, bound values
+            "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
             (*params, query.limit, query.offset),
         )
         return [_session(r) for r in rows]
@@ -341,3 +442,135 @@ class SqliteStore(SessionStore):
             (session_id, limit),
         )
         return [_message(r) for r in rows]
+
+    # --- admin queries (issue #6) ------------------------------------------------------------
+
+    async def count_sessions(self, query: SessionQuery) -> int:
+        clause, params = _session_filter(query)
+        row = await self._one(f"SELECT COUNT(*) AS n FROM sessions {clause}", params)  # noqa: S608
+        return int(row["n"]) if row else 0
+
+    async def session_stats(
+        self, created_from: datetime | None = None, created_to: datetime | None = None
+    ) -> SessionStats:
+        clause, params = _session_filter(
+            SessionQuery(created_from=created_from, created_to=created_to)
+        )
+        scope = f"SELECT id FROM sessions {clause}"  # noqa: S608 - fixed fragments
+        by_status = {
+            r["status"]: r["n"]
+            for r in await self._all(
+                f"SELECT status, COUNT(*) AS n FROM sessions {clause} GROUP BY status",  # noqa: S608
+                params,
+            )
+        }
+        by_reason = {
+            r["close_reason"]: r["n"]
+            for r in await self._all(
+                f"SELECT close_reason, COUNT(*) AS n FROM sessions {clause} "  # noqa: S608
+                "GROUP BY close_reason HAVING close_reason IS NOT NULL",
+                params,
+            )
+        }
+        directions = {
+            r["direction"]: r["n"]
+            for r in await self._all(
+                f"SELECT direction, COUNT(*) AS n FROM messages WHERE session_id IN ({scope}) "  # noqa: S608
+                "GROUP BY direction",
+                params,
+            )
+        }
+        also = "AND" if clause else "WHERE"
+        duration = await self._one(
+            "SELECT AVG((julianday(closed_at) - julianday(created_at)) * 86400.0) AS s "  # noqa: S608
+            f"FROM sessions {clause} {also} closed_at IS NOT NULL",
+            params,
+        )
+        flows: dict[str, dict[str, int]] = {}
+        for r in await self._all(
+            "SELECT flow_id, COALESCE(close_reason, 'active') AS reason, COUNT(*) AS n "  # noqa: S608
+            f"FROM sessions {clause} {also} flow_id IS NOT NULL GROUP BY flow_id, reason",
+            params,
+        ):
+            flows.setdefault(r["flow_id"], {})[r["reason"]] = r["n"]
+        sessions = sum(by_status.values())
+        messages_in, messages_out = directions.get("in", 0), directions.get("out", 0)
+        return SessionStats(
+            sessions=sessions,
+            by_status=by_status,
+            by_close_reason=by_reason,
+            messages_in=messages_in,
+            messages_out=messages_out,
+            avg_duration_s=duration["s"] if duration and duration["s"] is not None else None,
+            avg_messages=(messages_in + messages_out) / sessions if sessions else None,
+            flows={
+                flow: FlowStats(sessions=sum(reasons.values()), by_close_reason=reasons)
+                for flow, reasons in flows.items()
+            },
+        )
+
+    async def delete_user(self, bot_id: str, user_id: str) -> DeletedCounts:
+        async with self._write:
+            db = self.db
+            try:
+                messages = await db.execute(
+                    "DELETE FROM messages WHERE (bot_id=? AND user_id=?) OR session_id IN "
+                    "(SELECT id FROM sessions WHERE bot_id=? AND user_id=?)",
+                    (bot_id, user_id, bot_id, user_id),
+                )
+                sessions = await db.execute(
+                    "DELETE FROM sessions WHERE bot_id=? AND user_id=?", (bot_id, user_id)
+                )
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)
+
+
+    async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
+        cutoff = to_iso(closed_before)
+        seen_cutoff = to_iso(datetime.now(UTC) - timedelta(days=7))
+        async with self._write:
+            db = self.db
+            try:
+                old = "SELECT id FROM sessions WHERE status != 'active' AND closed_at < ?"
+                messages = await db.execute(
+                    f"DELETE FROM messages WHERE session_id IN ({old})",  # noqa: S608 - fixed
+                    (cutoff,),
+                )
+                sessions = await db.execute(
+                    "DELETE FROM sessions WHERE status != 'active' AND closed_at < ?", (cutoff,)
+                )
+                await db.execute("DELETE FROM inbound_seen WHERE seen_at < ?", (seen_cutoff,))
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)
+
+
+def _session_filter(query: SessionQuery) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (or ``""``) and its bound values for ``query``'s filters."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("user_id", query.user_id),
+        ("status", query.status),
+        ("channel", query.channel),
+        ("bot_id", query.bot_id),
+        ("flow_id", query.flow_id),
+    ):
+        if value is not None:
+            where.append(f"{column}=?")
+            params.append(value)
+    for column, op, moment in (
+        ("created_at", ">=", query.created_from),
+        ("created_at", "<", query.created_to),
+        ("last_activity_at", ">=", query.active_from),
+        ("last_activity_at", "<", query.active_to),
+    ):
+        if moment is not None:
+            where.append(f"{column}{op}?")
+            params.append(to_iso(moment))
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params

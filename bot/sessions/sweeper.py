@@ -10,15 +10,17 @@ sweep after start-up, and notified once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from bot.clock import Clock
+from bot.logs import session_event
+from bot.metrics import NO_METRICS, Metrics
 from bot.outbox import Outbox
-from bot.sessions.locks import KeyedLock
+from bot.sessions.locks import UserLocks
 from bot.sessions.model import CloseReason, Session, Status
 from bot.sessions.service import SessionService
 from bot.sessions.store import SessionStore
+from bot.tasks import periodic
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class Sweeper:
         interval_s: Seconds between sweeps in :meth:`run`.
         batch: How many due sessions one query fetches.
         concurrency: How many sessions are closed (and notified) at once.
+        metrics: Receives the lag of each sweep and every close.
     """
 
     def __init__(
@@ -39,11 +42,12 @@ class Sweeper:
         store: SessionStore,
         service: SessionService,
         outbox: Outbox,
-        locks: KeyedLock,
+        locks: UserLocks,
         clock: Clock,
         interval_s: float = 1.0,
         batch: int = 500,
         concurrency: int = 32,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.service = service
@@ -53,12 +57,20 @@ class Sweeper:
         self.interval_s = interval_s
         self.batch = batch
         self._slots = asyncio.Semaphore(concurrency)
+        self.metrics = metrics
 
     async def run_once(self) -> int:
-        """Close every session due now. Returns how many this call closed."""
+        """Warn the sessions inside their warning window (when warnings are on), then close
+        every session due now. Returns how many this call closed."""
+        if self.service.warn_before is not None:
+            await self.warn_once()
         closed = 0
         while True:
-            due = await self.store.due_sessions(self.clock(), self.batch)
+            now = self.clock()
+            due = await self.store.due_sessions(now, self.batch)
+            if closed == 0:  # the lag is measured once per sweep, at its first query
+                oldest = due[0].expires_at if due else None
+                self.metrics.sweeper_lag((now - oldest).total_seconds() if oldest else 0.0)
             if not due:
                 return closed
             results = await asyncio.gather(*(self._expire(s) for s in due))
@@ -67,25 +79,41 @@ class Sweeper:
             if done == 0:  # every due one was taken by someone else; do not spin
                 return closed
 
+    async def warn_once(self) -> int:
+        """Send the "are you still there?" warning to each session whose deadline is within
+        the warning window, once per deadline. Returns how many were warned."""
+        assert self.service.warn_before is not None
+        now = self.clock()
+        soon = await self.store.due_sessions(now + self.service.warn_before, self.batch)
+        candidates = [s for s in soon if self.service.is_warning_due(s, now)]
+        return sum(await asyncio.gather(*(self._warn(s) for s in candidates)))
+
+    async def _warn(self, candidate: Session) -> bool:
+        async with self._slots, self.locks.lock(candidate.key):
+            session = await self.store.get(candidate.id)
+            now = self.clock()
+            if session is None or not self.service.is_warning_due(session, now):
+                return False
+            notice = self.service.warn(session, now)
+            records = await self.store.commit([session], [notice])
+            session_event(log, "warned", session)
+            await self.outbox.deliver(records)
+            return True
+
     async def _expire(self, candidate: Session) -> bool:
         async with self._slots, self.locks.lock(candidate.key):
             session = await self.store.get(candidate.id)
             now = self.clock()
             if session is None or not self.service.is_due(session, now):
                 return False
-            notice = self.service.close(session, Status.TIMEOUT, CloseReason.TIMEOUT, now)
+            notice = self.service.expire(session, now)
             records = await self.store.commit([session], [notice] if notice else [])
-            log.info("session %s closed: timeout", session.id)
+            session_event(log, "closed", session)
+            self.metrics.session_closed(session.key.channel, Status.TIMEOUT, CloseReason.TIMEOUT)
             await self.outbox.deliver(records)
             return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep every ``interval_s`` seconds until ``stop`` is set. Errors are logged, and
         the next sweep tries again."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("sweep failed; retrying in %.1f s", self.interval_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+        await periodic(stop, self.interval_s, self.run_once, "sweep")

@@ -1,30 +1,47 @@
-"""Read-only admin API under ``/v1`` (``Authorization: Bearer $ADMIN_TOKEN``).
+"""The operators' API under ``/v1`` (``Authorization: Bearer $ADMIN_TOKEN``, JSON).
 
-- ``GET /v1/sessions?user=&status=&limit=&offset=`` → ``{"sessions": [...], "limit", "offset"}``,
-  newest first.
-- ``GET /v1/sessions/{id}?limit=`` → the session with ``"messages"`` (oldest first).
+Sessions: ``GET /v1/sessions`` (filters, pagination, ``total``), ``GET /v1/sessions/active``,
+``GET /v1/sessions/{id}`` (with ``messages``), ``POST /v1/sessions/{id}/complete`` and
+``/cancel`` (the user gets the localized close notice unless ``{"notify": false}``),
+``GET /v1/users/{user}/session`` and ``GET /v1/stats``. For existing frontends, exactly:
+``POST /v1/whatsapp/clear-session/{botId}`` and ``GET /v1/whatsapp/session-status/{botId}``.
+The OpenAPI document (:mod:`bot.web.openapi`) describes every one, with its shapes, and is
+served without a token at ``GET /v1/openapi.json``.
 
-401 without the right token (compared in constant time), 400 for a bad filter, 404 for an
-unknown id.
+401 without the right token (compared in constant time), 400 with a reason for a bad filter or
+body, 404 for an unknown id, 409 for closing a session that is not active.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import json
+import re
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from bot.engine import SessionAlreadyClosed
 from bot.errors import BadRequest
-from bot.sessions.model import MessageRecord, Session, Status
-from bot.sessions.store import SessionQuery
+from bot.flows.runner import FLOW_COMPLETED
+from bot.sessions.model import Delivery, Direction, MessageRecord, Session, Status
+from bot.sessions.store import SessionQuery, SessionStats
 from bot.web.keys import RUNTIME, SETTINGS
+from bot.web.openapi import document
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
+MAX_MESSAGES = 10_000
+OPERATOR_REASON = "operator"
+CLEARED_REASON = "cleared"
+_REASON = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_STATUSES = tuple(s.value for s in Status)
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -90,23 +107,102 @@ def _int(request: web.Request, name: str, default: int, maximum: int) -> int:
     return value
 
 
+def _moment(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO-8601 date-time, got {raw!r}") from None
+    if value.tzinfo is None:
+        raise BadRequest(f"{name} must include a time zone (e.g. Z or +00:00), got {raw!r}")
+    return value
+
+
+def _status(request: web.Request) -> str | None:
+    status = request.query.get("status") or None
+    if status is not None and status not in _STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(_STATUSES)}")
+    return status
+
+
+def _query(request: web.Request, **fixed: Any) -> SessionQuery:
+    """The :class:`SessionQuery` of the request's filters (``fixed`` ones win)."""
+    values: dict[str, Any] = {
+        "user_id": request.query.get("user") or None,
+        "status": _status(request),
+        "channel": request.query.get("channel") or None,
+        "bot_id": request.query.get("bot") or None,
+        "flow_id": request.query.get("flow") or None,
+        "created_from": _moment(request, "created_from"),
+        "created_to": _moment(request, "created_to"),
+        "active_from": _moment(request, "last_activity_from"),
+        "active_to": _moment(request, "last_activity_to"),
+        "limit": _int(request, "limit", 50, MAX_LIMIT),
+        "offset": _int(request, "offset", 0, 10**9),
+        **fixed,
+    }
+    return SessionQuery(**values)
+
+
+async def _body(request: web.Request, *, required: bool) -> dict[str, Any]:
+    """The JSON object in the request body (``{}`` when optional and empty)."""
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise BadRequest("a JSON object body is required")
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise BadRequest(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+@routes.get("/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this API (no token needed: it holds no data)."""
+    return web.json_response(document())
+
+
 @routes.get("/v1/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
-    """Sessions filtered by ``user`` and ``status``, newest first, paginated."""
+    """Sessions matching the filters, newest first, paginated, with the ``total`` count."""
     _authorize(request)
-    status = request.query.get("status") or None
-    if status is not None and status not in {s.value for s in Status}:
-        raise BadRequest(f"status must be one of {', '.join(s.value for s in Status)}")
-    query = SessionQuery(
-        user_id=request.query.get("user") or None,
-        status=status,
-        limit=_int(request, "limit", 50, MAX_LIMIT),
-        offset=_int(request, "offset", 0, 10**9),
-    )
-    sessions = await request.app[RUNTIME].store.list_sessions(query)
+    query = _query(request)
+    store = request.app[RUNTIME].store
+    sessions = await store.list_sessions(query)
     return web.json_response(
         {
             "sessions": [session_json(s) for s in sessions],
+            "limit": query.limit,
+            "offset": query.offset,
+            "total": await store.count_sessions(query),
+        }
+    )
+
+
+@routes.get("/v1/sessions/active")
+async def active_sessions(request: web.Request) -> web.Response:
+    """Active sessions (same filters as ``/v1/sessions`` but ``status``), newest first."""
+    _authorize(request)
+    query = _query(request, status=Status.ACTIVE.value)
+    store = request.app[RUNTIME].store
+    sessions = await store.list_sessions(query)
+    return web.json_response(
+        {
+            "active_sessions": [session_json(s) for s in sessions],
+            "total_active": await store.count_sessions(query),
             "limit": query.limit,
             "offset": query.offset,
         }
@@ -121,7 +217,229 @@ async def get_session(request: web.Request) -> web.Response:
     session = await store.get(request.match_info["session_id"])
     if session is None:
         raise BadRequest("no such session", status=404)
-    messages = await store.messages(session.id, _int(request, "limit", 200, 10_000))
+    messages = await store.messages(session.id, _int(request, "limit", 200, MAX_MESSAGES))
     return web.json_response(
         {**session_json(session), "messages": [message_json(m) for m in messages]}
+    )
+
+
+async def _close(request: web.Request, status: Status) -> web.Response:
+    _authorize(request)
+    body = await _body(request, required=False)
+    notify = _flag(body, "notify", True)
+    reason = body.get("reason", OPERATOR_REASON)
+    if not isinstance(reason, str) or not _REASON.fullmatch(reason):
+        raise BadRequest("reason must be 1-64 lowercase letters, digits or _, starting a-z")
+    engine = request.app[RUNTIME].engine
+    try:
+        session = await engine.close_session(
+            request.match_info["session_id"], status, reason, notify=notify
+        )
+    except SessionAlreadyClosed as exc:
+        raise BadRequest(str(exc), status=409) from None
+    if session is None:
+        raise BadRequest("no such session", status=404)
+    return web.json_response({**session_json(session), "notified": notify})
+
+
+@routes.post("/v1/sessions/{session_id}/complete")
+async def complete_session(request: web.Request) -> web.Response:
+    """Close an active session as ``completed`` (body: ``{"notify": bool, "reason": str}``)."""
+    return await _close(request, Status.COMPLETED)
+
+
+@routes.post("/v1/sessions/{session_id}/cancel")
+async def cancel_session(request: web.Request) -> web.Response:
+    """Close an active session as ``cancelled`` (body: ``{"notify": bool, "reason": str}``)."""
+    return await _close(request, Status.CANCELLED)
+
+
+@routes.get("/v1/users/{user}/session")
+async def user_session(request: web.Request) -> web.Response:
+    """The user's current (newest active) session with its history, and recent sessions."""
+    _authorize(request)
+    store = request.app[RUNTIME].store
+    user = request.match_info["user"]
+    base = SessionQuery(
+        user_id=user,
+        channel=request.query.get("channel") or None,
+        bot_id=request.query.get("bot") or None,
+        limit=_int(request, "sessions", 10, MAX_LIMIT),
+    )
+    recent = await store.list_sessions(base)
+    if not recent:
+        raise BadRequest("no sessions for this user", status=404)
+    active = await store.list_sessions(replace(base, status=Status.ACTIVE.value, limit=1))
+    current: dict[str, Any] | None = None
+    if active:
+        messages = await store.messages(active[0].id, _int(request, "limit", 50, MAX_MESSAGES))
+        current = {**session_json(active[0]), "messages": [message_json(m) for m in messages]}
+    return web.json_response(
+        {
+            "user_id": user,
+            "session": current,
+            "recent_sessions": [session_json(s) for s in recent],
+        }
+    )
+
+
+def _flow_stats(request: web.Request, stats: SessionStats) -> dict[str, Any]:
+    flows = request.app[RUNTIME].content.flows
+    out: dict[str, Any] = {}
+    for flow_id, flow_stats in stats.flows.items():
+        flow = flows.get(flow_id)
+        ends = {FLOW_COMPLETED} | ({s.end for s in flow.steps if s.end} if flow else set())
+        completed = sum(n for reason, n in flow_stats.by_close_reason.items() if reason in ends)
+        out[flow_id] = {
+            "sessions": flow_stats.sessions,
+            "completed": completed,
+            "completion_rate": completed / flow_stats.sessions if flow_stats.sessions else None,
+            "by_close_reason": flow_stats.by_close_reason,
+        }
+    return out
+
+
+@routes.get("/v1/stats")
+async def stats(request: web.Request) -> web.Response:
+    """Aggregates over the sessions created in ``[created_from, created_to)``."""
+    _authorize(request)
+    created_from, created_to = _moment(request, "created_from"), _moment(request, "created_to")
+    result = await request.app[RUNTIME].store.session_stats(created_from, created_to)
+    return web.json_response(
+        {
+            "created_from": _iso(created_from),
+            "created_to": _iso(created_to),
+            "sessions": {
+                "total": result.sessions,
+                "by_status": result.by_status,
+                "by_close_reason": result.by_close_reason,
+            },
+            "messages": {"in": result.messages_in, "out": result.messages_out},
+            "avg_session_duration_s": result.avg_duration_s,
+            "avg_messages_per_session": result.avg_messages,
+            "flows": _flow_stats(request, result),
+        }
+    )
+
+
+# --- endpoints existing frontends call, with their exact shapes ------------------------------
+
+
+def _user_ids(user: str) -> list[str]:
+    """``user`` as given, then in the other stored spelling (Cloud API ``549...`` digits,
+    Twilio ``+549...``)."""
+    other = user[1:] if user.startswith("+") else f"+{user}"
+    return [user, other] if other.lstrip("+").isdigit() else [user]
+
+
+async def _sessions_of(request: web.Request, bot_id: str, user: str) -> list[Session]:
+    store = request.app[RUNTIME].store
+    for user_id in _user_ids(user):
+        found = await store.list_sessions(
+            SessionQuery(bot_id=bot_id, user_id=user_id, limit=MAX_LIMIT)
+        )
+        if found:
+            return found
+    return []
+
+
+@routes.post("/v1/whatsapp/clear-session/{bot_id}")
+async def clear_session(request: web.Request) -> web.Response:
+    """Reset a user at a bot: ``clearSession`` closes the active session(s) as ``cancelled``
+    (reason ``cleared``; no notice unless ``"notify": true``); ``clearRedis`` and
+    ``clearDatabase`` delete the user's sessions and messages from the backend of that kind
+    when it is the one in use (``DATABASE_URL``), and report ``done: false`` otherwise."""
+    _authorize(request)
+    bot_id = request.match_info["bot_id"]
+    body = await _body(request, required=True)
+    user = body.get("userId")
+    if not isinstance(user, str) or not user.strip():
+        raise BadRequest("userId must be a non-empty string")
+    user = user.strip()
+    flags = {
+        name: _flag(body, name, False) for name in ("clearSession", "clearRedis", "clearDatabase")
+    }
+    notify = _flag(body, "notify", False)
+    runtime = request.app[RUNTIME]
+    sessions = await _sessions_of(request, bot_id, user)
+    results: dict[str, Any] = {}
+    if flags["clearSession"]:
+        closed = []
+        for session in sessions:
+            if session.status is Status.ACTIVE and await _close_quietly(request, session, notify):
+                closed.append(session.id)
+        results["clearSession"] = {"done": True, "closedSessionIds": closed}
+    backend = request.app[SETTINGS].database_url.partition("://")[0]
+    for flag, kind in (("clearRedis", "redis"), ("clearDatabase", "sqlite")):
+        if not flags[flag]:
+            continue
+        if backend != kind:
+            results[flag] = {"done": False, "detail": f"no {kind} backend in use ({backend})"}
+            continue
+        keys = sorted({s.key for s in sessions}, key=lambda k: (k.channel, k.bot_id, k.user_id))
+        async with contextlib.AsyncExitStack() as stack:
+            for key in keys:
+                await stack.enter_async_context(runtime.engine.locks.lock(key))
+            deleted_sessions = deleted_messages = 0
+            for user_id in {s.key.user_id for s in sessions} or {user}:
+                counts = await runtime.store.delete_user(bot_id, user_id)
+                deleted_sessions += counts.sessions
+                deleted_messages += counts.messages
+        results[flag] = {
+            "done": True,
+            "deletedSessions": deleted_sessions,
+            "deletedMessages": deleted_messages,
+        }
+    return web.json_response({"success": True, "botId": bot_id, "userId": user, "results": results})
+
+
+async def _close_quietly(request: web.Request, session: Session, notify: bool) -> bool:
+    try:
+        closed = await request.app[RUNTIME].engine.close_session(
+            session.id, Status.CANCELLED, CLEARED_REASON, notify=notify
+        )
+    except SessionAlreadyClosed:
+        return False
+    return closed is not None
+
+
+def connection_status(session: Session | None, last_out: MessageRecord | None) -> str:
+    """``failed`` when the newest message to the user failed; ``connecting`` when the session
+    is active but the bot's newest message is still pending (or none was sent yet);
+    ``active`` for another active session; ``inactive`` otherwise (closed or none)."""
+    if session is None:
+        return "inactive"
+    if last_out is not None and last_out.status is Delivery.FAILED:
+        return "failed"
+    if session.status is not Status.ACTIVE:
+        return "inactive"
+    if last_out is None or last_out.status is Delivery.PENDING:
+        return "connecting"
+    return "active"
+
+
+@routes.get("/v1/whatsapp/session-status/{bot_id}")
+async def session_status(request: web.Request) -> web.Response:
+    """The user's status at a bot, in the shape existing frontends read."""
+    _authorize(request)
+    bot_id = request.match_info["bot_id"]
+    user = (request.query.get("userId") or "").strip()
+    if not user:
+        raise BadRequest("userId is required")
+    sessions = await _sessions_of(request, bot_id, user)
+    session = sessions[0] if sessions else None
+    last_out: MessageRecord | None = None
+    if session is not None:
+        history = await request.app[RUNTIME].store.messages(session.id, 50)
+        last_out = next((m for m in reversed(history) if m.direction is Direction.OUT), None)
+    stored_user = session.key.user_id if session else user
+    return web.json_response(
+        {
+            "success": True,
+            "status": connection_status(session, last_out),
+            "lastSeen": _iso(session.last_activity_at) if session else None,
+            "phoneNumber": stored_user if stored_user.startswith("+") else f"+{stored_user}",
+            "displayName": session.display_name if session else None,
+            "sessionId": session.id if session else None,
+        }
     )

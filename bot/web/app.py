@@ -2,7 +2,8 @@
 
 Resources are opened and closed in ``cleanup_ctx``, in order: the store; the HTTP client of the
 WhatsApp sender; the engine; at start-up, the delivery of outbound messages a crash left
-pending; then the sweeper. Shutdown drains in-flight messages, stops the sweeper and closes all.
+pending; then the sweeper and the recovery of queued inbound messages a crash left behind.
+Shutdown drains in-flight messages, stops the sweeper and closes all.
 """
 
 from __future__ import annotations
@@ -10,17 +11,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
 
+from bot.channels.base import OutboundSender
+from bot.channels.twilio import (
+    CHANNEL_SMS,
+    CHANNEL_VOICE,
+    CHANNEL_WHATSAPP,
+    WHATSAPP_PREFIX,
+    TwilioMessagesClient,
+    VoiceReplies,
+)
 from bot.channels.whatsapp import WhatsAppClient
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.flows.reload import ContentWatcher
+from bot.metrics import PrometheusMetrics
 from bot.sessions.factory import store_from_settings
-from bot.tasks import TaskSet
-from bot.web import admin, whatsapp
+from bot.sessions.maintenance import (
+    CLEANUP_INTERVAL_S,
+    STATS_INTERVAL_S,
+    log_active_sessions,
+    purge_expired,
+)
+from bot.tasks import TaskSet, periodic
+from bot.web import admin, observability, twilio, voice, whatsapp
 from bot.web.errors import error_middleware
 from bot.web.keys import RUNTIME, SETTINGS, TASKS
 from bot.wiring import Content, build_runtime
@@ -28,6 +46,8 @@ from bot.wiring import Content, build_runtime
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
+RECOVERY_INTERVAL_S = 5.0
+"""How often inboxes left by a crashed or stopped worker are looked for (first run at start)."""
 
 
 async def health(request: web.Request) -> web.Response:
@@ -35,14 +55,30 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def create_app(settings: Settings, content: Content, clock: Clock = utc_now) -> web.Application:
-    """The application for ``settings``, with ``content`` already loaded and validated."""
-    app = web.Application(middlewares=[error_middleware])
+def create_app(
+    settings: Settings,
+    content: Content,
+    clock: Clock = utc_now,
+    reload: Callable[[], Content] | None = None,
+) -> web.Application:
+    """The application for ``settings``, with ``content`` already loaded and validated.
+
+    With ``reload`` (a function that loads and validates the content again), edited flows,
+    intents and locales are picked up while running (see :mod:`bot.flows.reload`).
+    """
+    app = web.Application(middlewares=[observability.latency_middleware, error_middleware])
     app[SETTINGS] = settings
     app[TASKS] = TaskSet()
+    app[observability.METRICS] = PrometheusMetrics()
+    app[voice.VOICE] = VoiceReplies()
     app.router.add_get("/healthz", health)
+    app.router.add_get("/readyz", observability.readyz)
+    app.router.add_get("/metrics", observability.metrics)
     app.router.add_routes(whatsapp.routes)
     app.router.add_routes(admin.routes)
+    if settings.twilio.enabled:
+        app.router.add_routes(twilio.routes)
+        app.router.add_routes(voice.routes)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         store = store_from_settings(settings)
@@ -56,13 +92,46 @@ def create_app(settings: Settings, content: Content, clock: Clock = utc_now) -> 
             settings.whatsapp.access_token,
             timeout_s=settings.whatsapp.send_timeout_s,
         )
-        runtime = build_runtime(settings, content, store, {"whatsapp": sender}, clock)
+        senders: dict[str, OutboundSender] = {"whatsapp": sender}
+        if settings.twilio.enabled:
+            senders.update(_twilio_senders(settings, http))
+            senders[CHANNEL_VOICE] = app[voice.VOICE]
+        runtime = build_runtime(
+            settings, content, store, senders, clock, app[observability.METRICS]
+        )
         app[RUNTIME] = runtime
         resent = await runtime.outbox.deliver_pending()
         if resent:
             log.info("delivered %d outbound messages left pending by the last run", resent)
         stop = asyncio.Event()
         sweeper = asyncio.create_task(runtime.sweeper.run(stop), name="sweeper")
+        recovery = asyncio.create_task(
+            periodic(stop, RECOVERY_INTERVAL_S, runtime.engine.recover, "inbox recovery"),
+            name="inbox recovery",
+        )
+
+        async def cleanup() -> None:
+            try:
+                await purge_expired(store, clock, settings.retention_h)
+            except Exception:
+                log.exception("retention cleanup failed")
+                raise
+
+        upkeep = [
+            asyncio.create_task(periodic(stop, CLEANUP_INTERVAL_S, cleanup, "retention cleanup")),
+            asyncio.create_task(
+                periodic(
+                    stop, STATS_INTERVAL_S, lambda: log_active_sessions(store, clock), "stats"
+                )
+            ),
+        ]
+        if reload is not None:
+            watcher = ContentWatcher(
+                (settings.flows_dir, settings.intents_dir, settings.locales_dir),
+                reload,
+                runtime.reload,
+            )
+            upkeep.append(asyncio.create_task(watcher.run(stop), name="content watcher"))
         log.info(
             "ready: %d flows, languages %s, session timeout %.2f min, store %s",
             len(content.flows),
@@ -76,9 +145,32 @@ def create_app(settings: Settings, content: Content, clock: Clock = utc_now) -> 
             await app[TASKS].drain(SHUTDOWN_GRACE_S)
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+                await asyncio.gather(sweeper, recovery, *upkeep)
             await http.close()
             await store.close()
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+def _twilio_senders(
+    settings: Settings, http: aiohttp.ClientSession
+) -> dict[str, TwilioMessagesClient]:
+    """The Messages API senders of the ``twilio_whatsapp`` and ``sms`` channels."""
+    tw = settings.twilio
+    callback = (
+        f"{settings.public_base_url}{twilio.STATUS_PATH}" if settings.public_base_url else ""
+    )
+    return {
+        channel: TwilioMessagesClient(
+            http,
+            tw.api_url,
+            tw.account_sid,
+            tw.auth_token,
+            address_prefix=prefix,
+            messaging_service_sid=tw.messaging_service_sid,
+            status_callback_url=callback,
+            timeout_s=tw.send_timeout_s,
+        )
+        for channel, prefix in ((CHANNEL_WHATSAPP, WHATSAPP_PREFIX), (CHANNEL_SMS, ""))
+    }

@@ -3,8 +3,9 @@
 ``GET /webhook/whatsapp`` answers Meta's subscription check (``hub.mode=subscribe``,
 ``hub.verify_token``, ``hub.challenge`` echoed as plain text). ``POST /webhook/whatsapp``
 verifies ``X-Hub-Signature-256`` over the raw body when an app secret is configured, parses the
-payload, hands every message and status to the engine in the background (in payload order) and
-answers 200 at once, as Meta asks.
+payload, queues every message durably in its user's inbox (in payload order), answers 200 and
+processes them in the background. When the store is unreachable it answers 503, so that Meta
+delivers the payload again later.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from bot.channels.whatsapp import SIGNATURE_HEADER, parse_webhook, verify_signature
 from bot.errors import BadRequest
+from bot.sessions.model import SessionKey
 from bot.web.keys import RUNTIME, SETTINGS, TASKS
 
 routes = web.RouteTableDef()
@@ -48,7 +50,10 @@ async def receive(request: web.Request) -> web.Response:
     engine = request.app[RUNTIME].engine
     tasks = request.app[TASKS]
     for message in batch.messages:
-        tasks.spawn(engine.handle(message), name=f"inbound {message.message_id}")
+        # Queued durably before the 200: a crash after it loses nothing (see Engine.drain).
+        if await engine.enqueue(message):
+            key = SessionKey(message.channel, message.bot_id, message.user_id)
+            tasks.spawn(engine.drain(key), name=f"inbound {message.message_id}")
     for status in batch.statuses:
         tasks.spawn(engine.handle_status(status), name=f"status {status.message_id}")
     return web.Response(text="OK")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.channels.base import InboundKind, InboundMessage
-from bot.channels.whatsapp import WebhookBatch, mask_phone, parse_webhook
+from bot.channels.whatsapp import WebhookBatch, parse_webhook
 from bot.errors import BadRequest
 from tests.fakes import cloud_payloads as cp
 
@@ -291,11 +291,3 @@ def test_bad_envelope_is_a_400_with_a_reason(body: bytes, reason_part: str) -> N
         parse_webhook(body)
     assert caught.value.status == 400
     assert reason_part in caught.value.reason
-
-
-@pytest.mark.parametrize(
-    ("number", "masked"),
-    [("5491155550001", "*********0001"), ("1234", "****"), ("", "-"), (None, "-")],
-)
-def test_mask_phone_keeps_only_the_last_four_digits(number: str | None, masked: str) -> None:
-    assert mask_phone(number) == masked

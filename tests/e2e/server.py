@@ -30,7 +30,10 @@ def free_port() -> int:
 class BotServer:
     """``python -m bot serve`` in a subprocess on a free port, with a test environment."""
 
-    def __init__(self, data_dir: Path, api_url: str, **env: str) -> None:
+    def __init__(
+        self, data_dir: Path, api_url: str, *, config: Path | None = None, **env: str
+    ) -> None:
+        self.config = config or REPO / "config.yaml"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -64,7 +67,7 @@ class BotServer:
             "bot",
             "serve",
             "--config",
-            str(REPO / "config.yaml"),
+            str(self.config),
             "--env-file",
             str(self.data_dir / "no.env"),
             cwd=str(REPO),

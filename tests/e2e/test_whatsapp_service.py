@@ -94,13 +94,15 @@ async def test_free_trial_flow_end_to_end(
     await say(server, user, "not an email")
     assert (await replies(fake, user, 4))[3] == t(lang, "invalid.email")
     await say(server, user, email)
-    texts = await replies(fake, user, 6)
+    assert (await replies(fake, user, 5))[4] == t(lang, "free_trial.ask_plan", name=name)
+    await say(server, user, "Pro")
+    texts = await replies(fake, user, 7)
     session = await session_of(server, user)
     data = session["data"]
     assert isinstance(data, dict)
-    assert texts[4] == t(lang, "free_trial.credentials", **data)
-    assert data["password"] in texts[4] and data["username"] in texts[4]
-    assert texts[5] == t(lang, "close.credentials_delivered")
+    assert texts[5] == t(lang, "free_trial.credentials", **data)
+    assert data["password"] in texts[5] and data["username"] in texts[5]
+    assert texts[6] == t(lang, "close.credentials_delivered")
     assert (session["status"], session["close_reason"]) == ("completed", "credentials_delivered")
     assert session["language"] == lang
     sent = [r for r in fake.requests if r.to == user]

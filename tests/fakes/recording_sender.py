@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.channels.base import Choice
 from bot.errors import ChannelSendError
 
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """One text the bot sent: from which business number, to whom, what."""
+    """One text the bot sent: from which business number, to whom, what (and which options,
+    for a question sent with buttons or a list)."""
 
     bot_id: str
     to: str
     text: str
     wamid: str
+    choices: tuple[Choice, ...] = ()
+    list_button: str = ""
+
+    @property
+    def titles(self) -> list[str]:
+        """The titles of the options offered, in order."""
+        return [c.title for c in self.choices]
 
 
 class RecordingSender:
@@ -31,6 +41,15 @@ class RecordingSender:
             raise self._failures.pop(0)
         wamid = f"wamid.out{next(self._ids)}"
         self.sent.append(Sent(bot_id, to, text, wamid))
+        return wamid
+
+    async def send_choices(
+        self, bot_id: str, to: str, text: str, choices: Sequence[Choice], list_button: str
+    ) -> str:
+        if self._failures:
+            raise self._failures.pop(0)
+        wamid = f"wamid.out{next(self._ids)}"
+        self.sent.append(Sent(bot_id, to, text, wamid, tuple(choices), list_button))
         return wamid
 
     def fail_next(self, error: ChannelSendError, count: int = 1) -> None:

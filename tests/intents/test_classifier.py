@@ -259,7 +259,8 @@ def test_repeated_messages_give_the_same_result(classifier: IntentClassifier) ->
         ("ok", None),
         ("no", None),
         ("juan.perez@gmail.com", None),
-        ("Juan Pérez", None),
+        ("Juan Pérez", "es"),  # no word tells; lingua is clearly sure
+        ("John Smith", "en"),
         ("12345", None),
         ("👋", None),
     ],

@@ -218,7 +218,7 @@ def test_phrase_without_words_is_rejected_at_build(tmp_path: Path) -> None:
         """,
     )
 
-    with pytest.raises(DataFileError, match=f"{path}:4: .*has no words"):
+    with pytest.raises(DataFileError, match=f"{path}:4:23: .*has no words"):
         IntentClassifier.from_directory(tmp_path, languages=("en",))
 
 
@@ -320,3 +320,96 @@ def test_a_language_is_added_with_a_code_and_a_file(tmp_path: Path) -> None:
     assert classifier.detect_language("até logo, obrigado") == "pt"
     assert classifier.detect_language("hasta luego, gracias") == "es"
     assert classifier.classify("não cancelar", "pt").intent == NONE_INTENT
+
+
+def test_alternatives_expand_into_one_example_each(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "es",
+        """
+        language: es
+        intents:
+          goodbye:
+            examples:
+              - que (tengas|tenga) (un|) buen día
+            keywords: [(chau|chao)]
+        """,
+    )
+
+    spec = load_language_file(path, "es").intents["goodbye"]
+
+    assert [p.text for p in spec.examples] == [
+        "que tengas un buen día",
+        "que tengas buen día",
+        "que tenga un buen día",
+        "que tenga buen día",
+    ]
+    assert [p.text for p in spec.keywords] == ["chau", "chao"]
+    assert {(p.line, p.column) for p in spec.examples} == {(5, 9)}
+
+
+@pytest.mark.parametrize(
+    ("example", "problem"),
+    [
+        ("que (tengas", "unbalanced or nested parenthesis"),
+        ("que ((a|b)|c)", "unbalanced or nested parenthesis"),
+        ("(a|b|c|d|e) (a|b|c|d|e) (a|b|c|d|e) (a|b|c|d|e)", "expands to 625 phrases"),
+    ],
+)
+def test_bad_alternatives_name_the_line_and_column(
+    tmp_path: Path, example: str, problem: str
+) -> None:
+    path = write(
+        tmp_path,
+        "es",
+        f"""
+        language: es
+        intents:
+          goodbye:
+            examples: [chau, "{example}"]
+        """,
+    )
+
+    with pytest.raises(DataFileError) as caught:
+        load_language_file(path, "es")
+
+    assert str(caught.value).startswith(f"{path}:4:")
+    assert caught.value.column == 22
+    assert problem in caught.value.problem
+
+
+def test_errors_carry_the_column(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "es",
+        """
+        language: es
+        intents:
+          greet:
+            examples: [hola]
+            treshold: 0.8
+        """,
+    )
+
+    with pytest.raises(DataFileError) as caught:
+        load_language_file(path, "es")
+
+    assert str(caught.value).startswith(f"{path}:5:5: intent 'greet': unknown key 'treshold'")
+
+
+def test_determiners_make_a_closing_word_a_noun(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "en",
+        """
+        language: en
+        intents:
+          cancel:
+            examples: [stop]
+        determiners: [the]
+        """,
+    )
+    classifier = IntentClassifier.from_directory(tmp_path, ("en",), statistical_language_id=False)
+
+    assert classifier.classify("stop").intent == "cancel"
+    assert classifier.classify("the stop").intent == NONE_INTENT

@@ -1,10 +1,10 @@
-"""Language identification from word evidence, with small hand-made lexicons."""
+"""Language identification: word evidence with small hand-made lexicons, then lingua."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.intents.langid import LanguageIdentifier, message_words
+from bot.intents.langid import LanguageIdentifier, LinguaFallback, message_words
 
 LEXICONS = {
     "es": frozenset({"hola", "adios", "gracias", "quiero", "prueba", "no", "ok", "si", "chau"}),
@@ -60,3 +60,45 @@ def test_unknown_hint_is_ignored(identifier: LanguageIdentifier) -> None:
 
 def test_message_words_drop_accents_apostrophes_emails_and_digits() -> None:
     assert message_words("¿Adiós? I'm at x@y.com 42 👋") == ["adios", "im", "at"]
+
+
+def test_fallback_is_asked_only_without_evidence_and_without_hint() -> None:
+    asked: list[str] = []
+
+    def fallback(text: str) -> str | None:
+        asked.append(text)
+        return "pt"
+
+    identifier = LanguageIdentifier(LEXICONS, fallback=fallback)
+
+    assert identifier.detect("hola") == "es"  # words decide
+    assert identifier.detect("Juan Pérez", hint="es") is None  # the session already has one
+    assert identifier.detect("Juan Pérez") == "pt"
+    assert asked == ["Juan Pérez"]
+
+
+@pytest.fixture(scope="module")
+def lingua() -> LinguaFallback:
+    return LinguaFallback(("es", "en"))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("María José Fernández", "es"),
+        ("Mary Johnson", "en"),
+        ("ok", None),  # too few letters to ask
+        ("12345", None),
+        ("👋", None),
+    ],
+)
+def test_lingua_fallback_answers_only_when_clearly_ahead(
+    lingua: LinguaFallback, text: str, lang: str | None
+) -> None:
+    assert lingua(text) == lang
+
+
+def test_lingua_fallback_only_names_our_languages() -> None:
+    only_one_known = LinguaFallback(("es", "xx"))
+
+    assert only_one_known("Mary Johnson went home") is None  # nothing to choose between

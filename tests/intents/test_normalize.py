@@ -1,9 +1,10 @@
-"""Text normalization: case, emoji, repeated letters, accents."""
+"""Text normalization: case, emoji, repeated letters, accents; sound keys and lemmas."""
 
 from __future__ import annotations
 
 import pytest
 
+from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import (
     dedouble_variants,
     is_emoji,
@@ -12,6 +13,7 @@ from bot.intents.normalize import (
     split_word,
     strip_accents,
 )
+from bot.intents.phonetic import spanish_sound
 
 
 @pytest.mark.parametrize(
@@ -63,3 +65,50 @@ def test_apostrophes_and_inner_punctuation() -> None:
     assert remove_apostrophes("don't i’m") == "dont im"
     assert split_word("bye-bye") == ["bye", "bye"]
     assert split_word("555-1234") == ["555", "1234"]
+
+
+def test_prepare_can_keep_the_case_for_spotting_names() -> None:
+    assert prepare("Me llamo CHAOOO 👋", keep_case=True) == "Me llamo CHAOO  👋 "
+
+
+@pytest.mark.parametrize(
+    ("typed", "known"),
+    [("ola", "hola"), ("asta", "hasta"), ("bemos", "vemos"), ("kiero", "quiero"),
+     ("canselar", "cancelar"), ("prueva", "prueba"), ("yamar", "llamar")],
+)  # fmt: skip
+def test_spanish_words_spelled_by_ear_share_a_key(typed: str, known: str) -> None:
+    assert spanish_sound(typed) == spanish_sound(known)
+
+
+@pytest.mark.parametrize(("one", "other"), [("chau", "cau"), ("casa", "cama"), ("hola", "bola")])
+def test_different_sounds_keep_different_keys(one: str, other: str) -> None:
+    assert spanish_sound(one) != spanish_sound(other)
+
+
+@pytest.fixture(scope="module")
+def spanish() -> LemmaLookup:
+    return LemmaLookup("es")
+
+
+@pytest.mark.parametrize(
+    ("word", "lemma"),
+    [
+        ("olvídalo", "olvidar"),  # pronoun attached to an imperative
+        ("dejémoslo", "dejar"),
+        ("cancelarlo", "cancelar"),  # to an infinitive
+        ("cancelá", "cancelar"),  # voseo
+        ("gustaria", "gustar"),  # accent left out
+        ("cancelaron", "cancelar"),
+    ],
+)
+def test_spanish_lemmas_tolerate_pronouns_voseo_and_missing_accents(
+    spanish: LemmaLookup, word: str, lemma: str
+) -> None:
+    assert spanish.lemma(word) == lemma
+
+
+def test_spanish_diminutives_point_at_their_base(spanish: LemmaLookup) -> None:
+    assert spanish.diminutive_bases("lueguito")[0] == "luego"
+    assert "pronto" in spanish.diminutive_bases("prontito")
+    assert "ahora" in spanish.diminutive_bases("ahorita")
+    assert LemmaLookup("en").diminutive_bases("bonito") == []

@@ -35,7 +35,10 @@ async def test_free_trial_in_spanish_delivers_credentials_and_completes(
         t(content, "es", "free_trial.ask_email", name="Juan Pérez")
     ]
     assert await harness.say("juan at example") == [t(content, "es", "invalid.email")]
-    replies = await harness.say("juan@example.com")
+    assert await harness.say("juan@example.com") == [
+        t(content, "es", "free_trial.ask_plan", name="Juan Pérez")
+    ]
+    replies = await harness.say("pro")
     session = await harness.session_of()
     assert session.status is Status.COMPLETED
     assert session.close_reason == "credentials_delivered"
@@ -53,7 +56,8 @@ async def test_free_trial_in_english(harness: Harness, content: Content) -> None
     assert await harness.say("I want a free trial") == [t(content, "en", "free_trial.ask_name")]
     await harness.say("John Smith")
     assert await harness.say("not-an-email") == [t(content, "en", "invalid.email")]
-    replies = await harness.say("john@example.com")
+    await harness.say("john@example.com")
+    replies = await harness.say("Basic")
     assert replies[-1] == t(content, "en", "close.credentials_delivered")
     session = await harness.session_of()
     assert (session.status, session.close_reason) == (Status.COMPLETED, "credentials_delivered")
@@ -67,7 +71,7 @@ async def test_goodbye_in_the_middle_of_a_flow_closes_with_the_farewell(
     assert await harness.say("gracias, adiós") == [t(content, "es", "close.goodbye")]
     session = await harness.session_of()
     assert (session.status, session.close_reason) == (Status.COMPLETED, "goodbye")
-    assert session.flow_id is None
+    assert (session.flow_id, session.step_id) == ("free_trial", None)  # the flow it ran
 
 
 async def test_cancel_closes_as_cancelled_with_its_notice(
@@ -189,7 +193,7 @@ async def test_delivery_statuses_update_the_outbound_message_and_never_go_back(
 
 
 async def test_one_users_messages_run_in_order(harness: Harness, content: Content) -> None:
-    texts = ["quiero una prueba", "Juan", "juan@example.com"]
+    texts = ["quiero una prueba", "Juan", "juan@example.com", "2"]
     await asyncio.gather(*(harness.say(x) for x in texts))
     sent = harness.sender.texts_to(USER)
     assert sent[0] == t(content, "es", "free_trial.ask_name")

@@ -13,7 +13,6 @@ from bot.channels.whatsapp.payload import (
     parse_webhook,
 )
 from bot.channels.whatsapp.signature import SIGNATURE_HEADER, sign, verify_signature
-from bot.privacy import mask_phone
 
 __all__ = [
     "CHANNEL",
@@ -21,7 +20,6 @@ __all__ = [
     "WEBHOOK_OBJECT",
     "WebhookBatch",
     "WhatsAppClient",
-    "mask_phone",
     "parse_webhook",
     "sign",
     "verify_signature",

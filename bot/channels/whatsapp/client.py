@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.channels.base import Choice, numbered_text
 from bot.errors import ChannelSendError
 from bot.privacy import mask_phone
 
@@ -26,6 +27,13 @@ MAX_BUTTONS = 3
 MAX_BUTTON_TITLE_CHARS = 20
 MAX_BUTTON_ID_CHARS = 256
 MAX_INTERACTIVE_BODY_CHARS = 1024
+MAX_LIST_ROWS = 10
+MAX_LIST_BODY_CHARS = 4096
+MAX_LIST_BUTTON_CHARS = 20
+MAX_SECTION_TITLE_CHARS = 24
+MAX_ROW_ID_CHARS = 200
+MAX_ROW_TITLE_CHARS = 24
+MAX_ROW_DESCRIPTION_CHARS = 72
 
 
 class WhatsAppClient:
@@ -127,6 +135,59 @@ class WhatsAppClient:
         }
         return await self._post_message(bot_id, to, payload)
 
+    async def send_choices(
+        self, bot_id: str, to: str, text: str, choices: Sequence[Choice], list_button: str
+    ) -> str:
+        """Send a question with options, in the richest form Meta's limits allow (Meta's
+        Cloud API docs, "Interactive reply buttons messages" and "Interactive list messages").
+
+        - Reply buttons (:meth:`send_interactive_buttons`) for 1-3 options without
+          descriptions whose titles fit 20 characters, under a body of at most 1024.
+        - Otherwise an interactive list (Meta's ``interactive.type = "list"``: ``body.text``
+          up to 4096 characters; ``action.button`` up to 20; one section whose ``title`` is the
+          button label; up to 10 ``rows`` of ``id`` up to 200, ``title`` up to 24 and optional
+          ``description`` up to 72 characters). A tap comes back as a ``list_reply``.
+        - Otherwise (more than 10 options, longer titles) a text with numbered options.
+
+        Returns:
+            The ``wamid`` of the accepted message.
+
+        Raises:
+            ChannelSendError: As for :meth:`send_text`.
+        """
+        buttons = [(c.id, c.title) for c in choices]
+        if not any(c.description for c in choices):
+            try:
+                _check_buttons(text, buttons)
+            except ValueError:
+                pass
+            else:
+                return await self.send_interactive_buttons(bot_id, to, text, buttons)
+        button = list_button.strip()[:MAX_LIST_BUTTON_CHARS] or "Options"
+        if _fits_list(text, choices):
+            payload = {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": to,
+                "type": "interactive",
+                "interactive": {
+                    "type": "list",
+                    "body": {"text": text},
+                    "action": {
+                        "button": button,
+                        "sections": [
+                            {
+                                "title": button[:MAX_SECTION_TITLE_CHARS],
+                                "rows": [_row(c) for c in choices],
+                            }
+                        ],
+                    },
+                },
+            }
+            return await self._post_message(bot_id, to, payload)
+        logger.debug("%d options do not fit a WhatsApp list; sending numbered text", len(choices))
+        return await self.send_text(bot_id, to, numbered_text(text, choices))
+
     async def _post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
         """POST ``body`` to ``/<bot_id>/messages`` and return the wamid."""
         url = f"{self._api_url}/{quote(bot_id, safe='')}/messages"
@@ -184,6 +245,28 @@ def _check_buttons(body: str, buttons: Sequence[tuple[str, str]]) -> None:
             raise ValueError(
                 f"button title {title!r} must have 1-{MAX_BUTTON_TITLE_CHARS} characters"
             )
+
+
+def _fits_list(body: str, choices: Sequence[Choice]) -> bool:
+    ids = [c.id for c in choices]
+    return (
+        1 <= len(body) <= MAX_LIST_BODY_CHARS
+        and 1 <= len(choices) <= MAX_LIST_ROWS
+        and len(set(ids)) == len(ids)
+        and all(
+            1 <= len(c.id) <= MAX_ROW_ID_CHARS
+            and 1 <= len(c.title) <= MAX_ROW_TITLE_CHARS
+            and len(c.description or "") <= MAX_ROW_DESCRIPTION_CHARS
+            for c in choices
+        )
+    )
+
+
+def _row(choice: Choice) -> dict[str, str]:
+    row = {"id": choice.id, "title": choice.title}
+    if choice.description:
+        row["description"] = choice.description
+    return row
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

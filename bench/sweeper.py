@@ -1,0 +1,160 @@
+"""Sweeper benchmark: 100,000 active sessions, 10,000 due at once, on each store backend.
+
+Measures the seconds from the first sweep until every timeout notice was accepted by a local
+fake Graph API (its own process, ``tests/fakes/graph_api.py``), and the benchmark process's
+peak RSS. Redis runs as a throw-away ``redis-server`` on a free port.
+
+    python -m bench.sweeper [--sessions 100000] [--due 10000] [--backend sqlite|redis|both]
+
+Prints a table and writes ``bench/results/sweeper.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+from bot.channels.whatsapp import WhatsAppClient
+from bot.locales import Locales
+from bot.outbox import Outbox
+from bot.sessions.model import Session, SessionKey, Status
+from bot.sessions.redis import RedisStore
+from bot.sessions.service import SessionService
+from bot.sessions.sqlite import SqliteStore
+from bot.sessions.store import SessionStore
+from bot.sessions.sweeper import Sweeper
+from tests.redis_server import RedisServer
+
+REPO = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Result:
+    backend: str
+    sessions: int
+    due: int
+    create_s: float
+    sweep_s: float
+    notices_per_s: float
+    peak_rss_mb: float
+
+
+def start_fake() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.graph_api", "--port", "0", "--quiet"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if not line.startswith("ready "):
+        raise RuntimeError(f"fake Graph API did not start: {line!r}")
+    return process, line.removeprefix("ready ")
+
+
+async def fill(store: SessionStore, total: int, due: int, batch: int = 2000) -> None:
+    """``total`` active sessions; the first ``due`` expired at T0, the rest an hour later."""
+    for start in range(0, total, batch):
+        sessions = []
+        for i in range(start, min(start + batch, total)):
+            expires = T0 if i < due else T0 + timedelta(hours=1)
+            sessions.append(
+                Session(
+                    id=uuid.uuid4().hex,
+                    key=SessionKey("whatsapp", "1234567890", f"549{i:010d}"),
+                    status=Status.ACTIVE,
+                    created_at=T0 - timedelta(minutes=30),
+                    last_activity_at=T0 - timedelta(minutes=30),
+                    expires_at=expires,
+                    language="es",
+                )
+            )
+        await store.commit(sessions, [])
+
+
+async def run(backend: str, store: SessionStore, api_url: str, total: int, due: int) -> Result:
+    await store.open()
+    started = time.perf_counter()
+    await fill(store, total, due)
+    create_s = time.perf_counter() - started
+    locales = Locales.load(REPO / "locales", ["es", "en"], "es")
+    service = SessionService(locales, 1800)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
+        outbox = Outbox(store, {"whatsapp": WhatsAppClient(http, api_url, "bench-token")})
+        sweeper = Sweeper(store, service, outbox, store.user_locks(), lambda: T0, concurrency=64)
+        started = time.perf_counter()
+        closed = await sweeper.run_once()
+        sweep_s = time.perf_counter() - started
+    pending = await store.pending_outbound(10)
+    await store.close()
+    assert closed == due, f"closed {closed} of {due}"
+    assert not pending, "some notices were not accepted"
+    return Result(
+        backend=backend,
+        sessions=total,
+        due=due,
+        create_s=round(create_s, 2),
+        sweep_s=round(sweep_s, 2),
+        notices_per_s=round(due / sweep_s),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    )
+
+
+async def main_async(args: argparse.Namespace) -> list[Result]:
+    fake, api_url = start_fake()
+    results = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-sweeper-") as folder:
+            if args.backend in ("sqlite", "both"):
+                store = SqliteStore(Path(folder) / "bench.db")
+                results.append(await run("sqlite", store, api_url, args.sessions, args.due))
+            if args.backend in ("redis", "both"):
+                redis = RedisServer(Path(folder))
+                redis.start()
+                try:
+                    results.append(
+                        await run("redis", RedisStore(redis.url), api_url, args.sessions, args.due)
+                    )
+                finally:
+                    redis.stop()
+    finally:
+        fake.terminate()
+        fake.wait()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--backend", choices=["sqlite", "redis", "both"], default="both")
+    args = parser.parse_args()
+    results = asyncio.run(main_async(args))
+    print(
+        f"{'backend':8} {'sessions':>9} {'due':>7} {'fill s':>7} {'sweep s':>8} {'notices/s':>10} {'peak RSS MB':>12}"
+    )
+    for r in results:
+        print(
+            f"{r.backend:8} {r.sessions:>9} {r.due:>7} {r.create_s:>7} {r.sweep_s:>8} {r.notices_per_s:>10} {r.peak_rss_mb:>12}"
+        )
+    out = REPO / "bench" / "results" / "sweeper.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([r.__dict__ for r in results], indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

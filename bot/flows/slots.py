@@ -1,0 +1,301 @@
+"""Answer parsing for questions: each slot type turns what a user typed (or tapped) into the
+value stored in session data, or ``None`` when the answer is not valid.
+
+Stored values (all JSON-serializable):
+
+========  ==================================================================================
+type      value
+========  ==================================================================================
+text      the text, whitespace collapsed
+number    ``int`` (or ``float`` with decimals); ``3,5`` and ``3.5`` both read 3.5 in Spanish
+email     normalized by ``email-validator`` (syntax only, no DNS look-up)
+phone     E.164 (``+5491155550001``), parsed and checked by ``phonenumbers``
+date      ISO date ``YYYY-MM-DD``; Spanish and English phrasings (``mañana``, ``15/12``,
+          ``next Monday``, ``el próximo lunes``) through ``dateparser``, relative to the clock
+choice    the option's ``value``; by tap, title, number, or a close misspelling of a title
+yes_no    ``True`` / ``False``
+========  ==================================================================================
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import dateparser
+import phonenumbers
+from babel import UnknownLocaleError
+from babel.numbers import get_group_symbol
+from email_validator import EmailNotValidError, validate_email
+from rapidfuzz import fuzz
+
+from bot.flows.model import Ask, SlotType
+
+FUZZY_CUTOFF = 80.0
+"""Minimum rapidfuzz ratio (0-100) for a typed answer to count as a misspelt option title."""
+
+_YES = {
+    "si", "sí", "claro", "dale", "ok", "okay", "okey", "vale", "correcto", "afirmativo",
+    "de acuerdo", "por supuesto", "obvio", "seguro", "exacto", "yes", "y", "yeah", "yep",
+    "yup", "sure", "correct", "of course", "right", "confirmo", "confirm",
+}  # fmt: skip
+_NO = {
+    "no", "nop", "nope", "negativo", "para nada", "n", "nah", "no thanks", "no gracias",
+    "tampoco", "nunca", "never",
+}  # fmt: skip
+_NUMBER = re.compile(r"[-+]?\d[\d.,]*")
+_ES_RELATIVE = [
+    (re.compile(r"\bpasado\s+mañana\b"), "en 2 días"),
+    (re.compile(r"\b(?:el|este|esta)\s+(?=\w)"), ""),
+    (re.compile(r"\b(?:próximo|proximo|próxima|proxima)\s+"), ""),
+    (re.compile(r"\s+(?:que viene|próximo|proximo)\b"), ""),
+]
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, whitespace collapsed, surrounding punctuation removed."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(w.strip(".,;:!?¡¿\"'()*") for w in plain.split()).strip()
+
+
+def parse_text(answer: str) -> str | None:
+    """Any non-blank text, whitespace collapsed."""
+    cleaned = " ".join(answer.split())
+    return cleaned or None
+
+
+def parse_email(answer: str) -> str | None:
+    """An email address (syntax only), normalized by ``email-validator``."""
+    candidate = answer.strip().strip("<>").strip()
+    try:
+        return str(validate_email(candidate, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        return None
+
+
+def parse_number(answer: str, lang: str, *, integer: bool = False) -> int | float | None:
+    """The first number in ``answer`` (``2 pizzas`` is 2).
+
+    A single ``.`` or ``,`` followed by exactly three digits is read with ``lang``'s grouping
+    symbol (``1.000`` is a thousand in Spanish, one in English); otherwise it is the decimal
+    mark (``3.5`` and ``3,5`` are both 3.5). With both marks, the last one is the decimal mark.
+    """
+    match = _NUMBER.search(answer)
+    if match is None:
+        return None
+    token = match.group().rstrip(".,")
+    marks = [c for c in token if c in ".,"]
+    if len(set(marks)) == 2:
+        decimal_mark = marks[-1]
+        token = token.replace("," if decimal_mark == "." else ".", "").replace(decimal_mark, ".")
+    elif len(marks) > 1:
+        token = token.replace(marks[0], "")
+    elif marks:
+        fraction = token.split(marks[0])[1]
+        if len(fraction) == 3 and marks[0] == _group_symbol(lang):
+            token = token.replace(marks[0], "")
+        else:
+            token = token.replace(marks[0], ".")
+    try:
+        value = Decimal(token)
+    except InvalidOperation:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return None if integer else float(value)
+
+
+def _group_symbol(lang: str) -> str:
+    try:
+        return str(get_group_symbol(lang))
+    except (UnknownLocaleError, ValueError):
+        return ","
+
+
+def parse_phone(answer: str, region: str | None) -> str | None:
+    """A valid phone number in E.164; ``region`` (ISO country) reads numbers without ``+``."""
+    try:
+        number = phonenumbers.parse(answer, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def region_of(user_id: str) -> str | None:
+    """The ISO country of a WhatsApp user id (digits with country code), if it tells."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + user_id))
+    except phonenumbers.NumberParseException:
+        return None
+    return str(region) if region and region != "ZZ" else None
+
+
+def parse_date(answer: str, lang: str, now: datetime) -> str | None:
+    """A calendar date, relative to ``now`` for ``mañana``/``next Monday``; a bare day of the
+    month (``el 5``) is its next occurrence. Returns ``YYYY-MM-DD``."""
+    text = fold(answer)
+    spanish = answer.lower()
+    for pattern, replacement in _ES_RELATIVE:
+        spanish = pattern.sub(replacement, spanish)
+    base = now.replace(tzinfo=None)
+    day_only = re.fullmatch(r"(?:el\s+)?(\d{1,2})", text)
+    if day_only:
+        return _next_day_of_month(int(day_only.group(1)), base.date())
+    languages = [lang] + [x for x in ("es", "en") if x != lang]
+    settings: Any = {
+        "RELATIVE_BASE": base,
+        "PREFER_DATES_FROM": "future",
+        "DATE_ORDER": "DMY",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    for candidate in dict.fromkeys([answer.strip(), spanish.strip()]):
+        parsed = dateparser.parse(candidate, languages=languages, settings=settings)
+        if isinstance(parsed, datetime):
+            return parsed.date().isoformat()
+    return None
+
+
+def _next_day_of_month(day: int, today: date) -> str | None:
+    for months_ahead in range(0, 3):
+        year = today.year + (today.month - 1 + months_ahead) // 12
+        month = (today.month - 1 + months_ahead) % 12 + 1
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate.isoformat()
+    return None
+
+
+def parse_yes_no(
+    answer: str,
+    payload: str | None,
+    yes_titles: Sequence[str] = (),
+    no_titles: Sequence[str] = (),
+) -> bool | None:
+    """``True``/``False`` from a tap (``yes``/``no``), a word (``sí``, ``nope``), or a button
+    title in any language; a sentence counts by its first word (``sí, claro``)."""
+    if payload in ("yes", "no"):
+        return payload == "yes"
+    text = fold(answer)
+    if not text:
+        return None
+    yes_words = {fold(w) for w in (*_YES, *yes_titles)}
+    no_words = {fold(w) for w in (*_NO, *no_titles)}
+    for candidate in (text, text.split()[0]):
+        if candidate in no_words:
+            return False
+        if candidate in yes_words:
+            return True
+    return None
+
+
+def parse_choice(
+    answer: str, payload: str | None, options: Sequence[tuple[str, Sequence[str]]]
+) -> str | None:
+    """The option ``answer`` selects, as its value.
+
+    Args:
+        answer: What the user typed (or the title of what they tapped).
+        payload: The id of a tapped button or list row, when it was a tap.
+        options: ``(value, titles)`` in the order shown; titles in every language.
+
+    Tried in order: a tapped id; the value or a title (accents and case ignored); the option's
+    number (``2``, ``2.``); a title that appears as whole words in the answer (``el plan pro``);
+    a close misspelling of one title (rapidfuzz ratio >= :data:`FUZZY_CUTOFF`, with no tie).
+    """
+    values = [value for value, _ in options]
+    if payload is not None and payload in values:
+        return payload
+    text = fold(answer)
+    if not text:
+        return None
+    for value, titles in options:
+        if text == fold(value) or any(text == fold(t) for t in titles):
+            return value
+    number = re.fullmatch(r"#?(\d{1,2})[.)]?", text)
+    if number and 1 <= int(number.group(1)) <= len(options):
+        return values[int(number.group(1)) - 1]
+    padded = f" {text} "
+    inside = {
+        value
+        for value, titles in options
+        for t in [value, *titles]
+        if fold(t) and f" {fold(t)} " in padded
+    }
+    if len(inside) == 1:
+        return inside.pop()
+    scores = sorted(
+        (
+            (max(fuzz.ratio(text, fold(t)) for t in [value, *titles]), value)
+            for value, titles in options
+        ),
+        reverse=True,
+    )
+    if (
+        scores
+        and scores[0][0] >= FUZZY_CUTOFF
+        and (len(scores) == 1 or scores[1][0] < scores[0][0])
+    ):
+        return scores[0][1]
+    return None
+
+
+def parse_answer(
+    ask: Ask,
+    answer: str,
+    payload: str | None,
+    *,
+    lang: str,
+    now: datetime,
+    user_region: str | None,
+    option_titles: Sequence[tuple[str, Sequence[str]]] = (),
+) -> Any:
+    """The value to store for ``answer`` to ``ask``, or ``None`` when it is not valid.
+
+    Args:
+        ask: The question.
+        answer: The user's text (for a tap: the tapped title).
+        payload: The tapped button or row id, if any.
+        lang: The reply language (numbers and dates are read in it first).
+        now: The current time (dates are relative to it).
+        user_region: The user's own country, for phone numbers typed without ``+``.
+        option_titles: For ``choice``/``yes_no``: ``(value, titles in every language)``.
+    """
+    if (
+        ask.pattern is not None
+        and payload is None
+        and ask.pattern.fullmatch(" ".join(answer.split())) is None
+    ):
+        return None
+    kind = ask.type
+    value: Any
+    if kind is SlotType.TEXT:
+        value = parse_text(answer)
+    elif kind is SlotType.EMAIL:
+        value = parse_email(answer)
+    elif kind is SlotType.NUMBER:
+        value = parse_number(answer, lang, integer=ask.integer)
+        if value is not None and (
+            (ask.minimum is not None and value < ask.minimum)
+            or (ask.maximum is not None and value > ask.maximum)
+        ):
+            return None
+    elif kind is SlotType.PHONE:
+        value = parse_phone(answer, ask.region or user_region)
+    elif kind is SlotType.DATE:
+        value = parse_date(answer, lang, now)
+    elif kind is SlotType.YES_NO:
+        titles = dict(option_titles)
+        value = parse_yes_no(answer, payload, titles.get("yes", ()), titles.get("no", ()))
+    else:
+        value = parse_choice(answer, payload, option_titles)
+    return value

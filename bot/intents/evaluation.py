@@ -1,0 +1,428 @@
+"""Measuring a classifier on labelled messages: precision, recall, F1, confusion, false closes.
+
+The data is JSON Lines, one message per line::
+
+    {"text": "chau, gracias!", "intent": "goodbye", "lang": "es", "tags": ["mixed"]}
+
+``text``, ``intent`` (a canonical name, an alias such as ``despedida``, or ``none``) and
+``lang`` (the language the message is written in; for a text without language, a name or an
+email, the conversation's) are required; ``tags`` (free labels such as ``typo``, used to break
+results down) is optional. Blank lines and lines starting with ``#`` are skipped. A bad line
+raises :class:`~bot.errors.DataFileError` with ``file:line:column``.
+
+:func:`evaluate` works with any predictor, so the shipped classifier and the plain
+:class:`KeywordBaseline` are measured the same way (``bot eval`` prints both).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import DataFileError
+from bot.intents.classifier import IntentClassifier
+from bot.intents.data import LanguageData, load_language_file
+from bot.intents.names import canonical_intent, is_valid_intent_name
+from bot.intents.normalize import prepare, remove_apostrophes, strip_accents
+from bot.intents.result import CANCEL, CLOSING_INTENTS, GOODBYE, GREET, NONE_INTENT
+
+_KEYS = frozenset({"text", "intent", "lang", "tags"})
+_LANG_RE = re.compile(r"[a-z]{2,3}")
+FALSE_CLOSE_SOURCES: frozenset[str] = frozenset({GREET, NONE_INTENT})
+"""Gold intents whose messages must never close a session (the false-close denominator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledMessage:
+    """One line of an evaluation file.
+
+    Attributes:
+        text: The message as a user would send it.
+        intent: The expected canonical intent, or ``"none"``.
+        lang: The language the message is written in (ISO 639-1, e.g. ``"es"``).
+        tags: Free labels (``"typo"``, ``"negation"``...) to break results down.
+        line: 1-based line in the file.
+    """
+
+    text: str
+    intent: str
+    lang: str
+    tags: tuple[str, ...] = ()
+    line: int = 0
+
+
+def load_labelled(path: Path) -> list[LabelledMessage]:
+    """Read a JSON Lines evaluation file.
+
+    Raises:
+        DataFileError: The file cannot be read, a line is not a JSON object, a required key
+            is missing or has the wrong type, or a key is unknown; ``path:line:column``.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(str(path), None, f"cannot read file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(str(path), None, "file is not valid UTF-8") from exc
+    messages = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            messages.append(_parse_line(str(path), number, raw))
+    if not messages:
+        raise DataFileError(str(path), None, "no labelled messages")
+    return messages
+
+
+def _parse_line(path: str, number: int, raw: str) -> LabelledMessage:
+    def error(problem: str, column: int = 1) -> DataFileError:
+        return DataFileError(path, number, problem, column)
+
+    try:
+        item: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise error(f"invalid JSON: {exc.msg}", exc.colno) from exc
+    if not isinstance(item, dict):
+        raise error('each line must be an object like {"text": ..., "intent": ..., "lang": ...}')
+    unknown = sorted(set(item) - _KEYS)
+    if unknown:
+        raise error(f"unknown key {unknown[0]!r} (allowed: intent, lang, tags, text)")
+    for key in ("text", "intent", "lang"):
+        if not isinstance(item.get(key), str) or not item[key].strip():
+            raise error(f"{key!r} must be a non-empty text")
+    intent = canonical_intent(item["intent"])
+    if intent != NONE_INTENT and not is_valid_intent_name(intent):
+        raise error(f"invalid intent name {item['intent']!r}")
+    lang = item["lang"].strip().lower()
+    if not _LANG_RE.fullmatch(lang):
+        raise error(f"'lang' must be a language code like 'es', got {item['lang']!r}")
+    tags = item.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise error("'tags' must be a list of texts")
+    return LabelledMessage(item["text"], intent, lang, tuple(tags), number)
+
+
+@dataclass(frozen=True, slots=True)
+class IntentMetrics:
+    """Precision, recall and F1 (each in ``[0, 1]``) of one intent; ``support`` = gold count."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The result of :func:`evaluate`.
+
+    Attributes:
+        labels: Every intent seen as gold or prediction, sorted, ``"none"`` last.
+        per_intent: Label → its metrics.
+        macro_f1: Unweighted mean F1 over ``labels`` (``"none"`` included).
+        accuracy: Share of messages classified exactly right.
+        confusion: ``confusion[gold][predicted]`` = message count.
+        false_close_rate: Share of greet/none messages classified as goodbye or cancel.
+        false_closes: How many such messages; ``false_close_total`` is the denominator.
+        missed_closes: Goodbye/cancel messages classified as neither.
+        errors: ``(message, predicted)`` for each wrong answer, in file order.
+    """
+
+    labels: tuple[str, ...]
+    per_intent: Mapping[str, IntentMetrics]
+    macro_f1: float
+    accuracy: float
+    confusion: Mapping[str, Mapping[str, int]]
+    false_close_rate: float
+    false_closes: int
+    false_close_total: int
+    missed_closes: int
+    errors: tuple[tuple[LabelledMessage, str], ...] = field(default=())
+
+    @property
+    def total(self) -> int:
+        """Number of messages evaluated."""
+        return sum(metrics.support for metrics in self.per_intent.values())
+
+
+def evaluate(
+    messages: Sequence[LabelledMessage], predict: Callable[[LabelledMessage], str]
+) -> Report:
+    """Run ``predict`` on every message and compare with the labels.
+
+    Args:
+        messages: Labelled messages (see :func:`load_labelled`).
+        predict: Returns the predicted canonical intent (or ``"none"``) for one message.
+
+    Returns:
+        Metrics per intent, macro-F1 over every label seen, the confusion matrix and the
+        false-close rate.
+    """
+    pairs = [(message, predict(message)) for message in messages]
+    gold = Counter(message.intent for message, _ in pairs)
+    predicted = Counter(guess for _, guess in pairs)
+    hits = Counter(message.intent for message, guess in pairs if guess == message.intent)
+    labels = tuple(sorted(set(gold) | set(predicted), key=lambda name: (name == NONE_INTENT, name)))
+    per_intent = {label: _metrics(hits[label], predicted[label], gold[label]) for label in labels}
+    confusion: dict[str, dict[str, int]] = {label: dict.fromkeys(labels, 0) for label in labels}
+    for message, guess in pairs:
+        confusion[message.intent][guess] += 1
+    sources = [guess for message, guess in pairs if message.intent in FALSE_CLOSE_SOURCES]
+    false_closes = sum(guess in CLOSING_INTENTS for guess in sources)
+    missed = sum(
+        message.intent in CLOSING_INTENTS and guess not in CLOSING_INTENTS
+        for message, guess in pairs
+    )
+    return Report(
+        labels=labels,
+        per_intent=per_intent,
+        macro_f1=sum(m.f1 for m in per_intent.values()) / len(labels) if labels else 0.0,
+        accuracy=sum(hits.values()) / len(pairs) if pairs else 0.0,
+        confusion=confusion,
+        false_close_rate=false_closes / len(sources) if sources else 0.0,
+        false_closes=false_closes,
+        false_close_total=len(sources),
+        missed_closes=missed,
+        errors=tuple((message, guess) for message, guess in pairs if guess != message.intent),
+    )
+
+
+def _metrics(hits: int, predicted: int, support: int) -> IntentMetrics:
+    precision = hits / predicted if predicted else 0.0
+    recall = hits / support if support else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return IntentMetrics(precision, recall, f1, support)
+
+
+def classifier_predictor(
+    classifier: IntentClassifier, use_hint: bool = True
+) -> Callable[[LabelledMessage], str]:
+    """A predictor for :func:`evaluate` backed by the real classifier.
+
+    Args:
+        classifier: The classifier to measure.
+        use_hint: Pass each message's ``lang`` as the session language (the usual case in a
+            conversation); ``False`` measures a first message, with nothing known.
+    """
+
+    def predict(message: LabelledMessage) -> str:
+        return classifier.classify(message.text, message.lang if use_hint else None).intent
+
+    return predict
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageReport:
+    """Language identification on labelled messages (no hint given).
+
+    Attributes:
+        right, wrong, undecided: Message counts; ``undecided`` = no language returned (an
+            email, a name, "ok"), which makes the caller keep its default.
+        total: All messages.
+    """
+
+    right: int
+    wrong: int
+    undecided: int
+    total: int
+
+
+def evaluate_language(
+    messages: Iterable[LabelledMessage], detect: Callable[[str], str | None]
+) -> LanguageReport:
+    """Compare ``detect(text)`` with each message's ``lang``."""
+    right = wrong = undecided = total = 0
+    for message in messages:
+        total += 1
+        found = detect(message.text)
+        if found is None:
+            undecided += 1
+        elif found == message.lang:
+            right += 1
+        else:
+            wrong += 1
+    return LanguageReport(right, wrong, undecided, total)
+
+
+class KeywordBaseline:
+    """A plain keyword matcher, the yardstick the classifier is compared with.
+
+    It knows the same phrases as the classifier (every example and keyword of every language
+    file) and nothing else: text lowercased, accents, apostrophes and punctuation removed; an
+    intent fires when one of its phrases occurs as whole words anywhere in the message; the
+    longest phrase wins, ties go to cancel, then goodbye, then the rest, greet last. No typos,
+    lemmas, negation, questions or language.
+    """
+
+    def __init__(self, languages: Iterable[LanguageData]) -> None:
+        """Collect the phrases of each language file (``none`` anti-examples are ignored)."""
+        self._phrases: list[tuple[int, int, str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for data in languages:
+            for spec in data.intents.values():
+                if spec.name == NONE_INTENT:
+                    continue
+                for phrase in (*spec.examples, *spec.keywords):
+                    words = _plain(phrase.text)
+                    if words and (words, spec.name) not in seen:
+                        seen.add((words, spec.name))
+                        rank = _baseline_rank(spec.name)
+                        self._phrases.append((words.count(" ") + 1, rank, words, spec.name))
+        self._phrases.sort(reverse=True)
+
+    def classify(self, text: str) -> str:
+        """The intent of the longest phrase found in ``text``, or ``"none"``."""
+        padded = f" {_plain(text)} "
+        for _, _, words, intent in self._phrases:
+            if f" {words} " in padded:
+                return intent
+        return NONE_INTENT
+
+    def predictor(self) -> Callable[[LabelledMessage], str]:
+        """A predictor for :func:`evaluate`."""
+        return lambda message: self.classify(message.text)
+
+
+_PUNCT_RE = re.compile(r"[^\w\s\u2300-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]+")
+
+
+def _plain(text: str) -> str:
+    """Lowercase words without accents or punctuation, single-spaced (emoji kept)."""
+    plain = strip_accents(remove_apostrophes(prepare(text)))
+    return " ".join(_PUNCT_RE.sub(" ", plain).split())
+
+
+def _baseline_rank(intent: str) -> int:
+    if intent == CANCEL:
+        return 3
+    if intent == GOODBYE:
+        return 2
+    return 0 if intent == GREET else 1
+
+
+def format_report(report: Report, title: str) -> str:
+    """A plain-text table: per-intent metrics, macro-F1, false closes, confusion matrix."""
+    width = max(len(label) for label in (*report.labels, "intent"))
+    lines = [
+        f"{title}: {report.total} messages",
+        "",
+        f"{'intent':<{width}}  precision  recall     f1  support",
+    ]
+    for label in report.labels:
+        m = report.per_intent[label]
+        lines.append(
+            f"{label:<{width}}  {m.precision:9.3f}  {m.recall:6.3f}  {m.f1:5.3f}  {m.support:7d}"
+        )
+    lines += [
+        "",
+        f"macro-F1          {report.macro_f1:.3f}",
+        f"accuracy          {report.accuracy:.3f}",
+        f"false-close rate  {report.false_close_rate:.2%} "
+        f"({report.false_closes} of {report.false_close_total} greet/none messages "
+        "classified goodbye or cancel)",
+        f"missed closes     {report.missed_closes} goodbye/cancel messages classified as neither",
+        "",
+        "confusion (rows: expected, columns: predicted)",
+    ]
+    cell = max(5, *(len(label) for label in report.labels))
+    lines.append(" " * width + "  " + " ".join(f"{label:>{cell}}" for label in report.labels))
+    for gold in report.labels:
+        row = report.confusion[gold]
+        lines.append(
+            f"{gold:<{width}}  " + " ".join(f"{row[guess]:>{cell}d}" for guess in report.labels)
+        )
+    return "\n".join(lines)
+
+
+def format_errors(report: Report, path: str) -> str:
+    """One line per wrong answer: ``path:line: expected -> predicted: text``."""
+    return "\n".join(
+        f"{path}:{message.line}: {message.intent} -> {guess} ({message.lang}): {message.text}"
+        for message, guess in report.errors
+    )
+
+
+def format_language(report: LanguageReport) -> str:
+    """One line: language identification right / wrong / undecided shares."""
+    total = report.total or 1
+    return (
+        f"language id (no hint): {report.right / total:.1%} right, "
+        f"{report.wrong / total:.1%} wrong, {report.undecided / total:.1%} undecided "
+        f"(of {report.total})"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRun:
+    """Everything ``bot eval`` measures on one labelled file.
+
+    Attributes:
+        path: The file evaluated.
+        use_hint: Whether each message's ``lang`` was given as the session language.
+        classifier: The shipped classifier's report.
+        baseline: The :class:`KeywordBaseline`'s report on the same messages.
+        language: Language identification without hints.
+    """
+
+    path: str
+    use_hint: bool
+    classifier: Report
+    baseline: Report
+    language: LanguageReport
+
+
+def run_eval(
+    path: Path,
+    classifier: IntentClassifier,
+    intents_dir: Path,
+    languages: Sequence[str],
+    use_hint: bool = True,
+) -> EvalRun:
+    """Measure ``classifier`` and the keyword baseline on the labelled file ``path``.
+
+    Args:
+        path: JSON Lines file (see the module docstring).
+        classifier: The classifier to measure, built from ``intents_dir``.
+        intents_dir: Folder of ``<lang>.yaml`` the baseline takes its phrases from.
+        languages: Language codes of the intent files.
+        use_hint: Give each message's ``lang`` as the session language.
+
+    Raises:
+        DataFileError: The labelled file or an intent file is invalid.
+    """
+    messages = load_labelled(path)
+    baseline = KeywordBaseline(
+        load_language_file(intents_dir / f"{code}.yaml", code) for code in languages
+    )
+    return EvalRun(
+        path=str(path),
+        use_hint=use_hint,
+        classifier=evaluate(messages, classifier_predictor(classifier, use_hint)),
+        baseline=evaluate(messages, baseline.predictor()),
+        language=evaluate_language(messages, classifier.detect_language),
+    )
+
+
+def format_run(run: EvalRun, show_errors: bool = False) -> str:
+    """The classifier's table, the comparison with the baseline, language id, and errors."""
+    hint = "session language given" if run.use_hint else "no session language"
+    c, b = run.classifier, run.baseline
+    lines = [
+        format_report(c, f"{run.path} ({hint})"),
+        "",
+        "compared with a plain keyword matcher (same phrases, whole words, no guards):",
+        f"{'':18}{'classifier':>12}{'keywords':>12}",
+        f"{'macro-F1':18}{c.macro_f1:>12.3f}{b.macro_f1:>12.3f}",
+        f"{'accuracy':18}{c.accuracy:>12.3f}{b.accuracy:>12.3f}",
+        f"{'false-close rate':18}{c.false_close_rate:>12.2%}{b.false_close_rate:>12.2%}",
+        f"{'missed closes':18}{c.missed_closes:>12d}{b.missed_closes:>12d}",
+        "",
+        format_language(run.language),
+    ]
+    if show_errors and c.errors:
+        lines += ["", "errors (expected -> predicted):", format_errors(c, run.path)]
+    return "\n".join(lines)

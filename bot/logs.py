@@ -1,0 +1,103 @@
+"""Log set-up: text or JSON lines, phone numbers masked, one line per session event.
+
+``LOG_FORMAT=text`` (the default) writes ``time LEVEL logger: message``; ``LOG_FORMAT=json``
+writes one JSON object per line (``python-json-logger``) with ``time``, ``level``, ``logger``,
+``message`` and the structured fields a call passed in ``extra`` (a session event carries
+``event``, ``session_id``, ``channel``, ``bot_id``, ``user``, ``status``, ``reason``).
+
+Every handler installed here masks phone numbers left in a message (``+5491155550089`` becomes
+``+54911****89``), as a safety net behind the explicit :func:`~bot.privacy.mask_phone` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any, TextIO
+
+from pythonjsonlogger.json import JsonFormatter
+
+from bot.privacy import mask_phone
+from bot.sessions.model import Session
+
+FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+_PHONE = re.compile(r"(?<![\w+*.\-])(\+?\d{8,15})(?![\w*])")
+
+
+def mask_numbers_in(text: str) -> str:
+    """``text`` with every stand-alone run of 8-15 digits (``+`` optional) masked."""
+    return _PHONE.sub(lambda m: mask_phone(m.group(1)), text)
+
+
+class PhoneMaskFilter(logging.Filter):
+    """Masks phone numbers in the formatted message of every record it sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_numbers_in(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def setup_logging(level: str, fmt: str = "text", stream: TextIO | None = None) -> logging.Handler:
+    """Send every log record of ``level`` and above to ``stream`` (stderr) in ``fmt``.
+
+    Replaces the root logger's handlers, so calling it twice does not duplicate lines.
+
+    Args:
+        level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
+        fmt: ``"text"`` or ``"json"`` (one JSON object per line).
+        stream: Where lines go; ``sys.stderr`` when omitted.
+
+    Returns:
+        The installed handler.
+
+    Raises:
+        ValueError: ``fmt`` is not one of :data:`FORMATS`.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    formatter: logging.Formatter
+    if fmt == "json":
+        formatter = JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    else:
+        formatter = logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
+    handler.addFilter(PhoneMaskFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+def session_event(logger: logging.Logger, event: str, session: Session, **fields: Any) -> None:
+    """Log one INFO line for a session event, with the same fields as structured ``extra``.
+
+    Args:
+        logger: The caller's named logger.
+        event: ``"created"``, ``"reused"``, ``"warned"`` or ``"closed"``.
+        session: The session, after the event (a closed one carries status and reason).
+        fields: More ``name=value`` pairs (``None`` values are left out).
+    """
+    details: dict[str, Any] = {
+        "session_id": session.id,
+        "channel": session.key.channel,
+        "bot_id": session.key.bot_id,
+        "user": mask_phone(session.key.user_id),
+        "status": session.status.value,
+        "reason": session.close_reason,
+        **fields,
+    }
+    details = {k: v for k, v in details.items() if v is not None}
+    text = " ".join(f"{k}={v}" for k, v in details.items())
+    logger.info("session %s %s", event, text, extra={"event": f"session_{event}", **details})

@@ -1,0 +1,138 @@
+"""Metrics hooks and their Prometheus implementation (``prometheus-client``).
+
+The engine, the outbox, the sweeper and the web layer call the hooks of a :class:`Metrics`
+object; the base class does nothing, so unit tests and ``bot chat`` need no registry.
+``bot serve`` passes a :class:`PrometheusMetrics` with its own ``CollectorRegistry`` (never the
+process-wide default one), so several apps can live in one process, and serves it at
+``/metrics`` in the Prometheus text format.
+
+Series (all counters end in ``_total`` in the exposition):
+
+- ``bot_inbound_messages_total{channel, kind}``: inbound messages processed (``kind``: ``text``,
+  ``interactive``, ``media``, ...).
+- ``bot_outbound_messages_total{channel, kind}``: outbound messages the provider accepted.
+- ``bot_send_errors_total{channel, code}``: refused or failed sends (``code``: the provider's
+  error code, ``none`` for a network error or timeout).
+- ``bot_intents_total{intent}``: classification results (``none`` when nothing matched).
+- ``bot_sessions_opened_total{channel}`` and ``bot_sessions_closed_total{channel, status, reason}``.
+- ``bot_sweeper_lag_seconds``: at the last sweep, how long the oldest due session had been due.
+- ``bot_webhook_latency_seconds{route, status}``: histogram of webhook handling time.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+"""``Content-Type`` of :meth:`PrometheusMetrics.render` (the client's text exposition format)."""
+
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Upper bounds, in seconds, of the webhook latency histogram."""
+
+
+class Metrics:
+    """The hooks, as no-ops. Subclass and override to record them."""
+
+    def inbound(self, channel: str, kind: str) -> None:
+        """An inbound message of ``kind`` on ``channel`` was processed."""
+
+    def outbound(self, channel: str, kind: str) -> None:
+        """The provider accepted an outbound message of ``kind`` on ``channel``."""
+
+    def send_error(self, channel: str, code: int | None) -> None:
+        """A send on ``channel`` failed with provider error ``code`` (``None``: no answer)."""
+
+    def intent(self, name: str) -> None:
+        """The classifier returned intent ``name``."""
+
+    def session_opened(self, channel: str) -> None:
+        """A session started on ``channel``."""
+
+    def session_closed(self, channel: str, status: str, reason: str) -> None:
+        """A session on ``channel`` closed with ``status`` and ``reason``."""
+
+    def sweeper_lag(self, lag_s: float) -> None:
+        """At a sweep, the oldest due session had been due for ``lag_s`` seconds (0: none)."""
+
+    def webhook_latency(self, route: str, status: int, seconds: float) -> None:
+        """A webhook request to ``route`` was answered ``status`` after ``seconds``."""
+
+
+NO_METRICS = Metrics()
+"""The default: records nothing."""
+
+
+class PrometheusMetrics(Metrics):
+    """Records the hooks in a ``CollectorRegistry`` of its own.
+
+    Args:
+        registry: Where the series live; a new, private registry when omitted.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self._inbound = Counter(
+            "bot_inbound_messages", "Inbound messages processed.", ["channel", "kind"], registry=r
+        )
+        self._outbound = Counter(
+            "bot_outbound_messages",
+            "Outbound messages accepted by the provider.",
+            ["channel", "kind"],
+            registry=r,
+        )
+        self._send_errors = Counter(
+            "bot_send_errors",
+            "Failed sends by provider error code.",
+            ["channel", "code"],
+            registry=r,
+        )
+        self._intents = Counter("bot_intents", "Classified intents.", ["intent"], registry=r)
+        self._opened = Counter("bot_sessions_opened", "Sessions started.", ["channel"], registry=r)
+        self._closed = Counter(
+            "bot_sessions_closed",
+            "Sessions closed, by status and reason.",
+            ["channel", "status", "reason"],
+            registry=r,
+        )
+        self._lag = Gauge(
+            "bot_sweeper_lag_seconds",
+            "How long the oldest due session had been due at the last sweep.",
+            registry=r,
+        )
+        self._latency = Histogram(
+            "bot_webhook_latency_seconds",
+            "Time to answer a webhook request.",
+            ["route", "status"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+
+    def inbound(self, channel: str, kind: str) -> None:
+        self._inbound.labels(channel, kind).inc()
+
+    def outbound(self, channel: str, kind: str) -> None:
+        self._outbound.labels(channel, kind).inc()
+
+    def send_error(self, channel: str, code: int | None) -> None:
+        self._send_errors.labels(channel, "none" if code is None else str(code)).inc()
+
+    def intent(self, name: str) -> None:
+        self._intents.labels(name).inc()
+
+    def session_opened(self, channel: str) -> None:
+        self._opened.labels(channel).inc()
+
+    def session_closed(self, channel: str, status: str, reason: str) -> None:
+        self._closed.labels(channel, status, reason).inc()
+
+    def sweeper_lag(self, lag_s: float) -> None:
+        self._lag.set(max(0.0, lag_s))
+
+    def webhook_latency(self, route: str, status: int, seconds: float) -> None:
+        self._latency.labels(route, str(status)).observe(seconds)
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text exposition format (see :data:`CONTENT_TYPE`)."""
+        return generate_latest(self.registry)

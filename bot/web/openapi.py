@@ -1,0 +1,395 @@
+"""The OpenAPI 3.1 document of the operators' API, served at ``GET /v1/openapi.json``.
+
+Kept next to the handlers in :mod:`bot.web.admin`; a test checks that it is a valid OpenAPI
+document and that every ``/v1`` route is in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import __version__
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_TIME = {"type": "string", "format": "date-time"}
+
+SESSION_STATUS_MAPPING = (
+    "`status` mapping, from the user's newest session at the bot (any channel): "
+    "`failed` when the newest message the bot sent in it failed to deliver; "
+    "`inactive` when there is no session or it is closed; "
+    "`connecting` when it is active but the bot's newest message is still pending "
+    "(or the bot has not answered yet); `active` otherwise."
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _param(name: str, where: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+_LIMIT = _param("limit", "query", "Page size (0-500, default 50).", type="integer")
+_OFFSET = _param("offset", "query", "Rows to skip (default 0).", type="integer")
+_FILTERS = [
+    _param("user", "query", "User id as stored (Cloud API wa_id digits; Twilio +E.164)."),
+    _param("channel", "query", "whatsapp, twilio_whatsapp, sms or voice."),
+    _param("bot", "query", "Business number id."),
+    _param("flow", "query", "Flow the session is in or ran."),
+    _param(
+        "created_from", "query", "Created at or after (ISO-8601 with zone).", format="date-time"
+    ),
+    _param("created_to", "query", "Created before (ISO-8601 with zone).", format="date-time"),
+    _param("last_activity_from", "query", "Last activity at or after.", format="date-time"),
+    _param("last_activity_to", "query", "Last activity before.", format="date-time"),
+    _LIMIT,
+    _OFFSET,
+]
+_SESSION_ID = _param("session_id", "path", "Session id (hex).")
+_BOT_ID = _param("bot_id", "path", "Business number id (Cloud API phone_number_id or +E.164).")
+_COMMON = {"401": _error("Missing or wrong bearer token."), "400": _error("Bad request.")}
+_CLOSE_BODY = {
+    "required": False,
+    "content": {"application/json": {"schema": _ref("CloseRequest")}},
+}
+
+
+def _schemas() -> dict[str, Any]:
+    session = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "channel": {"type": "string"},
+            "bot_id": {"type": "string"},
+            "user_id": {"type": "string"},
+            "display_name": _NULLABLE_STR,
+            "status": {"type": "string", "enum": ["active", "completed", "cancelled", "timeout"]},
+            "close_reason": _NULLABLE_STR,
+            "flow_id": _NULLABLE_STR,
+            "step_id": _NULLABLE_STR,
+            "language": _NULLABLE_STR,
+            "data": {"type": "object"},
+            "created_at": _TIME,
+            "last_activity_at": _TIME,
+            "expires_at": _NULLABLE_TIME,
+            "closed_at": _NULLABLE_TIME,
+        },
+        "required": ["id", "channel", "bot_id", "user_id", "status", "created_at"],
+    }
+    message = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "direction": {"type": "string", "enum": ["in", "out"]},
+            "kind": {"type": "string"},
+            "text": _NULLABLE_STR,
+            "step_id": _NULLABLE_STR,
+            "created_at": _TIME,
+            "provider_id": _NULLABLE_STR,
+            "status": {
+                "type": "string",
+                "enum": ["received", "pending", "sent", "delivered", "read", "failed"],
+            },
+            "error_code": {"type": ["integer", "null"]},
+            "error_detail": _NULLABLE_STR,
+        },
+    }
+    counts = {"type": "object", "additionalProperties": {"type": "integer"}}
+    detail = {
+        "allOf": [
+            _ref("Session"),
+            {
+                "type": "object",
+                "properties": {"messages": {"type": "array", "items": _ref("Message")}},
+            },
+        ]
+    }
+    return {
+        "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+        "Session": session,
+        "Message": message,
+        "SessionDetail": detail,
+        "SessionList": {
+            "type": "object",
+            "properties": {
+                "sessions": {"type": "array", "items": _ref("Session")},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"},
+                "total": {"type": "integer"},
+            },
+        },
+        "ActiveSessions": {
+            "type": "object",
+            "properties": {
+                "active_sessions": {"type": "array", "items": _ref("Session")},
+                "total_active": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"},
+            },
+            "required": ["active_sessions", "total_active"],
+        },
+        "CloseRequest": {
+            "type": "object",
+            "properties": {
+                "notify": {"type": "boolean", "default": True},
+                "reason": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+            },
+        },
+        "ClosedSession": {
+            "allOf": [
+                _ref("Session"),
+                {"type": "object", "properties": {"notified": {"type": "boolean"}}},
+            ]
+        },
+        "UserSession": {
+            "type": "object",
+            "properties": {
+                "user_id": {"type": "string"},
+                "session": {"oneOf": [_ref("SessionDetail"), {"type": "null"}]},
+                "recent_sessions": {"type": "array", "items": _ref("Session")},
+            },
+        },
+        "Stats": {
+            "type": "object",
+            "properties": {
+                "created_from": _NULLABLE_TIME,
+                "created_to": _NULLABLE_TIME,
+                "sessions": {
+                    "type": "object",
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "by_status": counts,
+                        "by_close_reason": counts,
+                    },
+                },
+                "messages": {
+                    "type": "object",
+                    "properties": {"in": {"type": "integer"}, "out": {"type": "integer"}},
+                },
+                "avg_session_duration_s": {"type": ["number", "null"]},
+                "avg_messages_per_session": {"type": ["number", "null"]},
+                "flows": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "sessions": {"type": "integer"},
+                            "completed": {"type": "integer"},
+                            "completion_rate": {"type": ["number", "null"]},
+                            "by_close_reason": counts,
+                        },
+                    },
+                },
+            },
+        },
+        "ClearSessionRequest": {
+            "type": "object",
+            "properties": {
+                "userId": {"type": "string"},
+                "clearSession": {"type": "boolean", "default": False},
+                "clearRedis": {"type": "boolean", "default": False},
+                "clearDatabase": {"type": "boolean", "default": False},
+                "notify": {"type": "boolean", "default": False},
+            },
+            "required": ["userId"],
+        },
+        "ClearSessionResponse": {
+            "type": "object",
+            "properties": {
+                "success": {"type": "boolean"},
+                "botId": {"type": "string"},
+                "userId": {"type": "string"},
+                "results": {
+                    "type": "object",
+                    "description": "One entry per flag that was true: done, and what was done "
+                    "(closedSessionIds; deletedSessions and deletedMessages) or why not "
+                    "(detail: that backend is not the one in use).",
+                    "additionalProperties": {"type": "object"},
+                },
+            },
+        },
+        "SessionStatus": {
+            "type": "object",
+            "description": SESSION_STATUS_MAPPING,
+            "properties": {
+                "success": {"type": "boolean"},
+                "status": {
+                    "type": "string",
+                    "enum": ["active", "inactive", "connecting", "failed"],
+                },
+                "lastSeen": _NULLABLE_TIME,
+                "phoneNumber": {"type": "string"},
+                "displayName": _NULLABLE_STR,
+                "sessionId": _NULLABLE_STR,
+            },
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/v1/sessions": {
+            "get": {
+                "summary": "List sessions, newest first",
+                "parameters": [
+                    _param("status", "query", "active, completed, cancelled or timeout."),
+                    *_FILTERS,
+                ],
+                "responses": {"200": _json(_ref("SessionList"), "A page of sessions."), **_COMMON},
+            }
+        },
+        "/v1/sessions/active": {
+            "get": {
+                "summary": "Active sessions",
+                "parameters": _FILTERS,
+                "responses": {
+                    "200": _json(_ref("ActiveSessions"), "Active sessions."),
+                    **_COMMON,
+                },
+            }
+        },
+        "/v1/sessions/{session_id}": {
+            "get": {
+                "summary": "A session with its message history",
+                "parameters": [
+                    _SESSION_ID,
+                    _param(
+                        "limit",
+                        "query",
+                        "Newest messages to include (default 200).",
+                        type="integer",
+                    ),
+                ],
+                "responses": {
+                    "200": _json(_ref("SessionDetail"), "The session and its messages."),
+                    "404": _error("No such session."),
+                    **_COMMON,
+                },
+            }
+        },
+        **{
+            f"/v1/sessions/{{session_id}}/{action}": {
+                "post": {
+                    "summary": f"Close an active session as {status}; the user gets the "
+                    "localized close notice unless notify is false",
+                    "parameters": [_SESSION_ID],
+                    "requestBody": _CLOSE_BODY,
+                    "responses": {
+                        "200": _json(_ref("ClosedSession"), "The closed session."),
+                        "404": _error("No such session."),
+                        "409": _error("The session is not active."),
+                        **_COMMON,
+                    },
+                }
+            }
+            for action, status in (("complete", "completed"), ("cancel", "cancelled"))
+        },
+        "/v1/users/{user}/session": {
+            "get": {
+                "summary": "A user's current session (with history) and recent sessions",
+                "parameters": [
+                    _param("user", "path", "User id as stored."),
+                    _param("channel", "query", "Only this channel."),
+                    _param("bot", "query", "Only this business number."),
+                    _param(
+                        "limit",
+                        "query",
+                        "Messages of the current session (default 50).",
+                        type="integer",
+                    ),
+                    _param(
+                        "sessions", "query", "Recent sessions to list (default 10).", type="integer"
+                    ),
+                ],
+                "responses": {
+                    "200": _json(_ref("UserSession"), "The user's sessions."),
+                    "404": _error("No session for this user."),
+                    **_COMMON,
+                },
+            }
+        },
+        "/v1/stats": {
+            "get": {
+                "summary": "Aggregates over sessions created in a range",
+                "parameters": [_FILTERS[4], _FILTERS[5]],
+                "responses": {"200": _json(_ref("Stats"), "The aggregates."), **_COMMON},
+            }
+        },
+        "/v1/whatsapp/clear-session/{bot_id}": {
+            "post": {
+                "summary": "Reset a user at a bot (existing frontends' call)",
+                "description": "clearSession closes the active session(s) as cancelled with "
+                "reason `cleared` (no notice unless notify is true); clearRedis and "
+                "clearDatabase delete the user's sessions and messages from that backend "
+                "when it is the one in use (DATABASE_URL), else report done: false.",
+                "parameters": [_BOT_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ClearSessionRequest")}},
+                },
+                "responses": {
+                    "200": _json(_ref("ClearSessionResponse"), "What each flag did."),
+                    **_COMMON,
+                },
+            }
+        },
+        "/v1/whatsapp/session-status/{bot_id}": {
+            "get": {
+                "summary": "A user's status at a bot (existing frontends' call)",
+                "description": SESSION_STATUS_MAPPING,
+                "parameters": [
+                    _BOT_ID,
+                    {**_param("userId", "query", "The user (digits or +E.164)."), "required": True},
+                ],
+                "responses": {
+                    "200": _json(_ref("SessionStatus"), "The status."),
+                    **_COMMON,
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": {
+                "summary": "This document (no token needed)",
+                "security": [],
+                "responses": {"200": {"description": "The OpenAPI document."}},
+            }
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a new dict on every call)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "whatsapp-intent-bot operators' API",
+            "version": __version__,
+            "description": "Sessions, history, manual closes and statistics. Every call but "
+            "this document needs `Authorization: Bearer $ADMIN_TOKEN`. Errors are "
+            '`{"error": reason}` with 400 (bad input), 401 (token), 404 (unknown id) or '
+            "409 (session not active).",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+        },
+        "paths": _paths(),
+    }

@@ -1,0 +1,231 @@
+"""Store conformance: the same tests against every backend (SQLite and a real Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.channels.base import InboundKind, InboundMessage
+from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
+from bot.sessions.redis import RedisStore
+from bot.sessions.sqlite import SqliteStore
+from bot.sessions.store import DuplicateInbound, SessionQuery, SessionStore
+from tests.redis_server import RedisServer
+
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+KEY = SessionKey("whatsapp", "123", "5491155550001")
+
+
+def session(key: SessionKey = KEY, expires_in_min: float = 30, sid: str = "s1") -> Session:
+    return Session(
+        id=sid,
+        key=key,
+        status=Status.ACTIVE,
+        created_at=T0,
+        last_activity_at=T0,
+        expires_at=T0 + timedelta(minutes=expires_in_min),
+        data={"name": "José"},
+        language="es",
+    )
+
+
+def inbound(provider_id: str, sid: str | None = "s1") -> MessageRecord:
+    return MessageRecord(
+        session_id=sid,
+        key=KEY,
+        direction=Direction.IN,
+        kind="text",
+        text="hola",
+        created_at=T0,
+        provider_id=provider_id,
+    )
+
+
+def outbound(text: str, sid: str = "s1") -> MessageRecord:
+    return MessageRecord(
+        session_id=sid,
+        key=KEY,
+        direction=Direction.OUT,
+        kind="text",
+        text=text,
+        created_at=T0,
+        status=Delivery.PENDING,
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
+    backend: SessionStore
+    if request.param == "sqlite":
+        backend = SqliteStore(tmp_path / "nested" / "bot.db")
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        server.flush()
+        backend = RedisStore(server.url)
+    await backend.open()
+    yield backend
+    await backend.close()
+
+
+async def test_a_committed_session_reads_back_equal(store: SessionStore) -> None:
+    original = session()
+    await store.commit([original], [inbound("wamid.1"), outbound("hi")])
+    assert await store.get_active(KEY) == original
+    assert await store.get("s1") == original
+    history = await store.messages("s1")
+    assert [(m.direction, m.text, m.status) for m in history] == [
+        (Direction.IN, "hola", Delivery.RECEIVED),
+        (Direction.OUT, "hi", Delivery.PENDING),
+    ]
+
+
+async def test_a_duplicate_inbound_writes_nothing(store: SessionStore) -> None:
+    await store.commit([session()], [inbound("wamid.1")])
+    changed = session()
+    changed.data = {"changed": True}
+    with pytest.raises(DuplicateInbound):
+        await store.commit([changed], [inbound("wamid.1"), outbound("again")])
+    assert (await store.get("s1")).data == {"name": "José"}  # type: ignore[union-attr]
+    assert len(await store.messages("s1")) == 1
+
+
+def text_in(provider_id: str, user: str = KEY.user_id, text: str = "hola") -> InboundMessage:
+    return InboundMessage(
+        channel="whatsapp",
+        bot_id=KEY.bot_id,
+        user_id=user,
+        message_id=provider_id,
+        kind=InboundKind.TEXT,
+        text=text,
+        timestamp=T0,
+        display_name="Ana",
+        language="es",
+    )
+
+
+async def test_the_inbox_keeps_each_users_order_and_drops_duplicates(store: SessionStore) -> None:
+    assert await store.enqueue_inbound(text_in("w1", text="uno"))
+    assert await store.enqueue_inbound(text_in("w2", user="2", text="otro"))
+    assert await store.enqueue_inbound(text_in("w3", text="dos"))
+    assert not await store.enqueue_inbound(text_in("w1", text="uno"))
+    assert await store.seen_inbound("whatsapp", "w1")
+    assert not await store.seen_inbound("whatsapp", "w9")
+    assert {k.user_id for k in await store.inbox_keys(10)} == {KEY.user_id, "2"}
+
+    first = await store.next_inbound(KEY)
+    assert first == text_in("w1", text="uno")
+    assert await store.next_inbound(KEY) == first  # peeking does not remove
+    await store.commit([session()], [inbound("w1")], consumed=first)
+    second = await store.next_inbound(KEY)
+    assert second is not None and second.text == "dos"
+    await store.commit([], [], consumed=second)
+    assert await store.next_inbound(KEY) is None
+    assert [k.user_id for k in await store.inbox_keys(10)] == ["2"]
+
+
+async def test_a_failed_commit_leaves_the_message_queued(store: SessionStore) -> None:
+    await store.commit([session()], [inbound("w1")])
+    assert await store.enqueue_inbound(text_in("w2"))
+    queued = await store.next_inbound(KEY)
+    with pytest.raises(DuplicateInbound):
+        await store.commit([session()], [inbound("w1")], consumed=queued)
+    assert await store.next_inbound(KEY) == queued
+
+
+async def test_due_sessions_are_the_active_ones_past_their_deadline(store: SessionStore) -> None:
+    other = SessionKey("whatsapp", "123", "2")
+    closed = session(SessionKey("whatsapp", "123", "3"), -10, "s3")
+    closed.status = Status.COMPLETED
+    await store.commit([session(expires_in_min=5), session(other, -1, "s2"), closed], [])
+    due = await store.due_sessions(T0, 10)
+    assert [s.id for s in due] == ["s2"]
+    assert [s.id for s in await store.due_sessions(T0 + timedelta(minutes=6), 10)] == ["s2", "s1"]
+
+
+async def test_outbound_results_and_statuses(store: SessionStore) -> None:
+    records = await store.commit([session()], [outbound("a"), outbound("b")])
+    assert [m.id for m in await store.pending_outbound(10)] == [r.id for r in records]
+    assert records[0].id is not None and records[1].id is not None
+    await store.mark_outbound(records[0].id, Delivery.SENT, provider_id="wamid.out1")
+    await store.mark_outbound(
+        records[1].id, Delivery.FAILED, error_code=131047, error_detail="window"
+    )
+    assert await store.pending_outbound(10) == []
+    assert await store.update_delivery("wamid.out1", Delivery.READ)
+    assert await store.update_delivery("wamid.out1", Delivery.DELIVERED)  # late: ignored
+    assert not await store.update_delivery("wamid.unknown", Delivery.READ)
+    history = await store.messages("s1")
+    assert [(m.status, m.error_code) for m in history] == [
+        (Delivery.READ, None),
+        (Delivery.FAILED, 131047),
+    ]
+
+
+async def test_list_sessions_filters_and_paginates(store: SessionStore) -> None:
+    a = session(sid="a")
+    b = session(SessionKey("whatsapp", "123", "2"), sid="b")
+    b.created_at = T0 + timedelta(minutes=1)
+    b.status = Status.TIMEOUT
+    await store.commit([a, b], [])
+    assert [s.id for s in await store.list_sessions(SessionQuery())] == ["b", "a"]
+    assert [s.id for s in await store.list_sessions(SessionQuery(status="timeout"))] == ["b"]
+    assert [s.id for s in await store.list_sessions(SessionQuery(user_id=KEY.user_id))] == ["a"]
+    assert [s.id for s in await store.list_sessions(SessionQuery(limit=1, offset=1))] == ["a"]
+
+
+async def test_data_survives_reconnecting(store: SessionStore) -> None:
+    await store.commit([session()], [inbound("wamid.1")])
+    await store.enqueue_inbound(text_in("w2"))
+    await store.close()
+    await store.open()
+    assert await store.get_active(KEY) == session()
+    assert await store.next_inbound(KEY) == text_in("w2")
+    await store.ping()
+
+
+async def test_locks_serialize_one_user(store: SessionStore) -> None:
+    import asyncio
+
+    locks = store.user_locks()
+    order: list[str] = []
+
+    async def work(name: str) -> None:
+        async with locks.lock(KEY):
+            order.append(f"in {name}")
+            await asyncio.sleep(0.01)
+            order.append(f"out {name}")
+
+    await asyncio.gather(work("a"), work("b"))
+    assert order == ["in a", "out a", "in b", "out b"]
+
+
+async def test_purge_deletes_only_sessions_closed_before_the_cutoff(store: SessionStore) -> None:
+    old = session(sid="old")
+    old.status, old.closed_at, old.expires_at = Status.COMPLETED, T0, None
+    recent = session(SessionKey("whatsapp", "123", "2"), sid="recent")
+    recent.status, recent.closed_at, recent.expires_at = (
+        Status.TIMEOUT,
+        T0 + timedelta(hours=2),
+        None,
+    )
+    active = session(SessionKey("whatsapp", "123", "3"), sid="active")
+    await store.commit(
+        [old, recent, active], [inbound("w-old", sid="old"), outbound("bye", sid="old")]
+    )
+    counts = await store.purge_closed(T0 + timedelta(hours=1))
+    assert (counts.sessions, counts.messages) == (1, 2)
+    assert await store.get("old") is None
+    assert await store.messages("old") == []
+    assert await store.get("recent") is not None
+    assert await store.get("active") is not None

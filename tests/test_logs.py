@@ -1,0 +1,108 @@
+"""Log set-up: text or JSON lines, masked phone numbers, one line per session event."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.logs import mask_numbers_in, session_event, setup_logging
+from bot.privacy import mask_phone
+from bot.sessions.model import Session, SessionKey, Status
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def restore_root() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("+5491155550089", "+54911****89"),
+        ("5491155550089", "54911****89"),
+        ("whatsapp:+5491155550089", "whatsapp:+54911****89"),
+        ("+1555123", "+****23"),
+        ("", "-"),
+        (None, "-"),
+    ],
+)
+def test_mask_phone(number: str | None, masked: str) -> None:
+    assert mask_phone(number) == masked
+
+
+def test_numbers_left_in_a_message_are_masked() -> None:
+    text = "from +5491155550089 and 15550001111 at 2026-11-21 12:00:00, id abc5491155550089, 1234"
+    assert mask_numbers_in(text) == (
+        "from +54911****89 and 15550****11 at 2026-11-21 12:00:00, id abc5491155550089, 1234"
+    )
+
+
+def _session(status: Status = Status.ACTIVE, reason: str | None = None) -> Session:
+    key = SessionKey("sms", "+14155550100", "+5491155550089")
+    return Session("abc123", key, status, NOW, NOW, None, close_reason=reason)
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_text_lines_mask_phones() -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "text", out)
+    log = logging.getLogger("bot.test")
+    log.info("reply to %s failed", "+5491155550089")
+    session_event(log, "closed", _session(Status.COMPLETED, "goodbye"))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("INFO bot.test: reply to +54911****89 failed")
+    assert lines[1].endswith(
+        "INFO bot.test: session closed session_id=abc123 channel=sms bot_id=+14155****00 "
+        "user=+54911****89 status=completed reason=goodbye"
+    )
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_json_lines_carry_the_session_fields() -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "json", out)
+    log = logging.getLogger("bot.test")
+    session_event(log, "created", _session())
+    log.debug("not shown")
+    (line,) = out.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "INFO"
+    assert record["logger"] == "bot.test"
+    assert record["event"] == "session_created"
+    assert (record["session_id"], record["channel"], record["user"], record["status"]) == (
+        "abc123",
+        "sms",
+        "+54911****89",
+        "active",
+    )
+    assert "5491155550089" not in line
+    assert "time" in record
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_set_up_twice_writes_each_line_once() -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "text", out)
+    setup_logging("INFO", "text", out)
+    logging.getLogger("bot.test").info("once")
+    assert out.getvalue().count("once") == 1
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="log format must be one of text, json"):
+        setup_logging("INFO", "xml")

@@ -1,0 +1,50 @@
+"""Metrics hooks: the no-op default and the Prometheus registry of each app."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY
+
+from bot.metrics import NO_METRICS, PrometheusMetrics
+
+
+def test_the_default_hooks_do_nothing() -> None:
+    NO_METRICS.inbound("whatsapp", "text")
+    NO_METRICS.send_error("whatsapp", None)
+    NO_METRICS.webhook_latency("/webhook/whatsapp", 200, 0.01)
+
+
+def test_each_instance_has_its_own_registry_not_the_global_one() -> None:
+    first, second = PrometheusMetrics(), PrometheusMetrics()
+    first.inbound("sms", "text")
+    first.send_error("sms", 21610)
+    first.send_error("sms", None)
+    first.sweeper_lag(-3.0)
+    assert first.registry is not second.registry
+    assert (
+        first.registry.get_sample_value(
+            "bot_inbound_messages_total", {"channel": "sms", "kind": "text"}
+        )
+        == 1
+    )
+    assert (
+        second.registry.get_sample_value(
+            "bot_inbound_messages_total", {"channel": "sms", "kind": "text"}
+        )
+        is None
+    )
+    assert (
+        first.registry.get_sample_value(
+            "bot_send_errors_total", {"channel": "sms", "code": "21610"}
+        )
+        == 1
+    )
+    assert (
+        first.registry.get_sample_value("bot_send_errors_total", {"channel": "sms", "code": "none"})
+        == 1
+    )
+    assert first.registry.get_sample_value("bot_sweeper_lag_seconds") == 0.0
+    assert (
+        REGISTRY.get_sample_value("bot_inbound_messages_total", {"channel": "sms", "kind": "text"})
+        is None
+    )
+    assert b"# TYPE bot_webhook_latency_seconds histogram" in first.render()
