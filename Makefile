@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat test lint typecheck unit clean bench-classify
+.PHONY: install run chat test lint typecheck unit clean bench-classify bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ test: lint typecheck unit
 
 bench-classify: $(STAMP)
 	$(BIN)/python -m bench.classify
+
+bench: $(STAMP)  # every benchmark of the README's Benchmarks section, about 5 minutes
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -27,8 +27,9 @@ from pathlib import Path
 import aiohttp
 
 from bot.channels.whatsapp import WhatsAppClient
+from bot.config import DeliverySettings
+from bot.delivery.outbox import Outbox
 from bot.locales import Locales
-from bot.outbox import Outbox
 from bot.sessions.model import Session, SessionKey, Status
 from bot.sessions.redis import RedisStore
 from bot.sessions.service import SessionService
@@ -94,7 +95,12 @@ async def run(backend: str, store: SessionStore, api_url: str, total: int, due: 
     locales = Locales.load(REPO / "locales", ["es", "en"], "es")
     service = SessionService(locales, 1800)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
-        outbox = Outbox(store, {"whatsapp": WhatsAppClient(http, api_url, "bench-token")})
+        outbox = Outbox(
+            store,
+            {"whatsapp": WhatsAppClient(http, api_url, "bench-token")},
+            clock=lambda: T0,
+            settings=DeliverySettings(max_mps=1_000_000),  # measure the pipeline, not the pace
+        )
         sweeper = Sweeper(store, service, outbox, store.user_locks(), lambda: T0, concurrency=64)
         started = time.perf_counter()
         closed = await sweeper.run_once()

@@ -62,6 +62,50 @@ class TwilioSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeTemplate:
+    """An approved WhatsApp template sent instead of a notice that would fall outside the user's
+    24-hour customer service window (Meta only accepts templates there).
+
+    Attributes:
+        name: The template's name as approved in WhatsApp Manager.
+        parameters: Values of the body's ``{{1}}``, ``{{2}}``, ...: each a session slot name
+            (``name``) or ``display_name`` (the user's profile name); a missing one is ``""``.
+        languages: Bot language → the template's language code (``{"es": "es_MX"}``); a
+            language not listed is used as the code itself.
+    """
+
+    name: str
+    parameters: tuple[str, ...] = ()
+    languages: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """How outbound messages are paced and retried (see :mod:`bot.delivery`).
+
+    Attributes:
+        max_mps: Messages per second per WhatsApp business number (Meta's default throughput
+            is 80).
+        max_attempts: Sends tried per message before it is recorded ``failed``.
+        retry_base_s: Backoff before the second attempt, in seconds; it doubles per attempt.
+        retry_max_s: Longest backoff between two attempts, in seconds.
+        concurrency: Sends in flight at once per business number.
+        shutdown_grace_s: Seconds a stopping service keeps sending; the rest stays pending
+            for the next start.
+        templates: Notice locale key (``close.timeout``) → the template sent instead of it
+            outside the 24-hour window; a notice without one is recorded ``skipped_window``.
+    """
+
+    max_mps: float = 80.0
+    max_attempts: int = 8
+    retry_base_s: float = 1.0
+    retry_max_s: float = 300.0
+    concurrency: int = 32
+    shutdown_grace_s: float = 10.0
+    templates: Mapping[str, NoticeTemplate] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the service needs to start.
 
@@ -89,6 +133,7 @@ class Settings:
             (behind a proxy); Twilio signatures are checked against it. Empty: the request's
             own URL.
         log_format: ``"text"`` or ``"json"`` (one JSON object per line).
+        delivery: Pacing, retries and templates of outbound messages.
     """
 
     base_dir: Path
@@ -114,6 +159,7 @@ class Settings:
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     public_base_url: str = ""
     log_format: str = "text"
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @property
     def session_timeout_s(self) -> float:
@@ -219,6 +265,101 @@ def _twilio(env: Mapping[str, str], section: Mapping[str, Any]) -> TwilioSetting
         send_timeout_s=_number(
             "config.yaml: twilio.send_timeout_seconds", section.get("send_timeout_seconds", 10)
         ),
+    )
+
+
+def _whole(setting: str, raw: Any, minimum: int = 1) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(setting, f"must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(setting, f"must be at least {minimum}, got {raw!r}")
+    return value
+
+
+TEMPLATE_ENV_PREFIX = "WHATSAPP_TEMPLATE_"
+"""``WHATSAPP_TEMPLATE_CLOSE_TIMEOUT=name`` names the template of notice ``close.timeout``."""
+
+
+def _templates(env: Mapping[str, str], raw: Any) -> dict[str, NoticeTemplate]:
+    """``delivery.templates`` of config.yaml, with ``WHATSAPP_TEMPLATE_<KEY>`` names on top
+    (``<KEY>`` is the locale key upper-cased, its first dot an underscore)."""
+    where = "config.yaml: delivery.templates"
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(where, "must map notice keys (close.timeout) to templates")
+    found: dict[str, NoticeTemplate] = {}
+    for notice, spec in raw.items():
+        here = f"{where}.{notice}"
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        if not isinstance(spec, Mapping) or not str(spec.get("name") or "").strip():
+            raise ConfigError(here, "needs a name (the approved template's)")
+        unknown = set(spec) - {"name", "parameters", "languages"}
+        if unknown:
+            raise ConfigError(here, f"unknown keys {sorted(unknown)} (name, parameters, languages)")
+        parameters = spec.get("parameters") or []
+        languages = spec.get("languages") or {}
+        if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
+            raise ConfigError(f"{here}.parameters", "must be a list of slot names")
+        if not isinstance(languages, Mapping):
+            raise ConfigError(f"{here}.languages", "must map bot languages to template codes")
+        found[str(notice)] = NoticeTemplate(
+            str(spec["name"]).strip(),
+            tuple(parameters),
+            {str(k): str(v) for k, v in languages.items()},
+        )
+    for name, value in env.items():
+        if not name.startswith(TEMPLATE_ENV_PREFIX) or not value.strip():
+            continue
+        section, _, rest = name.removeprefix(TEMPLATE_ENV_PREFIX).lower().partition("_")
+        if not rest:
+            raise ConfigError(name, "expected WHATSAPP_TEMPLATE_<SECTION>_<NAME> (_CLOSE_TIMEOUT)")
+        notice = f"{section}.{rest}"
+        previous = found.get(notice)
+        found[notice] = NoticeTemplate(
+            value.strip(),
+            previous.parameters if previous else (),
+            previous.languages if previous else {},
+        )
+    return found
+
+
+def _delivery(
+    env: Mapping[str, str], section: Mapping[str, Any], wa: Mapping[str, Any]
+) -> DeliverySettings:
+    """The ``delivery`` section and ``whatsapp.max_mps`` of config.yaml, under the environment."""
+
+    def pick(name: str, key: str, default: Any, where: Mapping[str, Any] = section) -> Any:
+        value = env.get(name)
+        return value if value not in (None, "") else where.get(key, default)
+
+    retry_base_s = _number(
+        "DELIVERY_RETRY_BASE_SECONDS", pick("DELIVERY_RETRY_BASE_SECONDS", "retry_base_seconds", 1)
+    )
+    retry_max_s = _number(
+        "DELIVERY_RETRY_MAX_SECONDS", pick("DELIVERY_RETRY_MAX_SECONDS", "retry_max_seconds", 300)
+    )
+    if retry_max_s < retry_base_s:
+        raise ConfigError(
+            "DELIVERY_RETRY_MAX_SECONDS",
+            f"must be at least DELIVERY_RETRY_BASE_SECONDS ({retry_base_s:g})",
+        )
+    return DeliverySettings(
+        max_mps=_number("WHATSAPP_MAX_MPS", pick("WHATSAPP_MAX_MPS", "max_mps", 80, wa)),
+        max_attempts=_whole(
+            "DELIVERY_MAX_ATTEMPTS", pick("DELIVERY_MAX_ATTEMPTS", "max_attempts", 8)
+        ),
+        retry_base_s=retry_base_s,
+        retry_max_s=retry_max_s,
+        concurrency=_whole("DELIVERY_CONCURRENCY", pick("DELIVERY_CONCURRENCY", "concurrency", 32)),
+        shutdown_grace_s=_number(
+            "DELIVERY_SHUTDOWN_GRACE_SECONDS",
+            pick("DELIVERY_SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", 10),
+        ),
+        templates=_templates(env, section.get("templates")),
     )
 
 
@@ -340,6 +481,7 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
             else ""
         ),
         log_format=_choice("LOG_FORMAT", env_or("LOG_FORMAT", "text"), LOG_FORMATS),
+        delivery=_delivery(env, _section(data, "delivery"), wa),
     )
     if (
         settings.warn_before_min is not None

@@ -4,7 +4,8 @@ For each message, under its user's lock: drop it if its provider id was seen (id
 close the user's session first if its deadline passed; classify the text; handle goodbye and
 cancel as global interruptions (also in the middle of a flow); otherwise feed the waiting flow
 step, start a flow the text triggers, or answer a greeting / anything else. The session change,
-the inbound message and every reply are committed in one transaction, then sent in order.
+the inbound message and every reply are committed in one transaction, then handed to the outbox
+(:mod:`bot.delivery.outbox`), which sends each user's messages in order.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Protocol
 
 from bot.channels.base import InboundKind, InboundMessage, StatusUpdate
 from bot.clock import Clock
+from bot.delivery.outbox import Outbox
 from bot.errors import BotError
 from bot.flows.runner import FlowRunner, Turn
 from bot.logs import session_event
 from bot.metrics import NO_METRICS, Metrics
-from bot.outbox import Outbox
 from bot.privacy import mask_phone
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import (
@@ -130,7 +131,7 @@ class Engine:
         return queued
 
     async def handle(self, message: InboundMessage) -> None:
-        """Queue and process ``message`` now (commit, then send the replies).
+        """Queue and process ``message`` now (commit, then hand the replies to the outbox).
 
         A duplicate (same channel and provider id) is dropped without any effect.
         """
@@ -162,8 +163,7 @@ class Engine:
                     continue
                 done += 1
                 if records:
-                    # Sending under the lock keeps one user's replies in order.
-                    await self.outbox.deliver(records)
+                    await self.outbox.submit(records)
         return done
 
     async def recover(self, limit: int = 1000) -> int:
@@ -182,7 +182,9 @@ class Engine:
         if session is not None and self.service.is_due(session, now):
             notice = self.service.expire(session, now)
             changed.append(session)
-            records.extend([notice] if notice else [])
+            if notice is not None:
+                notice.notice = self.service.notice_key(Status.TIMEOUT, CloseReason.TIMEOUT)
+                records.append(notice)
             session = None
 
         ignorable = not message.kind.is_user_input and not message.kind.wants_text_only_reply
@@ -302,7 +304,10 @@ class Engine:
         self, session: Session, status: Status, reason: str, now: datetime
     ) -> list[MessageRecord]:
         notice = self.service.close(session, status, reason, now)
-        return [notice] if notice else []
+        if notice is None:
+            return []
+        notice.notice = self.service.notice_key(status, reason)
+        return [notice]
 
     async def close_session(
         self, session_id: str, status: Status, reason: str, *, notify: bool = True
@@ -334,9 +339,11 @@ class Engine:
             if session.status is not Status.ACTIVE:
                 raise SessionAlreadyClosed(session)
             notice = self.service.close(session, status, reason, self.clock(), notify=notify)
+            if notice is not None:
+                notice.notice = self.service.notice_key(status, reason)
             records = await self.store.commit([session], [notice] if notice else [])
             self._observe("closed", session)
-            await self.outbox.deliver(records)
+            await self.outbox.submit(records)
         return session
 
     async def handle_status(self, update: StatusUpdate) -> None:

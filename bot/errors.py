@@ -71,10 +71,18 @@ class ChannelSendError(BotError):
         status: HTTP status of the provider's answer, or ``None`` for a network error/timeout.
         code: The provider's error code (Meta's ``error.code``, e.g. 131047), when given.
         detail: The provider's message, or a description of the network failure.
+        retry_after_s: Seconds the provider asked to wait (HTTP ``Retry-After``), when given.
     """
 
-    def __init__(self, status: int | None, code: int | None, detail: str) -> None:
+    def __init__(
+        self,
+        status: int | None,
+        code: int | None,
+        detail: str,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(f"send failed (status={status}, code={code}): {detail}")
         self.status = status
         self.code = code
         self.detail = detail
+        self.retry_after_s = retry_after_s

@@ -1,41 +1,23 @@
 """Localized texts from ``locales/<lang>.yaml``.
 
 A locale file is a mapping of keys to texts; nested mappings flatten into dotted keys
-(``close: {timeout: ...}`` is ``close.timeout``). Texts may use ``{name}`` placeholders filled
-from the values passed to :meth:`Locales.text` (session data, for instance). Every key must exist
+(``close: {timeout: ...}`` is ``close.timeout``). Texts are :mod:`bot.templates` templates
+(``{name}`` placeholders, plurals, dates) filled from the values passed to
+:meth:`Locales.text` (session data, for instance), in the text's language. Every key must exist
 in every language: :meth:`Locales.load` checks it, so a missing translation is found at start-up,
 not by a user.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot import templates
 from bot.errors import DataFileError
 from bot.yamlfile import error_at, load_yaml
-
-log = logging.getLogger(__name__)
-
-
-class _KeepMissing(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        log.warning("no value for placeholder {%s}", key)
-        return "{" + key + "}"
-
-
-def render(template: str, values: Mapping[str, Any]) -> str:
-    """Fill ``{name}`` placeholders of ``template`` from ``values``; unknown ones stay as is."""
-    if "{" not in template:
-        return template
-    try:
-        return template.format_map(_KeepMissing(values))
-    except (ValueError, IndexError, AttributeError):
-        log.warning("cannot format template %r", template)
-        return template
 
 
 def _flatten(path: Path, node: Any, prefix: str, out: dict[str, str]) -> None:
@@ -107,5 +89,5 @@ class Locales:
         Raises:
             KeyError: ``key`` does not exist (flows are validated against :meth:`has` at load).
         """
-        template = self.texts[self.language_or_default(lang)][key]
-        return render(template, values or {})
+        language = self.language_or_default(lang)
+        return templates.render(self.texts[language][key], values or {}, language)

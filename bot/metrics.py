@@ -11,8 +11,15 @@ Series (all counters end in ``_total`` in the exposition):
 - ``bot_inbound_messages_total{channel, kind}``: inbound messages processed (``kind``: ``text``,
   ``interactive``, ``media``, ...).
 - ``bot_outbound_messages_total{channel, kind}``: outbound messages the provider accepted.
-- ``bot_send_errors_total{channel, code}``: refused or failed sends (``code``: the provider's
-  error code, ``none`` for a network error or timeout).
+- ``bot_send_errors_total{channel, code}``: refused or failed send attempts (``code``: the
+  provider's error code, ``none`` for a network error or timeout).
+- ``bot_send_retries_total{channel, code}``: refused sends scheduled to be tried again.
+- ``bot_outbound_failed_total{channel, code}``: messages given up (a permanent error, or out of
+  attempts), recorded ``failed`` with that code.
+- ``bot_outbound_skipped_total{channel, reason}``: messages not sent (``window``: outside the
+  user's 24-hour window, without a template).
+- ``bot_outbound_delay_seconds{channel, priority}``: histogram of the time from storing a
+  message to the provider accepting it (``priority``: ``reply`` or ``bulk``).
 - ``bot_intents_total{intent}``: classification results (``none`` when nothing matched).
 - ``bot_sessions_opened_total{channel}`` and ``bot_sessions_closed_total{channel, status, reason}``.
 - ``bot_sweeper_lag_seconds``: at the last sweep, how long the oldest due session had been due.
@@ -30,6 +37,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds, in seconds, of the webhook latency histogram."""
 
+DELAY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+"""Upper bounds, in seconds, of the outbound delay histogram (pacing and retries included)."""
+
 
 class Metrics:
     """The hooks, as no-ops. Subclass and override to record them."""
@@ -42,6 +52,18 @@ class Metrics:
 
     def send_error(self, channel: str, code: int | None) -> None:
         """A send on ``channel`` failed with provider error ``code`` (``None``: no answer)."""
+
+    def send_retry(self, channel: str, code: int | None) -> None:
+        """A send refused with ``code`` on ``channel`` will be tried again."""
+
+    def send_failed(self, channel: str, code: int | None) -> None:
+        """An outbound message on ``channel`` was given up, recorded failed with ``code``."""
+
+    def send_skipped(self, channel: str, reason: str) -> None:
+        """An outbound message on ``channel`` was not sent, for ``reason`` (``window``)."""
+
+    def outbound_delay(self, channel: str, priority: str, seconds: float) -> None:
+        """A message of ``priority`` was accepted ``seconds`` after it was stored."""
 
     def intent(self, name: str) -> None:
         """The classifier returned intent ``name``."""
@@ -57,6 +79,9 @@ class Metrics:
 
     def webhook_latency(self, route: str, status: int, seconds: float) -> None:
         """A webhook request to ``route`` was answered ``status`` after ``seconds``."""
+
+    def cleanup_failed(self) -> None:
+        """A retention cleanup run failed."""
 
 
 NO_METRICS = Metrics()
@@ -88,6 +113,31 @@ class PrometheusMetrics(Metrics):
             ["channel", "code"],
             registry=r,
         )
+        self._retries = Counter(
+            "bot_send_retries",
+            "Refused sends scheduled to be tried again, by provider error code.",
+            ["channel", "code"],
+            registry=r,
+        )
+        self._failed = Counter(
+            "bot_outbound_failed",
+            "Outbound messages given up, by provider error code.",
+            ["channel", "code"],
+            registry=r,
+        )
+        self._skipped = Counter(
+            "bot_outbound_skipped",
+            "Outbound messages not sent, by reason.",
+            ["channel", "reason"],
+            registry=r,
+        )
+        self._delay = Histogram(
+            "bot_outbound_delay_seconds",
+            "Time from storing an outbound message to the provider accepting it.",
+            ["channel", "priority"],
+            buckets=DELAY_BUCKETS_S,
+            registry=r,
+        )
         self._intents = Counter("bot_intents", "Classified intents.", ["intent"], registry=r)
         self._opened = Counter("bot_sessions_opened", "Sessions started.", ["channel"], registry=r)
         self._closed = Counter(
@@ -100,6 +150,9 @@ class PrometheusMetrics(Metrics):
             "bot_sweeper_lag_seconds",
             "How long the oldest due session had been due at the last sweep.",
             registry=r,
+        )
+        self._cleanup_failures = Counter(
+            "bot_cleanup_failures", "Retention cleanup runs that failed.", registry=r
         )
         self._latency = Histogram(
             "bot_webhook_latency_seconds",
@@ -118,6 +171,18 @@ class PrometheusMetrics(Metrics):
     def send_error(self, channel: str, code: int | None) -> None:
         self._send_errors.labels(channel, "none" if code is None else str(code)).inc()
 
+    def send_retry(self, channel: str, code: int | None) -> None:
+        self._retries.labels(channel, "none" if code is None else str(code)).inc()
+
+    def send_failed(self, channel: str, code: int | None) -> None:
+        self._failed.labels(channel, "none" if code is None else str(code)).inc()
+
+    def send_skipped(self, channel: str, reason: str) -> None:
+        self._skipped.labels(channel, reason).inc()
+
+    def outbound_delay(self, channel: str, priority: str, seconds: float) -> None:
+        self._delay.labels(channel, priority).observe(max(0.0, seconds))
+
     def intent(self, name: str) -> None:
         self._intents.labels(name).inc()
 
@@ -132,6 +197,9 @@ class PrometheusMetrics(Metrics):
 
     def webhook_latency(self, route: str, status: int, seconds: float) -> None:
         self._latency.labels(route, str(status)).observe(seconds)
+
+    def cleanup_failed(self) -> None:
+        self._cleanup_failures.inc()
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format (see :data:`CONTENT_TYPE`)."""

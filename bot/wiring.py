@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.channels.base import OutboundSender
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery.outbox import Outbox
 from bot.engine import Behaviour, Engine
 from bot.flows import FlowRunner, load_flows
 from bot.flows.actions import Actions
@@ -19,7 +20,6 @@ from bot.flows.model import Flow
 from bot.intents import IntentClassifier
 from bot.locales import Locales
 from bot.metrics import NO_METRICS, Metrics
-from bot.outbox import Outbox
 from bot.sessions.service import SessionService
 from bot.sessions.store import SessionStore
 from bot.sessions.sweeper import Sweeper
@@ -94,7 +94,14 @@ def build_runtime(
         warn_before_s=settings.warn_before_min * 60 if settings.warn_before_min else None,
         policy=runner,
     )
-    outbox = Outbox(store, senders, metrics)
+    outbox = Outbox(
+        store,
+        senders,
+        metrics,
+        clock=clock,
+        settings=settings.delivery,
+        default_language=settings.default_language,
+    )
     engine = Engine(
         store=store,
         service=service,

@@ -127,3 +127,52 @@ def test_serve_stops_with_one_line_naming_a_bad_setting(env: dict[str, str], set
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {setting}: ")
+
+
+def test_sessions_cleanup_deletes_what_is_past_retention(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from bot.sessions.model import Session, SessionKey, Status
+    from bot.sessions.sqlite import SqliteStore
+
+    now = datetime.now(UTC)
+
+    def closed(sid: str, hours_ago: float) -> Session:
+        at = now - timedelta(hours=hours_ago)
+        return Session(
+            id=sid,
+            key=SessionKey("whatsapp", "1", sid),
+            status=Status.COMPLETED,
+            created_at=at,
+            last_activity_at=at,
+            expires_at=None,
+            closed_at=at,
+        )
+
+    async def seed() -> None:
+        store = SqliteStore(tmp_path / "bot.db")
+        await store.open()
+        await store.commit([closed("old", 200), closed("new", 1)], [])
+        await store.close()
+
+    async def remaining() -> list[str]:
+        store = SqliteStore(tmp_path / "bot.db")
+        await store.open()
+        from bot.sessions.store import SessionQuery
+
+        ids = [s.id for s in await store.list_sessions(SessionQuery())]
+        await store.close()
+        return ids
+
+    asyncio.run(seed())
+    result = run_bot(
+        "sessions",
+        "cleanup",
+        "--env-file",
+        "/nonexistent",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "deleted 1 sessions" in result.stdout
+    assert asyncio.run(remaining()) == ["new"]

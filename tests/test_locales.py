@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import DataFileError
-from bot.locales import Locales, render
+from bot.locales import Locales
 from tests.conftest import REPO
 
 REQUIRED = [
@@ -50,5 +50,15 @@ def test_unknown_language_falls_back_to_the_default() -> None:
     assert locales.text(None, "welcome") == locales.text("es", "welcome")
 
 
-def test_render_fills_known_placeholders_and_keeps_unknown_ones() -> None:
-    assert render("Hola {name}, {missing}", {"name": "Ana"}) == "Hola Ana, {missing}"
+def test_texts_are_templates_with_plurals_in_their_language(tmp_path: Path) -> None:
+    (tmp_path / "es.yaml").write_text(
+        "n: 'Tienes {count, plural, one {# mensaje} other {# mensajes}}, {name}'\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "en.yaml").write_text(
+        "n: 'You have {count, plural, one {# message} other {# messages}}, {name}'\n",
+        encoding="utf-8",
+    )
+    locales = Locales.load(tmp_path, ["es", "en"], "es")
+    assert locales.text("es", "n", {"count": 1, "name": "Ana"}) == "Tienes 1 mensaje, Ana"
+    assert locales.text("en", "n", {"count": 1500, "name": "Bo"}) == "You have 1,500 messages, Bo"

@@ -48,3 +48,14 @@ def test_each_instance_has_its_own_registry_not_the_global_one() -> None:
         is None
     )
     assert b"# TYPE bot_webhook_latency_seconds histogram" in first.render()
+
+
+def test_cleanup_failures_are_counted() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from bot.metrics import PrometheusMetrics
+
+    metrics = PrometheusMetrics(CollectorRegistry())
+    metrics.cleanup_failed()
+    metrics.cleanup_failed()
+    assert b"bot_cleanup_failures_total 2.0" in metrics.render()

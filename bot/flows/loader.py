@@ -16,8 +16,8 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from bot import templates
 from bot.errors import DataFileError
-from bot.flows import templates
 from bot.flows.checks import Reference, check_flows
 from bot.flows.conditions import Condition, ConditionSyntaxError
 from bot.flows.credentials import read_pool

@@ -19,9 +19,9 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot import templates
 from bot.channels.base import Choice, choices_payload
 from bot.clock import Clock, utc_now
-from bot.flows import templates
 from bot.flows.actions import ActionContext, ActionFailed, Actions
 from bot.flows.conditions import Condition
 from bot.flows.model import Flow, SlotType, Step, Target, Text
@@ -431,7 +431,7 @@ class FlowRunner:
 
 def render_text(locales: Locales, text: Text, lang: str, data: Mapping[str, Any]) -> str:
     """``text`` in ``lang`` (a locale key's template, or the inline template of ``lang``, else
-    of the default language) with ``data`` filled in (see :mod:`bot.flows.templates`)."""
+    of the default language) with ``data`` filled in (see :mod:`bot.templates`)."""
     if text.key is not None:
         template = locales.texts[locales.language_or_default(lang)].get(text.key, text.key)
     else:

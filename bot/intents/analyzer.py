@@ -76,7 +76,8 @@ class Analyzer:
         Args:
             language: spaCy language code (``"es"``, ``"en"``, ``"pt"``).
             abbreviations: Shorthand (lowercase, no accents) → expansion, e.g. ``xq`` →
-                ``porque``; the expansion may hold several words.
+                ``porque``; the expansion may hold several words. A shorthand may also be
+                one emoji, read as another (``🚫`` → ``❌``) or as words (``👍`` → ``ok``).
             vocab_limit: spaCy keeps every new word it sees (numbers, emails, names) in its
                 vocabulary; past this many entries the tokenizer is rebuilt (about 20 ms) so a
                 long-running service does not grow without bound.
@@ -85,7 +86,7 @@ class Analyzer:
         self._vocab_limit = vocab_limit
         self._nlp = spacy.blank(language)
         self._abbreviations = {
-            strip_accents(short): tuple(_word_tokens(long.lower()))
+            strip_accents(prepare(short).strip()): _expansion_tokens(long)
             for short, long in abbreviations.items()
         }
 
@@ -121,7 +122,8 @@ class Analyzer:
                 current.append(Token(spacy_token.lower_, spacy_token.lower_, TokenKind.OTHER))
                 continue
             if is_emoji(text):
-                current.extend(Token(char, char, TokenKind.EMOJI) for char in text)
+                for char in text:
+                    current.extend(self._abbreviations.get(char) or (_emoji_token(char),))
                 continue
             capital = cased and text[:1].isupper()
             text = spacy_token.lower_
@@ -161,6 +163,17 @@ class Analyzer:
         return question
 
 
-def _word_tokens(text: str) -> list[Token]:
-    """Tokens of an abbreviation's expansion: plain words, split on blanks and punctuation."""
-    return [Token(word, strip_accents(word), TokenKind.WORD) for word in split_word(text)]
+def _emoji_token(char: str) -> Token:
+    return Token(char, char, TokenKind.EMOJI)
+
+
+def _expansion_tokens(text: str) -> tuple[Token, ...]:
+    """Tokens of an abbreviation's expansion: emoji, and plain words split on blanks and
+    punctuation."""
+    tokens: list[Token] = []
+    for piece in prepare(text).split():
+        if is_emoji(piece):
+            tokens.extend(_emoji_token(char) for char in piece)
+        else:
+            tokens.extend(Token(w, strip_accents(w), TokenKind.WORD) for w in split_word(piece))
+    return tuple(tokens)

@@ -9,6 +9,10 @@ A file holds one language's intents plus the small word lists the classifier's g
                                   # "(a|b|)" gives alternatives: "que (tengas|tenga) (un|) buen
                                   #   día" is four examples; an empty one makes a word optional
         keywords: [hola]          # optional: words that signal the intent anywhere in a message
+        context: [gente]          # optional: words that often come with the intent's phrases
+                                  #   but mean nothing alone ("cancela esto", "que tengas
+                                  #   una linda tarde"): they never trigger the intent, they
+                                  #   only count as explained when one of its phrases is there
         threshold: 0.8            # optional: minimum confidence (default: the classifier's, 0.75)
         threshold_in_flow: 0.9    # optional: minimum while the user answers a free-text question
         closing: false            # optional: ends the conversation (default: goodbye, cancel)
@@ -24,6 +28,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
+    past: [ayer]                  # optional: words that make a closing phrase a report of the
+                                  #   past ("cancelé el pedido ayer", "I quit last week")
     determiners: [el]             # optional: a closing word right after one is a noun ("el stop")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
@@ -55,6 +61,7 @@ _TOP_KEYS = frozenset(
         "question_words",
         "conditionals",
         "deferrals",
+        "past",
         "determiners",
     }
 )
@@ -67,7 +74,16 @@ MAX_ALTERNATIVES = 500
 _GROUP_RE = re.compile(r"\(([^()]*)\)")
 
 _INTENT_KEYS = frozenset(
-    {"examples", "keywords", "threshold", "threshold_in_flow", "closing", "deferrable", "priority"}
+    {
+        "examples",
+        "keywords",
+        "context",
+        "threshold",
+        "threshold_in_flow",
+        "closing",
+        "deferrable",
+        "priority",
+    }
 )
 
 
@@ -97,6 +113,8 @@ class IntentSpec:
         priority: Rank among intents found in one message; higher wins (greet 0, closing
             intents 2, others 1).
         line: 1-based line of the intent's key.
+        context: Words or short phrases that may accompany the intent's phrases ("esto",
+            "el chat", "linda tarde") without being evidence of it on their own.
     """
 
     name: str
@@ -108,6 +126,7 @@ class IntentSpec:
     deferrable: bool
     priority: int
     line: int | None
+    context: tuple[Phrase, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +138,8 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, question_words, conditionals, deferrals, determiners: Word lists
-            for the guards (see the module docstring).
+        fillers, negations, question_words, conditionals, deferrals, determiners, past: Word
+            lists for the guards (see the module docstring).
     """
 
     language: str
@@ -133,6 +152,7 @@ class LanguageData:
     conditionals: tuple[Phrase, ...]
     deferrals: tuple[Phrase, ...]
     determiners: tuple[Phrase, ...] = ()
+    past: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -216,6 +236,7 @@ class _Loader:
             conditionals=self.phrases(root, "conditionals"),
             deferrals=self.phrases(root, "deferrals"),
             determiners=self.phrases(root, "determiners"),
+            past=self.phrases(root, "past"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:
@@ -259,6 +280,7 @@ class _Loader:
             deferrable=self.boolean(body, "deferrable", name, name == CANCEL),
             priority=self.integer(body, "priority", name, _default_priority(name, closing_default)),
             line=line[0],
+            context=self.phrases(body, "context", owner=f"intent {name!r}"),
         )
 
     def phrases(

@@ -24,7 +24,8 @@ class Match:
         words: The message's words it covered, as read (lowercase, letter runs cut to two:
             "chauuu" reads "chauu").
         how: ``"example"`` or ``"keyword"``, plus ``"+lemma"`` when matched by lemmas and
-            ``"+sound"``/``"+typo"``/``"+dedouble"`` when a word was corrected.
+            ``"+sound"``/``"+typo"``/``"+dedouble"`` when a word was corrected; ``"context"``
+            for a word that only accompanies the intent ("esto" in "cancela esto").
         score: Match score in ``[0, 1]`` (lower for lemmas and corrections).
     """
 
@@ -152,7 +153,9 @@ def span_match(span: Span, resolved: list[Resolved]) -> Match:
     corrections = sorted({item.how for item in items if item.how != "exact"})
     how += "".join(f"+{kind}" for kind in corrections)
     intent = "filler" if entry.intent == FILLER else entry.intent
-    if intent == "filler":
+    if entry.context:
+        how = "context"
+    elif intent == "filler":
         how = "filler"
     elif intent == NONE_INTENT:
         how = "anti-example"

@@ -25,6 +25,7 @@ from bot.intents.guards import GuardWords
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import dedouble, dedouble_variants
 from bot.intents.phonetic import SOUND_KEYS
+from bot.intents.result import NONE_INTENT
 
 FILLER = ""
 """Pseudo intent of filler phrases ("por favor", "thanks"): they explain tokens, nothing more."""
@@ -38,11 +39,14 @@ class Entry:
         intent: The intent, or :data:`FILLER`.
         keyword: True for a keyword (or an example that contains one).
         text: The phrase as the author wrote it (for explanations).
+        context: True for a context phrase: words that may accompany the intent's phrases
+            (see :meth:`PhraseIndex.find_context`), never evidence on their own.
     """
 
     intent: str
     keyword: bool
     text: str = ""
+    context: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,7 @@ class PhraseIndex:
         self._owner_line: dict[tuple[str, ...], int | None] = {}
         words: set[str] = set()
         fuzzy_words: set[str] = set()
+        phrase_words: set[str] = set()
 
         for spec in data.intents.values():
             for phrase, keyword in [(p, True) for p in spec.keywords] + [
@@ -134,6 +139,7 @@ class PhraseIndex:
                 tokens = self._phrase_tokens(phrase, f"intent {spec.name!r}")
                 self._add(tokens, Entry(spec.name, keyword, phrase.text), phrase)
                 words.update(t.norm for t in tokens)
+                phrase_words.update(t.norm for t in tokens if t.kind is TokenKind.WORD)
                 fuzzy_words.update(
                     t.norm
                     for t in tokens
@@ -142,6 +148,19 @@ class PhraseIndex:
                     # short stop words are too close to too many words ("nada", "todo")
                     and (t.norm not in stop_words or len(t.norm) > config.fuzzy_min_length)
                 )
+        self._context: dict[tuple[str, ...], list[Entry]] = {}
+        for spec in data.intents.values():
+            if spec.name == NONE_INTENT:
+                continue
+            for phrase in spec.context:
+                tokens = self._phrase_tokens(phrase, f"intent {spec.name!r} context")
+                entry = Entry(spec.name, keyword=False, text=phrase.text, context=True)
+                keys = {tuple(t.norm for t in tokens), tuple(self._token_lemma(t) for t in tokens)}
+                for key in keys:
+                    entries = self._context.setdefault(key, [])
+                    if all(known.intent != spec.name for known in entries):
+                        entries.append(entry)
+                words.update(t.norm for t in tokens)
         for phrase in data.fillers:
             tokens = self._phrase_tokens(phrase, "fillers")
             key = tuple(t.norm for t in tokens)
@@ -153,8 +172,15 @@ class PhraseIndex:
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)
+        self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
-        for guard in (self.negations, self.question_words, self.conditionals, self.deferrals):
+        for guard in (
+            self.negations,
+            self.question_words,
+            self.conditionals,
+            self.deferrals,
+            self.past,
+        ):
             words.update(guard.words)
         for expansion in data.abbreviations.values():
             words.update(t.norm for t in analyzer.phrase_tokens(expansion.text))
@@ -173,6 +199,10 @@ class PhraseIndex:
             | {self._lemmas.lemma(w) for w in words}
         )
         self._fuzzy_choices = sorted(fuzzy_words)
+        self._swapped = self._swapped_stop_words(phrase_words)
+        """Short stop words of phrases with two neighbours swapped ("yuo" → you, "teh" →
+        the): too short for edit distance (too many real words are one edit away), but a
+        swap that makes no known word is a slip of the fingers."""
         self._sound_key = SOUND_KEYS.get(data.language)
         self._sounds: dict[str, tuple[str, ...]] = {}
         """Sound-alike key → the intent words with that key (see :mod:`~bot.intents.phonetic`)."""
@@ -183,6 +213,9 @@ class PhraseIndex:
         self.max_phrase_len = max((len(key) for key in self.surface), default=1)
         self._surface_prefixes = _prefixes(self.surface)
         self._lemma_prefixes = _prefixes(self.lemma)
+        self._context_prefixes = _prefixes(self._context)
+        self._context_first = frozenset(key[0] for key in self._context)
+        self._max_context_len = max((len(key) for key in self._context), default=0)
         self._bigrams = frozenset(pair for key in self.surface for pair in itertools.pairwise(key))
         self.resolve: Callable[[Token], Resolved] = lru_cache(maxsize=50_000)(self._resolve)
         self.compound: Callable[[Token], tuple[Token, Token] | None] = lru_cache(maxsize=10_000)(
@@ -309,6 +342,24 @@ class PhraseIndex:
                     )
         return Resolved(token, norm, lemma, 1.0, False, self._weight(norm), "unknown")
 
+    def _swapped_stop_words(self, phrase_words: set[str]) -> dict[str, str]:
+        """Each short stop word of a phrase with two neighbour letters swapped → the word,
+        for swaps that are no known word ("yuo" → you, not "pro" → por)."""
+        config = self._config
+        swapped: dict[str, str] = {}
+        for word in sorted(phrase_words & self.stop_words):
+            if not config.typo_min_length <= len(word) <= config.fuzzy_min_length:
+                continue
+            for i in range(len(word) - 1):
+                variant = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+                if (
+                    variant != word
+                    and variant not in self.vocabulary
+                    and not self._lemmas.is_known(variant)
+                ):
+                    swapped.setdefault(variant, word)
+        return swapped
+
     def _compound(self, token: Token) -> tuple[Token, Token] | None:
         """Split an unknown word made of two neighbour words of some phrase: "goodnight" →
         good night, "seeya" → see ya, "thankyou" → thank you; ``None`` if it is not one."""
@@ -335,7 +386,8 @@ class PhraseIndex:
             word, self._fuzzy_choices, scorer=OSA.distance, score_cutoff=limit
         )
         if match is None:
-            return None
+            swapped = self._swapped.get(word)
+            return (swapped, 1) if swapped is not None else None
         found, edits = match[0], int(match[1])
         if (
             len(word) <= config.fuzzy_min_length
@@ -388,6 +440,47 @@ class PhraseIndex:
                     spans.append(
                         Span(start, end + 1, by_lemma, score * lemma_factor, fuzzy, by_lemma=True)
                     )
+        return spans
+
+    def find_context(self, resolved: list[Resolved], intents: Iterable[str]) -> list[Span]:
+        """Context phrases of ``intents`` occurring in ``resolved`` (overlaps included).
+
+        A context phrase ("esto", "el chat", "linda tarde") is matched by words or by lemmas
+        ("chats", "tardes"), never through a corrected misspelling; each span's entry has
+        ``context=True`` and its score is 1.0.
+        """
+        wanted = set(intents)
+        spans: list[Span] = []
+        if not wanted or not self._context:
+            return spans
+        count = len(resolved)
+        first = self._context_first
+        for start in range(count):
+            item = resolved[start]
+            if item.form not in first and item.lemma not in first:
+                continue
+            forms: tuple[str, ...] | None = ()
+            lemmas: tuple[str, ...] | None = ()
+            for end in range(start, min(count, start + self._max_context_len)):
+                item = resolved[end]
+                if item.fuzzy:
+                    break
+                if forms is not None:
+                    forms = (*forms, item.form)
+                    if forms not in self._context_prefixes:
+                        forms = None
+                if lemmas is not None:
+                    lemmas = (*lemmas, item.lemma)
+                    if lemmas not in self._context_prefixes:
+                        lemmas = None
+                if forms is None and lemmas is None:
+                    break
+                found = self._context.get(forms) if forms is not None else None
+                if found is None and lemmas is not None:
+                    found = self._context.get(lemmas)
+                for entry in found or ():
+                    if entry.intent in wanted:
+                        spans.append(Span(start, end + 1, entry, 1.0, False))
         return spans
 
 

@@ -34,7 +34,8 @@ class ClauseScore:
         matched: Every intent with a phrase in the clause, vetoed ones included, and
             ``"none"`` for an anti-example: evidence that the clause was understood in this
             language.
-        spans: The phrases chosen in the clause (fillers and ``none`` included), in order.
+        spans: The phrases chosen in the clause (fillers, ``none`` and the surviving intents'
+            context words included), in order.
         vetoes: Intent → why it was vetoed ("negated by 'no'", "in a question", ...).
     """
 
@@ -51,12 +52,14 @@ class ClauseScorer:
     you" beats "see you", and a ``none`` anti-example swallows the keyword inside it). An
     intent is then vetoed for the clause when one of its phrases is negated ("no quiero
     cancelar"). A closing intent also when the clause is a question ("¿puedo cancelar?"),
-    hypothetical ("if I cancel") or put off ("cancelo mañana"), when its word is a noun
-    ("the cancel button", "el stop") or a proper name ("me llamo Chao"), and when its only
-    evidence is an emoji beside another intent's words ("hello 👋"). A vetoed closing intent
+    hypothetical ("if I cancel"), put off ("cancelo mañana") or in the past ("I quit last
+    week"), when its word is a noun ("the cancel button", "el stop") or a proper name ("me
+    llamo Chao"), and when its only evidence is an emoji beside another intent's words
+    ("hello 👋"). A vetoed closing intent
     takes the clause's lesser intents with it: "can I stop the trial?" is about stopping,
     not a trial request. The rest score by coverage: how much of the clause (by weight) the
-    intent's phrases, fillers and lower-priority intents explain.
+    intent's phrases, its context words ("cancela esto", "quit the chat"), fillers and
+    lower-priority intents explain.
     """
 
     def __init__(
@@ -120,6 +123,8 @@ class ClauseScorer:
         total = sum(weights)
         if total <= 0:
             return ClauseScore({}, matched, tuple(chosen), vetoes)
+        context: list[Span] | None = None
+        kept_context: list[Span] = []
         scores: dict[str, float] = {}
         for intent, spans in by_intent.items():
             priority = self._traits[intent].priority
@@ -127,8 +132,23 @@ class ClauseScorer:
             for other, other_spans in by_intent.items():
                 if other == intent or self._traits[other].priority < priority:
                     covered.update(i for span in other_spans for i in range(span.start, span.end))
+            if len(covered) < len(tokens):  # words left: maybe the intent's context words
+                if context is None:
+                    context = self._index.find_context(resolved, by_intent)
+                taken = filler_positions | {
+                    i
+                    for other, other_spans in by_intent.items()
+                    if other == intent or self._traits[other].priority >= priority
+                    for span in other_spans
+                    for i in range(span.start, span.end)
+                }
+                for span in _select_context(context, intent, taken):
+                    kept_context.append(span)
+                    covered.update(range(span.start, span.end))
             coverage = sum(weights[i] for i in covered) / total
             scores[intent] = self._confidence(spans, weights, coverage)
+        if kept_context:
+            chosen = sorted([*chosen, *kept_context], key=lambda s: (s.start, s.entry.context))
         return ClauseScore(scores, matched, tuple(chosen), vetoes)
 
     def _suppress(
@@ -177,10 +197,11 @@ class ClauseScorer:
         """Why the span's intent must not fire in this clause, or ``None``.
 
         Any intent: a negation shortly before the phrase. Closing intents also: a question,
-        a question word opening the clause, a conditional at one of the ``free`` positions
-        (outside the intent's own phrases: "cancelo si no me gusta"), a determiner right
-        before the phrase, a capital letter that makes it a name; deferrable ones also a
-        deferral word there ("I'll cancel later").
+        a question word opening the clause, a conditional or a past-time word at one of the
+        ``free`` positions (outside the intent's own phrases: "cancelo si no me gusta",
+        "cancelé el pedido ayer"), a determiner right before the phrase, a capital letter
+        that makes it a name; deferrable ones also a deferral word there ("I'll cancel
+        later").
         """
         index = self._index
         # Negation shortly before the phrase ("no quiero cancelar"); fillers end its scope
@@ -205,6 +226,8 @@ class ClauseScorer:
         for i in free:
             if index.conditionals.starts_at(tokens, i):
                 return f"hypothetical: {tokens[i].orth!r}"
+            if index.past.starts_at(tokens, i):
+                return f"a report of the past: {tokens[i].orth!r}"
         if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
             return _NOUN
         name = self._name_reason(span, tokens, fillers)
@@ -238,6 +261,20 @@ class ClauseScorer:
 def _emoji_only(span: Span) -> bool:
     """True for a one-token span whose phrase has no letters or digits (an emoji cue)."""
     return span.end - span.start == 1 and not any(char.isalnum() for char in span.entry.text)
+
+
+def _select_context(context: list[Span], intent: str, taken: set[int]) -> list[Span]:
+    """The intent's context spans, longest first, that overlap neither each other nor the
+    ``taken`` positions (its own phrases, fillers, phrases of intents that outrank it):
+    "del chat" rather than "chat"; "about the trial" may cover a lesser intent's "trial"."""
+    kept: list[Span] = []
+    used = set(taken)
+    for span in sorted(context, key=lambda s: (s.start - s.end, s.start)):
+        positions = range(span.start, span.end)
+        if span.entry.intent == intent and not any(i in used for i in positions):
+            used.update(positions)
+            kept.append(span)
+    return kept
 
 
 def _select(spans: list[Span]) -> list[Span]:

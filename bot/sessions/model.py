@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -90,7 +90,11 @@ class Direction(StrEnum):
 
 
 class Delivery(StrEnum):
-    """Status of a stored message: ``received`` for inbound; the rest for outbound."""
+    """Status of a stored message: ``received`` for inbound; the rest for outbound.
+
+    ``skipped_window``: not sent because the user's 24-hour customer service window had
+    closed and no template was configured for it (final, like ``failed``).
+    """
 
     RECEIVED = "received"
     PENDING = "pending"
@@ -98,6 +102,16 @@ class Delivery(StrEnum):
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
+    SKIPPED_WINDOW = "skipped_window"
+
+
+class Priority(IntEnum):
+    """Which outbound messages leave first when a business number's rate is the limit."""
+
+    REPLY = 0
+    """Answers to a user who just wrote (also the notice of a close the user caused)."""
+    BULK = 1
+    """Notices nobody is waiting for: timeouts and warnings from the sweeper."""
 
 
 @dataclass(slots=True)
@@ -117,8 +131,15 @@ class MessageRecord:
         created_at: Aware UTC datetime.
         provider_id: The wamid (inbound: the user's message id; outbound: returned on send).
         status: See :class:`Delivery`.
-        error_code: Provider error code for a failed send.
-        error_detail: Provider error text for a failed send.
+        error_code: Provider error code for a failed send (or the last failed attempt).
+        error_detail: Provider error text for a failed send (or the last failed attempt).
+        payload: Structured content (the choices of a question), see
+            ``bot.channels.base.choices_payload``.
+        attempts: Outbound: sends tried so far.
+        next_attempt_at: Outbound, pending: not to be sent before this (UTC; ``None``: now).
+        priority: Outbound: see :class:`Priority`.
+        notice: Outbound notices: the locale key they were written from (``close.timeout``,
+            ``session.warning``); picks the template sent outside the 24-hour window.
     """
 
     session_id: str | None
@@ -133,4 +154,8 @@ class MessageRecord:
     error_code: int | None = None
     error_detail: str | None = None
     payload: dict[str, Any] | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    priority: Priority = Priority.REPLY
+    notice: str | None = None
     id: int | None = None

@@ -21,9 +21,16 @@ number id for the ``whatsapp`` channel and ``{channel}:{botId}`` for any other c
 ``messages:{sessionId}``              list: the session's message ids, oldest first
 ``messages:nosession:{botId}:{user}``  list: ids of messages that arrived with no session
 ``message:{id}``                      string: one message (JSON); ids from ``messages:seq``
-``outbox:pending``                    sorted set: outbound message ids not yet sent
+``outbox:pending``                    sorted set: outbound message ids not yet sent, by
+                                      when their next attempt is due (epoch seconds)
+``outbox:user:{botId}:{userId}``      sorted set: the user's pending outbound ids, by id
+``outbox:lock:{botId}:{userId}``      string with a lease: the user's sender (one at a time)
+``outbox:pace:{channel}:{botId}``     string: the business number's next free send slot
+                                      (epoch microseconds, Redis ``TIME``)
 ``wamid:{providerId}``                string: outbound message id of a provider message id
 ``inbound:seen:{channel}:{id}``       string with a 7-day TTL: idempotency of inbound ids
+``inbound:last:{botId}:{userId}``     string: when the user last wrote (ISO 8601 UTC; opens
+                                      the 24-hour window); expires after the retention period
 ``inbox:{channel}:{botId}:{userId}``  list: inbound messages queued for processing (JSON)
 ``inbox:users``                       set: users whose inbox may hold messages
 ``lock:{botId}:{userId}``             string with a lease: the user's cross-worker lock
@@ -43,25 +50,40 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.exceptions
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from bot.channels.base import InboundMessage
+from bot.delivery.pacing import SendSlots
+from bot.delivery.redis_slots import RedisSendSlots
 from bot.sessions.locks import UserLocks
-from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
+from bot.sessions.model import (
+    Delivery,
+    Direction,
+    MessageRecord,
+    Priority,
+    Session,
+    SessionKey,
+    Status,
+)
 from bot.sessions.redis_locks import RedisUserLocks
 from bot.sessions.store import (
     DeletedCounts,
     DuplicateInbound,
     FlowStats,
+    HourlyActivity,
+    MessageSummary,
     SessionQuery,
     SessionStats,
     SessionStore,
+    StepExit,
     StoreUnavailable,
 )
 
 SEEN_TTL_S = 7 * 24 * 3600
+MAX_CONNECTIONS = 100
+"""Connections to Redis per process (redis-py's default); more requests wait for one."""
 _RANK = {Delivery.PENDING: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
 
 _ENQUEUE = """
@@ -163,6 +185,10 @@ def _message_json(m: MessageRecord) -> str:
             "error_code": m.error_code,
             "error_detail": m.error_detail,
             "payload": m.payload,
+            "attempts": m.attempts,
+            "next_attempt_at": _iso(m.next_attempt_at) or None,
+            "priority": int(m.priority),
+            "notice": m.notice,
         },
         ensure_ascii=False,
     )
@@ -186,6 +212,10 @@ def _message(raw: str) -> MessageRecord:
         error_code=d["error_code"],
         error_detail=d["error_detail"],
         payload=d.get("payload"),
+        attempts=d.get("attempts") or 0,
+        next_attempt_at=_dt(d.get("next_attempt_at")),
+        priority=Priority(d.get("priority") or 0),
+        notice=d.get("notice"),
     )
 
 
@@ -200,6 +230,8 @@ def _matches(session: Session, query: SessionQuery) -> bool:
     )
     if any(wanted is not None and wanted != actual for wanted, actual in checks):
         return False
+    if query.channels and session.key.channel not in query.channels:
+        return False
     if query.active_from is not None and session.last_activity_at < query.active_from:
         return False
     return not (query.active_to is not None and session.last_activity_at >= query.active_to)
@@ -207,6 +239,10 @@ def _matches(session: Session, query: SessionQuery) -> bool:
 
 def _inbox_name(key: SessionKey) -> str:
     return f"inbox:{key.channel}:{bot_scope(key)}:{key.user_id}"
+
+
+def _outbox_name(key: SessionKey) -> str:
+    return f"outbox:user:{bot_scope(key)}:{key.user_id}"
 
 
 def _user_member(key: SessionKey) -> str:
@@ -267,8 +303,12 @@ class RedisStore(SessionStore):
         Raises:
             StoreUnavailable: Redis does not answer.
         """
-        self._redis = Redis.from_url(
+        # A blocking pool: a burst waits up to 5 s for one of the connections instead of
+        # failing with "Too many connections".
+        pool = BlockingConnectionPool.from_url(
             self.url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=5,
             decode_responses=True,
             socket_timeout=5,
             socket_connect_timeout=5,
@@ -276,6 +316,7 @@ class RedisStore(SessionStore):
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
+        self._redis = Redis.from_pool(pool)
         self._enqueue = self._redis.register_script(_ENQUEUE)
         self._forget = self._redis.register_script(_FORGET_IF_EMPTY)
         with _reachable():
@@ -294,6 +335,19 @@ class RedisStore(SessionStore):
             return f"lock:{bot_scope(key)}:{key.user_id}"
 
         return RedisUserLocks(self.redis, name)
+
+    def outbox_locks(self) -> UserLocks:
+        """Sender locks shared by every worker (``outbox:lock:{botId}:{userId}``)."""
+
+        def name(key: Hashable) -> str:
+            assert isinstance(key, SessionKey)
+            return f"outbox:lock:{bot_scope(key)}:{key.user_id}"
+
+        return RedisUserLocks(self.redis, name)
+
+    def send_slots(self) -> SendSlots:
+        """Send slots shared by every worker (``outbox:pace:{channel}:{botId}``)."""
+        return RedisSendSlots(self.redis)
 
     async def ping(self) -> None:
         """Check Redis answers; raises StoreUnavailable when it does not."""
@@ -405,7 +459,15 @@ class RedisStore(SessionStore):
                         scope = f"{bot_scope(m.key)}:{m.key.user_id}"
                         pipe.rpush(f"messages:nosession:{scope}", str(m.id))
                     if m.direction is Direction.OUT and m.status is Delivery.PENDING:
-                        pipe.zadd("outbox:pending", {str(m.id): float(m.id or 0)})
+                        due = _epoch(m.next_attempt_at or m.created_at)
+                        pipe.zadd("outbox:pending", {str(m.id): due})
+                        pipe.zadd(_outbox_name(m.key), {str(m.id): float(m.id or 0)})
+                    if m.direction is Direction.IN and m.kind != "system":
+                        pipe.set(
+                            f"inbound:last:{bot_scope(m.key)}:{m.key.user_id}",
+                            _iso(m.created_at),
+                            ex=int(self.retention_s),
+                        )
                 for name in done_keys:
                     pipe.set(name, "1", ex=SEEN_TTL_S)
                 if consumed is not None:
@@ -430,12 +492,44 @@ class RedisStore(SessionStore):
             rows = await pipe.execute()
         return [session_from_hash(r) for r in rows if r]
 
-    async def pending_outbound(self, limit: int) -> list[MessageRecord]:
-        ids = await self.redis.zrange("outbox:pending", 0, limit - 1)
+    async def pending_outbound(
+        self, limit: int, due_by: datetime | None = None
+    ) -> list[MessageRecord]:
+        if due_by is None:
+            ids = await self.redis.zrange("outbox:pending", 0, limit - 1)
+            raws = await self.redis.mget([f"message:{i}" for i in ids]) if ids else []
+            return sorted((_message(r) for r in raws if r), key=lambda m: m.id or 0)
+        found: list[MessageRecord] = []
+        start = 0
+        for _ in range(_DUE_PAGES):  # later messages of a user in backoff are passed over
+            ids = await self.redis.zrangebyscore(
+                "outbox:pending", "-inf", _epoch(due_by), start, _DUE_PAGE
+            )
+            if not ids:
+                break
+            start += len(ids)
+            raws = await self.redis.mget([f"message:{i}" for i in ids])
+            candidates = [_message(r) for r in raws if r]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for m in candidates:
+                    pipe.zrange(_outbox_name(m.key), 0, 0)
+                heads = await pipe.execute()
+            found.extend(
+                m for m, head in zip(candidates, heads, strict=True) if head == [str(m.id)]
+            )
+            if len(found) >= limit:
+                break
+        return sorted(found, key=lambda m: m.id or 0)[:limit]
+
+    async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
+        ids = await self.redis.zrange(_outbox_name(key), 0, limit - 1)
         if not ids:
             return []
         raws = await self.redis.mget([f"message:{i}" for i in ids])
-        return [_message(r) for r in raws if r]
+        return [m for m in (_message(r) for r in raws if r) if m.status is Delivery.PENDING]
+
+    async def last_inbound_at(self, key: SessionKey) -> datetime | None:
+        return _dt(await self.redis.get(f"inbound:last:{bot_scope(key)}:{key.user_id}"))
 
     async def _update_message(self, message_id: int, **changes: Any) -> MessageRecord | None:
         raw = await self.redis.get(f"message:{message_id}")
@@ -454,17 +548,30 @@ class RedisStore(SessionStore):
         provider_id: str | None = None,
         error_code: int | None = None,
         error_detail: str | None = None,
+        *,
+        attempts: int | None = None,
+        next_attempt_at: datetime | None = None,
     ) -> None:
-        changes: dict[str, Any] = {
-            "status": status,
-            "error_code": error_code,
-            "error_detail": error_detail,
-        }
-        if provider_id is not None:
-            changes["provider_id"] = provider_id
-            await self.redis.set(f"wamid:{provider_id}", str(message_id), ex=int(self.retention_s))
-        await self._update_message(message_id, **changes)
-        await self.redis.zrem("outbox:pending", str(message_id))
+        raw = await self.redis.get(f"message:{message_id}")
+        member = str(message_id)
+        m = _message(raw) if raw is not None else None
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if m is not None:
+                m.status, m.error_code, m.error_detail = status, error_code, error_detail
+                m.next_attempt_at = next_attempt_at
+                m.attempts = m.attempts if attempts is None else attempts
+                m.provider_id = provider_id or m.provider_id
+                pipe.set(f"message:{message_id}", _message_json(m))
+            if provider_id is not None:
+                pipe.set(f"wamid:{provider_id}", member, ex=int(self.retention_s))
+            if status is Delivery.PENDING:
+                if m is not None:
+                    pipe.zadd("outbox:pending", {member: _epoch(next_attempt_at or m.created_at)})
+            else:
+                pipe.zrem("outbox:pending", member)
+                if m is not None:
+                    pipe.zrem(_outbox_name(m.key), member)
+            await pipe.execute()
 
     async def update_delivery(
         self,
@@ -582,7 +689,11 @@ class RedisStore(SessionStore):
                     pipe.zrem(f"sessions:user:{user_id}", s.id)
                 for scope in scopes:
                     pipe.delete(
-                        f"session:{scope}", f"session:status:{scope}", f"messages:nosession:{scope}"
+                        f"session:{scope}",
+                        f"session:status:{scope}",
+                        f"messages:nosession:{scope}",
+                        f"outbox:user:{scope}",
+                        f"inbound:last:{scope}",
                     )
                 for mid in message_ids:
                     pipe.delete(f"message:{mid}")
@@ -607,6 +718,8 @@ class RedisStore(SessionStore):
                 pipe.delete(f"session:id:{s.id}", f"messages:{s.id}")
                 if message_ids:
                     pipe.delete(*[f"message:{m}" for m in message_ids])
+                    pipe.zrem("outbox:pending", *message_ids)
+                    pipe.zrem(f"outbox:user:{scope}", *message_ids)
                 pipe.zrem("sessions:created", s.id)
                 pipe.zrem(f"sessions:user:{s.key.user_id}", s.id)
                 await pipe.execute()
@@ -622,3 +735,117 @@ class RedisStore(SessionStore):
             return []
         raws = await self.redis.mget([f"message:{i}" for i in ids])
         return [_message(r) for r in raws if r]
+
+    # --- dashboard queries (issue #8) --------------------------------------------------------
+
+    async def message_summaries(self, session_ids: Sequence[str]) -> dict[str, MessageSummary]:
+        ids = list(dict.fromkeys(session_ids))
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in ids:
+                pipe.hmget(f"session:id:{sid}", "messagesIn", "messagesOut")
+                pipe.lindex(f"messages:{sid}", -1)
+            replies = await pipe.execute()
+        counts, newest = replies[0::2], replies[1::2]
+        with_messages = [
+            (sid, c, last) for sid, c, last in zip(ids, counts, newest, strict=True) if last
+        ]
+        if not with_messages:
+            return {}
+        raws = await self.redis.mget([f"message:{last}" for _, _, last in with_messages])
+        found: dict[str, MessageSummary] = {}
+        for (sid, (n_in, n_out), _), raw in zip(with_messages, raws, strict=True):
+            if raw:
+                found[sid] = MessageSummary(
+                    int(n_in or 0), int(n_out or 0), _message(raw).created_at
+                )
+        return found
+
+    async def hourly_activity(self, since: datetime, until: datetime) -> HourlyActivity:
+        """Reads every session created before ``until`` (no index by close time)."""
+        opened: dict[datetime, int] = {}
+        closed: dict[datetime, dict[str, int]] = {}
+        async for s in self._matching(SessionQuery(created_to=until)):
+            if since <= s.created_at < until:
+                hour = _hour(s.created_at)
+                opened[hour] = opened.get(hour, 0) + 1
+            if s.closed_at is not None and since <= s.closed_at < until:
+                per_hour = closed.setdefault(_hour(s.closed_at), {})
+                reason = s.close_reason or s.status.value
+                per_hour[reason] = per_hour.get(reason, 0) + 1
+        return HourlyActivity(opened=opened, closed=closed)
+
+    async def flow_exits(
+        self, created_from: datetime | None = None, created_to: datetime | None = None
+    ) -> list[StepExit]:
+        counts: dict[tuple[str, str | None, str], int] = {}
+        pending: list[Session] = []  # closed sessions whose last step is read from messages
+
+        async def resolve() -> None:
+            steps = await self._last_steps([s.id for s in pending])
+            for session, step in zip(pending, steps, strict=True):
+                assert session.flow_id is not None
+                row = (session.flow_id, step, session.close_reason or session.status.value)
+                counts[row] = counts.get(row, 0) + 1
+            pending.clear()
+
+        query = SessionQuery(created_from=created_from, created_to=created_to)
+        async for s in self._matching(query):
+            if s.flow_id is None:
+                continue
+            if s.step_id is not None or s.status is Status.ACTIVE:
+                row = (s.flow_id, s.step_id, s.close_reason or "active")
+                counts[row] = counts.get(row, 0) + 1
+                continue
+            pending.append(s)
+            if len(pending) >= _STEP_BATCH:
+                await resolve()
+        await resolve()
+        return [StepExit(flow, step, outcome, n) for (flow, step, outcome), n in counts.items()]
+
+    async def _last_steps(self, session_ids: Sequence[str]) -> list[str | None]:
+        """Per session, the ``step_id`` of its newest message that has one (``None``: none).
+
+        Reads the last :data:`_STEP_TAIL` messages of each session, and all of them only for a
+        session whose tail has no step (a long exchange after its flow)."""
+        if not session_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in session_ids:
+                pipe.lrange(f"messages:{sid}", -_STEP_TAIL, -1)
+            tails = await pipe.execute()
+        steps: list[str | None] = []
+        for sid, tail in zip(session_ids, tails, strict=True):
+            step = await self._newest_step(tail)
+            if step is None and len(tail) == _STEP_TAIL:
+                step = await self._newest_step(await self.redis.lrange(f"messages:{sid}", 0, -1))
+            steps.append(step)
+        return steps
+
+    async def _newest_step(self, message_ids: Sequence[str]) -> str | None:
+        if not message_ids:
+            return None
+        raws = await self.redis.mget([f"message:{i}" for i in message_ids])
+        for raw in reversed(raws):
+            if raw:
+                step: str | None = json.loads(raw).get("step_id")
+                if step is not None:
+                    return step
+        return None
+
+
+_DUE_PAGE = 500
+"""Due outbox entries read per round trip by :meth:`RedisStore.pending_outbound`."""
+_DUE_PAGES = 20
+"""At most this many pages are read per call (entries behind a user's retry are skipped)."""
+
+_STEP_BATCH = 200
+"""Closed sessions whose last step :meth:`RedisStore.flow_exits` looks up in one pipeline."""
+_STEP_TAIL = 16
+"""Newest messages read first when looking for a session's last step."""
+
+
+def _hour(moment: datetime) -> datetime:
+    """The start of ``moment``'s UTC hour."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

@@ -22,6 +22,7 @@ from bot.sessions.model import (
     Delivery,
     Direction,
     MessageRecord,
+    Priority,
     Session,
     SessionKey,
     Status,
@@ -30,9 +31,12 @@ from bot.sessions.store import (
     DeletedCounts,
     DuplicateInbound,
     FlowStats,
+    HourlyActivity,
+    MessageSummary,
     SessionQuery,
     SessionStats,
     SessionStore,
+    StepExit,
     StoreUnavailable,
 )
 
@@ -84,6 +88,10 @@ CREATE INDEX IF NOT EXISTS messages_outbound_provider
     ON messages (provider_id) WHERE direction = 'out';
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS messages_session ON messages (session_id, id);
+CREATE INDEX IF NOT EXISTS messages_user_pending
+    ON messages (channel, bot_id, user_id, id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS messages_user_inbound
+    ON messages (channel, bot_id, user_id, created_at) WHERE direction = 'in';
 CREATE TABLE IF NOT EXISTS inbound_seen (
     channel TEXT NOT NULL,
     provider_id TEXT NOT NULL,
@@ -106,6 +114,10 @@ ADDED_COLUMNS = (
     ("sessions", "flow_version", "TEXT"),
     ("sessions", "step_retries", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "payload", "TEXT"),
+    ("messages", "attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "next_attempt_at", "TEXT"),
+    ("messages", "priority", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "notice", "TEXT"),
 )
 """Columns added after the first release: ``(table, column, type)``, added on open if missing."""
 
@@ -168,6 +180,10 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         error_code=row["error_code"],
         error_detail=row["error_detail"],
         payload=json.loads(row["payload"]) if row["payload"] else None,
+        attempts=row["attempts"] or 0,
+        next_attempt_at=from_iso(row["next_attempt_at"]),
+        priority=Priority(row["priority"] or 0),
+        notice=row["notice"],
     )
 
 
@@ -338,8 +354,8 @@ class SqliteStore(SessionStore):
                     cursor = await db.execute(
                         """INSERT INTO messages (session_id, channel, bot_id, user_id, direction,
                                kind, text, step_id, created_at, provider_id, status, error_code,
-                               error_detail, payload)
-                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                               error_detail, payload, attempts, next_attempt_at, priority, notice)
+                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                         (
                             m.session_id,
                             m.key.channel,
@@ -355,6 +371,10 @@ class SqliteStore(SessionStore):
                             m.error_code,
                             m.error_detail,
                             json.dumps(m.payload, ensure_ascii=False) if m.payload else None,
+                            m.attempts,
+                            to_iso(m.next_attempt_at) if m.next_attempt_at else None,
+                            int(m.priority),
+                            m.notice,
                         ),
                     )
                     m.id = cursor.lastrowid
@@ -377,9 +397,29 @@ class SqliteStore(SessionStore):
         )
         return [_session(r) for r in rows]
 
-    async def pending_outbound(self, limit: int) -> list[MessageRecord]:
+    async def pending_outbound(
+        self, limit: int, due_by: datetime | None = None
+    ) -> list[MessageRecord]:
+        if due_by is None:
+            rows = await self._all(
+                "SELECT * FROM messages WHERE status='pending' ORDER BY id LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self._all(
+                "SELECT * FROM messages m WHERE status='pending' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+                "AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.status='pending' "
+                "AND e.channel=m.channel AND e.bot_id=m.bot_id AND e.user_id=m.user_id "
+                "AND e.id < m.id) ORDER BY id LIMIT ?",
+                (to_iso(due_by), limit),
+            )
+        return [_message(r) for r in rows]
+
+    async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
         rows = await self._all(
-            "SELECT * FROM messages WHERE status='pending' ORDER BY id LIMIT ?", (limit,)
+            "SELECT * FROM messages WHERE channel=? AND bot_id=? AND user_id=? "
+            "AND status='pending' ORDER BY id LIMIT ?",
+            (key.channel, key.bot_id, key.user_id, limit),
         )
         return [_message(r) for r in rows]
 
@@ -390,14 +430,34 @@ class SqliteStore(SessionStore):
         provider_id: str | None = None,
         error_code: int | None = None,
         error_detail: str | None = None,
+        *,
+        attempts: int | None = None,
+        next_attempt_at: datetime | None = None,
     ) -> None:
         async with self._write:
             await self.db.execute(
                 "UPDATE messages SET status=?, provider_id=COALESCE(?, provider_id), "
-                "error_code=?, error_detail=? WHERE id=?",
-                (status.value, provider_id, error_code, error_detail, message_id),
+                "error_code=?, error_detail=?, attempts=COALESCE(?, attempts), "
+                "next_attempt_at=? WHERE id=?",
+                (
+                    status.value,
+                    provider_id,
+                    error_code,
+                    error_detail,
+                    attempts,
+                    to_iso(next_attempt_at) if next_attempt_at else None,
+                    message_id,
+                ),
             )
             await self.db.commit()
+
+    async def last_inbound_at(self, key: SessionKey) -> datetime | None:
+        row = await self._one(
+            "SELECT MAX(created_at) AS last FROM messages WHERE channel=? AND bot_id=? "
+            "AND user_id=? AND direction='in' AND kind != 'system'",
+            (key.channel, key.bot_id, key.user_id),
+        )
+        return from_iso(row["last"]) if row else None
 
     async def update_delivery(
         self,
@@ -549,6 +609,74 @@ class SqliteStore(SessionStore):
                 raise
         return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)
 
+    # --- dashboard queries (issue #8) --------------------------------------------------------
+
+    async def message_summaries(self, session_ids: Sequence[str]) -> dict[str, MessageSummary]:
+        ids = list(dict.fromkeys(session_ids))
+        found: dict[str, MessageSummary] = {}
+        for start in range(0, len(ids), _MAX_BOUND):
+            chunk = ids[start : start + _MAX_BOUND]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT g.session_id, g.n_in, g.n_out, m.created_at FROM ("  # noqa: S608 - marks
+                "SELECT session_id, SUM(direction='in') AS n_in, SUM(direction='out') AS n_out, "
+                f"MAX(id) AS last_id FROM messages WHERE session_id IN ({marks}) "
+                "GROUP BY session_id) g JOIN messages m ON m.id = g.last_id",
+                chunk,
+            )
+            for r in rows:
+                last = from_iso(r["created_at"])
+                assert last is not None
+                found[r["session_id"]] = MessageSummary(r["n_in"], r["n_out"], last)
+        return found
+
+    async def hourly_activity(self, since: datetime, until: datetime) -> HourlyActivity:
+        bounds = (to_iso(since), to_iso(until))
+        opened = {
+            _hour(r["hour"]): r["n"]
+            for r in await self._all(
+                "SELECT substr(created_at, 1, 13) AS hour, COUNT(*) AS n FROM sessions "
+                "WHERE created_at >= ? AND created_at < ? GROUP BY hour",
+                bounds,
+            )
+        }
+        closed: dict[datetime, dict[str, int]] = {}
+        for r in await self._all(
+            "SELECT substr(closed_at, 1, 13) AS hour, COALESCE(close_reason, status) AS reason, "
+            "COUNT(*) AS n FROM sessions WHERE closed_at >= ? AND closed_at < ? "
+            "GROUP BY hour, reason",
+            bounds,
+        ):
+            closed.setdefault(_hour(r["hour"]), {})[r["reason"]] = r["n"]
+        return HourlyActivity(opened=opened, closed=closed)
+
+    async def flow_exits(
+        self, created_from: datetime | None = None, created_to: datetime | None = None
+    ) -> list[StepExit]:
+        clause, params = _session_filter(
+            SessionQuery(created_from=created_from, created_to=created_to)
+        )
+        also = "AND" if clause else "WHERE"
+        rows = await self._all(
+            "SELECT s.flow_id, COALESCE(s.close_reason, 'active') AS outcome, "  # noqa: S608
+            "COALESCE(s.step_id, (SELECT m.step_id FROM messages m WHERE m.session_id = s.id "
+            "AND m.step_id IS NOT NULL ORDER BY m.id DESC LIMIT 1)) AS step, COUNT(*) AS n "
+            f"FROM sessions s {clause} {also} s.flow_id IS NOT NULL "
+            "GROUP BY s.flow_id, outcome, step",
+            params,
+        )
+        return [StepExit(r["flow_id"], r["step"], r["outcome"], r["n"]) for r in rows]
+
+
+_MAX_BOUND = 500
+"""Session ids bound in one ``IN (...)`` (SQLite allows 32,766 variables; stay far below)."""
+
+
+def _hour(prefix: str) -> datetime:
+    """The aware UTC start of the hour written as :func:`to_iso`'s first 13 characters
+    (``2026-11-21T12``)."""
+    return datetime.fromisoformat(f"{prefix}:00:00+00:00")
+
 
 def _session_filter(query: SessionQuery) -> tuple[str, list[Any]]:
     """The ``WHERE`` clause (or ``""``) and its bound values for ``query``'s filters."""
@@ -564,6 +692,9 @@ def _session_filter(query: SessionQuery) -> tuple[str, list[Any]]:
         if value is not None:
             where.append(f"{column}=?")
             params.append(value)
+    if query.channels:
+        where.append(f"channel IN ({','.join('?' * len(query.channels))})")
+        params.extend(query.channels)
     for column, op, moment in (
         ("created_at", ">=", query.created_from),
         ("created_at", "<", query.created_to),

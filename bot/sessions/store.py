@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.channels.base import InboundMessage
+from bot.delivery.pacing import LocalSendSlots, SendSlots
 from bot.errors import BotError
 from bot.sessions.locks import KeyedLock, UserLocks
 from bot.sessions.model import Delivery, MessageRecord, Session, SessionKey
@@ -19,6 +20,7 @@ class SessionQuery:
 
     Time bounds are aware datetimes; ``*_from`` is inclusive and ``*_to`` exclusive.
     ``flow_id`` matches the flow a session is in or, once closed, the flow it was in last.
+    ``channels`` matches any of several channels (``()``: any); ``channel`` must match too.
     """
 
     user_id: str | None = None
@@ -32,6 +34,7 @@ class SessionQuery:
     created_to: datetime | None = None
     active_from: datetime | None = None
     active_to: datetime | None = None
+    channels: tuple[str, ...] = ()
 
 
 class SessionStore(abc.ABC):
@@ -57,6 +60,16 @@ class SessionStore(abc.ABC):
     def user_locks(self) -> UserLocks:
         """The per-user locks that fit this backend (process-local unless overridden)."""
         return KeyedLock()
+
+    def outbox_locks(self) -> UserLocks:
+        """Per-user locks of the outbound sender (one sender per user at a time, so a user's
+        messages leave in order; process-local unless overridden)."""
+        return KeyedLock()
+
+    def send_slots(self) -> SendSlots:
+        """The pacing state of each business number (process-local unless overridden, so
+        several workers share one rate)."""
+        return LocalSendSlots()
 
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -118,8 +131,20 @@ class SessionStore(abc.ABC):
         """Active sessions whose ``expires_at`` is at or before ``now``, oldest deadline first."""
 
     @abc.abstractmethod
-    async def pending_outbound(self, limit: int) -> list[MessageRecord]:
-        """Outbound messages not yet handed to the provider, oldest first."""
+    async def pending_outbound(
+        self, limit: int, due_by: datetime | None = None
+    ) -> list[MessageRecord]:
+        """Outbound messages not yet handed to the provider, oldest first.
+
+        With ``due_by``, only the messages whose turn it is: the oldest pending message of
+        each user, when its ``next_attempt_at`` is unset or at or before ``due_by`` (what the
+        sender can send now without overtaking an earlier message of the same user).
+        """
+
+    @abc.abstractmethod
+    async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
+        """The pending outbound messages of ``key``, oldest first (the first one is the next
+        to send, whatever its ``next_attempt_at``)."""
 
     @abc.abstractmethod
     async def mark_outbound(
@@ -129,8 +154,21 @@ class SessionStore(abc.ABC):
         provider_id: str | None = None,
         error_code: int | None = None,
         error_detail: str | None = None,
+        *,
+        attempts: int | None = None,
+        next_attempt_at: datetime | None = None,
     ) -> None:
-        """Record the result of sending stored message ``message_id``."""
+        """Record the result of sending stored message ``message_id``.
+
+        With ``status`` ``PENDING`` it stays in the outbox for another attempt at
+        ``next_attempt_at``; ``attempts`` (when given) replaces the count of sends tried.
+        """
+
+    @abc.abstractmethod
+    async def last_inbound_at(self, key: SessionKey) -> datetime | None:
+        """When ``key``'s user last wrote (``created_at`` of their newest stored inbound
+        message other than a system message), or ``None`` when nothing is stored: this opens
+        WhatsApp's 24-hour customer service window."""
 
     @abc.abstractmethod
     async def update_delivery(
@@ -183,6 +221,26 @@ class SessionStore(abc.ABC):
         """Delete sessions closed before ``closed_before`` with their messages, and inbound
         idempotency records older than 7 days. Active sessions are never touched."""
 
+    # --- dashboard queries (issue #8) --------------------------------------------------------
+
+    @abc.abstractmethod
+    async def message_summaries(self, session_ids: Sequence[str]) -> dict[str, MessageSummary]:
+        """Per session id: its messages in and out and when the newest stored one was created.
+        Sessions without messages (or unknown ids) are left out."""
+
+    @abc.abstractmethod
+    async def hourly_activity(self, since: datetime, until: datetime) -> HourlyActivity:
+        """Sessions created, and sessions closed by ``close_reason``, in ``[since, until)``,
+        per UTC hour (see :class:`HourlyActivity`)."""
+
+    @abc.abstractmethod
+    async def flow_exits(
+        self, created_from: datetime | None = None, created_to: datetime | None = None
+    ) -> list[StepExit]:
+        """Where the sessions created in ``[created_from, created_to)`` that ran a flow are
+        (active ones) or stopped (closed ones), counted per flow, step and outcome (see
+        :class:`StepExit`); one row per combination that occurs, in no particular order."""
+
 
 @dataclass(frozen=True, slots=True)
 class FlowStats:
@@ -229,6 +287,52 @@ class DeletedCounts:
 
     sessions: int
     messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSummary:
+    """What :meth:`SessionStore.message_summaries` tells of one session's history.
+
+    Attributes:
+        messages_in, messages_out: Messages from and to the user.
+        last_message_at: ``created_at`` of the newest stored message (aware UTC).
+    """
+
+    messages_in: int
+    messages_out: int
+    last_message_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyActivity:
+    """What :meth:`SessionStore.hourly_activity` returns; only hours with events appear.
+
+    Attributes:
+        opened: Sessions created, per UTC hour (keyed by the hour's start, aware UTC).
+        closed: Sessions closed (``closed_at``), per UTC hour, per ``close_reason``.
+    """
+
+    opened: dict[datetime, int]
+    closed: dict[datetime, dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class StepExit:
+    """How many sessions of one flow are at, or stopped at, one step with one outcome.
+
+    Attributes:
+        flow_id: ``Session.flow_id`` (kept after the close).
+        step_id: For an active session, the step it waits at (``Session.step_id``); for a
+            closed one, the step of its newest message that has one (the question the user
+            left unanswered, or answered with goodbye or cancel). ``None`` when there is none.
+        outcome: The ``close_reason``, or ``"active"`` for a session still open.
+        sessions: How many.
+    """
+
+    flow_id: str
+    step_id: str | None
+    outcome: str
+    sessions: int
 
 
 class StoreUnavailable(BotError):

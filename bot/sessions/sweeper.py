@@ -4,7 +4,8 @@ There is no timer per session: deadlines (``expires_at``) live in the store, and
 asks for the due ones every ``interval_s`` seconds. Each is re-read and closed under its user's
 lock, so a message that arrives at the same moment either keeps the session alive or finds it
 closed, never both. A session that expired while the service was down is closed on the first
-sweep after start-up, and notified once.
+sweep after start-up, and notified once. Notices are stored with the close and handed to the
+outbox as bulk messages: paced, and sent after the replies to users who are waiting.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import asyncio
 import logging
 
 from bot.clock import Clock
+from bot.delivery.outbox import Outbox
 from bot.logs import session_event
 from bot.metrics import NO_METRICS, Metrics
-from bot.outbox import Outbox
 from bot.sessions.locks import UserLocks
-from bot.sessions.model import CloseReason, Session, Status
+from bot.sessions.model import CloseReason, MessageRecord, Priority, Session, Status
 from bot.sessions.service import SessionService
 from bot.sessions.store import SessionStore
 from bot.tasks import periodic
@@ -94,10 +95,10 @@ class Sweeper:
             now = self.clock()
             if session is None or not self.service.is_warning_due(session, now):
                 return False
-            notice = self.service.warn(session, now)
+            notice = _bulk(self.service.warn(session, now), "session.warning")
             records = await self.store.commit([session], [notice])
             session_event(log, "warned", session)
-            await self.outbox.deliver(records)
+            await self.outbox.submit(records)
             return True
 
     async def _expire(self, candidate: Session) -> bool:
@@ -107,13 +108,21 @@ class Sweeper:
             if session is None or not self.service.is_due(session, now):
                 return False
             notice = self.service.expire(session, now)
-            records = await self.store.commit([session], [notice] if notice else [])
+            key = self.service.notice_key(Status.TIMEOUT, CloseReason.TIMEOUT)
+            records = await self.store.commit([session], [_bulk(notice, key)] if notice else [])
             session_event(log, "closed", session)
             self.metrics.session_closed(session.key.channel, Status.TIMEOUT, CloseReason.TIMEOUT)
-            await self.outbox.deliver(records)
+            await self.outbox.submit(records)
             return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep every ``interval_s`` seconds until ``stop`` is set. Errors are logged, and
         the next sweep tries again."""
         await periodic(stop, self.interval_s, self.run_once, "sweep")
+
+
+def _bulk(notice: MessageRecord, key: str) -> MessageRecord:
+    """Mark ``notice`` (written from locale ``key``) as a bulk notice: nobody waits for it."""
+    notice.priority = Priority.BULK
+    notice.notice = key
+    return notice

@@ -3,7 +3,10 @@
 Sessions: ``GET /v1/sessions`` (filters, pagination, ``total``), ``GET /v1/sessions/active``,
 ``GET /v1/sessions/{id}`` (with ``messages``), ``POST /v1/sessions/{id}/complete`` and
 ``/cancel`` (the user gets the localized close notice unless ``{"notify": false}``),
-``GET /v1/users/{user}/session`` and ``GET /v1/stats``. For existing frontends, exactly:
+``GET /v1/users/{user}/session`` and ``GET /v1/stats``. For the dashboard (issue #8):
+``GET /v1/health`` (store, active sessions, sweeper lag, send errors, opens and closes per
+hour) and ``GET /v1/stats/flows`` (completion and where users stop, per step). For existing
+frontends, exactly:
 ``POST /v1/whatsapp/clear-session/{botId}`` and ``GET /v1/whatsapp/session-status/{botId}``.
 The OpenAPI document (:mod:`bot.web.openapi`) describes every one, with its shapes, and is
 served without a token at ``GET /v1/openapi.json``.
@@ -18,23 +21,28 @@ import contextlib
 import hmac
 import json
 import re
+import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from bot.engine import SessionAlreadyClosed
 from bot.errors import BadRequest
+from bot.flows.model import Flow
 from bot.flows.runner import FLOW_COMPLETED
+from bot.privacy import mask_phone
 from bot.sessions.model import Delivery, Direction, MessageRecord, Session, Status
-from bot.sessions.store import SessionQuery, SessionStats
+from bot.sessions.store import SessionQuery, SessionStats, SessionStore, StepExit, StoreUnavailable
 from bot.web.keys import RUNTIME, SETTINGS
+from bot.web.observability import METRICS
 from bot.web.openapi import document
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
 MAX_MESSAGES = 10_000
+MAX_HEALTH_HOURS = 168
 OPERATOR_REASON = "operator"
 CLEARED_REASON = "cleared"
 _REASON = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -52,6 +60,7 @@ def session_json(session: Session) -> dict[str, Any]:
         "channel": session.key.channel,
         "bot_id": session.key.bot_id,
         "user_id": session.key.user_id,
+        "user_masked": display_phone(session.key.user_id),
         "display_name": session.display_name,
         "status": session.status.value,
         "close_reason": session.close_reason,
@@ -64,6 +73,30 @@ def session_json(session: Session) -> dict[str, Any]:
         "expires_at": _iso(session.expires_at),
         "closed_at": _iso(session.closed_at),
     }
+
+
+def display_phone(user_id: str) -> str:
+    """The user's number masked as in the logs, always with ``+`` (Cloud API ids are bare
+    digits): ``"5491155550089"`` → ``"+54911****89"``."""
+    return mask_phone(f"+{user_id}" if user_id.isdigit() else user_id)
+
+
+async def listed_json(store: SessionStore, sessions: list[Session]) -> list[dict[str, Any]]:
+    """Sessions as listed: :func:`session_json` plus ``messages_in``, ``messages_out`` and
+    ``last_message_at`` (``null`` without messages)."""
+    summaries = await store.message_summaries([s.id for s in sessions])
+    out = []
+    for session in sessions:
+        summary = summaries.get(session.id)
+        out.append(
+            {
+                **session_json(session),
+                "messages_in": summary.messages_in if summary else 0,
+                "messages_out": summary.messages_out if summary else 0,
+                "last_message_at": _iso(summary.last_message_at) if summary else None,
+            }
+        )
+    return out
 
 
 def message_json(message: MessageRecord) -> dict[str, Any]:
@@ -79,6 +112,8 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
         "status": message.status.value,
         "error_code": message.error_code,
         "error_detail": message.error_detail,
+        "attempts": message.attempts,
+        "next_attempt_at": _iso(message.next_attempt_at),
     }
 
 
@@ -128,11 +163,14 @@ def _status(request: web.Request) -> str | None:
 
 
 def _query(request: web.Request, **fixed: Any) -> SessionQuery:
-    """The :class:`SessionQuery` of the request's filters (``fixed`` ones win)."""
+    """The :class:`SessionQuery` of the request's filters (``fixed`` ones win); ``channel``
+    may list several, comma-separated (``whatsapp,twilio_whatsapp``)."""
+    channels = tuple(dict.fromkeys(c for c in request.query.get("channel", "").split(",") if c))
     values: dict[str, Any] = {
         "user_id": request.query.get("user") or None,
         "status": _status(request),
-        "channel": request.query.get("channel") or None,
+        "channel": channels[0] if len(channels) == 1 else None,
+        "channels": channels if len(channels) > 1 else (),
         "bot_id": request.query.get("bot") or None,
         "flow_id": request.query.get("flow") or None,
         "created_from": _moment(request, "created_from"),
@@ -184,7 +222,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     sessions = await store.list_sessions(query)
     return web.json_response(
         {
-            "sessions": [session_json(s) for s in sessions],
+            "sessions": await listed_json(store, sessions),
             "limit": query.limit,
             "offset": query.offset,
             "total": await store.count_sessions(query),
@@ -194,14 +232,24 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 @routes.get("/v1/sessions/active")
 async def active_sessions(request: web.Request) -> web.Response:
-    """Active sessions (same filters as ``/v1/sessions`` but ``status``), newest first."""
+    """Active sessions (same filters as ``/v1/sessions`` but ``status``), newest first, each
+    with ``active_for_s`` (seconds since it was created) and ``expires_in_s`` (seconds until
+    its inactivity timeout; negative when due and not swept yet)."""
     _authorize(request)
     query = _query(request, status=Status.ACTIVE.value)
-    store = request.app[RUNTIME].store
+    runtime = request.app[RUNTIME]
+    store = runtime.store
     sessions = await store.list_sessions(query)
+    now = runtime.engine.clock()
+    listed = await listed_json(store, sessions)
+    for item, session in zip(listed, sessions, strict=True):
+        item["active_for_s"] = round((now - session.created_at).total_seconds(), 1)
+        item["expires_in_s"] = (
+            round((session.expires_at - now).total_seconds(), 1) if session.expires_at else None
+        )
     return web.json_response(
         {
-            "active_sessions": [session_json(s) for s in sessions],
+            "active_sessions": listed,
             "total_active": await store.count_sessions(query),
             "limit": query.limit,
             "offset": query.offset,
@@ -283,12 +331,16 @@ async def user_session(request: web.Request) -> web.Response:
     )
 
 
+def _flow_ends(flow: Flow | None) -> set[str]:
+    """The close reasons that mean the flow was completed: its steps' ``end`` reasons."""
+    return {FLOW_COMPLETED} | ({s.end for s in flow.steps if s.end} if flow else set())
+
+
 def _flow_stats(request: web.Request, stats: SessionStats) -> dict[str, Any]:
     flows = request.app[RUNTIME].content.flows
     out: dict[str, Any] = {}
     for flow_id, flow_stats in stats.flows.items():
-        flow = flows.get(flow_id)
-        ends = {FLOW_COMPLETED} | ({s.end for s in flow.steps if s.end} if flow else set())
+        ends = _flow_ends(flows.get(flow_id))
         completed = sum(n for reason, n in flow_stats.by_close_reason.items() if reason in ends)
         out[flow_id] = {
             "sessions": flow_stats.sessions,
@@ -320,6 +372,136 @@ async def stats(request: web.Request) -> web.Response:
             "flows": _flow_stats(request, result),
         }
     )
+
+
+@routes.get("/v1/stats/flows")
+async def flow_steps(request: web.Request) -> web.Response:
+    """Per flow (every loaded one, and any other sessions ran), over the sessions created in
+    ``[created_from, created_to)``: sessions, still active, completed (closed by one of the
+    flow's ``end`` reasons), completion rate (completed / sessions), and per step in the
+    flow's order where the others are waiting or stopped, by outcome (``active``,
+    ``timeout``: went quiet, ``cancel``, ``goodbye``, or another close reason)."""
+    _authorize(request)
+    created_from, created_to = _moment(request, "created_from"), _moment(request, "created_to")
+    exits = await request.app[RUNTIME].store.flow_exits(created_from, created_to)
+    flows = request.app[RUNTIME].content.flows
+    by_flow: dict[str, list[StepExit]] = {flow_id: [] for flow_id in flows}
+    for row in exits:
+        by_flow.setdefault(row.flow_id, []).append(row)
+    return web.json_response(
+        {
+            "created_from": _iso(created_from),
+            "created_to": _iso(created_to),
+            "flows": [
+                _flow_steps_json(flow_id, flows.get(flow_id), rows)
+                for flow_id, rows in sorted(by_flow.items())
+            ],
+        }
+    )
+
+
+def _flow_steps_json(flow_id: str, flow: Flow | None, rows: list[StepExit]) -> dict[str, Any]:
+    ends = _flow_ends(flow)
+    sessions = sum(r.sessions for r in rows)
+    completed = sum(r.sessions for r in rows if r.outcome in ends)
+    stopped: dict[str | None, dict[str, int]] = {}
+    for r in rows:
+        if r.outcome not in ends:
+            per_step = stopped.setdefault(r.step_id, {})
+            per_step[r.outcome] = per_step.get(r.outcome, 0) + r.sessions
+    order: list[str | None] = [s.id for s in flow.steps] if flow else []
+    order += sorted((s for s in stopped if s not in order), key=lambda s: (s is None, s or ""))
+    return {
+        "flow_id": flow_id,
+        "description": flow.description if flow else None,
+        "sessions": sessions,
+        "active": sum(r.sessions for r in rows if r.outcome == "active"),
+        "completed": completed,
+        "completion_rate": completed / sessions if sessions else None,
+        "steps": [
+            {
+                "step_id": step_id,
+                "question": _asks(flow, step_id),
+                "stopped": sum(stopped.get(step_id, {}).values()),
+                "by_outcome": stopped.get(step_id, {}),
+            }
+            for step_id in order
+        ],
+    }
+
+
+def _asks(flow: Flow | None, step_id: str | None) -> bool:
+    """True when the step waits for an answer (where a user can go quiet)."""
+    step = flow.step(step_id) if flow is not None else None
+    return step is not None and step.ask is not None
+
+
+@routes.get("/v1/health")
+async def health(request: web.Request) -> web.Response:
+    """What an operator checks first. ``store``: ``ok`` (with the round trip in ms) or
+    ``unavailable`` (then the other figures are ``null``); ``active_sessions``;
+    ``sweeper_lag_s``: how long the oldest due session has been waiting to be closed (0 when
+    none is due), over the whole store; ``send_errors``: failed sends by provider error code,
+    counted by this process since it started; ``hours``: the last ``hours`` UTC hours (1-168,
+    default 24; the last one is the current, partial hour), oldest first, each with the
+    sessions ``opened`` and ``closed`` in it by close reason."""
+    _authorize(request)
+    hours = _int(request, "hours", 24, MAX_HEALTH_HOURS)
+    if hours < 1:
+        raise BadRequest(f"hours must be between 1 and {MAX_HEALTH_HOURS}")
+    runtime = request.app[RUNTIME]
+    store = runtime.store
+    now = runtime.engine.clock()
+    backend = request.app[SETTINGS].database_url.partition("://")[0]
+    body: dict[str, Any] = {
+        "now": _iso(now),
+        "store": {"status": "ok", "backend": backend},
+        "active_sessions": None,
+        "sweeper_lag_s": None,
+        "send_errors": _send_errors(request),
+        "hours": None,
+    }
+    started = time.perf_counter()
+    try:
+        await store.ping()
+        body["store"]["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        body["active_sessions"] = await store.count_sessions(
+            SessionQuery(status=Status.ACTIVE.value)
+        )
+        due = await store.due_sessions(now, 1)
+        oldest = due[0].expires_at if due else None
+        body["sweeper_lag_s"] = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+        hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        first = hour - timedelta(hours=hours - 1)
+        activity = await store.hourly_activity(first, hour + timedelta(hours=1))
+    except StoreUnavailable as exc:
+        body["store"] = {"status": "unavailable", "backend": backend, "detail": str(exc)}
+        return web.json_response(body)
+    starts = [first + timedelta(hours=i) for i in range(hours)]
+    body["hours"] = [
+        {
+            "start": _iso(start),
+            "opened": activity.opened.get(start, 0),
+            "closed": activity.closed.get(start, {}),
+        }
+        for start in starts
+    ]
+    return web.json_response(body)
+
+
+def _send_errors(request: web.Request) -> dict[str, Any]:
+    """``{"total": N, "by_code": {code: N}}`` from this process's ``bot_send_errors_total``
+    (``code``: the provider's error code, ``none`` for no answer)."""
+    by_code: dict[str, int] = {}
+    metrics = request.app.get(METRICS)
+    for family in metrics.registry.collect() if metrics is not None else []:
+        if family.name != "bot_send_errors":
+            continue
+        for sample in family.samples:
+            if sample.name == "bot_send_errors_total" and sample.value:
+                code = sample.labels["code"]
+                by_code[code] = by_code.get(code, 0) + int(sample.value)
+    return {"total": sum(by_code.values()), "by_code": by_code}
 
 
 # --- endpoints existing frontends call, with their exact shapes ------------------------------
@@ -404,12 +586,13 @@ async def _close_quietly(request: web.Request, session: Session, notify: bool) -
 
 
 def connection_status(session: Session | None, last_out: MessageRecord | None) -> str:
-    """``failed`` when the newest message to the user failed; ``connecting`` when the session
+    """``failed`` when the newest message to the user failed (or was skipped: outside the
+    24-hour window); ``connecting`` when the session
     is active but the bot's newest message is still pending (or none was sent yet);
     ``active`` for another active session; ``inactive`` otherwise (closed or none)."""
     if session is None:
         return "inactive"
-    if last_out is not None and last_out.status is Delivery.FAILED:
+    if last_out is not None and last_out.status in (Delivery.FAILED, Delivery.SKIPPED_WINDOW):
         return "failed"
     if session.status is not Status.ACTIVE:
         return "inactive"

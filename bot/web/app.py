@@ -1,9 +1,11 @@
 """The aiohttp application of ``bot serve``: routes, resources and background work.
 
 Resources are opened and closed in ``cleanup_ctx``, in order: the store; the HTTP client of the
-WhatsApp sender; the engine; at start-up, the delivery of outbound messages a crash left
-pending; then the sweeper and the recovery of queued inbound messages a crash left behind.
-Shutdown drains in-flight messages, stops the sweeper and closes all.
+senders (one per process: keep-alive, a total timeout per call); the engine; the outbox's
+sender task, which first sends what a crash left pending; then the sweeper and the recovery of
+queued inbound messages a crash left behind. Shutdown drains in-flight messages, stops the
+sweeper, lets the outbox send for ``DELIVERY_SHUTDOWN_GRACE_SECONDS`` (the rest stays pending
+for the next start) and closes all.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from bot.sessions.maintenance import (
     purge_expired,
 )
 from bot.tasks import TaskSet, periodic
-from bot.web import admin, observability, twilio, voice, whatsapp
+from bot.web import admin, dashboard, observability, twilio, voice, whatsapp
 from bot.web.errors import error_middleware
 from bot.web.keys import RUNTIME, SETTINGS, TASKS
 from bot.wiring import Content, build_runtime
@@ -76,6 +78,7 @@ def create_app(
     app.router.add_get("/metrics", observability.metrics)
     app.router.add_routes(whatsapp.routes)
     app.router.add_routes(admin.routes)
+    dashboard.setup(app)
     if settings.twilio.enabled:
         app.router.add_routes(twilio.routes)
         app.router.add_routes(voice.routes)
@@ -83,9 +86,9 @@ def create_app(
     async def resources(app: web.Application) -> AsyncIterator[None]:
         store = store_from_settings(settings)
         await store.open()
-        http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
-        )
+        # One HTTP client per provider (keep-alive; each call has its own total timeout), so
+        # a slow provider cannot take the other's connections.
+        http = _http_client()
         sender = WhatsAppClient(
             http,
             settings.whatsapp.api_url,
@@ -93,16 +96,16 @@ def create_app(
             timeout_s=settings.whatsapp.send_timeout_s,
         )
         senders: dict[str, OutboundSender] = {"whatsapp": sender}
+        twilio_http = None
         if settings.twilio.enabled:
-            senders.update(_twilio_senders(settings, http))
+            twilio_http = _http_client()
+            senders.update(_twilio_senders(settings, twilio_http))
             senders[CHANNEL_VOICE] = app[voice.VOICE]
         runtime = build_runtime(
             settings, content, store, senders, clock, app[observability.METRICS]
         )
         app[RUNTIME] = runtime
-        resent = await runtime.outbox.deliver_pending()
-        if resent:
-            log.info("delivered %d outbound messages left pending by the last run", resent)
+        await runtime.outbox.start()
         stop = asyncio.Event()
         sweeper = asyncio.create_task(runtime.sweeper.run(stop), name="sweeper")
         recovery = asyncio.create_task(
@@ -115,6 +118,7 @@ def create_app(
                 await purge_expired(store, clock, settings.retention_h)
             except Exception:
                 log.exception("retention cleanup failed")
+                app[observability.METRICS].cleanup_failed()
                 raise
 
         upkeep = [
@@ -146,11 +150,22 @@ def create_app(
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(sweeper, recovery, *upkeep)
+            await runtime.outbox.stop()
             await http.close()
+            if twilio_http is not None:
+                await twilio_http.close()
             await store.close()
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+def _http_client() -> aiohttp.ClientSession:
+    """A provider's HTTP client: up to 100 keep-alive connections (idle ones closed after
+    30 s); senders give each call its own total timeout."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
+    )
 
 
 def _twilio_senders(

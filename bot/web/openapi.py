@@ -49,7 +49,11 @@ _LIMIT = _param("limit", "query", "Page size (0-500, default 50).", type="intege
 _OFFSET = _param("offset", "query", "Rows to skip (default 0).", type="integer")
 _FILTERS = [
     _param("user", "query", "User id as stored (Cloud API wa_id digits; Twilio +E.164)."),
-    _param("channel", "query", "whatsapp, twilio_whatsapp, sms or voice."),
+    _param(
+        "channel",
+        "query",
+        "whatsapp, twilio_whatsapp, sms or voice; several comma-separated match any.",
+    ),
     _param("bot", "query", "Business number id."),
     _param("flow", "query", "Flow the session is in or ran."),
     _param(
@@ -78,6 +82,10 @@ def _schemas() -> dict[str, Any]:
             "channel": {"type": "string"},
             "bot_id": {"type": "string"},
             "user_id": {"type": "string"},
+            "user_masked": {
+                "type": "string",
+                "description": "The number masked as in the logs: +54911****89.",
+            },
             "display_name": _NULLABLE_STR,
             "status": {"type": "string", "enum": ["active", "completed", "cancelled", "timeout"]},
             "close_reason": _NULLABLE_STR,
@@ -104,10 +112,27 @@ def _schemas() -> dict[str, Any]:
             "provider_id": _NULLABLE_STR,
             "status": {
                 "type": "string",
-                "enum": ["received", "pending", "sent", "delivered", "read", "failed"],
+                "enum": [
+                    "received",
+                    "pending",
+                    "sent",
+                    "delivered",
+                    "read",
+                    "failed",
+                    "skipped_window",
+                ],
+                "description": "`pending` until the provider accepts it (retries included); "
+                "`failed` with the provider's `error_code`; `skipped_window`: not sent, the "
+                "user's 24-hour window had closed and no template is configured for it",
             },
             "error_code": {"type": ["integer", "null"]},
             "error_detail": _NULLABLE_STR,
+            "attempts": {"type": "integer", "description": "sends tried (outbound)"},
+            "next_attempt_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "a pending message's next retry",
+            },
         },
     }
     counts = {"type": "object", "additionalProperties": {"type": "integer"}}
@@ -120,15 +145,29 @@ def _schemas() -> dict[str, Any]:
             },
         ]
     }
+    listed = {
+        "allOf": [
+            _ref("Session"),
+            {
+                "type": "object",
+                "properties": {
+                    "messages_in": {"type": "integer"},
+                    "messages_out": {"type": "integer"},
+                    "last_message_at": _NULLABLE_TIME,
+                },
+            },
+        ]
+    }
     return {
         "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
         "Session": session,
+        "ListedSession": listed,
         "Message": message,
         "SessionDetail": detail,
         "SessionList": {
             "type": "object",
             "properties": {
-                "sessions": {"type": "array", "items": _ref("Session")},
+                "sessions": {"type": "array", "items": _ref("ListedSession")},
                 "limit": {"type": "integer"},
                 "offset": {"type": "integer"},
                 "total": {"type": "integer"},
@@ -137,7 +176,7 @@ def _schemas() -> dict[str, Any]:
         "ActiveSessions": {
             "type": "object",
             "properties": {
-                "active_sessions": {"type": "array", "items": _ref("Session")},
+                "active_sessions": {"type": "array", "items": _ref("ListedSession")},
                 "total_active": {"type": "integer"},
                 "limit": {"type": "integer"},
                 "offset": {"type": "integer"},
@@ -198,6 +237,7 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
+        **_dashboard_schemas(counts),
         "ClearSessionRequest": {
             "type": "object",
             "properties": {
@@ -237,6 +277,83 @@ def _schemas() -> dict[str, Any]:
                 "phoneNumber": {"type": "string"},
                 "displayName": _NULLABLE_STR,
                 "sessionId": _NULLABLE_STR,
+            },
+        },
+    }
+
+
+def _dashboard_schemas(counts: dict[str, Any]) -> dict[str, Any]:
+    """Shapes of ``/v1/health`` and ``/v1/stats/flows`` (the dashboard's calls)."""
+    nullable_int = {"type": ["integer", "null"]}
+    return {
+        "Health": {
+            "type": "object",
+            "properties": {
+                "now": _TIME,
+                "store": {
+                    "type": "object",
+                    "properties": {
+                        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                        "backend": {"type": "string"},
+                        "latency_ms": {"type": "number"},
+                        "detail": {"type": "string"},
+                    },
+                },
+                "active_sessions": nullable_int,
+                "sweeper_lag_s": {
+                    "type": ["number", "null"],
+                    "description": "How long the oldest due session has been due (0: none).",
+                },
+                "send_errors": {
+                    "type": "object",
+                    "description": "Failed sends counted by this process since it started.",
+                    "properties": {"total": {"type": "integer"}, "by_code": counts},
+                },
+                "hours": {
+                    "type": ["array", "null"],
+                    "description": "Oldest first; the last is the current, partial hour.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "start": _TIME,
+                            "opened": {"type": "integer"},
+                            "closed": counts,
+                        },
+                    },
+                },
+            },
+        },
+        "FlowSteps": {
+            "type": "object",
+            "properties": {
+                "created_from": _NULLABLE_TIME,
+                "created_to": _NULLABLE_TIME,
+                "flows": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "flow_id": {"type": "string"},
+                            "description": _NULLABLE_STR,
+                            "sessions": {"type": "integer"},
+                            "active": {"type": "integer"},
+                            "completed": {"type": "integer"},
+                            "completion_rate": {"type": ["number", "null"]},
+                            "steps": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "step_id": _NULLABLE_STR,
+                                        "question": {"type": "boolean"},
+                                        "stopped": {"type": "integer"},
+                                        "by_outcome": counts,
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
             },
         },
     }
@@ -329,6 +446,27 @@ def _paths() -> dict[str, Any]:
                 "summary": "Aggregates over sessions created in a range",
                 "parameters": [_FILTERS[4], _FILTERS[5]],
                 "responses": {"200": _json(_ref("Stats"), "The aggregates."), **_COMMON},
+            }
+        },
+        "/v1/stats/flows": {
+            "get": {
+                "summary": "Per flow: completion, and per step where users wait or stopped",
+                "description": "Over the sessions created in the range. A closed session "
+                "stopped at the step of its newest message that has one; outcomes are "
+                "`active` (still there), `timeout` (went quiet), `cancel`, `goodbye` or "
+                "another close reason. Completed sessions are not counted at any step.",
+                "parameters": [_FILTERS[4], _FILTERS[5]],
+                "responses": {"200": _json(_ref("FlowSteps"), "The flows."), **_COMMON},
+            }
+        },
+        "/v1/health": {
+            "get": {
+                "summary": "Store status, active sessions, sweeper lag, send errors, and "
+                "sessions opened and closed per hour",
+                "parameters": [
+                    _param("hours", "query", "Hours to cover (1-168, default 24).", type="integer")
+                ],
+                "responses": {"200": _json(_ref("Health"), "The figures."), **_COMMON},
             }
         },
         "/v1/whatsapp/clear-session/{bot_id}": {

@@ -12,7 +12,9 @@ It answers ``POST /<version>/<phone_number_id>/messages`` with the bodies Meta d
 Also runnable alone for benchmarks: ``python -m tests.fakes.graph_api --port 8081`` prints
 ``ready <url>`` when listening, then one JSON line per request (the ``RecordedSend`` fields
 minus ``headers``; ``--quiet`` turns them off; read stdout or the pipe fills and the fake
-stalls), keeps nothing in memory, and stops on SIGINT/SIGTERM.
+stalls), keeps nothing in memory, and stops on SIGINT/SIGTERM. ``GET /_fake/stats`` answers
+the counters of :meth:`FakeGraphAPI.stats` (sends accepted and refused, Unix times of the first
+and last accepted), so a benchmark can tell when every reply went out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import itertools
 import json
 import signal
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -48,6 +51,7 @@ class RecordedSend:
         headers: The request headers (includes ``Authorization``).
         wamid: The id returned to the caller, or None when the fake answered an error.
         status: The HTTP status the fake answered.
+        received_at: When the request arrived (Unix seconds, ``time.time()``).
     """
 
     phone_number_id: str
@@ -58,6 +62,7 @@ class RecordedSend:
     headers: dict[str, str]
     wamid: str | None
     status: int = 200
+    received_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -66,12 +71,14 @@ class _PlannedFailure:
     code: int
     message: str
     details: str | None
+    retry_after: str | None = None
 
 
 @dataclass(slots=True)
 class _Plan:
     failures: list[_PlannedFailure] = field(default_factory=list)
     delays_s: list[float] = field(default_factory=list)
+    down: _PlannedFailure | None = None
 
 
 class FakeGraphAPI:
@@ -116,6 +123,10 @@ class FakeGraphAPI:
         self._counter = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
+        self._accepted = 0
+        self._refused = 0
+        self._first_accepted_at: float | None = None
+        self._last_accepted_at: float | None = None
 
     @property
     def url(self) -> str:
@@ -128,6 +139,7 @@ class FakeGraphAPI:
         """Start listening; :attr:`url` is valid afterwards."""
         app = web.Application()
         app.router.add_post("/{version}/{phone_number_id}/messages", self._handle_send)
+        app.router.add_get("/_fake/stats", self._handle_stats)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -168,16 +180,43 @@ class FakeGraphAPI:
         message: str = "Re-engagement message",
         count: int = 1,
         details: str | None = None,
+        retry_after: str | None = None,
     ) -> None:
         """Answer the next ``count`` sends with Meta's error body.
 
         The body is ``{"error": {"message": "(#<code>) <message>", "type": "OAuthException",
         "code": <code>, "error_data": {"messaging_product": "whatsapp", "details": <details
-        or message>}, "fbtrace_id": ...}}``, with HTTP ``status``. Failures queue up.
+        or message>}, "fbtrace_id": ...}}``, with HTTP ``status`` (and a ``Retry-After``
+        header when ``retry_after`` is given). Failures queue up.
         """
         self._plan.failures.extend(
-            _PlannedFailure(status, code, message, details) for _ in range(count)
+            _PlannedFailure(status, code, message, details, retry_after) for _ in range(count)
         )
+
+    def fail_all(
+        self,
+        status: int = 503,
+        code: int = 2,
+        message: str = "Service temporarily unavailable",
+        retry_after: str | None = None,
+    ) -> None:
+        """Answer every send with this error (as :meth:`fail_next` builds it) until
+        :meth:`recover`; queued :meth:`fail_next` failures come first."""
+        self._plan.down = _PlannedFailure(status, code, message, None, retry_after)
+
+    def recover(self) -> None:
+        """Accept sends again: drops the standing :meth:`fail_all` error and queued failures."""
+        self._plan.down = None
+        self._plan.failures.clear()
+
+    def per_second(self, accepted_only: bool = False) -> dict[int, int]:
+        """Requests received per wall-clock second (``int(received_at)`` → count); only the
+        accepted ones with ``accepted_only``."""
+        counts: dict[int, int] = {}
+        for r in self.requests:
+            if not accepted_only or r.wamid is not None:
+                counts[int(r.received_at)] = counts.get(int(r.received_at), 0) + 1
+        return counts
 
     def delay_next(self, delay_s: float, count: int = 1) -> None:
         """Hold the answer to the next ``count`` sends for ``delay_s`` seconds.
@@ -196,6 +235,19 @@ class FakeGraphAPI:
             for r in self.requests
             if r.to == to and r.wamid is not None and r.text is not None
         ]
+
+    def stats(self) -> dict[str, float | int | None]:
+        """Counters since start: ``accepted`` and ``refused`` sends, and the Unix times
+        (``time.time()``) of the ``first_accepted_at`` and ``last_accepted_at`` send."""
+        return {
+            "accepted": self._accepted,
+            "refused": self._refused,
+            "first_accepted_at": self._first_accepted_at,
+            "last_accepted_at": self._last_accepted_at,
+        }
+
+    async def _handle_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
 
     async def wait_for(
         self, predicate: Callable[[list[RecordedSend]], bool], timeout_s: float = 10.0
@@ -219,6 +271,7 @@ class FakeGraphAPI:
             ) from None
 
     async def _handle_send(self, request: web.Request) -> web.Response:
+        received_at = time.time()
         phone_number_id = request.match_info["phone_number_id"]
         headers = dict(request.headers)
         raw = await request.read()
@@ -228,7 +281,14 @@ class FakeGraphAPI:
             parsed = None
         body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
 
-        status, answer, wamid = self._answer(headers, parsed, body)
+        status, answer, wamid, extra_headers = self._answer(headers, parsed, body)
+        if wamid is None:
+            self._refused += 1
+        else:
+            self._accepted += 1
+            self._last_accepted_at = time.time()
+            if self._first_accepted_at is None:
+                self._first_accepted_at = self._last_accepted_at
         to = body.get("to")
         msg_type = body.get("type")
         record = RecordedSend(
@@ -240,6 +300,7 @@ class FakeGraphAPI:
             headers=headers,
             wamid=wamid,
             status=status,
+            received_at=received_at,
         )
         if self._keep_requests:
             async with self._condition:
@@ -252,37 +313,38 @@ class FakeGraphAPI:
             delay_s = self._plan.delays_s.pop(0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), timeout=delay_s)
-        return web.json_response(answer, status=status)
+        return web.json_response(answer, status=status, headers=extra_headers)
 
     def _answer(
         self, headers: dict[str, str], parsed: object, body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any], str | None]:
-        """Decide (status, JSON answer, wamid) for one request, as Meta would."""
+    ) -> tuple[int, dict[str, Any], str | None, dict[str, str]]:
+        """Decide (status, JSON answer, wamid, extra headers) for one request, as Meta would."""
         if self._access_token is not None and (
             headers.get("Authorization") != f"Bearer {self._access_token}"
         ):
-            return 401, _oauth_error(), None
+            return 401, _oauth_error(), None, {}
         if not isinstance(parsed, dict):
-            return 400, _error(100, "(#100) The parameter messaging_product is required."), None
+            return 400, _error(100, "(#100) The parameter messaging_product is required."), None, {}
         if body.get("messaging_product") != "whatsapp":
-            return 400, _error(100, "(#100) The parameter messaging_product is required."), None
+            return 400, _error(100, "(#100) The parameter messaging_product is required."), None, {}
         if not isinstance(body.get("to"), str) or not body["to"]:
-            return 400, _error(100, "(#100) The parameter to is required."), None
-        if self._plan.failures:
-            failure = self._plan.failures.pop(0)
+            return 400, _error(100, "(#100) The parameter to is required."), None, {}
+        failure = self._plan.failures.pop(0) if self._plan.failures else self._plan.down
+        if failure is not None:
             answer = _error(
                 failure.code,
                 f"(#{failure.code}) {failure.message}",
                 failure.details or failure.message,
             )
-            return failure.status, answer, None
+            retry = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+            return failure.status, answer, None, retry
         wamid = f"wamid.HBgL{next(self._counter):06d}{uuid.uuid4().hex}"
         answer = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": body["to"]}],
             "messages": [{"id": wamid}],
         }
-        return 200, answer, wamid
+        return 200, answer, wamid, {}
 
 
 def _text_of(body: dict[str, Any]) -> str | None:

@@ -413,3 +413,91 @@ def test_determiners_make_a_closing_word_a_noun(tmp_path: Path) -> None:
 
     assert classifier.classify("stop").intent == "cancel"
     assert classifier.classify("the stop").intent == NONE_INTENT
+
+
+CONTEXT_EN = """
+language: en
+intents:
+  cancel:
+    examples: [cancel, quit, ❌]
+    keywords: [cancel]
+    context: [this, "(the|my) (order|chat)"]
+  book_meeting:
+    examples: [book a meeting]
+    context: [for tomorrow]
+abbreviations: {"🚫": "❌", "⛔": cancel}
+past: [yesterday, last week]
+"""
+
+
+@pytest.fixture(scope="module")
+def context_classifier(tmp_path_factory: pytest.TempPathFactory) -> IntentClassifier:
+    directory = tmp_path_factory.mktemp("context")
+    write(directory, "en", CONTEXT_EN)
+    return IntentClassifier.from_directory(directory, ("en",), statistical_language_id=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence"),
+    [
+        ("quit", "cancel", 1.0),
+        ("quit this", "cancel", 1.0),  # context words count as explained...
+        ("quit the chat", "cancel", 1.0),
+        ("cancel my order", "cancel", 1.0),
+        ("quit the game", NONE_INTENT, 0.4),  # ...other words do not
+        ("this", NONE_INTENT, 0.0),  # and alone they are no evidence
+        ("my order", NONE_INTENT, 0.0),
+        ("book a meeting for tomorrow", "book_meeting", 1.0),  # each intent has its own
+        ("quit for tomorrow", NONE_INTENT, 0.4),
+    ],
+)
+def test_context_words_only_count_beside_a_phrase_of_their_intent(
+    context_classifier: IntentClassifier, text: str, intent: str, confidence: float
+) -> None:
+    result = context_classifier.classify(text)
+
+    assert (result.intent, result.confidence) == (intent, confidence)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("🚫", "cancel"), ("🚫🚫", "cancel"), ("⛔", "cancel"), ("⛔ this", "cancel")],
+)
+def test_an_emoji_abbreviation_reads_as_another_emoji_or_as_words(
+    context_classifier: IntentClassifier, text: str, intent: str
+) -> None:
+    assert context_classifier.classify(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I cancelled the order yesterday", NONE_INTENT),
+        ("cancel the order, last week was a mess", "cancel"),  # another clause
+        ("quit last week", NONE_INTENT),
+    ],
+)
+def test_past_words_make_a_close_a_report(
+    context_classifier: IntentClassifier, text: str, intent: str
+) -> None:
+    assert context_classifier.classify(text, "en").intent == intent
+
+
+def test_context_and_past_are_checked_like_the_other_lists(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "en",
+        """
+        language: en
+        intents:
+          cancel:
+            examples: [cancel]
+            context: this
+        """,
+    )
+
+    with pytest.raises(DataFileError, match=f"{path}:5:.*'context' must be a list of texts"):
+        load_language_file(path, "en")
+    write(tmp_path, "en", "language: en\nintents:\n  cancel:\n    examples: [cancel]\npast: [7]\n")
+    with pytest.raises(DataFileError, match=f"{path}:5:.*'past' entries must be text"):
+        load_language_file(path, "en")

@@ -1,38 +1,55 @@
-"""The labelled dev set: what it covers, that it shares no phrase with intents/, and the gate.
+"""The labelled sets: what they cover, that they share no phrase with intents/, and the gates.
 
-The gate runs the same code as ``bot eval tests/data/intents/dev.jsonl``. The issue's target
-is macro-F1 >= 0.95; the classifier measures 0.933 today (see README "Intents"), so the gate
-holds the line there until the remaining misses (slang the YAML cannot list without copying a
-dev phrase) are fixed. The false-close limit is the issue's: at most 1 %.
+Two sets, each written independently of ``intents/`` and of each other:
+
+- ``dev.jsonl`` (497 messages) was written before the classifier was tuned and has been
+  looked at while improving it. Gate: the issue's macro-F1 >= 0.95 and false closes <= 1 %.
+- ``holdout.jsonl`` (309 messages) was written and measured before the data and pipeline
+  were broadened (macro-F1 0.820, false closes 2 of 131 then), and used only to measure
+  afterwards. Its gate holds what the classifier honestly reaches today, 0.875 and the same
+  2 false closes ("Chao Wang" as a name at the start of a message, "cancelé la tarjeta vieja
+  y tengo una nueva"), so it cannot slip back (see docs/intents.md, "Evaluation").
+
+The gates run the same code as ``bot eval``, with and without the session language.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from bot.intents import IntentClassifier
 from bot.intents.analyzer import Analyzer
 from bot.intents.data import load_language_file
-from bot.intents.evaluation import EvalRun, load_labelled, run_eval
+from bot.intents.evaluation import EvalRun, LabelledMessage, load_labelled, run_eval
 
 REPO = Path(__file__).resolve().parents[2]
-DEV = REPO / "tests" / "data" / "intents" / "dev.jsonl"
+DATA = REPO / "tests" / "data" / "intents"
+DEV = DATA / "dev.jsonl"
+HOLDOUT = DATA / "holdout.jsonl"
 INTENTS = REPO / "intents"
 LANGUAGES = ("es", "en")
+TAGS = (
+    "typo", "abbrev", "emoji", "caps", "regional", "mixed",
+    "negation", "othersense", "question", "slot",
+)  # fmt: skip
 
-MIN_MACRO_F1 = 0.93
-MAX_FALSE_CLOSE_RATE = 0.01
+
+class LabelledSet(NamedTuple):
+    path: Path
+    min_macro_f1: float
+    max_false_close_rate: float
+    min_messages: int
+    min_per_language: int
 
 
-@pytest.fixture(scope="module")
-def runs(classifier: IntentClassifier) -> dict[bool, EvalRun]:
-    return {
-        use_hint: run_eval(DEV, classifier, INTENTS, LANGUAGES, use_hint=use_hint)
-        for use_hint in (True, False)
-    }
+SETS = {
+    "dev": LabelledSet(DEV, 0.95, 0.01, 400, 200),
+    "holdout": LabelledSet(HOLDOUT, 0.87, 0.016, 200, 100),
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,62 +57,96 @@ def classifier() -> IntentClassifier:
     return IntentClassifier.from_directory(INTENTS, LANGUAGES)
 
 
-def test_the_dev_set_is_big_bilingual_and_covers_what_testers_send() -> None:
-    messages = load_labelled(DEV)
+@pytest.fixture(scope="module")
+def runs(classifier: IntentClassifier) -> dict[tuple[str, bool], EvalRun]:
+    return {
+        (name, use_hint): run_eval(labelled.path, classifier, INTENTS, LANGUAGES, use_hint=use_hint)
+        for name, labelled in SETS.items()
+        for use_hint in (True, False)
+    }
+
+
+def phrase_key(analyzer: Analyzer, text: str) -> tuple[str, ...]:
+    """A text as the classifier reads it: case, accents, punctuation and long letter runs
+    do not make a different phrase."""
+    return tuple(token.norm for token in analyzer.phrase_tokens(text))
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_the_set_is_big_bilingual_and_covers_what_testers_send(name: str) -> None:
+    labelled = SETS[name]
+    messages = load_labelled(labelled.path)
     by_lang = Counter(m.lang for m in messages)
     by_intent = Counter(m.intent for m in messages)
     tags = Counter(tag for m in messages for tag in m.tags)
 
-    assert len(messages) >= 400
-    assert by_lang["es"] >= 200 and by_lang["en"] >= 200
+    assert len(messages) >= labelled.min_messages
+    assert by_lang["es"] >= labelled.min_per_language
+    assert by_lang["en"] >= labelled.min_per_language
     assert set(by_intent) == {"greet", "goodbye", "cancel", "request_trial", "none"}
-    for tag in (
-        "typo", "abbrev", "emoji", "caps", "regional", "mixed",
-        "negation", "othersense", "question", "slot",
-    ):  # fmt: skip
-        assert tags[tag] >= 8, tag
+    for tag in TAGS:
+        assert tags[tag] >= 5, tag
     assert len({m.text for m in messages}) == len(messages), "duplicate messages"
 
 
-def test_no_dev_message_is_a_phrase_of_the_intent_files() -> None:
-    """Compared as the classifier reads them: case, accents, punctuation and long letter
-    runs do not make a different phrase; every (a|b) alternative is expanded."""
+@pytest.mark.parametrize("name", SETS)
+def test_no_message_is_a_phrase_of_the_intent_files(name: str) -> None:
+    """Every (a|b) alternative is expanded; examples and keywords both count."""
     phrases: dict[tuple[str, ...], str] = {}
     analyzers = {code: Analyzer(code, {}) for code in LANGUAGES}
     for code in LANGUAGES:
         data = load_language_file(INTENTS / f"{code}.yaml", code)
         for spec in data.intents.values():
             for phrase in (*spec.examples, *spec.keywords):
-                key = tuple(t.norm for t in analyzers[code].phrase_tokens(phrase.text))
+                key = phrase_key(analyzers[code], phrase.text)
                 phrases[key] = f"intents/{code}.yaml:{phrase.line}: {phrase.text!r}"
 
     shared = [
-        f"dev.jsonl:{m.line} {m.text!r} = {phrases[key]}"
-        for m in load_labelled(DEV)
+        f"{name}.jsonl:{m.line} {m.text!r} = {phrases[key]}"
+        for m in load_labelled(SETS[name].path)
         for analyzer in analyzers.values()
-        if (key := tuple(t.norm for t in analyzer.phrase_tokens(m.text))) in phrases
+        if (key := phrase_key(analyzer, m.text)) in phrases
     ]
 
     assert shared == []
 
 
+def test_the_holdout_set_shares_no_message_with_the_dev_set() -> None:
+    analyzers = [Analyzer(code, {}) for code in LANGUAGES]
+
+    def keys(messages: list[LabelledMessage]) -> dict[tuple[str, ...], LabelledMessage]:
+        return {phrase_key(a, m.text): m for m in messages for a in analyzers}
+
+    dev = keys(load_labelled(DEV))
+    shared = [m.text for key, m in keys(load_labelled(HOLDOUT)).items() if key in dev]
+
+    assert shared == []
+
+
 @pytest.mark.parametrize("use_hint", [True, False], ids=["session-language", "first-message"])
-def test_dev_set_gate(runs: dict[bool, EvalRun], use_hint: bool) -> None:
-    report = runs[use_hint].classifier
+@pytest.mark.parametrize("name", SETS)
+def test_gate(runs: dict[tuple[str, bool], EvalRun], name: str, use_hint: bool) -> None:
+    report = runs[name, use_hint].classifier
 
-    assert report.macro_f1 >= MIN_MACRO_F1
-    assert report.false_close_rate <= MAX_FALSE_CLOSE_RATE
+    assert report.macro_f1 >= SETS[name].min_macro_f1
+    assert report.false_close_rate <= SETS[name].max_false_close_rate
 
 
-def test_the_classifier_beats_a_plain_keyword_matcher(runs: dict[bool, EvalRun]) -> None:
-    run = runs[True]
+@pytest.mark.parametrize("name", SETS)
+def test_the_classifier_beats_a_plain_keyword_matcher(
+    runs: dict[tuple[str, bool], EvalRun], name: str
+) -> None:
+    run = runs[name, True]
 
     assert run.classifier.macro_f1 > run.baseline.macro_f1 + 0.1
     assert run.classifier.false_close_rate < run.baseline.false_close_rate / 10
 
 
-def test_language_is_rarely_wrong_without_a_hint(runs: dict[bool, EvalRun]) -> None:
-    language = runs[False].language
+@pytest.mark.parametrize("name", SETS)
+def test_language_is_rarely_wrong_without_a_hint(
+    runs: dict[tuple[str, bool], EvalRun], name: str
+) -> None:
+    language = runs[name, False].language
 
     assert language.wrong / language.total <= 0.01
     assert language.right / language.total >= 0.9

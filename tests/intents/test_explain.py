@@ -55,6 +55,17 @@ def test_clauses_keywords_fillers_and_lemmas_are_named(classifier: IntentClassif
     assert [m.how for m in lemma.fillers] == ["anti-example"]
 
 
+def test_context_words_are_named(classifier: IntentClassifier) -> None:
+    explanation = classifier.explain("quit the chat", "en")
+
+    top = explanation.candidates[0]
+    assert (top.intent, top.confidence) == ("cancel", 1.0)
+    assert [(m.how, m.words) for m in top.matches] == [
+        ("example", "quit"),
+        ("context", "the chat"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "hint", "intent", "veto"),
     [
@@ -62,6 +73,7 @@ def test_clauses_keywords_fillers_and_lemmas_are_named(classifier: IntentClassif
         ("¿puedo cancelar después?", "es", "cancel", "in a question"),
         ("si cancelo pierdo todo", "es", "cancel", "hypothetical: 'si'"),
         ("cancelo mañana", "es", "cancel", "put off by 'mañana'"),
+        ("cancelé el pedido ayer", "es", "cancel", "a report of the past: 'ayer'"),
         ("the stop was far away", "en", "cancel", "a noun here (after a determiner)"),
         ("me llamo Chao", "es", "goodbye", "a name here (capitalized in mid-sentence)"),
         ("good morning 👋", "en", "goodbye", "only an emoji, beside words of 'greet'"),

@@ -49,6 +49,18 @@ SPELLING: list[tuple[str, str, str]] = [
     # alternatives written once in the YAML: "que (tengas|tenga|tengan) (un|) ..."
     ("que tengan un buen fin de semana", "es", "goodbye"),
     ("have a lovely day", "en", "goodbye"),
+    # a phrase plus its intent's context words: objects, wishes, vocatives
+    ("detené todo esto", "es", "cancel"),
+    ("cancela la demo", "es", "cancel"),  # a lesser intent's word is part of the cancel
+    ("stop the whole thing please", "en", "cancel"),
+    ("que pasen una excelente semana", "es", "goodbye"),
+    ("me voy a dormir", "es", "goodbye"),
+    ("have a wonderful week", "en", "goodbye"),
+    ("enjoy the rest of your day", "en", "goodbye"),
+    # a short word with two letters swapped, emoji read as the cue they resemble
+    ("talk to yuo soon", "en", "goodbye"),
+    ("⛔", "en", "cancel"),
+    ("🚫", "es", "cancel"),
 ]
 
 
@@ -73,6 +85,14 @@ NOT_A_CLOSE: list[tuple[str, str, str]] = [
     ("me cancelaron la tarjeta", "es", NONE_INTENT),
     ("my flight got cancelled", "en", NONE_INTENT),
     ("the cancel button does not work", "en", NONE_INTENT),
+    ("lo cancelé ayer", "es", NONE_INTENT),  # a past-time word
+    ("I quit smoking last year", "en", NONE_INTENT),
+    # other senses
+    ("me voy de vacaciones", "es", NONE_INTENT),
+    ("take care of the invoice", "en", NONE_INTENT),
+    # context words alone are no evidence
+    ("una linda tarde", "es", NONE_INTENT),
+    ("la conversación del chat", "es", NONE_INTENT),
     # a clause about closing that a guard stopped takes its other intents with it
     ("can I stop the trial whenever I want?", "en", NONE_INTENT),
     ("no cancelen la prueba", "es", NONE_INTENT),

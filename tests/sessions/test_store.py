@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.channels.base import InboundKind, InboundMessage
-from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
+from bot.sessions.model import (
+    Delivery,
+    Direction,
+    MessageRecord,
+    Priority,
+    Session,
+    SessionKey,
+    Status,
+)
 from bot.sessions.redis import RedisStore
 from bot.sessions.sqlite import SqliteStore
 from bot.sessions.store import DuplicateInbound, SessionQuery, SessionStore
@@ -229,3 +237,105 @@ async def test_purge_deletes_only_sessions_closed_before_the_cutoff(store: Sessi
     assert await store.messages("old") == []
     assert await store.get("recent") is not None
     assert await store.get("active") is not None
+
+
+# --- the outbox (issue #9) ------------------------------------------------------------------
+
+
+async def test_outbox_fields_read_back_and_a_retry_stays_pending(store: SessionStore) -> None:
+    notice = outbound("bye")
+    notice.priority, notice.notice = Priority.BULK, "close.timeout"
+    [stored] = await store.commit([session()], [notice])
+    assert stored.id is not None
+    later = T0 + timedelta(seconds=30)
+    await store.mark_outbound(
+        stored.id,
+        Delivery.PENDING,
+        error_code=130429,
+        error_detail="throttled",
+        attempts=1,
+        next_attempt_at=later,
+    )
+    [pending] = await store.pending_outbound(10)
+    assert (pending.priority, pending.notice, pending.attempts, pending.next_attempt_at) == (
+        Priority.BULK,
+        "close.timeout",
+        1,
+        later,
+    )
+    assert pending.error_code == 130429
+    assert await store.pending_outbound(10, due_by=T0) == []  # not due yet
+    assert [m.id for m in await store.pending_outbound(10, due_by=later)] == [stored.id]
+    await store.mark_outbound(stored.id, Delivery.SKIPPED_WINDOW, attempts=1)
+    assert await store.pending_outbound(10) == []
+    assert await store.pending_for(KEY, 10) == []
+    [history] = await store.messages("s1")
+    assert (history.status, history.attempts) == (Delivery.SKIPPED_WINDOW, 1)
+
+
+async def test_only_each_users_oldest_pending_message_is_due(store: SessionStore) -> None:
+    other = SessionKey("whatsapp", "123", "5491155550002")
+    first, second = outbound("first"), outbound("second")
+    theirs = outbound("theirs", sid="s2")
+    theirs.key = other
+    stored = await store.commit([session(), session(other, sid="s2")], [first, second, theirs])
+    a, b, c = (m.id for m in stored)
+    assert a is not None and b is not None and c is not None
+    assert [m.id for m in await store.pending_outbound(10, due_by=T0)] == [a, c]
+    assert [m.text for m in await store.pending_for(KEY, 10)] == ["first", "second"]
+    # The first waits for a retry: the second may not overtake it.
+    await store.mark_outbound(
+        a, Delivery.PENDING, attempts=1, next_attempt_at=T0 + timedelta(minutes=1)
+    )
+    assert [m.id for m in await store.pending_outbound(10, due_by=T0)] == [c]
+    await store.mark_outbound(a, Delivery.SENT, provider_id="wamid.a", attempts=2)
+    assert [m.id for m in await store.pending_outbound(10, due_by=T0)] == [b, c]
+    assert [m.text for m in await store.pending_for(KEY, 10)] == ["second"]
+
+
+async def test_last_inbound_is_when_the_user_last_wrote(store: SessionStore) -> None:
+    assert await store.last_inbound_at(KEY) is None
+    later = inbound("wamid.2")
+    later.created_at = T0 + timedelta(hours=3)
+    system = inbound("wamid.3")
+    system.kind, system.created_at = "system", T0 + timedelta(hours=5)
+    await store.commit([session()], [inbound("wamid.1"), later, system, outbound("hi")])
+    assert await store.last_inbound_at(KEY) == T0 + timedelta(hours=3)
+    assert await store.last_inbound_at(SessionKey("whatsapp", "123", "other")) is None
+
+
+async def test_deleting_a_user_empties_their_outbox(store: SessionStore) -> None:
+    await store.commit([session()], [inbound("wamid.1"), outbound("a")])
+    await store.delete_user(KEY.bot_id, KEY.user_id)
+    assert await store.pending_outbound(10) == []
+    assert await store.pending_for(KEY, 10) == []
+    assert await store.last_inbound_at(KEY) is None
+
+
+async def test_send_slots_are_spaced_and_can_be_held(store: SessionStore) -> None:
+    slots = store.send_slots()
+    waits = [await slots.reserve("whatsapp:123", 0.5) for _ in range(3)]
+    assert waits[0] < 0.1  # free now (nothing was saved up before)
+    assert 0.35 < waits[1] < 0.55 and 0.85 < waits[2] < 1.05
+    assert await slots.reserve("whatsapp:other", 0.5) < 0.1  # each number has its own
+    assert 0.35 < await slots.reserve("whatsapp:other", 0.5, count=2) < 0.55
+    assert 1.35 < await slots.reserve("whatsapp:other", 0.5) < 1.55
+    await slots.hold("whatsapp:other", 5.0)
+    assert 4.5 < await slots.reserve("whatsapp:other", 0.5) <= 5.0
+
+
+async def test_outbox_locks_serialize_one_user(store: SessionStore) -> None:
+    import asyncio
+
+    locks = store.outbox_locks()
+    order: list[str] = []
+
+    async def work(name: str) -> None:
+        async with locks.lock(KEY):
+            order.append(f"in {name}")
+            await asyncio.sleep(0.01)
+            order.append(f"out {name}")
+
+    await asyncio.gather(work("a"), work("b"))
+    assert order == ["in a", "out a", "in b", "out b"]
+

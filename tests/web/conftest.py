@@ -75,6 +75,7 @@ class WebApp:
                 timestamp=self.clock(),
             )
         )
+        await self.runtime.outbox.join()  # the replies leave in the background
 
     async def whatsapp_free_trial(self, user: str, locales: Locales, lang: str = "es") -> Walk:
         """Walk the free-trial flow as ``user`` on the Cloud API channel."""

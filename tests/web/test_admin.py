@@ -125,6 +125,15 @@ async def test_active_sessions_and_their_total(webapp: WebApp) -> None:
     assert [(s["user_id"], s["status"]) for s in body["active_sessions"]] == [(ANA, "active")]
 
 
+async def test_active_sessions_say_how_long_they_ran_and_have_left(webapp: WebApp) -> None:
+    await webapp.whatsapp_text(ANA, "hola")
+    webapp.clock.advance(minutes=10)
+    _, body = await webapp.admin("GET", "/v1/sessions/active")
+    [session] = body["active_sessions"]
+    assert session["active_for_s"] == 600.0
+    assert session["expires_in_s"] == 20 * 60.0
+
+
 async def test_one_session_with_its_history_and_a_limit(webapp: WebApp, content: Content) -> None:
     await webapp.whatsapp_text(ANA, "hola")
     await webapp.whatsapp_text(ANA, "quiero una prueba")

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.channels.base import Choice, numbered_text
+from bot.channels.http import retry_after_s
 from bot.errors import ChannelSendError
 from bot.privacy import mask_phone
 
@@ -95,8 +96,8 @@ class TwilioMessagesClient:
 
         Raises:
             ChannelSendError: Twilio answered non-2xx (``status``, Twilio's ``code`` and
-                ``message``), answered without a ``sid``, or could not be reached in
-                ``timeout_s`` (``status=None``).
+                ``message``, and ``Retry-After`` when sent), answered without a ``sid``, or
+                could not be reached in ``timeout_s`` (``status=None``).
         """
         form = {"To": f"{self._prefix}{to}", "Body": text}
         if self._service:
@@ -114,6 +115,7 @@ class TwilioMessagesClient:
             ) as response:
                 status = response.status
                 raw = await response.read()
+                retry_after = retry_after_s(response.headers.get("Retry-After"))
         except TimeoutError as exc:
             raise ChannelSendError(None, None, f"timed out after {self._timeout_s}s") from exc
         except aiohttp.ClientError as exc:
@@ -126,6 +128,7 @@ class TwilioMessagesClient:
                 status,
                 code if isinstance(code, int) and not isinstance(code, bool) else None,
                 message if isinstance(message, str) and message else f"HTTP {status}",
+                retry_after,
             )
         sid = answer.get("sid")
         if not isinstance(sid, str) or not sid:

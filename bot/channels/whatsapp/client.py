@@ -18,6 +18,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.channels.base import Choice, numbered_text
+from bot.channels.http import retry_after_s
 from bot.errors import ChannelSendError
 from bot.privacy import mask_phone
 
@@ -81,8 +82,9 @@ class WhatsAppClient:
 
         Raises:
             ChannelSendError: Meta answered non-2xx (``status``, Meta's ``error.code``,
-                ``error.message`` plus ``error_data.details``), answered 2xx without a
-                message id, or could not be reached in ``timeout_s`` (``status=None``).
+                ``error.message`` plus ``error_data.details``, and ``Retry-After`` when
+                sent), answered 2xx without a message id, or could not be reached in
+                ``timeout_s`` (``status=None``).
         """
         body = {
             "messaging_product": "whatsapp",
@@ -188,6 +190,43 @@ class WhatsAppClient:
         logger.debug("%d options do not fit a WhatsApp list; sending numbered text", len(choices))
         return await self.send_text(bot_id, to, numbered_text(text, choices))
 
+    async def send_template(
+        self, bot_id: str, to: str, name: str, language: str, parameters: Sequence[str] = ()
+    ) -> str:
+        """Send an approved template message (Meta's Cloud API docs, "Send message templates":
+        ``type = "template"``, ``template.name``, ``template.language.code`` and one ``body``
+        component whose ``parameters`` are ``{"type": "text", "text": ...}`` in ``{{1}}``,
+        ``{{2}}``, ... order). The only kind of message Meta accepts outside the user's 24-hour
+        customer service window.
+
+        Args:
+            bot_id: Business phone number id the message leaves from.
+            to: The user's wa_id / phone number, digits without ``+``.
+            name: The template's name, as approved.
+            language: The template's language code, as approved (``es``, ``en_US``).
+            parameters: The body's variables, in order (none: no body component).
+
+        Returns:
+            The ``wamid`` of the accepted message.
+
+        Raises:
+            ChannelSendError: As for :meth:`send_text` (e.g. 132001: no such template in
+                that language).
+        """
+        template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        if parameters:
+            template["components"] = [
+                {"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}
+            ]
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": template,
+        }
+        return await self._post_message(bot_id, to, body)
+
     async def _post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
         """POST ``body`` to ``/<bot_id>/messages`` and return the wamid."""
         url = f"{self._api_url}/{quote(bot_id, safe='')}/messages"
@@ -199,6 +238,7 @@ class WhatsAppClient:
             ) as response:
                 status = response.status
                 raw = await response.read()
+                retry_after = retry_after_s(response.headers.get("Retry-After"))
         except TimeoutError as exc:
             logger.debug(
                 "send to %s timed out after %ss (bot_id=%s)",
@@ -222,7 +262,7 @@ class WhatsAppClient:
                 detail,
                 bot_id,
             )
-            raise ChannelSendError(status, code, detail)
+            raise ChannelSendError(status, code, detail, retry_after)
         wamid = _message_id(answer)
         if wamid is None:
             raise ChannelSendError(status, None, "accepted without messages[0].id in the answer")

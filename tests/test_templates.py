@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.flows import templates
+from bot import templates
 
 PIZZAS = "{n, plural, =0 {ninguna pizza} one {# pizza} other {# pizzas}}"
 

@@ -1,0 +1,11 @@
+"""Outbound delivery: the durable outbox and its sender task.
+
+- :mod:`bot.delivery.outbox`: :class:`~bot.delivery.outbox.Outbox` sends the outbound messages
+  stored as ``pending``, one user's in order, and records each result.
+- :mod:`bot.delivery.pacing`: an even pace per business number, replies before bulk notices.
+- :mod:`bot.delivery.retry`: when to try a failed send again (exponential backoff, jitter).
+- :mod:`bot.delivery.errors`: which provider errors are retried, and how.
+
+Nothing is imported here, so the store modules can import :mod:`bot.delivery.pacing` without
+a cycle.
+"""
