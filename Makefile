@@ -24,7 +24,7 @@ chat: $(STAMP)
 	$(BIN)/bot chat
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests
+	$(BIN)/ruff check bot tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

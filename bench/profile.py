@@ -39,7 +39,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "outbound: Graph API client (aiohttp client, outbox)",
-        ("aiohttp/client", "aiohttp/connector", "bot/channels/whatsapp/client.py", "bot/outbox.py"),
+        ("aiohttp/client", "aiohttp/connector", "bot/channels/whatsapp/client.py", "bot/delivery/"),
     ),
     ("classifier (bot/intents)", ("bot/intents/",)),
     ("flows (bot/flows)", ("bot/flows/",)),

@@ -150,12 +150,13 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "redis", "both"], default="both")
     args = parser.parse_args()
     results = asyncio.run(main_async(args))
-    print(
-        f"{'backend':8} {'sessions':>9} {'due':>7} {'fill s':>7} {'sweep s':>8} {'notices/s':>10} {'peak RSS MB':>12}"
-    )
+    row = "{:8} {:>9} {:>7} {:>7} {:>8} {:>10} {:>12}"
+    print(row.format("backend", "sessions", "due", "fill s", "sweep s", "notices/s", "peak RSS MB"))
     for r in results:
         print(
-            f"{r.backend:8} {r.sessions:>9} {r.due:>7} {r.create_s:>7} {r.sweep_s:>8} {r.notices_per_s:>10} {r.peak_rss_mb:>12}"
+            row.format(
+                r.backend, r.sessions, r.due, r.create_s, r.sweep_s, r.notices_per_s, r.peak_rss_mb
+            )
         )
     out = REPO / "bench" / "results" / "sweeper.json"
     out.parent.mkdir(parents=True, exist_ok=True)

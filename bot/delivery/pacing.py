@@ -5,8 +5,8 @@ in the Cloud API docs); a burst above it is refused with error 130429. So every 
 takes a *slot* of its lane (a channel and business number): slots are spaced ``1 / rate``
 seconds apart, a generic cell rate algorithm with a burst of one — nothing is saved up while a
 lane is idle, so a burst from the sweeper is spread out rather than sent at once. The rate is
-applied 5 % under the configured one (:data:`RATE_MARGIN`), so that network jitter cannot make
-the provider count more than the configured rate in any one second.
+applied 5 % under the configured one (:data:`RATE_MARGIN`), so that network jitter (up to
+about 50 ms) does not make the provider count more than the configured rate in one second.
 
 :class:`Pacer` hands each slot to the waiting sender of best :class:`~bot.sessions.model.Priority`
 (replies before bulk notices), first come first served within a priority. Where slots are
@@ -126,7 +126,7 @@ class Pacer:
         its rate limit)."""
         if channel in self._intervals_s and hold_s > 0:
             lane = lane_of(channel, bot_id)
-            log.warning("%s is over its rate limit; pausing its sends for %.1f s", lane, hold_s)
+            log.info("%s is over its rate limit; pausing its sends for %.1f s", lane, hold_s)
             await self._slots.hold(lane, hold_s)
 
     async def _hand_out(self, lane: str, gate: _Gate, interval_s: float) -> None:
