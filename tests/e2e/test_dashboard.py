@@ -37,7 +37,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 if not chromium_available():
     if os.environ.get("CI"):
-        raise RuntimeError("chromium is missing: .ci/run installs Debian's chromium package")
+        raise RuntimeError("chromium is missing: make test installs it (scripts/system-deps.sh)")
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
 LOCALES = Locales.load(REPO / "locales", ["es", "en"], "es")

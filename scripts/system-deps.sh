@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system programs the test suite starts: redis-server (Redis backend tests) and
+# Chromium (the dashboard's browser tests). Uses apt when running as root on Debian/Ubuntu;
+# otherwise says what is missing (those tests then skip locally, and fail under CI=true).
+set -euo pipefail
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${missing[*]} with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "note: ${missing[*]} not installed; the tests that need them will be skipped" >&2
+fi
