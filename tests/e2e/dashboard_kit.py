@@ -22,7 +22,8 @@ from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-"""Debian's ``chromium`` (installed by ``scripts/system-deps.sh`` from ``make test``; Playwright never downloads a browser)."""
+"""Debian's ``chromium``, installed by ``scripts/system-deps.sh`` from ``make test``
+(Playwright never downloads a browser)."""
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
