@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -159,3 +161,37 @@ class MessageRecord:
     priority: Priority = Priority.REPLY
     notice: str | None = None
     id: int | None = None
+
+
+def message_from_row(row: Mapping[str, Any]) -> MessageRecord:
+    """Rebuild a :class:`MessageRecord` from its flat form, shared by the stores.
+
+    ``row`` has the columns of SQLite's ``messages`` table (the same keys as the JSON the
+    Redis store keeps): ``channel``, ``bot_id``, ``user_id`` for the key; times as ISO 8601
+    strings; ``payload`` as a dict or as JSON text. Keys added after the first release
+    (``attempts``, ``next_attempt_at``, ``priority``, ``notice``, ``payload``) may be missing.
+
+    Raises:
+        KeyError, ValueError: ``row`` is not such a form.
+    """
+    payload = row.get("payload")
+    next_attempt = row.get("next_attempt_at")
+    return MessageRecord(
+        id=row["id"],
+        session_id=row["session_id"],
+        key=SessionKey(row["channel"], row["bot_id"], row["user_id"]),
+        direction=Direction(row["direction"]),
+        kind=row["kind"],
+        text=row["text"],
+        step_id=row["step_id"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        provider_id=row["provider_id"],
+        status=Delivery(row["status"]),
+        error_code=row["error_code"],
+        error_detail=row["error_detail"],
+        payload=json.loads(payload) if isinstance(payload, str) else payload,
+        attempts=row.get("attempts") or 0,
+        next_attempt_at=datetime.fromisoformat(next_attempt) if next_attempt else None,
+        priority=Priority(row.get("priority") or 0),
+        notice=row.get("notice"),
+    )

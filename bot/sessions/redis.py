@@ -62,10 +62,10 @@ from bot.sessions.model import (
     Delivery,
     Direction,
     MessageRecord,
-    Priority,
     Session,
     SessionKey,
     Status,
+    message_from_row,
 )
 from bot.sessions.redis_locks import RedisUserLocks
 from bot.sessions.store import (
@@ -195,28 +195,7 @@ def _message_json(m: MessageRecord) -> str:
 
 
 def _message(raw: str) -> MessageRecord:
-    d = json.loads(raw)
-    created = _dt(d["created_at"])
-    assert created is not None
-    return MessageRecord(
-        id=d["id"],
-        session_id=d["session_id"],
-        key=SessionKey(d["channel"], d["bot_id"], d["user_id"]),
-        direction=Direction(d["direction"]),
-        kind=d["kind"],
-        text=d["text"],
-        step_id=d["step_id"],
-        created_at=created,
-        provider_id=d["provider_id"],
-        status=Delivery(d["status"]),
-        error_code=d["error_code"],
-        error_detail=d["error_detail"],
-        payload=d.get("payload"),
-        attempts=d.get("attempts") or 0,
-        next_attempt_at=_dt(d.get("next_attempt_at")),
-        priority=Priority(d.get("priority") or 0),
-        notice=d.get("notice"),
-    )
+    return message_from_row(json.loads(raw))
 
 
 def _matches(session: Session, query: SessionQuery) -> bool:

@@ -20,12 +20,11 @@ import aiosqlite
 from bot.channels.base import InboundMessage
 from bot.sessions.model import (
     Delivery,
-    Direction,
     MessageRecord,
-    Priority,
     Session,
     SessionKey,
     Status,
+    message_from_row,
 )
 from bot.sessions.store import (
     DeletedCounts,
@@ -164,27 +163,7 @@ def _session(row: sqlite3.Row) -> Session:
 
 
 def _message(row: sqlite3.Row) -> MessageRecord:
-    created = from_iso(row["created_at"])
-    assert created is not None
-    return MessageRecord(
-        id=row["id"],
-        session_id=row["session_id"],
-        key=SessionKey(row["channel"], row["bot_id"], row["user_id"]),
-        direction=Direction(row["direction"]),
-        kind=row["kind"],
-        text=row["text"],
-        step_id=row["step_id"],
-        created_at=created,
-        provider_id=row["provider_id"],
-        status=Delivery(row["status"]),
-        error_code=row["error_code"],
-        error_detail=row["error_detail"],
-        payload=json.loads(row["payload"]) if row["payload"] else None,
-        attempts=row["attempts"] or 0,
-        next_attempt_at=from_iso(row["next_attempt_at"]),
-        priority=Priority(row["priority"] or 0),
-        notice=row["notice"],
-    )
+    return message_from_row(dict(zip(row.keys(), row, strict=True)))
 
 
 class SqliteStore(SessionStore):
