@@ -7,10 +7,13 @@ from prometheus_client import REGISTRY
 from bot.metrics import NO_METRICS, PrometheusMetrics
 
 
-def test_the_default_hooks_do_nothing() -> None:
+def test_the_default_hooks_record_nothing_anywhere() -> None:
+    from prometheus_client import REGISTRY, generate_latest
+
     NO_METRICS.inbound("whatsapp", "text")
     NO_METRICS.send_error("whatsapp", None)
     NO_METRICS.webhook_latency("/webhook/whatsapp", 200, 0.01)
+    assert b"bot_" not in generate_latest(REGISTRY)
 
 
 def test_each_instance_has_its_own_registry_not_the_global_one() -> None:

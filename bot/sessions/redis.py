@@ -308,19 +308,16 @@ class RedisStore(SessionStore):
 
     def user_locks(self) -> UserLocks:
         """Locks shared by every worker on this Redis (``lock:{botId}:{userId}``)."""
-
-        def name(key: Hashable) -> str:
-            assert isinstance(key, SessionKey)
-            return f"lock:{bot_scope(key)}:{key.user_id}"
-
-        return RedisUserLocks(self.redis, name)
+        return self._locks("lock")
 
     def outbox_locks(self) -> UserLocks:
         """Sender locks shared by every worker (``outbox:lock:{botId}:{userId}``)."""
+        return self._locks("outbox:lock")
 
+    def _locks(self, prefix: str) -> UserLocks:
         def name(key: Hashable) -> str:
             assert isinstance(key, SessionKey)
-            return f"outbox:lock:{bot_scope(key)}:{key.user_id}"
+            return f"{prefix}:{bot_scope(key)}:{key.user_id}"
 
         return RedisUserLocks(self.redis, name)
 

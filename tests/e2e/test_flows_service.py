@@ -48,12 +48,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def fake() -> AsyncIterator[FakeGraphAPI]:
-    async with FakeGraphAPI(access_token="test-access-token") as api:
-        yield api
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def api() -> AsyncIterator[FakeActionAPI]:
     async with FakeActionAPI() as fake_api:
         fake_api.reply("/orders", 201, {"order_id": "A-1042", "eta_minutes": 35})

@@ -30,12 +30,6 @@ def t(lang: str, key: str, **values: str) -> str:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def fake() -> AsyncIterator[FakeGraphAPI]:
-    async with FakeGraphAPI(access_token="test-access-token") as api:
-        yield api
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def server(
     fake: FakeGraphAPI, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[BotServer]:

@@ -202,10 +202,11 @@ async def test_data_survives_reconnecting(store: SessionStore) -> None:
     await store.ping()
 
 
-async def test_locks_serialize_one_user(store: SessionStore) -> None:
+@pytest.mark.parametrize("kind", ["user_locks", "outbox_locks"])
+async def test_locks_serialize_one_user(store: SessionStore, kind: str) -> None:
     import asyncio
 
-    locks = store.user_locks()
+    locks = getattr(store, kind)()
     order: list[str] = []
 
     async def work(name: str) -> None:
@@ -322,20 +323,3 @@ async def test_send_slots_are_spaced_and_can_be_held(store: SessionStore) -> Non
     assert 1.35 < await slots.reserve("whatsapp:other", 0.5) < 1.55
     await slots.hold("whatsapp:other", 5.0)
     assert 4.5 < await slots.reserve("whatsapp:other", 0.5) <= 5.0
-
-
-async def test_outbox_locks_serialize_one_user(store: SessionStore) -> None:
-    import asyncio
-
-    locks = store.outbox_locks()
-    order: list[str] = []
-
-    async def work(name: str) -> None:
-        async with locks.lock(KEY):
-            order.append(f"in {name}")
-            await asyncio.sleep(0.01)
-            order.append(f"out {name}")
-
-    await asyncio.gather(work("a"), work("b"))
-    assert order == ["in a", "out a", "in b", "out b"]
-
