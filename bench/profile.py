@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -30,8 +31,8 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("_write_to_self", "_read_from_self", "call_soon_threadsafe"),
     ),
     (
-        "store: SQLite work (aiosqlite worker thread)",
-        ("aiosqlite/core.py:_connection_worker_thread",),
+        "store: SQLite work (the store's thread)",
+        ("aiosqlite/core.py:_connection_worker_thread", "bot/sessions/sqlite_worker.py"),
     ),
     (
         "store: calls on the event loop (aiosqlite, bot/sessions stores)",
@@ -107,6 +108,7 @@ def record(pid: int, output: Path, rate_hz: int = 200) -> Iterator[bool]:
             str(rate_hz),
             "--nonblocking",
             "--threads",
+            *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -109,7 +109,18 @@ def serve(config_path: Path, env_file: Path, host: str | None, port: str | None)
         print=None,
         access_log=None,
         shutdown_timeout=15.0,
+        loop=_event_loop(),
     )
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop (libuv: about a third less CPU per request for aiohttp), or
+    asyncio's own where uvloop is not installed (Windows)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 @main.command()

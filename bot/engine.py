@@ -159,6 +159,7 @@ class Engine:
                     return done
                 except Exception:
                     log.exception("inbound %s failed; dropped", message.message_id)
+                    self.store.forget_cached(key)  # the session may be half changed
                     await self.store.commit([], [], consumed=message)
                     continue
                 done += 1

@@ -17,6 +17,7 @@ Syntax (a subset of ICU MessageFormat, the format translators' tools know):
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -254,8 +255,14 @@ def render(template: str, values: Mapping[str, Any], lang: str) -> str:
     if "{" not in template and "}" not in template:
         return template
     try:
-        parts = _parse(template)
+        parts = _parsed(template)
     except TemplateError as exc:
         log.warning("cannot render template %r: %s", template, exc)
         return template
     return _render_parts(parts, values, lang)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(template: str) -> tuple[_Part, ...]:
+    """:func:`_parse`, remembered: the same few templates are rendered for every message."""
+    return _parse(template)

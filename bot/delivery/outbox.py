@@ -280,9 +280,9 @@ class Outbox:
             self._wake.clear()
 
     async def _look(self) -> int:
-        due = await self.store.pending_outbound(POLL_BATCH, due_by=self.clock())
-        for record in due:
-            self._enqueue(record.key, record.priority)
+        due = await self.store.pending_users(POLL_BATCH, due_by=self.clock())
+        for key, priority in due:
+            self._enqueue(key, priority)
         return len(due)
 
     def _enqueue(self, key: SessionKey, priority: int) -> None:
@@ -537,8 +537,13 @@ class Outbox:
     async def _record(self, message_id: int, status: Delivery, **fields: Any) -> None:
         """``store.mark_outbound``, tried :data:`RECORD_ATTEMPTS` times over about 9 s while
         the store is unavailable: a sent message whose result is lost is sent again."""
+        try:
+            await self.store.mark_outbound(message_id, status, **fields)
+            return
+        except StoreUnavailable as exc:
+            log.warning("storing the result of message %s failed (%s); again", message_id, exc)
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(RECORD_ATTEMPTS),
+            stop=stop_after_attempt(RECORD_ATTEMPTS - 1),
             wait=wait_exponential(multiplier=0.2, max=2.0),
             retry=retry_if_exception_type(StoreUnavailable),
             reraise=True,

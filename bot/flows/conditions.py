@@ -29,6 +29,7 @@ def _lower(value: Any) -> str:
 
 
 _FUNCTIONS = {"len": len, "lower": _lower, "int": int, "float": float, "str": str}
+_EVALUATOR = SimpleEval(functions=_FUNCTIONS)
 
 
 class _Names(dict[str, Any]):
@@ -93,7 +94,8 @@ class Condition:
     def evaluate(self, data: Mapping[str, Any]) -> Any:
         """The expression's value for ``data`` (``set: {total: "= price * quantity"}``);
         ``None`` when evaluating fails (logged)."""
-        evaluator = SimpleEval(names=_Names(data), functions=_FUNCTIONS)
+        evaluator = _EVALUATOR  # one for all: evaluating is synchronous, building one is not free
+        evaluator.names = _Names(data)
         try:
             return evaluator.eval(self.text, previously_parsed=self.tree)
         except Exception as exc:  # any error in an author's expression: no value

@@ -125,6 +125,7 @@ class FlowRunner:
         self.flows: dict[str, Flow] = {}
         self.locales = locales
         self._keywords: list[tuple[str, Flow]] = []
+        self._titles: dict[int, tuple[Step, Locales, list[tuple[str, list[str]]]]] = {}
         self.update(flows, locales)
 
     # -- content ------------------------------------------------------------------------
@@ -402,6 +403,16 @@ class FlowRunner:
         return choices, button
 
     def _option_titles(self, context: _Context, step: Step) -> list[tuple[str, list[str]]]:
+        """Each option's value and its title in every language (remembered per step and
+        locales: the same for every answer)."""
+        known = self._titles.get(id(step))
+        if known is not None and known[0] is step and known[1] is context.locales:
+            return known[2]
+        titles = self._render_titles(context, step)
+        self._titles[id(step)] = (step, context.locales, titles)  # keeps step: no id reuse
+        return titles
+
+    def _render_titles(self, context: _Context, step: Step) -> list[tuple[str, list[str]]]:
         ask = step.ask
         assert ask is not None
         langs = context.locales.languages

@@ -19,6 +19,7 @@ yes_no    ``True`` / ``False``
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -56,8 +57,10 @@ _ES_RELATIVE = [
 ]
 
 
+@functools.lru_cache(maxsize=8192)
 def fold(text: str) -> str:
-    """Lower case without accents, whitespace collapsed, surrounding punctuation removed."""
+    """Lower case without accents, whitespace collapsed, surrounding punctuation removed
+    (remembered: keywords and option titles are folded again for every answer)."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(w.strip(".,;:!?¡¿\"'()*") for w in plain.split()).strip()
@@ -128,8 +131,10 @@ def parse_phone(answer: str, region: str | None) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+@functools.lru_cache(maxsize=65_536)
 def region_of(user_id: str) -> str | None:
-    """The ISO country of a WhatsApp user id (digits with country code), if it tells."""
+    """The ISO country of a WhatsApp user id (digits with country code), if it tells
+    (remembered per user id: it is asked on every answer)."""
     try:
         region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + user_id))
     except phonenumbers.NumberParseException:

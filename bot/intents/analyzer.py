@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 import spacy
 
@@ -28,6 +29,10 @@ class TokenKind(Enum):
     EMOJI = "emoji"
     NUMBER = "number"
     OTHER = "other"  # email address, URL
+
+    # Members are singletons: hash them by identity, in C (Enum's own hash is Python code,
+    # and every token lookup in the per-word caches hashes one).
+    __hash__ = object.__hash__
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,11 @@ class Analyzer:
     """
 
     def __init__(
-        self, language: str, abbreviations: Mapping[str, str], vocab_limit: int = 200_000
+        self,
+        language: str,
+        abbreviations: Mapping[str, str],
+        vocab_limit: int = 200_000,
+        piece_cache_size: int = 10_000,
     ) -> None:
         """Create the tokenizer.
 
@@ -81,6 +90,8 @@ class Analyzer:
             vocab_limit: spaCy keeps every new word it sees (numbers, emails, names) in its
                 vocabulary; past this many entries the tokenizer is rebuilt (about 20 ms) so a
                 long-running service does not grow without bound.
+            piece_cache_size: Whitespace-free pieces of text ("hola,", "don't") whose tokens
+                are kept (LRU; about 0.6 kB each, so 6 MB when full).
         """
         self.language = language
         self._vocab_limit = vocab_limit
@@ -89,9 +100,16 @@ class Analyzer:
             strip_accents(prepare(short).strip()): _expansion_tokens(long)
             for short, long in abbreviations.items()
         }
+        self._piece: Callable[[str, bool], tuple[str | tuple[Token, ...], ...]] = lru_cache(
+            maxsize=piece_cache_size
+        )(self._tokenize_piece)
 
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
         """Split prepared text into clauses of tokens.
+
+        spaCy's tokenizer splits text on whitespace first and tokenizes each piece on its own,
+        so each piece's tokens are cached (see :meth:`_piece`): a message of known words costs
+        a few dict lookups, and only new pieces (a name, an email) go through spaCy.
 
         Args:
             prepared: Output of :func:`~bot.intents.normalize.prepare`, with or without
@@ -104,26 +122,41 @@ class Analyzer:
         clauses: list[Clause] = []
         current: list[Token] = []
         question = False
-        nlp = self._nlp
         cased = prepared != prepared.lower() and prepared != prepared.upper()
-        for spacy_token in nlp.tokenizer(prepared):
+        piece_items = self._piece
+        for number, line in enumerate(prepared.split("\n")):
+            if number:  # a line break ends a clause
+                question = self._close(clauses, current, question)
+            for piece in line.split():
+                for item in piece_items(piece, cased):
+                    if isinstance(item, str):  # a clause boundary
+                        if current or item not in _QUESTION_MARKS:
+                            question = question or "?" in item
+                            question = self._close(clauses, current, question)
+                        question = question or item == "¿"
+                    else:
+                        current.extend(item)
+        self._close(clauses, current, question)
+        return tuple(clauses)
+
+    def _tokenize_piece(self, piece: str, cased: bool) -> tuple[str | tuple[Token, ...], ...]:
+        """What one whitespace-free piece of a message is made of, in order: boundary
+        punctuation (a ``str``) and the tokens of each other spaCy token (a tuple)."""
+        nlp = self._nlp
+        items: list[str | tuple[Token, ...]] = []
+        for spacy_token in nlp.tokenizer(piece):
             text = spacy_token.text
-            if spacy_token.is_space:
-                if "\n" in text:
-                    question = self._close(clauses, current, question)
-                continue
             if text in _BOUNDARIES or (spacy_token.is_punct and set(text) <= {".", "!", "?"}):
-                if current or text not in _QUESTION_MARKS:
-                    question = question or "?" in text
-                    question = self._close(clauses, current, question)
-                question = question or text == "¿"
+                items.append(text)
                 continue
             if spacy_token.like_email or spacy_token.like_url:
-                current.append(Token(spacy_token.lower_, spacy_token.lower_, TokenKind.OTHER))
+                items.append((Token(spacy_token.lower_, spacy_token.lower_, TokenKind.OTHER),))
                 continue
+            tokens: list[Token] = []
             if is_emoji(text):
                 for char in text:
-                    current.extend(self._abbreviations.get(char) or (_emoji_token(char),))
+                    tokens.extend(self._abbreviations.get(char) or (_emoji_token(char),))
+                items.append(tuple(tokens))
                 continue
             capital = cased and text[:1].isupper()
             text = spacy_token.lower_
@@ -131,12 +164,12 @@ class Analyzer:
             if norm != text and norm.isalpha():
                 text = norm  # tokenizer exception: "n't" → "not", "ca" → "can"
             for word in split_word(remove_apostrophes(text)):
-                self._append_word(current, word, capital)
+                self._append_word(tokens, word, capital)
                 capital = False
-        self._close(clauses, current, question)
+            items.append(tuple(tokens))
         if len(nlp.vocab) > self._vocab_limit:
             self._nlp = spacy.blank(self.language)
-        return tuple(clauses)
+        return tuple(items)
 
     def phrase_tokens(self, text: str) -> tuple[Token, ...]:
         """All tokens of a raw phrase (an example, a keyword), clause boundaries dropped."""

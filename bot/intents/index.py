@@ -10,9 +10,10 @@ where swapping two neighbours is one edit: "cnacel", "hoal").
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
@@ -211,8 +212,8 @@ class PhraseIndex:
                 sound = self._sound_key(word)
                 self._sounds[sound] = (*self._sounds.get(sound, ()), word)
         self.max_phrase_len = max((len(key) for key in self.surface), default=1)
-        self._surface_prefixes = _prefixes(self.surface)
-        self._lemma_prefixes = _prefixes(self.lemma)
+        self._surface_trie = _trie(self.surface)
+        self._lemma_trie = _trie(self.lemma)
         self._context_prefixes = _prefixes(self._context)
         self._context_first = frozenset(key[0] for key in self._context)
         self._max_context_len = max((len(key) for key in self._context), default=0)
@@ -342,6 +343,12 @@ class PhraseIndex:
                     )
         return Resolved(token, norm, lemma, 1.0, False, self._weight(norm), "unknown")
 
+    def corrects(self, word: str) -> bool:
+        """True when ``word`` (lowercase, accent-stripped) is a misspelling of a word of the
+        language's phrases: by sound, by edits or a diminutive ("canselar", "hlelo")."""
+        how = self.resolve(Token(word, word, TokenKind.WORD)).how
+        return how in ("sound", "typo", "diminutive")
+
     def _swapped_stop_words(self, phrase_words: set[str]) -> dict[str, str]:
         """Each short stop word of a phrase with two neighbour letters swapped → the word,
         for swaps that are no known word ("yuo" → you, not "pro" → por)."""
@@ -401,32 +408,27 @@ class PhraseIndex:
         """Every indexed phrase occurring in ``resolved`` (overlaps included).
 
         A span is looked up by words first, then by lemmas (score times ``lemma_factor``);
-        prefix sets stop the scan as soon as no phrase can continue.
+        both are walked word by word down a trie, which ends the scan as soon as no phrase
+        can continue.
         """
         spans: list[Span] = []
         count = len(resolved)
         lemma_factor = self._config.lemma_factor
-        for start in range(count):
-            forms: tuple[str, ...] | None = ()
-            lemmas: tuple[str, ...] | None = ()
+        surface_root = self._surface_trie
+        lemma_root = self._lemma_trie
+        for start, first in enumerate(resolved):
+            by_forms = surface_root.get(first.form)
+            by_lemmas = lemma_root.get(first.lemma)
             score = 1.0
             fuzzy = False
-            for end in range(start, min(count, start + self.max_phrase_len)):
+            end = start
+            while by_forms is not None or by_lemmas is not None:
                 item = resolved[end]
-                score = min(score, item.score)
+                if item.score < score:
+                    score = item.score
                 fuzzy = fuzzy or item.fuzzy
-                if forms is not None:
-                    forms = (*forms, item.form)
-                    if forms not in self._surface_prefixes:
-                        forms = None
-                if lemmas is not None:
-                    lemmas = (*lemmas, item.lemma)
-                    if lemmas not in self._lemma_prefixes:
-                        lemmas = None
-                if forms is None and lemmas is None:
-                    break
-                by_form = self.surface.get(forms) if forms is not None else None
-                by_lemma = self.lemma.get(lemmas) if lemmas is not None else None
+                by_form = by_forms[0] if by_forms is not None else None
+                by_lemma = by_lemmas[0] if by_lemmas is not None else None
                 if by_form is not None:
                     if (
                         not by_form.keyword
@@ -440,6 +442,12 @@ class PhraseIndex:
                     spans.append(
                         Span(start, end + 1, by_lemma, score * lemma_factor, fuzzy, by_lemma=True)
                     )
+                end += 1
+                if end == count:
+                    break
+                following = resolved[end]
+                by_forms = by_forms[1].get(following.form) if by_forms is not None else None
+                by_lemmas = by_lemmas[1].get(following.lemma) if by_lemmas is not None else None
         return spans
 
     def find_context(self, resolved: list[Resolved], intents: Iterable[str]) -> list[Span]:
@@ -482,6 +490,27 @@ class PhraseIndex:
                     if entry.intent in wanted:
                         spans.append(Span(start, end + 1, entry, 1.0, False))
         return spans
+
+
+_Node = tuple[Entry | None, dict[str, "_Node"]]
+"""A trie node: the entry of the phrase that ends here, if any, and the next words."""
+
+
+def _trie(table: Mapping[tuple[str, ...], Entry]) -> dict[str, _Node]:
+    """``table``'s phrases as a trie of words: the root's children."""
+    root: dict[str, list[Any]] = {}
+    for key, entry in table.items():
+        level = root
+        for position, word in enumerate(key):
+            node = level.setdefault(word, [None, {}])
+            if position == len(key) - 1:
+                node[0] = entry
+            level = node[1]
+
+    def freeze(level: dict[str, list[Any]]) -> dict[str, _Node]:
+        return {word: (node[0], freeze(node[1])) for word, node in level.items()}
+
+    return freeze(root)
 
 
 def _prefixes(keys: Iterable[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:

@@ -48,11 +48,12 @@ def prepare(text: str, keep_case: bool = False) -> str:
         letter runs shortened. Accents and punctuation are kept (tokenization and lemma lookup
         need them).
     """
-    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():  # ASCII is its own NFKC form and holds no emoji
+        text = unicodedata.normalize("NFKC", text)
+        text = _DROP_RE.sub("", text)
+        text = _EMOJI_RE.sub(r" \g<0> ", text)
     if not keep_case:
         text = text.lower()
-    text = _DROP_RE.sub("", text)
-    text = _EMOJI_RE.sub(r" \g<0> ", text)
     text = _REPEAT_RE.sub(r"\1\1", text)
     return _LAUGH_RE.sub(r"\1\1", text)
 

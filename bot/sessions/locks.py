@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from collections.abc import Hashable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 
 class UserLocks(Protocol):
@@ -28,25 +28,48 @@ class KeyedLock:
     """
 
     def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[Hashable, list[Any]] = {}  # key -> [asyncio.Lock, holders + waiters]
 
-    @asynccontextmanager
-    async def lock(self, key: Hashable) -> AsyncIterator[None]:
+    def lock(self, key: Hashable) -> AbstractAsyncContextManager[None]:
         """Hold the lock of ``key`` for the ``async with`` block."""
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        return _Hold(self._locks, key)
 
     def __len__(self) -> int:
         """Number of keys with a holder or waiter (0 when idle: no leak)."""
         return len(self._locks)
+
+
+class _Hold:
+    """One ``async with`` on a :class:`KeyedLock` key (a class, not a generator: it is on every
+    message's path)."""
+
+    __slots__ = ("_entry", "_key", "_locks")
+
+    def __init__(self, locks: dict[Hashable, list[Any]], key: Hashable) -> None:
+        self._locks = locks
+        self._key = key
+        self._entry: list[Any] | None = None
+
+    async def __aenter__(self) -> None:
+        entry = self._locks.get(self._key)
+        if entry is None:
+            entry = self._locks[self._key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        self._entry = entry
+        try:
+            await entry[0].acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._entry is not None
+        self._entry[0].release()
+        self._leave()
+
+    def _leave(self) -> None:
+        entry = self._entry
+        assert entry is not None
+        entry[1] -= 1
+        if entry[1] == 0 and self._locks.get(self._key) is entry:
+            del self._locks[self._key]

@@ -1,31 +1,41 @@
-"""The embedded SQLite session store (aiosqlite), the default backend.
+"""The embedded SQLite session store, the default backend (one process per file).
 
-One connection in WAL mode. Transactions are serialized by an ``asyncio.Lock`` because
-coroutines share the connection: without it, one coroutine's ``COMMIT`` could commit another's
-half-written change.
+Writes, and the reads of the conversation's hot path, are jobs for one thread that owns the
+connection (:mod:`bot.sessions.sqlite_worker`): the writes queued while it works are committed
+together in one transaction (group commit), and every result of a round reaches the event loop
+in one hand-off. The admin and dashboard queries use a second, read-only connection (aiosqlite),
+so a heavy report never delays a turn. The file is in WAL mode with ``synchronous=NORMAL``.
+
+Since one process owns the file, the store keeps what a turn reads in memory, written through
+on every commit: the active session of recently seen users (a bounded cache; a miss reads the
+file), each user's inbox (loaded from the file at open, so a crash loses nothing) and when each
+user last wrote. A second process writing the same file would not be seen: run one process per
+SQLite file, or use Redis for several workers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
 from bot.channels.base import InboundMessage
 from bot.sessions.model import (
     Delivery,
+    Direction,
     MessageRecord,
     Session,
     SessionKey,
     Status,
     message_from_row,
 )
+from bot.sessions.sqlite_worker import SqliteWorker
 from bot.sessions.store import (
     DeletedCounts,
     DuplicateInbound,
@@ -38,6 +48,16 @@ from bot.sessions.store import (
     StepExit,
     StoreUnavailable,
 )
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+
+SESSION_CACHE_SIZE = 20_000
+"""Users whose active session (or its absence) is kept in memory; the least recently written
+are forgotten first (about 1 KB each)."""
+LAST_INBOUND_CACHE_SIZE = 100_000
+"""Users whose last inbound time is kept in memory (about 200 bytes each)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -130,7 +150,9 @@ _DELIVERY_RANK = {
 
 def to_iso(moment: datetime) -> str:
     """Format an aware datetime as sortable ISO 8601 UTC (``2026-01-31T12:00:00.000000+00:00``)."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def from_iso(text: str | None) -> datetime | None:
@@ -166,118 +188,271 @@ def _message(row: sqlite3.Row) -> MessageRecord:
     return message_from_row(dict(zip(row.keys(), row, strict=True)))
 
 
-class SqliteStore(SessionStore):
-    """Sessions and messages in one SQLite file (created with its folder when missing)."""
+class _Recent(Generic[K, V]):
+    """A dict that forgets its least recently written entries beyond ``size``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[K, V] = {}
+
+    def put(self, key: K, value: V) -> None:
+        items = self.items
+        items.pop(key, None)
+        items[key] = value
+        if len(items) > self.size:
+            del items[next(iter(items))]
+
+    def drop_where(self, doomed: Callable[[K], bool]) -> None:
+        for key in [k for k in self.items if doomed(k)]:
+            del self.items[key]
+
+
+_UPSERT_SESSION = """INSERT INTO sessions (id, channel, bot_id, user_id, status, close_reason,
+        flow_id, step_id, data, language, display_name, created_at, last_activity_at,
+        expires_at, closed_at, warned_at, flow_version, step_retries)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    ON CONFLICT (id) DO UPDATE SET status=excluded.status,
+        close_reason=excluded.close_reason, flow_id=excluded.flow_id,
+        step_id=excluded.step_id, data=excluded.data,
+        language=excluded.language, display_name=excluded.display_name,
+        last_activity_at=excluded.last_activity_at,
+        expires_at=excluded.expires_at, closed_at=excluded.closed_at,
+        warned_at=excluded.warned_at, flow_version=excluded.flow_version,
+        step_retries=excluded.step_retries"""
+
+_INSERT_MESSAGE = """INSERT INTO messages (session_id, channel, bot_id, user_id, direction,
+        kind, text, step_id, created_at, provider_id, status, error_code,
+        error_detail, payload, attempts, next_attempt_at, priority, notice)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+
+
+def _session_params(s: Session) -> tuple[Any, ...]:
+    return (
+        s.id,
+        s.key.channel,
+        s.key.bot_id,
+        s.key.user_id,
+        s.status.value,
+        s.close_reason,
+        s.flow_id,
+        s.step_id,
+        json.dumps(s.data, ensure_ascii=False),
+        s.language,
+        s.display_name,
+        to_iso(s.created_at),
+        to_iso(s.last_activity_at),
+        to_iso(s.expires_at) if s.expires_at else None,
+        to_iso(s.closed_at) if s.closed_at else None,
+        to_iso(s.warned_at) if s.warned_at else None,
+        s.flow_version,
+        s.step_retries,
+    )
+
+
+def _message_params(m: MessageRecord) -> tuple[Any, ...]:
+    return (
+        m.session_id,
+        m.key.channel,
+        m.key.bot_id,
+        m.key.user_id,
+        m.direction.value,
+        m.kind,
+        m.text,
+        m.step_id,
+        to_iso(m.created_at),
+        m.provider_id,
+        m.status.value,
+        m.error_code,
+        m.error_detail,
+        json.dumps(m.payload, ensure_ascii=False) if m.payload else None,
+        m.attempts,
+        to_iso(m.next_attempt_at) if m.next_attempt_at else None,
+        int(m.priority),
+        m.notice,
+    )
+
+
+def _setup(conn: sqlite3.Connection) -> None:
+    """Pragmas, the schema, and the columns added since the first release (in the thread)."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.executescript(SCHEMA)
+    for table, column, kind in ADDED_COLUMNS:
+        present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
+class SqliteStore(SessionStore):
+    """Sessions and messages in one SQLite file (created with its folder when missing).
+
+    Args:
+        path: The database file.
+        cache_size: Users whose active session is kept in memory (see the module docstring).
+
+    Methods raise :class:`StoreUnavailable` when the file cannot be read or written (locked
+    by another process beyond the busy timeout, disk full, I/O error).
+    """
+
+    def __init__(self, path: Path, cache_size: int = SESSION_CACHE_SIZE) -> None:
         self.path = path
-        self._db: aiosqlite.Connection | None = None
-        self._write = asyncio.Lock()
+        self._worker = SqliteWorker(path, _setup)
+        self._reader: aiosqlite.Connection | None = None
+        self._active: _Recent[SessionKey, Session | None] = _Recent(cache_size)
+        self._last_in: _Recent[SessionKey, datetime] = _Recent(LAST_INBOUND_CACHE_SIZE)
+        self._inbox: dict[SessionKey, deque[InboundMessage]] = {}
+        self._writes = 0  # committed session writes, to tell whether a cache miss went stale
 
     @property
     def db(self) -> aiosqlite.Connection:
-        if self._db is None:
+        """The read-only connection of the admin and dashboard queries."""
+        if self._reader is None:
             raise RuntimeError("SqliteStore used before open()")
-        return self._db
+        return self._reader
 
     async def open(self) -> None:
-        """Open the file (WAL, ``synchronous=NORMAL``) and create the schema if needed."""
+        """Open the file (WAL, ``synchronous=NORMAL``), create the schema if needed and load
+        the inboxes a previous run left."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        self._db.row_factory = sqlite3.Row
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.execute("PRAGMA busy_timeout=5000")
-        await self._db.executescript(SCHEMA)
-        await self._add_missing_columns()
-        await self._db.commit()
-
-    async def _add_missing_columns(self) -> None:
-        """Bring a file made by an older version up to the current schema (added columns)."""
-        for table, column, kind in ADDED_COLUMNS:
-            present = {row["name"] for row in await self._all(f"PRAGMA table_info({table})", ())}
-            if column not in present:
-                await self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        await self._worker.start()
+        self._reader = await aiosqlite.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True
+        )
+        self._reader.row_factory = sqlite3.Row
+        self._inbox.clear()
+        for key, body in await self._read(_load_inbox):
+            message = InboundMessage.from_json(json.loads(body))
+            self._inbox.setdefault(key, deque()).append(message)
 
     async def ping(self) -> None:
         """Run a trivial query; raises StoreUnavailable when the file cannot be read."""
-        try:
-            await self._one("SELECT 1", ())
-        except (sqlite3.Error, ValueError) as exc:
-            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._worker.stop()
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+
+    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``job`` in the next group commit. sqlite3's IntegrityError passes through."""
+        try:
+            return await self._worker.write(job)
+        except sqlite3.IntegrityError:
+            raise
+        except (sqlite3.Error, RuntimeError) as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    async def _read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return await self._worker.read(job)
+        except (sqlite3.Error, RuntimeError) as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     async def _one(self, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
-        async with self.db.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-            return row
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-        async with self.db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        try:
+            return list(await self.db.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     async def get_active(self, key: SessionKey) -> Session | None:
-        row = await self._one(
-            "SELECT * FROM sessions WHERE channel=? AND bot_id=? AND user_id=? AND status='active'",
-            (key.channel, key.bot_id, key.user_id),
-        )
-        return _session(row) if row else None
+        cached = self._active.items.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[no-any-return]
+        writes = self._writes
+
+        def job(conn: sqlite3.Connection) -> Session | None:
+            row = conn.execute(
+                "SELECT * FROM sessions WHERE channel=? AND bot_id=? AND user_id=? "
+                "AND status='active'",
+                (key.channel, key.bot_id, key.user_id),
+            ).fetchone()
+            return _session(row) if row else None
+
+        found = await self._read(job)
+        if writes == self._writes:  # no commit meanwhile could have made it stale
+            self._active.put(key, found)
+        return found
+
+    def forget_cached(self, key: SessionKey) -> None:
+        self._active.items.pop(key, None)
 
     async def get(self, session_id: str) -> Session | None:
-        row = await self._one("SELECT * FROM sessions WHERE id=?", (session_id,))
-        return _session(row) if row else None
+        def job(conn: sqlite3.Connection) -> Session | None:
+            row = conn.execute("SELECT * FROM sessions WHERE id=?", (session_id,)).fetchone()
+            return _session(row) if row else None
+
+        return await self._read(job)
 
     async def seen_inbound(self, channel: str, provider_id: str) -> bool:
-        row = await self._one(
-            "SELECT 1 FROM inbound_seen WHERE channel=? AND provider_id=?", (channel, provider_id)
-        )
-        return row is not None
+        def job(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute(
+                    "SELECT 1 FROM inbound_seen WHERE channel=? AND provider_id=?",
+                    (channel, provider_id),
+                ).fetchone()
+                is not None
+            )
+
+        return await self._read(job)
 
     async def enqueue_inbound(self, message: InboundMessage) -> bool:
-        async with self._write:
-            db = self.db
-            try:
-                cursor = await db.execute(
-                    "INSERT OR IGNORE INTO inbound_seen (channel, provider_id, seen_at) "
-                    "VALUES (?,?,?)",
-                    (message.channel, message.message_id, to_iso(datetime.now(UTC))),
-                )
-                if cursor.rowcount == 0:
-                    await db.rollback()
-                    return False
-                await db.execute(
-                    "INSERT INTO inbox (channel, bot_id, user_id, provider_id, body) "
-                    "VALUES (?,?,?,?,?)",
-                    (
-                        message.channel,
-                        message.bot_id,
-                        message.user_id,
-                        message.message_id,
-                        json.dumps(message.to_json(), ensure_ascii=False),
-                    ),
-                )
-                await db.commit()
-            except BaseException:
-                await db.rollback()
-                raise
+        seen = (message.channel, message.message_id, to_iso(datetime.now(UTC)))
+        row = (
+            message.channel,
+            message.bot_id,
+            message.user_id,
+            message.message_id,
+            json.dumps(message.to_json(), ensure_ascii=False),
+        )
+
+        def job(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO inbound_seen (channel, provider_id, seen_at) "
+                "VALUES (?,?,?)",
+                seen,
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.execute(
+                "INSERT INTO inbox (channel, bot_id, user_id, provider_id, body) "
+                "VALUES (?,?,?,?,?)",
+                row,
+            )
+            return True
+
+        if not await self._write(job):
+            return False
+        key = SessionKey(message.channel, message.bot_id, message.user_id)
+        self._inbox.setdefault(key, deque()).append(message)
         return True
 
     async def next_inbound(self, key: SessionKey) -> InboundMessage | None:
-        row = await self._one(
-            "SELECT body FROM inbox WHERE channel=? AND bot_id=? AND user_id=? ORDER BY id LIMIT 1",
-            (key.channel, key.bot_id, key.user_id),
-        )
-        return InboundMessage.from_json(json.loads(row["body"])) if row else None
+        queued = self._inbox.get(key)
+        return queued[0] if queued else None
 
     async def inbox_keys(self, limit: int) -> list[SessionKey]:
-        rows = await self._all(
-            "SELECT DISTINCT channel, bot_id, user_id FROM inbox LIMIT ?", (limit,)
-        )
-        return [SessionKey(r["channel"], r["bot_id"], r["user_id"]) for r in rows]
+        return [key for key, queued in self._inbox.items() if queued][:limit]
+
+    def _consume(self, message: InboundMessage) -> None:
+        key = SessionKey(message.channel, message.bot_id, message.user_id)
+        queued = self._inbox.get(key)
+        if not queued:
+            return
+        if queued[0].message_id == message.message_id:
+            queued.popleft()
+        else:
+            for item in queued:
+                if item.message_id == message.message_id:
+                    queued.remove(item)
+                    break
+        if not queued:
+            del self._inbox[key]
 
     async def commit(
         self,
@@ -285,122 +460,99 @@ class SqliteStore(SessionStore):
         messages: Sequence[MessageRecord],
         consumed: InboundMessage | None = None,
     ) -> list[MessageRecord]:
-        async with self._write:
-            db = self.db
-            try:
-                if consumed is not None:
-                    await db.execute(
-                        "DELETE FROM inbox WHERE channel=? AND provider_id=?",
-                        (consumed.channel, consumed.message_id),
-                    )
-                for s in sessions:
-                    await db.execute(
-                        """INSERT INTO sessions (id, channel, bot_id, user_id, status, close_reason,
-                               flow_id, step_id, data, language, display_name, created_at,
-                               last_activity_at, expires_at, closed_at, warned_at, flow_version,
-                               step_retries)
-                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                           ON CONFLICT (id) DO UPDATE SET status=excluded.status,
-                               close_reason=excluded.close_reason, flow_id=excluded.flow_id,
-                               step_id=excluded.step_id, data=excluded.data,
-                               language=excluded.language, display_name=excluded.display_name,
-                               last_activity_at=excluded.last_activity_at,
-                               expires_at=excluded.expires_at, closed_at=excluded.closed_at,
-                               warned_at=excluded.warned_at, flow_version=excluded.flow_version,
-                               step_retries=excluded.step_retries""",
-                        (
-                            s.id,
-                            s.key.channel,
-                            s.key.bot_id,
-                            s.key.user_id,
-                            s.status.value,
-                            s.close_reason,
-                            s.flow_id,
-                            s.step_id,
-                            json.dumps(s.data, ensure_ascii=False),
-                            s.language,
-                            s.display_name,
-                            to_iso(s.created_at),
-                            to_iso(s.last_activity_at),
-                            to_iso(s.expires_at) if s.expires_at else None,
-                            to_iso(s.closed_at) if s.closed_at else None,
-                            to_iso(s.warned_at) if s.warned_at else None,
-                            s.flow_version,
-                            s.step_retries,
-                        ),
-                    )
-                for m in messages:
-                    cursor = await db.execute(
-                        """INSERT INTO messages (session_id, channel, bot_id, user_id, direction,
-                               kind, text, step_id, created_at, provider_id, status, error_code,
-                               error_detail, payload, attempts, next_attempt_at, priority, notice)
-                           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                        (
-                            m.session_id,
-                            m.key.channel,
-                            m.key.bot_id,
-                            m.key.user_id,
-                            m.direction.value,
-                            m.kind,
-                            m.text,
-                            m.step_id,
-                            to_iso(m.created_at),
-                            m.provider_id,
-                            m.status.value,
-                            m.error_code,
-                            m.error_detail,
-                            json.dumps(m.payload, ensure_ascii=False) if m.payload else None,
-                            m.attempts,
-                            to_iso(m.next_attempt_at) if m.next_attempt_at else None,
-                            int(m.priority),
-                            m.notice,
-                        ),
-                    )
-                    m.id = cursor.lastrowid
-                await db.commit()
-            except sqlite3.IntegrityError as exc:
-                await db.rollback()
+        session_rows = [_session_params(s) for s in sessions]
+        message_rows = [_message_params(m) for m in messages]
+        gone = (consumed.channel, consumed.message_id) if consumed is not None else None
+
+        def job(conn: sqlite3.Connection) -> list[int | None]:
+            if gone is not None:
+                conn.execute("DELETE FROM inbox WHERE channel=? AND provider_id=?", gone)
+            for row in session_rows:
+                conn.execute(_UPSERT_SESSION, row)
+            return [conn.execute(_INSERT_MESSAGE, row).lastrowid for row in message_rows]
+
+        try:
+            ids = await self._write(job)
+        except BaseException as exc:
+            for s in sessions:  # the caller may have changed them: read them again next time
+                self._active.items.pop(s.key, None)
+            self._writes += 1
+            if isinstance(exc, sqlite3.IntegrityError):
                 if "messages" in str(exc) or "provider_id" in str(exc):
                     raise DuplicateInbound(str(exc)) from exc
-                raise
-            except BaseException:
-                await db.rollback()
-                raise
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            raise
+        self._writes += 1
+        for s in sessions:
+            self._active.put(s.key, s if s.status is Status.ACTIVE else None)
+        for m, message_id in zip(messages, ids, strict=True):
+            m.id = message_id
+            if m.direction is Direction.IN and m.kind != "system":
+                last = self._last_in.items.get(m.key)
+                if last is None or m.created_at > last:
+                    self._last_in.put(m.key, m.created_at)
+        if consumed is not None:
+            self._consume(consumed)
         return list(messages)
 
     async def due_sessions(self, now: datetime, limit: int) -> list[Session]:
-        rows = await self._all(
-            "SELECT * FROM sessions WHERE status='active' AND expires_at <= ? "
-            "ORDER BY expires_at LIMIT ?",
-            (to_iso(now), limit),
-        )
-        return [_session(r) for r in rows]
+        bound = (to_iso(now), limit)
+
+        def job(conn: sqlite3.Connection) -> list[Session]:
+            rows = conn.execute(
+                "SELECT * FROM sessions WHERE status='active' AND expires_at <= ? "
+                "ORDER BY expires_at LIMIT ?",
+                bound,
+            )
+            return [_session(r) for r in rows]
+
+        return await self._read(job)
 
     async def pending_outbound(
         self, limit: int, due_by: datetime | None = None
     ) -> list[MessageRecord]:
         if due_by is None:
-            rows = await self._all(
-                "SELECT * FROM messages WHERE status='pending' ORDER BY id LIMIT ?", (limit,)
-            )
+            sql = "SELECT * FROM messages WHERE status='pending' ORDER BY id LIMIT ?"
+            params: tuple[Any, ...] = (limit,)
         else:
-            rows = await self._all(
+            sql = (
                 "SELECT * FROM messages m WHERE status='pending' "
                 "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
                 "AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.status='pending' "
                 "AND e.channel=m.channel AND e.bot_id=m.bot_id AND e.user_id=m.user_id "
-                "AND e.id < m.id) ORDER BY id LIMIT ?",
-                (to_iso(due_by), limit),
+                "AND e.id < m.id) ORDER BY id LIMIT ?"
             )
-        return [_message(r) for r in rows]
+            params = (to_iso(due_by), limit)
+        return await self._read(lambda conn: [_message(r) for r in conn.execute(sql, params)])
+
+    async def pending_users(self, limit: int, due_by: datetime) -> list[tuple[SessionKey, int]]:
+        params = (to_iso(due_by), limit)
+
+        def job(conn: sqlite3.Connection) -> list[tuple[SessionKey, int]]:
+            rows = conn.execute(
+                "SELECT channel, bot_id, user_id, priority FROM messages m "
+                "WHERE status='pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+                "AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.status='pending' "
+                "AND e.channel=m.channel AND e.bot_id=m.bot_id AND e.user_id=m.user_id "
+                "AND e.id < m.id) ORDER BY id LIMIT ?",
+                params,
+            )
+            return [(SessionKey(r[0], r[1], r[2]), r[3]) for r in rows]
+
+        return await self._read(job)
 
     async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
-        rows = await self._all(
-            "SELECT * FROM messages WHERE channel=? AND bot_id=? AND user_id=? "
-            "AND status='pending' ORDER BY id LIMIT ?",
-            (key.channel, key.bot_id, key.user_id, limit),
+        params = (key.channel, key.bot_id, key.user_id, limit)
+        return await self._read(
+            lambda conn: [
+                _message(r)
+                for r in conn.execute(
+                    "SELECT * FROM messages WHERE channel=? AND bot_id=? AND user_id=? "
+                    "AND status='pending' ORDER BY id LIMIT ?",
+                    params,
+                )
+            ]
         )
-        return [_message(r) for r in rows]
 
     async def mark_outbound(
         self,
@@ -413,30 +565,43 @@ class SqliteStore(SessionStore):
         attempts: int | None = None,
         next_attempt_at: datetime | None = None,
     ) -> None:
-        async with self._write:
-            await self.db.execute(
+        params = (
+            status.value,
+            provider_id,
+            error_code,
+            error_detail,
+            attempts,
+            to_iso(next_attempt_at) if next_attempt_at else None,
+            message_id,
+        )
+        await self._write(
+            lambda conn: conn.execute(
                 "UPDATE messages SET status=?, provider_id=COALESCE(?, provider_id), "
                 "error_code=?, error_detail=?, attempts=COALESCE(?, attempts), "
                 "next_attempt_at=? WHERE id=?",
-                (
-                    status.value,
-                    provider_id,
-                    error_code,
-                    error_detail,
-                    attempts,
-                    to_iso(next_attempt_at) if next_attempt_at else None,
-                    message_id,
-                ),
+                params,
             )
-            await self.db.commit()
+        )
 
     async def last_inbound_at(self, key: SessionKey) -> datetime | None:
-        row = await self._one(
-            "SELECT MAX(created_at) AS last FROM messages WHERE channel=? AND bot_id=? "
-            "AND user_id=? AND direction='in' AND kind != 'system'",
-            (key.channel, key.bot_id, key.user_id),
-        )
-        return from_iso(row["last"]) if row else None
+        known = self._last_in.items.get(key)
+        if known is not None:
+            return known
+
+        def job(conn: sqlite3.Connection) -> datetime | None:
+            row = conn.execute(
+                "SELECT MAX(created_at) AS last FROM messages WHERE channel=? AND bot_id=? "
+                "AND user_id=? AND direction='in' AND kind != 'system'",
+                (key.channel, key.bot_id, key.user_id),
+            ).fetchone()
+            return from_iso(row["last"]) if row else None
+
+        found = await self._read(job)
+        if found is not None:
+            newer = self._last_in.items.get(key)  # a commit may have stored a later one
+            if newer is None or newer < found:
+                self._last_in.put(key, found)
+        return self._last_in.items.get(key, found)
 
     async def update_delivery(
         self,
@@ -445,11 +610,11 @@ class SqliteStore(SessionStore):
         error_code: int | None = None,
         error_detail: str | None = None,
     ) -> bool:
-        async with self._write:
-            row = await self._one(
+        def job(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
                 "SELECT id, status FROM messages WHERE provider_id=? AND direction='out'",
                 (provider_id,),
-            )
+            ).fetchone()
             if row is None:
                 return False
             current = Delivery(row["status"])
@@ -457,13 +622,14 @@ class SqliteStore(SessionStore):
                 current, 99
             ) >= _DELIVERY_RANK.get(status, 0):
                 return True
-            await self.db.execute(
+            conn.execute(
                 "UPDATE messages SET status=?, error_code=COALESCE(?, error_code), "
                 "error_detail=COALESCE(?, error_detail) WHERE id=?",
                 (status.value, error_code, error_detail, row["id"]),
             )
-            await self.db.commit()
             return True
+
+        return await self._write(job)
 
     async def list_sessions(self, query: SessionQuery) -> list[Session]:
         clause, params = _session_filter(query)
@@ -549,44 +715,46 @@ class SqliteStore(SessionStore):
         )
 
     async def delete_user(self, bot_id: str, user_id: str) -> DeletedCounts:
-        async with self._write:
-            db = self.db
-            try:
-                messages = await db.execute(
-                    "DELETE FROM messages WHERE (bot_id=? AND user_id=?) OR session_id IN "
-                    "(SELECT id FROM sessions WHERE bot_id=? AND user_id=?)",
-                    (bot_id, user_id, bot_id, user_id),
-                )
-                sessions = await db.execute(
-                    "DELETE FROM sessions WHERE bot_id=? AND user_id=?", (bot_id, user_id)
-                )
-                await db.commit()
-            except BaseException:
-                await db.rollback()
-                raise
-        return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)
+        def job(conn: sqlite3.Connection) -> DeletedCounts:
+            messages = conn.execute(
+                "DELETE FROM messages WHERE (bot_id=? AND user_id=?) OR session_id IN "
+                "(SELECT id FROM sessions WHERE bot_id=? AND user_id=?)",
+                (bot_id, user_id, bot_id, user_id),
+            )
+            sessions = conn.execute(
+                "DELETE FROM sessions WHERE bot_id=? AND user_id=?", (bot_id, user_id)
+            )
+            return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)
 
+        counts = await self._write(job)
+        self._writes += 1
+
+        def theirs(key: SessionKey) -> bool:
+            return key.bot_id == bot_id and key.user_id == user_id
+
+        self._active.drop_where(theirs)
+        self._last_in.drop_where(theirs)
+        return counts
 
     async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
         cutoff = to_iso(closed_before)
         seen_cutoff = to_iso(datetime.now(UTC) - timedelta(days=7))
-        async with self._write:
-            db = self.db
-            try:
-                old = "SELECT id FROM sessions WHERE status != 'active' AND closed_at < ?"
-                messages = await db.execute(
-                    f"DELETE FROM messages WHERE session_id IN ({old})",  # noqa: S608 - fixed
-                    (cutoff,),
-                )
-                sessions = await db.execute(
-                    "DELETE FROM sessions WHERE status != 'active' AND closed_at < ?", (cutoff,)
-                )
-                await db.execute("DELETE FROM inbound_seen WHERE seen_at < ?", (seen_cutoff,))
-                await db.commit()
-            except BaseException:
-                await db.rollback()
-                raise
-        return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)
+
+        def job(conn: sqlite3.Connection) -> DeletedCounts:
+            old = "SELECT id FROM sessions WHERE status != 'active' AND closed_at < ?"
+            messages = conn.execute(
+                f"DELETE FROM messages WHERE session_id IN ({old})",  # noqa: S608 - fixed
+                (cutoff,),
+            )
+            sessions = conn.execute(
+                "DELETE FROM sessions WHERE status != 'active' AND closed_at < ?", (cutoff,)
+            )
+            conn.execute("DELETE FROM inbound_seen WHERE seen_at < ?", (seen_cutoff,))
+            return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)
+
+        counts = await self._write(job)
+        self._last_in.items.clear()  # purged history may have held a user's last message
+        return counts
 
     # --- dashboard queries (issue #8) --------------------------------------------------------
 
@@ -645,6 +813,15 @@ class SqliteStore(SessionStore):
             params,
         )
         return [StepExit(r["flow_id"], r["step"], r["outcome"], r["n"]) for r in rows]
+
+
+_MISSING: Any = object()
+
+
+def _load_inbox(conn: sqlite3.Connection) -> list[tuple[SessionKey, str]]:
+    """Every queued inbound message, oldest first: ``(key, JSON body)``."""
+    rows = conn.execute("SELECT channel, bot_id, user_id, body FROM inbox ORDER BY id")
+    return [(SessionKey(r["channel"], r["bot_id"], r["user_id"]), r["body"]) for r in rows]
 
 
 _MAX_BOUND = 500

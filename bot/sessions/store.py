@@ -81,7 +81,14 @@ class SessionStore(abc.ABC):
 
     @abc.abstractmethod
     async def get_active(self, key: SessionKey) -> Session | None:
-        """The active session of ``key``, or ``None``."""
+        """The active session of ``key``, or ``None``. The caller changes it only under the
+        user's lock, and commits it or calls :meth:`forget_cached`."""
+
+    def forget_cached(self, key: SessionKey) -> None:
+        """Forget what is kept in memory of ``key``'s active session: the caller changed the
+        object :meth:`get_active` returned but will not commit it. (A backend that keeps
+        nothing in memory does nothing.)"""
+        return None
 
     @abc.abstractmethod
     async def get(self, session_id: str) -> Session | None:
@@ -140,6 +147,12 @@ class SessionStore(abc.ABC):
         each user, when its ``next_attempt_at`` is unset or at or before ``due_by`` (what the
         sender can send now without overtaking an earlier message of the same user).
         """
+
+    async def pending_users(self, limit: int, due_by: datetime) -> list[tuple[SessionKey, int]]:
+        """The users :meth:`pending_outbound` with ``due_by`` finds, with the priority of the
+        message whose turn it is: what the sender's periodic look needs (a backend may answer
+        it without reading whole messages)."""
+        return [(m.key, int(m.priority)) for m in await self.pending_outbound(limit, due_by)]
 
     @abc.abstractmethod
     async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:

@@ -264,6 +264,9 @@ def test_repeated_messages_give_the_same_result(classifier: IntentClassifier) ->
         ("John Smith", "en"),
         ("12345", None),
         ("👋", None),
+        ("canselar", "es"),  # no word known as typed: the misspelled one tells
+        ("hlelo", "en"),
+        ("ana_lopez99@gmail.com", None),  # an address says nothing, lingua is not asked
     ],
 )
 def test_detect_language(classifier: IntentClassifier, text: str, lang: str | None) -> None:

@@ -77,6 +77,30 @@ def test_fallback_is_asked_only_without_evidence_and_without_hint() -> None:
     assert asked == ["Juan Pérez"]
 
 
+def test_misspelled_words_decide_before_the_fallback() -> None:
+    asked: list[str] = []
+
+    def fallback(text: str) -> str | None:
+        asked.append(text)
+        return "pt"
+
+    identifier = LanguageIdentifier(
+        LEXICONS,
+        fallback=fallback,
+        corrections={
+            "es": lambda word: word in {"canselar", "grasias", "hye"},
+            "en": lambda word: word in {"hlelo", "hye"},
+        },
+    )
+
+    assert identifier.detect("canselar") == "es"
+    assert identifier.detect("hlelo, grasias hlelo") == "en"  # 2 points to 1
+    assert identifier.detect("canselar", hint="en") is None  # the session already has one
+    assert identifier.detect("hye") == "pt"  # corrected in both: no evidence, ask
+    assert identifier.detect("Juan Pérez") == "pt"
+    assert asked == ["hye", "Juan Pérez"]
+
+
 @pytest.fixture(scope="module")
 def lingua() -> LinguaFallback:
     return LinguaFallback(("es", "en"))
@@ -90,6 +114,7 @@ def lingua() -> LinguaFallback:
         ("ok", None),  # too few letters to ask
         ("12345", None),
         ("👋", None),
+        ("ana_lopez99@gmail.com", None),  # addresses are left out
     ],
 )
 def test_lingua_fallback_answers_only_when_clearly_ahead(

@@ -289,9 +289,14 @@ async def test_only_each_users_oldest_pending_message_is_due(store: SessionStore
         a, Delivery.PENDING, attempts=1, next_attempt_at=T0 + timedelta(minutes=1)
     )
     assert [m.id for m in await store.pending_outbound(10, due_by=T0)] == [c]
+    assert await store.pending_users(10, due_by=T0) == [(other, Priority.REPLY)]
     await store.mark_outbound(a, Delivery.SENT, provider_id="wamid.a", attempts=2)
     assert [m.id for m in await store.pending_outbound(10, due_by=T0)] == [b, c]
     assert [m.text for m in await store.pending_for(KEY, 10)] == ["second"]
+    assert await store.pending_users(10, due_by=T0) == [
+        (KEY, Priority.REPLY),
+        (other, Priority.REPLY),
+    ]
 
 
 async def test_last_inbound_is_when_the_user_last_wrote(store: SessionStore) -> None:

@@ -1,0 +1,43 @@
+"""Tokenizing a prepared message into clauses of tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.intents.analyzer import Analyzer
+from bot.intents.normalize import prepare
+
+
+@pytest.fixture
+def analyzer() -> Analyzer:
+    return Analyzer("es", {"xq": "porque"})
+
+
+def words(analyzer: Analyzer, text: str) -> list[list[tuple[str, bool]]]:
+    """Each clause's (norm, capital) pairs."""
+    clauses = analyzer.analyze(prepare(text, keep_case=True))
+    return [[(token.norm, token.capital) for token in clause.tokens] for clause in clauses]
+
+
+def test_a_capital_counts_only_in_a_mixed_case_message_whatever_came_before(
+    analyzer: Analyzer,
+) -> None:
+    # Pieces of text are tokenized once and cached: the message's case must still decide.
+    for _ in range(2):
+        assert words(analyzer, "me llamo Chao") == [
+            [("me", False), ("llamo", False), ("chao", True)]
+        ]
+        assert words(analyzer, "ME LLAMO CHAO") == [
+            [("me", False), ("llamo", False), ("chao", False)]
+        ]
+
+
+def test_line_breaks_and_punctuation_end_clauses(analyzer: Analyzer) -> None:
+    clauses = analyzer.analyze(prepare("hola,\n\n¿xq   cancelás?\tchau"))
+
+    assert [[t.norm for t in c.tokens] for c in clauses] == [
+        ["hola"],
+        ["porque", "cancelas"],
+        ["chau"],
+    ]
+    assert [c.is_question for c in clauses] == [False, True, False]
