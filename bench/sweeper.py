@@ -2,7 +2,9 @@
 
 Measures the seconds from the first sweep until every timeout notice was accepted by a local
 fake Graph API (its own process, ``tests/fakes/graph_api.py``), and the benchmark process's
-peak RSS. Redis runs as a throw-away ``redis-server`` on a free port.
+peak RSS. The sweeper and a started outbox run as in ``bot serve`` (the outbox sends while the
+sweeper closes the next batch), with the pace lifted so that the pipeline is measured. Redis
+runs as a throw-away ``redis-server`` on a free port.
 
     python -m bench.sweeper [--sessions 100000] [--due 10000] [--backend sqlite|redis|both]
 
@@ -101,10 +103,15 @@ async def run(backend: str, store: SessionStore, api_url: str, total: int, due: 
             clock=lambda: T0,
             settings=DeliverySettings(max_mps=1_000_000),  # measure the pipeline, not the pace
         )
-        sweeper = Sweeper(store, service, outbox, store.user_locks(), lambda: T0, concurrency=64)
+        sweeper = Sweeper(store, service, outbox, store.user_locks(), lambda: T0)
+        await outbox.start()  # as in ``bot serve``: notices leave from the outbox's senders
         started = time.perf_counter()
-        closed = await sweeper.run_once()
-        sweep_s = time.perf_counter() - started
+        try:
+            closed = await sweeper.run_once()
+            await outbox.join()
+            sweep_s = time.perf_counter() - started
+        finally:
+            await outbox.stop()
     pending = await store.pending_outbound(10)
     await store.close()
     assert closed == due, f"closed {closed} of {due}"

@@ -36,7 +36,8 @@ number id for the ``whatsapp`` channel and ``{channel}:{botId}`` for any other c
 ``lock:{botId}:{userId}``             string with a lease: the user's cross-worker lock
 ====================================  =====================================================
 
-Each :meth:`RedisStore.commit` is one ``MULTI``/``EXEC`` transaction.
+Each :meth:`RedisStore.commit` is one Lua script (atomic, like ``MULTI``/``EXEC``) after an
+``INCRBY`` of the message ids.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ from bot.sessions.store import (
 )
 
 SEEN_TTL_S = 7 * 24 * 3600
-MAX_CONNECTIONS = 100
-"""Connections to Redis per process (redis-py's default); more requests wait for one."""
+MAX_CONNECTIONS = 200
+"""Connections to Redis per process; more requests wait for one (see :data:`POOL_WAIT_S`)."""
+POOL_WAIT_S = 60.0
+"""Longest wait for a free connection. A saturated worker queues hundreds of turns on the
+pool: they wait their turn rather than fail (a command itself still times out after 5 s)."""
 _RANK = {Delivery.PENDING: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
 
 _ENQUEUE = """
@@ -93,6 +97,23 @@ if redis.call('set', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 1
 end
 return 0
+"""
+_APPLY = """
+for _, name in ipairs(KEYS) do
+  if redis.call('exists', name) == 1 then return 0 end
+end
+for _, command in ipairs(cjson.decode(ARGV[1])) do redis.call(unpack(command)) end
+return 1
+"""
+"""Fails (returns 0, writes nothing) when one of KEYS exists; else runs each command of
+ARGV[1], a JSON array of commands, each an array of strings (one argument: redis-py packs a
+command with thousands of arguments slowly)."""
+_PENDING_FOR = """
+local ids = redis.call('zrange', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then return {} end
+local names = {}
+for i, id in ipairs(ids) do names[i] = 'message:' .. id end
+return redis.call('mget', unpack(names))
 """
 _FORGET_IF_EMPTY = """
 if redis.call('llen', KEYS[1]) == 0 then return redis.call('srem', KEYS[2], ARGV[1]) end
@@ -115,6 +136,11 @@ def _dt(text: str | None) -> datetime | None:
 
 def _epoch(moment: datetime) -> float:
     return moment.timestamp()
+
+
+def _score(value: float) -> str:
+    """A sorted-set score as Redis reads it back exactly."""
+    return repr(value)
 
 
 def session_hash(session: Session) -> dict[str, str]:
@@ -282,12 +308,12 @@ class RedisStore(SessionStore):
         Raises:
             StoreUnavailable: Redis does not answer.
         """
-        # A blocking pool: a burst waits up to 5 s for one of the connections instead of
-        # failing with "Too many connections".
+        # A blocking pool: a burst waits for one of the connections instead of failing with
+        # "Too many connections".
         pool = BlockingConnectionPool.from_url(
             self.url,
             max_connections=MAX_CONNECTIONS,
-            timeout=5,
+            timeout=POOL_WAIT_S,
             decode_responses=True,
             socket_timeout=5,
             socket_connect_timeout=5,
@@ -298,6 +324,8 @@ class RedisStore(SessionStore):
         self._redis = Redis.from_pool(pool)
         self._enqueue = self._redis.register_script(_ENQUEUE)
         self._forget = self._redis.register_script(_FORGET_IF_EMPTY)
+        self._apply = self._redis.register_script(_APPLY)
+        self._pending_for = self._redis.register_script(_PENDING_FOR)
         with _reachable():
             await self._redis.ping()
 
@@ -391,6 +419,8 @@ class RedisStore(SessionStore):
         messages: Sequence[MessageRecord],
         consumed: InboundMessage | None,
     ) -> list[MessageRecord]:
+        """Two round trips: ``INCRBY messages:seq`` for the ids, then one script that checks
+        the inbound provider ids and applies every write (atomic, like ``MULTI``/``EXEC``)."""
         done_keys = [
             f"inbound:done:{m.key.channel}:{m.provider_id}"
             for m in messages
@@ -401,58 +431,55 @@ class RedisStore(SessionStore):
             for offset, m in enumerate(messages):
                 m.id = last - len(messages) + 1 + offset
         now = datetime.now(UTC)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            try:
-                if done_keys:
-                    await pipe.watch(*done_keys)
-                    if await pipe.exists(*done_keys):
-                        raise DuplicateInbound(", ".join(done_keys))
-                pipe.multi()
-                for s in sessions:
-                    scope = f"{bot_scope(s.key)}:{s.key.user_id}"
-                    fields = session_hash(s)
-                    pipe.hset(f"session:id:{s.id}", mapping=fields)
-                    pipe.hset(f"session:{scope}", mapping=fields)
-                    if s.status is Status.ACTIVE and s.expires_at is not None:
-                        ttl = max(60, int((s.expires_at - now).total_seconds()) + 60)
-                        pipe.set(f"session:status:{scope}", s.status.value, ex=ttl)
-                        pipe.zadd("sessions:deadlines", {s.id: _epoch(s.expires_at)})
-                    else:
-                        pipe.set(
-                            f"session:status:{scope}", s.status.value, ex=int(self.retention_s)
-                        )
-                        pipe.zrem("sessions:deadlines", s.id)
-                    created = _epoch(s.created_at)
-                    pipe.zadd("sessions:created", {s.id: created})
-                    pipe.zadd(f"sessions:user:{s.key.user_id}", {s.id: created})
-                for m in messages:
-                    pipe.set(f"message:{m.id}", _message_json(m))
-                    if m.session_id is not None:
-                        pipe.rpush(f"messages:{m.session_id}", str(m.id))
-                        counter = "messagesIn" if m.direction is Direction.IN else "messagesOut"
-                        pipe.hincrby(f"session:id:{m.session_id}", counter, 1)
-                    else:
-                        scope = f"{bot_scope(m.key)}:{m.key.user_id}"
-                        pipe.rpush(f"messages:nosession:{scope}", str(m.id))
-                    if m.direction is Direction.OUT and m.status is Delivery.PENDING:
-                        due = _epoch(m.next_attempt_at or m.created_at)
-                        pipe.zadd("outbox:pending", {str(m.id): due})
-                        pipe.zadd(_outbox_name(m.key), {str(m.id): float(m.id or 0)})
-                    if m.direction is Direction.IN and m.kind != "system":
-                        pipe.set(
-                            f"inbound:last:{bot_scope(m.key)}:{m.key.user_id}",
-                            _iso(m.created_at),
-                            ex=int(self.retention_s),
-                        )
-                for name in done_keys:
-                    pipe.set(name, "1", ex=SEEN_TTL_S)
-                if consumed is not None:
-                    pipe.lpop(
-                        _inbox_name(SessionKey(consumed.channel, consumed.bot_id, consumed.user_id))
-                    )
-                await pipe.execute()
-            except redis.exceptions.WatchError as exc:
-                raise DuplicateInbound(str(exc)) from exc
+        ops: list[tuple[str, ...]] = []
+        retention = str(int(self.retention_s))
+
+        def op(*args: str) -> None:
+            ops.append(args)
+
+        for s in sessions:
+            scope = f"{bot_scope(s.key)}:{s.key.user_id}"
+            fields = [item for pair in session_hash(s).items() for item in pair]
+            op("hset", f"session:id:{s.id}", *fields)
+            op("hset", f"session:{scope}", *fields)
+            if s.status is Status.ACTIVE and s.expires_at is not None:
+                ttl = max(60, int((s.expires_at - now).total_seconds()) + 60)
+                op("set", f"session:status:{scope}", s.status.value, "EX", str(ttl))
+                op("zadd", "sessions:deadlines", _score(_epoch(s.expires_at)), s.id)
+            else:
+                op("set", f"session:status:{scope}", s.status.value, "EX", retention)
+                op("zrem", "sessions:deadlines", s.id)
+            created = _score(_epoch(s.created_at))
+            op("zadd", "sessions:created", created, s.id)
+            op("zadd", f"sessions:user:{s.key.user_id}", created, s.id)
+        for m in messages:
+            member = str(m.id)
+            op("set", f"message:{member}", _message_json(m))
+            if m.session_id is not None:
+                op("rpush", f"messages:{m.session_id}", member)
+                counter = "messagesIn" if m.direction is Direction.IN else "messagesOut"
+                op("hincrby", f"session:id:{m.session_id}", counter, "1")
+            else:
+                scope = f"{bot_scope(m.key)}:{m.key.user_id}"
+                op("rpush", f"messages:nosession:{scope}", member)
+            if m.direction is Direction.OUT and m.status is Delivery.PENDING:
+                op(
+                    "zadd",
+                    "outbox:pending",
+                    _score(_epoch(m.next_attempt_at or m.created_at)),
+                    member,
+                )
+                op("zadd", _outbox_name(m.key), member, member)
+            if m.direction is Direction.IN and m.kind != "system":
+                name = f"inbound:last:{bot_scope(m.key)}:{m.key.user_id}"
+                op("set", name, _iso(m.created_at), "EX", retention)
+        for name in done_keys:
+            op("set", name, "1", "EX", str(SEEN_TTL_S))
+        if consumed is not None:
+            op("lpop", _inbox_name(SessionKey(consumed.channel, consumed.bot_id, consumed.user_id)))
+        commands = json.dumps(ops, ensure_ascii=False, separators=(",", ":"))
+        if ops and not await self._apply(keys=done_keys, args=[commands]):
+            raise DuplicateInbound(", ".join(done_keys))
         return list(messages)
 
     async def due_sessions(self, now: datetime, limit: int) -> list[Session]:
@@ -498,10 +525,7 @@ class RedisStore(SessionStore):
         return sorted(found, key=lambda m: m.id or 0)[:limit]
 
     async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
-        ids = await self.redis.zrange(_outbox_name(key), 0, limit - 1)
-        if not ids:
-            return []
-        raws = await self.redis.mget([f"message:{i}" for i in ids])
+        raws = await self._pending_for(keys=[_outbox_name(key)], args=[limit])
         return [m for m in (_message(r) for r in raws if r) if m.status is Delivery.PENDING]
 
     async def last_inbound_at(self, key: SessionKey) -> datetime | None:
