@@ -153,6 +153,14 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._rejected: set[str] = set()
+        # Single-process stores: what submit() was handed, per user, sent without reading it
+        # back while the store cannot hold an older pending message of that user unknown here
+        # (not before the first look at what a previous run left; not after a retry, a store
+        # failure or a look that found the user: those users are read from the store).
+        self._memory = store.single_process
+        self._fresh: dict[SessionKey, list[MessageRecord]] = {}
+        self._unsure: set[SessionKey] = set()
+        self._looked = False
 
     # --- handing messages over -----------------------------------------------------------
 
@@ -169,9 +177,12 @@ class Outbox:
         start. Never raises for a provider failure (it is recorded on the message).
         """
         users: dict[SessionKey, int] = {}
+        remember = self._memory and self.started
         for record in records:
             if record.direction is Direction.OUT and record.status is Delivery.PENDING:
                 users[record.key] = min(users.get(record.key, record.priority), record.priority)
+                if remember and record.key.channel not in self.inline_channels:
+                    self._fresh.setdefault(record.key, []).append(record)
         for key, priority in users.items():
             if key.channel in self.inline_channels or not (self.started or self._stopped):
                 await self._deliver_user(key)
@@ -282,7 +293,9 @@ class Outbox:
     async def _look(self) -> int:
         due = await self.store.pending_users(POLL_BATCH, due_by=self.clock())
         for key, priority in due:
+            self._unsure.add(key)
             self._enqueue(key, priority)
+        self._looked = True
         return len(due)
 
     def _enqueue(self, key: SessionKey, priority: int) -> None:
@@ -351,10 +364,19 @@ class Outbox:
         Returns:
             How many messages were handled (sent, failed or skipped).
         """
-        handled = 0
+        handled = last_id = 0
+        complete = False
         try:
             async with self._locks.lock(key):
+                fresh = self._fresh.pop(key, None)
                 last_inbound = await self.store.last_inbound_at(key)
+                if fresh is not None and self._looked and key not in self._unsure:
+                    for record in fresh:  # in commit order: ids ascend
+                        if not await self._attempt(record, last_inbound):
+                            return handled  # the rest waits in the store, behind the retry
+                        handled += 1
+                    complete = True
+                    return handled
                 while True:
                     batch = await self.store.pending_for(key, _USER_BATCH)
                     for record in batch:
@@ -365,15 +387,37 @@ class Outbox:
                         if not await self._attempt(record, last_inbound):
                             return handled
                         handled += 1
+                        last_id = _id(record)
                     if len(batch) < _USER_BATCH:
                         # Whatever is stored later is submitted later: its own turn.
+                        complete = True
                         return handled
         except (StoreUnavailable, LockTimeout) as exc:
             log.warning(
                 "sending to %s postponed %.0f s: %s", mask_phone(key.user_id), STORE_RETRY_S, exc
             )
             self._schedule(key, self.clock() + timedelta(seconds=STORE_RETRY_S), Priority.REPLY)
+        finally:
+            self._after_delivery(key, complete, last_id)
         return handled
+
+    def _after_delivery(self, key: SessionKey, complete: bool, last_id: int) -> None:
+        """Whether ``key``'s next messages may be sent from memory: only after a delivery
+        that left nothing of the user pending. ``last_id``: the last message a read of the
+        store sent; messages handed over meanwhile and already sent by it are dropped."""
+        if not self._memory:
+            return
+        if complete:
+            self._unsure.discard(key)
+        else:
+            self._unsure.add(key)
+        fresh = self._fresh.get(key)
+        if fresh and last_id:
+            left = [r for r in fresh if _id(r) > last_id]
+            if left:
+                self._fresh[key] = left
+            else:
+                del self._fresh[key]
 
     async def _attempt(self, record: MessageRecord, last_inbound: datetime | None) -> bool:
         """Send ``record`` once (``last_inbound``: when the user last wrote, if known).

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import aiosqlite
+import orjson
 
 from bot.channels.base import InboundMessage
 from bot.sessions.model import (
@@ -105,7 +106,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_inbound_once
     ON messages (channel, provider_id) WHERE direction = 'in' AND provider_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_outbound_provider
     ON messages (provider_id) WHERE direction = 'out';
-CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS messages_session ON messages (session_id, id);
 CREATE INDEX IF NOT EXISTS messages_user_pending
     ON messages (channel, bot_id, user_id, id) WHERE status = 'pending';
@@ -184,6 +184,11 @@ def _session(row: sqlite3.Row) -> Session:
     )
 
 
+def _dumps(value: Any) -> str:
+    """Compact JSON text (orjson: a tenth of ``json.dumps``'s time on every turn)."""
+    return orjson.dumps(value).decode()
+
+
 def _message(row: sqlite3.Row) -> MessageRecord:
     return message_from_row(dict(zip(row.keys(), row, strict=True)))
 
@@ -236,7 +241,7 @@ def _session_params(s: Session) -> tuple[Any, ...]:
         s.close_reason,
         s.flow_id,
         s.step_id,
-        json.dumps(s.data, ensure_ascii=False),
+        _dumps(s.data),
         s.language,
         s.display_name,
         to_iso(s.created_at),
@@ -264,7 +269,7 @@ def _message_params(m: MessageRecord) -> tuple[Any, ...]:
         m.status.value,
         m.error_code,
         m.error_detail,
-        json.dumps(m.payload, ensure_ascii=False) if m.payload else None,
+        _dumps(m.payload) if m.payload else None,
         m.attempts,
         to_iso(m.next_attempt_at) if m.next_attempt_at else None,
         int(m.priority),
@@ -278,6 +283,7 @@ def _setup(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
+    conn.execute("DROP INDEX IF EXISTS messages_pending")  # messages_user_pending serves
     for table, column, kind in ADDED_COLUMNS:
         present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
@@ -294,6 +300,8 @@ class SqliteStore(SessionStore):
     Methods raise :class:`StoreUnavailable` when the file cannot be read or written (locked
     by another process beyond the busy timeout, disk full, I/O error).
     """
+
+    single_process = True
 
     def __init__(self, path: Path, cache_size: int = SESSION_CACHE_SIZE) -> None:
         self.path = path
@@ -408,7 +416,7 @@ class SqliteStore(SessionStore):
             message.bot_id,
             message.user_id,
             message.message_id,
-            json.dumps(message.to_json(), ensure_ascii=False),
+            _dumps(message.to_json()),
         )
 
         def job(conn: sqlite3.Connection) -> bool:

@@ -2,11 +2,12 @@
 
 The store's coroutines hand *jobs* (plain functions of a ``sqlite3.Connection``) to this thread
 instead of awaiting every statement. The thread takes everything queued since its last round:
-the write jobs run in one transaction (each inside its own savepoint, so one job's error undoes
-that job only) and one ``COMMIT`` makes them all durable (group commit); then the read jobs run
-on the committed state. The results of a whole round reach the event loop in one
-``call_soon_threadsafe``. Under load a round holds many turns, so the cost of a commit and of a
-thread hand-off is shared; when quiet, a job is a round of its own and waits for nobody.
+the write jobs run in one transaction and one ``COMMIT`` makes them all durable (group commit);
+one job's error undoes that job only (the round is then run again with a savepoint per job);
+then the read jobs run on the committed state. The results of a whole round reach the event
+loop in one ``call_soon_threadsafe``. Under load a round holds many turns, so the cost of a
+commit and of a thread hand-off is shared; when quiet, a job is a round of its own and waits
+for nobody.
 
 A write job's awaitable completes only after its round's ``COMMIT``: when it returns, the change
 is in the WAL file (``synchronous=NORMAL``: it survives a crash of the process; a power loss may
@@ -163,30 +164,11 @@ def _round(conn: sqlite3.Connection, entries: list[_Entry]) -> list[tuple[_Entry
     outcomes: list[tuple[_Entry, Any, Any]] = []
     writes = [e for e in entries if e.write]
     if writes:
-        done: list[tuple[_Entry, Any, Any]] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            outcomes.extend((e, None, exc) for e in writes)
-        else:
-            for entry in writes:
-                conn.execute("SAVEPOINT job")
-                try:
-                    result = entry.job(conn)
-                except BaseException as exc:  # handed to the awaiting coroutine
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    done.append((entry, None, exc))
-                else:
-                    conn.execute("RELEASE job")
-                    done.append((entry, result, None))
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                done = [(e, None, exc if err is None else err) for e, _, err in done]
-            outcomes.extend(done)
+        done = _writes(conn, writes, careful=False)
+        if done is None:  # a job failed: again, each job in a savepoint of its own
+            done = _writes(conn, writes, careful=True)
+        assert done is not None
+        outcomes.extend(done)
     for entry in entries:
         if not entry.write:
             try:
@@ -194,6 +176,46 @@ def _round(conn: sqlite3.Connection, entries: list[_Entry]) -> list[tuple[_Entry
             except BaseException as exc:  # handed to the awaiting coroutine
                 outcomes.append((entry, None, exc))
     return outcomes
+
+
+def _writes(
+    conn: sqlite3.Connection, writes: list[_Entry], *, careful: bool
+) -> list[tuple[_Entry, Any, Any]] | None:
+    """Run ``writes`` in one transaction and commit it.
+
+    Not careful (the usual case), the jobs run back to back and the first one that raises
+    rolls everything back: returns ``None``, to be run again carefully, where each job has a
+    savepoint so that its failure undoes only its own changes. (Savepoints cost two
+    statements per job; failures, such as a duplicate inbound message, are rare.)
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        return [(e, None, exc) for e in writes]
+    done: list[tuple[_Entry, Any, Any]] = []
+    for entry in writes:
+        if careful:
+            conn.execute("SAVEPOINT job")
+        try:
+            result = entry.job(conn)
+        except BaseException as exc:  # handed to the awaiting coroutine
+            if not careful:
+                conn.execute("ROLLBACK")
+                return None
+            conn.execute("ROLLBACK TO job")
+            conn.execute("RELEASE job")
+            done.append((entry, None, exc))
+        else:
+            if careful:
+                conn.execute("RELEASE job")
+            done.append((entry, result, None))
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return [(e, None, exc if err is None else err) for e, _, err in done]
+    return done
 
 
 def _deliver(outcomes: list[tuple[_Entry, Any, Any]]) -> None:

@@ -49,6 +49,10 @@ class SessionStore(abc.ABC):
     Backends raise :class:`StoreUnavailable` when they cannot reach their storage.
     """
 
+    single_process: bool = False
+    """True when this process is the store's only writer (the embedded SQLite file): the
+    outbox may then send the messages it was just handed without reading them back."""
+
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect and create the schema if needed."""

@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from bot.channels.base import OutboundSender
@@ -165,7 +166,13 @@ def _http_client() -> aiohttp.ClientSession:
     30 s); senders give each call its own total timeout."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
+        json_serialize=_json_text,
     )
+
+
+def _json_text(value: object) -> str:
+    """Request bodies as compact JSON (orjson: several times faster than ``json.dumps``)."""
+    return orjson.dumps(value).decode()
 
 
 def _twilio_senders(

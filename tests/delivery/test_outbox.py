@@ -245,3 +245,27 @@ async def test_after_stopping_nothing_is_sent_and_everything_stays_pending(rig: 
     assert [m.text for m in await rig.store.pending_outbound(10)] == ["late"]
     with pytest.raises(RuntimeError):
         await outbox.start()
+
+
+async def test_a_reply_handed_over_while_an_older_one_waits_for_a_retry_waits_too(
+    rig: Rig,
+) -> None:
+    # The started sender sends what it is handed without reading it back (SQLite): except
+    # for a user with an older message still pending, which must not be overtaken.
+    outbox = rig.outbox(clock=utc_now, max_mps=1000.0, retry_base_s=0.3, retry_max_s=0.6)
+    await outbox.start()
+    try:
+        await outbox.submit(await rig.queue(ANA, "hello", at=utc_now()))
+        await rig.graph.wait_for(lambda _: rig.graph.texts_to(ANA) == ["hello"], timeout_s=5)
+        rig.graph.fail_next(status=500, code=131000, message="Something went wrong")
+        await outbox.submit(await rig.queue(ANA, "first", at=utc_now()))
+        await rig.graph.wait_for(lambda _: len(rig.graph.requests) == 2, timeout_s=5)
+        await outbox.submit(await rig.queue(ANA, "second", at=utc_now()))
+        await outbox.submit(await rig.queue(BEN, "to ben", at=utc_now()))
+        await rig.graph.wait_for(lambda _: len(rig.graph.texts_to(ANA)) == 3, timeout_s=5)
+        await outbox.join()
+    finally:
+        await outbox.stop()
+    assert rig.graph.texts_to(ANA) == ["hello", "first", "second"]
+    assert rig.graph.texts_to(BEN) == ["to ben"]
+    assert [m.status for m in await rig.history(ANA)] == [Delivery.SENT] * 3
