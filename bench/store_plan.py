@@ -1,15 +1,16 @@
-"""What the SQLite store's call pattern costs per message, and what batching would save.
+"""What the SQLite store's call pattern costs per message, and what batching saves.
 
-The profile of the SQLite worker at saturation (README, Benchmarks) puts half of its CPU in the
-store: each message makes about 20 ``await``s on aiosqlite (each a hop to its thread and back
+Before issue #7's rework, the profile of the SQLite worker at saturation put half of its CPU in
+the store: each message made about 20 ``await``s on aiosqlite (each a hop to its thread and back
 through the event loop's self-pipe) in 5 transactions. This measures that mechanism alone, with
 the same statements on a table of the same shape (WAL, ``synchronous=NORMAL``), in these ways:
 
-- ``per statement (now)``: aiosqlite, one await per execute / fetch / cursor close / commit,
-  as ``bot/sessions/sqlite.py`` does (enqueue; next inbound; active session; the turn's commit;
-  a reply marked sent; next inbound, empty);
+- ``per statement (the store before #7)``: aiosqlite, one await per execute / fetch / cursor
+  close / commit (enqueue; next inbound; active session; the turn's commit; a reply marked
+  sent; next inbound, empty);
 - ``per transaction``: the same statements, one thread hop per transaction (5 per message);
-- ``group commit + hot cache``: reads answered from memory (the session and the inbox are
+- ``group commit + hot cache`` (what ``bot/sessions/sqlite.py`` does now, with its own thread
+  instead of aiosqlite's): reads answered from memory (the session and the inbox are
   known under the user's lock), every write of ``--batch`` messages in one transaction, one
   hop per batch; and the same written on the event loop's thread (no hop at all).
 
@@ -254,7 +255,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         os.sched_setaffinity(0, {args.cpu})
     m, c = args.messages, args.concurrency
     results = [
-        measure("per statement (now)", lambda p: per_statement(p, m, c), m),
+        measure("per statement (the store before #7)", lambda p: per_statement(p, m, c), m),
         measure("per transaction", lambda p: per_transaction(p, m, c), m),
         measure(
             f"group commit of {args.batch} + hot cache",

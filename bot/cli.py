@@ -114,8 +114,9 @@ def serve(config_path: Path, env_file: Path, host: str | None, port: str | None)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop (libuv: about a third less CPU per request for aiohttp), or
-    asyncio's own where uvloop is not installed (Windows)."""
+    """uvloop's event loop (libuv; measured here, an aiohttp request's client and server side
+    took 111 µs of CPU instead of 142 µs), or asyncio's own where uvloop is not installed
+    (Windows)."""
     try:
         import uvloop
     except ImportError:

@@ -28,6 +28,8 @@ Series (all counters end in ``_total`` in the exposition):
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -97,6 +99,7 @@ class PrometheusMetrics(Metrics):
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self._inbound = Counter(
             "bot_inbound_messages", "Inbound messages processed.", ["channel", "kind"], registry=r
@@ -162,41 +165,50 @@ class PrometheusMetrics(Metrics):
             registry=r,
         )
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered (``labels`` checks its arguments each call;
+        several series are touched on every message)."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def inbound(self, channel: str, kind: str) -> None:
-        self._inbound.labels(channel, kind).inc()
+        self._child(self._inbound, channel, kind).inc()
 
     def outbound(self, channel: str, kind: str) -> None:
-        self._outbound.labels(channel, kind).inc()
+        self._child(self._outbound, channel, kind).inc()
 
     def send_error(self, channel: str, code: int | None) -> None:
-        self._send_errors.labels(channel, "none" if code is None else str(code)).inc()
+        self._child(self._send_errors, channel, "none" if code is None else str(code)).inc()
 
     def send_retry(self, channel: str, code: int | None) -> None:
-        self._retries.labels(channel, "none" if code is None else str(code)).inc()
+        self._child(self._retries, channel, "none" if code is None else str(code)).inc()
 
     def send_failed(self, channel: str, code: int | None) -> None:
-        self._failed.labels(channel, "none" if code is None else str(code)).inc()
+        self._child(self._failed, channel, "none" if code is None else str(code)).inc()
 
     def send_skipped(self, channel: str, reason: str) -> None:
-        self._skipped.labels(channel, reason).inc()
+        self._child(self._skipped, channel, reason).inc()
 
     def outbound_delay(self, channel: str, priority: str, seconds: float) -> None:
-        self._delay.labels(channel, priority).observe(max(0.0, seconds))
+        self._child(self._delay, channel, priority).observe(max(0.0, seconds))
 
     def intent(self, name: str) -> None:
-        self._intents.labels(name).inc()
+        self._child(self._intents, name).inc()
 
     def session_opened(self, channel: str) -> None:
-        self._opened.labels(channel).inc()
+        self._child(self._opened, channel).inc()
 
     def session_closed(self, channel: str, status: str, reason: str) -> None:
-        self._closed.labels(channel, status, reason).inc()
+        self._child(self._closed, channel, status, reason).inc()
 
     def sweeper_lag(self, lag_s: float) -> None:
         self._lag.set(max(0.0, lag_s))
 
     def webhook_latency(self, route: str, status: int, seconds: float) -> None:
-        self._latency.labels(route, str(status)).observe(seconds)
+        self._child(self._latency, route, str(status)).observe(seconds)
 
     def cleanup_failed(self) -> None:
         self._cleanup_failures.inc()

@@ -63,8 +63,9 @@ class WhatsAppClient:
         """
         self._session = session
         self._api_url = api_url.rstrip("/")
-        self._access_token = access_token
         self._timeout_s = timeout_s
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     def __repr__(self) -> str:
         return f"WhatsAppClient(api_url={self._api_url!r}, timeout_s={self._timeout_s})"
@@ -230,11 +231,9 @@ class WhatsAppClient:
     async def _post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
         """POST ``body`` to ``/<bot_id>/messages`` and return the wamid."""
         url = f"{self._api_url}/{quote(bot_id, safe='')}/messages"
-        headers = {"Authorization": f"Bearer {self._access_token}"}
-        timeout = aiohttp.ClientTimeout(total=self._timeout_s)
         try:
             async with self._session.post(
-                url, json=body, headers=headers, timeout=timeout
+                url, json=body, headers=self._headers, timeout=self._timeout
             ) as response:
                 status = response.status
                 raw = await response.read()
@@ -266,7 +265,8 @@ class WhatsAppClient:
         wamid = _message_id(answer)
         if wamid is None:
             raise ChannelSendError(status, None, "accepted without messages[0].id in the answer")
-        logger.debug("sent %s to %s: %s", body["type"], mask_phone(to), wamid)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("sent %s to %s: %s", body["type"], mask_phone(to), wamid)
         return wamid
 
 
