@@ -149,6 +149,9 @@ class BotServe:
             "WHATSAPP_VERIFY_TOKEN": "bench-verify-token",
             "WHATSAPP_APP_SECRET": secret,
             "WHATSAPP_MAX_MPS": "1000000",  # the fake has no rate limit: measure the pipeline
+            # Sends in flight per number (default 32): under a saturated worker each send waits
+            # for the loop, so 32 would cap the replies, not the pipeline.
+            "DELIVERY_CONCURRENCY": "128",
             "ADMIN_TOKEN": "bench-admin-token",
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "INFO",

@@ -106,6 +106,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_inbound_once
     ON messages (channel, provider_id) WHERE direction = 'in' AND provider_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_outbound_provider
     ON messages (provider_id) WHERE direction = 'out';
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS messages_session ON messages (session_id, id);
 CREATE INDEX IF NOT EXISTS messages_user_pending
     ON messages (channel, bot_id, user_id, id) WHERE status = 'pending';
@@ -283,7 +284,6 @@ def _setup(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
-    conn.execute("DROP INDEX IF EXISTS messages_pending")  # messages_user_pending serves
     for table, column, kind in ADDED_COLUMNS:
         present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
@@ -309,7 +309,7 @@ class SqliteStore(SessionStore):
         self._reader: aiosqlite.Connection | None = None
         self._active: _Recent[SessionKey, Session | None] = _Recent(cache_size)
         self._last_in: _Recent[SessionKey, datetime] = _Recent(LAST_INBOUND_CACHE_SIZE)
-        self._inbox: dict[SessionKey, deque[InboundMessage]] = {}
+        self._inbox: dict[SessionKey, deque[tuple[int, InboundMessage]]] = {}  # (row id, ...)
         self._writes = 0  # committed session writes, to tell whether a cache miss went stale
 
     @property
@@ -329,9 +329,9 @@ class SqliteStore(SessionStore):
         )
         self._reader.row_factory = sqlite3.Row
         self._inbox.clear()
-        for key, body in await self._read(_load_inbox):
+        for row_id, key, body in await self._read(_load_inbox):
             message = InboundMessage.from_json(json.loads(body))
-            self._inbox.setdefault(key, deque()).append(message)
+            self._inbox.setdefault(key, deque()).append((row_id, message))
 
     async def ping(self) -> None:
         """Run a trivial query; raises StoreUnavailable when the file cannot be read."""
@@ -419,46 +419,51 @@ class SqliteStore(SessionStore):
             _dumps(message.to_json()),
         )
 
-        def job(conn: sqlite3.Connection) -> bool:
+        def job(conn: sqlite3.Connection) -> int:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO inbound_seen (channel, provider_id, seen_at) "
                 "VALUES (?,?,?)",
                 seen,
             )
             if cursor.rowcount == 0:
-                return False
-            conn.execute(
+                return 0
+            return conn.execute(
                 "INSERT INTO inbox (channel, bot_id, user_id, provider_id, body) "
                 "VALUES (?,?,?,?,?)",
                 row,
-            )
-            return True
+            ).lastrowid or 0
 
-        if not await self._write(job):
+        row_id = await self._write(job)
+        if not row_id:
             return False
         key = SessionKey(message.channel, message.bot_id, message.user_id)
-        self._inbox.setdefault(key, deque()).append(message)
+        self._inbox.setdefault(key, deque()).append((row_id, message))
         return True
 
     async def next_inbound(self, key: SessionKey) -> InboundMessage | None:
         queued = self._inbox.get(key)
-        return queued[0] if queued else None
+        return queued[0][1] if queued else None
 
     async def inbox_keys(self, limit: int) -> list[SessionKey]:
         return [key for key, queued in self._inbox.items() if queued][:limit]
+
+    def _inbox_row(self, message: InboundMessage) -> int | None:
+        """The inbox row id of queued ``message`` (``None`` when it is not queued)."""
+        queued = self._inbox.get(SessionKey(message.channel, message.bot_id, message.user_id))
+        for row_id, item in queued or ():
+            if item.message_id == message.message_id:
+                return row_id
+        return None
 
     def _consume(self, message: InboundMessage) -> None:
         key = SessionKey(message.channel, message.bot_id, message.user_id)
         queued = self._inbox.get(key)
         if not queued:
             return
-        if queued[0].message_id == message.message_id:
-            queued.popleft()
-        else:
-            for item in queued:
-                if item.message_id == message.message_id:
-                    queued.remove(item)
-                    break
+        for entry in queued:
+            if entry[1].message_id == message.message_id:
+                queued.remove(entry)
+                break
         if not queued:
             del self._inbox[key]
 
@@ -470,11 +475,16 @@ class SqliteStore(SessionStore):
     ) -> list[MessageRecord]:
         session_rows = [_session_params(s) for s in sessions]
         message_rows = [_message_params(m) for m in messages]
-        gone = (consumed.channel, consumed.message_id) if consumed is not None else None
+        gone = self._inbox_row(consumed) if consumed is not None else None
 
         def job(conn: sqlite3.Connection) -> list[int | None]:
             if gone is not None:
-                conn.execute("DELETE FROM inbox WHERE channel=? AND provider_id=?", gone)
+                conn.execute("DELETE FROM inbox WHERE id=?", (gone,))
+            elif consumed is not None:  # not queued here (nothing to find by id): by wamid
+                conn.execute(
+                    "DELETE FROM inbox WHERE channel=? AND provider_id=?",
+                    (consumed.channel, consumed.message_id),
+                )
             for row in session_rows:
                 conn.execute(_UPSERT_SESSION, row)
             return [conn.execute(_INSERT_MESSAGE, row).lastrowid for row in message_rows]
@@ -826,10 +836,12 @@ class SqliteStore(SessionStore):
 _MISSING: Any = object()
 
 
-def _load_inbox(conn: sqlite3.Connection) -> list[tuple[SessionKey, str]]:
-    """Every queued inbound message, oldest first: ``(key, JSON body)``."""
-    rows = conn.execute("SELECT channel, bot_id, user_id, body FROM inbox ORDER BY id")
-    return [(SessionKey(r["channel"], r["bot_id"], r["user_id"]), r["body"]) for r in rows]
+def _load_inbox(conn: sqlite3.Connection) -> list[tuple[int, SessionKey, str]]:
+    """Every queued inbound message, oldest first: ``(row id, key, JSON body)``."""
+    rows = conn.execute("SELECT id, channel, bot_id, user_id, body FROM inbox ORDER BY id")
+    return [
+        (r["id"], SessionKey(r["channel"], r["bot_id"], r["user_id"]), r["body"]) for r in rows
+    ]
 
 
 _MAX_BOUND = 500
