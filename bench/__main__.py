@@ -81,6 +81,7 @@ def run_e2e(sizes: e2e.Sizes, want_profile: bool) -> dict[str, Any]:
         else:
             result = e2e.sqlite_run(Path(folder), sizes)
     result["ceiling"] = e2e.ceiling_run(sizes)
+    result["send_floor"] = e2e.send_floor_run(sizes)
     return result
 
 
@@ -230,6 +231,26 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[Row]]]:
         ]
         if "peak_rss_mb" in sqlite:
             table.append(("peak RSS of the worker (MB)", f"{sqlite['peak_rss_mb']:.0f}", "", ""))
+        floor = sqlite.get("send_floor")
+        if floor and sat and ceiling:
+            ack_us = 1e6 / ceiling
+            sends = sat["expected_replies"] / sat["messages"]
+            http_us = ack_us + sends * floor["cpu_us_per_send"]
+            ours_us = sat["server_cpu_ms_per_message"] * 1000
+            table += [
+                (
+                    "floor: bare aiohttp client, CPU us per send, same core",
+                    f"{floor['cpu_us_per_send']:.0f}",
+                    "",
+                    "",
+                ),
+                (
+                    f"HTTP alone per message (1 ack + {sends:.2f} sends), us; share of ours",
+                    f"{http_us:.0f}; {http_us / ours_us:.0%}",
+                    "",
+                    "",
+                ),
+            ]
         sections.append(("End to end: SQLite, one worker", table))
         startup: list[Row] = [
             (

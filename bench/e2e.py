@@ -20,7 +20,9 @@ reply pending or failed.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +238,33 @@ def ceiling_run(sizes: Sizes) -> dict[str, Any]:
             "saturation", [target], None, [], 2_000_000, sizes.saturate_users, None, sizes
         )
     return saturated.summary()
+
+
+def send_floor_run(sizes: Sizes) -> dict[str, Any]:
+    """A bare aiohttp client (:mod:`bench.sendfloor`) on the worker's core posting replies to
+    the fake Graph API: the CPU one outbound send costs, nothing else."""
+    sends = max(2_000, sizes.saturate_users * 5)
+    with procs.fake_graph_api(LOAD_CPU) as api_url:
+        done = subprocess.run(
+            [
+                procs.PYTHON,
+                "-m",
+                "bench.sendfloor",
+                "--url",
+                api_url,
+                "--sends",
+                str(sends),
+                "--cpu",
+                str(SERVER_CPU),
+            ],
+            cwd=procs.REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def redis_run(folder: Path, workers: int, sizes: Sizes) -> dict[str, Any]:
