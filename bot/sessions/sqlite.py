@@ -150,10 +150,21 @@ _DELIVERY_RANK = {
 
 
 def to_iso(moment: datetime) -> str:
-    """Format an aware datetime as sortable ISO 8601 UTC (``2026-01-31T12:00:00.000000+00:00``)."""
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")
+    """Format an aware datetime as sortable ISO 8601 UTC (``2026-01-31T12:00:00.000000+00:00``).
+
+    The last few formatted are remembered: a turn writes its ``now`` into several columns."""
+    global _RECENT_ISO
+    recent = _RECENT_ISO  # a tuple, replaced whole: safe to read from any thread
+    for known, text in recent:
+        if known is moment:
+            return text
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    text = utc.isoformat(timespec="microseconds")
+    _RECENT_ISO = ((moment, text), *recent[:3])
+    return text
+
+
+_RECENT_ISO: tuple[tuple[datetime, str], ...] = ()
 
 
 def from_iso(text: str | None) -> datetime | None:
