@@ -345,6 +345,21 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[Row]]]:
                 "",
                 "",
             ),
+            (
+                "Redis round trips per message (fixed rate; saturation)",
+                f"{one['redis_round_trips_per_message']}; "
+                f"{one['saturation_redis_round_trips_per_message']}",
+                "",
+                "",
+            ),
+            (
+                "at saturation: Redis commands, CPU us per message; messages/s one core",
+                f"{one['saturation_redis_commands_per_message']}; "
+                f"{one['saturation_redis_cpu_us_per_message']}; "
+                f"{one['saturation_messages_per_s_one_redis_core']:,}",
+                "",
+                "",
+            ),
         ]
         sections.append(("End to end: one Redis", table))
     plan = results.get("store_plan")

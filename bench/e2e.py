@@ -271,9 +271,12 @@ def redis_run(folder: Path, workers: int, sizes: Sizes) -> dict[str, Any]:
     """``workers`` workers (cores 0, 1, ...) sharing one redis-server: a gentle fixed rate
     (``sizes.redis_rate_per_s``), then saturation as on SQLite.
 
-    Also measures, at the fixed rate, what one message costs Redis: commands (``INFO
-    commandstats``) and redis-server CPU time, from which the messages/s one Redis core can
-    serve follows (Redis runs commands on one thread).
+    Also measures what one message costs Redis, at the fixed rate and at saturation: commands
+    (``INFO commandstats``, those run inside Lua scripts included), round trips (replies
+    written, ``total_writes_processed``: a pipeline or a script counts once) and redis-server
+    CPU time, from which the messages/s one Redis core can serve follows (Redis runs commands
+    on one thread). At the fixed rate, Redis's idle work (its timers, the workers' periodic
+    looks) is a large share of the CPU per message; saturation shows the cost of load alone.
     """
     redis = procs.Redis(folder, LOAD_CPU if workers == 1 else None)
     try:
@@ -295,6 +298,7 @@ def redis_run(folder: Path, workers: int, sizes: Sizes) -> dict[str, Any]:
                 targets = [bot.url.removeprefix("http://") for bot in bots]
                 pids = [bot.pid for bot in bots]
                 calls_before = redis.command_calls()
+                trips_before = redis.round_trips()
                 redis_cpu_before = procs.cpu_s(redis.process.pid)
                 fixed = run_phase(
                     "fixed rate",
@@ -307,7 +311,11 @@ def redis_run(folder: Path, workers: int, sizes: Sizes) -> dict[str, Any]:
                     sizes,
                 )
                 calls = redis.command_calls() - calls_before
+                trips = redis.round_trips() - trips_before
                 redis_cpu = procs.cpu_s(redis.process.pid) - redis_cpu_before
+                calls_before = redis.command_calls()
+                trips_before = redis.round_trips()
+                redis_cpu_before = procs.cpu_s(redis.process.pid)
                 saturated = run_phase(
                     "saturation",
                     targets,
@@ -318,6 +326,9 @@ def redis_run(folder: Path, workers: int, sizes: Sizes) -> dict[str, Any]:
                     None,
                     sizes,
                 )
+                saturated_calls = redis.command_calls() - calls_before
+                saturated_trips = redis.round_trips() - trips_before
+                saturated_cpu = procs.cpu_s(redis.process.pid) - redis_cpu_before
                 peak = max(procs.memory_mb(pid)[1] for pid in pids)
             finally:
                 for bot in bots:
@@ -325,6 +336,7 @@ def redis_run(folder: Path, workers: int, sizes: Sizes) -> dict[str, Any]:
     finally:
         redis.stop()
     per_message_us = redis_cpu * 1e6 / max(fixed.messages, 1)
+    saturated_us = saturated_cpu * 1e6 / max(saturated.messages, 1)
     return {
         "workers": workers,
         "phases": [fixed.summary(), saturated.summary()],
@@ -332,6 +344,17 @@ def redis_run(folder: Path, workers: int, sizes: Sizes) -> dict[str, Any]:
         "redis_commands_per_message": round(calls / max(fixed.messages, 1), 1),
         "redis_cpu_us_per_message": round(per_message_us, 1),
         "messages_per_s_one_redis_core": round(1e6 / per_message_us) if per_message_us else None,
+        "redis_round_trips_per_message": round(trips / max(fixed.messages, 1), 1),
+        "saturation_redis_commands_per_message": round(
+            saturated_calls / max(saturated.messages, 1), 1
+        ),
+        "saturation_redis_round_trips_per_message": round(
+            saturated_trips / max(saturated.messages, 1), 1
+        ),
+        "saturation_redis_cpu_us_per_message": round(saturated_us, 1),
+        "saturation_messages_per_s_one_redis_core": (
+            round(1e6 / saturated_us) if saturated_us else None
+        ),
         "tracebacks_in_log": sum(bot.log_count("Traceback") for bot in bots),
         "store_unavailable_in_log": sum(bot.log_count("store unavailable") for bot in bots),
     }

@@ -295,6 +295,15 @@ class Redis:
                 total += int(fields["calls"])
         return total
 
+    def round_trips(self) -> int:
+        """Replies Redis has written (``INFO stats`` ``total_writes_processed``): one per
+        command, pipeline or script a client sent and waited for."""
+        info = self.command("INFO", "stats").decode()
+        for line in info.splitlines():
+            if line.startswith("total_writes_processed:"):
+                return int(line.split(":", 1)[1])
+        return 0
+
     def stop(self) -> None:
         stop(self.process)
 

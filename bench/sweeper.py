@@ -3,8 +3,9 @@
 Measures the seconds from the first sweep until every timeout notice was accepted by a local
 fake Graph API (its own process, ``tests/fakes/graph_api.py``), and the benchmark process's
 peak RSS. The sweeper and a started outbox run as in ``bot serve`` (the outbox sends while the
-sweeper closes the next batch), with the pace lifted so that the pipeline is measured. Redis
-runs as a throw-away ``redis-server`` on a free port.
+sweeper closes the next batch; uvloop's event loop), with the pace lifted so that the pipeline
+is measured. Redis runs as a throw-away ``redis-server`` on a free port, set up as in the
+end-to-end benchmark (AOF, ``appendfsync everysec``: :class:`bench.procs.Redis`).
 
     python -m bench.sweeper [--sessions 100000] [--due 10000] [--backend sqlite|redis|both]
 
@@ -22,12 +23,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 
+from bench import procs
 from bot.channels.whatsapp import WhatsAppClient
 from bot.config import DeliverySettings
 from bot.delivery.outbox import Outbox
@@ -38,7 +41,6 @@ from bot.sessions.service import SessionService
 from bot.sessions.sqlite import SqliteStore
 from bot.sessions.store import SessionStore
 from bot.sessions.sweeper import Sweeper
-from tests.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -136,8 +138,7 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
                 store = SqliteStore(Path(folder) / "bench.db")
                 results.append(await run("sqlite", store, api_url, args.sessions, args.due))
             if args.backend in ("redis", "both"):
-                redis = RedisServer(Path(folder))
-                redis.start()
+                redis = procs.Redis(Path(folder), None)
                 try:
                     results.append(
                         await run("redis", RedisStore(redis.url), api_url, args.sessions, args.due)
@@ -150,13 +151,23 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
     return results
 
 
+def _event_loop() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's loop, as ``bot serve`` runs on (asyncio's own where uvloop is missing)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--backend", choices=["sqlite", "redis", "both"], default="both")
     args = parser.parse_args()
-    results = asyncio.run(main_async(args))
+    with asyncio.Runner(loop_factory=_event_loop()) as runner:
+        results = runner.run(main_async(args))
     row = "{:8} {:>9} {:>7} {:>7} {:>8} {:>10} {:>12}"
     print(row.format("backend", "sessions", "due", "fill s", "sweep s", "notices/s", "peak RSS MB"))
     for r in results:

@@ -28,6 +28,10 @@ Rules, whatever the load:
 Two ways to run. Started (:meth:`Outbox.start`, as ``bot serve`` does), a sender task sends in
 the background: :meth:`Outbox.submit` only queues the users whose messages wait; the task also
 looks for due messages every :data:`POLL_INTERVAL_S` (retries, and what other workers left).
+On a single-process store (SQLite) the started sender sends the records it was handed without
+reading them back, except for a user the store may hold an older pending message of (a retry
+waits, a store failure, or the periodic look found the user): those are read from the store,
+so the order rules above hold either way.
 :meth:`Outbox.stop` keeps sending for a grace period and leaves the rest pending for the next
 start. Not started (``bot chat``, ``bot test``, unit tests), :meth:`Outbox.submit` sends before
 it returns and :meth:`Outbox.run_once` sends what is due. Channels in ``inline_channels``

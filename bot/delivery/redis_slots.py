@@ -8,6 +8,7 @@ saved up), and moves ``count * interval`` further on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _RESERVE = """
@@ -36,12 +37,13 @@ class RedisSendSlots:
     """:class:`~bot.delivery.pacing.SendSlots` kept in Redis.
 
     Args:
-        redis: A ``redis.asyncio.Redis`` client with ``decode_responses=True``.
+        script: Makes a callable Lua script from its source: a ``redis.asyncio.Redis``
+            client's ``register_script``, or the store's (which shares round trips).
     """
 
-    def __init__(self, redis: Any) -> None:
-        self._reserve = redis.register_script(_RESERVE)
-        self._hold = redis.register_script(_HOLD)
+    def __init__(self, script: Callable[[str], Any]) -> None:
+        self._reserve = script(_RESERVE)
+        self._hold = script(_HOLD)
 
     async def reserve(self, lane: str, interval_s: float, count: int = 1) -> float:
         wait_us = await self._reserve(

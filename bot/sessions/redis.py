@@ -36,8 +36,13 @@ number id for the ``whatsapp`` channel and ``{channel}:{botId}`` for any other c
 ``lock:{botId}:{userId}``             string with a lease: the user's cross-worker lock
 ====================================  =====================================================
 
-Each :meth:`RedisStore.commit` is one Lua script (atomic, like ``MULTI``/``EXEC``) after an
-``INCRBY`` of the message ids.
+Each :meth:`RedisStore.commit` is one Lua script (atomic, like ``MULTI``/``EXEC``) that also
+takes the message ids from ``messages:seq``; :meth:`RedisStore.mark_outbound` is one script
+too (a compare-and-set of the message as it was last read). Taking a user's lock reads in the
+same round trip what its holder reads first (the inbox's head and the session; for the
+sender, the pending messages and the start of the 24-hour window). What was read under a lock
+is trusted only while this process holds it, and is kept up to date by this process's own
+commits: every writer of a session, an inbox's head or a pending message holds that lock.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -68,7 +74,8 @@ from bot.sessions.model import (
     Status,
     message_from_row,
 )
-from bot.sessions.redis_locks import RedisUserLocks
+from bot.sessions.redis_batch import CommandBatcher
+from bot.sessions.redis_locks import RedisUserLocks, Take
 from bot.sessions.store import (
     DeletedCounts,
     DuplicateInbound,
@@ -85,6 +92,10 @@ from bot.sessions.store import (
 SEEN_TTL_S = 7 * 24 * 3600
 MAX_CONNECTIONS = 200
 """Connections to Redis per process; more requests wait for one (see :data:`POOL_WAIT_S`)."""
+SENDER_READ_AHEAD = 50
+"""Pending messages read with a user's sender lock (the outbox sends up to 50 per turn)."""
+_READ_KEPT = 20_000
+"""At most this many messages read by :meth:`RedisStore.pending_for` are remembered."""
 POOL_WAIT_S = 60.0
 """Longest wait for a free connection. A saturated worker queues hundreds of turns on the
 pool: they wait their turn rather than fail (a command itself still times out after 5 s)."""
@@ -100,14 +111,27 @@ return 0
 """
 _APPLY = """
 for _, name in ipairs(KEYS) do
-  if redis.call('exists', name) == 1 then return 0 end
+  if redis.call('exists', name) == 1 then return false end
 end
-for _, command in ipairs(cjson.decode(ARGV[1])) do redis.call(unpack(command)) end
-return 1
+local count = tonumber(ARGV[2])
+local first = 0
+if count > 0 then first = redis.call('incrby', 'messages:seq', count) - count + 1 end
+for _, command in ipairs(cjson.decode(ARGV[1])) do
+  for i, arg in ipairs(command) do
+    if type(arg) == 'table' then
+      command[i] = arg[2] .. string.format('%d', first + arg[1]) .. arg[3]
+    end
+  end
+  redis.call(unpack(command))
+end
+if ARGV[3] then return {first, redis.call('lindex', ARGV[3], 0) or ''} end
+return {first}
 """
-"""Fails (returns 0, writes nothing) when one of KEYS exists; else runs each command of
-ARGV[1], a JSON array of commands, each an array of strings (one argument: redis-py packs a
-command with thousands of arguments slowly)."""
+"""Fails (returns nil, writes nothing) when one of KEYS exists. Else takes ARGV[2] ids from
+``messages:seq`` and runs each command of ARGV[1], a JSON array of commands (one argument:
+redis-py packs a command with thousands of arguments slowly); an argument is a string, or
+``[k, prefix, suffix]`` for ``prefix .. (first id + k) .. suffix``. Returns the first id, and
+the head of inbox ARGV[3] (``''``: empty) when given."""
 _PENDING_FOR = """
 local ids = redis.call('zrange', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #ids == 0 then return {} end
@@ -115,6 +139,56 @@ local names = {}
 for i, id in ipairs(ids) do names[i] = 'message:' .. id end
 return redis.call('mget', unpack(names))
 """
+_TAKE_USER = """
+if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return {redis.call('lindex', KEYS[2], 0) or '', redis.call('hgetall', KEYS[3])}
+"""
+"""The user's lock KEYS[1] (token ARGV[1], lease ARGV[2] ms) and, when taken, the head of
+inbox KEYS[2] (``''``: empty) and session hash KEYS[3]; nil when someone holds it."""
+_TAKE_SENDER = """
+if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local reply = {redis.call('get', KEYS[2]) or ''}
+local ids = redis.call('zrange', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+if #ids > 0 then
+  local names = {}
+  for i, id in ipairs(ids) do names[i] = 'message:' .. id end
+  for i, raw in ipairs(redis.call('mget', unpack(names))) do reply[i + 1] = raw or '' end
+end
+return reply
+"""
+"""The user's sender lock KEYS[1] (token ARGV[1], lease ARGV[2] ms) and, when taken, when
+the user last wrote (KEYS[2], ``''``: never) and the first ARGV[3] pending messages of
+outbox KEYS[3] (``''`` for one deleted); nil when someone holds it."""
+_MARK = """
+local current = redis.call('get', KEYS[1])
+if (current or '') ~= ARGV[1] then return {0, current or ''} end
+if current then redis.call('set', KEYS[1], ARGV[2]) end
+if ARGV[5] ~= '' then redis.call('set', ARGV[5], ARGV[3], 'EX', ARGV[6]) end
+if ARGV[4] ~= '' then
+  if current then redis.call('zadd', KEYS[2], ARGV[4], ARGV[3]) end
+else
+  redis.call('zrem', KEYS[2], ARGV[3])
+  if current then redis.call('zrem', KEYS[3], ARGV[3]) end
+end
+return {1}
+"""
+"""Compare-and-set of message KEYS[1]: when it still reads ARGV[1] (``''``: absent), write
+ARGV[2] (if present), map provider key ARGV[5] (if any) to id ARGV[3] for ARGV[6] s, and
+either schedule the next attempt at ARGV[4] (epoch s) in ``outbox:pending`` (KEYS[2]) or,
+when ARGV[4] is ``''`` (settled), take the id out of it and out of the user's outbox
+KEYS[3]. Returns ``{1}``, or ``{0, current}`` with nothing written."""
+_SESSIONS = """
+local ids = ARGV
+if KEYS[1] then
+  ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+end
+local found = {}
+for i, id in ipairs(ids) do found[i] = redis.call('hgetall', 'session:id:' .. id) end
+return found
+"""
+"""The ``session:id:`` hashes (flat field-value arrays, empty for a missing one) of the ids
+ARGV, or with KEYS[1] (``sessions:deadlines``) of the first ARGV[2] ids scored up to
+ARGV[1]."""
 _FORGET_IF_EMPTY = """
 if redis.call('llen', KEYS[1]) == 0 then return redis.call('srem', KEYS[2], ARGV[1]) end
 return 0
@@ -157,7 +231,7 @@ def session_hash(session: Session) -> dict[str, str]:
         "closeReason": session.close_reason or "",
         "flow": session.flow_id or "",
         "step": session.step_id or "",
-        "data": json.dumps(session.data, ensure_ascii=False),
+        "data": _json(session.data),
         "language": session.language or "",
         "createdAt": _iso(session.created_at),
         "lastSeen": _iso(session.last_activity_at),
@@ -194,7 +268,7 @@ def session_from_hash(fields: dict[str, str]) -> Session:
 
 
 def _message_json(m: MessageRecord) -> str:
-    return json.dumps(
+    return _json(
         {
             "id": m.id,
             "session_id": m.session_id,
@@ -215,13 +289,31 @@ def _message_json(m: MessageRecord) -> str:
             "next_attempt_at": _iso(m.next_attempt_at) or None,
             "priority": int(m.priority),
             "notice": m.notice,
-        },
-        ensure_ascii=False,
+        }
     )
+
+
+def _json(value: Any) -> str:
+    """Compact JSON text: orjson (several times faster), or ``json`` with ASCII escapes for
+    the text orjson refuses (lone surrogates, which no UTF-8 encoder takes either)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 def _message(raw: str) -> MessageRecord:
     return message_from_row(json.loads(raw))
+
+
+_NO_ID_PREFIX = '{"id":null'
+
+
+def _message_json_without_id(m: MessageRecord) -> str:
+    """:func:`_message_json` of ``m`` (whose id is not known yet) after its ``{"id":``."""
+    text = _message_json(m)
+    assert text.startswith(_NO_ID_PREFIX), "a new message has no id"
+    return text[len(_NO_ID_PREFIX) :]
 
 
 def _matches(session: Session, query: SessionQuery) -> bool:
@@ -244,6 +336,10 @@ def _matches(session: Session, query: SessionQuery) -> bool:
 
 def _inbox_name(key: SessionKey) -> str:
     return f"inbox:{key.channel}:{bot_scope(key)}:{key.user_id}"
+
+
+def _session_name(key: SessionKey) -> str:
+    return f"session:{bot_scope(key)}:{key.user_id}"
 
 
 def _outbox_name(key: SessionKey) -> str:
@@ -295,6 +391,14 @@ class RedisStore(SessionStore):
         self.retention_s = retention_s
         # Typed Any: redis-py's annotations say ``bytes | str`` even with decode_responses=True.
         self._redis: Any = None
+        # Read in the round trip that took a lock, trusted while this process holds it:
+        self._inbox_heads: dict[SessionKey, str] = {}  # raw head of the inbox, '' when empty
+        self._held_sessions: dict[SessionKey, dict[str, str]] = {}  # ``session:{botId}:..``
+        self._last_inbound: dict[SessionKey, str] = {}  # taken by last_inbound_at
+        self._pending: dict[SessionKey, list[str]] = {}  # raw pending messages, by pending_for
+        # Raw JSON of pending messages as pending_for last read them, for mark_outbound's
+        # compare-and-set without a read (a stale one only costs a second round trip).
+        self._read: dict[int, str] = {}
 
     @property
     def redis(self) -> Any:
@@ -322,36 +426,98 @@ class RedisStore(SessionStore):
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
         self._redis = Redis.from_pool(pool)
-        self._enqueue = self._redis.register_script(_ENQUEUE)
-        self._forget = self._redis.register_script(_FORGET_IF_EMPTY)
-        self._apply = self._redis.register_script(_APPLY)
-        self._pending_for = self._redis.register_script(_PENDING_FOR)
+        # The scripts on every message's path share round trips (see redis_batch).
+        self._batch = CommandBatcher(self._redis)
+        script = self._batch.script
+        self._enqueue = script(_ENQUEUE)
+        self._forget = script(_FORGET_IF_EMPTY)
+        self._apply = script(_APPLY)
+        self._pending_for = script(_PENDING_FOR)
+        self._take_user = script(_TAKE_USER)
+        self._sessions_by_id = script(_SESSIONS)
+        self._take_sender = script(_TAKE_SENDER)
+        self._mark = script(_MARK)
         with _reachable():
             await self._redis.ping()
 
     async def close(self) -> None:
         if self._redis is not None:
+            await self._batch.aclose()
             await self._redis.aclose()
             self._redis = None
+        self._forget_reads()
 
     def user_locks(self) -> UserLocks:
-        """Locks shared by every worker on this Redis (``lock:{botId}:{userId}``)."""
-        return self._locks("lock")
+        """Locks shared by every worker on this Redis (``lock:{botId}:{userId}``); taking one
+        also reads the user's inbox head and session (see :meth:`next_inbound`)."""
+        return self._locks("lock", self._take_user_lock, self._user_lock_released)
 
     def outbox_locks(self) -> UserLocks:
-        """Sender locks shared by every worker (``outbox:lock:{botId}:{userId}``)."""
-        return self._locks("outbox:lock")
+        """Sender locks shared by every worker (``outbox:lock:{botId}:{userId}``); taking one
+        also reads the user's pending messages and last inbound time (see
+        :meth:`pending_for`)."""
+        return self._locks("outbox:lock", self._take_sender_lock, self._sender_lock_released)
 
-    def _locks(self, prefix: str) -> UserLocks:
+    def _locks(self, prefix: str, take: Take, released: Callable[[Hashable], None]) -> UserLocks:
         def name(key: Hashable) -> str:
             assert isinstance(key, SessionKey)
             return f"{prefix}:{bot_scope(key)}:{key.user_id}"
 
-        return RedisUserLocks(self.redis, name)
+        return RedisUserLocks(
+            self.redis, name, take=take, released=released, script=self._batch.script
+        )
+
+    async def _take_user_lock(self, key: Hashable, name: str, token: str, lease_ms: int) -> bool:
+        assert isinstance(key, SessionKey)
+        with _reachable():
+            reply = await self._take_user(
+                keys=[name, _inbox_name(key), _session_name(key)], args=[token, lease_ms]
+            )
+        if reply is None:
+            return False
+        head, flat = reply
+        self._inbox_heads[key] = head
+        self._held_sessions[key] = _pairs(flat)
+        return True
+
+    def _user_lock_released(self, key: Hashable) -> None:
+        assert isinstance(key, SessionKey)
+        self._inbox_heads.pop(key, None)
+        self._held_sessions.pop(key, None)
+
+    async def _take_sender_lock(self, key: Hashable, name: str, token: str, lease_ms: int) -> bool:
+        assert isinstance(key, SessionKey)
+        last_inbound = f"inbound:last:{bot_scope(key)}:{key.user_id}"
+        with _reachable():
+            reply = await self._take_sender(
+                keys=[name, last_inbound, _outbox_name(key)],
+                args=[token, lease_ms, SENDER_READ_AHEAD],
+            )
+        if reply is None:
+            return False
+        self._last_inbound[key] = reply[0]
+        self._pending[key] = reply[1:]
+        return True
+
+    def _sender_lock_released(self, key: Hashable) -> None:
+        assert isinstance(key, SessionKey)
+        self._last_inbound.pop(key, None)
+        self._pending.pop(key, None)
+
+    def _forget_reads(self) -> None:
+        """Stop trusting anything read under a lock (after a write that bypassed them)."""
+        self._inbox_heads.clear()
+        self._held_sessions.clear()
+        self._last_inbound.clear()
+        self._pending.clear()
+        self._read.clear()
+
+    def forget_cached(self, key: SessionKey) -> None:
+        self._held_sessions.pop(key, None)
 
     def send_slots(self) -> SendSlots:
         """Send slots shared by every worker (``outbox:pace:{channel}:{botId}``)."""
-        return RedisSendSlots(self.redis)
+        return RedisSendSlots(self._batch.script)
 
     async def ping(self) -> None:
         """Check Redis answers; raises StoreUnavailable when it does not."""
@@ -359,7 +525,9 @@ class RedisStore(SessionStore):
             await self.redis.ping()
 
     async def get_active(self, key: SessionKey) -> Session | None:
-        fields = await self.redis.hgetall(f"session:{bot_scope(key)}:{key.user_id}")
+        fields = self._held_sessions.get(key)
+        if fields is None:
+            fields = await self.redis.hgetall(_session_name(key))
         if not fields or fields.get("status") != Status.ACTIVE.value:
             return None
         return session_from_hash(fields)
@@ -382,14 +550,16 @@ class RedisStore(SessionStore):
                 ],
                 args=[
                     SEEN_TTL_S,
-                    json.dumps(message.to_json(), ensure_ascii=False),
+                    _json(message.to_json()),
                     _user_member(key),
                 ],
             )
         return bool(queued)
 
     async def next_inbound(self, key: SessionKey) -> InboundMessage | None:
-        raw = await self.redis.lindex(_inbox_name(key), 0)
+        raw = self._inbox_heads.get(key)
+        if raw is None:
+            raw = await self.redis.lindex(_inbox_name(key), 0)
         return InboundMessage.from_json(json.loads(raw)) if raw else None
 
     async def inbox_keys(self, limit: int) -> list[SessionKey]:
@@ -410,8 +580,17 @@ class RedisStore(SessionStore):
         messages: Sequence[MessageRecord],
         consumed: InboundMessage | None = None,
     ) -> list[MessageRecord]:
-        with _reachable():
-            return await self._commit(sessions, messages, consumed)
+        try:
+            with _reachable():
+                return await self._commit(sessions, messages, consumed)
+        except DuplicateInbound:
+            raise
+        except BaseException:  # it may or may not have been applied: read again
+            for s in sessions:
+                self._held_sessions.pop(s.key, None)
+            if consumed is not None:
+                self._inbox_heads.pop(_consumed_key(consumed), None)
+            raise
 
     async def _commit(
         self,
@@ -419,27 +598,26 @@ class RedisStore(SessionStore):
         messages: Sequence[MessageRecord],
         consumed: InboundMessage | None,
     ) -> list[MessageRecord]:
-        """Two round trips: ``INCRBY messages:seq`` for the ids, then one script that checks
-        the inbound provider ids and applies every write (atomic, like ``MULTI``/``EXEC``)."""
+        """One round trip: a script that checks the inbound provider ids, takes the message
+        ids and applies every write (atomic, like ``MULTI``/``EXEC``)."""
         done_keys = [
             f"inbound:done:{m.key.channel}:{m.provider_id}"
             for m in messages
             if m.direction is Direction.IN and m.provider_id
         ]
-        if messages:
-            last = int(await self.redis.incrby("messages:seq", len(messages)))
-            for offset, m in enumerate(messages):
-                m.id = last - len(messages) + 1 + offset
         now = datetime.now(UTC)
-        ops: list[tuple[str, ...]] = []
+        ops: list[tuple[str | tuple[int, str, str], ...]] = []
         retention = str(int(self.retention_s))
 
-        def op(*args: str) -> None:
+        def op(*args: str | tuple[int, str, str]) -> None:
             ops.append(args)
 
+        written: dict[SessionKey, dict[str, str]] = {}
         for s in sessions:
             scope = f"{bot_scope(s.key)}:{s.key.user_id}"
-            fields = [item for pair in session_hash(s).items() for item in pair]
+            hashed = session_hash(s)
+            written[s.key] = hashed
+            fields = [item for pair in hashed.items() for item in pair]
             op("hset", f"session:id:{s.id}", *fields)
             op("hset", f"session:{scope}", *fields)
             if s.status is Status.ACTIVE and s.expires_at is not None:
@@ -449,12 +627,15 @@ class RedisStore(SessionStore):
             else:
                 op("set", f"session:status:{scope}", s.status.value, "EX", retention)
                 op("zrem", "sessions:deadlines", s.id)
-            created = _score(_epoch(s.created_at))
-            op("zadd", "sessions:created", created, s.id)
-            op("zadd", f"sessions:user:{s.key.user_id}", created, s.id)
-        for m in messages:
-            member = str(m.id)
-            op("set", f"message:{member}", _message_json(m))
+            held = self._held_sessions.get(s.key)
+            if held is None or held.get("sessionId") != s.id:  # else indexed when created
+                created = _score(_epoch(s.created_at))
+                op("zadd", "sessions:created", created, s.id)
+                op("zadd", f"sessions:user:{s.key.user_id}", created, s.id)
+        for k, m in enumerate(messages):
+            m.id = None
+            member = (k, "", "")
+            op("set", (k, "message:", ""), (k, '{"id":', _message_json_without_id(m)))
             if m.session_id is not None:
                 op("rpush", f"messages:{m.session_id}", member)
                 counter = "messagesIn" if m.direction is Direction.IN else "messagesOut"
@@ -475,25 +656,38 @@ class RedisStore(SessionStore):
                 op("set", name, _iso(m.created_at), "EX", retention)
         for name in done_keys:
             op("set", name, "1", "EX", str(SEEN_TTL_S))
-        if consumed is not None:
-            op("lpop", _inbox_name(SessionKey(consumed.channel, consumed.bot_id, consumed.user_id)))
-        commands = json.dumps(ops, ensure_ascii=False, separators=(",", ":"))
-        if ops and not await self._apply(keys=done_keys, args=[commands]):
+        inbox = _inbox_name(_consumed_key(consumed)) if consumed is not None else None
+        if inbox is not None:
+            op("lpop", inbox)
+        if not ops:
+            return list(messages)
+        commands = _json(ops)
+        args = [commands, len(messages)] + ([inbox] if inbox is not None else [])
+        reply = await self._apply(keys=done_keys, args=args)
+        if reply is None:
             raise DuplicateInbound(", ".join(done_keys))
+        first = int(reply[0])
+        for k, m in enumerate(messages):
+            m.id = first + k
+        for key, hashed in written.items():
+            if key in self._held_sessions:
+                self._held_sessions[key] = hashed
+        if consumed is not None and _consumed_key(consumed) in self._inbox_heads:
+            self._inbox_heads[_consumed_key(consumed)] = reply[1]
         return list(messages)
 
     async def due_sessions(self, now: datetime, limit: int) -> list[Session]:
-        ids = await self.redis.zrangebyscore("sessions:deadlines", "-inf", _epoch(now), 0, limit)
-        return await self._sessions(ids)
+        """One round trip (a script reads the due ids and their hashes)."""
+        rows = await self._sessions_by_id(
+            keys=["sessions:deadlines"], args=[_score(_epoch(now)), limit]
+        )
+        return [session_from_hash(_pairs(r)) for r in rows if r]
 
     async def _sessions(self, ids: Sequence[str]) -> list[Session]:
         if not ids:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for sid in ids:
-                pipe.hgetall(f"session:id:{sid}")
-            rows = await pipe.execute()
-        return [session_from_hash(r) for r in rows if r]
+        rows = await self._sessions_by_id(keys=[], args=list(ids))
+        return [session_from_hash(_pairs(r)) for r in rows if r]
 
     async def pending_outbound(
         self, limit: int, due_by: datetime | None = None
@@ -525,11 +719,35 @@ class RedisStore(SessionStore):
         return sorted(found, key=lambda m: m.id or 0)[:limit]
 
     async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
-        raws = await self._pending_for(keys=[_outbox_name(key)], args=[limit])
-        return [m for m in (_message(r) for r in raws if r) if m.status is Delivery.PENDING]
+        """Served from what taking the sender lock read, the first time after it was taken
+        (when that covers ``limit``)."""
+        raws = self._pending.pop(key, None)
+        if raws is not None and len(raws) < SENDER_READ_AHEAD:
+            raws = raws[:limit]
+        elif raws is None or limit > len(raws):
+            raws = await self._pending_for(keys=[_outbox_name(key)], args=[limit])
+        else:
+            raws = raws[:limit]
+        found = []
+        for raw in raws:
+            if raw:
+                m = _message(raw)
+                if m.status is Delivery.PENDING:
+                    found.append(m)
+                    self._remember(m, raw)
+        return found
+
+    def _remember(self, m: MessageRecord, raw: str) -> None:
+        if len(self._read) >= _READ_KEPT:
+            del self._read[next(iter(self._read))]
+        self._read[_id_of(m)] = raw
 
     async def last_inbound_at(self, key: SessionKey) -> datetime | None:
-        return _dt(await self.redis.get(f"inbound:last:{bot_scope(key)}:{key.user_id}"))
+        """Served from what taking the sender lock read, the first time after it was taken."""
+        raw = self._last_inbound.pop(key, None)
+        if raw is None:
+            raw = await self.redis.get(f"inbound:last:{bot_scope(key)}:{key.user_id}")
+        return _dt(raw)
 
     async def _update_message(self, message_id: int, **changes: Any) -> MessageRecord | None:
         raw = await self.redis.get(f"message:{message_id}")
@@ -552,26 +770,39 @@ class RedisStore(SessionStore):
         attempts: int | None = None,
         next_attempt_at: datetime | None = None,
     ) -> None:
-        raw = await self.redis.get(f"message:{message_id}")
-        member = str(message_id)
-        m = _message(raw) if raw is not None else None
-        async with self.redis.pipeline(transaction=True) as pipe:
+        """One round trip when the message was read by :meth:`pending_for` in this process
+        and has not changed since (a compare-and-set); else it is read first."""
+        name, member = f"message:{message_id}", str(message_id)
+        raw = self._read.pop(message_id, None)
+        if raw is None:
+            raw = await self.redis.get(name) or ""
+        for _ in range(_MARK_TRIES):
+            m = _message(raw) if raw else None
+            new = user_outbox = ""
+            score = "-"  # pending, but unknown: nothing to schedule
             if m is not None:
+                self._pending.pop(m.key, None)  # what the sender lock read is stale now
                 m.status, m.error_code, m.error_detail = status, error_code, error_detail
                 m.next_attempt_at = next_attempt_at
                 m.attempts = m.attempts if attempts is None else attempts
                 m.provider_id = provider_id or m.provider_id
-                pipe.set(f"message:{message_id}", _message_json(m))
-            if provider_id is not None:
-                pipe.set(f"wamid:{provider_id}", member, ex=int(self.retention_s))
-            if status is Delivery.PENDING:
-                if m is not None:
-                    pipe.zadd("outbox:pending", {member: _epoch(next_attempt_at or m.created_at)})
-            else:
-                pipe.zrem("outbox:pending", member)
-                if m is not None:
-                    pipe.zrem(_outbox_name(m.key), member)
-            await pipe.execute()
+                new, user_outbox = _message_json(m), _outbox_name(m.key)
+                score = _score(_epoch(next_attempt_at or m.created_at))
+            reply = await self._mark(
+                keys=[name, "outbox:pending", user_outbox or name],
+                args=[
+                    raw,
+                    new,
+                    member,
+                    score if status is Delivery.PENDING else "",
+                    f"wamid:{provider_id}" if provider_id is not None else "",
+                    int(self.retention_s),
+                ],
+            )
+            if int(reply[0]) == 1:
+                return
+            raw = reply[1]  # changed since it was read: apply the change to what it is now
+        raise StoreUnavailable(f"redis: message {message_id} kept changing while marked")
 
     async def update_delivery(
         self,
@@ -583,6 +814,7 @@ class RedisStore(SessionStore):
         message_id = await self.redis.get(f"wamid:{provider_id}")
         if message_id is None:
             return False
+        self._read.pop(int(message_id), None)
         raw = await self.redis.get(f"message:{message_id}")
         if raw is None:
             return False
@@ -670,6 +902,7 @@ class RedisStore(SessionStore):
         )
 
     async def delete_user(self, bot_id: str, user_id: str) -> DeletedCounts:
+        self._forget_reads()
         sessions = [
             s async for s in self._matching(SessionQuery(user_id=user_id)) if s.key.bot_id == bot_id
         ]
@@ -703,6 +936,7 @@ class RedisStore(SessionStore):
 
     async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
         """Inbound idempotency keys expire by themselves (7-day TTL)."""
+        self._forget_reads()
         ids = await self.redis.zrangebyscore("sessions:created", "-inf", _epoch(closed_before))
         old = [
             s
@@ -835,6 +1069,8 @@ class RedisStore(SessionStore):
         return None
 
 
+_MARK_TRIES = 5
+"""Compare-and-set attempts of :meth:`RedisStore.mark_outbound` before it gives up."""
 _DUE_PAGE = 500
 """Due outbox entries read per round trip by :meth:`RedisStore.pending_outbound`."""
 _DUE_PAGES = 20
@@ -844,6 +1080,20 @@ _STEP_BATCH = 200
 """Closed sessions whose last step :meth:`RedisStore.flow_exits` looks up in one pipeline."""
 _STEP_TAIL = 16
 """Newest messages read first when looking for a session's last step."""
+
+
+def _pairs(flat: Sequence[str]) -> dict[str, str]:
+    """A hash from the flat field-value array a script returns for ``HGETALL``."""
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def _consumed_key(message: InboundMessage) -> SessionKey:
+    return SessionKey(message.channel, message.bot_id, message.user_id)
+
+
+def _id_of(m: MessageRecord) -> int:
+    assert m.id is not None
+    return m.id
 
 
 def _hour(moment: datetime) -> datetime:

@@ -328,3 +328,72 @@ async def test_send_slots_are_spaced_and_can_be_held(store: SessionStore) -> Non
     assert 1.35 < await slots.reserve("whatsapp:other", 0.5) < 1.55
     await slots.hold("whatsapp:other", 5.0)
     assert 4.5 < await slots.reserve("whatsapp:other", 0.5) <= 5.0
+
+
+# --- what a lock's holder reads (issue #7: Redis reads it with the lock) ---------------------
+
+
+async def test_under_a_users_lock_reads_follow_the_holders_own_commits(
+    store: SessionStore,
+) -> None:
+    assert await store.enqueue_inbound(text_in("w1", text="uno"))
+    assert await store.enqueue_inbound(text_in("w2", text="dos"))
+    async with store.user_locks().lock(KEY):
+        assert await store.get_active(KEY) is None
+        first = await store.next_inbound(KEY)
+        assert first is not None and first.text == "uno"
+        opened = session()
+        await store.commit([opened], [inbound("w1")], consumed=first)
+        assert await store.get_active(KEY) == opened
+        second = await store.next_inbound(KEY)
+        assert second is not None and second.text == "dos"
+        closed = session()
+        closed.status, closed.close_reason, closed.closed_at = Status.COMPLETED, "goodbye", T0
+        await store.commit([closed], [inbound("w2")], consumed=second)
+        assert await store.get_active(KEY) is None
+        assert await store.next_inbound(KEY) is None
+    assert await store.get("s1") == closed
+    assert await store.next_inbound(KEY) is None
+    assert [s.id for s in await store.list_sessions(SessionQuery(user_id=KEY.user_id))] == ["s1"]
+
+
+async def test_a_session_changed_but_not_committed_is_read_as_stored(
+    store: SessionStore,
+) -> None:
+    await store.commit([session()], [])
+    async with store.user_locks().lock(KEY):
+        changed = await store.get_active(KEY)
+        assert changed is not None
+        changed.data["name"] = "Otro"
+        store.forget_cached(KEY)  # the engine's turn failed half-way
+        assert await store.get_active(KEY) == session()
+
+
+async def test_under_the_sender_lock_pending_messages_follow_the_results_stored(
+    store: SessionStore,
+) -> None:
+    later = inbound("wamid.1")
+    later.created_at = T0 + timedelta(minutes=5)
+    stored = await store.commit([session()], [later, outbound("a"), outbound("b")])
+    a, b = (m.id for m in stored[1:])
+    assert a is not None and b is not None
+    async with store.outbox_locks().lock(KEY):
+        assert await store.last_inbound_at(KEY) == T0 + timedelta(minutes=5)
+        assert [m.id for m in await store.pending_for(KEY, 50)] == [a, b]
+        await store.mark_outbound(a, Delivery.SENT, provider_id="wamid.a", attempts=1)
+        assert [m.id for m in await store.pending_for(KEY, 50)] == [b]
+        await store.mark_outbound(b, Delivery.FAILED, error_code=131026, attempts=1)
+        assert await store.pending_for(KEY, 50) == []
+    async with store.outbox_locks().lock(KEY):
+        assert await store.pending_for(KEY, 50) == []
+    statuses = [(m.text, m.status, m.provider_id) for m in await store.messages("s1")]
+    assert statuses[1:] == [("a", Delivery.SENT, "wamid.a"), ("b", Delivery.FAILED, None)]
+
+
+async def test_pending_for_reads_past_what_the_sender_lock_read(store: SessionStore) -> None:
+    texts = [f"#{n}" for n in range(60)]
+    await store.commit([session()], [outbound(t) for t in texts])
+    async with store.outbox_locks().lock(KEY):
+        assert [m.text for m in await store.pending_for(KEY, 55)] == texts[:55]
+    async with store.outbox_locks().lock(KEY):
+        assert [m.text for m in await store.pending_for(KEY, 3)] == texts[:3]

@@ -1,0 +1,156 @@
+"""Redis-only behaviour of the store: two workers on one Redis, leases, shared round trips."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.exceptions
+
+from bot.sessions.model import Delivery, Status
+from bot.sessions.redis import RedisStore
+from bot.sessions.redis_batch import CommandBatcher
+from bot.sessions.redis_locks import RedisUserLocks
+from tests.redis_server import RedisServer
+from tests.sessions.test_store import KEY, T0, inbound, outbound, session, text_in
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def workers(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisStore]]:
+    redis_server.flush()
+    a, b = RedisStore(redis_server.url), RedisStore(redis_server.url)
+    await a.open()
+    await b.open()
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+async def test_a_result_stored_over_another_workers_change_keeps_that_change(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = workers
+    [stored] = await a.commit([session()], [outbound("hola")])
+    assert stored.id is not None
+    [read] = await a.pending_for(KEY, 10)  # worker a reads it ...
+    await b.mark_outbound(stored.id, Delivery.PENDING, error_code=131056, attempts=3)
+    await a.mark_outbound(stored.id, Delivery.SENT, provider_id="wamid.x")  # ... and stores
+    [history] = await b.messages("s1")
+    assert (history.status, history.provider_id, history.attempts) == (
+        Delivery.SENT,
+        "wamid.x",
+        3,  # b's change was applied to, not overwritten by a's stale copy
+    )
+    assert read.attempts == 0
+    assert await b.pending_outbound(10) == []
+    assert await a.update_delivery("wamid.x", Delivery.DELIVERED)
+
+
+async def test_the_next_holder_in_another_worker_reads_what_the_last_one_committed(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = workers
+    await a.enqueue_inbound(text_in("w1", text="uno"))
+    await b.enqueue_inbound(text_in("w2", text="dos"))
+    async with a.user_locks().lock(KEY):
+        first = await a.next_inbound(KEY)
+        assert first is not None and first.text == "uno"
+        await a.commit([session()], [inbound("w1")], consumed=first)
+    async with b.user_locks().lock(KEY):
+        assert await b.get_active(KEY) == session()
+        second = await b.next_inbound(KEY)
+        assert second is not None and second.text == "dos"
+        changed = session()
+        changed.step_id = "ask_name"
+        await b.commit([changed], [inbound("w2")], consumed=second)
+    async with a.user_locks().lock(KEY):
+        assert await a.get_active(KEY) == changed
+        assert await a.next_inbound(KEY) is None
+
+
+async def test_a_message_queued_while_the_holder_works_is_read_by_the_next_holder(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = workers
+    async with a.user_locks().lock(KEY):
+        assert await a.next_inbound(KEY) is None
+        await b.enqueue_inbound(text_in("w1"))  # the webhook of another worker
+    async with a.user_locks().lock(KEY):
+        assert await a.next_inbound(KEY) == text_in("w1")
+
+
+async def test_scripts_are_loaded_again_after_redis_forgot_them(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, _ = workers
+    await a.commit([session()], [outbound("uno")])
+    await a.redis.script_flush()  # as after a restart of Redis
+    async with a.outbox_locks().lock(KEY):
+        [pending] = await a.pending_for(KEY, 10)
+        assert pending.id is not None
+        await a.mark_outbound(pending.id, Delivery.SENT, provider_id="wamid.1")
+    assert [m.status for m in await a.messages("s1")] == [Delivery.SENT]
+
+
+async def test_a_lock_held_longer_than_its_lease_stays_held(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    """Real time: the lease runs out in Redis (its clock cannot be injected)."""
+    a, b = workers
+    holder = RedisUserLocks(a.redis, lambda key: f"lock:test:{key}", lease_s=0.15)
+    other = RedisUserLocks(b.redis, lambda key: f"lock:test:{key}", lease_s=0.15)
+    async with holder.lock("u1"), holder.hold_free(["u2"]) as held:
+        assert held == ["u2"]
+        await asyncio.sleep(0.4)  # more than two leases
+        async with other.hold_free(["u1", "u2"]) as taken:
+            assert taken == []
+    async with asyncio.timeout(1), other.hold_free(["u1", "u2"]) as taken:
+        assert taken == ["u1", "u2"]
+
+
+async def test_calls_from_many_tasks_share_round_trips_and_get_their_own_replies(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, _ = workers
+    batcher = CommandBatcher(a.redis)
+    echo = batcher.script("return ARGV[1]")
+    broken = batcher.script("return redis.call('incr', KEYS[1])")
+    await a.redis.set("not-a-number", "x")
+    replies = await asyncio.gather(
+        *(echo(args=[str(n)]) for n in range(50)),
+        broken(keys=["not-a-number"]),
+        return_exceptions=True,
+    )
+    assert replies[:50] == [str(n) for n in range(50)]
+    assert isinstance(replies[50], redis.exceptions.ResponseError)
+    await batcher.aclose()
+
+
+async def test_a_sweep_reads_due_sessions_in_one_script(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, _ = workers
+    due = session()
+    await a.commit([due], [])
+    assert await a.due_sessions(T0, 10) == []
+    [found] = await a.due_sessions(T0.replace(hour=13), 10)
+    assert found == due and found.status is Status.ACTIVE
+
+
+async def test_text_that_is_not_valid_unicode_is_stored_too(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, _ = workers
+    odd = outbound("roto \ud83d y 🚀")  # a lone surrogate, as a JSON escape can decode to
+    [stored] = await a.commit([session()], [odd])
+    [back] = await a.messages("s1")
+    assert (back.id, back.text) == (stored.id, "roto \ud83d y 🚀")
