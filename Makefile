@@ -40,7 +40,7 @@ test: lint typecheck unit
 bench-classify: $(STAMP)
 	$(BIN)/python -m bench.classify
 
-bench: $(STAMP)  # every benchmark of the README's Benchmarks section, about 5 minutes
+bench: $(STAMP)  # every benchmark of the README's Benchmarks section, about 2 minutes (5 on a busy machine)
 	$(BIN)/python -m bench
 
 clean:

@@ -8,7 +8,7 @@ sweep after start-up, and notified once. Notices are stored with the close and h
 outbox as bulk messages: paced, and sent after the replies to users who are waiting.
 
 Due sessions are closed in batches: the sweeper takes the locks of a batch's users at once
-(on Redis in one pipeline, skipping users whose lock someone holds: the next sweep tries them
+(on Redis in one script, skipping users whose lock someone holds: the next sweep tries them
 again), re-reads the due sessions while holding them, and commits the closes and their notices
 together (one transaction per :data:`COMMIT_CHUNK` closes). A crash before a commit leaves those
 sessions due for the next sweep; after it, their notices are pending in the outbox.
