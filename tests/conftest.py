@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +17,20 @@ from bot.sessions.sqlite import SqliteStore
 from bot.wiring import Content, Runtime, build_runtime, load_content
 from tests.fakes.clock import FakeClock
 from tests.fakes.recording_sender import RecordingSender
+from tests.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 BOT_ID = "1234567890"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One throw-away redis-server for the whole run, on a free port; each test's fixture
+    flushes it first. Fails (never skips) in CI when redis-server is not installed."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ and one shared pace per business number."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import aiohttp
@@ -19,14 +19,6 @@ from bot.sessions.redis import RedisStore
 from tests.delivery.conftest import TOKEN, key
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.redis_server import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

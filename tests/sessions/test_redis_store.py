@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.exceptions
@@ -14,14 +14,6 @@ from bot.sessions.redis_batch import CommandBatcher
 from bot.sessions.redis_locks import RedisUserLocks
 from tests.redis_server import RedisServer
 from tests.sessions.test_store import KEY, T0, inbound, outbound, session, text_in
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ turn; and on Redis, many users' locks taken at once without waiting."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,14 +32,6 @@ NOTICE = LOCALES.text("es", "close.timeout")
 
 def user(n: int) -> SessionKey:
     return SessionKey("whatsapp", "123", f"54911{n:08d}")
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "redis"])
