@@ -10,6 +10,7 @@ the folder that holds ``config.yaml``.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -89,7 +90,8 @@ class DeliverySettings:
         max_attempts: Sends tried per message before it is recorded ``failed``.
         retry_base_s: Backoff before the second attempt, in seconds; it doubles per attempt.
         retry_max_s: Longest backoff between two attempts, in seconds.
-        concurrency: Sends in flight at once per business number.
+        concurrency: Sends in flight at once per business number (default:
+            :func:`default_concurrency` of ``max_mps``).
         shutdown_grace_s: Seconds a stopping service keeps sending; the rest stays pending
             for the next start.
         templates: Notice locale key (``close.timeout``) → the template sent instead of it
@@ -327,6 +329,17 @@ def _templates(env: Mapping[str, str], raw: Any) -> dict[str, NoticeTemplate]:
     return found
 
 
+SEND_TIME_BUDGET_S = 0.25
+"""Time one Graph API send is assumed to take, in seconds, when sizing the sends in flight."""
+
+
+def default_concurrency(max_mps: float) -> int:
+    """Sends in flight per business number when ``DELIVERY_CONCURRENCY`` is not set: enough
+    to reach ``max_mps`` when a send takes :data:`SEND_TIME_BUDGET_S`; at least 32, at most
+    1,000 (80 messages/s, Meta's default throughput, gives 32; 1,000/s gives 250)."""
+    return max(32, min(1_000, math.ceil(max_mps * SEND_TIME_BUDGET_S)))
+
+
 def _delivery(
     env: Mapping[str, str], section: Mapping[str, Any], wa: Mapping[str, Any]
 ) -> DeliverySettings:
@@ -347,14 +360,18 @@ def _delivery(
             "DELIVERY_RETRY_MAX_SECONDS",
             f"must be at least DELIVERY_RETRY_BASE_SECONDS ({retry_base_s:g})",
         )
+    max_mps = _number("WHATSAPP_MAX_MPS", pick("WHATSAPP_MAX_MPS", "max_mps", 80, wa))
     return DeliverySettings(
-        max_mps=_number("WHATSAPP_MAX_MPS", pick("WHATSAPP_MAX_MPS", "max_mps", 80, wa)),
+        max_mps=max_mps,
         max_attempts=_whole(
             "DELIVERY_MAX_ATTEMPTS", pick("DELIVERY_MAX_ATTEMPTS", "max_attempts", 8)
         ),
         retry_base_s=retry_base_s,
         retry_max_s=retry_max_s,
-        concurrency=_whole("DELIVERY_CONCURRENCY", pick("DELIVERY_CONCURRENCY", "concurrency", 32)),
+        concurrency=_whole(
+            "DELIVERY_CONCURRENCY",
+            pick("DELIVERY_CONCURRENCY", "concurrency", default_concurrency(max_mps)),
+        ),
         shutdown_grace_s=_number(
             "DELIVERY_SHUTDOWN_GRACE_SECONDS",
             pick("DELIVERY_SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", 10),

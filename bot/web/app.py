@@ -90,7 +90,7 @@ def create_app(
         await store.open()
         # One HTTP client per provider (keep-alive; each call has its own total timeout), so
         # a slow provider cannot take the other's connections.
-        http = _http_client()
+        http = _http_client(settings.delivery.concurrency)
         sender = WhatsAppClient(
             http,
             settings.whatsapp.api_url,
@@ -100,7 +100,7 @@ def create_app(
         senders: dict[str, OutboundSender] = {"whatsapp": sender}
         twilio_http = None
         if settings.twilio.enabled:
-            twilio_http = _http_client()
+            twilio_http = _http_client(settings.delivery.concurrency)
             senders.update(_twilio_senders(settings, twilio_http))
             senders[CHANNEL_VOICE] = app[voice.VOICE]
         runtime = build_runtime(
@@ -167,11 +167,11 @@ def create_app(
     return app
 
 
-def _http_client() -> aiohttp.ClientSession:
-    """A provider's HTTP client: up to 100 keep-alive connections (idle ones closed after
-    30 s); senders give each call its own total timeout."""
+def _http_client(in_flight: int) -> aiohttp.ClientSession:
+    """A provider's HTTP client: keep-alive connections for ``in_flight`` sends at once (at
+    least 100; idle ones closed after 30 s); senders give each call its own total timeout."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
+        connector=aiohttp.TCPConnector(limit=max(100, in_flight), keepalive_timeout=30),
         json_serialize=_json_text,
     )
 

@@ -24,6 +24,16 @@ def test_defaults_are_metas_throughput_and_a_bounded_backoff() -> None:
     )
 
 
+def test_a_faster_number_gets_more_sends_in_flight_unless_set() -> None:
+    # Meta's higher tiers: 1,000 messages/s at ~250 ms a send needs ~250 in flight, not 32.
+    faster = load_settings(REPO / "config.yaml", {"WHATSAPP_MAX_MPS": "1000"}).delivery
+    assert faster.concurrency == 250
+    fixed = {"WHATSAPP_MAX_MPS": "1000", "DELIVERY_CONCURRENCY": "40"}
+    assert load_settings(REPO / "config.yaml", fixed).delivery.concurrency == 40
+    slow = load_settings(REPO / "config.yaml", {"WHATSAPP_MAX_MPS": "20"}).delivery
+    assert slow.concurrency == 32
+
+
 def test_the_environment_sets_rate_retries_and_template_names() -> None:
     settings = load_settings(
         REPO / "config.yaml",
