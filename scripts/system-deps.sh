@@ -2,10 +2,13 @@
 # Installs the system programs the test suite starts: redis-server (Redis backend tests) and
 # Chromium (the dashboard's browser tests). Uses apt when running as root on Debian/Ubuntu;
 # otherwise says what is missing (those tests then skip locally, and fail under CI=true).
+# `system-deps.sh redis` installs redis-server only (what `make bench` needs).
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
+if [ "${1:-all}" != redis ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} with apt-get"
