@@ -31,6 +31,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     past: [ayer]                  # optional: words that make a closing phrase a report of the
                                   #   past ("cancelé el pedido ayer", "I quit last week")
     determiners: [el]             # optional: a closing word right after one is a noun ("el stop")
+    names: [chao]                 # optional: closing words that are also names or surnames:
+                                  #   capitalized beside another capitalized word the file
+                                  #   does not know, they are a name ("Chao Wang")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -63,6 +66,7 @@ _TOP_KEYS = frozenset(
         "deferrals",
         "past",
         "determiners",
+        "names",
     }
 )
 Pos = tuple[int | None, int | None]
@@ -138,8 +142,8 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, question_words, conditionals, deferrals, determiners, past: Word
-            lists for the guards (see the module docstring).
+        fillers, negations, question_words, conditionals, deferrals, determiners, past,
+            names: Word lists for the guards (see the module docstring).
     """
 
     language: str
@@ -153,6 +157,7 @@ class LanguageData:
     deferrals: tuple[Phrase, ...]
     determiners: tuple[Phrase, ...] = ()
     past: tuple[Phrase, ...] = ()
+    names: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -237,6 +242,7 @@ class _Loader:
             deferrals=self.phrases(root, "deferrals"),
             determiners=self.phrases(root, "determiners"),
             past=self.phrases(root, "past"),
+            names=self.phrases(root, "names"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

@@ -27,6 +27,7 @@ from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import dedouble, dedouble_variants
 from bot.intents.phonetic import SOUND_KEYS
 from bot.intents.result import NONE_INTENT
+from bot.intents.tense import is_past_form
 
 FILLER = ""
 """Pseudo intent of filler phrases ("por favor", "thanks"): they explain tokens, nothing more."""
@@ -132,6 +133,7 @@ class PhraseIndex:
         words: set[str] = set()
         fuzzy_words: set[str] = set()
         phrase_words: set[str] = set()
+        listed: set[str] = set()
 
         for spec in data.intents.values():
             for phrase, keyword in [(p, True) for p in spec.keywords] + [
@@ -141,6 +143,8 @@ class PhraseIndex:
                 self._add(tokens, Entry(spec.name, keyword, phrase.text), phrase)
                 words.update(t.norm for t in tokens)
                 phrase_words.update(t.norm for t in tokens if t.kind is TokenKind.WORD)
+                if spec.name != NONE_INTENT:
+                    listed.update(t.orth for t in tokens)
                 fuzzy_words.update(
                     t.norm
                     for t in tokens
@@ -175,6 +179,10 @@ class PhraseIndex:
         self.deferrals = GuardWords(data.deferrals, analyzer)
         self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
+        self.names = GuardWords(data.names, analyzer)
+        self._listed: frozenset[str] = frozenset(listed)
+        """Words of the intents' examples and keywords as written, accents kept ("me
+        arrepentí"; anti-examples left out)."""
         for guard in (
             self.negations,
             self.question_words,
@@ -222,6 +230,15 @@ class PhraseIndex:
         self.compound: Callable[[Token], tuple[Token, Token] | None] = lru_cache(maxsize=10_000)(
             self._compound
         )
+        self.past_form: Callable[[str, str, str | None], bool] = lru_cache(maxsize=10_000)(
+            self._past_form
+        )
+
+    def _past_form(self, orth: str, lemma: str, before: str | None) -> bool:
+        """True when a phrase word typed as ``orth`` (lemma ``lemma``, after ``before``) is a
+        past form that no example or keyword lists ("cancelé", not "me arrepentí"); see
+        :func:`~bot.intents.tense.is_past_form`."""
+        return orth not in self._listed and is_past_form(self.language, orth, lemma, before)
 
     def _phrase_tokens(self, phrase: Phrase, owner: str) -> tuple[Token, ...]:
         tokens = self._analyzer.phrase_tokens(phrase.text)

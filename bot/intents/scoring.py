@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.intents.analyzer import Clause, Token
+from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.config import ScoringConfig
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.result import NONE_INTENT
 
 _NOUN = "a noun here (after a determiner)"
 _NAME = "a name here (capitalized in mid-sentence)"
-_NOT_ABOUT = frozenset({_NOUN, _NAME})
+_NAME_PAIR = "a name here (beside another capitalized name)"
+_NOT_ABOUT = frozenset({_NOUN, _NAME, _NAME_PAIR})
 """Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
 
@@ -53,9 +54,10 @@ class ClauseScorer:
     intent is then vetoed for the clause when one of its phrases is negated ("no quiero
     cancelar"). A closing intent also when the clause is a question ("¿puedo cancelar?"),
     hypothetical ("if I cancel"), put off ("cancelo mañana") or in the past ("I quit last
-    week"), when its word is a noun ("the cancel button", "el stop") or a proper name ("me
-    llamo Chao"), and when its only evidence is an emoji beside another intent's words
-    ("hello 👋"). A vetoed closing intent
+    week"), when its verb is a past form ("cancelé la tarjeta", "I cancelled it"; only if
+    no other phrase of the intent in the clause asks), when its word is a noun ("the cancel
+    button", "el stop") or a proper name ("me llamo Chao", "Chao Wang"), and when its only
+    evidence is an emoji beside another intent's words ("hello 👋"). A vetoed closing intent
     takes the clause's lesser intents with it: "can I stop the trial?" is about stopping,
     not a trial request. The rest score by coverage: how much of the clause (by weight) the
     intent's phrases, its context words ("cancela esto", "quit the chat"), fillers and
@@ -107,11 +109,21 @@ class ClauseScorer:
         for intent, spans in by_intent.items():
             own = {i for span in spans for i in range(span.start, span.end)}
             free = [i for i in range(len(tokens)) if i not in own]
+            reported: str | None = None
             for span in spans:
-                reason = self._guarded(span, clause, tokens, filler_positions, free)
+                reason = self._guarded(span, clause, resolved, tokens, filler_positions, free)
                 if reason is not None:
                     vetoes[intent] = reason
                     break
+                if reported is None:
+                    reported = self._past_form_reason(span, resolved)
+            else:
+                # A past form reports; it vetoes only if every phrase of the intent is one
+                # ("ya cancelé la tarjeta y quiero cancelar la cuenta" still asks).
+                if reported is not None and all(
+                    self._past_form_reason(span, resolved) is not None for span in spans
+                ):
+                    vetoes[intent] = reported
         self._suppress(by_intent, vetoes, filler_positions)
         matched = frozenset(by_intent)
         if any(span.entry.intent == NONE_INTENT for span in chosen):
@@ -190,6 +202,7 @@ class ClauseScorer:
         self,
         span: Span,
         clause: Clause,
+        resolved: list[Resolved],
         tokens: tuple[Token, ...],
         fillers: set[int],
         free: list[int],
@@ -200,8 +213,9 @@ class ClauseScorer:
         a question word opening the clause, a conditional or a past-time word at one of the
         ``free`` positions (outside the intent's own phrases: "cancelo si no me gusta",
         "cancelé el pedido ayer"), a determiner right before the phrase, a capital letter
-        that makes it a name; deferrable ones also a deferral word there ("I'll cancel
-        later").
+        that makes it a name ("me llamo Chao", "Chao Wang"); deferrable ones also a deferral
+        word there ("I'll cancel later"). Past forms of the verb are checked by the caller
+        (:meth:`_past_form_reason`): they veto only when every phrase of the intent is one.
         """
         index = self._index
         # Negation shortly before the phrase ("no quiero cancelar"); fillers end its scope
@@ -230,7 +244,7 @@ class ClauseScorer:
                 return f"a report of the past: {tokens[i].orth!r}"
         if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
             return _NOUN
-        name = self._name_reason(span, tokens, fillers)
+        name = self._name_reason(span, resolved, tokens, fillers)
         if name is not None:
             return name
         if traits.deferrable:
@@ -239,10 +253,14 @@ class ClauseScorer:
                     return f"put off by {tokens[i].orth!r}"
         return None
 
-    @staticmethod
-    def _name_reason(span: Span, tokens: tuple[Token, ...], fillers: set[int]) -> str | None:
+    def _name_reason(
+        self, span: Span, resolved: list[Resolved], tokens: tuple[Token, ...], fillers: set[int]
+    ) -> str | None:
         """A closing word capitalized in mid-sentence is part of a name ("me llamo Chao",
-        "vivo en Chau Street"); after a filler it is not ("Gracias Chau")."""
+        "vivo en Chau Street"); after a filler it is not ("Gracias Chau"). A closing word
+        that is also a name (the file's ``names``: "Chao", "Chau") is one at the start too
+        when a capitalized word the file does not know follows it ("Chao Wang", "Chau
+        Ming Li"), but not before a known word ("Chau Gracias", "Chao Amigo")."""
         before = span.start - 1
         if (
             before >= 0
@@ -250,6 +268,33 @@ class ClauseScorer:
             and any(tokens[i].capital for i in range(span.start, span.end))
         ):
             return _NAME
+        after = span.end
+        if (
+            after < len(tokens)
+            and span.end - span.start == 1
+            and tokens[span.start].capital
+            and tokens[after].capital
+            and resolved[after].how == "unknown"
+            and tokens[after].kind is TokenKind.WORD
+            and self._index.names.starts_at(tokens, span.start) == 1
+        ):
+            return _NAME_PAIR
+        return None
+
+    def _past_form_reason(self, span: Span, resolved: list[Resolved]) -> str | None:
+        """Why a span of a closing intent reports the past: one of its words is a past form
+        of its verb that no phrase lists ("cancelé la tarjeta", "I cancelled my card"; not
+        "me arrepentí"), see :mod:`~bot.intents.tense`; else ``None``."""
+        if not self._traits[span.entry.intent].closing:
+            return None
+        for i in range(span.start, span.end):
+            item = resolved[i]
+            token = item.token
+            if token.kind is not TokenKind.WORD or item.how != "exact":
+                continue  # a corrected word ("byee", "cancell") is no evidence of a tense
+            before = resolved[i - 1].token.norm if i > 0 else None
+            if self._index.past_form(token.orth, item.lemma, before):
+                return f"a report of the past: {token.orth!r}"
         return None
 
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:

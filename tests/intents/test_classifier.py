@@ -197,7 +197,7 @@ def test_free_text_answers_need_an_unmistakable_close(
     assert classifier.classify(text, hint, expecting_free_text=True).intent == intent
 
 
-@pytest.mark.parametrize("text", ["quiero cancelar la tarjeta de crédito", "Chao Ping", "cancelr"])
+@pytest.mark.parametrize("text", ["quiero cancelar la tarjeta de crédito", "Adiós Ping", "cancelr"])
 def test_free_text_rule_only_raises_the_bar_for_closing_intents(
     classifier: IntentClassifier, text: str
 ) -> None:
@@ -285,3 +285,67 @@ def test_mixed_language_message_falls_back_to_the_other_language(
     classifier: IntentClassifier,
 ) -> None:
     assert classifier.classify("gracias, bye", "es") == IntentResult("goodbye", 1.0, "es")
+
+
+# A closing word that is also a name ("Chao", "Chau") beside another capitalized unknown
+# word is a name; with a known word after it, or typed in lowercase, it still closes.
+NAMES: list[tuple[str, str, str]] = [
+    ("Chau Ming", "es", NONE_INTENT),
+    ("Chao Xiaoling", "es", NONE_INTENT),
+    ("Chao Ming Li", "es", NONE_INTENT),
+    ("Li Chau", "es", NONE_INTENT),
+    ("Chau Wong", "en", NONE_INTENT),
+    ("chao", "es", "goodbye"),
+    ("Chao", "es", "goodbye"),
+    ("chau, gracias", "es", "goodbye"),
+    ("Chau gracias", "es", "goodbye"),
+    ("Chao amigo", "es", "goodbye"),
+    ("chau Pedro", "es", "goodbye"),
+]
+
+
+@pytest.mark.parametrize(("text", "hint", "intent"), NAMES)
+def test_a_closing_word_beside_a_capitalized_name_is_a_name(
+    classifier: IntentClassifier, text: str, hint: str, intent: str
+) -> None:
+    assert classifier.classify(text, hint).intent == intent
+
+
+# A closing verb in a past form reports what happened; imperatives, presents, futures and
+# past forms that are listed idioms ("me arrepentí") still close, and so does a request
+# that follows the report in the same sentence.
+PAST_FORMS: list[tuple[str, str, str]] = [
+    ("ya cancelé la suscripción", "es", NONE_INTENT),
+    ("anulé la compra", "es", NONE_INTENT),
+    ("lo he cancelado", "es", NONE_INTENT),
+    ("cancelaste el pedido", "es", NONE_INTENT),
+    ("la cancelaron sin avisar", "es", NONE_INTENT),
+    ("I cancelled my subscription", "en", NONE_INTENT),
+    ("we've canceled the booking", "en", NONE_INTENT),
+    ("canceled the order already", "en", NONE_INTENT),
+    ("cancelá", "es", "cancel"),
+    ("quiero cancelar", "es", "cancel"),
+    ("cancele por favor", "es", "cancel"),
+    ("cancelo", "es", "cancel"),
+    ("cancelaré la suscripción", "es", "cancel"),
+    ("me arrepentí", "es", "cancel"),
+    ("cambié de opinión", "es", "cancel"),
+    ("ya cancelé la tarjeta y quiero cancelar la cuenta", "es", "cancel"),
+    ("cancel my order", "en", "cancel"),
+    ("please get my order cancelled", "en", "cancel"),
+    ("I changed my mind", "en", "cancel"),
+]
+
+
+@pytest.mark.parametrize(("text", "hint", "intent"), PAST_FORMS)
+def test_a_past_form_of_a_closing_verb_is_a_report(
+    classifier: IntentClassifier, text: str, hint: str, intent: str
+) -> None:
+    assert classifier.classify(text, hint).intent == intent
+
+
+def test_explain_names_the_past_form(classifier: IntentClassifier) -> None:
+    explanation = classifier.explain("ya anulé el pedido", "es")
+
+    assert explanation.result.intent == NONE_INTENT
+    assert [c.veto for c in explanation.candidates] == ["a report of the past: 'anulé'"]

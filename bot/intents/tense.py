@@ -1,0 +1,71 @@
+"""Past forms of verbs, told from the typed word and its lemma ("cancelé" ← cancelar).
+
+A closing verb in a past form reports what happened ("cancelé la tarjeta vieja", "I cancelled
+my card") rather than asking for it. Only unambiguous forms count:
+
+- Spanish: preterite (1st, 2nd, 3rd person: "cancelé", "cancelaste", "canceló",
+  "cancelaron") and past participle ("cancelado", "he cancelado"), told by the ending that
+  the lemma's conjugation (-ar, -er, -ir) gives them, accents included: "cancelé" is past,
+  "cancele" (please cancel) and "cancelaré" (future) are not. Forms shared with a present or
+  an imperative are left out: "cancelamos" (we cancel / we cancelled), voseo "salí" (go out
+  / I went out).
+- English: any form that is not the lemma, an "-s" or an "-ing" form ("cancelled",
+  "canceled", "left", "forgot"), when it opens the clause or follows a subject or an
+  auxiliary ("I cancelled", "we've canceled"). After anything else it may be a participle
+  after its object, which can be a request: "get my order cancelled".
+"""
+
+from __future__ import annotations
+
+from bot.intents.normalize import strip_accents
+
+_ES_ENDINGS: dict[str, tuple[str, ...]] = {
+    "ar": ("é", "ó", "aste", "asteis", "aron", "ado", "ada", "ados", "adas"),
+    "er": ("í", "ió", "iste", "isteis", "imos", "ieron", "ido", "ida", "idos", "idas"),
+    "ir": ("ió", "iste", "isteis", "ieron", "ido", "ida", "idos", "idas"),
+}
+"""Conjugation (infinitive ending) → endings of its unambiguous past forms."""
+
+_ES_FIRST_PERSON_STEMS: tuple[tuple[str, str], ...] = (("c", "qu"), ("g", "gu"), ("z", "c"))
+"""Spelling changes before the "-é" of an -ar preterite: buscar → busqué, llegar → llegué."""
+
+_EN_OPENERS = frozenset(
+    {"i", "we", "you", "they", "he", "she", "have", "has", "had", "already", "just", "also"}
+)
+"""Words after which an English past form is a simple past or a perfect ("I've cancelled")."""
+
+
+def is_past_form(language: str, orth: str, lemma: str, before: str | None) -> bool:
+    """True when ``orth`` is an unambiguous past form of the verb ``lemma``.
+
+    Args:
+        language: Language code (``"es"``, ``"en"``); other languages have no rules (False).
+        orth: The word as typed, lowercase, accents kept (``"cancelé"``).
+        lemma: Its lemma, accent-stripped (``"cancelar"``).
+        before: The clause's previous word (accent-stripped), ``None`` at its start.
+    """
+    if language == "es":
+        return _spanish_past(orth, lemma)
+    if language == "en":
+        return (
+            orth != lemma
+            and not orth.endswith(("s", "ing", "in"))
+            and (before is None or before in _EN_OPENERS)
+        )
+    return False
+
+
+def _spanish_past(orth: str, lemma: str) -> bool:
+    endings = _ES_ENDINGS.get(lemma[-2:])
+    if endings is None or len(lemma) < 4:
+        return False
+    stem = lemma[:-2]
+    for ending in endings:
+        if orth.endswith(ending) and strip_accents(orth[: -len(ending)]) == stem:
+            return True
+    if lemma.endswith("ar") and orth.endswith("é"):
+        base = strip_accents(orth[:-1])
+        for final, changed in _ES_FIRST_PERSON_STEMS:
+            if stem.endswith(final) and base == stem[: -len(final)] + changed:
+                return True
+    return False
