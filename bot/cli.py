@@ -93,7 +93,9 @@ def serve(config_path: Path, env_file: Path, host: str | None, port: str | None)
     require_serve_settings(settings)
     _setup_logging(settings.log_level, settings.log_format)
     log = logging.getLogger("bot")
-    if not settings.whatsapp.app_secret:
+    if not settings.whatsapp.enabled:
+        log.info("WHATSAPP_ACCESS_TOKEN is not set: serving Twilio only (no /webhook/whatsapp)")
+    elif not settings.whatsapp.app_secret:
         log.warning("WHATSAPP_APP_SECRET is not set: webhook signatures are NOT checked")
     if not settings.admin_token:
         log.warning("ADMIN_TOKEN is not set: the admin API answers 401 to everyone")

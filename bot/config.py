@@ -41,6 +41,11 @@ class WhatsAppSettings:
     verify_token: str = field(default="", repr=False)
     send_timeout_s: float = 10.0
 
+    @property
+    def enabled(self) -> bool:
+        """True when an access token is set: ``bot serve`` serves the Cloud API channel."""
+        return bool(self.access_token)
+
 
 @dataclass(frozen=True, slots=True)
 class TwilioSettings:
@@ -540,10 +545,20 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
 def require_serve_settings(settings: Settings) -> None:
     """Check what ``bot serve`` needs beyond what ``bot chat`` needs.
 
+    A deployment on Twilio only (``TWILIO_ACCOUNT_SID`` and ``TWILIO_AUTH_TOKEN`` set, no
+    ``WHATSAPP_*`` token) serves without the Cloud API channel.
+
     Raises:
         ConfigError: ``WHATSAPP_ACCESS_TOKEN`` or ``WHATSAPP_VERIFY_TOKEN`` is missing.
     """
-    if not settings.whatsapp.access_token:
-        raise ConfigError("WHATSAPP_ACCESS_TOKEN", "is not set (put it in .env or the environment)")
-    if not settings.whatsapp.verify_token:
-        raise ConfigError("WHATSAPP_VERIFY_TOKEN", "is not set (put it in .env or the environment)")
+    wa = settings.whatsapp
+    if settings.twilio.enabled and not (wa.access_token or wa.verify_token):
+        return
+    hint = (
+        "is not set (put it in .env or the environment; to serve Twilio only, without the "
+        "WhatsApp Cloud API, set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN instead)"
+    )
+    if not wa.access_token:
+        raise ConfigError("WHATSAPP_ACCESS_TOKEN", hint)
+    if not wa.verify_token:
+        raise ConfigError("WHATSAPP_VERIFY_TOKEN", hint)

@@ -69,6 +69,16 @@ def test_serve_requires_the_whatsapp_tokens() -> None:
         require_serve_settings(load_settings(CONFIG, {"WHATSAPP_ACCESS_TOKEN": "t"}))
 
 
+def test_serve_on_twilio_only_needs_no_whatsapp_tokens() -> None:
+    twilio = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "secret"}
+    settings = load_settings(CONFIG, twilio)
+    require_serve_settings(settings)  # does not raise
+    assert not settings.whatsapp.enabled
+    # A half-configured Cloud API is still an error, Twilio or not.
+    with pytest.raises(ConfigError, match="WHATSAPP_ACCESS_TOKEN"):
+        require_serve_settings(load_settings(CONFIG, {**twilio, "WHATSAPP_VERIFY_TOKEN": "v"}))
+
+
 def test_dotenv_file_is_read_under_the_process_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -78,7 +78,8 @@ def create_app(
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", observability.readyz)
     app.router.add_get("/metrics", observability.metrics)
-    app.router.add_routes(whatsapp.routes)
+    if settings.whatsapp.enabled:
+        app.router.add_routes(whatsapp.routes)
     app.router.add_routes(admin.routes)
     dashboard.setup(app)
     if settings.twilio.enabled:
@@ -91,13 +92,14 @@ def create_app(
         # One HTTP client per provider (keep-alive; each call has its own total timeout), so
         # a slow provider cannot take the other's connections.
         http = _http_client(settings.delivery.concurrency)
-        sender = WhatsAppClient(
-            http,
-            settings.whatsapp.api_url,
-            settings.whatsapp.access_token,
-            timeout_s=settings.whatsapp.send_timeout_s,
-        )
-        senders: dict[str, OutboundSender] = {"whatsapp": sender}
+        senders: dict[str, OutboundSender] = {}
+        if settings.whatsapp.enabled:  # off when serving Twilio only
+            senders["whatsapp"] = WhatsAppClient(
+                http,
+                settings.whatsapp.api_url,
+                settings.whatsapp.access_token,
+                timeout_s=settings.whatsapp.send_timeout_s,
+            )
         twilio_http = None
         if settings.twilio.enabled:
             twilio_http = _http_client(settings.delivery.concurrency)
