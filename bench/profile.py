@@ -4,6 +4,8 @@
 (N samples, about one per 1/rate s while the thread was on the CPU; idle threads are left out).
 :func:`summarize` turns that into the share of samples that spent time *inside* each function
 (inclusive) and *in* it (self), and the share per thread, so the README can say what costs what.
+With ``BENCH_PROFILE_GIL=1`` in the environment, :func:`record` samples only the thread that
+holds the GIL (py-spy ``--gil``); small functions are often misattributed in that mode.
 
     python -m bench.profile stacks.txt [--top 25]
 """

@@ -20,21 +20,18 @@ import os
 import time
 
 import aiohttp
-import orjson
 import uvloop
 
 from bench.workload import BOT_ID
+from bot.channels.http import http_client
 
 
 async def measure(url: str, sends: int, concurrency: int) -> dict[str, float]:
     """Post ``sends`` text replies (after a warm-up) and time them."""
-    connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=30)
     headers = {"Authorization": "Bearer bench-access-token"}
     timeout = aiohttp.ClientTimeout(total=10)
     endpoint = f"{url}/{BOT_ID}/messages"
-    async with aiohttp.ClientSession(
-        connector=connector, json_serialize=lambda v: orjson.dumps(v).decode()
-    ) as http:
+    async with http_client(concurrency) as http:  # what bot serve sends with
 
         async def one(n: int) -> None:
             body = {

@@ -150,21 +150,9 @@ _DELIVERY_RANK = {
 
 
 def to_iso(moment: datetime) -> str:
-    """Format an aware datetime as sortable ISO 8601 UTC (``2026-01-31T12:00:00.000000+00:00``).
-
-    The last few formatted are remembered: a turn writes its ``now`` into several columns."""
-    global _RECENT_ISO
-    recent = _RECENT_ISO  # a tuple, replaced whole: safe to read from any thread
-    for known, text in recent:
-        if known is moment:
-            return text
+    """Format an aware datetime as sortable ISO 8601 UTC (``2026-01-31T12:00:00.000000+00:00``)."""
     utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    text = utc.isoformat(timespec="microseconds")
-    _RECENT_ISO = ((moment, text), *recent[:3])
-    return text
-
-
-_RECENT_ISO: tuple[tuple[datetime, str], ...] = ()
+    return utc.isoformat(timespec="microseconds")
 
 
 def from_iso(text: str | None) -> datetime | None:
@@ -458,23 +446,19 @@ class SqliteStore(SessionStore):
     async def inbox_keys(self, limit: int) -> list[SessionKey]:
         return [key for key, queued in self._inbox.items() if queued][:limit]
 
-    def _inbox_row(self, message: InboundMessage) -> int | None:
-        """The inbox row id of queued ``message`` (``None`` when it is not queued)."""
+    def _queued(self, message: InboundMessage) -> tuple[int, InboundMessage] | None:
+        """The inbox entry ``(row id, message)`` of queued ``message``, or ``None``."""
         queued = self._inbox.get(SessionKey(message.channel, message.bot_id, message.user_id))
-        for row_id, item in queued or ():
-            if item.message_id == message.message_id:
-                return row_id
+        for entry in queued or ():
+            if entry[1].message_id == message.message_id:
+                return entry
         return None
 
-    def _consume(self, message: InboundMessage) -> None:
+    def _unqueue(self, entry: tuple[int, InboundMessage]) -> None:
+        message = entry[1]
         key = SessionKey(message.channel, message.bot_id, message.user_id)
-        queued = self._inbox.get(key)
-        if not queued:
-            return
-        for entry in queued:
-            if entry[1].message_id == message.message_id:
-                queued.remove(entry)
-                break
+        queued = self._inbox[key]
+        queued.remove(entry)
         if not queued:
             del self._inbox[key]
 
@@ -486,11 +470,11 @@ class SqliteStore(SessionStore):
     ) -> list[MessageRecord]:
         session_rows = [_session_params(s) for s in sessions]
         message_rows = [_message_params(m) for m in messages]
-        gone = self._inbox_row(consumed) if consumed is not None else None
+        gone = self._queued(consumed) if consumed is not None else None
 
         def job(conn: sqlite3.Connection) -> list[int | None]:
             if gone is not None:
-                conn.execute("DELETE FROM inbox WHERE id=?", (gone,))
+                conn.execute("DELETE FROM inbox WHERE id=?", (gone[0],))
             elif consumed is not None:  # not queued here (nothing to find by id): by wamid
                 conn.execute(
                     "DELETE FROM inbox WHERE channel=? AND provider_id=?",
@@ -520,8 +504,8 @@ class SqliteStore(SessionStore):
                 last = self._last_in.items.get(m.key)
                 if last is None or m.created_at > last:
                     self._last_in.put(m.key, m.created_at)
-        if consumed is not None:
-            self._consume(consumed)
+        if gone is not None:
+            self._unqueue(gone)
         return list(messages)
 
     async def due_sessions(self, now: datetime, limit: int) -> list[Session]:

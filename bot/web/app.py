@@ -17,10 +17,10 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
-import orjson
 from aiohttp import web
 
 from bot.channels.base import OutboundSender
+from bot.channels.http import http_client
 from bot.channels.twilio import (
     CHANNEL_SMS,
     CHANNEL_VOICE,
@@ -91,7 +91,7 @@ def create_app(
         await store.open()
         # One HTTP client per provider (keep-alive; each call has its own total timeout), so
         # a slow provider cannot take the other's connections.
-        http = _http_client(settings.delivery.concurrency)
+        http = http_client(settings.delivery.concurrency)
         senders: dict[str, OutboundSender] = {}
         if settings.whatsapp.enabled:  # off when serving Twilio only
             senders["whatsapp"] = WhatsAppClient(
@@ -102,7 +102,7 @@ def create_app(
             )
         twilio_http = None
         if settings.twilio.enabled:
-            twilio_http = _http_client(settings.delivery.concurrency)
+            twilio_http = http_client(settings.delivery.concurrency)
             senders.update(_twilio_senders(settings, twilio_http))
             senders[CHANNEL_VOICE] = app[voice.VOICE]
         runtime = build_runtime(
@@ -167,20 +167,6 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     return app
-
-
-def _http_client(in_flight: int) -> aiohttp.ClientSession:
-    """A provider's HTTP client: keep-alive connections for ``in_flight`` sends at once (at
-    least 100; idle ones closed after 30 s); senders give each call its own total timeout."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=max(100, in_flight), keepalive_timeout=30),
-        json_serialize=_json_text,
-    )
-
-
-def _json_text(value: object) -> str:
-    """Request bodies as compact JSON (orjson: several times faster than ``json.dumps``)."""
-    return orjson.dumps(value).decode()
 
 
 def _twilio_senders(

@@ -25,7 +25,6 @@ import contextlib
 import itertools
 import json
 import signal
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -34,6 +33,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
+
+from tests.fakes.server import serve_local
 
 DEFAULT_API_VERSION = "v21.0"
 
@@ -140,19 +141,7 @@ class FakeGraphAPI:
         app = web.Application()
         app.router.add_post("/{version}/{phone_number_id}/messages", self._handle_send)
         app.router.add_get("/_fake/stats", self._handle_stats)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self._host, self._port))
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._bound_port = sock.getsockname()[1]
+        self._runner, self._bound_port = await serve_local(app, self._host, self._port)
 
     async def close(self) -> None:
         """Stop the server; requests still being delayed are answered at once."""

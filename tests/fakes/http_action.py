@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
+
+from tests.fakes.server import serve_local
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +115,7 @@ class FakeActionAPI:
     async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        await web.SockSite(runner, sock).start()
-        self._runner, self._port = runner, sock.getsockname()[1]
+        self._runner, self._port = await serve_local(app, shutdown_timeout_s=0.5)
         return self
 
     async def __aexit__(

@@ -23,6 +23,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.server import serve_local
+
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-twilio-auth-token"
 
@@ -76,13 +78,7 @@ class FakeTwilioAPI:
     async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self._port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self._port = await serve_local(app)
         return self
 
     async def __aexit__(

@@ -11,16 +11,14 @@ A success answers 201 with the message resource (``{"sid": "SM...", "status": "q
 from __future__ import annotations
 
 import base64
-import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
 from bot.channels.base import Choice, numbered_text
-from bot.channels.http import retry_after_s
+from bot.channels.http import json_object, retry_after_s
 from bot.errors import ChannelSendError
 from bot.privacy import mask_phone
 
@@ -120,7 +118,7 @@ class TwilioMessagesClient:
             raise ChannelSendError(None, None, f"timed out after {self._timeout_s}s") from exc
         except aiohttp.ClientError as exc:
             raise ChannelSendError(None, None, f"connection error: {exc}") from exc
-        answer = _json_object(raw)
+        answer = json_object(raw)
         if not 200 <= status < 300:
             code = answer.get("code")
             message = answer.get("message")
@@ -133,13 +131,6 @@ class TwilioMessagesClient:
         sid = answer.get("sid")
         if not isinstance(sid, str) or not sid:
             raise ChannelSendError(status, None, "accepted without a sid in the answer")
-        log.debug("sent %s to %s: %s", self._prefix or "sms", mask_phone(to), sid)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("sent %s to %s: %s", self._prefix or "sms", mask_phone(to), sid)
         return sid
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -9,7 +9,6 @@ Request and response bodies follow Meta's documented Messages API. A success ans
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +17,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.channels.base import Choice, numbered_text
-from bot.channels.http import retry_after_s
+from bot.channels.http import json_object, retry_after_s
 from bot.errors import ChannelSendError
 from bot.privacy import mask_phone
 
@@ -250,7 +249,7 @@ class WhatsAppClient:
             logger.debug("send to %s failed: %s (bot_id=%s)", mask_phone(to), exc, bot_id)
             raise ChannelSendError(None, None, f"connection error: {exc}") from exc
 
-        answer = _json_object(raw)
+        answer = json_object(raw)
         if not 200 <= status < 300:
             code, detail = _meta_error(answer, raw, status)
             logger.debug(
@@ -307,14 +306,6 @@ def _row(choice: Choice) -> dict[str, str]:
     if choice.description:
         row["description"] = choice.description
     return row
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _meta_error(answer: dict[str, Any], raw: bytes, status: int) -> tuple[int | None, str]:
