@@ -34,6 +34,7 @@ number id for the ``whatsapp`` channel and ``{channel}:{botId}`` for any other c
 ``inbox:{channel}:{botId}:{userId}``  list: inbound messages queued for processing (JSON)
 ``inbox:users``                       set: users whose inbox may hold messages
 ``lock:{botId}:{userId}``             string with a lease: the user's cross-worker lock
+``store:probe``                       string with a 60-second TTL: readiness's probe write
 ====================================  =====================================================
 
 Each :meth:`RedisStore.commit` is one Lua script (atomic, like ``MULTI``/``EXEC``) that also
@@ -99,6 +100,9 @@ _READ_KEPT = 20_000
 POOL_WAIT_S = 60.0
 """Longest wait for a free connection. A saturated worker queues hundreds of turns on the
 pool: they wait their turn rather than fail (a command itself still times out after 5 s)."""
+_PROBE_KEY = "store:probe"
+_PROBE_TTL_MS = 60_000
+
 _RANK = {Delivery.PENDING: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
 
 _ENQUEUE = """
@@ -523,6 +527,15 @@ class RedisStore(SessionStore):
         """Check Redis answers; raises StoreUnavailable when it does not."""
         with _reachable():
             await self.redis.ping()
+
+    async def _write_probe(self) -> None:
+        """``SET store:probe`` with a TTL: Redis refuses writes it answers reads for when it
+        cannot save (``MISCONF``) or is a read-only replica."""
+        with _reachable():
+            try:
+                await self.redis.set(_PROBE_KEY, _iso(datetime.now(UTC)), px=_PROBE_TTL_MS)
+            except redis.exceptions.ResponseError as exc:
+                raise StoreUnavailable(f"redis: {exc}") from exc
 
     async def get_active(self, key: SessionKey) -> Session | None:
         fields = self._held_sessions.get(key)

@@ -11,11 +11,20 @@ on every commit: the active session of recently seen users (a bounded cache; a m
 file), each user's inbox (loaded from the file at open, so a crash loses nothing) and when each
 user last wrote. A second process writing the same file would not be seen: run one process per
 SQLite file, or use Redis for several workers.
+
+A write that fails because of the file rather than the change (read-only, I/O error, disk
+full: :data:`FILE_ERRORS`) makes the store close both connections and open them again before
+its next use. SQLite opens a file it may not write read-only and keeps it so, with the
+``-shm`` file shared by every connection of the process: without that, writes would go on
+failing after the cause is gone, until a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -49,6 +58,8 @@ from bot.sessions.store import (
     StepExit,
     StoreUnavailable,
 )
+
+log = logging.getLogger(__name__)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -141,6 +152,12 @@ ADDED_COLUMNS = (
 )
 """Columns added after the first release: ``(table, column, type)``, added on open if missing."""
 
+FILE_ERRORS = frozenset(
+    {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN}
+)
+"""Primary result codes of a write that failed because of the file, not of the change: the
+store opens its connections again before its next use."""
+
 _DELIVERY_RANK = {
     Delivery.PENDING: 0,
     Delivery.SENT: 1,
@@ -225,6 +242,10 @@ _UPSERT_SESSION = """INSERT INTO sessions (id, channel, bot_id, user_id, status,
         warned_at=excluded.warned_at, flow_version=excluded.flow_version,
         step_retries=excluded.step_retries"""
 
+_CREATE_PROBE = """CREATE TABLE IF NOT EXISTS store_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1), written_at TEXT NOT NULL)"""
+_WRITE_PROBE = "INSERT OR REPLACE INTO store_probe (id, written_at) VALUES (1, ?)"
+
 _INSERT_MESSAGE = """INSERT INTO messages (session_id, channel, bot_id, user_id, direction,
         kind, text, step_id, created_at, provider_id, status, error_code,
         error_detail, payload, attempts, next_attempt_at, priority, notice)
@@ -297,7 +318,9 @@ class SqliteStore(SessionStore):
         cache_size: Users whose active session is kept in memory (see the module docstring).
 
     Methods raise :class:`StoreUnavailable` when the file cannot be read or written (locked
-    by another process beyond the busy timeout, disk full, I/O error).
+    by another process beyond the busy timeout, read-only, disk full, I/O error); after a
+    file error the connections are opened again before the next use (see the module
+    docstring).
     """
 
     single_process = True
@@ -310,6 +333,9 @@ class SqliteStore(SessionStore):
         self._last_in: _Recent[SessionKey, datetime] = _Recent(LAST_INBOUND_CACHE_SIZE)
         self._inbox: dict[SessionKey, deque[tuple[int, InboundMessage]]] = {}  # (row id, ...)
         self._writes = 0  # committed session writes, to tell whether a cache miss went stale
+        self._file_error: sqlite3.Error | None = None  # the last write's, until reconnected
+        self._failing = False  # since a file error, until a write succeeds (for the log)
+        self._reconnecting = asyncio.Lock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -322,39 +348,101 @@ class SqliteStore(SessionStore):
         """Open the file (WAL, ``synchronous=NORMAL``), create the schema if needed and load
         the inboxes a previous run left."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        await self._worker.start()
-        self._reader = await aiosqlite.connect(
-            f"{self.path.resolve().as_uri()}?mode=ro", uri=True
-        )
-        self._reader.row_factory = sqlite3.Row
+        await self._connect()
         self._inbox.clear()
         for row_id, key, body in await self._read(_load_inbox):
             message = InboundMessage.from_json(json.loads(body))
             self._inbox.setdefault(key, deque()).append((row_id, message))
 
-    async def ping(self) -> None:
-        """Run a trivial query; raises StoreUnavailable when the file cannot be read."""
-        await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+    async def _connect(self) -> None:
+        """Open the writer's thread and the read-only connection of the admin queries."""
+        await self._worker.start()
+        self._reader = await aiosqlite.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True
+        )
+        self._reader.row_factory = sqlite3.Row
 
-    async def close(self) -> None:
+    async def _disconnect(self) -> None:
         await self._worker.stop()
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
 
+    async def _usable(self) -> None:
+        """Wait for a reconnection in progress; after a file error, reconnect first (both
+        connections closed, so that none keeps the file's read-only state).
+
+        Raises:
+            StoreUnavailable: The file cannot be opened (the next use tries again).
+        """
+        async with self._reconnecting:
+            error = self._file_error
+            if error is None:
+                return
+            self._file_error = None
+            await self._disconnect()
+            try:
+                await self._connect()
+            except sqlite3.Error as exc:
+                self._file_error = error
+                with contextlib.suppress(sqlite3.Error):
+                    await self._disconnect()
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            log.debug("sqlite: %s opened again after: %s", self.path, error)
+
+    def _failed(self, exc: sqlite3.Error) -> StoreUnavailable:
+        """The StoreUnavailable of a failed job; a file error schedules a reconnection."""
+        if exc.sqlite_errorcode & 0xFF in FILE_ERRORS and self._worker.running:
+            if not self._failing:
+                log.error("sqlite: %s fails: %s (opened again before the next use)", self.path, exc)
+            self._file_error, self._failing = exc, True
+        return StoreUnavailable(f"sqlite: {exc}")
+
+    async def ping(self) -> None:
+        """Run a trivial query; raises StoreUnavailable when the file cannot be read."""
+        await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def _write_probe(self) -> None:
+        """Overwrite the one row of the ``store_probe`` table (created here, not at open, so
+        that a file that was read-only at start gets it once it is writable)."""
+        written_at = to_iso(datetime.now(UTC))
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(_CREATE_PROBE)
+            conn.execute(_WRITE_PROBE, (written_at,))
+
+        await self._write(job)
+
+    async def close(self) -> None:
+        async with self._reconnecting:
+            self._file_error = None
+            await self._disconnect()
+
     async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``job`` in the next group commit. sqlite3's IntegrityError passes through."""
+        if self._file_error is not None or self._reconnecting.locked():
+            await self._usable()
         try:
-            return await self._worker.write(job)
+            result = await self._worker.write(job)
         except sqlite3.IntegrityError:
             raise
-        except (sqlite3.Error, RuntimeError) as exc:
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        except RuntimeError as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
+        if self._failing:
+            self._failing = False
+            log.info("sqlite: writes to %s succeed again", self.path)
+        return result
 
     async def _read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        if self._file_error is not None or self._reconnecting.locked():
+            await self._usable()
         try:
             return await self._worker.read(job)
-        except (sqlite3.Error, RuntimeError) as exc:
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+        except RuntimeError as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     async def _one(self, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
@@ -362,6 +450,8 @@ class SqliteStore(SessionStore):
         return rows[0] if rows else None
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        if self._file_error is not None or self._reconnecting.locked():
+            await self._usable()
         try:
             return list(await self.db.execute_fetchall(sql, params))
         except sqlite3.Error as exc:

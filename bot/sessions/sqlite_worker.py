@@ -17,6 +17,7 @@ take the last rounds, as SQLite documents for WAL mode).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -124,7 +125,7 @@ class SqliteWorker:
         loop = self._loop
         assert loop is not None
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn = _connect(self.path)
             conn.row_factory = sqlite3.Row
             self._setup(conn)
         except BaseException as exc:  # handed to the awaiting coroutine
@@ -150,13 +151,20 @@ class SqliteWorker:
                 except BaseException as exc:  # a savepoint statement failed
                     log.exception("sqlite round failed")
                     outcomes = [(e, None, exc) for e in entries]
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    if conn.in_transaction:  # a failed ROLLBACK must not end the thread
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
                 loop.call_soon_threadsafe(_deliver, outcomes)
                 if stop:
                     break
         finally:
             conn.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to ``path`` (the file is created when missing) in autocommit mode, for
+    the worker's thread. SQLite opens a file it may not write read-only, silently."""
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
 
 def _round(conn: sqlite3.Connection, entries: list[_Entry]) -> list[tuple[_Entry, Any, Any]]:

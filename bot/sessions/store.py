@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,9 @@ from bot.delivery.pacing import LocalSendSlots, SendSlots
 from bot.errors import BotError
 from bot.sessions.locks import KeyedLock, UserLocks
 from bot.sessions.model import Delivery, MessageRecord, Session, SessionKey
+
+WRITE_PROBE_TIMEOUT_S = 2.0
+"""How long :meth:`SessionStore.check_writable` waits for its probe write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,28 @@ class SessionStore(abc.ABC):
 
         Raises:
             StoreUnavailable: It does not.
+        """
+
+    async def check_writable(self, timeout_s: float = WRITE_PROBE_TIMEOUT_S) -> None:
+        """Check the store accepts a write: write a probe record and wait for it to be durable,
+        at most ``timeout_s`` seconds (readiness: a store that answers reads may refuse
+        writes, such as a read-only SQLite file or a Redis that cannot save).
+
+        Raises:
+            StoreUnavailable: The write failed or did not finish in time.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._write_probe()
+        except TimeoutError as exc:
+            raise StoreUnavailable(f"no write finished in {timeout_s:g} s") from exc
+
+    @abc.abstractmethod
+    async def _write_probe(self) -> None:
+        """Write (overwrite) one small probe record.
+
+        Raises:
+            StoreUnavailable: The write failed.
         """
 
     @abc.abstractmethod

@@ -465,6 +465,7 @@ async def health(request: web.Request) -> web.Response:
     try:
         await store.ping()
         body["store"]["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        await store.check_writable()
         body["active_sessions"] = await store.count_sessions(
             SessionQuery(status=Status.ACTIVE.value)
         )

@@ -1,9 +1,11 @@
 """``/metrics``, ``/readyz`` and the webhook latency middleware.
 
 - ``GET /metrics``: the app's own Prometheus registry in the text exposition format.
-- ``GET /readyz``: 200 ``{"status": "ready", "flows": N}`` when the store answers a query and
-  flows are loaded; 503 ``{"status": "not ready", "reason": ...}`` otherwise (before start-up
-  finished, store unreachable, no flow).
+- ``GET /readyz``: 200 ``{"status": "ready", "flows": N}`` when the store answers a query,
+  accepts a write (a probe record, within ``WRITE_PROBE_TIMEOUT_S``) and flows are loaded;
+  503 ``{"status": "not ready", "reason": ...}`` otherwise (before start-up finished,
+  ``store unreachable: ...``, ``store not writable: ...`` such as a read-only SQLite file,
+  no flow).
 - :func:`latency_middleware`: observes ``bot_webhook_latency_seconds{route, status}`` for every
   request under ``/webhook/``; ``route`` is the route's pattern (``/webhook/twilio``), never the
   raw path, so labels stay few.
@@ -11,12 +13,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from aiohttp import web
 
 from bot.metrics import CONTENT_TYPE, PrometheusMetrics
+from bot.sessions.store import WRITE_PROBE_TIMEOUT_S
 from bot.web.errors import Handler
 from bot.web.keys import RUNTIME
 
@@ -38,16 +42,28 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """``GET /readyz``: ready when the store answers and flows are loaded."""
+    """``GET /readyz``: ready when the store answers, accepts writes and flows are loaded."""
     runtime = request.app.get(RUNTIME)
     if runtime is None:
         return web.json_response({"status": "not ready", "reason": "starting"}, status=503)
     try:
-        await runtime.store.get(_READY_PROBE_ID)
+        async with asyncio.timeout(WRITE_PROBE_TIMEOUT_S):
+            await runtime.store.get(_READY_PROBE_ID)
+    except TimeoutError:
+        log.warning("readyz: store unreachable: no answer in %g s", WRITE_PROBE_TIMEOUT_S)
+        reason = f"store unreachable: no answer in {WRITE_PROBE_TIMEOUT_S:g} s"
+        return web.json_response({"status": "not ready", "reason": reason}, status=503)
     except Exception as exc:  # a probe reports any failure instead of raising it
         log.warning("readyz: store unreachable: %s", exc)
         return web.json_response(
             {"status": "not ready", "reason": f"store unreachable: {exc}"}, status=503
+        )
+    try:
+        await runtime.store.check_writable()
+    except Exception as exc:  # a probe reports any failure instead of raising it
+        log.warning("readyz: store not writable: %s", exc)
+        return web.json_response(
+            {"status": "not ready", "reason": f"store not writable: {exc}"}, status=503
         )
     if not runtime.content.flows:
         return web.json_response({"status": "not ready", "reason": "no flows loaded"}, status=503)
