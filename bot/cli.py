@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -83,14 +84,39 @@ def main() -> None:
 @click.option("--port", default=None, help="Listen port (overrides PORT).")
 @_fail_cleanly
 def serve(config_path: Path, env_file: Path, host: str | None, port: str | None) -> None:
-    """Run the webhook service."""
+    """Run the webhook service.
+
+    The address is bound first, then the SQLite file's lock is taken (one ``bot serve`` per
+    file): a port in use or a file another ``bot serve`` holds ends it with one line and exit
+    status 2 before the store is opened.
+    """
+    from bot.sessions.filelock import DatabaseLock
+    from bot.web.listen import listen
+
+    settings = _settings(config_path, env_file, HOST=host, PORT=port)
+    require_serve_settings(settings)
+    sockets = listen(settings.host, settings.port)
+    lock = None
+    if settings.database_url.partition("://")[0] == "sqlite":
+        lock = DatabaseLock(settings.sqlite_path())
+    try:
+        if lock is not None:
+            lock.acquire()
+        _run_service(settings, env_file, sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+        if lock is not None:
+            lock.release()
+
+
+def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket]) -> None:
+    """Load the content and serve on ``sockets`` until a signal stops the service."""
     from aiohttp import web
 
     from bot.web.app import create_app
     from bot.wiring import load_content
 
-    settings = _settings(config_path, env_file, HOST=host, PORT=port)
-    require_serve_settings(settings)
     _setup_logging(settings.log_level, settings.log_format)
     log = logging.getLogger("bot")
     if not settings.whatsapp.enabled:
@@ -106,8 +132,7 @@ def serve(config_path: Path, env_file: Path, host: str | None, port: str | None)
     app = create_app(settings, content, reload=lambda: load_content(settings, env))
     web.run_app(
         app,
-        host=settings.host,
-        port=settings.port,
+        sock=sockets,
         print=None,
         access_log=None,
         shutdown_timeout=15.0,
@@ -283,7 +308,11 @@ def sessions() -> None:
 )
 @_fail_cleanly
 def cleanup(config_path: Path, env_file: Path, older_than_hours: float | None) -> None:
-    """Delete closed sessions (and their messages) past the retention period, now."""
+    """Delete closed sessions (and their messages) past the retention period, now.
+
+    Runs beside a ``bot serve`` on the same SQLite file: it takes no lock, since it deletes
+    only closed sessions, which the serving process does not keep in memory.
+    """
     from bot.clock import utc_now
     from bot.sessions.factory import store_from_settings
     from bot.sessions.maintenance import purge_expired
