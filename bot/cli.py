@@ -96,11 +96,10 @@ def serve(config_path: Path, env_file: Path, host: str | None, port: str | None)
     settings = _settings(config_path, env_file, HOST=host, PORT=port)
     require_serve_settings(settings)
     sockets = listen(settings.host, settings.port)
-    lock = None
-    if settings.database_url.partition("://")[0] == "sqlite":
-        lock = DatabaseLock(settings.sqlite_path())
+    lock: DatabaseLock | None = None
     try:
-        if lock is not None:
+        if settings.database_url.partition("://")[0] == "sqlite":
+            lock = DatabaseLock(settings.sqlite_path())
             lock.acquire()
         _run_service(settings, env_file, sockets)
     finally:
