@@ -103,7 +103,11 @@ async def test_list_filters_paginates_and_counts(webapp: WebApp) -> None:
         ("limit=ten", "limit must be a whole number, got 'ten'"),
         ("limit=501", "limit must be between 0 and 500"),
         ("offset=-1", "offset must be between 0 and 1000000000"),
-        ("created_from=yesterday", "created_from must be an ISO-8601 date-time, got 'yesterday'"),
+        (
+            "created_from=yesterday",
+            "created_from must be an RFC 3339 date-time with a zone (e.g. "
+            "2026-01-31T12:00:00Z) in the years 0002-9998, got 'yesterday'",
+        ),
         (
             "last_activity_to=2026-01-01T00:00:00",
             "last_activity_to must include a time zone (e.g. Z or +00:00), "
