@@ -26,6 +26,7 @@ import sys
 from typing import Any, TextIO
 
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import RequestPayloadError
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.privacy import mask_phone
@@ -60,6 +61,14 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+def _client_error(exc: BaseException | None) -> bool:
+    """True for aiohttp's errors about a request it could not parse or whose body it could not
+    decode: the client's mistake (answered 400), not the service's."""
+    if isinstance(exc, HttpProcessingError):
+        return exc.code < 500
+    return isinstance(exc, RequestPayloadError)
+
+
 class SafeRecordFilter(logging.Filter):
     """Makes every record it sees safe to write: phone numbers masked and control characters
     escaped in the message and string extras; an HTTP parse error of aiohttp's (a client's
@@ -67,9 +76,9 @@ class SafeRecordFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError) and exc.code < 500:
-            reason = " ".join(exc.message.split()) if exc.message else type(exc).__name__
-            record.msg, record.args = f"{record.getMessage()}: {exc.code} {reason}", None
+        if _client_error(exc):
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            record.msg, record.args = f"{record.getMessage()}: bad request: {reason}", None
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
         message = record.getMessage()
