@@ -50,7 +50,7 @@ def test_date_time_parameters_declare_their_format_and_range() -> None:
         for parameter in operation.get("parameters", [])
         if parameter["name"].endswith(("_from", "_to"))
     ]
-    assert len(dates) == 8
+    assert len(dates) == 12  # 4 filters on both listings, 2 on both stats
     for schema in dates:
         assert schema["format"] == "date-time"
         assert schema["pattern"].startswith("^(?!000[01]-|9999-)")
