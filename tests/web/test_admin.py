@@ -410,3 +410,19 @@ def test_the_session_status_mapping(
 ) -> None:
     session = _session(session_status) if session_status else None
     assert connection_status(session, _out(last_out) if last_out else None) == expected
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-01-31T12:00:00Z",
+        "2026-01-31t12:00:00z",
+        "2026-01-31T23:59:60Z",
+        "2026-01-31T12:00:00.123456789%2B05:30",
+        "0002-01-01T00:00:00%2B23:59",
+        "9998-12-31T23:59:59-23:59",
+    ],
+)
+async def test_every_rfc_3339_date_time_in_range_is_accepted(webapp: WebApp, moment: str) -> None:
+    status, body = await webapp.admin("GET", f"/v1/stats?created_from={moment}")
+    assert status == 200, body
