@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp.http_exceptions import BadHttpMessage
 
 from bot.logs import mask_numbers_in, session_event, setup_logging
 from bot.privacy import mask_phone
@@ -106,3 +107,59 @@ def test_set_up_twice_writes_each_line_once() -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="log format must be one of text, json"):
         setup_logging("INFO", "xml")
+
+
+FORGED = "x\n2026-11-21 12:00:00,000 ERROR bot.web: forged\r\x1b[2J\u2028\ud800"
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_control_characters_in_values_cannot_forge_text_lines() -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "text", out)
+    logging.getLogger("bot.test").info("GET %s rejected", FORGED)
+    (line,) = out.getvalue().splitlines()
+    assert line.endswith(
+        "INFO bot.test: GET x\\x0a2026-11-21 12:00:00,000 ERROR bot.web: forged"
+        "\\x0d\\x1b[2J\\u2028\\ud800 rejected"
+    )
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_control_characters_in_json_messages_and_extras_are_escaped() -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "json", out)
+    logging.getLogger("bot.test").info("user %s", "a\x1bb\u2028", extra={"user": FORGED})
+    (line,) = out.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["message"] == "user a\\x1bb\\u2028"
+    assert record["user"].startswith("x\\x0a2026-11-21") and "\\ud800" in record["user"]
+    assert "\x1b" not in line and "\u2028" not in line
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_a_traceback_keeps_its_lines_and_its_message_is_escaped() -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "text", out)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("bot.test").exception("failed for %s", "a\nb")
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("ERROR bot.test: failed for a\\x0ab")
+    assert lines[1] == "Traceback (most recent call last):"
+    assert lines[-1] == "RuntimeError: boom"
+
+
+@pytest.mark.usefixtures("restore_root")
+def test_a_request_aiohttp_could_not_parse_is_one_info_line() -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "text", out)
+    error = BadHttpMessage("Invalid header value char:\n\n  b'X-A: \\x00'\n       ^")
+    logging.getLogger("aiohttp.server").error(
+        "Error handling request from %s", "127.0.0.1", exc_info=error
+    )
+    (line,) = out.getvalue().splitlines()
+    assert line.endswith(
+        "INFO aiohttp.server: Error handling request from 127.0.0.1: bad request: 400, "
+        "message: Invalid header value char: b'X-A: \\x00' ^"
+    )

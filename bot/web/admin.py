@@ -11,8 +11,10 @@ frontends, exactly:
 The OpenAPI document (:mod:`bot.web.openapi`) describes every one, with its shapes, and is
 served without a token at ``GET /v1/openapi.json``.
 
-401 without the right token (compared in constant time), 400 with a reason for a bad filter or
-body, 404 for an unknown id, 409 for closing a session that is not active.
+401 without the right token (compared in constant time, over the bytes sent), 400 with a reason
+for a bad filter, path or body (every parameter is checked against the limits the OpenAPI
+document declares: formats, ranges, lengths, enums), 404 for an unknown id, 409 for closing a
+session that is not active.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ from bot.flows.runner import FLOW_COMPLETED
 from bot.privacy import mask_phone
 from bot.sessions.model import Delivery, Direction, MessageRecord, Session, Status
 from bot.sessions.store import SessionQuery, SessionStats, SessionStore, StepExit, StoreUnavailable
+from bot.web.body import header_bytes, read_body
 from bot.web.keys import RUNTIME, SETTINGS
 from bot.web.observability import METRICS
-from bot.web.openapi import document
+from bot.web.openapi import (
+    CHANNELS,
+    DATE_TIME_PATTERN,
+    MAX_ID_LENGTH,
+    MAX_SESSION_ID_LENGTH,
+    document,
+)
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
@@ -45,8 +54,13 @@ MAX_MESSAGES = 10_000
 MAX_HEALTH_HOURS = 168
 OPERATOR_REASON = "operator"
 CLEARED_REASON = "cleared"
+MAX_OFFSET = 10**9
 _REASON = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _STATUSES = tuple(s.value for s in Status)
+_BLANK = " \t"
+"""What is stripped around a ``userId`` (exactly what the OpenAPI pattern ``[^ \\t]`` means)."""
+_WHOLE = re.compile(r"-?[0-9]{1,12}")
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -118,13 +132,15 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
 
 
 def _authorize(request: web.Request) -> None:
+    """Raises BadRequest (401) unless ``Authorization: Bearer <ADMIN_TOKEN>``; the bytes sent
+    are compared (a header byte that is not UTF-8 is simply a wrong token)."""
     token = request.app[SETTINGS].admin_token
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if (
         not token
         or scheme.lower() != "bearer"
-        or not hmac.compare_digest(given.strip().encode(), token.encode())
+        or not hmac.compare_digest(header_bytes(given.strip()), token.encode())
     ):
         raise BadRequest("missing or invalid bearer token", status=401)
 
@@ -133,30 +149,104 @@ def _int(request: web.Request, name: str, default: int, maximum: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, got {raw!r}") from None
+    if not _WHOLE.fullmatch(raw):
+        raise BadRequest(f"{name} must be a whole number, got {raw!r}")
+    value = int(raw)
     if not 0 <= value <= maximum:
         raise BadRequest(f"{name} must be between 0 and {maximum}")
     return value
 
 
 def _moment(request: web.Request, name: str) -> datetime | None:
+    """The query parameter ``name`` as an aware datetime (``None`` when absent).
+
+    Raises:
+        BadRequest: 400 unless an RFC 3339 date-time with a zone (``2026-01-31T12:00:00Z``,
+            ``...+05:00``) in the years 0002-9998 (in UTC it must stay inside what a
+            ``datetime`` holds: ``0001-01-01T00:00:00+05:00`` does not).
+    """
     raw = request.query.get(name)
-    if not raw:
+    if raw is None:
         return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO-8601 date-time, got {raw!r}") from None
-    if value.tzinfo is None:
+    match = _DATE_TIME.fullmatch(raw)
+    if match is None and _naive(raw):
         raise BadRequest(f"{name} must include a time zone (e.g. Z or +00:00), got {raw!r}")
+    if match is None:
+        raise BadRequest(
+            f"{name} must be an RFC 3339 date-time with a zone (e.g. 2026-01-31T12:00:00Z) "
+            f"in the years 0002-9998, got {raw!r}"
+        )
+    date, clock, fraction, zone = match.groups()
+    if clock.endswith(":60"):  # a leap second: the last second of that minute
+        clock, fraction = clock[:-2] + "59", ".999999"
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    try:
+        return datetime.fromisoformat(f"{date}T{clock}{(fraction or '')[:7]}{zone}")
+    except ValueError:
+        raise BadRequest(f"{name} is not a valid date-time, got {raw!r}") from None
+
+
+def _naive(raw: str) -> bool:
+    """True for an ISO-8601 date-time without a zone (``2026-01-01T00:00:00``)."""
+    try:
+        return datetime.fromisoformat(raw).tzinfo is None
+    except ValueError:
+        return False
+
+
+def _text(request: web.Request, name: str) -> str | None:
+    """The query parameter ``name`` (``None`` when absent or empty).
+
+    Raises:
+        BadRequest: 400 when longer than ``MAX_ID_LENGTH`` characters.
+    """
+    value = request.query.get(name) or None
+    if value is not None and len(value) > MAX_ID_LENGTH:
+        raise BadRequest(f"{name} must be at most {MAX_ID_LENGTH} characters")
     return value
 
 
+def _path(request: web.Request, name: str) -> str:
+    """The path parameter ``name``.
+
+    Raises:
+        BadRequest: 400 when longer than ``MAX_ID_LENGTH`` characters.
+    """
+    value = request.match_info[name]
+    if len(value) > MAX_ID_LENGTH:
+        raise BadRequest(f"{name} must be at most {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _session_id(request: web.Request) -> str:
+    """The ``session_id`` path parameter.
+
+    Raises:
+        BadRequest: 400 when longer than ``MAX_SESSION_ID_LENGTH`` (ids are 32 hex digits).
+    """
+    value = request.match_info["session_id"]
+    if len(value) > MAX_SESSION_ID_LENGTH:
+        raise BadRequest(f"session_id must be at most {MAX_SESSION_ID_LENGTH} characters")
+    return value
+
+
+def _channels(request: web.Request) -> tuple[str, ...]:
+    """The ``channel`` filter: known channels, comma-separated (``()`` when absent).
+
+    Raises:
+        BadRequest: 400 for a channel that is not one of ``CHANNELS``.
+    """
+    raw = request.query.get("channel", "")
+    if not raw:
+        return ()
+    channels = tuple(dict.fromkeys(raw.split(",")))
+    if any(channel not in CHANNELS for channel in channels):
+        raise BadRequest(f"channel must be one or more of {', '.join(CHANNELS)}, comma-separated")
+    return channels
+
+
 def _status(request: web.Request) -> str | None:
-    status = request.query.get("status") or None
+    status = request.query.get("status")
     if status is not None and status not in _STATUSES:
         raise BadRequest(f"status must be one of {', '.join(_STATUSES)}")
     return status
@@ -165,34 +255,42 @@ def _status(request: web.Request) -> str | None:
 def _query(request: web.Request, **fixed: Any) -> SessionQuery:
     """The :class:`SessionQuery` of the request's filters (``fixed`` ones win); ``channel``
     may list several, comma-separated (``whatsapp,twilio_whatsapp``)."""
-    channels = tuple(dict.fromkeys(c for c in request.query.get("channel", "").split(",") if c))
+    channels = _channels(request)
     values: dict[str, Any] = {
-        "user_id": request.query.get("user") or None,
+        "user_id": _text(request, "user"),
         "status": _status(request),
         "channel": channels[0] if len(channels) == 1 else None,
         "channels": channels if len(channels) > 1 else (),
-        "bot_id": request.query.get("bot") or None,
-        "flow_id": request.query.get("flow") or None,
+        "bot_id": _text(request, "bot"),
+        "flow_id": _text(request, "flow"),
         "created_from": _moment(request, "created_from"),
         "created_to": _moment(request, "created_to"),
         "active_from": _moment(request, "last_activity_from"),
         "active_to": _moment(request, "last_activity_to"),
         "limit": _int(request, "limit", 50, MAX_LIMIT),
-        "offset": _int(request, "offset", 0, 10**9),
+        "offset": _int(request, "offset", 0, MAX_OFFSET),
         **fixed,
     }
     return SessionQuery(**values)
 
 
 async def _body(request: web.Request, *, required: bool) -> dict[str, Any]:
-    """The JSON object in the request body (``{}`` when optional and empty)."""
-    raw = await request.read()
+    """The JSON object in the request body (``{}`` when optional and empty).
+
+    Raises:
+        BadRequest: 400 for a body that is not a JSON object in UTF-8, or that holds a lone
+            surrogate (``"\\ud800"``: valid JSON, but no store can keep it).
+    """
+    raw = await read_body(request)
     if not raw.strip():
         if required:
             raise BadRequest("a JSON object body is required")
         return {}
     try:
         data = json.loads(raw)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # lone surrogates raise
+    except UnicodeEncodeError:
+        raise BadRequest("the body holds a lone surrogate (U+D800-U+DFFF)") from None
     except (ValueError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -262,7 +360,7 @@ async def get_session(request: web.Request) -> web.Response:
     """One session with its message history (``limit`` newest messages, oldest first)."""
     _authorize(request)
     store = request.app[RUNTIME].store
-    session = await store.get(request.match_info["session_id"])
+    session = await store.get(_session_id(request))
     if session is None:
         raise BadRequest("no such session", status=404)
     messages = await store.messages(session.id, _int(request, "limit", 200, MAX_MESSAGES))
@@ -273,6 +371,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def _close(request: web.Request, status: Status) -> web.Response:
     _authorize(request)
+    session_id = _session_id(request)
     body = await _body(request, required=False)
     notify = _flag(body, "notify", True)
     reason = body.get("reason", OPERATOR_REASON)
@@ -280,9 +379,7 @@ async def _close(request: web.Request, status: Status) -> web.Response:
         raise BadRequest("reason must be 1-64 lowercase letters, digits or _, starting a-z")
     engine = request.app[RUNTIME].engine
     try:
-        session = await engine.close_session(
-            request.match_info["session_id"], status, reason, notify=notify
-        )
+        session = await engine.close_session(session_id, status, reason, notify=notify)
     except SessionAlreadyClosed as exc:
         raise BadRequest(str(exc), status=409) from None
     if session is None:
@@ -307,11 +404,14 @@ async def user_session(request: web.Request) -> web.Response:
     """The user's current (newest active) session with its history, and recent sessions."""
     _authorize(request)
     store = request.app[RUNTIME].store
-    user = request.match_info["user"]
+    user = _path(request, "user")
+    channels = _channels(request)
+    if len(channels) > 1:
+        raise BadRequest("channel must be one channel here")
     base = SessionQuery(
         user_id=user,
-        channel=request.query.get("channel") or None,
-        bot_id=request.query.get("bot") or None,
+        channel=channels[0] if channels else None,
+        bot_id=_text(request, "bot"),
         limit=_int(request, "sessions", 10, MAX_LIMIT),
     )
     recent = await store.list_sessions(base)
@@ -533,12 +633,14 @@ async def clear_session(request: web.Request) -> web.Response:
     ``clearDatabase`` delete the user's sessions and messages from the backend of that kind
     when it is the one in use (``DATABASE_URL``), and report ``done: false`` otherwise."""
     _authorize(request)
-    bot_id = request.match_info["bot_id"]
+    bot_id = _path(request, "bot_id")
     body = await _body(request, required=True)
     user = body.get("userId")
-    if not isinstance(user, str) or not user.strip():
+    if not isinstance(user, str) or not user.strip(_BLANK):
         raise BadRequest("userId must be a non-empty string")
-    user = user.strip()
+    user = user.strip(_BLANK)
+    if len(user) > MAX_ID_LENGTH:
+        raise BadRequest(f"userId must be at most {MAX_ID_LENGTH} characters")
     flags = {
         name: _flag(body, name, False) for name in ("clearSession", "clearRedis", "clearDatabase")
     }
@@ -606,8 +708,8 @@ def connection_status(session: Session | None, last_out: MessageRecord | None) -
 async def session_status(request: web.Request) -> web.Response:
     """The user's status at a bot, in the shape existing frontends read."""
     _authorize(request)
-    bot_id = request.match_info["bot_id"]
-    user = (request.query.get("userId") or "").strip()
+    bot_id = _path(request, "bot_id")
+    user = (_text(request, "userId") or "").strip(_BLANK)
     if not user:
         raise BadRequest("userId is required")
     sessions = await _sessions_of(request, bot_id, user)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -12,18 +12,25 @@ from bot.sessions.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
+"""Headers of the exception's own (text) body, replaced by the JSON one."""
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_error(status: int, reason: str) -> web.Response:
-    """``{"error": reason}`` with ``status``."""
-    return web.json_response({"error": reason}, status=status)
+def json_error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    """``{"error": reason}`` with ``status`` (and ``headers``, e.g. a 405's ``Allow``)."""
+    response = web.json_response({"error": reason}, status=status)
+    if headers:
+        response.headers.update(headers)
+    return response
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map :class:`BadRequest` to its 4xx, :class:`StoreUnavailable` to 503 (the provider will
-    deliver again), HTTP errors to JSON, anything else to a logged 500."""
+    deliver again), HTTP errors to JSON (keeping their headers: a 405's ``Allow``, a 416's
+    ``Content-Range``), anything else to a logged 500."""
     try:
         return await handler(request)
     except BadRequest as exc:
@@ -35,7 +42,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return json_error(exc.status, exc.reason)
+        kept = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
+        return json_error(exc.status, exc.reason, kept)
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal error")

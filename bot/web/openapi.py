@@ -10,6 +10,20 @@ from typing import Any
 
 from bot import __version__
 
+CHANNELS = ("whatsapp", "twilio_whatsapp", "sms", "voice")
+"""Every session channel (the ``channel`` filter takes one or several, comma-separated)."""
+MAX_ID_LENGTH = 256
+"""The longest user id, bot id, flow id or other free-text parameter accepted."""
+MAX_SESSION_ID_LENGTH = 64
+"""The longest session id accepted (ids are UUID4 hex: 32 characters)."""
+DATE_TIME_PATTERN = (
+    "^(?!000[01]-|9999-)([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})"
+    "(\\.[0-9]{1,9})?([Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+"""RFC 3339 date-time with a zone, in the years 0002-9998: inside what a ``datetime`` holds
+once moved to UTC (``0001-01-01T00:00:00+05:00`` is not). The same regex in ECMA-262 and
+Python syntax; groups: date, clock, fraction, zone."""
+
 _NULLABLE_STR = {"type": ["string", "null"]}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _TIME = {"type": "string", "format": "date-time"}
@@ -45,28 +59,60 @@ def _param(name: str, where: str, description: str, **schema: Any) -> dict[str, 
     }
 
 
-_LIMIT = _param("limit", "query", "Page size (0-500, default 50).", type="integer")
-_OFFSET = _param("offset", "query", "Rows to skip (default 0).", type="integer")
+def _text_param(name: str, where: str, description: str) -> dict[str, Any]:
+    """A free-text parameter (ids): at most :data:`MAX_ID_LENGTH` characters; empty in a query
+    means no filter."""
+    return _param(name, where, description, type="string", maxLength=MAX_ID_LENGTH)
+
+
+def _int_param(name: str, description: str, default: int, maximum: int) -> dict[str, Any]:
+    return _param(
+        name, "query", description, type="integer", minimum=0, maximum=maximum, default=default
+    )
+
+
+def _time_param(name: str, description: str) -> dict[str, Any]:
+    return _param(
+        name,
+        "query",
+        f"{description} RFC 3339 with a zone (2026-01-31T12:00:00Z), years 0002-9998.",
+        type="string",
+        format="date-time",
+        pattern=DATE_TIME_PATTERN,
+    )
+
+
+_CHANNEL = "(?:" + "|".join(CHANNELS) + ")"
+_LIMIT = _int_param("limit", "Page size (0-500, default 50).", 50, 500)
+_OFFSET = _int_param("offset", "Rows to skip (default 0).", 0, 10**9)
+_CREATED_FROM = _time_param("created_from", "Created at or after.")
+_CREATED_TO = _time_param("created_to", "Created before.")
 _FILTERS = [
-    _param("user", "query", "User id as stored (Cloud API wa_id digits; Twilio +E.164)."),
+    _text_param("user", "query", "User id as stored (Cloud API wa_id digits; Twilio +E.164)."),
     _param(
         "channel",
         "query",
-        "whatsapp, twilio_whatsapp, sms or voice; several comma-separated match any.",
+        f"{', '.join(CHANNELS)}; several comma-separated match any.",
+        type="string",
+        pattern=f"^(?:{_CHANNEL}(?:,{_CHANNEL})*)?$",
     ),
-    _param("bot", "query", "Business number id."),
-    _param("flow", "query", "Flow the session is in or ran."),
-    _param(
-        "created_from", "query", "Created at or after (ISO-8601 with zone).", format="date-time"
-    ),
-    _param("created_to", "query", "Created before (ISO-8601 with zone).", format="date-time"),
-    _param("last_activity_from", "query", "Last activity at or after.", format="date-time"),
-    _param("last_activity_to", "query", "Last activity before.", format="date-time"),
+    _text_param("bot", "query", "Business number id."),
+    _text_param("flow", "query", "Flow the session is in or ran."),
+    _CREATED_FROM,
+    _CREATED_TO,
+    _time_param("last_activity_from", "Last activity at or after."),
+    _time_param("last_activity_to", "Last activity before."),
     _LIMIT,
     _OFFSET,
 ]
-_SESSION_ID = _param("session_id", "path", "Session id (hex).")
-_BOT_ID = _param("bot_id", "path", "Business number id (Cloud API phone_number_id or +E.164).")
+_SESSION_ID = _param(
+    "session_id", "path", "Session id (hex).", type="string", maxLength=MAX_SESSION_ID_LENGTH
+)
+_BOT_ID = _text_param(
+    "bot_id", "path", "Business number id (Cloud API phone_number_id or +E.164)."
+)
+_USER_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": "[^ \\t]"}
+"""A ``userId``: not only spaces and tabs (stripped around it)."""
 _COMMON = {"401": _error("Missing or wrong bearer token."), "400": _error("Bad request.")}
 _CLOSE_BODY = {
     "required": False,
@@ -159,7 +205,11 @@ def _schemas() -> dict[str, Any]:
         ]
     }
     return {
-        "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+        "Error": {
+            "type": "object",
+            "properties": {"error": {"type": "string"}},
+            "required": ["error"],
+        },
         "Session": session,
         "ListedSession": listed,
         "Message": message,
@@ -241,7 +291,7 @@ def _schemas() -> dict[str, Any]:
         "ClearSessionRequest": {
             "type": "object",
             "properties": {
-                "userId": {"type": "string"},
+                "userId": _USER_ID,
                 "clearSession": {"type": "boolean", "default": False},
                 "clearRedis": {"type": "boolean", "default": False},
                 "clearDatabase": {"type": "boolean", "default": False},
@@ -365,7 +415,13 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "List sessions, newest first",
                 "parameters": [
-                    _param("status", "query", "active, completed, cancelled or timeout."),
+                    _param(
+                        "status",
+                        "query",
+                        "active, completed, cancelled or timeout.",
+                        type="string",
+                        enum=["active", "completed", "cancelled", "timeout"],
+                    ),
                     *_FILTERS,
                 ],
                 "responses": {"200": _json(_ref("SessionList"), "A page of sessions."), **_COMMON},
@@ -386,12 +442,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "A session with its message history",
                 "parameters": [
                     _SESSION_ID,
-                    _param(
-                        "limit",
-                        "query",
-                        "Newest messages to include (default 200).",
-                        type="integer",
-                    ),
+                    _int_param("limit", "Newest messages to include (default 200).", 200, 10_000),
                 ],
                 "responses": {
                     "200": _json(_ref("SessionDetail"), "The session and its messages."),
@@ -421,18 +472,19 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "A user's current session (with history) and recent sessions",
                 "parameters": [
-                    _param("user", "path", "User id as stored."),
-                    _param("channel", "query", "Only this channel."),
-                    _param("bot", "query", "Only this business number."),
+                    _text_param("user", "path", "User id as stored."),
                     _param(
-                        "limit",
+                        "channel",
                         "query",
-                        "Messages of the current session (default 50).",
-                        type="integer",
+                        "Only this channel.",
+                        type="string",
+                        pattern=f"^{_CHANNEL}?$",
                     ),
-                    _param(
-                        "sessions", "query", "Recent sessions to list (default 10).", type="integer"
+                    _text_param("bot", "query", "Only this business number."),
+                    _int_param(
+                        "limit", "Messages of the current session (default 50).", 50, 10_000
                     ),
+                    _int_param("sessions", "Recent sessions to list (default 10).", 10, 500),
                 ],
                 "responses": {
                     "200": _json(_ref("UserSession"), "The user's sessions."),
@@ -444,7 +496,7 @@ def _paths() -> dict[str, Any]:
         "/v1/stats": {
             "get": {
                 "summary": "Aggregates over sessions created in a range",
-                "parameters": [_FILTERS[4], _FILTERS[5]],
+                "parameters": [_CREATED_FROM, _CREATED_TO],
                 "responses": {"200": _json(_ref("Stats"), "The aggregates."), **_COMMON},
             }
         },
@@ -455,7 +507,7 @@ def _paths() -> dict[str, Any]:
                 "stopped at the step of its newest message that has one; outcomes are "
                 "`active` (still there), `timeout` (went quiet), `cancel`, `goodbye` or "
                 "another close reason. Completed sessions are not counted at any step.",
-                "parameters": [_FILTERS[4], _FILTERS[5]],
+                "parameters": [_CREATED_FROM, _CREATED_TO],
                 "responses": {"200": _json(_ref("FlowSteps"), "The flows."), **_COMMON},
             }
         },
@@ -464,7 +516,10 @@ def _paths() -> dict[str, Any]:
                 "summary": "Store status, active sessions, sweeper lag, send errors, and "
                 "sessions opened and closed per hour",
                 "parameters": [
-                    _param("hours", "query", "Hours to cover (1-168, default 24).", type="integer")
+                    {
+                        **_int_param("hours", "Hours to cover (1-168, default 24).", 24, 168),
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24},
+                    }
                 ],
                 "responses": {"200": _json(_ref("Health"), "The figures."), **_COMMON},
             }
@@ -493,7 +548,10 @@ def _paths() -> dict[str, Any]:
                 "description": SESSION_STATUS_MAPPING,
                 "parameters": [
                     _BOT_ID,
-                    {**_param("userId", "query", "The user (digits or +E.164)."), "required": True},
+                    {
+                        **_param("userId", "query", "The user (digits or +E.164).", **_USER_ID),
+                        "required": True,
+                    },
                 ],
                 "responses": {
                     "200": _json(_ref("SessionStatus"), "The status."),

@@ -7,18 +7,23 @@ in the background; replies go out through Twilio's Messages API, like the notice
 request to answer (timeouts). ``POST /webhook/twilio/status`` applies a message status callback.
 
 Both check ``X-Twilio-Signature`` (401 when missing or wrong) against ``PUBLIC_BASE_URL`` plus
-the request path when that is set, else against the URL the request arrived at.
+the request path when that is set, else against the URL the request arrived at. What a client
+sends is decoded at the edge (:mod:`bot.web.body`): a body that is not a UTF-8 URL-encoded form
+is a 415 or 400, a ``Host`` that is not a host (``127.0.0.1:abc``, a port over 65535) a 400.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import web
-from multidict import MultiDict, MultiDictProxy
+from multidict import MultiDictProxy
 
 from bot.channels.twilio import SIGNATURE_HEADER, parse_message, parse_status, public_url
 from bot.channels.twilio import verify_signature as verify_twilio
 from bot.errors import BadRequest
 from bot.sessions.model import SessionKey
+from bot.web.body import read_form
 from bot.web.keys import RUNTIME, SETTINGS, TASKS
 
 routes = web.RouteTableDef()
@@ -32,17 +37,36 @@ async def verified_form(request: web.Request) -> MultiDictProxy[str]:
     """The request's form fields, once its Twilio signature is checked.
 
     Raises:
-        BadRequest: 401 when ``X-Twilio-Signature`` is missing or does not match.
+        BadRequest: 415 or 400 for a body that is not a UTF-8 URL-encoded form (see
+            :func:`~bot.web.body.read_form`); 400 for a ``Host`` that is not a host (when
+            ``PUBLIC_BASE_URL`` is not set); 401 when ``X-Twilio-Signature`` is missing or
+            does not match.
     """
     settings = request.app[SETTINGS]
-    posted = await request.post()
-    fields = MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
-    url = public_url(str(request.url), settings.public_base_url)
+    fields = await read_form(request)
+    if settings.public_base_url:  # the Host header plays no part
+        url = public_url(str(request.rel_url), settings.public_base_url)
+    else:
+        url = request_url(request)
     if not verify_twilio(
         settings.twilio.auth_token, url, fields.items(), request.headers.get(SIGNATURE_HEADER)
     ):
         raise BadRequest(f"missing or invalid {SIGNATURE_HEADER}", status=401)
     return fields
+
+
+def request_url(request: web.Request) -> str:
+    """The absolute URL the request arrived at (scheme, ``Host``, path and query).
+
+    Raises:
+        BadRequest: 400 when ``Host`` is not ``host[:port]`` with a port of 0-65535.
+    """
+    try:
+        url = str(request.url)
+        urlsplit(url).port  # noqa: B018 (raises on a port that is not a number in range)
+    except ValueError:  # UnicodeError (a host IDNA refuses) included
+        raise BadRequest(f"invalid Host header: {request.host!r}") from None
+    return url
 
 
 def twiml(body: str) -> web.Response:

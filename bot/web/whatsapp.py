@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.channels.whatsapp import SIGNATURE_HEADER, parse_webhook, verify_signature
 from bot.errors import BadRequest
 from bot.sessions.model import SessionKey
+from bot.web.body import read_body
 from bot.web.keys import RUNTIME, SETTINGS, TASKS
 
 routes = web.RouteTableDef()
@@ -39,10 +40,11 @@ async def receive(request: web.Request) -> web.Response:
     """Accept a Cloud API event payload.
 
     Raises:
-        BadRequest: 401 for a missing or wrong signature; 400 for a body that is not a
-            WhatsApp Business Account payload. Nothing is processed or stored then.
+        BadRequest: 401 for a missing or wrong signature; 400 for a body that cannot be read
+            (see :func:`~bot.web.body.read_body`) or is not a WhatsApp Business Account
+            payload. Nothing is processed or stored then.
     """
-    body = await request.read()
+    body = await read_body(request)
     secret = request.app[SETTINGS].whatsapp.app_secret
     if secret and not verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER)):
         raise BadRequest(f"missing or invalid {SIGNATURE_HEADER}", status=401)

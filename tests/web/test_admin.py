@@ -103,7 +103,11 @@ async def test_list_filters_paginates_and_counts(webapp: WebApp) -> None:
         ("limit=ten", "limit must be a whole number, got 'ten'"),
         ("limit=501", "limit must be between 0 and 500"),
         ("offset=-1", "offset must be between 0 and 1000000000"),
-        ("created_from=yesterday", "created_from must be an ISO-8601 date-time, got 'yesterday'"),
+        (
+            "created_from=yesterday",
+            "created_from must be an RFC 3339 date-time with a zone (e.g. "
+            "2026-01-31T12:00:00Z) in the years 0002-9998, got 'yesterday'",
+        ),
         (
             "last_activity_to=2026-01-01T00:00:00",
             "last_activity_to must include a time zone (e.g. Z or +00:00), "
@@ -406,3 +410,19 @@ def test_the_session_status_mapping(
 ) -> None:
     session = _session(session_status) if session_status else None
     assert connection_status(session, _out(last_out) if last_out else None) == expected
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-01-31T12:00:00Z",
+        "2026-01-31t12:00:00z",
+        "2026-01-31T23:59:60Z",
+        "2026-01-31T12:00:00.123456789%2B05:30",
+        "0002-01-01T00:00:00%2B23:59",
+        "9998-12-31T23:59:59-23:59",
+    ],
+)
+async def test_every_rfc_3339_date_time_in_range_is_accepted(webapp: WebApp, moment: str) -> None:
+    status, body = await webapp.admin("GET", f"/v1/stats?created_from={moment}")
+    assert status == 200, body
