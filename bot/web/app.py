@@ -41,6 +41,7 @@ from bot.sessions.maintenance import (
     log_active_sessions,
     purge_expired,
 )
+from bot.sessions.store import StoreUnavailable
 from bot.tasks import TaskSet, periodic
 from bot.web import admin, dashboard, observability, twilio, voice, whatsapp
 from bot.web.errors import error_middleware
@@ -120,6 +121,9 @@ def create_app(
         async def cleanup() -> None:
             try:
                 await purge_expired(store, clock, settings.retention_h)
+            except StoreUnavailable as exc:  # a full or read-only disk: one line, no traceback
+                log.warning("retention cleanup skipped: store unavailable: %s", exc)
+                app[observability.METRICS].cleanup_failed()
             except Exception:
                 log.exception("retention cleanup failed")
                 app[observability.METRICS].cleanup_failed()

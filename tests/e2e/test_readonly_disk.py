@@ -139,3 +139,5 @@ async def test_a_read_only_file_is_not_ready_and_serves_again_without_a_restart(
     log = server.log()
     assert "fails: attempt to write a readonly database" in log
     assert "writes to" in log and "succeed again" in log
+    assert "retention cleanup skipped: store unavailable" in log
+    assert "Traceback" not in log  # a full or read-only disk is one line per job, not a trace
