@@ -20,7 +20,10 @@ Rules, whatever the load:
   of the next attempt is stored with the message, so retries survive restarts. A rate limit
   of the number also pauses the number's other sends; the pair rate limit (131056) delays
   that user only. Permanent errors are recorded at once. Rejected credentials (Meta 190) are
-  logged loudly once, not once per message.
+  logged loudly once, not once per message. Each retry is logged with its reason
+  (:func:`bot.delivery.errors.reason`: ``connection refused: ...``, ``timeout after 10 s``,
+  ``HTTP 503 code 2: ...``); the same reason for the same user is logged once, then at most
+  once a minute with the count of those not logged (:mod:`bot.delivery.repeats`).
 - **The 24-hour window.** WhatsApp accepts free-form messages only within 24 hours of the
   user's last message. One outside it is sent as the approved template configured for its
   notice, or recorded ``skipped_window`` without trying.
@@ -55,8 +58,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from bot.channels.base import OutboundSender, choices_from_payload
 from bot.clock import Clock, utc_now
 from bot.config import DeliverySettings, NoticeTemplate
-from bot.delivery.errors import Action, Verdict, classify
+from bot.delivery.errors import Action, Verdict, classify, reason
 from bot.delivery.pacing import Pacer
+from bot.delivery.repeats import RepeatGate
 from bot.delivery.retry import RetryPolicy
 from bot.errors import ChannelSendError
 from bot.metrics import NO_METRICS, Metrics
@@ -157,6 +161,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._rejected: set[str] = set()
+        self._repeats = RepeatGate(clock)
         # Single-process stores: what submit() was handed, per user, sent without reading it
         # back while the store cannot hold an older pending message of that user unknown here
         # (not before the first look at what a previous run left; not after a retry, a store
@@ -521,27 +526,28 @@ class Outbox:
                 next_attempt_at=record.next_attempt_at,
             )
             self.metrics.send_retry(channel, exc.code)
-            log.info(
-                "send to %s refused (status=%s code=%s, %s): attempt %d of %d in %.1f s",
-                user,
-                exc.status,
-                exc.code,
-                verdict.action.value,
-                record.attempts + 1,
-                self.retry.max_attempts,
-                delay_s,
-            )
+            why = reason(exc)
+            dropped = self._repeats.admit(record.key.user_id, why)
+            if dropped is not None:
+                log.info(
+                    "send to %s refused (%s; %s): attempt %d of %d in %.1f s%s",
+                    user,
+                    why,
+                    verdict.action.value,
+                    record.attempts + 1,
+                    self.retry.max_attempts,
+                    delay_s,
+                    f" ({dropped} more refused like it since the last line)" if dropped else "",
+                )
             self._schedule(record.key, record.next_attempt_at, record.priority)
             return False
         if verdict.action is Action.CREDENTIALS:
             self._credentials_rejected(channel, exc)
         else:
             log.warning(
-                "send to %s failed: status=%s code=%s %s%s",
+                "send to %s failed (%s)%s",
                 user,
-                exc.status,
-                exc.code,
-                exc.detail,
+                reason(exc),
                 f" (gave up after {record.attempts} attempts)" if verdict.action.retried else "",
             )
         await self._settle(record, Delivery.FAILED, record.error_code, record.error_detail)
