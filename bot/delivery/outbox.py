@@ -65,7 +65,15 @@ from bot.delivery.retry import RetryPolicy
 from bot.errors import ChannelSendError
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
-from bot.sessions.model import Delivery, Direction, MessageRecord, Priority, Session, SessionKey
+from bot.sessions.model import (
+    INTERRUPTED_DETAIL,
+    Delivery,
+    Direction,
+    MessageRecord,
+    Priority,
+    Session,
+    SessionKey,
+)
 from bot.sessions.redis_locks import LockTimeout
 from bot.sessions.store import SessionStore, StoreUnavailable
 
@@ -276,9 +284,13 @@ class Outbox:
         loop = asyncio.get_running_loop()
         next_look = loop.time()
         first = True
+        settled = not self._memory
         while True:
             if loop.time() >= next_look:
                 try:
+                    if not settled:
+                        await self._interrupted(await self.store.settle_interrupted(), True)
+                        settled = True
                     found = await self._look()
                     if first and found:
                         log.info("sending %d+ outbound messages left pending", found)
@@ -389,6 +401,11 @@ class Outbox:
                 while True:
                     batch = await self.store.pending_for(key, _USER_BATCH)
                     for record in batch:
+                        if record.status is Delivery.SENDING:  # its sender died mid-attempt
+                            await self._interrupted([record])
+                            handled += 1
+                            last_id = _id(record)
+                            continue
                         at = record.next_attempt_at
                         if at is not None and at > self.clock():
                             self._schedule(key, at, record.priority)
@@ -457,11 +474,16 @@ class Outbox:
                 await self._settle(record, Delivery.SKIPPED_WINDOW, None, None)
                 self.metrics.send_skipped(channel, "window")
                 return True
+        template_args = await self._template_args(template, record)
         if channel not in self.inline_channels:
             await self.pacer.acquire(channel, record.key.bot_id, record.priority)
         record.attempts += 1
+        if channel not in self.inline_channels:
+            # Stored before the request leaves: a crash from here on leaves it ``sending``,
+            # which the next sender records ``unknown`` instead of sending it again.
+            await self._record(_id(record), Delivery.SENDING, attempts=record.attempts)
         try:
-            provider_id = await self._send(sender, record, template)
+            provider_id = await self._send(sender, record, template, template_args)
         except ChannelSendError as exc:
             return await self._refused(record, exc)
         except StoreUnavailable:
@@ -482,20 +504,30 @@ class Outbox:
         await self._settle(record, Delivery.SENT, None, None)
         return True
 
+    async def _template_args(
+        self, template: NoticeTemplate | None, record: MessageRecord
+    ) -> tuple[str, list[str]] | None:
+        """The language and body parameters of ``template`` for ``record`` (read before the
+        attempt is recorded: a store failure here leaves the message pending, not sending)."""
+        if template is None:
+            return None
+        session = await self.store.get(record.session_id) if record.session_id else None
+        language = (session.language if session else None) or self.default_language
+        return template.languages.get(language, language), template_values(template, session)
+
     async def _send(
-        self, sender: OutboundSender, record: MessageRecord, template: NoticeTemplate | None
+        self,
+        sender: OutboundSender,
+        record: MessageRecord,
+        template: NoticeTemplate | None,
+        template_args: tuple[str, list[str]] | None,
     ) -> str:
         key = record.key
         if template is not None:
-            assert isinstance(sender, TemplateSender)
-            session = await self.store.get(record.session_id) if record.session_id else None
-            language = (session.language if session else None) or self.default_language
+            assert isinstance(sender, TemplateSender) and template_args is not None
+            language, values = template_args
             return await sender.send_template(
-                key.bot_id,
-                key.user_id,
-                template.name,
-                template.languages.get(language, language),
-                template_values(template, session),
+                key.bot_id, key.user_id, template.name, language, values
             )
         choices = choices_from_payload(record.payload)
         if choices is not None:  # a question with options (buttons, a list)
@@ -553,6 +585,23 @@ class Outbox:
         await self._settle(record, Delivery.FAILED, record.error_code, record.error_detail)
         self.metrics.send_failed(channel, exc.code)
         return True
+
+    async def _interrupted(self, records: Sequence[MessageRecord], stored: bool = False) -> None:
+        """Record ``unknown`` the ``records`` whose attempt a dead process left ``sending``
+        (``stored``: the store already did), log each and count them: at most once, so
+        they are not sent again (the provider may have accepted them; it has no idempotency
+        key to tell)."""
+        for record in records:
+            if not stored:
+                await self._settle(record, Delivery.UNKNOWN, None, INTERRUPTED_DETAIL)
+            log.warning(
+                "message %s to %s: the service stopped while sending it (attempt %d); "
+                "recorded unknown, not sent again (the user may or may not have it)",
+                record.id,
+                mask_phone(record.key.user_id),
+                record.attempts,
+            )
+            self.metrics.send_skipped(record.key.channel, "interrupted")
 
     def _credentials_rejected(self, channel: str, exc: ChannelSendError) -> None:
         """Log a rejected access token loudly, once until a send on ``channel`` works again."""

@@ -96,6 +96,10 @@ class Delivery(StrEnum):
 
     ``skipped_window``: not sent because the user's 24-hour customer service window had
     closed and no template was configured for it (final, like ``failed``).
+    ``sending``: an attempt started (recorded before the request leaves); its result is not
+    stored yet. ``unknown``: the process stopped during that attempt, so whether the provider
+    accepted it is not known; it is not sent again (at most once: a reply the provider most
+    likely has must not reach the user twice). Final, like ``failed``.
     """
 
     RECEIVED = "received"
@@ -105,6 +109,12 @@ class Delivery(StrEnum):
     READ = "read"
     FAILED = "failed"
     SKIPPED_WINDOW = "skipped_window"
+    SENDING = "sending"
+    UNKNOWN = "unknown"
+
+
+INTERRUPTED_DETAIL = "the service stopped during the attempt; not sent again"
+"""``error_detail`` of a message recorded ``unknown``."""
 
 
 class Priority(IntEnum):

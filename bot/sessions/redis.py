@@ -732,7 +732,7 @@ class RedisStore(SessionStore):
         for raw in raws:
             if raw:
                 m = _message(raw)
-                if m.status is Delivery.PENDING:
+                if m.status in _OUTBOX_STATES:
                     found.append(m)
                     self._remember(m, raw)
         return found
@@ -794,12 +794,14 @@ class RedisStore(SessionStore):
                     raw,
                     new,
                     member,
-                    score if status is Delivery.PENDING else "",
+                    score if status in _OUTBOX_STATES else "",
                     f"wamid:{provider_id}" if provider_id is not None else "",
                     int(self.retention_s),
                 ],
             )
             if int(reply[0]) == 1:
+                if m is not None and status is Delivery.SENDING:  # its result comes next
+                    self._remember(m, new)
                 return
             raw = reply[1]  # changed since it was read: apply the change to what it is now
         raise StoreUnavailable(f"redis: message {message_id} kept changing while marked")
@@ -1069,6 +1071,9 @@ class RedisStore(SessionStore):
         return None
 
 
+_OUTBOX_STATES = frozenset({Delivery.PENDING, Delivery.SENDING})
+"""Statuses that keep a message in the outbox: ``sending`` stays there so that the next holder
+of the user's sender lock finds an attempt a dead worker left (and records it ``unknown``)."""
 _MARK_TRIES = 5
 """Compare-and-set attempts of :meth:`RedisStore.mark_outbound` before it gives up."""
 _DUE_PAGE = 500

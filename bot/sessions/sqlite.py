@@ -28,6 +28,7 @@ import orjson
 
 from bot.channels.base import InboundMessage
 from bot.sessions.model import (
+    INTERRUPTED_DETAIL,
     Delivery,
     Direction,
     MessageRecord,
@@ -594,6 +595,21 @@ class SqliteStore(SessionStore):
                 "next_attempt_at=? WHERE id=?",
                 params,
             )
+        )
+
+    async def settle_interrupted(self) -> list[MessageRecord]:
+        """Every message left ``sending`` becomes ``unknown`` (one process per file: no
+        attempt of this run has started yet when the sender starts)."""
+        detail = (INTERRUPTED_DETAIL,)
+        return await self._write(
+            lambda conn: [
+                _message(r)
+                for r in conn.execute(
+                    "UPDATE messages SET status='unknown', error_detail=?, next_attempt_at=NULL "
+                    "WHERE status='sending' RETURNING *",
+                    detail,
+                )
+            ]
         )
 
     async def last_inbound_at(self, key: SessionKey) -> datetime | None:

@@ -179,7 +179,17 @@ class SessionStore(abc.ABC):
 
         With ``status`` ``PENDING`` it stays in the outbox for another attempt at
         ``next_attempt_at``; ``attempts`` (when given) replaces the count of sends tried.
+        With ``SENDING`` (an attempt starts; stored before the request) it stays where the
+        holder of the user's sender lock finds it (:meth:`pending_for`) on stores shared by
+        several processes; a single-process store settles it in :meth:`settle_interrupted`.
         """
+
+    async def settle_interrupted(self) -> list[MessageRecord]:
+        """Single-process stores, at the sender's start: record ``unknown`` every message a
+        previous run left ``sending`` (it died during the attempt) and return them. Stores
+        shared by several processes return ``[]``: there the holder of a user's sender lock
+        finds such a message in :meth:`pending_for` and settles it."""
+        return []
 
     @abc.abstractmethod
     async def last_inbound_at(self, key: SessionKey) -> datetime | None:
