@@ -97,9 +97,10 @@ class Delivery(StrEnum):
     ``skipped_window``: not sent because the user's 24-hour customer service window had
     closed and no template was configured for it (final, like ``failed``).
     ``sending``: an attempt started (recorded before the request leaves); its result is not
-    stored yet. ``unknown``: the process stopped during that attempt, so whether the provider
-    accepted it is not known; it is not sent again (at most once: a reply the provider most
-    likely has must not reach the user twice). Final, like ``failed``.
+    stored yet. One a dead process left ``sending`` goes back to ``pending`` (its
+    ``error_detail`` :data:`INTERRUPTED_DETAIL`) and waits ``DELIVERY_INTERRUPTED_GRACE_SECONDS``
+    for the provider's status webhook naming it (then it is ``sent``); without one it is sent
+    again (at least once).
     """
 
     RECEIVED = "received"
@@ -110,11 +111,11 @@ class Delivery(StrEnum):
     FAILED = "failed"
     SKIPPED_WINDOW = "skipped_window"
     SENDING = "sending"
-    UNKNOWN = "unknown"
 
 
-INTERRUPTED_DETAIL = "the service stopped during the attempt; not sent again"
-"""``error_detail`` of a message recorded ``unknown``."""
+INTERRUPTED_DETAIL = "the service stopped during the attempt; waiting for the provider's status"
+"""``error_detail`` of a message a dead process left ``sending``, pending again until its
+status webhook settles it or the grace ends (then it is sent again)."""
 
 
 class Priority(IntEnum):

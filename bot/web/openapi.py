@@ -121,13 +121,12 @@ def _schemas() -> dict[str, Any]:
                     "failed",
                     "skipped_window",
                     "sending",
-                    "unknown",
                 ],
                 "description": "`pending` until the provider accepts it (retries included); "
                 "`failed` with the provider's `error_code`; `skipped_window`: not sent, the "
                 "user's 24-hour window had closed and no template is configured for it; "
-                "`sending`: an attempt started, its result not stored yet; `unknown`: the "
-                "service stopped during the attempt, not sent again (at most once)",
+                "`sending`: an attempt started, its result not stored yet (one the service "
+                "stopped during waits for the provider's status, then is sent again)",
             },
             "error_code": {"type": ["integer", "null"]},
             "error_detail": _NULLABLE_STR,
