@@ -2,19 +2,22 @@
 
 One worker on SQLite (or Redis), the fake Graph API in this process, unpaced sends with 128
 in flight (as ``make bench`` runs it): ``users`` users send ``per_user`` texts each over 64
-connections as fast as they are acknowledged. Once the fake has accepted ``kill_after``
-replies the worker is killed with SIGKILL, started again on the same store, and left to send
-what it left; then it is stopped and the store and the fake's record are compared, per user
-and reply text:
+connections as fast as they are acknowledged. The fake follows each accepted send with a
+signed ``sent`` status webhook (as Meta does, with the send's ``biz_opaque_callback_data``),
+tried again while the bot is down. Once the fake has accepted ``kill_after`` replies the
+worker is killed with SIGKILL, started again on the same store and port, and left to send what
+it left (a send left ``sending`` waits ``grace_s`` for its status, then is sent again); then
+it is stopped and the store and the fake's record are compared, per user and reply text:
 
 - *duplicates*: replies the fake accepted more often than the store holds them;
-- *unknown*: replies whose send had started (recorded before the send) when the process died,
-  so their fate is unknown; they are not sent again (at most once). ``unknown_not_received``:
-  those of them the fake never got (the kill came between the record and the request);
-- *lost*: replies stored but neither accepted nor recorded as attempted (must be 0), and
-  replies still ``pending`` or ``sending`` at the end (must be 0).
+- *lost*: stored replies the fake never accepted (must be 0: at least once), and replies still
+  ``pending`` or ``sending`` at the end (must be 0);
+- *interrupted*: sends the dead process left in flight, ``settled_by_status`` (a status
+  webhook named them: not sent again) or ``resent`` (none within the grace), from the second
+  process's ``bot_outbound_interrupted_total``.
 
-    python -m bench.crash_duplicates [--users 400] [--per-user 4] [--kill-after 900] [--redis]
+    python -m bench.crash_duplicates [--users 400] [--per-user 4] [--kill-after 900]
+        [--grace 20] [--no-statuses] [--redis]
 
 Prints one JSON object (``replies``: accepted by the fake; ``duplicate_share``: duplicates
 over replies).
@@ -37,7 +40,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.e2e.server import ACCESS_TOKEN, APP_SECRET, BotServer
+from tests.e2e.server import ACCESS_TOKEN, APP_SECRET, BotServer, free_port
 from tests.fakes.cloud_payloads import envelope, new_wamid, signed, text_message
 from tests.fakes.graph_api import FakeGraphAPI
 
@@ -113,14 +116,23 @@ async def measure(
     kill_after: int = 900,
     database_url: str | None = None,
     outbound: Callable[[], Awaitable[list[tuple[str, str, str]]]] | None = None,
+    grace_s: float = 20.0,
+    statuses: bool = True,
+    status_backoff_s: float = 2.0,
 ) -> dict[str, Any]:
     """Run one kill at saturation (see the module docstring) in ``folder``.
 
     Args:
+        grace_s: ``DELIVERY_INTERRUPTED_GRACE_SECONDS`` of both processes.
+        statuses: Whether the fake posts status webhooks (longest backoff
+            ``status_backoff_s`` between tries while the bot is down).
         database_url: The store (default: ``sqlite:///<folder>/bot.db``).
         outbound: Reads (user, text, status) of every stored reply (default: the SQLite file).
     """
     env = dict(SATURATION_ENV)
+    env["DELIVERY_INTERRUPTED_GRACE_SECONDS"] = str(grace_s)
+    port = str(free_port())  # the same for both processes: the webhook URL Meta knows
+    env["PORT"] = port
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     db_path = folder / "bot.db"
@@ -128,6 +140,14 @@ async def measure(
     names = [f"54977{i:08d}" for i in range(users)]
     async with FakeGraphAPI(access_token=ACCESS_TOKEN) as fake:
         first = BotServer(folder, fake.url, **env)
+        first.port, first.url = int(port), f"http://127.0.0.1:{port}"
+        if statuses:
+            fake.post_statuses(
+                f"{first.url}/webhook/whatsapp",
+                APP_SECRET,
+                retry_for_s=300.0,
+                max_backoff_s=status_backoff_s,
+            )
         await first.start()
         stop = asyncio.Event()
         loading = asyncio.create_task(_load(first, names, per_user, stop))
@@ -142,14 +162,20 @@ async def measure(
                 await first.stop(signal.SIGKILL)
         at_kill = sum(1 for r in fake.requests if r.wamid is not None)
         second = BotServer(folder, fake.url, **env)
+        second.port, second.url = first.port, first.url
         await second.start()
+        restarted = time.monotonic()
         try:
 
             async def settled() -> bool:
                 rows = await read_outbound()
                 return bool(rows) and not any(s in ("pending", "sending") for _, _, s in rows)
 
-            await _until(settled, timeout_s=120)
+            await _until(settled, timeout_s=120 + grace_s)
+            settled_after_s = time.monotonic() - restarted
+            if statuses:
+                await fake.statuses_settled(timeout_s=60)
+            interrupted = await _interrupted(second.url)
         finally:
             await second.stop()
         rows = await read_outbound()
@@ -163,11 +189,7 @@ async def measure(
         stored[status][(user, text)] += 1
     every = sum(stored.values(), collections.Counter[tuple[str, str]]())
     duplicates = sum(max(0, n - every[k]) for k, n in accepted.items())
-    delivered = every - stored["unknown"]  # settled otherwise: sent (or failed, skipped)
-    unknown_not_received = sum(
-        max(0, n - max(0, accepted[k] - delivered[k])) for k, n in stored["unknown"].items()
-    )
-    lost = sum(max(0, n - accepted[k]) for k, n in stored["sent"].items())
+    lost = sum(max(0, n - accepted[k]) for k, n in every.items())
     return {
         "backend": "redis" if database_url else "sqlite",
         "acknowledged": acked,
@@ -176,13 +198,30 @@ async def measure(
         "stored_replies": len(rows),
         "duplicates": duplicates,
         "duplicate_share": round(duplicates / max(1, sum(accepted.values())), 4),
-        "unknown": sum(stored["unknown"].values()),
-        "unknown_not_received": unknown_not_received,
-        "sent_but_not_received": lost,
+        "lost": lost,
         "left_pending": sum(stored["pending"].values()) + sum(stored["sending"].values()),
         "statuses": {s: sum(c.values()) for s, c in stored.items() if c},
+        "interrupted_settled_by_status": interrupted.get("settled_by_status", 0),
+        "interrupted_resent": interrupted.get("resent", 0),
+        "grace_s": grace_s,
+        "status_webhooks": statuses,
+        "status_webhooks_posted": fake.statuses_posted,
+        "status_webhooks_given_up": fake.statuses_given_up,
+        "all_settled_after_restart_s": round(settled_after_s, 1),
         "killed_at": killed_at,
     }
+
+
+async def _interrupted(url: str) -> dict[str, int]:
+    """``bot_outbound_interrupted_total`` of the process at ``url``, by outcome."""
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as response:
+        text = await response.text()
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if line.startswith("bot_outbound_interrupted_total{"):
+            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
+            found[outcome] = found.get(outcome, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return found
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--per-user", type=int, default=4)
     parser.add_argument("--kill-after", type=int, default=900)
+    parser.add_argument("--grace", type=float, default=20.0, help="interrupted grace, s")
+    parser.add_argument("--no-statuses", action="store_true", help="the fake posts none")
     parser.add_argument("--redis", action="store_true", help="on a local redis-server")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-crash-") as name:
@@ -210,6 +251,8 @@ def main(argv: list[str] | None = None) -> None:
                     users=args.users,
                     per_user=args.per_user,
                     kill_after=args.kill_after,
+                    grace_s=args.grace,
+                    statuses=not args.no_statuses,
                     **kwargs,
                 )
             )

@@ -822,6 +822,7 @@ class RedisStore(SessionStore):
                 m.direction is not Direction.OUT
                 or m.key.bot_id != bot_id
                 or m.status not in _OUTBOX_STATES
+                or m.attempts == 0
             ):
                 return None
             before = _message(raw)

@@ -618,7 +618,7 @@ class SqliteStore(SessionStore):
         def job(conn: sqlite3.Connection) -> MessageRecord | None:
             row = conn.execute(
                 "SELECT * FROM messages WHERE id=? AND direction='out' AND bot_id=? "
-                "AND status IN ('pending', 'sending')",
+                "AND status IN ('pending', 'sending') AND attempts > 0",
                 (message_id, bot_id),
             ).fetchone()
             if row is None:

@@ -198,8 +198,10 @@ class SessionStore(abc.ABC):
         self, message_id: int, bot_id: str, provider_id: str
     ) -> MessageRecord | None:
         """A provider status named our outbound message ``message_id`` (sent from ``bot_id``)
-        with its ``provider_id``: when it is still ``pending`` or ``sending``, record it
-        ``sent`` with that id (its later statuses then find it, :meth:`update_delivery`).
+        with its ``provider_id``: when it is still ``pending`` or ``sending`` and was attempted
+        (``attempts`` > 0: a stale status naming a reused id cannot settle a message never
+        sent), record it ``sent`` with that id (its later statuses then find it,
+        :meth:`update_delivery`).
 
         Returns:
             The message as it was before (its status and ``error_detail`` then), or None when

@@ -199,3 +199,11 @@ def _id(message: object) -> int:
     value = getattr(message, "id", None)
     assert isinstance(value, int)
     return value
+
+
+async def test_a_status_naming_a_message_never_attempted_settles_nothing(rig: Rig) -> None:
+    [fresh] = await rig.queue(ANA, "a1")  # e.g. a stale status naming a reused id
+    assert await rig.store.settle_by_status(_id(fresh), BOT_ID, "wamid.stale") is None
+    assert await rig.store.settle_by_status(_id(fresh) + 99, BOT_ID, "wamid.none") is None
+    assert await rig.outbox().run_once() == 1
+    assert rig.graph.texts_to(ANA) == ["a1"]
