@@ -258,8 +258,8 @@ class Outbox:
         """Stop sending: what is queued is sent for up to ``grace_s`` seconds (default: the
         configured ``shutdown_grace_s``); the rest stays pending for the next start.
 
-        A send cancelled in flight stays pending too; if the provider had accepted it, the
-        user gets it twice (the provider has no idempotency key).
+        A send cancelled in flight stays ``sending``: the next start holds it back for its
+        status webhook, as after a crash (then sends it again if none comes).
         """
         task, self._task = self._task, None
         self._stopped = True
