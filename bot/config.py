@@ -99,6 +99,10 @@ class DeliverySettings:
             :func:`default_concurrency` of ``max_mps``).
         shutdown_grace_s: Seconds a stopping service keeps sending; the rest stays pending
             for the next start.
+        interrupted_grace_s: Seconds a send a dead process left in flight waits, after the
+            restart, for the provider's status webhook naming it (then it is recorded sent,
+            not sent again); without one it is sent again (at least once). WhatsApp only:
+            Twilio echoes nothing back, so its interrupted sends are sent again after it.
         templates: Notice locale key (``close.timeout``) → the template sent instead of it
             outside the 24-hour window; a notice without one is recorded ``skipped_window``.
     """
@@ -109,6 +113,7 @@ class DeliverySettings:
     retry_max_s: float = 300.0
     concurrency: int = 32
     shutdown_grace_s: float = 10.0
+    interrupted_grace_s: float = 20.0
     templates: Mapping[str, NoticeTemplate] = field(default_factory=dict)
 
 
@@ -380,6 +385,10 @@ def _delivery(
         shutdown_grace_s=_number(
             "DELIVERY_SHUTDOWN_GRACE_SECONDS",
             pick("DELIVERY_SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", 10),
+        ),
+        interrupted_grace_s=_number(
+            "DELIVERY_INTERRUPTED_GRACE_SECONDS",
+            pick("DELIVERY_INTERRUPTED_GRACE_SECONDS", "interrupted_grace_seconds", 20),
         ),
         templates=_templates(env, section.get("templates")),
     )

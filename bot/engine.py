@@ -348,7 +348,11 @@ class Engine:
         return session
 
     async def handle_status(self, update: StatusUpdate) -> None:
-        """Apply a delivery status to the stored outbound message; log failures with the code."""
+        """Apply a delivery status to the stored outbound message; log failures with the code.
+
+        A status whose ``reference`` is our id of a message still ``pending`` or ``sending``
+        (a crash lost the send's answer) first records it ``sent`` with the status's id
+        (:meth:`Outbox.settled_by_status`): it is not sent again."""
         delivery = _DELIVERY_BY_STATUS.get(update.status)
         if delivery is None:
             log.info("ignoring unknown status %r for %s", update.status, update.message_id)
@@ -360,6 +364,14 @@ class Engine:
                 update.error_code,
                 update.error_title,
             )
+        reference = update.reference
+        if reference is not None and reference.isascii() and reference.isdigit():
+            # Our message id, echoed back: settles a send whose answer a crash lost.
+            before = await self.store.settle_by_status(
+                int(reference), update.bot_id, update.message_id
+            )
+            if before is not None:
+                self.outbox.settled_by_status(before, update.message_id)
         found = await self.store.update_delivery(
             update.message_id, delivery, update.error_code, update.error_title
         )

@@ -18,6 +18,9 @@ Series (all counters end in ``_total`` in the exposition):
   attempts), recorded ``failed`` with that code.
 - ``bot_outbound_skipped_total{channel, reason}``: messages not sent (``window``: outside the
   user's 24-hour window, without a template).
+- ``bot_outbound_interrupted_total{channel, outcome}``: sends a dead process left in flight,
+  by how they were settled (``settled_by_status``: the provider's status webhook named them,
+  not sent again; ``resent``: no status within ``DELIVERY_INTERRUPTED_GRACE_SECONDS``).
 - ``bot_outbound_delay_seconds{channel, priority}``: histogram of the time from storing a
   message to the provider accepting it (``priority``: ``reply`` or ``bulk``).
 - ``bot_intents_total{intent}``: classification results (``none`` when nothing matched).
@@ -63,6 +66,10 @@ class Metrics:
 
     def send_skipped(self, channel: str, reason: str) -> None:
         """An outbound message on ``channel`` was not sent, for ``reason`` (``window``)."""
+
+    def send_interrupted(self, channel: str, outcome: str) -> None:
+        """A send a dead process left in flight was settled: ``settled_by_status`` or
+        ``resent``."""
 
     def outbound_delay(self, channel: str, priority: str, seconds: float) -> None:
         """A message of ``priority`` was accepted ``seconds`` after it was stored."""
@@ -134,6 +141,12 @@ class PrometheusMetrics(Metrics):
             ["channel", "reason"],
             registry=r,
         )
+        self._interrupted = Counter(
+            "bot_outbound_interrupted",
+            "Sends a dead process left in flight, by how they were settled.",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self._delay = Histogram(
             "bot_outbound_delay_seconds",
             "Time from storing an outbound message to the provider accepting it.",
@@ -191,6 +204,9 @@ class PrometheusMetrics(Metrics):
 
     def send_skipped(self, channel: str, reason: str) -> None:
         self._child(self._skipped, channel, reason).inc()
+
+    def send_interrupted(self, channel: str, outcome: str) -> None:
+        self._child(self._interrupted, channel, outcome).inc()
 
     def outbound_delay(self, channel: str, priority: str, seconds: float) -> None:
         self._child(self._delay, channel, priority).observe(max(0.0, seconds))

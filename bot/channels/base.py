@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -117,6 +118,9 @@ class StatusUpdate:
         timestamp: When the provider reported it (UTC).
         error_code: Provider error code on ``failed`` (Meta's ``errors[0].code``).
         error_title: Provider error title on ``failed``.
+        reference: What the send carried for the provider to echo back (WhatsApp's
+            ``biz_opaque_callback_data``: our outbound message id, see
+            :data:`OUTBOUND_REFERENCE`), or None.
     """
 
     channel: str
@@ -127,6 +131,14 @@ class StatusUpdate:
     timestamp: datetime
     error_code: int | None = None
     error_title: str | None = None
+    reference: str | None = None
+
+
+OUTBOUND_REFERENCE: ContextVar[str | None] = ContextVar("outbound_reference", default=None)
+"""Our id of the outbound message being sent (decimal), set by the outbox around each send.
+A sender whose provider echoes an opaque value back in its status callbacks sends it (the
+WhatsApp client as ``biz_opaque_callback_data``), so a status can settle a send whose answer
+a crash lost (:attr:`StatusUpdate.reference`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,12 @@ the WhatsApp 24-hour window, ...) is permanent.
 
 from __future__ import annotations
 
+import errno
+import socket
 from dataclasses import dataclass
 from enum import StrEnum
+
+import aiohttp
 
 from bot.errors import ChannelSendError
 
@@ -116,3 +120,39 @@ def classify(channel: str, error: ChannelSendError) -> Verdict:
     if action is Action.USER_BACKOFF:
         min_delay_s = max(min_delay_s, PAIR_RATE_MIN_S)
     return Verdict(action, min_delay_s)
+
+
+def reason(error: ChannelSendError) -> str:
+    """Why a send was refused, in a few words for a log line.
+
+    ``HTTP 503 code 2: (#2) Service temporarily unavailable`` when the provider answered;
+    otherwise the network failure the client met (the error's ``__cause__``):
+    ``connection refused: Cannot connect to host 127.0.0.1:9 ...``, ``DNS lookup failed:
+    ...``, ``timeout after 10 s``, ``connection reset: ...``, ``server disconnected: ...``,
+    ``connection error: ...``; ``error.detail`` when nothing more is known.
+    """
+    if error.status is not None:
+        code = f" code {error.code}" if error.code is not None else ""
+        return f"HTTP {error.status}{code}: {error.detail}"
+    cause = error.__cause__
+    if isinstance(cause, TimeoutError):
+        prefix = "timed out after "
+        if error.detail.startswith(prefix):
+            return f"timeout after {error.detail[len(prefix):].removesuffix('s')} s"
+        return f"timeout: {error.detail}"
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        os_error = cause.os_error
+        if isinstance(os_error, socket.gaierror):
+            return f"DNS lookup failed: {cause}"
+        if isinstance(os_error, ConnectionRefusedError):
+            return f"connection refused: {cause}"
+        return f"cannot connect: {cause}"
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return f"server disconnected: {cause}"
+    if isinstance(cause, ConnectionResetError) or (
+        isinstance(cause, aiohttp.ClientOSError) and cause.errno == errno.ECONNRESET
+    ):
+        return f"connection reset: {cause}"
+    if isinstance(cause, aiohttp.ClientError):
+        return f"connection error: {cause}"
+    return error.detail

@@ -20,7 +20,20 @@ Rules, whatever the load:
   of the next attempt is stored with the message, so retries survive restarts. A rate limit
   of the number also pauses the number's other sends; the pair rate limit (131056) delays
   that user only. Permanent errors are recorded at once. Rejected credentials (Meta 190) are
-  logged loudly once, not once per message.
+  logged loudly once, not once per message. Each retry is logged with its reason
+  (:func:`bot.delivery.errors.reason`: ``connection refused: ...``, ``timeout after 10 s``,
+  ``HTTP 503 code 2: ...``); the same reason for the same user is logged once, then at most
+  once a minute with the count of those not logged (:mod:`bot.delivery.repeats`).
+- **A crash during a send: at least once.** Meta has no idempotency key, so an attempt is
+  stored (``sending``) before its request leaves, carrying our message id (WhatsApp's
+  ``biz_opaque_callback_data``, echoed in its status webhooks). One a dead process left
+  ``sending`` is pending again after the restart but waits ``DELIVERY_INTERRUPTED_GRACE_SECONDS``
+  (``interrupted_grace_s``; the user's later messages wait behind it) for a status webhook
+  naming it: one that comes settles it ``sent`` with the status's wamid, not sent again
+  (:meth:`Outbox.settled_by_status`); without one it is sent again when the grace ends (a
+  reply is lost only if the provider lost it; a duplicate only if its status was lost or
+  late). Twilio echoes nothing back: its interrupted sends are sent again after the grace.
+  Both ways are logged and counted (``bot_outbound_interrupted_total{outcome}``).
 - **The 24-hour window.** WhatsApp accepts free-form messages only within 24 hours of the
   user's last message. One outside it is sent as the approved template configured for its
   notice, or recorded ``skipped_window`` without trying.
@@ -52,16 +65,25 @@ from typing import Any, Protocol, runtime_checkable
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bot.channels.base import OutboundSender, choices_from_payload
+from bot.channels.base import OUTBOUND_REFERENCE, OutboundSender, choices_from_payload
 from bot.clock import Clock, utc_now
 from bot.config import DeliverySettings, NoticeTemplate
-from bot.delivery.errors import Action, Verdict, classify
+from bot.delivery.errors import Action, Verdict, classify, reason
 from bot.delivery.pacing import Pacer
+from bot.delivery.repeats import RepeatGate
 from bot.delivery.retry import RetryPolicy
 from bot.errors import ChannelSendError
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
-from bot.sessions.model import Delivery, Direction, MessageRecord, Priority, Session, SessionKey
+from bot.sessions.model import (
+    INTERRUPTED_DETAIL,
+    Delivery,
+    Direction,
+    MessageRecord,
+    Priority,
+    Session,
+    SessionKey,
+)
 from bot.sessions.redis_locks import LockTimeout
 from bot.sessions.store import SessionStore, StoreUnavailable
 
@@ -142,6 +164,7 @@ class Outbox:
         self.templates: dict[str, NoticeTemplate] = dict(settings.templates)
         self.concurrency = settings.concurrency
         self.shutdown_grace_s = settings.shutdown_grace_s
+        self.interrupted_grace_s = settings.interrupted_grace_s
         self.default_language = default_language
         self.inline_channels = inline_channels
         self.pacer = Pacer(store.send_slots(), {"whatsapp": settings.max_mps})
@@ -157,6 +180,8 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._rejected: set[str] = set()
+        self._in_flight: set[int] = set()  # ids of this process's attempts not yet recorded
+        self._repeats = RepeatGate(clock)
         # Single-process stores: what submit() was handed, per user, sent without reading it
         # back while the store cannot hold an older pending message of that user unknown here
         # (not before the first look at what a previous run left; not after a retry, a store
@@ -233,8 +258,8 @@ class Outbox:
         """Stop sending: what is queued is sent for up to ``grace_s`` seconds (default: the
         configured ``shutdown_grace_s``); the rest stays pending for the next start.
 
-        A send cancelled in flight stays pending too; if the provider had accepted it, the
-        user gets it twice (the provider has no idempotency key).
+        A send cancelled in flight stays ``sending``: the next start holds it back for its
+        status webhook, as after a crash (then sends it again if none comes).
         """
         task, self._task = self._task, None
         self._stopped = True
@@ -271,9 +296,13 @@ class Outbox:
         loop = asyncio.get_running_loop()
         next_look = loop.time()
         first = True
+        settled = not self._memory
         while True:
             if loop.time() >= next_look:
                 try:
+                    if not settled:
+                        await self._resume_interrupted()
+                        settled = True
                     found = await self._look()
                     if first and found:
                         log.info("sending %d+ outbound messages left pending", found)
@@ -384,10 +413,15 @@ class Outbox:
                 while True:
                     batch = await self.store.pending_for(key, _USER_BATCH)
                     for record in batch:
+                        if record.status is Delivery.SENDING:  # its sender died mid-attempt
+                            await self._interrupted(record)
+                            return handled  # it waits for its status; the rest behind it
                         at = record.next_attempt_at
                         if at is not None and at > self.clock():
                             self._schedule(key, at, record.priority)
                             return handled
+                        if record.error_detail == INTERRUPTED_DETAIL:
+                            self._resend(record)
                         if not await self._attempt(record, last_inbound):
                             return handled
                         handled += 1
@@ -430,6 +464,12 @@ class Outbox:
             False when it waits for a retry (nothing after it may be sent), True when it is
             settled (sent, failed or skipped).
         """
+        try:
+            return await self._attempt_once(record, last_inbound)
+        finally:
+            self._in_flight.discard(_id(record))
+
+    async def _attempt_once(self, record: MessageRecord, last_inbound: datetime | None) -> bool:
         assert record.id is not None, "store the message before sending it"
         channel = record.key.channel
         sender = self.senders.get(channel)
@@ -452,11 +492,18 @@ class Outbox:
                 await self._settle(record, Delivery.SKIPPED_WINDOW, None, None)
                 self.metrics.send_skipped(channel, "window")
                 return True
+        template_args = await self._template_args(template, record)
         if channel not in self.inline_channels:
             await self.pacer.acquire(channel, record.key.bot_id, record.priority)
         record.attempts += 1
+        if channel not in self.inline_channels:
+            # Stored before the request leaves: a crash from here on leaves it ``sending``,
+            # which the next sender holds back for its status webhook (at least once).
+            self._in_flight.add(_id(record))
+            await self._record(_id(record), Delivery.SENDING, attempts=record.attempts)
+        reference = OUTBOUND_REFERENCE.set(str(record.id))
         try:
-            provider_id = await self._send(sender, record, template)
+            provider_id = await self._send(sender, record, template, template_args)
         except ChannelSendError as exc:
             return await self._refused(record, exc)
         except StoreUnavailable:
@@ -464,6 +511,8 @@ class Outbox:
         except Exception as exc:  # a sender's bug: an attempt like any other, so it ends
             log.exception("sender of %s raised", channel)
             return await self._refused(record, ChannelSendError(None, None, repr(exc)))
+        finally:
+            OUTBOUND_REFERENCE.reset(reference)
         if channel in self._rejected:
             self._rejected.discard(channel)
             log.warning("%s accepts our credentials again", channel)
@@ -477,20 +526,30 @@ class Outbox:
         await self._settle(record, Delivery.SENT, None, None)
         return True
 
+    async def _template_args(
+        self, template: NoticeTemplate | None, record: MessageRecord
+    ) -> tuple[str, list[str]] | None:
+        """The language and body parameters of ``template`` for ``record`` (read before the
+        attempt is recorded: a store failure here leaves the message pending, not sending)."""
+        if template is None:
+            return None
+        session = await self.store.get(record.session_id) if record.session_id else None
+        language = (session.language if session else None) or self.default_language
+        return template.languages.get(language, language), template_values(template, session)
+
     async def _send(
-        self, sender: OutboundSender, record: MessageRecord, template: NoticeTemplate | None
+        self,
+        sender: OutboundSender,
+        record: MessageRecord,
+        template: NoticeTemplate | None,
+        template_args: tuple[str, list[str]] | None,
     ) -> str:
         key = record.key
         if template is not None:
-            assert isinstance(sender, TemplateSender)
-            session = await self.store.get(record.session_id) if record.session_id else None
-            language = (session.language if session else None) or self.default_language
+            assert isinstance(sender, TemplateSender) and template_args is not None
+            language, values = template_args
             return await sender.send_template(
-                key.bot_id,
-                key.user_id,
-                template.name,
-                template.languages.get(language, language),
-                template_values(template, session),
+                key.bot_id, key.user_id, template.name, language, values
             )
         choices = choices_from_payload(record.payload)
         if choices is not None:  # a question with options (buttons, a list)
@@ -521,32 +580,99 @@ class Outbox:
                 next_attempt_at=record.next_attempt_at,
             )
             self.metrics.send_retry(channel, exc.code)
-            log.info(
-                "send to %s refused (status=%s code=%s, %s): attempt %d of %d in %.1f s",
-                user,
-                exc.status,
-                exc.code,
-                verdict.action.value,
-                record.attempts + 1,
-                self.retry.max_attempts,
-                delay_s,
-            )
+            why = reason(exc)
+            dropped = self._repeats.admit(record.key.user_id, why)
+            if dropped is not None:
+                log.info(
+                    "send to %s refused (%s; %s): attempt %d of %d in %.1f s%s",
+                    user,
+                    why,
+                    verdict.action.value,
+                    record.attempts + 1,
+                    self.retry.max_attempts,
+                    delay_s,
+                    f" ({dropped} more refused like it since the last line)" if dropped else "",
+                )
             self._schedule(record.key, record.next_attempt_at, record.priority)
             return False
         if verdict.action is Action.CREDENTIALS:
             self._credentials_rejected(channel, exc)
         else:
             log.warning(
-                "send to %s failed: status=%s code=%s %s%s",
+                "send to %s failed (%s)%s",
                 user,
-                exc.status,
-                exc.code,
-                exc.detail,
+                reason(exc),
                 f" (gave up after {record.attempts} attempts)" if verdict.action.retried else "",
             )
         await self._settle(record, Delivery.FAILED, record.error_code, record.error_detail)
         self.metrics.send_failed(channel, exc.code)
         return True
+
+    async def _resume_interrupted(self) -> None:
+        """Single-process stores, at the start: the sends the last run left ``sending`` are
+        pending again, due when the grace for their status webhook ends; their users are
+        read from the store (their later messages wait behind them)."""
+        retry_at = self.clock() + timedelta(seconds=self.interrupted_grace_s)
+        for record in await self.store.resume_interrupted(retry_at):
+            self._waiting(record)
+            self._unsure.add(record.key)
+            self._schedule(record.key, retry_at, record.priority)
+
+    async def _interrupted(self, record: MessageRecord) -> None:
+        """``record`` was left ``sending`` by a dead worker (found holding the user's sender
+        lock): pending again, due when the grace for its status webhook ends."""
+        record.status, record.error_code = Delivery.PENDING, None
+        record.error_detail = INTERRUPTED_DETAIL
+        record.next_attempt_at = self.clock() + timedelta(seconds=self.interrupted_grace_s)
+        await self._record(
+            _id(record),
+            Delivery.PENDING,
+            error_detail=INTERRUPTED_DETAIL,
+            attempts=record.attempts,
+            next_attempt_at=record.next_attempt_at,
+        )
+        self._waiting(record)
+        self._schedule(record.key, record.next_attempt_at, record.priority)
+
+    def _waiting(self, record: MessageRecord) -> None:
+        log.info(
+            "message %s to %s: the service stopped while sending it (attempt %d); waiting "
+            "%.0f s for the provider's status before sending it again",
+            record.id,
+            mask_phone(record.key.user_id),
+            record.attempts,
+            self.interrupted_grace_s,
+        )
+
+    def _resend(self, record: MessageRecord) -> None:
+        """Log and count an interrupted send whose grace ended without a status."""
+        log.warning(
+            "message %s to %s: no status from the provider within %.0f s of the restart; "
+            "sent again (the user may get it twice)",
+            record.id,
+            mask_phone(record.key.user_id),
+            self.interrupted_grace_s,
+        )
+        self.metrics.send_interrupted(record.key.channel, "resent")
+
+    def settled_by_status(self, before: MessageRecord, provider_id: str) -> None:
+        """A status webhook named ``before`` (as it was stored before the status recorded it
+        ``sent`` with ``provider_id``, :meth:`SessionStore.settle_by_status`): log it when a
+        dead process had left it in flight (it is not sent again), and let the user's later
+        messages go now rather than at the end of the grace."""
+        own = before.id in self._in_flight  # this process's answer is on its way
+        if not own and (
+            before.status is Delivery.SENDING or before.error_detail == INTERRUPTED_DETAIL
+        ):
+            log.info(
+                "message %s to %s: the provider's status names it (%s); recorded sent, not "
+                "sent again",
+                before.id,
+                mask_phone(before.key.user_id),
+                provider_id,
+            )
+            self.metrics.send_interrupted(before.key.channel, "settled_by_status")
+        self._enqueue(before.key, before.priority)
 
     def _credentials_rejected(self, channel: str, exc: ChannelSendError) -> None:
         """Log a rejected access token loudly, once until a send on ``channel`` works again."""

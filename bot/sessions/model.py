@@ -96,6 +96,11 @@ class Delivery(StrEnum):
 
     ``skipped_window``: not sent because the user's 24-hour customer service window had
     closed and no template was configured for it (final, like ``failed``).
+    ``sending``: an attempt started (recorded before the request leaves); its result is not
+    stored yet. One a dead process left ``sending`` goes back to ``pending`` (its
+    ``error_detail`` :data:`INTERRUPTED_DETAIL`) and waits ``DELIVERY_INTERRUPTED_GRACE_SECONDS``
+    for the provider's status webhook naming it (then it is ``sent``); without one it is sent
+    again (at least once).
     """
 
     RECEIVED = "received"
@@ -105,6 +110,12 @@ class Delivery(StrEnum):
     READ = "read"
     FAILED = "failed"
     SKIPPED_WINDOW = "skipped_window"
+    SENDING = "sending"
+
+
+INTERRUPTED_DETAIL = "the service stopped during the attempt; waiting for the provider's status"
+"""``error_detail`` of a message a dead process left ``sending``, pending again until its
+status webhook settles it or the grace ends (then it is sent again)."""
 
 
 class Priority(IntEnum):

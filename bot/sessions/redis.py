@@ -745,7 +745,7 @@ class RedisStore(SessionStore):
         for raw in raws:
             if raw:
                 m = _message(raw)
-                if m.status is Delivery.PENDING:
+                if m.status in _OUTBOX_STATES:
                     found.append(m)
                     self._remember(m, raw)
         return found
@@ -807,15 +807,49 @@ class RedisStore(SessionStore):
                     raw,
                     new,
                     member,
-                    score if status is Delivery.PENDING else "",
+                    score if status in _OUTBOX_STATES else "",
                     f"wamid:{provider_id}" if provider_id is not None else "",
                     int(self.retention_s),
                 ],
             )
             if int(reply[0]) == 1:
+                if m is not None and status is Delivery.SENDING:  # its result comes next
+                    self._remember(m, new)
                 return
             raw = reply[1]  # changed since it was read: apply the change to what it is now
         raise StoreUnavailable(f"redis: message {message_id} kept changing while marked")
+
+    async def settle_by_status(
+        self, message_id: int, bot_id: str, provider_id: str
+    ) -> MessageRecord | None:
+        """A compare-and-set, like :meth:`mark_outbound`: a sender recording its own result
+        meanwhile makes it read again (and find the message settled)."""
+        name, member = f"message:{message_id}", str(message_id)
+        self._read.pop(message_id, None)
+        for _ in range(_MARK_TRIES):
+            raw = await self.redis.get(name)
+            if not raw:
+                return None
+            m = _message(raw)
+            if (
+                m.direction is not Direction.OUT
+                or m.key.bot_id != bot_id
+                or m.status not in _OUTBOX_STATES
+                or m.attempts == 0
+            ):
+                return None
+            before = _message(raw)
+            m.status, m.provider_id, m.next_attempt_at = Delivery.SENT, provider_id, None
+            m.error_code = m.error_detail = None
+            new = _message_json(m)
+            reply = await self._mark(
+                keys=[name, "outbox:pending", _outbox_name(m.key)],
+                args=[raw, new, member, "", f"wamid:{provider_id}", int(self.retention_s)],
+            )
+            if int(reply[0]) == 1:
+                self._pending.pop(m.key, None)
+                return before
+        raise StoreUnavailable(f"redis: message {message_id} kept changing while settled")
 
     async def update_delivery(
         self,
@@ -1082,6 +1116,9 @@ class RedisStore(SessionStore):
         return None
 
 
+_OUTBOX_STATES = frozenset({Delivery.PENDING, Delivery.SENDING})
+"""Statuses that keep a message in the outbox: ``sending`` stays there so that the next holder
+of the user's sender lock finds an attempt a dead worker left (and records it ``unknown``)."""
 _MARK_TRIES = 5
 """Compare-and-set attempts of :meth:`RedisStore.mark_outbound` before it gives up."""
 _DUE_PAGE = 500

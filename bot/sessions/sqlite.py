@@ -37,6 +37,7 @@ import orjson
 
 from bot.channels.base import InboundMessage
 from bot.sessions.model import (
+    INTERRUPTED_DETAIL,
     Delivery,
     Direction,
     MessageRecord,
@@ -685,6 +686,41 @@ class SqliteStore(SessionStore):
                 params,
             )
         )
+
+    async def resume_interrupted(self, retry_at: datetime) -> list[MessageRecord]:
+        """Every message left ``sending`` is pending again, due at ``retry_at`` (one process
+        per file: no attempt of this run has started yet when the sender starts)."""
+        params = (INTERRUPTED_DETAIL, to_iso(retry_at))
+        return await self._write(
+            lambda conn: [
+                _message(r)
+                for r in conn.execute(
+                    "UPDATE messages SET status='pending', error_code=NULL, error_detail=?, "
+                    "next_attempt_at=? WHERE status='sending' RETURNING *",
+                    params,
+                )
+            ]
+        )
+
+    async def settle_by_status(
+        self, message_id: int, bot_id: str, provider_id: str
+    ) -> MessageRecord | None:
+        def job(conn: sqlite3.Connection) -> MessageRecord | None:
+            row = conn.execute(
+                "SELECT * FROM messages WHERE id=? AND direction='out' AND bot_id=? "
+                "AND status IN ('pending', 'sending') AND attempts > 0",
+                (message_id, bot_id),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE messages SET status='sent', provider_id=?, error_code=NULL, "
+                "error_detail=NULL, next_attempt_at=NULL WHERE id=?",
+                (provider_id, message_id),
+            )
+            return _message(row)
+
+        return await self._write(job)
 
     async def last_inbound_at(self, key: SessionKey) -> datetime | None:
         known = self._last_in.items.get(key)

@@ -205,6 +205,33 @@ class SessionStore(abc.ABC):
 
         With ``status`` ``PENDING`` it stays in the outbox for another attempt at
         ``next_attempt_at``; ``attempts`` (when given) replaces the count of sends tried.
+        With ``SENDING`` (an attempt starts; stored before the request) it stays where the
+        holder of the user's sender lock finds it (:meth:`pending_for`) on stores shared by
+        several processes; a single-process store hands it back in :meth:`resume_interrupted`.
+        """
+
+    async def resume_interrupted(self, retry_at: datetime) -> list[MessageRecord]:
+        """Single-process stores, at the sender's start: every message a previous run left
+        ``sending`` (it died during the attempt) is ``pending`` again, its ``error_detail``
+        :data:`~bot.sessions.model.INTERRUPTED_DETAIL`, due at ``retry_at`` (the end of the
+        grace for its status webhook); returns them. Stores shared by several processes
+        return ``[]``: there the holder of a user's sender lock finds such a message in
+        :meth:`pending_for` and does the same."""
+        return []
+
+    @abc.abstractmethod
+    async def settle_by_status(
+        self, message_id: int, bot_id: str, provider_id: str
+    ) -> MessageRecord | None:
+        """A provider status named our outbound message ``message_id`` (sent from ``bot_id``)
+        with its ``provider_id``: when it is still ``pending`` or ``sending`` and was attempted
+        (``attempts`` > 0: a stale status naming a reused id cannot settle a message never
+        sent), record it ``sent`` with that id (its later statuses then find it,
+        :meth:`update_delivery`).
+
+        Returns:
+            The message as it was before (its status and ``error_detail`` then), or None when
+            there is no such outbound message of ``bot_id`` or it was settled already.
         """
 
     @abc.abstractmethod

@@ -166,10 +166,13 @@ def _schemas() -> dict[str, Any]:
                     "read",
                     "failed",
                     "skipped_window",
+                    "sending",
                 ],
                 "description": "`pending` until the provider accepts it (retries included); "
                 "`failed` with the provider's `error_code`; `skipped_window`: not sent, the "
-                "user's 24-hour window had closed and no template is configured for it",
+                "user's 24-hour window had closed and no template is configured for it; "
+                "`sending`: an attempt started, its result not stored yet (one the service "
+                "stopped during waits for the provider's status, then is sent again)",
             },
             "error_code": {"type": ["integer", "null"]},
             "error_detail": _NULLABLE_STR,

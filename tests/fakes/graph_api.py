@@ -15,6 +15,14 @@ minus ``headers``; ``--quiet`` turns them off; read stdout or the pipe fills and
 stalls), keeps nothing in memory, and stops on SIGINT/SIGTERM. ``GET /_fake/stats`` answers
 the counters of :meth:`FakeGraphAPI.stats` (sends accepted and refused, Unix times of the first
 and last accepted), so a benchmark can tell when every reply went out.
+
+Status webhooks, as Meta sends them (off by default): after :meth:`FakeGraphAPI.post_statuses`
+with the bot's webhook URL and app secret, every accepted send is followed by a signed
+``statuses`` webhook (``sent``, the wamid it answered, the recipient, and the send's
+``biz_opaque_callback_data`` when it had one), tried again with a short backoff while the bot
+does not answer 200, for a bounded total time::
+
+    fake.post_statuses(f"{bot_url}/webhook/whatsapp", app_secret)
 """
 
 from __future__ import annotations
@@ -32,8 +40,10 @@ from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
+import aiohttp
 from aiohttp import web
 
+from tests.fakes.cloud_payloads import envelope, signed, status_update
 from tests.fakes.server import serve_local
 
 DEFAULT_API_VERSION = "v21.0"
@@ -128,6 +138,13 @@ class FakeGraphAPI:
         self._refused = 0
         self._first_accepted_at: float | None = None
         self._last_accepted_at: float | None = None
+        self._webhook: _StatusWebhook | None = None
+        self._posting: set[asyncio.Task[None]] = set()
+        self._http: aiohttp.ClientSession | None = None
+        self.statuses_posted = 0
+        """Status webhooks the bot answered 200."""
+        self.statuses_given_up = 0
+        """Status webhooks not answered 200 within the retry time (lost, as Meta would)."""
 
     @property
     def url(self) -> str:
@@ -143,9 +160,74 @@ class FakeGraphAPI:
         app.router.add_get("/_fake/stats", self._handle_stats)
         self._runner, self._bound_port = await serve_local(app, self._host, self._port)
 
+    def post_statuses(
+        self,
+        webhook_url: str,
+        app_secret: str,
+        *,
+        retry_for_s: float = 120.0,
+        first_backoff_s: float = 0.2,
+        max_backoff_s: float = 2.0,
+    ) -> None:
+        """Follow every accepted send with a signed ``sent`` status webhook to
+        ``webhook_url`` (see the module docstring), tried again after ``first_backoff_s``
+        (doubling up to ``max_backoff_s``) while it is not answered 200, for at most
+        ``retry_for_s`` seconds after the send. Call again to change the URL."""
+        self._webhook = _StatusWebhook(
+            webhook_url, app_secret, retry_for_s, first_backoff_s, max_backoff_s
+        )
+
+    async def statuses_settled(self, timeout_s: float = 60.0) -> None:
+        """Wait until no status webhook is waiting to be posted (each posted or given up)."""
+        async with asyncio.timeout(timeout_s):
+            while self._posting:
+                await asyncio.gather(*self._posting, return_exceptions=True)
+
+    async def _post_status(
+        self, hook: _StatusWebhook, body: dict[str, Any], phone_number_id: str, wamid: str
+    ) -> None:
+        ref = body.get("biz_opaque_callback_data")
+        value = status_update(
+            wamid,
+            "sent",
+            recipient_id=str(body.get("to", "")),
+            phone_number_id=phone_number_id,
+        )
+        if isinstance(ref, str):
+            value["statuses"][0]["biz_opaque_callback_data"] = ref
+        data, headers = signed(envelope(value), hook.app_secret)
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=32),
+                timeout=aiohttp.ClientTimeout(total=5),
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + hook.retry_for_s
+        backoff_s = hook.first_backoff_s
+        while True:
+            try:
+                async with self._http.post(hook.url, data=data, headers=headers) as response:
+                    if response.status == 200:
+                        self.statuses_posted += 1
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            if loop.time() + backoff_s > deadline:
+                self.statuses_given_up += 1
+                return
+            await asyncio.sleep(backoff_s)
+            backoff_s = min(hook.max_backoff_s, backoff_s * 2)
+
     async def close(self) -> None:
-        """Stop the server; requests still being delayed are answered at once."""
+        """Stop the server; requests still being delayed are answered at once; status
+        webhooks not posted yet are dropped."""
         self._closing.set()
+        for task in list(self._posting):
+            task.cancel()
+        await asyncio.gather(*self._posting, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -297,6 +379,12 @@ class FakeGraphAPI:
                 self._condition.notify_all()
         if self._on_record is not None:
             self._on_record(record)
+        if wamid is not None and self._webhook is not None:
+            task = asyncio.create_task(
+                self._post_status(self._webhook, body, phone_number_id, wamid)
+            )
+            self._posting.add(task)
+            task.add_done_callback(self._posting.discard)
 
         if self._plan.delays_s:
             delay_s = self._plan.delays_s.pop(0)
@@ -334,6 +422,15 @@ class FakeGraphAPI:
             "messages": [{"id": wamid}],
         }
         return 200, answer, wamid, {}
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusWebhook:
+    url: str
+    app_secret: str
+    retry_for_s: float
+    first_backoff_s: float
+    max_backoff_s: float
 
 
 def _text_of(body: dict[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bot.channels.base import Choice, numbered_text
+from bot.channels.base import OUTBOUND_REFERENCE, Choice, numbered_text
 from bot.channels.http import json_object, retry_after_s
 from bot.errors import ChannelSendError
 from bot.privacy import mask_phone
@@ -228,7 +228,12 @@ class WhatsAppClient:
         return await self._post_message(bot_id, to, body)
 
     async def _post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
-        """POST ``body`` to ``/<bot_id>/messages`` and return the wamid."""
+        """POST ``body`` to ``/<bot_id>/messages`` and return the wamid. The outbound message's
+        id (:data:`OUTBOUND_REFERENCE`, when set) goes as ``biz_opaque_callback_data``, which
+        Meta echoes in the message's status webhooks."""
+        reference = OUTBOUND_REFERENCE.get()
+        if reference is not None:
+            body["biz_opaque_callback_data"] = reference
         url = f"{self._api_url}/{quote(bot_id, safe='')}/messages"
         try:
             async with self._session.post(

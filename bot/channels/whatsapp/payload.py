@@ -234,6 +234,7 @@ def _parse_status(
         timestamp=_timestamp(status.get("timestamp"), clock),
         error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
         error_title=_str(first_error.get("title")) or _str(first_error.get("message")),
+        reference=_str(status.get("biz_opaque_callback_data")),
     )
 
 
