@@ -102,13 +102,17 @@ async def test_free_trial_flow_end_to_end(
     sent = [r for r in fake.requests if r.to == user]
     assert all(r.phone_number_id == PHONE_ID for r in sent)
     assert all(r.headers["Authorization"] == "Bearer test-access-token" for r in sent)
+    reference = sent[0].body.get("biz_opaque_callback_data")
+    assert isinstance(reference, str) and reference  # our message id, echoed in its statuses
     assert sent[0].body == {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": user,
         "type": "text",
         "text": {"preview_url": False, "body": t(lang, "welcome")},
+        "biz_opaque_callback_data": reference,
     }
+    assert len({r.body["biz_opaque_callback_data"] for r in sent}) == len(sent)
 
 
 async def test_goodbye_in_the_middle_of_the_flow(server: BotServer, fake: FakeGraphAPI) -> None:
