@@ -1,12 +1,12 @@
 """The classifier's work per message, bounded by design: a head and a tail of the text.
 
-Chat messages that mean something short ("cancelar", "gracias, chau", a 24-word voice note)
+Chat messages that mean something short ("cancelar", "gracias, chau", a 30-word voice note)
 are read whole. A longer text (a pasted document, 1 MB of punctuation) is read as its first
 ``HEAD_PIECES`` whitespace-separated pieces within ``HEAD_CHARS`` characters and its last
 ``TAIL_PIECES`` within ``TAIL_CHARS``, joined by a line break, so no clause spans the cut:
 the greeting at the start and the goodbye at the end still count, and every later step
 (normalization, language identification, tokenization, scoring) sees at most about 600
-characters and 24 pieces, whatever was sent.
+characters and 30 pieces, whatever was sent.
 
 Only slicing and scans of at most ``HEAD_CHARS + TAIL_CHARS`` characters touch the text, so
 building the view costs the same for 1 MB as for 1 kB. A cut never splits a word when a
@@ -28,13 +28,13 @@ HEAD_CHARS = 400
 """Characters of the text's start that are read (at most)."""
 TAIL_CHARS = 200
 """Characters of the text's end that are read (at most)."""
-HEAD_PIECES = 16
+HEAD_PIECES = 20
 """Whitespace-separated pieces of the text's start that are read (at most)."""
-TAIL_PIECES = 8
+TAIL_PIECES = 10
 """Whitespace-separated pieces of the text's end that are read (at most)."""
-HEAD_ITEMS = 16
+HEAD_ITEMS = 20
 """Tokens (or words) of the start kept by :func:`bound_sequence`."""
-TAIL_ITEMS = 8
+TAIL_ITEMS = 10
 """Tokens (or words) of the end kept by :func:`bound_sequence`."""
 SEPARATOR = "\n"
 """Joins the head and the tail: a line break ends a clause."""

@@ -61,7 +61,10 @@ def _url_start(piece: str) -> int | None:
     found: int | None = None
     for start in _URL_STARTS:
         position = piece.find(start)
-        while position != -1 and position > 0 and _WORD_CHAR_RE.match(piece, position - 1):
+        while position != -1 and (
+            (position > 0 and _WORD_CHAR_RE.match(piece, position - 1))  # not a word start
+            or position + len(start) == len(piece)  # nothing after it
+        ):
             position = piece.find(start, position + 1)
         if position != -1 and (found is None or position < found):
             found = position
