@@ -187,7 +187,7 @@ class IntentClassifier:
         fillers: list[Match] = []
         for code, clauses, clause_scores in trace:
             model = self._models[code]
-            resolved = [model.resolve(clause) for clause in clauses]
+            resolved = model.resolve(clauses)
             normalized[code] = normalized_text(resolved)
             for position, score in enumerate(clause_scores):
                 matches: dict[str, list[Match]] = {}

@@ -72,23 +72,36 @@ class ClauseScorer:
         self._traits = traits
         self._config = config
 
-    def resolve(self, clause: Clause) -> list[Resolved]:
-        """Resolve the clause's tokens (cut to ``max_clause_tokens``); an unknown word made
-        of two phrase words ("goodnight") becomes both."""
-        index = self._index
-        resolved = []
-        for token in clause.tokens[: self._config.max_clause_tokens]:
-            item = index.resolve(token)
-            parts = index.compound(token) if item.how == "unknown" else None
-            if parts is None:
-                resolved.append(item)
-            else:
-                resolved.extend(index.resolve(part) for part in parts)
-        return resolved
+    def resolve_all(self, clauses: tuple[Clause, ...]) -> list[list[Resolved]]:
+        """Resolve each clause's tokens (cut to ``max_clause_tokens``); an unknown word made
+        of two phrase words ("goodnight") becomes both.
 
-    def score(self, clause: Clause) -> ClauseScore:
-        """Confidence for each intent with a phrase in ``clause`` that survived the guards."""
-        resolved = self.resolve(clause)
+        Typo searches (an unknown word corrected by edits, about 25 µs each) are a budget per
+        message: the first ``max_typo_searches`` unknown words of the message that may be
+        misspellings get one, in order; later ones stay unknown. The budget counts the same
+        words whatever is cached, so a result never depends on earlier messages.
+        """
+        index = self._index
+        searches_left = self._config.max_typo_searches
+        result = []
+        for clause in clauses:
+            resolved = []
+            for token in clause.tokens[: self._config.max_clause_tokens]:
+                item = index.resolve(token)
+                if searches_left and index.searchable(item):
+                    searches_left -= 1
+                    item = index.search(token) or item
+                parts = index.compound(token) if item.how == "unknown" else None
+                if parts is None:
+                    resolved.append(item)
+                else:
+                    resolved.extend(index.resolve(part) for part in parts)
+            result.append(resolved)
+        return result
+
+    def score(self, clause: Clause, resolved: list[Resolved]) -> ClauseScore:
+        """Confidence for each intent with a phrase in ``clause`` (its tokens ``resolved`` by
+        :meth:`resolve_all`) that survived the guards."""
         chosen = _select(self._index.find_spans(resolved))
         if not chosen:
             return ClauseScore({}, frozenset())
