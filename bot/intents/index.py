@@ -361,6 +361,12 @@ class PhraseIndex:
                 )
         return Resolved(token, norm, lemma, 1.0, False, self._weight(norm), "unknown")
 
+    def as_typed(self, token: Token) -> Resolved:
+        """``token`` unknown, as typed, without looking it up (past a message's budget)."""
+        return Resolved(
+            token, token.norm, token.norm, 1.0, False, self._weight(token.norm), "unknown"
+        )
+
     def searchable(self, item: Resolved) -> bool:
         """True when :meth:`search` may correct ``item``: an unknown word long enough for a
         typo search (about 25 µs per language, so a message gets a budget of them)."""

@@ -76,17 +76,27 @@ class ClauseScorer:
         """Resolve each clause's tokens (cut to ``max_clause_tokens``); an unknown word made
         of two phrase words ("goodnight") becomes both.
 
-        Typo searches (an unknown word corrected by edits, about 25 µs each) are a budget per
-        message: the first ``max_typo_searches`` unknown words of the message that may be
-        misspellings get one, in order; later ones stay unknown. The budget counts the same
-        words whatever is cached, so a result never depends on earlier messages.
+        The work is a budget per message, the same whatever is cached (so a result never
+        depends on earlier messages): the first ``max_new_words`` words of the message that
+        the vocabulary does not list as typed are looked up further (lemma, accent variants,
+        doubled letters, diminutive, sound, compound; about 25 µs each when new), and the
+        first ``max_typo_searches`` of those still unknown get a typo search (another 25 µs);
+        later ones stay unknown, as typed.
         """
         index = self._index
-        searches_left = self._config.max_typo_searches
+        vocabulary = index.vocabulary
+        config = self._config
+        new_left = config.max_new_words
+        searches_left = config.max_typo_searches
         result = []
         for clause in clauses:
             resolved = []
-            for token in clause.tokens[: self._config.max_clause_tokens]:
+            for token in clause.tokens[: config.max_clause_tokens]:
+                if token.kind is TokenKind.WORD and token.norm not in vocabulary:
+                    if not new_left:
+                        resolved.append(index.as_typed(token))
+                        continue
+                    new_left -= 1
                 item = index.resolve(token)
                 if searches_left and index.searchable(item):
                     searches_left -= 1
