@@ -237,3 +237,168 @@ def test_spacy_never_gets_a_long_symbol_run(
     for spy in spies:
         assert max(spy.lengths, default=0) <= MAX_SPACY_PIECE
     assert MAX_SYMBOL_RUN <= 3
+
+
+# --- the work budget per message (spaCy pieces, new words, typo searches) ---------------------
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "intents"
+
+
+class CallSpy:
+    """Wraps a callable; counts the calls."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+        self.calls = 0
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        return self.wrapped(*args)
+
+
+@pytest.fixture
+def work_spies(classifier: IntentClassifier) -> Iterator[dict[str, list[Any]]]:
+    """Per language: a spy on spaCy's tokenizer, on the cheap and the full resolution of a
+    token and on typo searches (all restored afterwards). Caches are cleared, so every call
+    that could cost is seen."""
+    spies: dict[str, list[Any]] = {"spacy": [], "resolve": [], "search": []}
+    restore: list[tuple[Any, str, Any]] = []
+    for model in classifier._models.values():
+        model.analyzer._piece.cache_clear()  # type: ignore[attr-defined]
+        index = model.index
+        for name in ("resolve", "search", "compound"):
+            getattr(index, name).cache_clear()
+        index._typo_of.cache_clear()  # type: ignore[attr-defined]
+        nlp = model.analyzer._nlp
+        spy = TokenizerSpy(nlp.tokenizer)
+        nlp.tokenizer = spy
+        restore.append((nlp, "tokenizer", spy.tokenizer))
+        spies["spacy"].append(spy)
+        for name in ("resolve", "search"):
+            counter = CallSpy(getattr(index, name))
+            restore.append((index, name, counter.wrapped))
+            setattr(index, name, counter)
+            spies[name].append(counter)
+    yield spies
+    for owner, name, original in restore:
+        setattr(owner, name, original)
+
+
+def _new_word(rnd: Any, i: int) -> str:
+    return "".join(rnd.choice("bcdfghjklmnpqrstvwxz") for _ in range(7)) + str(i)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda w: " ".join(w(i) for i in range(100)),  # new words with digits: spaCy pieces
+        lambda w: " ".join("'''" + w(i) + "'''" for i in range(60)),  # in quote runs
+        lambda w: " ".join(w(i).rstrip("0123456789").capitalize() for i in range(100)),
+        lambda w: "-".join(w(i) for i in range(120)),
+    ],
+    ids=["new words", "quoted new words", "capitalized new names", "hyphenated new words"],
+)
+def test_a_message_of_new_words_costs_a_fixed_budget_of_work(
+    classifier: IntentClassifier, work_spies: dict[str, list[Any]], shape: Any
+) -> None:
+    import random
+
+    from bot.intents.analyzer import MAX_SPACY_PIECES
+    from bot.intents.config import ScoringConfig
+    from bot.intents.langid import MAX_CORRECTED_WORDS
+
+    rnd = random.Random(13)
+    config = ScoringConfig()
+    for hint in (None, "es", "en"):
+        classifier.classify(shape(lambda i: _new_word(rnd, i)), hint)
+    calls = 3  # each tries every language: the words are new and match nothing
+    for spy in work_spies["spacy"]:
+        assert len(spy.lengths) <= calls * MAX_SPACY_PIECES
+    for counter in work_spies["search"]:  # scoring's budget, plus language identification's
+        assert counter.calls <= calls * (config.max_typo_searches + MAX_CORRECTED_WORDS)
+    for counter in work_spies["resolve"]:
+        assert counter.calls <= calls * (config.max_new_words + MAX_CORRECTED_WORDS)
+
+
+def test_the_budget_does_not_depend_on_what_was_cached(classifier: IntentClassifier) -> None:
+    """Words past the budget stay unknown even when an earlier message resolved them."""
+    words = "hola " + " ".join(f"blorp{i}x" for i in range(40)) + " cancleo"
+    cold = classifier.explain(words, "es")
+    for i in range(40):
+        classifier.classify(f"blorp{i}x cancleo", "es")
+    warm = classifier.explain(words, "es")
+    assert cold.result == warm.result
+    assert cold == warm
+
+
+def _pieces_of_the_data() -> set[str]:
+    """Every whitespace-separated piece of the dev and held-out messages and of every string
+    of the intent files, prepared as the classifier prepares a message."""
+    import json
+
+    import yaml
+
+    from bot.intents.normalize import prepare
+
+    texts: list[str] = []
+    for name in ("dev.jsonl", "holdout.jsonl"):
+        for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line)["text"])
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            texts.append(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(key)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in INTENTS_DIR.glob("*.yaml"):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    pieces: set[str] = set()
+    for text in texts:
+        for cased in (prepare(text, keep_case=True), prepare(text)):
+            pieces.update(cased.split())
+    return pieces
+
+
+def test_letter_only_pieces_read_without_spacy_as_spacy_reads_them(
+    classifier: IntentClassifier,
+) -> None:
+    from bot.intents.analyzer import _LETTERS_RE
+
+    pieces = sorted(p for p in _pieces_of_the_data() if _LETTERS_RE.fullmatch(p))
+    assert len(pieces) > 1_000
+    for model in classifier._models.values():
+        analyzer = model.analyzer
+        for piece in pieces:
+            if piece in analyzer._exceptions:
+                continue
+            for cased in (False, True):
+                assert analyzer._linear_items(piece, cased) == analyzer._tokenize_piece(
+                    piece, cased
+                ), (model.language, piece)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    piece=st.text(
+        alphabet=st.characters(min_codepoint=0x41, max_codepoint=0xFF, categories=["Lu", "Ll"]),
+        min_size=1,
+        max_size=32,
+    ),
+    cased=st.booleans(),
+)
+def test_any_letter_only_piece_reads_without_spacy_as_spacy_reads_it(
+    classifier: IntentClassifier, piece: str, cased: bool
+) -> None:
+    from bot.intents.analyzer import _LETTERS_RE
+
+    for model in classifier._models.values():
+        analyzer = model.analyzer
+        if _LETTERS_RE.fullmatch(piece) and piece not in analyzer._exceptions:
+            assert analyzer._linear_items(piece, cased) == analyzer._tokenize_piece(piece, cased)
