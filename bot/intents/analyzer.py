@@ -33,13 +33,15 @@ MAX_SYMBOL_RUN = 3
 """Longest run of consecutive symbols (neither letter, digit nor space) in a piece for spaCy."""
 MAX_WORD = 32
 """Longer runs of letters and digits are one opaque token (no word is that long)."""
-MAX_SPACY_PIECES = 8
+MAX_SPACY_PIECES = 6
 """Pieces of a message (per language) given to spaCy's tokenizer at most: the first ones that
 need it, in order; later ones are read by the linear tokenizer. A piece of Latin-1 letters
 only (``_LETTERS_RE``) that is no tokenizer exception ("dont", "Im", "xD") needs no spaCy: its
 tokens are one word either way (shown on every dev, held-out and intent-file piece and on
 generated ones; not so for every script: spaCy lowercases "İ" to "i", Python to "i̇"). Each
 new piece costs spaCy about 25 µs; the dev and held-out sets never give more than 5 others.
+A piece past the budget reads alike unless it is a contraction ("don't,") or an abbreviation
+with a dot ("Sr.").
 """
 _LETTERS_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]+")
 _SYMBOL_RUN_RE = re.compile(rf"[\W_]{{{MAX_SYMBOL_RUN + 1}}}")
