@@ -98,7 +98,7 @@ class ClauseScorer:
                         continue
                     new_left -= 1
                 item = index.resolve(token)
-                if searches_left and index.searchable(item):
+                if item.how == "unknown" and searches_left and index.searchable(item):
                     searches_left -= 1
                     item = index.search(token) or item
                 parts = index.compound(token) if item.how == "unknown" else None
