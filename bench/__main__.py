@@ -39,13 +39,14 @@ from typing import Any
 from bench import e2e, procs, profile, workload
 
 RESULTS = procs.REPO / "bench" / "results"
-PARTS = ("e2e", "classify", "sweeper", "redis", "store_plan")
+PARTS = ("e2e", "classify", "worst_case", "sweeper", "redis", "store_plan")
 
 TARGET_HANDLED_PER_S = 2_500
 TARGET_RATIO = 1 / 3
 TARGET_ACK_P99_MS = 25.0
 TARGET_CLASSIFY_PER_S = 20_000
 TARGET_CLASSIFY_P99_MS = 0.2
+TARGET_WORST_CASE_MS = 5.0
 TARGET_SWEEP_S = 5.0
 TARGET_IDLE_RSS_MB = 200.0
 TARGET_STARTUP_S = 3.0
@@ -125,6 +126,13 @@ def run_classify(quick: bool) -> dict[str, Any]:
     passes = "2" if quick else "10"
     _run_module(["bench.classify", "--passes", passes, "--cpu", str(e2e.SERVER_CPU)])
     data: dict[str, Any] = json.loads((RESULTS / "classify.json").read_text())
+    return data
+
+
+def run_worst_case(quick: bool) -> dict[str, Any]:
+    calls = "6" if quick else "30"
+    _run_module(["bench.worst_case", "--calls", calls, "--cpu", str(e2e.SERVER_CPU)])
+    data: dict[str, Any] = json.loads((RESULTS / "worst_case.json").read_text())
     return data
 
 
@@ -289,6 +297,22 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[Row]]]:
                 )
             )
         sections.append(("Classifier alone, one core", table))
+    worst = results.get("worst_case")
+    if worst:
+        slowest = max(worst["shapes"], key=worst["shapes"].get)
+        sections.append(
+            (
+                "Classifier worst case, one core (bench/worst_case.py)",
+                [
+                    (
+                        "classifier worst case per message (ms CPU; slowest shape)",
+                        f"{worst['worst_ms']:.2f}; {slowest}",
+                        f"<= {TARGET_WORST_CASE_MS:g}",
+                        _verdict(worst["worst_ms"] <= TARGET_WORST_CASE_MS),
+                    )
+                ],
+            )
+        )
     sweeper = results.get("sweeper")
     if sweeper:
         table = [
@@ -443,6 +467,7 @@ def main(argv: list[str] | None = None) -> None:
     steps: list[tuple[str, str, Callable[[], Any]]] = [
         ("e2e", "end to end on SQLite, then the ceiling", lambda: run_e2e(sizes, args.profile)),
         ("classify", "classifier alone", lambda: run_classify(args.quick)),
+        ("worst_case", "classifier worst case", lambda: run_worst_case(args.quick)),
         ("sweeper", "sweeper", lambda: run_sweeper(args.quick)),
         ("redis", "end to end on Redis, 1 and 2 workers", lambda: run_redis(sizes)),
         (

@@ -35,6 +35,17 @@ from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz
 
 from bot.flows.model import Ask, SlotType
+from bot.intents.bounds import bounded_view
+
+MAX_ANSWER_CHARS = 1_000
+"""Longest answer any parser reads: a longer one is not valid (the step re-asks). Parsers are
+linear at best (``dateparser`` takes 5 s on 1 MB, ``email-validator`` 0.2 s), and a pasted
+document answers no question."""
+MAX_DATE_CHARS = 100
+"""Longest answer ``dateparser`` reads (about 20 µs per character: 2 ms at this length; "el
+próximo lunes 15 de diciembre a las 3 de la tarde" has 51)."""
+MAX_FOLD_CHARS = 1_000
+"""Longer texts are folded as their head and tail (see :func:`fold`)."""
 
 FUZZY_CUTOFF = 80.0
 """Minimum rapidfuzz ratio (0-100) for a typed answer to count as a misspelt option title."""
@@ -57,10 +68,21 @@ _ES_RELATIVE = [
 ]
 
 
-@functools.lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Lower case without accents, whitespace collapsed, surrounding punctuation removed
-    (remembered: keywords and option titles are folded again for every answer)."""
+    (remembered: keywords and option titles are folded again for every answer).
+
+    A text longer than ``MAX_FOLD_CHARS`` is folded as its head and tail (see
+    :func:`~bot.intents.bounds.bounded_view`), so a 1 MB message costs no more than a short
+    one to check for keywords, and is not kept whole in the cache.
+    """
+    if len(text) > MAX_FOLD_CHARS:
+        text = bounded_view(text)
+    return _fold(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(w.strip(".,;:!?¡¿\"'()*") for w in plain.split()).strip()
@@ -264,7 +286,9 @@ def parse_answer(
     user_region: str | None,
     option_titles: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> Any:
-    """The value to store for ``answer`` to ``ask``, or ``None`` when it is not valid.
+    """The value to store for ``answer`` to ``ask``, or ``None`` when it is not valid
+    (longer than ``MAX_ANSWER_CHARS``, or ``MAX_DATE_CHARS`` for a date, included: no parser
+    reads it).
 
     Args:
         ask: The question.
@@ -275,6 +299,10 @@ def parse_answer(
         user_region: The user's own country, for phone numbers typed without ``+``.
         option_titles: For ``choice``/``yes_no``: ``(value, titles in every language)``.
     """
+    if len(answer) > MAX_ANSWER_CHARS or (
+        ask.type is SlotType.DATE and len(answer) > MAX_DATE_CHARS
+    ):
+        return None
     if (
         ask.pattern is not None
         and payload is None

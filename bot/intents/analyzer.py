@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from typing import cast
 
 import spacy
+from spacy.tokenizer import Tokenizer
 
 from bot.intents.normalize import (
     is_emoji,
@@ -19,7 +22,31 @@ from bot.intents.normalize import (
 
 # Punctuation that ends a clause. "¿" and "¡" open one; "?" and "¿" mark it as a question.
 _BOUNDARIES = frozenset({",", ".", "!", "?", ";", ":", "¿", "¡", "...", "…", "(", ")"})
+_BOUNDARY_CHARS = frozenset(",.!?;:¿¡…()")
 _QUESTION_MARKS = frozenset({"?", "¿"})
+
+MAX_SPACY_PIECE = 32
+"""Longest piece given to spaCy's tokenizer. Its prefix and suffix searches are quadratic in
+a piece's punctuation (64 apostrophes: 0.3 ms; 4,096 of ``!?.,;:``: 5 s), so longer pieces and
+pieces with a run of ``MAX_SYMBOL_RUN`` + 1 symbols are read by a linear tokenizer instead."""
+MAX_SYMBOL_RUN = 3
+"""Longest run of consecutive symbols (neither letter, digit nor space) in a piece for spaCy."""
+MAX_WORD = 32
+"""Longer runs of letters and digits are one opaque token (no word is that long)."""
+MAX_SPACY_PIECES = 6
+"""Pieces of a message (per language) given to spaCy's tokenizer at most: the first ones that
+need it, in order; later ones are read by the linear tokenizer. A piece of Latin-1 letters
+only (``_LETTERS_RE``) that is no tokenizer exception ("dont", "Im", "xD") needs no spaCy: its
+tokens are one word either way (shown on every dev, held-out and intent-file piece and on
+generated ones; not so for every script: spaCy lowercases "İ" to "i", Python to "i̇"). Each
+new piece costs spaCy about 25 µs; the dev and held-out sets never give more than 5 others.
+A piece past the budget reads alike unless it is a contraction ("don't,") or an abbreviation
+with a dot ("Sr.").
+"""
+_LETTERS_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]+")
+_SYMBOL_RUN_RE = re.compile(rf"[\W_]{{{MAX_SYMBOL_RUN + 1}}}")
+_RUN_RE = re.compile(r"[^\W_]+|[\W_]+")
+_URL_STARTS = ("http://", "https://", "www.")
 
 
 class TokenKind(Enum):
@@ -96,20 +123,25 @@ class Analyzer:
         self.language = language
         self._vocab_limit = vocab_limit
         self._nlp = spacy.blank(language)
+        self._exceptions = frozenset(cast(Tokenizer, self._nlp.tokenizer).rules or ())
+        """The tokenizer's special cases ("dont" → do not): the only letter-only pieces it
+        does not read as one word."""
         self._abbreviations = {
             strip_accents(prepare(short).strip()): _expansion_tokens(long)
             for short, long in abbreviations.items()
         }
         self._piece: Callable[[str, bool], tuple[str | tuple[Token, ...], ...]] = lru_cache(
             maxsize=piece_cache_size
-        )(self._tokenize_piece)
+        )(self._piece_items)
 
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
         """Split prepared text into clauses of tokens.
 
         spaCy's tokenizer splits text on whitespace first and tokenizes each piece on its own,
         so each piece's tokens are cached (see :meth:`_piece`): a message of known words costs
-        a few dict lookups, and only new pieces (a name, an email) go through spaCy.
+        a few dict lookups, and only new pieces (a name, an email) go through spaCy: at most
+        ``MAX_SPACY_PIECES`` per call, whatever is cached, so the result never depends on
+        what came before.
 
         Args:
             prepared: Output of :func:`~bot.intents.normalize.prepare`, with or without
@@ -124,11 +156,22 @@ class Analyzer:
         question = False
         cased = prepared != prepared.lower() and prepared != prepared.upper()
         piece_items = self._piece
+        exceptions = self._exceptions
+        spacy_left = MAX_SPACY_PIECES
         for number, line in enumerate(prepared.split("\n")):
             if number:  # a line break ends a clause
                 question = self._close(clauses, current, question)
             for piece in line.split():
-                for item in piece_items(piece, cased):
+                if len(piece) > MAX_SPACY_PIECE or _SYMBOL_RUN_RE.search(piece):
+                    items = self._linear_items(piece, cased)
+                elif _LETTERS_RE.fullmatch(piece) and piece not in exceptions:
+                    items = piece_items(piece, cased)  # one word, no spaCy
+                elif spacy_left:
+                    spacy_left -= 1
+                    items = piece_items(piece, cased)
+                else:
+                    items = self._linear_items(piece, cased)
+                for item in items:
                     if isinstance(item, str):  # a clause boundary
                         if current or item not in _QUESTION_MARKS:
                             question = question or "?" in item
@@ -138,6 +181,13 @@ class Analyzer:
                         current.extend(item)
         self._close(clauses, current, question)
         return tuple(clauses)
+
+    def _piece_items(self, piece: str, cased: bool) -> tuple[str | tuple[Token, ...], ...]:
+        """:meth:`_tokenize_piece`, without spaCy for a piece of Latin-1 letters only that is
+        no tokenizer exception (spaCy reads it as one token, its norm its lowercase form)."""
+        if _LETTERS_RE.fullmatch(piece) and piece not in self._exceptions:
+            return self._linear_items(piece, cased)
+        return self._tokenize_piece(piece, cased)
 
     def _tokenize_piece(self, piece: str, cased: bool) -> tuple[str | tuple[Token, ...], ...]:
         """What one whitespace-free piece of a message is made of, in order: boundary
@@ -171,6 +221,34 @@ class Analyzer:
             self._nlp = spacy.blank(self.language)
         return tuple(items)
 
+    def _linear_items(self, piece: str, cased: bool) -> tuple[str | tuple[Token, ...], ...]:
+        """Like :meth:`_tokenize_piece`, in one linear pass, for a piece spaCy would be slow on.
+
+        An email address or URL is one ``OTHER`` token (cut to ``MAX_WORD`` characters); else
+        each run of letters and digits is a word (an ``OTHER`` token past ``MAX_WORD``) and
+        each run of symbols is at most two clause boundaries: its first boundary mark ("?"
+        when it has one, so the clause stays a question) and a "¿" that opens the next.
+        """
+        items: list[str | tuple[Token, ...]] = []
+        lowered = piece.lower()
+        if "@" in piece or lowered.startswith(_URL_STARTS):
+            address = lowered.rstrip("".join(_BOUNDARY_CHARS))[:MAX_WORD]
+            items.append((Token(address, address, TokenKind.OTHER),))
+            _append_boundaries(items, piece[len(piece.rstrip("".join(_BOUNDARY_CHARS))) :])
+            return tuple(items)
+        for match in _RUN_RE.finditer(piece):
+            run = match.group()
+            if not run[0].isalnum():
+                _append_boundaries(items, run)
+            elif len(run) > MAX_WORD:
+                word = run[:MAX_WORD].lower()
+                items.append((Token(word, word, TokenKind.OTHER),))
+            else:
+                tokens: list[Token] = []
+                self._append_word(tokens, run.lower(), cased and run[:1].isupper())
+                items.append(tuple(tokens))
+        return tuple(items)
+
     def phrase_tokens(self, text: str) -> tuple[Token, ...]:
         """All tokens of a raw phrase (an example, a keyword), clause boundaries dropped."""
         return tuple(token for clause in self.analyze(prepare(text)) for token in clause.tokens)
@@ -194,6 +272,16 @@ class Analyzer:
             current.clear()
             return False
         return question
+
+
+def _append_boundaries(items: list[str | tuple[Token, ...]], symbols: str) -> None:
+    """The clause boundaries a run of symbols stands for (see :meth:`Analyzer.analyze`)."""
+    marks = [char for char in dict.fromkeys(symbols) if char in _BOUNDARY_CHARS]
+    if not marks:
+        return
+    items.append("?" if "?" in marks else marks[0])
+    if "¿" in marks and marks[0] != "¿":
+        items.append("¿")
 
 
 def _emoji_token(char: str) -> Token:

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from bot.intents.analyzer import Clause
+from bot.intents.analyzer import Clause, Token
+from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
@@ -129,10 +130,11 @@ class IntentClassifier:
         """The language of ``text`` (``"es"``, ``"en"``, ...), or ``None`` when it cannot tell.
 
         Args:
-            text: The raw message.
+            text: The raw message (a long one is read as its head and tail, see
+                :mod:`bot.intents.bounds`).
             hint: The conversation's language; kept unless the text is clearly another one.
         """
-        return self._identifier.detect(text, hint)
+        return self._identifier.detect(bounded_view(text), hint)
 
     def classify(
         self, text: str, lang: str | None = None, *, expecting_free_text: bool = False
@@ -145,7 +147,9 @@ class IntentClassifier:
         cancelar") is not retried elsewhere.
 
         Args:
-            text: The user's message as received.
+            text: The user's message as received, any length: a long one is read as its
+                head and tail (see :mod:`bot.intents.bounds`), so a call costs at most a few
+                milliseconds whatever was sent.
             lang: The session's language if known. A hint: a message clearly in another
                 loaded language is classified (and reported) in that language.
             expecting_free_text: The user is answering a free-text question (a name, an
@@ -156,6 +160,7 @@ class IntentClassifier:
             The best intent that reaches its threshold, or :data:`NONE_INTENT` with the best
             confidence seen; ``lang`` is the detected language or ``None``.
         """
+        text = bounded_view(text)
         result = self._cached(text, lang, expecting_free_text)
         if log.isEnabledFor(logging.DEBUG):
             explanation = self.explain(text, lang, expecting_free_text=expecting_free_text)
@@ -168,10 +173,12 @@ class IntentClassifier:
         """Classify ``text`` like :meth:`classify` (uncached) and say why.
 
         Returns:
-            The result, the language evidence, the text as each tried language model read it,
+            The result, the language evidence, the text read (a long one's head and tail, see
+            :mod:`bot.intents.bounds`), the text as each tried language model read it,
             and every candidate intent with its confidence, threshold, matched phrases
             (example, keyword, lemma, corrected words) and the guard that vetoed it, if any.
         """
+        text = bounded_view(text)
         hint = lang if lang in self._models else None
         trace: _Trace = []
         result = self._run(text, hint, expecting_free_text, trace)
@@ -180,7 +187,7 @@ class IntentClassifier:
         fillers: list[Match] = []
         for code, clauses, clause_scores in trace:
             model = self._models[code]
-            resolved = [model.resolve(clause) for clause in clauses]
+            resolved = model.resolve(clauses)
             normalized[code] = normalized_text(resolved)
             for position, score in enumerate(clause_scores):
                 matches: dict[str, list[Match]] = {}
@@ -225,7 +232,8 @@ class IntentClassifier:
     ) -> IntentResult:
         if hint not in self._models:
             hint = None
-        prepared = prepare(text, keep_case=True)
+        text = bounded_view(text)  # a no-op for callers that bounded it already
+        prepared = bounded_view(prepare(text, keep_case=True))  # NFKC and emoji may lengthen it
         detected = self._identifier.detect(text, hint, prepared)
         primary = detected or hint
         order = [primary] if primary else []
@@ -233,7 +241,7 @@ class IntentClassifier:
         best_none = 0.0
         for code in order:
             model = self._models[code]
-            clauses = model.analyze(prepared)
+            clauses = _bounded_clauses(model.analyze(prepared))
             clause_scores = model.score(clauses)
             if trace is not None:
                 trace.append((code, clauses, clause_scores))
@@ -279,3 +287,18 @@ class IntentClassifier:
         if spec.closing:
             return max(base, self._config.free_text_closing_threshold)
         return base
+
+
+def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
+    """The clauses of the message's first and last tokens (see
+    :func:`~bot.intents.bounds.bound_sequence`): a piece like ``a-b-c-d`` is several tokens, and
+    each new token may cost a typo search."""
+    if sum(len(clause.tokens) for clause in clauses) <= HEAD_ITEMS + TAIL_ITEMS:
+        return clauses
+    numbered = [(n, token) for n, clause in enumerate(clauses) for token in clause.tokens]
+    kept: dict[int, list[Token]] = {}
+    for n, token in bound_sequence(numbered):
+        kept.setdefault(n, []).append(token)
+    return tuple(
+        Clause(tuple(tokens), clauses[n].is_question) for n, tokens in sorted(kept.items())
+    )

@@ -29,6 +29,13 @@ class ScoringConfig:
         fuzzy_two_edits_length: Typed words this long or longer may be two edits away.
         negation_window: How many tokens before a phrase a negation still applies to.
         max_clause_tokens: Longer clauses are cut (bounds the work on pasted text).
+        max_new_words: Words of a message (per language) that the vocabulary does not list
+            as typed and are looked up further (lemma, variants, sound, compound; about
+            25 µs each), the first ones in order (the dev and held-out sets need at most 8);
+            later ones stay unknown, as typed.
+        max_typo_searches: Unknown words of a message (per language) searched for a
+            misspelling at most, the first ones in order (each search costs about 25 µs;
+            the dev and held-out sets need at most 5); later ones stay unknown.
         free_text_closing_threshold: Default minimum confidence for closing intents while the
             user answers a free-text question.
     """
@@ -44,4 +51,6 @@ class ScoringConfig:
     fuzzy_two_edits_length: int = 8
     negation_window: int = 4
     max_clause_tokens: int = 40
+    max_new_words: int = 12
+    max_typo_searches: int = 8
     free_text_closing_threshold: float = 0.9

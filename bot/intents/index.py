@@ -208,6 +208,14 @@ class PhraseIndex:
             | {self._lemmas.lemma(w) for w in words}
         )
         self._fuzzy_choices = sorted(fuzzy_words)
+        longest = max((len(word) for word in self._fuzzy_choices), default=0)
+        self._fuzzy_by_length = {
+            length: [word for word in self._fuzzy_choices if abs(len(word) - length) <= 2]
+            for length in range(longest + 3)
+        }
+        """Word length → the choices at most two edits can reach, in ``_fuzzy_choices``'s
+        order (so the search finds what it would among all of them, three to five times
+        faster, and nothing at all for a word longer than any choice)."""
         self._swapped = self._swapped_stop_words(phrase_words)
         """Short stop words of phrases with two neighbours swapped ("yuo" → you, "teh" →
         the): too short for edit distance (too many real words are one edit away), but a
@@ -227,6 +235,12 @@ class PhraseIndex:
         self._max_context_len = max((len(key) for key in self._context), default=0)
         self._bigrams = frozenset(pair for key in self.surface for pair in itertools.pairwise(key))
         self.resolve: Callable[[Token], Resolved] = lru_cache(maxsize=50_000)(self._resolve)
+        """A token matched to the vocabulary without a typo search (see :meth:`search`)."""
+        self.search: Callable[[Token], Resolved | None] = lru_cache(maxsize=20_000)(self._search)
+        self._typo_of: Callable[[str], tuple[str, int] | None] = lru_cache(maxsize=20_000)(
+            self._typo
+        )
+        """:meth:`_typo` cached by word: language identification and scoring share it."""
         self.compound: Callable[[Token], tuple[Token, Token] | None] = lru_cache(maxsize=10_000)(
             self._compound
         )
@@ -304,7 +318,8 @@ class PhraseIndex:
 
     def _resolve(self, token: Token) -> Resolved:
         """Match one token to the vocabulary: as typed, by lemma, de-doubled, without a
-        diminutive ending ("lueguito"), by sound, by edits."""
+        diminutive ending ("lueguito"), by sound; ``how="unknown"`` when none of these
+        matches (then :meth:`search` may find it by edits)."""
         norm = token.norm
         if token.kind is TokenKind.EMOJI:
             return Resolved(token, norm, norm, 1.0, False, 1.0 if norm in self.words else 0.0)
@@ -344,26 +359,55 @@ class PhraseIndex:
                 return Resolved(
                     token, word, self._lemmas.lemma(word), config.sound_factor, True, 1.0, "sound"
                 )
-        if len(norm) >= config.typo_min_length and not self._lemmas.is_known(token.orth):
-            for candidate in dict.fromkeys((norm, dedouble(norm))):
-                corrected = self._typo(candidate)
-                if corrected is not None:
-                    word, edits = corrected
-                    return Resolved(
-                        token,
-                        word,
-                        self._lemmas.lemma(word),
-                        config.typo_factor**edits,
-                        True,
-                        1.0,
-                        "typo",
-                    )
         return Resolved(token, norm, lemma, 1.0, False, self._weight(norm), "unknown")
+
+    def as_typed(self, token: Token) -> Resolved:
+        """``token`` unknown, as typed, without looking it up (past a message's budget)."""
+        return Resolved(
+            token, token.norm, token.norm, 1.0, False, self._weight(token.norm), "unknown"
+        )
+
+    def searchable(self, item: Resolved) -> bool:
+        """True when :meth:`search` may correct ``item``: an unknown word long enough for a
+        typo search (about 25 µs per language, so a message gets a budget of them)."""
+        return (
+            item.how == "unknown"
+            and item.token.kind is TokenKind.WORD
+            and len(item.token.norm) >= self._config.typo_min_length
+        )
+
+    def _search(self, token: Token) -> Resolved | None:
+        """The intent word an unknown ``token`` is a misspelling of (by edits, see
+        :meth:`_typo`), or ``None``; a real word of the language ("canela") is not one."""
+        if self._lemmas.is_known(token.orth):
+            return None
+        norm = token.norm
+        for candidate in dict.fromkeys((norm, dedouble(norm))):
+            corrected = self._typo_of(candidate)
+            if corrected is not None:
+                word, edits = corrected
+                return Resolved(
+                    token,
+                    word,
+                    self._lemmas.lemma(word),
+                    self._config.typo_factor**edits,
+                    True,
+                    1.0,
+                    "typo",
+                )
+        return None
+
+    def resolve_fully(self, token: Token) -> Resolved:
+        """:meth:`resolve`, then a typo search for an unknown word (no budget)."""
+        item = self.resolve(token)
+        if self.searchable(item):
+            return self.search(token) or item
+        return item
 
     def corrects(self, word: str) -> bool:
         """True when ``word`` (lowercase, accent-stripped) is a misspelling of a word of the
         language's phrases: by sound, by edits or a diminutive ("canselar", "hlelo")."""
-        how = self.resolve(Token(word, word, TokenKind.WORD)).how
+        how = self.resolve_fully(Token(word, word, TokenKind.WORD)).how
         return how in ("sound", "typo", "diminutive")
 
     def _swapped_stop_words(self, phrase_words: set[str]) -> dict[str, str]:
@@ -406,9 +450,8 @@ class PhraseIndex:
         """
         config = self._config
         limit = 2 if len(word) >= config.fuzzy_two_edits_length else 1
-        match = process.extractOne(
-            word, self._fuzzy_choices, scorer=OSA.distance, score_cutoff=limit
-        )
+        choices = self._fuzzy_by_length.get(len(word), ())
+        match = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
         if match is None:
             swapped = self._swapped.get(word)
             return (swapped, 1) if swapped is not None else None

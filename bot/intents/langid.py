@@ -23,10 +23,52 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
+from bot.intents.bounds import bound_sequence, bounded_view
 from bot.intents.normalize import dedouble_variants, prepare, remove_apostrophes, strip_accents
 
-_EMAIL_URL_RE = re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+")
 _WORD_RE = re.compile(r"[^\W\d_]+")
+_URL_STARTS = ("http://", "https://", "www.")
+MAX_CORRECTED_WORDS = 8
+"""Words of a text without word evidence looked up as misspellings (see
+:meth:`LanguageIdentifier.detect`)."""
+_WORD_CHAR_RE = re.compile(r"\w")
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with email addresses and URLs replaced by a space, in linear time.
+
+    A whitespace-free piece with an ``@`` that is neither its first nor its last character
+    goes whole; in any other piece, what follows ``http://``, ``https://`` or ``www.`` at the
+    start of a word goes. (The same as ``re.sub(r"\\S+@\\S+|\\b(?:https?://|www\\.)\\S+",
+    " ", text)``, whose first branch backtracks quadratically on a long run without spaces.)
+    """
+    if "@" not in text and "http" not in text and "www." not in text:
+        return text
+    parts = re.split(r"(\s+)", text)
+    for position in range(0, len(parts), 2):
+        piece = parts[position]
+        if "@" in piece[1:-1]:
+            parts[position] = " "
+            continue
+        cut = _url_start(piece)
+        if cut is not None:
+            parts[position] = piece[:cut] + " "
+    return "".join(parts)
+
+
+def _url_start(piece: str) -> int | None:
+    """Where the first URL of a whitespace-free piece starts (at a word boundary), if any."""
+    found: int | None = None
+    for start in _URL_STARTS:
+        position = piece.find(start)
+        while position != -1 and (
+            (position > 0 and _WORD_CHAR_RE.match(piece, position - 1))  # not a word start
+            or position + len(start) == len(piece)  # nothing after it
+        ):
+            position = piece.find(start, position + 1)
+        if position != -1 and (found is None or position < found):
+            found = position
+    return found
 
 
 def spacy_stop_words(language: str) -> frozenset[str]:
@@ -49,15 +91,16 @@ def spacy_stop_words(language: str) -> frozenset[str]:
 def message_words(text: str, prepared: str | None = None) -> list[str]:
     """The words of ``text`` as the lexicons hold them: lowercase, no accents, no apostrophes.
 
-    Email addresses and URLs are dropped: they carry no language evidence.
+    Email addresses and URLs are dropped: they carry no language evidence. A long text gives
+    its first and last words only (see :func:`~bot.intents.bounds.bound_sequence`).
 
     Args:
         text: The raw message.
         prepared: ``prepare(text)`` (any case) when the caller already has it.
     """
     lowered = (prepare(text) if prepared is None else prepared).lower()
-    plain = strip_accents(remove_apostrophes(_EMAIL_URL_RE.sub(" ", lowered)))
-    return _WORD_RE.findall(plain)
+    plain = strip_accents(remove_apostrophes(without_addresses(lowered)))
+    return bound_sequence(_WORD_RE.findall(plain))
 
 
 class LinguaFallback:
@@ -107,7 +150,7 @@ class LinguaFallback:
 
         Email addresses and URLs are left out: they tell nothing about the language.
         """
-        text = _EMAIL_URL_RE.sub(" ", text)
+        text = without_addresses(bounded_view(text))
         if self._detector is None or sum(char.isalpha() for char in text) < self._min_letters:
             return None
         found = self._detector.detect_language_of(text)
@@ -210,7 +253,9 @@ class LanguageIdentifier:
         if not corrections:
             return None
         points = dict.fromkeys(corrections, 0.0)
-        for word in message_words(text, prepared):
+        # Only a short text has no word of any lexicon (stop words included): its first words
+        # tell, and each costs a typo search per language.
+        for word in message_words(text, prepared)[:MAX_CORRECTED_WORDS]:
             langs = [code for code, corrects in corrections.items() if corrects(word)]
             if 0 < len(langs) < len(corrections):
                 for language in langs:

@@ -119,6 +119,21 @@ class HashedTable:
             return self._lemmas[int(self._values[index])]
         return None
 
+    def get_first(self, words: list[str]) -> str | None:
+        """The lemma of the first of ``words`` the table lists, or ``None``: as calling
+        :meth:`get` on each in turn, in one search (a word's accent variants: 10 words in
+        about the time of 2 calls)."""
+        if not words or not self._size:
+            return None
+        keys = np.fromiter(map(get_string_id, words), dtype=np.uint64, count=len(words))
+        indexes = self._keys.searchsorted(keys)
+        found = np.flatnonzero(
+            (indexes < self._size) & (self._keys[np.minimum(indexes, self._size - 1)] == keys)
+        )
+        if not len(found):
+            return None
+        return self._lemmas[int(self._values[indexes[found[0]]])]
+
     @classmethod
     def from_mapping(cls, table: dict[str, str]) -> HashedTable:
         """Build from ``word → lemma`` (a later duplicate hash wins, as in spaCy's Table)."""
@@ -285,9 +300,9 @@ class LemmaLookup:
         table = self._table
         if table is None:
             return None
-        for index, char in enumerate(word):
-            for accented in _ACCENTED.get(char, ""):
-                found = table.get(word[:index] + accented + word[index + 1 :])
-                if found is not None:
-                    return str(found)
-        return None
+        variants = [
+            word[:index] + accented + word[index + 1 :]
+            for index, char in enumerate(word)
+            for accented in _ACCENTED.get(char, "")
+        ]
+        return table.get_first(variants)

@@ -52,9 +52,10 @@ class LanguageModel:
         """Clauses of a message already passed through :func:`~bot.intents.normalize.prepare`."""
         return self.analyzer.analyze(prepared)
 
-    def resolve(self, clause: Clause) -> list[Resolved]:
-        """The clause's tokens matched against the vocabulary (for explanations)."""
-        return self._scorer.resolve(clause)
+    def resolve(self, clauses: tuple[Clause, ...]) -> list[list[Resolved]]:
+        """Each clause's tokens matched against the vocabulary, as :meth:`score` matches them
+        (for explanations)."""
+        return self._scorer.resolve_all(clauses)
 
     def score(self, clauses: tuple[Clause, ...]) -> list[ClauseScore]:
         """Scores of each clause, in clause order.
@@ -62,9 +63,10 @@ class LanguageModel:
         A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
         for that intent in its last clause, unless one of its clauses is a question.
         """
-        scores = [self._scorer.score(clause) for clause in clauses]
+        resolved = self._scorer.resolve_all(clauses)
+        scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
         if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
-            forms = tuple(item.form for clause in clauses for item in self._scorer.resolve(clause))
+            forms = tuple(item.form for items in resolved for item in items)
             entry = self.index.surface.get(forms)
             if entry is not None and entry.intent in self.specs:
                 scores[-1].scores[entry.intent] = 1.0

@@ -72,23 +72,46 @@ class ClauseScorer:
         self._traits = traits
         self._config = config
 
-    def resolve(self, clause: Clause) -> list[Resolved]:
-        """Resolve the clause's tokens (cut to ``max_clause_tokens``); an unknown word made
-        of two phrase words ("goodnight") becomes both."""
-        index = self._index
-        resolved = []
-        for token in clause.tokens[: self._config.max_clause_tokens]:
-            item = index.resolve(token)
-            parts = index.compound(token) if item.how == "unknown" else None
-            if parts is None:
-                resolved.append(item)
-            else:
-                resolved.extend(index.resolve(part) for part in parts)
-        return resolved
+    def resolve_all(self, clauses: tuple[Clause, ...]) -> list[list[Resolved]]:
+        """Resolve each clause's tokens (cut to ``max_clause_tokens``); an unknown word made
+        of two phrase words ("goodnight") becomes both.
 
-    def score(self, clause: Clause) -> ClauseScore:
-        """Confidence for each intent with a phrase in ``clause`` that survived the guards."""
-        resolved = self.resolve(clause)
+        The work is a budget per message, the same whatever is cached (so a result never
+        depends on earlier messages): the first ``max_new_words`` words of the message that
+        the vocabulary does not list as typed are looked up further (lemma, accent variants,
+        doubled letters, diminutive, sound, compound; about 25 µs each when new), and the
+        first ``max_typo_searches`` of those still unknown get a typo search (another 25 µs);
+        later ones stay unknown, as typed.
+        """
+        index = self._index
+        vocabulary = index.vocabulary
+        config = self._config
+        new_left = config.max_new_words
+        searches_left = config.max_typo_searches
+        result = []
+        for clause in clauses:
+            resolved = []
+            for token in clause.tokens[: config.max_clause_tokens]:
+                if token.kind is TokenKind.WORD and token.norm not in vocabulary:
+                    if not new_left:
+                        resolved.append(index.as_typed(token))
+                        continue
+                    new_left -= 1
+                item = index.resolve(token)
+                if item.how == "unknown" and searches_left and index.searchable(item):
+                    searches_left -= 1
+                    item = index.search(token) or item
+                parts = index.compound(token) if item.how == "unknown" else None
+                if parts is None:
+                    resolved.append(item)
+                else:
+                    resolved.extend(index.resolve(part) for part in parts)
+            result.append(resolved)
+        return result
+
+    def score(self, clause: Clause, resolved: list[Resolved]) -> ClauseScore:
+        """Confidence for each intent with a phrase in ``clause`` (its tokens ``resolved`` by
+        :meth:`resolve_all`) that survived the guards."""
         chosen = _select(self._index.find_spans(resolved))
         if not chosen:
             return ClauseScore({}, frozenset())
