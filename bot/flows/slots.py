@@ -41,6 +41,9 @@ MAX_ANSWER_CHARS = 1_000
 """Longest answer any parser reads: a longer one is not valid (the step re-asks). Parsers are
 linear at best (``dateparser`` takes 5 s on 1 MB, ``email-validator`` 0.2 s), and a pasted
 document answers no question."""
+MAX_TEXT_CHARS = 4_096
+"""Longest answer to a ``text`` slot without a pattern: WhatsApp's own limit on a text
+message's body (no parser reads it; whitespace is collapsed in linear time)."""
 MAX_DATE_CHARS = 100
 """Longest answer ``dateparser`` reads (about 20 µs per character: 2 ms at this length; "el
 próximo lunes 15 de diciembre a las 3 de la tarde" has 51)."""
@@ -276,6 +279,16 @@ def parse_choice(
     return None
 
 
+def answer_limit(ask: Ask) -> int:
+    """The longest answer (characters) that ``ask`` reads: ``MAX_DATE_CHARS`` for a date,
+    ``MAX_TEXT_CHARS`` for free text without a pattern, ``MAX_ANSWER_CHARS`` otherwise."""
+    if ask.type is SlotType.DATE:
+        return MAX_DATE_CHARS
+    if ask.type is SlotType.TEXT and ask.pattern is None:
+        return MAX_TEXT_CHARS
+    return MAX_ANSWER_CHARS
+
+
 def parse_answer(
     ask: Ask,
     answer: str,
@@ -287,8 +300,7 @@ def parse_answer(
     option_titles: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> Any:
     """The value to store for ``answer`` to ``ask``, or ``None`` when it is not valid
-    (longer than ``MAX_ANSWER_CHARS``, or ``MAX_DATE_CHARS`` for a date, included: no parser
-    reads it).
+    (longer than :func:`answer_limit` included: no parser reads it).
 
     Args:
         ask: The question.
@@ -299,9 +311,7 @@ def parse_answer(
         user_region: The user's own country, for phone numbers typed without ``+``.
         option_titles: For ``choice``/``yes_no``: ``(value, titles in every language)``.
     """
-    if len(answer) > MAX_ANSWER_CHARS or (
-        ask.type is SlotType.DATE and len(answer) > MAX_DATE_CHARS
-    ):
+    if len(answer) > answer_limit(ask):
         return None
     if (
         ask.pattern is not None

@@ -15,7 +15,13 @@ import pytest
 
 from bot.flows import slots
 from bot.flows.model import Ask, SlotType, Text
-from bot.flows.slots import MAX_ANSWER_CHARS, MAX_DATE_CHARS, fold, parse_answer
+from bot.flows.slots import (
+    MAX_ANSWER_CHARS,
+    MAX_DATE_CHARS,
+    MAX_TEXT_CHARS,
+    fold,
+    parse_answer,
+)
 from bot.wiring import Content
 from tests.conftest import Harness
 
@@ -66,6 +72,15 @@ def test_answers_up_to_the_limits_are_still_parsed() -> None:
     two = "2 pizzas".ljust(MAX_ANSWER_CHARS)
     assert parse_answer(number, two, None, lang="es", now=NOW, user_region=None) == 2
     assert parse_answer(number, two + "x", None, lang="es", now=NOW, user_region=None) is None
+
+
+def test_free_text_is_kept_up_to_whatsapps_own_text_limit() -> None:
+    text = Ask(slot="t", type=SlotType.TEXT, invalid=Text(key="invalid.text"))
+    story = ("mi pedido llegó frío y tarde " * 200)[: MAX_TEXT_CHARS - 1] + "."
+    assert len(story) == MAX_TEXT_CHARS == 4_096
+    kept = parse_answer(text, story, None, lang="es", now=NOW, user_region=None)
+    assert kept == " ".join(story.split())
+    assert parse_answer(text, story + "x", None, lang="es", now=NOW, user_region=None) is None
 
 
 def test_folding_a_long_text_reads_its_head_and_tail_quickly() -> None:
