@@ -366,9 +366,12 @@ def meta_bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _values(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every ``entry[].changes[].value`` object left in a (mutated) body."""
+    entries = body.get("entry")
     found = []
-    for entry in body.get("entry") or []:
-        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+    for entry in entries if isinstance(entries, list) else []:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else []:
             if isinstance(change, dict) and isinstance(change.get("value"), dict):
                 found.append(change["value"])
     return found
@@ -434,7 +437,7 @@ async def check_meta(webapp: WebApp, tally: Tally, body: dict[str, Any], as_asci
         await check_acknowledged(webapp, tally, message)
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=1500)
 @given(body=meta_bodies(), as_ascii=st.booleans())
 async def test_fuzzed_meta_payloads_on_sqlite(
     webapp: WebApp, strict_log: StrictLog, tally: Tally, body: dict[str, Any], as_ascii: bool
@@ -443,7 +446,7 @@ async def test_fuzzed_meta_payloads_on_sqlite(
 
 
 @pytest.mark.parametrize("extra_env", ["redis"], indirect=True)
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=300)
 @given(body=meta_bodies(), as_ascii=st.booleans())
 async def test_fuzzed_meta_payloads_on_redis(
     webapp: WebApp, strict_log: StrictLog, tally: Tally, body: dict[str, Any], as_ascii: bool
@@ -538,7 +541,7 @@ async def check_twilio(webapp: WebApp, tally: Tally, path: str, form: dict[str, 
     await check_acknowledged(webapp, tally, parse_message(form, webapp.clock()))
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=800)
 @given(sent=twilio_requests())
 async def test_fuzzed_twilio_forms_on_sqlite(
     webapp: WebApp, strict_log: StrictLog, tally: Tally, sent: tuple[str, dict[str, str]]
@@ -547,7 +550,7 @@ async def test_fuzzed_twilio_forms_on_sqlite(
 
 
 @pytest.mark.parametrize("extra_env", ["redis"], indirect=True)
-@settings(FUZZ, max_examples=50)
+@settings(FUZZ, max_examples=200)
 @given(sent=twilio_requests())
 async def test_fuzzed_twilio_forms_on_redis(
     webapp: WebApp, strict_log: StrictLog, tally: Tally, sent: tuple[str, dict[str, str]]
