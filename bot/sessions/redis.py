@@ -563,7 +563,9 @@ class RedisStore(SessionStore):
                 ],
                 args=[
                     SEEN_TTL_S,
-                    _json(message.to_json()),
+                    # Strict (no _json fallback): what the commit could not write must fail
+                    # here, before the webhook's 200, not be acknowledged and then dropped.
+                    orjson.dumps(message.to_json()).decode(),
                     _user_member(key),
                 ],
             )

@@ -77,12 +77,72 @@ def test_kinds(
             {"MessageSid": "SM", "From": "whatsapp:+1", "To": "+2"},
             "From and To must both be whatsapp: addresses or both phone numbers",
         ),
+        # An empty user must not become a session with an empty user id.
+        (
+            {"MessageSid": "SM", "From": "whatsapp:", "To": "whatsapp:+2"},
+            "From is not a valid address (empty)",
+        ),
+        (
+            {"MessageSid": "SM", "From": "whatsapp:+1", "To": "whatsapp:"},
+            "To is not a valid address (empty)",
+        ),
+        ({"MessageSid": "SM", "From": "+", "To": "+2"}, "From is not a valid address (must start"),
+        (
+            {"MessageSid": "SM", "From": "+1 555", "To": "+2"},
+            "From is not a valid address (character ' ' not allowed)",
+        ),
+        (
+            {"MessageSid": "SM", "From": "+1\r\nINFO forged", "To": "+2"},
+            "From is not a valid address (character '\\r' not allowed)",
+        ),
+        (
+            {"MessageSid": "SM", "From": "+1\ud800", "To": "+2"},
+            "From is not a valid address (character '\\ufffd' not allowed)",
+        ),
+        (
+            {"MessageSid": "SM", "From": "whatsapp:" + "1" * 65, "To": "whatsapp:+2"},
+            "From is not a valid address (65 characters, at most 64)",
+        ),
+        (
+            {"MessageSid": "SM\x00", "From": "+1", "To": "+2"},
+            "MessageSid is not a valid message id (character '\\x00' not allowed)",
+        ),
     ],
 )
 def test_bad_messages(form: dict[str, str], reason: str) -> None:
     with pytest.raises(BadRequest) as raised:
         parse_message(form, NOW)
-    assert (raised.value.status, raised.value.reason) == (400, reason)
+    assert raised.value.status == 400
+    assert raised.value.reason.startswith(reason)
+
+
+def test_every_value_is_valid_text() -> None:
+    """A lone surrogate (some form charsets can carry one) reaches no store or log as such."""
+    form = {
+        "MessageSid": "SM1",
+        "From": "whatsapp:+5491155550001",
+        "To": "whatsapp:+14155238886",
+        "Body": "hola \ud800",
+        "ButtonPayload": "p\udfff",
+        "ButtonText": "S\ud800\udc00",
+        "ProfileName": "Ana\udbff",
+    }
+    message = parse_message(form, NOW)
+    assert (message.text, message.payload, message.display_name) == (
+        "S\U00010000",
+        "p\ufffd",
+        "Ana\ufffd",
+    )
+    plain = parse_message({**form, "ButtonPayload": ""}, NOW)
+    assert plain.text == "hola \ufffd"
+    status = parse_status(
+        {"MessageSid": "SM9", "MessageStatus": "failed", "ErrorMessage": "x\ud800"}, NOW
+    )
+    assert status is not None and status.error_title == "x\ufffd"
+    assert (
+        parse_voice({"CallSid": "CA", "From": "+1", "To": "+2", "SpeechResult": "\ud800"}).speech
+        == "\ufffd"
+    )
 
 
 @pytest.mark.parametrize(

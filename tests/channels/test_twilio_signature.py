@@ -69,6 +69,8 @@ def test_ports_are_tolerated_as_twilio_does(signed: str, received: str) -> None:
         (TOKEN, URL, PARAMS, None),
         (TOKEN, URL, PARAMS, ""),
         (TOKEN, URL, PARAMS, "ñ-not-base64"),
+        (TOKEN, URL, {**PARAMS, "Body": "\ud800"}, "bm90IGl0"),  # a lone surrogate in a value
+        (TOKEN, URL + "&q=\udfff", PARAMS, "bm90IGl0"),
     ],
 )
 def test_wrong_or_missing_signatures_fail_without_raising(

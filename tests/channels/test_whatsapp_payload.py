@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -225,19 +225,92 @@ def test_status_without_id_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
     assert "skipping status" in caplog.text
 
 
-@pytest.mark.parametrize("missing", ["id", "from"])
-def test_message_missing_id_or_from_is_skipped_not_fatal(
-    missing: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("mutate", "reason_part"),
+    [
+        (lambda m: m.pop("id"), "messages[0].id must be a string (got nothing)"),
+        (lambda m: m.pop("from"), "messages[0].from must be a string (got nothing)"),
+        (lambda m: m.update({"from": ""}), "messages[0].from is not a valid address (empty)"),
+        (lambda m: m.update({"from": 5491155550001}), "from must be a string (got int)"),
+        (lambda m: m.update({"from": "549 11"}), "from is not a valid address (character ' '"),
+        (lambda m: m.update({"from": "549\n11"}), "(character '\\n' not allowed)"),
+        (lambda m: m.update({"from": "549\ud800"}), "(character '\\ufffd' not allowed)"),
+        (lambda m: m.update({"from": "5" * 65}), "(65 characters, at most 64)"),
+        (lambda m: m.update({"id": ""}), "messages[0].id is not a valid message id (empty)"),
+        (lambda m: m.update({"id": "wamid.\x00"}), "(character '\\x00' not allowed)"),
+    ],
+)
+def test_a_message_that_cannot_be_stored_is_a_400_naming_it(
+    mutate: Callable[[dict[str, Any]], object], reason_part: str
 ) -> None:
+    """A 200 would acknowledge a message that is then lost; the reason says which one and
+    why, without the user's number."""
     bad = cp.text_message("bad", wa_id="5491155550001")
-    del bad["messages"][0][missing]
+    mutate(bad["messages"][0])
 
-    with caplog.at_level(logging.WARNING, logger="bot.channels.whatsapp.payload"):
-        batch = parse(bad, cp.text_message("good"))
+    with pytest.raises(BadRequest) as caught:
+        parse(cp.text_message("good"), bad)
 
-    assert [m.text for m in batch.messages] == ["good"]
-    assert f"skipping message without '{missing}'" in caplog.text
-    assert "5491155550001" not in caplog.text
+    assert caught.value.status == 400
+    assert caught.value.reason.startswith("entry[0].changes[1].value.messages[0].")
+    assert reason_part in caught.value.reason
+    assert "5491155550001" not in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("value", "reason_part"),
+    [
+        ({"messages": "nonsense"}, "value.messages must be a list (got str)"),
+        ({"messages": ["nonsense"]}, "value.messages[0] must be an object (got str)"),
+        (
+            {"messages": [{"id": "wamid.A", "from": "1", "type": "text"}]},
+            "value.metadata.phone_number_id is missing: messages need it",
+        ),
+    ],
+)
+def test_a_messages_list_that_cannot_be_stored_is_a_400(
+    value: dict[str, Any], reason_part: str
+) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse(value)
+    assert reason_part in caught.value.reason
+
+
+def _texts(message: InboundMessage) -> tuple[str | None, ...]:
+    return (message.text, message.payload, message.display_name)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (cp.text_message("hola \ud800", name="Ana"), ("hola \ufffd", None, "Ana")),
+        (
+            cp.text_message("\udc00\ud83d\ude00\ud83d", name="Ana\udfff"),
+            ("\ufffd\U0001f600\ufffd", None, "Ana\ufffd"),
+        ),
+        (cp.interactive_reply("opt\ud800", "S\ud800", name="A"), ("S\ufffd", "opt\ufffd", "A")),
+        (cp.button_reply("B\udbff", "p\udbff", name="A"), ("B\ufffd", "p\ufffd", "A")),
+    ],
+)
+def test_lone_surrogates_become_the_replacement_character(
+    value: dict[str, Any], expected: tuple[str | None, ...]
+) -> None:
+    """JSON ``"\\ud800"`` decodes to a lone surrogate that no store or log can encode (a 500
+    on SQLite, a message lost on Redis): it leaves the parser as U+FFFD, what a user sees for a
+    broken character anywhere else."""
+    body = json.dumps(cp.envelope(value)).encode()  # ASCII: surrogates as \u escapes
+    assert b"\\ud" in body
+
+    message = parse_webhook(body, now=lambda: FIXED_NOW).messages[0]
+
+    assert _texts(message) == expected
+    for text in _texts(message):
+        (text or "").encode("utf-8")  # strict: raises on a surrogate
+
+
+def test_an_escaped_backslash_before_u_is_not_a_surrogate() -> None:
+    message = only_message(cp.text_message("C:\\ud800 and \u00e9"))
+    assert message.text == "C:\\ud800 and \u00e9"
 
 
 def test_changes_with_another_field_are_ignored() -> None:
@@ -249,15 +322,15 @@ def test_changes_with_another_field_are_ignored() -> None:
     assert [m.text for m in batch.messages] == ["kept"]
 
 
-def test_malformed_items_inside_the_envelope_are_skipped() -> None:
-    no_metadata = cp.text_message("no bot id")
+def test_malformed_items_around_the_messages_are_skipped() -> None:
+    no_metadata = cp.status_update("wamid.S", "read")
     del no_metadata["metadata"]
     body = cp.envelope(no_metadata, cp.text_message("kept"))
     body["entry"][0]["changes"].append({"field": "messages", "value": "nonsense"})
     body["entry"][0]["changes"].append("nonsense")
     body["entry"].extend([{"id": "1"}, "nonsense", {"changes": {"not": "a list"}}])
     kept = cp.text_message("also kept")
-    kept["messages"].insert(0, "nonsense")
+    kept["statuses"] = ["nonsense", {"status": "read"}]
     body["entry"].append(cp.envelope(kept)["entry"][0])
 
     batch = parse_webhook(json.dumps(body).encode())

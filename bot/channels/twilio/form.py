@@ -13,6 +13,12 @@ Field names are Twilio's (Twilio Docs, "Messaging webhooks" and "TwiML Voice: <G
 
 Users and business numbers are stored without the ``whatsapp:`` prefix (``+5491155550001``),
 so the same person keeps one id; the channel name tells the two transports apart.
+
+Every value is decoded here into valid text (see :mod:`bot.channels.fields`): lone surrogates,
+which some form charsets can produce, become U+FFFD. ``MessageSid`` must be a message id and,
+on an incoming message, ``From`` and ``To`` (without ``whatsapp:``) must be addresses: an empty
+user (``From=whatsapp:``), spaces or control characters are answered 400 with a reason, never
+turned into a session.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.channels.base import InboundKind, InboundMessage, StatusUpdate
+from bot.channels.fields import address, provider_id, valid_text
 from bot.errors import BadRequest
 
 CHANNEL_WHATSAPP = "twilio_whatsapp"
@@ -44,10 +51,20 @@ _STATUS = {
 
 
 def _required(form: Mapping[str, str], *names: str) -> list[str]:
+    """The named fields, stripped and valid text.
+
+    Raises:
+        BadRequest: one of them is missing or blank.
+    """
     missing = [name for name in names if not form.get(name, "").strip()]
     if missing:
         raise BadRequest(f"missing Twilio parameter(s): {', '.join(missing)}")
-    return [form[name].strip() for name in names]
+    return [valid_text(form[name].strip()) for name in names]
+
+
+def _optional(form: Mapping[str, str], name: str) -> str:
+    """The field as valid text, ``""`` when absent."""
+    return valid_text(form.get(name, ""))
 
 
 def split_address(address: str) -> tuple[str, str]:
@@ -66,20 +83,25 @@ def parse_message(form: Mapping[str, str], now: datetime) -> InboundMessage:
         now: Receipt time (UTC); Twilio sends no timestamp with incoming messages.
 
     Raises:
-        BadRequest: ``MessageSid``, ``From`` or ``To`` is missing, or ``From`` and ``To`` are
-            not on the same transport (one ``whatsapp:``, the other not).
+        BadRequest: ``MessageSid``, ``From`` or ``To`` is missing; ``MessageSid`` is not a
+            message id; ``From`` or ``To`` (without ``whatsapp:``) is not an address (an
+            empty user, spaces, control characters: see :func:`bot.channels.fields.address`);
+            ``From`` and ``To`` are not on the same transport (one ``whatsapp:``, the other
+            not).
     """
     sid, sender, recipient = _required(form, "MessageSid", "From", "To")
+    sid = provider_id("MessageSid", sid)
     channel, user_id = split_address(sender)
     to_channel, bot_id = split_address(recipient)
+    user_id, bot_id = address("From", user_id), address("To", bot_id)
     if channel != to_channel:
         raise BadRequest("From and To must both be whatsapp: addresses or both phone numbers")
-    body = form.get("Body", "")
-    payload = form.get("ButtonPayload") or None
+    body = _optional(form, "Body")
+    payload = _optional(form, "ButtonPayload") or None
     kind = InboundKind.TEXT
     text: str | None = body
     if payload is not None:
-        kind, text = InboundKind.BUTTON, form.get("ButtonText") or body
+        kind, text = InboundKind.BUTTON, _optional(form, "ButtonText") or body
     elif form.get("Latitude") and form.get("Longitude"):
         kind, text = InboundKind.LOCATION, None
     elif _int(form.get("NumMedia")) > 0 and not body.strip():
@@ -95,7 +117,7 @@ def parse_message(form: Mapping[str, str], now: datetime) -> InboundMessage:
         text=text,
         timestamp=now,
         payload=payload,
-        display_name=form.get("ProfileName") or None,
+        display_name=_optional(form, "ProfileName") or None,
     )
 
 
@@ -103,14 +125,16 @@ def parse_status(form: Mapping[str, str], now: datetime) -> StatusUpdate | None:
     """The delivery status of a message status callback; ``None`` for a non-final status.
 
     Raises:
-        BadRequest: ``MessageSid`` or ``MessageStatus`` is missing.
+        BadRequest: ``MessageSid`` or ``MessageStatus`` is missing, or ``MessageSid`` is not
+            a message id.
     """
     sid, status = _required(form, "MessageSid", "MessageStatus")
+    sid = provider_id("MessageSid", sid)
     mapped = _STATUS.get(status.lower())
     if mapped is None:
         return None
-    channel, bot_id = split_address(form.get("From", ""))
-    _, recipient = split_address(form.get("To", ""))
+    channel, bot_id = split_address(_optional(form, "From"))
+    _, recipient = split_address(_optional(form, "To"))
     code = _int(form.get("ErrorCode"))
     return StatusUpdate(
         channel=channel,
@@ -120,7 +144,7 @@ def parse_status(form: Mapping[str, str], now: datetime) -> StatusUpdate | None:
         recipient_id=recipient,
         timestamp=now,
         error_code=code or None,
-        error_title=form.get("ErrorMessage") or None,
+        error_title=_optional(form, "ErrorMessage") or None,
     )
 
 
@@ -148,7 +172,7 @@ def parse_voice(form: Mapping[str, str]) -> VoiceRequest:
         BadRequest: ``CallSid``, ``From`` or ``To`` is missing.
     """
     call_sid, caller, called = _required(form, "CallSid", "From", "To")
-    return VoiceRequest(call_sid, caller, called, form.get("SpeechResult", "").strip())
+    return VoiceRequest(call_sid, caller, called, _optional(form, "SpeechResult").strip())
 
 
 def _int(raw: str | None) -> int:

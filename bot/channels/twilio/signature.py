@@ -38,7 +38,10 @@ def compute_signature(auth_token: str, url: str, params: Iterable[tuple[str, str
     payload = url + "".join(
         name + value for name in sorted(values) for value in sorted(values[name])
     )
-    digest = hmac.new(auth_token.encode("utf-8"), payload.encode("utf-8"), hashlib.sha1).digest()
+    # surrogatepass: a form value may hold a lone surrogate (see bot.channels.fields); it must
+    # fail to verify, not raise.
+    data = payload.encode("utf-8", "surrogatepass")
+    digest = hmac.new(auth_token.encode("utf-8"), data, hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
 
 

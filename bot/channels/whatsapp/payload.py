@@ -13,9 +13,23 @@ The input is the ``messages`` webhook Meta documents for the Cloud API::
            "statuses": [{"id": "wamid...", "status": "sent", "timestamp": "...",
                          "recipient_id": "..."}]}}]}]}
 
-Only the envelope is strict (a wrong envelope is answered 400, so a misrouted sender notices).
-Inside it the parser is lenient: one malformed item is skipped with a warning and the rest of
-the batch is still delivered, because Meta redelivers a whole batch whose answer is not 2xx.
+The body is decoded once, here, into valid values (see :mod:`bot.channels.fields`): every
+string has its lone surrogates (JSON ``"\\ud800"``) replaced by U+FFFD, so a text, a profile
+name or a button title is stored as the user would see it on any other screen.
+
+Strict, answered 400 with a reason (nothing is stored then, so a 200 always means every
+message of the batch was queued): a wrong envelope, and anything in a ``messages`` list that
+cannot become a stored message, because a 200 would acknowledge a message that is then lost.
+That is an item that is not an object, one whose ``id`` is not a message id or whose ``from``
+is not an address (empty, spaces, control characters: see
+:func:`bot.channels.fields.address`), and messages in a change without
+``metadata.phone_number_id``. Meta never sends such a message; a payload that has one is
+forged or broken, and the 400 shows in Meta's webhook log and ours.
+
+Lenient, skipped with a warning so the rest of the batch is still delivered: junk around the
+messages (an entry without ``changes``, a change without a ``value`` object, a change of
+another ``field``) and a malformed delivery status, which loses nothing a user sent. Inside a
+message, a content the service cannot read makes it :attr:`InboundKind.UNSUPPORTED` (stored).
 """
 
 from __future__ import annotations
@@ -28,8 +42,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.channels.base import InboundKind, InboundMessage, StatusUpdate
+from bot.channels.fields import address, provider_id, shown, valid_json
 from bot.errors import BadRequest
-from bot.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +86,9 @@ def parse_webhook(body: bytes, now: Callable[[], datetime] | None = None) -> Web
             missing or invalid. Defaults to ``datetime.now(UTC)``.
 
     Returns:
-        The batch's messages and statuses in payload order. ``changes[]`` items whose
-        ``field`` is not ``"messages"`` are ignored; a message without ``id``/``from`` or a
-        status without ``id``/``status`` is skipped with a warning; a message type the
+        The batch's messages and statuses in payload order, every string valid text.
+        ``changes[]`` items whose ``field`` is not ``"messages"`` are ignored; a status
+        without ``id``/``status`` is skipped with a warning; a message type the
         service does not know becomes :attr:`InboundKind.UNSUPPORTED`. ``text``/``payload``
         are set only for TEXT (``text.body``), INTERACTIVE (reply ``title``/``id``) and
         BUTTON (``button.text``/``button.payload``). A status without ``recipient_id`` gets
@@ -82,30 +96,32 @@ def parse_webhook(body: bytes, now: Callable[[], datetime] | None = None) -> Web
 
     Raises:
         BadRequest: (400) the body is not UTF-8, not JSON or not a JSON object; ``object``
-            is missing or is not ``"whatsapp_business_account"``; ``entry`` is not a list.
+            is missing or is not ``"whatsapp_business_account"``; ``entry`` is not a list; a
+            ``messages`` list holds an item that cannot be stored (see the module's notes);
+            the reason names the item (``entry[0].changes[0].value.messages[1]``).
     """
     clock = now or _utc_now
     data = _decode(body)
     obj = data.get("object")
     if obj != WEBHOOK_OBJECT:
-        got = "missing" if obj is None else f"got {_short(obj)}"
+        got = "missing" if obj is None else f"got {shown(obj, 60)}"
         raise BadRequest(f"'object' must be {WEBHOOK_OBJECT!r} ({got})")
     entries = data.get("entry")
     if not isinstance(entries, list):
         raise BadRequest(f"'entry' must be a list (got {_type_name(entries)})")
 
     batch = WebhookBatch(messages=[], statuses=[])
-    for entry in entries:
+    for i, entry in enumerate(entries):
         changes = entry.get("changes") if isinstance(entry, dict) else None
         if not isinstance(changes, list):
             logger.warning("skipping webhook entry without a changes list")
             continue
-        for change in changes:
+        for j, change in enumerate(changes):
             if not isinstance(change, dict) or change.get("field") != "messages":
                 continue
             value = change.get("value")
             if isinstance(value, dict):
-                _parse_value(value, clock, batch)
+                _parse_value(value, clock, batch, f"entry[{i}].changes[{j}].value")
             else:
                 logger.warning("skipping 'messages' change without a value object")
     return batch
@@ -117,7 +133,7 @@ def _decode(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"body is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        data = json.loads(text)
+        data = valid_json(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
@@ -129,33 +145,57 @@ def _decode(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _parse_value(value: dict[str, Any], clock: Callable[[], datetime], batch: WebhookBatch) -> None:
-    """Append the messages and statuses of one ``changes[].value`` to ``batch``."""
+def _parse_value(
+    value: dict[str, Any], clock: Callable[[], datetime], batch: WebhookBatch, where: str
+) -> None:
+    """Append the messages and statuses of one ``changes[].value`` (at ``where`` in the body,
+    for reasons) to ``batch``.
+
+    Raises:
+        BadRequest: ``messages`` holds something that cannot be stored.
+    """
     metadata = value.get("metadata")
     bot_id = _str(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
     for error in _dicts(value.get("errors")):
         logger.warning(
-            "webhook reports an error: code=%s title=%s", error.get("code"), error.get("title")
+            "webhook reports an error: code=%s title=%s",
+            shown(error.get("code")),
+            shown(error.get("title")),
         )
-    messages = _dicts(value.get("messages"))
+    messages = _messages(value.get("messages"), f"{where}.messages")
     statuses = _dicts(value.get("statuses"))
     if bot_id is None:
-        if messages or statuses:
-            logger.warning(
-                "skipping %d message(s) and %d status(es) without metadata.phone_number_id",
-                len(messages),
-                len(statuses),
-            )
+        if messages:
+            raise BadRequest(f"{where}.metadata.phone_number_id is missing: messages need it")
+        if statuses:
+            logger.warning("skipping %d status(es) without metadata.phone_number_id", len(statuses))
         return
+    bot_id = address(f"{where}.metadata.phone_number_id", bot_id)
     contacts = _dicts(value.get("contacts"))
-    for message in messages:
-        inbound = _parse_message(message, bot_id, contacts, clock)
-        if inbound is not None:
-            batch.messages.append(inbound)
+    for k, message in enumerate(messages):
+        batch.messages.append(
+            _parse_message(message, bot_id, contacts, clock, f"{where}.messages[{k}]")
+        )
     for status in statuses:
         update = _parse_status(status, bot_id, clock)
         if update is not None:
             batch.statuses.append(update)
+
+
+def _messages(raw: object, where: str) -> list[dict[str, Any]]:
+    """The message objects of a ``messages`` list (absent or ``null``: none).
+
+    Raises:
+        BadRequest: it is not a list, or one of its items is not an object.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise BadRequest(f"{where} must be a list (got {_type_name(raw)})")
+    for k, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise BadRequest(f"{where}[{k}] must be an object (got {_type_name(item)})")
+    return raw
 
 
 def _parse_message(
@@ -163,22 +203,19 @@ def _parse_message(
     bot_id: str,
     contacts: list[dict[str, Any]],
     clock: Callable[[], datetime],
-) -> InboundMessage | None:
-    message_id = _str(message.get("id"))
-    user_id = _str(message.get("from"))
-    if message_id is None or user_id is None:
-        missing = "id" if message_id is None else "from"
-        logger.warning(
-            "skipping message without %r (id=%s, from=%s)",
-            missing,
-            message_id,
-            mask_phone(user_id),
-        )
-        return None
+    where: str,
+) -> InboundMessage:
+    """One message object as an :class:`InboundMessage`.
+
+    Raises:
+        BadRequest: its ``id`` is not a message id or its ``from`` is not an address.
+    """
+    message_id = provider_id(f"{where}.id", _text(message.get("id"), f"{where}.id"))
+    user_id = address(f"{where}.from", _text(message.get("from"), f"{where}.from"))
     msg_type = _str(message.get("type")) or ""
     kind, text, payload = _content(msg_type, message)
     if kind is InboundKind.UNSUPPORTED:
-        logger.info("unsupported message type %r (id=%s)", msg_type, message_id)
+        logger.info("unsupported message type %s (id=%s)", shown(msg_type), message_id)
     return InboundMessage(
         channel=CHANNEL,
         bot_id=bot_id,
@@ -220,7 +257,7 @@ def _parse_status(
     message_id = _str(status.get("id"))
     state = _str(status.get("status"))
     if message_id is None or state is None:
-        logger.warning("skipping status without 'id' or 'status' (id=%s)", message_id)
+        logger.warning("skipping status without 'id' or 'status' (id=%s)", shown(message_id))
         return None
     errors = _dicts(status.get("errors"))
     first_error = errors[0] if errors else {}
@@ -254,7 +291,7 @@ def _timestamp(raw: object, clock: Callable[[], datetime]) -> datetime:
             return datetime.fromtimestamp(float(raw), tz=UTC)
         except (ValueError, OverflowError, OSError):
             pass
-    logger.debug("missing or invalid timestamp %r, using the current time", _short(raw))
+    logger.debug("missing or invalid timestamp %s, using the current time", shown(raw))
     return clock()
 
 
@@ -266,14 +303,20 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _text(value: object, where: str) -> str:
+    """``value`` when it is a string.
+
+    Raises:
+        BadRequest: it is missing or of another JSON type.
+    """
+    if not isinstance(value, str):
+        raise BadRequest(f"{where} must be a string (got {_type_name(value)})")
+    return value
+
+
 def _dicts(value: object) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _type_name(value: object) -> str:
     return "nothing" if value is None else type(value).__name__
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
