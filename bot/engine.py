@@ -143,7 +143,8 @@ class Engine:
 
         Each message is removed from the inbox in the same transaction that commits its turn,
         so a crash leaves it queued for the next :meth:`drain` (see :meth:`recover`). A message
-        whose processing raises is logged and dropped, so it cannot block the user's inbox.
+        whose processing raises is logged and kept in the history as ``failed`` (see
+        :meth:`_set_aside`), so it cannot block the user's inbox and leaves a trace.
 
         Returns:
             How many messages this call processed.
@@ -157,15 +158,40 @@ class Engine:
                     # Transient: the message stays queued; recover() tries again later.
                     log.warning("store unavailable; %s stays queued: %s", message.message_id, exc)
                     return done
-                except Exception:
-                    log.exception("inbound %s failed; dropped", message.message_id)
+                except Exception as exc:
+                    log.exception("inbound %s failed; stored as not processed", message.message_id)
                     self.store.forget_cached(key)  # the session may be half changed
-                    await self.store.commit([], [], consumed=message)
+                    try:
+                        await self._set_aside(key, message, exc)
+                    except StoreUnavailable as down:
+                        wamid = message.message_id
+                        log.warning("store unavailable; %s stays queued: %s", wamid, down)
+                        return done
                     continue
                 done += 1
                 if records:
                     await self.outbox.submit(records)
         return done
+
+    async def _set_aside(self, key: SessionKey, message: InboundMessage, error: Exception) -> None:
+        """Take ``message`` out of the inbox without a turn, keeping it in the history of its
+        user's active session (if any) with status ``failed`` and the error's type as
+        ``error_detail``, so a message whose processing raised is never lost without a trace
+        and cannot block the messages queued behind it."""
+        active = await self.store.get_active(key)  # as committed: the failed turn left nothing
+        record = MessageRecord(
+            session_id=active.id if active else None,
+            key=key,
+            direction=Direction.IN,
+            kind=message.kind.value,
+            text=message.text,
+            created_at=message.timestamp,
+            step_id=active.step_id if active else None,
+            provider_id=message.message_id,
+            status=Delivery.FAILED,
+            error_detail=f"not processed: {type(error).__name__}",
+        )
+        await self.store.commit([], [record], consumed=message)
 
     async def recover(self, limit: int = 1000) -> int:
         """Drain the inboxes that crashed or stopped workers left behind. Returns how many

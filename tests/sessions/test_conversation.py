@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.channels.base import InboundKind
+import pytest
+
+from bot.channels.base import InboundKind, InboundMessage
 from bot.errors import ChannelSendError
 from bot.sessions.model import Delivery, Direction, Status
 from bot.wiring import Content
@@ -213,3 +215,27 @@ async def test_outbound_left_pending_by_a_crash_is_delivered_once_at_start(
     assert await harness.runtime.outbox.deliver_pending() == 1
     assert await harness.runtime.outbox.deliver_pending() == 0
     assert harness.sender.texts_to(USER)[-1] == t(content, "es", "close.goodbye")
+
+
+async def test_a_message_whose_turn_raises_is_kept_as_failed_and_the_next_one_is_answered(
+    harness: Harness, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await harness.say("hola")
+    engine = harness.runtime.engine
+    respond = engine._respond
+
+    async def broken(session: object, message: InboundMessage, now: object) -> object:
+        if message.text == "💥":
+            raise RuntimeError("a bug in a flow action")
+        return await respond(session, message, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_respond", broken)
+    assert await harness.say("💥", wamid="wamid.boom") == []
+    assert await harness.say("quiero una prueba") == [t(content, "es", "free_trial.ask_name")]
+    session = await harness.session_of()
+    history = await harness.store.messages(session.id)
+    failed = [m for m in history if m.provider_id == "wamid.boom"]
+    assert [(m.direction, m.status, m.text, m.error_detail) for m in failed] == [
+        (Direction.IN, Delivery.FAILED, "💥", "not processed: RuntimeError")
+    ]
+    assert await harness.store.next_inbound(session.key) is None
