@@ -10,6 +10,8 @@ NONE_INTENT = "none"
 GREET = "greet"
 GOODBYE = "goodbye"
 CANCEL = "cancel"
+OPT_OUT = "opt_out"
+"""The user wants no more messages from the business at all (WhatsApp's opt-out)."""
 
 CLOSING_INTENTS: frozenset[str] = frozenset({GOODBYE, CANCEL})
 """Intents that end a conversation; guarded against questions, conditionals and free text."""
@@ -27,8 +29,17 @@ class IntentResult:
             (``0.0`` when nothing matched at all).
         lang: Language detected in the text (``"es"``, ``"en"``, ...), or ``None`` when the
             text carries no evidence (an email address, ``"ok"``, a bare name).
+        ranked: Every intent found in the message with its confidence, best first (the acted-on
+            ``intent`` included when it is not ``"none"``): "hola, quiero una prueba" ranks
+            ``request_trial`` and ``greet``. Empty when nothing matched.
+        confirm: A closing intent the message may mean but not clearly enough to act on: the
+            engine asks the user (yes/no) instead of closing. ``intent`` is then what the
+            engine acts on without asking (usually ``"none"``). ``None`` when there is nothing
+            to ask.
     """
 
     intent: str
     confidence: float
     lang: str | None
+    ranked: tuple[tuple[str, float], ...] = ()
+    confirm: str | None = None
