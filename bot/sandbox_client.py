@@ -226,9 +226,7 @@ class SandboxClient:
                 if self._secret
                 else "is not set here, but the server checks signatures"
             )
-            raise SendError(
-                f"the webhook refused the signature (401): WHATSAPP_APP_SECRET {hint}"
-            )
+            raise SendError(f"the webhook refused the signature (401): WHATSAPP_APP_SECRET {hint}")
         if status == 404:
             raise SendError(
                 f"{self._url} has no {WEBHOOK_PATH} (the WhatsApp channel is off there): "
