@@ -246,7 +246,7 @@ class SandboxClient:
             detail = await self._admin_get(
                 f"/v1/sessions/{quote(str(session['id']), safe='')}?limit={MESSAGES_READ}"
             )
-            replies = _after(detail.get("messages", []), wamid)
+            replies = replies_after(detail.get("messages", []), wamid)
             if replies is not None:
                 return replies
         return None
@@ -288,7 +288,7 @@ class SandboxClient:
             return status, text
 
 
-def _after(messages: list[dict[str, Any]], wamid: str) -> list[Reply] | None:
+def replies_after(messages: list[dict[str, Any]], wamid: str) -> list[Reply] | None:
     """The outbound messages after the inbound one with ``wamid`` until the next inbound, or
     ``None`` when it is not among ``messages``."""
     start = next(

@@ -21,6 +21,7 @@ from bot.channels.sandbox import WAMID_PREFIX, SandboxSender
 from bot.config import Settings, load_settings, require_serve_settings
 from bot.errors import ConfigError
 from bot.locales import Locales
+from bot.sandbox_client import Exchange, format_exchange, replies_after
 from bot.web.app import create_app
 from bot.web.keys import RUNTIME, TASKS
 from bot.wiring import Content
@@ -211,3 +212,41 @@ async def test_an_unsigned_webhook_is_refused_in_the_sandbox_too(
     async with client.post("/webhook/whatsapp", data=body) as response:
         assert response.status == 401
         assert await response.json() == {"error": "missing or invalid X-Hub-Signature-256"}
+
+
+# --- how bot send prints what it read -------------------------------------------------------
+
+
+def test_bot_send_shows_a_failed_or_unsettled_reply_with_its_status_and_graph_error() -> None:
+    history = [
+        {"direction": "out", "provider_id": "wamid.sandbox.1", "text": "old", "status": "sent"},
+        {"direction": "in", "provider_id": "wamid.in1", "text": "hola", "status": "received"},
+        {"direction": "out", "text": "Hola\nsegunda línea", "status": "sent"},
+        {
+            "direction": "out",
+            "text": "¿Plan?",
+            "status": "failed",
+            "error_code": 131030,
+            "error_detail": "Recipient phone number not in allowed list",
+        },
+        {"direction": "out", "text": "luego", "status": "pending"},
+        {"direction": "in", "provider_id": "wamid.in2", "text": "next", "status": "received"},
+        {"direction": "out", "text": "not this one", "status": "sent"},
+    ]
+    replies = replies_after(history, "wamid.in1")
+    assert replies is not None
+    assert replies_after(history, "wamid.unknown") is None
+    lines = format_exchange(Exchange("hola", "wamid.in1", tuple(replies), settled=False))
+    assert lines == [
+        "you> hola",
+        "bot> Hola",
+        "     segunda línea",
+        "bot> ¿Plan?",
+        "     [failed 131030: Recipient phone number not in allowed list]",
+        "bot> luego",
+        "     [pending]",
+    ]
+    assert format_exchange(Exchange("👍", "w", (), settled=True)) == [
+        "you> 👍",
+        "bot> (no reply)",
+    ]
