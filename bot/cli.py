@@ -153,6 +153,54 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 @main.command()
 @config_option
 @env_file_option
+@click.option("--user", "user", default=None, help="The sender's number, digits [5490000000000].")
+@click.option(
+    "--url", default=None, help="The running bot serve [http://127.0.0.1:PORT]."
+)
+@click.option(
+    "--wait", "wait_s", type=click.FloatRange(min=0), default=5.0, show_default=True,
+    help="Seconds to wait for each message's replies.",
+)
+@click.argument("texts", nargs=-1, required=True)
+@_fail_cleanly
+def send(
+    config_path: Path,
+    env_file: Path,
+    user: str | None,
+    url: str | None,
+    wait_s: float,
+    texts: tuple[str, ...],
+) -> None:
+    """Send TEXTS, in order, to a running bot serve as WhatsApp messages, and print the
+    replies under each.
+
+    Each text is posted to /webhook/whatsapp as a Cloud API payload, signed with
+    WHATSAPP_APP_SECRET; the replies are read through the admin API with ADMIN_TOKEN (both
+    from .env). With WHATSAPP_API_URL=sandbox nothing reaches Meta.
+    """
+    from bot import sandbox_client as sc
+
+    settings = _settings(config_path, env_file)
+    wildcard = settings.host in ("", "0.0.0.0", "::")  # noqa: S104 - not a bind, a comparison
+    host = "127.0.0.1" if wildcard else settings.host
+    host = f"[{host}]" if ":" in host else host
+    asyncio.run(
+        sc.send_texts(
+            url or f"http://{host}:{settings.port}",
+            list(texts),
+            app_secret=settings.whatsapp.app_secret,
+            admin_token=settings.admin_token,
+            phone_number_id=settings.whatsapp.phone_number_id or sc.DEFAULT_PHONE_NUMBER_ID,
+            user_id=sc.user_id_of(user or sc.DEFAULT_USER),
+            echo=click.echo,
+            wait_s=wait_s,
+        )
+    )
+
+
+@main.command()
+@config_option
+@env_file_option
 @click.option(
     "--user", "user_id", default="5490000000000", show_default=True, help="User id to chat as."
 )

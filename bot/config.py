@@ -25,6 +25,9 @@ from bot.errors import ConfigError
 from bot.yamlfile import load_yaml
 
 DEFAULT_API_URL = "https://graph.facebook.com/v21.0"
+SANDBOX_API_URL = "sandbox"
+"""``WHATSAPP_API_URL=sandbox``: replies are kept in the store as sent, nothing calls Meta
+(see :mod:`bot.channels.sandbox`)."""
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
 LOG_FORMATS = ("text", "json")
 SUPPORTED_STORES = ("sqlite", "redis")
@@ -42,9 +45,15 @@ class WhatsAppSettings:
     send_timeout_s: float = 10.0
 
     @property
+    def sandbox(self) -> bool:
+        """True for ``WHATSAPP_API_URL=sandbox``: replies are kept in the store, not sent."""
+        return self.api_url == SANDBOX_API_URL
+
+    @property
     def enabled(self) -> bool:
-        """True when an access token is set: ``bot serve`` serves the Cloud API channel."""
-        return bool(self.access_token)
+        """True when an access token is set, or in the sandbox: ``bot serve`` serves the
+        Cloud API channel."""
+        return bool(self.access_token) or self.sandbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +253,18 @@ def _http_url(setting: str, raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(setting, f"must be an http(s) URL, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _whatsapp_api_url(raw: str) -> str:
+    """``WHATSAPP_API_URL``: :data:`SANDBOX_API_URL` (any case), or an http(s) URL."""
+    if raw.strip().lower() == SANDBOX_API_URL:
+        return SANDBOX_API_URL
+    try:
+        return _http_url("WHATSAPP_API_URL", raw)
+    except ConfigError:
+        raise ConfigError(
+            "WHATSAPP_API_URL", f"must be an http(s) URL or {SANDBOX_API_URL}, got {raw!r}"
+        ) from None
 
 
 def _choice(setting: str, raw: Any, choices: tuple[str, ...]) -> str:
@@ -493,9 +514,8 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
         port=_port("PORT", env_or("PORT", server.get("port", 8080))),
         log_level=log_level,
         whatsapp=WhatsAppSettings(
-            api_url=_http_url(
-                "WHATSAPP_API_URL",
-                str(env_or("WHATSAPP_API_URL", wa.get("api_url", DEFAULT_API_URL))),
+            api_url=_whatsapp_api_url(
+                str(env_or("WHATSAPP_API_URL", wa.get("api_url", DEFAULT_API_URL)))
             ),
             phone_number_id=str(env.get("WHATSAPP_PHONE_NUMBER_ID", "")),
             access_token=str(env.get("WHATSAPP_ACCESS_TOKEN", "")),
@@ -555,12 +575,15 @@ def require_serve_settings(settings: Settings) -> None:
     """Check what ``bot serve`` needs beyond what ``bot chat`` needs.
 
     A deployment on Twilio only (``TWILIO_ACCOUNT_SID`` and ``TWILIO_AUTH_TOKEN`` set, no
-    ``WHATSAPP_*`` token) serves without the Cloud API channel.
+    ``WHATSAPP_*`` token) serves without the Cloud API channel. The sandbox
+    (``WHATSAPP_API_URL=sandbox``) needs no WhatsApp token: nothing is sent to Meta.
 
     Raises:
         ConfigError: ``WHATSAPP_ACCESS_TOKEN`` or ``WHATSAPP_VERIFY_TOKEN`` is missing.
     """
     wa = settings.whatsapp
+    if wa.sandbox:
+        return
     if settings.twilio.enabled and not (wa.access_token or wa.verify_token):
         return
     hint = (

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.channels.base import OutboundSender
 from bot.channels.http import http_client
+from bot.channels.sandbox import SandboxSender
 from bot.channels.twilio import (
     CHANNEL_SMS,
     CHANNEL_VOICE,
@@ -95,12 +96,7 @@ def create_app(
         http = http_client(settings.delivery.concurrency)
         senders: dict[str, OutboundSender] = {}
         if settings.whatsapp.enabled:  # off when serving Twilio only
-            senders["whatsapp"] = WhatsAppClient(
-                http,
-                settings.whatsapp.api_url,
-                settings.whatsapp.access_token,
-                timeout_s=settings.whatsapp.send_timeout_s,
-            )
+            senders["whatsapp"] = _whatsapp_sender(settings, http)
         twilio_http = None
         if settings.twilio.enabled:
             twilio_http = http_client(settings.delivery.concurrency)
@@ -171,6 +167,16 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+def _whatsapp_sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:
+    """The Cloud API sender, or the sandbox's for ``WHATSAPP_API_URL=sandbox`` (replies kept
+    in the store as sent, nothing sent to Meta)."""
+    wa = settings.whatsapp
+    if wa.sandbox:
+        log.info("WHATSAPP_API_URL=sandbox: replies are kept in the store, not sent")
+        return SandboxSender()
+    return WhatsAppClient(http, wa.api_url, wa.access_token, timeout_s=wa.send_timeout_s)
 
 
 def _twilio_senders(
