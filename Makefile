@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+COMPOSE_SCHEMA := $(VENV)/share/compose-spec.json
 
 .PHONY: system-deps install run chat test lint typecheck unit clean bench-classify bench
 
@@ -32,7 +33,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) system-deps
+$(COMPOSE_SCHEMA): | $(STAMP)  # the Compose Specification's schema, for tests/test_deploy.py
+	bash scripts/compose-schema.sh $@ $(BIN)/python
+
+unit: $(STAMP) system-deps $(COMPOSE_SCHEMA)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -350,7 +350,9 @@ def sessions() -> None:
 @config_option
 @env_file_option
 @click.option(
-    "--older-than-hours", type=float, default=None,
+    "--older-than-hours",
+    type=float,
+    default=None,
     help="Override SESSION_RETENTION_HOURS for this run.",
 )
 @_fail_cleanly
@@ -375,7 +377,9 @@ def cleanup(config_path: Path, env_file: Path, older_than_hours: float | None) -
             counts = await purge_expired(store, utc_now, hours)
         finally:
             await store.close()
-        click.echo(f"deleted {counts.sessions} sessions and {counts.messages} messages "
-                   f"closed more than {hours:g} h ago")
+        click.echo(
+            f"deleted {counts.sessions} sessions and {counts.messages} messages "
+            f"closed more than {hours:g} h ago"
+        )
 
     asyncio.run(run())

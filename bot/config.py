@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -74,6 +74,65 @@ class TwilioSettings:
     def enabled(self) -> bool:
         """True when the Twilio channels are configured."""
         return bool(self.account_sid and self.auth_token)
+
+
+SMTP_SECURITY = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
+"""``SMTP_URL`` scheme -> how the connection is protected."""
+SMTP_DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where the ``email`` flow action sends, from ``SMTP_URL`` (password hidden from ``repr``).
+
+    Attributes:
+        host, port: The SMTP server.
+        security: ``plain`` (``smtp://``: no TLS, for a relay on the same host), ``starttls``
+            (``smtp+starttls://``: STARTTLS required) or ``tls`` (``smtps://``: TLS from the
+            first byte).
+        username, password: Login, when the URL has them (percent-decoded).
+        sender: The ``From`` address: the URL's ``?from=``, else the username when it is an
+            address, else ``bot@<host>``.
+        timeout_s: Seconds allowed for connecting and for each SMTP command.
+    """
+
+    host: str
+    port: int
+    security: str = "plain"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = ""
+    timeout_s: float = 10.0
+
+
+def _smtp(raw: str) -> SmtpSettings | None:
+    """``SMTP_URL`` (``smtp://``, ``smtp+starttls://`` or ``smtps://user:pass@host:port``,
+    optional ``?from=bot@example.com``); ``None`` when it is empty."""
+    if not raw.strip():
+        return None
+    parts = urlsplit(raw.strip())
+    expected = "smtp://, smtp+starttls:// or smtps://[user:pass@]host[:port][?from=address]"
+    security = SMTP_SECURITY.get(parts.scheme.lower())
+    if security is None or not parts.hostname:
+        raise ConfigError("SMTP_URL", f"expected {expected}")
+    try:
+        port = parts.port or SMTP_DEFAULT_PORTS[security]
+    except ValueError:
+        raise ConfigError("SMTP_URL", f"bad port; expected {expected}") from None
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"from"}
+    if unknown:
+        raise ConfigError("SMTP_URL", f"unknown parameters {sorted(unknown)} (only from=)")
+    username = unquote(parts.username or "")
+    sender = (query.get("from") or [""])[0] or (username if "@" in username else "")
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port,
+        security=security,
+        username=username,
+        password=unquote(parts.password or ""),
+        sender=sender or f"bot@{parts.hostname}",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +214,8 @@ class Settings:
             own URL.
         log_format: ``"text"`` or ``"json"`` (one JSON object per line).
         delivery: Pacing, retries and templates of outbound messages.
+        smtp: Where the ``email`` flow action sends (``SMTP_URL``); ``None``: it sends nothing
+            and sets ``email_sent`` to false.
     """
 
     base_dir: Path
@@ -181,6 +242,7 @@ class Settings:
     public_base_url: str = ""
     log_format: str = "text"
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    smtp: SmtpSettings | None = None
 
     @property
     def session_timeout_s(self) -> float:
@@ -533,6 +595,7 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
         ),
         log_format=_choice("LOG_FORMAT", env_or("LOG_FORMAT", "text"), LOG_FORMATS),
         delivery=_delivery(env, _section(data, "delivery"), wa),
+        smtp=_smtp(env.get("SMTP_URL", "")),
     )
     if (
         settings.warn_before_min is not None

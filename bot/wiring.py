@@ -16,6 +16,7 @@ from bot.delivery.outbox import Outbox
 from bot.engine import Behaviour, Engine
 from bot.flows import FlowRunner, load_flows
 from bot.flows.actions import Actions
+from bot.flows.email_action import SmtpMailer
 from bot.flows.model import Flow
 from bot.intents import IntentClassifier
 from bot.locales import Locales
@@ -73,6 +74,13 @@ class Runtime:
         self.content = content
 
 
+def mail_actions(settings: Settings) -> Actions:
+    """Real flow actions; ``email`` sends through ``SMTP_URL`` when it is set."""
+    if settings.smtp is None:
+        return Actions()
+    return Actions(mailer=SmtpMailer(settings.smtp), sender=settings.smtp.sender)
+
+
 def build_runtime(
     settings: Settings,
     content: Content,
@@ -86,6 +94,8 @@ def build_runtime(
     to ``metrics``. ``actions`` runs flow actions (default: real HTTP; ``bot test`` scripts
     it)."""
     locks = store.user_locks()
+    if actions is None:
+        actions = mail_actions(settings)
     runner = FlowRunner(content.flows, content.locales, actions, clock)
     service = SessionService(
         content.locales,

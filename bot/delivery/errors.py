@@ -138,7 +138,7 @@ def reason(error: ChannelSendError) -> str:
     if isinstance(cause, TimeoutError):
         prefix = "timed out after "
         if error.detail.startswith(prefix):
-            return f"timeout after {error.detail[len(prefix):].removesuffix('s')} s"
+            return f"timeout after {error.detail[len(prefix) :].removesuffix('s')} s"
         return f"timeout: {error.detail}"
     if isinstance(cause, aiohttp.ClientConnectorError):
         os_error = cause.os_error

@@ -377,8 +377,10 @@ class Outbox:
                 self._check_idle()
 
     def _check_idle(self) -> None:
-        if not self._running and not self._again and not any(
-            lane.queued for lane in self._lanes.values()
+        if (
+            not self._running
+            and not self._again
+            and not any(lane.queued for lane in self._lanes.values())
         ):
             self._idle.set()
 

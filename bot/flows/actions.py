@@ -1,23 +1,30 @@
-"""Actions a step runs when entered: ``deliver_credentials`` and ``http``.
+"""Actions a step runs when entered: ``deliver_credentials``, ``http`` and ``email``.
 
 Each returns the slots to set; a failure raises :class:`ActionFailed`, which the runner turns
 into the step's localized apology and its ``on_error`` outcome. I/O goes through an injectable
-:class:`~bot.flows.http_action.HttpClient`, so ``bot test`` scripts replies and unit tests use a
-local fake server.
+:class:`~bot.flows.http_action.HttpClient` and :class:`~bot.flows.email_action.Mailer`, so
+``bot test`` scripts replies and unit tests use local fake servers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import templates
 from bot.flows import credentials
+from bot.flows.checks import EMAIL_SENT
+from bot.flows.email_action import Mailer, build_message
 from bot.flows.http_action import ActionFailed, AiohttpClient, HttpClient, pick
-from bot.flows.model import Action, CredentialsAction, HttpAction
+from bot.flows.model import Action, CredentialsAction, EmailAction, HttpAction, Text
+from bot.flows.slots import parse_email
 
 __all__ = ["ActionContext", "ActionFailed", "Actions"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +37,8 @@ class ActionContext:
         flow_id, step_id: The step running the action.
         language: The reply language.
         data: The session data so far.
+        render: Writes a flow text in ``language`` with ``data`` (the ``email`` action's
+            subject and body); given by the runner.
     """
 
     session_id: str
@@ -38,6 +47,7 @@ class ActionContext:
     step_id: str
     language: str
     data: Mapping[str, Any]
+    render: Callable[[Text], str] | None = field(default=None, compare=False)
 
     def body(self) -> dict[str, Any]:
         """The JSON body POSTed by ``http`` actions and the ``http`` credentials provider."""
@@ -57,11 +67,22 @@ class Actions:
     Args:
         http: The HTTP transport (default: aiohttp with retries).
         state_dir: Where credential-pool claims are kept (default: next to each pool file).
+        mailer: Sends the ``email`` action's messages; ``None`` (no ``SMTP_URL``): nothing is
+            sent and ``email_sent`` is false.
+        sender: The ``From`` address of those messages.
     """
 
-    def __init__(self, http: HttpClient | None = None, state_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        http: HttpClient | None = None,
+        state_dir: Path | None = None,
+        mailer: Mailer | None = None,
+        sender: str = "",
+    ) -> None:
         self.http: HttpClient = http or AiohttpClient()
         self.state_dir = state_dir
+        self.mailer = mailer
+        self.sender = sender
 
     async def run(self, action: Action, context: ActionContext) -> dict[str, Any]:
         """Run ``action``; return the slots it sets.
@@ -72,7 +93,28 @@ class Actions:
         if isinstance(action, HttpAction):
             answer = await self.http.post_json(action.call, context.body(), self._key(context))
             return {slot: pick(answer, path) for slot, path in action.call.save.items()}
+        if isinstance(action, EmailAction):
+            return await self._email(action, context)
         return await self._credentials(action, context)
+
+    async def _email(self, action: EmailAction, context: ActionContext) -> dict[str, Any]:
+        if self.mailer is None:
+            log.info("%s/%s: no SMTP_URL, email not sent", context.flow_id, context.step_id)
+            return {EMAIL_SENT: False}
+        if context.render is None:
+            raise ActionFailed("the email action needs the runner's texts")
+        to = parse_email(templates.render(action.to, context.data, context.language))
+        if to is None:
+            raise ActionFailed(f"{action.to!r} is not an email address in this session")
+        message = build_message(
+            self.sender,
+            to,
+            " ".join(context.render(action.subject).split()),  # one line: no header injection
+            context.render(action.body),
+            context.language,
+        )
+        await self.mailer.send(message)
+        return {EMAIL_SENT: True}
 
     async def _credentials(
         self, action: CredentialsAction, context: ActionContext

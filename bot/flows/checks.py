@@ -15,11 +15,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from bot.errors import FlowError
-from bot.flows.model import CredentialsAction, Flow, HttpAction, SlotType
+from bot.flows.model import CredentialsAction, EmailAction, Flow, HttpAction, SlotType
 from bot.flows.problems import Problems
 
 BUILT_IN_SLOTS = frozenset({"username", "password"})
 """Slots set by ``deliver_credentials``."""
+EMAIL_SENT = "email_sent"
+"""Slot set by the ``email`` action: true when sent, false when no SMTP server is set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,8 @@ def known_slots(flows: Iterable[Flow]) -> set[str]:
                 slots.update(step.action.call.save)
             elif isinstance(step.action, CredentialsAction):
                 slots.update(BUILT_IN_SLOTS)
+            elif isinstance(step.action, EmailAction):
+                slots.add(EMAIL_SENT)
     return slots
 
 

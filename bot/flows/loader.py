@@ -25,6 +25,7 @@ from bot.flows.model import (
     Action,
     Ask,
     CredentialsAction,
+    EmailAction,
     Flow,
     HttpAction,
     HttpCall,
@@ -419,8 +420,10 @@ class _FileLoader:
         if name == "http":
             call = self.http_call(config, "http", saves=True)
             return HttpAction(call) if call is not None else None
+        if name == "email":
+            return self.email_action(raw, config)
         if name != "deliver_credentials":
-            self.problem(raw, name, f"unknown action {name!r} (deliver_credentials, http)")
+            self.problem(raw, name, f"unknown action {name!r} (deliver_credentials, http, email)")
             return None
         provider = config.get("provider", "generated")
         if provider == "generated":
@@ -447,6 +450,21 @@ class _FileLoader:
             return CredentialsAction(provider="http", http=call) if call else None
         self.bad_value(config, "provider", f"unknown provider {provider!r} (generated, pool, http)")
         return None
+
+    def email_action(self, raw: Mapping[str, Any], config: Mapping[str, Any]) -> Action | None:
+        self.unknown_keys(config, {"to", "subject", "body"}, "email")
+        for key in ("subject", "body"):
+            if key not in config:
+                self.problem(raw, "email", f"email needs {key}: a locale key or {{lang: text}}")
+        to = config.get("to", "{email}")
+        if not isinstance(to, str) or not to.strip():
+            self.bad_value(config, "to", "to is a template such as '{email}'")
+            return None
+        self.template(config, "to", to, "email.to")
+        subject, body = self.text(config, "subject"), self.text(config, "body")
+        if subject is None or body is None:
+            return None
+        return EmailAction(subject=subject, body=body, to=to)
 
     def rules(self, node: Mapping[str, Any], ask: Ask | None) -> tuple[Rule, ...]:
         raw = node.get("next")

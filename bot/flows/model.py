@@ -189,7 +189,24 @@ class HttpAction:
     call: HttpCall
 
 
-Action = CredentialsAction | HttpAction
+@dataclass(frozen=True, slots=True)
+class EmailAction:
+    """``email``: send ``subject``/``body`` (in the reply language) to ``to`` through SMTP.
+
+    Sets the slot ``email_sent``: true once the server accepted the message, false when no
+    ``SMTP_URL`` is configured (nothing is sent). A refused or failed send is a failed action.
+
+    Attributes:
+        to: A template for the recipient (default ``{email}``, the slot of an ``email`` ask).
+        subject, body: The message's texts, rendered with the session data like ``say``.
+    """
+
+    subject: Text
+    body: Text
+    to: str = "{email}"
+
+
+Action = CredentialsAction | HttpAction | EmailAction
 """What a step's ``action`` can be."""
 
 

@@ -331,6 +331,7 @@ class FlowRunner:
             step_id=step.id,
             language=context.lang,
             data=turn.data,
+            render=lambda text: self._render(context, text, turn.data),
         )
         try:
             turn.data.update(await self.actions.run(step.action, action_context))

@@ -7,12 +7,14 @@ Stored values (all JSON-serializable):
 type      value
 ========  ==================================================================================
 text      the text, whitespace collapsed
-number    ``int`` (or ``float`` with decimals); ``3,5`` and ``3.5`` both read 3.5 in Spanish
+number    ``int`` (or ``float`` with decimals); ``3,5`` and ``3.5`` both read 3.5 in Spanish;
+          words too (``somos cuatro``, ``twenty-one``, ``una docena``, ``a couple``)
 email     normalized by ``email-validator`` (syntax only, no DNS look-up)
 phone     E.164 (``+5491155550001``), parsed and checked by ``phonenumbers``
 date      ISO date ``YYYY-MM-DD``; Spanish and English phrasings (``mañana``, ``15/12``,
           ``next Monday``, ``el próximo lunes``) through ``dateparser``, relative to the clock
-choice    the option's ``value``; by tap, title, number, or a close misspelling of a title
+choice    the option's ``value``; by tap, title, position (``2``, ``la segunda``, ``the last
+          one``), time (``10pm`` for ``10:00 pm``), or a close misspelling of a title
 yes_no    ``True`` / ``False``
 ========  ==================================================================================
 """
@@ -34,6 +36,7 @@ from babel.numbers import get_group_symbol
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz
 
+from bot.flows import spoken
 from bot.flows.model import Ask, SlotType
 from bot.intents.bounds import bounded_view
 
@@ -63,6 +66,8 @@ _NO = {
     "tampoco", "nunca", "never",
 }  # fmt: skip
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*")
+_ALTERNATIVES = re.compile(r"\d\s+(?:o|ó|or|u|a|to|hasta)\s+[-+]?\d")
+"""Two numbers offered as alternatives or a range (``2 o 3``, ``5 to 10``): not one answer."""
 _ES_RELATIVE = [
     (re.compile(r"\bpasado\s+mañana\b"), "en 2 días"),
     (re.compile(r"\b(?:el|este|esta)\s+(?=\w)"), ""),
@@ -107,12 +112,18 @@ def parse_email(answer: str) -> str | None:
 
 
 def parse_number(answer: str, lang: str, *, integer: bool = False) -> int | float | None:
-    """The first number in ``answer`` (``2 pizzas`` is 2).
+    """The first number in ``answer`` (``2 pizzas`` is 2), in digits or words (``somos
+    cuatro``, ``twenty-one``, ``una docena``, ``a couple``: see
+    :func:`bot.flows.spoken.spelled_to_digits`); two numbers offered as alternatives or a
+    range (``2 o 3``, ``five to ten``) are not an answer.
 
     A single ``.`` or ``,`` followed by exactly three digits is read with ``lang``'s grouping
     symbol (``1.000`` is a thousand in Spanish, one in English); otherwise it is the decimal
     mark (``3.5`` and ``3,5`` are both 3.5). With both marks, the last one is the decimal mark.
     """
+    answer = spoken.spelled_to_digits(answer.lower(), lang)
+    if _ALTERNATIVES.search(answer):
+        return None
     match = _NUMBER.search(answer)
     if match is None:
         return None
@@ -231,16 +242,27 @@ def parse_yes_no(
 def parse_choice(
     answer: str, payload: str | None, options: Sequence[tuple[str, Sequence[str]]]
 ) -> str | None:
-    """The option ``answer`` selects, as its value.
+    """The option ``answer`` selects, as its value; ``None`` when it selects none or more
+    than one (the step re-asks).
 
     Args:
         answer: What the user typed (or the title of what they tapped).
         payload: The id of a tapped button or list row, when it was a tap.
         options: ``(value, titles)`` in the order shown; titles in every language.
 
-    Tried in order: a tapped id; the value or a title (accents and case ignored); the option's
-    number (``2``, ``2.``); a title that appears as whole words in the answer (``el plan pro``);
-    a close misspelling of one title (rapidfuzz ratio >= :data:`FUZZY_CUTOFF`, with no tie).
+    Tried in order, the first that selects exactly one option wins (accents and case
+    ignored throughout):
+
+    1. a tapped id;
+    2. the value or a title;
+    3. the position (``2``, ``#2``, ``2.``, ``opción 2``, ``the 2nd``, ``la segunda``,
+       ``second one``, ``dos``, ``the last one``, ``la última``);
+    4. a time of day equal to one written in titles (``10pm`` or ``22 hs`` for ``10:00 pm``;
+       ``10:00`` for ``10:00 pm`` only when no option is at 10:00 am);
+    5. a title that appears as whole words in the answer (``el plan pro``);
+    6. the answer as whole words of one title (``enterprise`` for ``Plan Enterprise``);
+    7. a close misspelling of one title (rapidfuzz ratio >= :data:`FUZZY_CUTOFF`, with no
+       tie).
     """
     values = [value for value, _ in options]
     if payload is not None and payload in values:
@@ -248,26 +270,23 @@ def parse_choice(
     text = fold(answer)
     if not text:
         return None
-    for value, titles in options:
-        if text == fold(value) or any(text == fold(t) for t in titles):
+    folded = [
+        (value, [f for f in (fold(t) for t in [value, *titles]) if f]) for value, titles in options
+    ]
+    for value, names in folded:
+        if text in names:
             return value
-    number = re.fullmatch(r"#?(\d{1,2})[.)]?", text)
-    if number and 1 <= int(number.group(1)) <= len(options):
-        return values[int(number.group(1)) - 1]
-    padded = f" {text} "
-    inside = {
-        value
-        for value, titles in options
-        for t in [value, *titles]
-        if fold(t) and f" {fold(t)} " in padded
-    }
-    if len(inside) == 1:
-        return inside.pop()
+    index = spoken.position(text, len(options))
+    if index is not None:
+        return values[index]
+    for matcher in (_by_time, _by_title_inside, _by_words_of_title):
+        found = {value for value, names in folded if matcher(text, names)}
+        if len(found) == 1:
+            return found.pop()
+        if len(found) > 1:
+            return None  # ambiguous: re-ask
     scores = sorted(
-        (
-            (max(fuzz.ratio(text, fold(t)) for t in [value, *titles]), value)
-            for value, titles in options
-        ),
+        ((max(fuzz.ratio(text, n) for n in names), value) for value, names in folded if names),
         reverse=True,
     )
     if (
@@ -277,6 +296,25 @@ def parse_choice(
     ):
         return scores[0][1]
     return None
+
+
+def _by_time(text: str, names: Sequence[str]) -> bool:
+    """True when ``text`` is a time of day written in one of ``names``."""
+    minutes = spoken.clock_minutes(text)
+    return minutes is not None and any(minutes & spoken.title_minutes(n) for n in names)
+
+
+def _by_title_inside(text: str, names: Sequence[str]) -> bool:
+    """True when one of ``names`` appears as whole words in ``text``."""
+    padded = f" {text} "
+    return any(f" {n} " in padded for n in names)
+
+
+def _by_words_of_title(text: str, names: Sequence[str]) -> bool:
+    """True when ``text`` (three letters or more, or digits) is whole words of a name."""
+    if len(text) < 3 and not text.isdigit():
+        return False
+    return any(f" {text} " in f" {n} " for n in names)
 
 
 def answer_limit(ask: Ask) -> int:

@@ -68,9 +68,7 @@ class DatabaseLock:
             ) from None
         except OSError as exc:
             os.close(fd)
-            raise DatabaseInUse(
-                f"cannot lock {self.path}: {_reason(exc)} (DATABASE_URL)"
-            ) from exc
+            raise DatabaseInUse(f"cannot lock {self.path}: {_reason(exc)} (DATABASE_URL)") from exc
         if writable:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)

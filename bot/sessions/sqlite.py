@@ -358,9 +358,7 @@ class SqliteStore(SessionStore):
     async def _connect(self) -> None:
         """Open the writer's thread and the read-only connection of the admin queries."""
         await self._worker.start()
-        self._reader = await aiosqlite.connect(
-            f"{self.path.resolve().as_uri()}?mode=ro", uri=True
-        )
+        self._reader = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         self._reader.row_factory = sqlite3.Row
 
     async def _disconnect(self) -> None:
@@ -511,17 +509,19 @@ class SqliteStore(SessionStore):
 
         def job(conn: sqlite3.Connection) -> int:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO inbound_seen (channel, provider_id, seen_at) "
-                "VALUES (?,?,?)",
+                "INSERT OR IGNORE INTO inbound_seen (channel, provider_id, seen_at) VALUES (?,?,?)",
                 seen,
             )
             if cursor.rowcount == 0:
                 return 0
-            return conn.execute(
-                "INSERT INTO inbox (channel, bot_id, user_id, provider_id, body) "
-                "VALUES (?,?,?,?,?)",
-                row,
-            ).lastrowid or 0
+            return (
+                conn.execute(
+                    "INSERT INTO inbox (channel, bot_id, user_id, provider_id, body) "
+                    "VALUES (?,?,?,?,?)",
+                    row,
+                ).lastrowid
+                or 0
+            )
 
         row_id = await self._write(job)
         if not row_id:
@@ -960,9 +960,7 @@ _MISSING: Any = object()
 def _load_inbox(conn: sqlite3.Connection) -> list[tuple[int, SessionKey, str]]:
     """Every queued inbound message, oldest first: ``(row id, key, JSON body)``."""
     rows = conn.execute("SELECT id, channel, bot_id, user_id, body FROM inbox ORDER BY id")
-    return [
-        (r["id"], SessionKey(r["channel"], r["bot_id"], r["user_id"]), r["body"]) for r in rows
-    ]
+    return [(r["id"], SessionKey(r["channel"], r["bot_id"], r["user_id"]), r["body"]) for r in rows]
 
 
 _MAX_BOUND = 500

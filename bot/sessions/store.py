@@ -283,7 +283,6 @@ class SessionStore(abc.ABC):
         Idempotency records of inbound provider ids may stay. Returns what was deleted.
         """
 
-
     # --- retention (issue #5) -----------------------------------------------------------------
 
     @abc.abstractmethod

@@ -128,9 +128,7 @@ def create_app(
         upkeep = [
             asyncio.create_task(periodic(stop, CLEANUP_INTERVAL_S, cleanup, "retention cleanup")),
             asyncio.create_task(
-                periodic(
-                    stop, STATS_INTERVAL_S, lambda: log_active_sessions(store, clock), "stats"
-                )
+                periodic(stop, STATS_INTERVAL_S, lambda: log_active_sessions(store, clock), "stats")
             ),
         ]
         if reload is not None:
@@ -184,9 +182,7 @@ def _twilio_senders(
 ) -> dict[str, TwilioMessagesClient]:
     """The Messages API senders of the ``twilio_whatsapp`` and ``sms`` channels."""
     tw = settings.twilio
-    callback = (
-        f"{settings.public_base_url}{twilio.STATUS_PATH}" if settings.public_base_url else ""
-    )
+    callback = f"{settings.public_base_url}{twilio.STATUS_PATH}" if settings.public_base_url else ""
     return {
         channel: TwilioMessagesClient(
             http,

@@ -108,9 +108,7 @@ _FILTERS = [
 _SESSION_ID = _param(
     "session_id", "path", "Session id (hex).", type="string", maxLength=MAX_SESSION_ID_LENGTH
 )
-_BOT_ID = _text_param(
-    "bot_id", "path", "Business number id (Cloud API phone_number_id or +E.164)."
-)
+_BOT_ID = _text_param("bot_id", "path", "Business number id (Cloud API phone_number_id or +E.164).")
 _USER_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": "[^ \\t]"}
 """A ``userId``: not only spaces and tabs (stripped around it)."""
 _COMMON = {"401": _error("Missing or wrong bearer token."), "400": _error("Bad request.")}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.flows import InvalidFlows, load_flows
-from bot.flows.model import CredentialsAction, HttpAction, SlotType, Target
+from bot.flows.model import CredentialsAction, EmailAction, HttpAction, SlotType, Target
 from bot.locales import Locales
 from tests.conftest import REPO
 
@@ -36,12 +36,24 @@ def test_the_sample_flows_load(locales: Locales) -> None:
     assert sorted(flows) == ["free_trial", "order", "support"]
     trial = flows["free_trial"]
     assert trial.intents == ("request_trial",)
-    assert [s.id for s in trial.steps] == ["start", "ask_name", "ask_email", "ask_plan", "deliver"]
+    assert [s.id for s in trial.steps] == [
+        "start",
+        "ask_name",
+        "ask_email",
+        "ask_plan",
+        "deliver",
+        "send_email",
+        "credentials",
+        "credentials_emailed",
+    ]
     plan = trial.step("ask_plan")
     assert plan is not None and plan.ask is not None
     assert plan.ask.type is SlotType.CHOICE
     assert [o.value for o in plan.ask.options] == ["basic", "pro", "enterprise"]
-    assert isinstance(trial.steps[-1].action, CredentialsAction)
+    assert isinstance(trial.step("deliver").action, CredentialsAction)  # type: ignore[union-attr]
+    email = trial.step("send_email")
+    assert email is not None and isinstance(email.action, EmailAction)
+    assert email.action.to == "{email}"
     order = flows["order"]
     assert (order.timeout_min, order.cancel_keywords) == (15.0, ("no tengo hambre", "not hungry"))
     place = order.step("place_order")

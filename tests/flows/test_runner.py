@@ -277,7 +277,7 @@ async def test_a_session_whose_step_disappeared_leaves_the_flow(content: Content
     assert turn.replies == [] and turn.data == {"a": 1}
 
 
-@pytest.mark.parametrize("answer", ["dos", "0", "21", "1,5"])
+@pytest.mark.parametrize("answer", ["muchas", "0", "21", "veintiuna", "1,5", "dos o tres"])
 async def test_number_bounds_and_integers(content: Content, answer: str) -> None:
     s = session("es", flow_id="order", step_id="ask_quantity", data={"product_label": "Fugazzeta"})
     turn = await runner(content).answer(s, answer)

@@ -60,11 +60,54 @@ def test_dates_in_spanish_and_english_relative_to_the_clock(
         ("1,000", "en", 1000),
         ("1.234,5", "es", 1234.5),
         ("-2", "en", -2),
-        ("dos", "es", None),
+        ("nada", "es", None),
     ],
 )
 def test_numbers_with_either_decimal_mark(answer: str, lang: str, expected: float | None) -> None:
     assert parse_number(answer, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("somos cuatro", 4),
+        ("Somos Cuatro!", 4),
+        ("twelve", 12),
+        ("una docena", 12),
+        ("a dozen", 12),
+        ("dos docenas", 24),
+        ("half a dozen", 6),
+        ("media docena", 6),
+        ("a couple", 2),
+        ("un par", 2),
+        ("dos pizzas", 2),
+        ("dos", 2),
+        ("veintitrés", 23),
+        ("cuarenta y dos", 42),
+        ("twenty-one", 21),
+        ("one hundred", 100),
+        ("dos mil quinientos", 2500),
+        ("tres coma cinco", 3.5),
+        ("three point five", 3.5),
+        ("somos 4", 4),
+        ("una pizza", 1),
+        # not one number: alternatives, ranges, asking to wait
+        ("2 o 3", None),
+        ("dos o tres", None),
+        ("five to ten", None),
+        ("un momento", None),
+        ("one sec", None),
+        ("unos cuantos", None),
+    ],
+)
+def test_numbers_in_words_in_either_language(answer: str, expected: float | None) -> None:
+    assert parse_number(answer, "es") == expected
+    assert parse_number(answer, "en") == expected
+
+
+def test_numbers_in_words_in_a_language_text2num_does_not_read() -> None:
+    assert parse_number("somos cuatro", "qu") == 4
+    assert parse_number("twelve", "qu") == 12
 
 
 def test_integer_numbers_refuse_decimals() -> None:
@@ -129,6 +172,93 @@ def test_a_choice_is_selected_by_tap_title_number_or_misspelling(
     answer: str, payload: str | None, expected: str | None
 ) -> None:
     assert parse_choice(answer, payload, OPTIONS) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("la segunda", "pro"),
+        ("La Segunda opción", "pro"),
+        ("the 2nd", "pro"),
+        ("the second one", "pro"),
+        ("second one", "pro"),
+        ("2º", "pro"),
+        ("#2", "pro"),
+        ("opción 2", "pro"),
+        ("number 2", "pro"),
+        ("dos", "pro"),
+        ("two", "pro"),
+        ("la primera", "basic"),
+        ("first", "basic"),
+        ("the last one", "enterprise"),
+        ("la última", "enterprise"),
+        ("la ultima", "enterprise"),
+        ("la penúltima", "pro"),
+        ("third", "enterprise"),
+        ("the fourth", None),  # out of range
+        ("la cuarta", None),
+        ("the one", None),  # which one?
+    ],
+)
+def test_a_choice_is_selected_by_its_position_in_words(answer: str, expected: str | None) -> None:
+    assert parse_choice(answer, None, OPTIONS) == expected
+
+
+TIMES = [
+    ("t20", ["8:00 pm", "8:00 p. m."]),
+    ("t22", ["10:00 pm", "10:00 p. m."]),
+    ("t2230", ["10:30 pm", "10:30 p. m."]),
+]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("10pm", "t22"),
+        ("10 PM", "t22"),
+        ("10 p.m.", "t22"),
+        ("22:00", "t22"),
+        ("22 hs", "t22"),
+        ("22h", "t22"),
+        ("a las 10 de la noche", "t22"),
+        ("10:00", "t22"),  # no option at 10:00 am
+        ("10:30pm", "t2230"),
+        ("8pm", "t20"),
+        ("20:00", "t20"),
+        ("10am", None),  # no such time
+        ("9pm", None),
+        ("10", None),  # a bare number is a position, and there is no 10th
+    ],
+)
+def test_a_choice_is_selected_by_the_time_in_its_title(answer: str, expected: str | None) -> None:
+    assert parse_choice(answer, None, TIMES) == expected
+
+
+def test_a_time_that_fits_two_options_is_ambiguous() -> None:
+    options = [("am", ["10:00 am"]), ("pm", ["10:00 pm"])]
+    assert parse_choice("10:00", None, options) is None
+    assert parse_choice("10 am", None, options) == "am"
+    assert parse_choice("22:00", None, options) == "pm"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("PLAN EMPRESA", "enterprise"),
+        ("plan básico", "basic"),
+        ("empresa", "enterprise"),  # whole words of one title
+        ("Enterprize", "enterprise"),  # a close misspelling
+        ("plan", None),  # words of every title: ambiguous
+        ("quiero el plan", None),
+    ],
+)
+def test_a_choice_is_selected_by_words_of_one_title(answer: str, expected: str | None) -> None:
+    options = [
+        ("basic", ["Plan Básico", "Basic plan"]),
+        ("pro", ["Plan Pro", "Pro plan"]),
+        ("enterprise", ["Plan Empresa", "Enterprise plan"]),
+    ]
+    assert parse_choice(answer, None, options) == expected
 
 
 @pytest.mark.parametrize(
