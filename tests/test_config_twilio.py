@@ -51,8 +51,9 @@ def test_a_complete_twilio_account() -> None:
             "TWILIO_ACCOUNT_SID: is not set, but other TWILIO_* settings are (set all or none)",
         ),
         (
-            {"TWILIO_MESSAGING_SERVICE_SID": "MG1"},
-            "TWILIO_ACCOUNT_SID: is not set, but other TWILIO_* settings are (set all or none)",
+            {"TWILIO_MESSAGING_SERVICE_SID": "MG1"},  # both missing: both named at once
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: are not set, but other TWILIO_* settings are "
+            "(set all or none)",
         ),
         (
             {"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "t"},

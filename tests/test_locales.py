@@ -37,11 +37,19 @@ def test_the_two_languages_differ() -> None:
     assert locales.text("es", "close.timeout") != locales.text("en", "close.timeout")
 
 
-def test_a_key_missing_in_one_language_is_reported_with_that_file(tmp_path: Path) -> None:
-    (tmp_path / "es.yaml").write_text("a: uno\nb: dos\n", encoding="utf-8")
-    (tmp_path / "en.yaml").write_text("a: one\n", encoding="utf-8")
-    with pytest.raises(DataFileError, match=r"en\.yaml: missing keys: b"):
+def test_a_key_missing_in_one_language_is_reported_at_its_line_in_the_other(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "es.yaml").write_text("a: uno\nb: dos\nc:\n  d: tres\n", encoding="utf-8")
+    (tmp_path / "en.yaml").write_text("a: one\nx: ex\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as caught:
         Locales.load(tmp_path, ["es", "en"], "es")
+    es, en = tmp_path / "es.yaml", tmp_path / "en.yaml"
+    assert [str(p) for p in caught.value.problems] == [  # type: ignore[attr-defined]
+        f"{en}:2:1: 'x' has no es text: add it to {es}",
+        f"{es}:2:1: 'b' has no en text: add it to {en}",
+        f"{es}:4:3: 'c.d' has no en text: add it to {en}",
+    ]
 
 
 def test_unknown_language_falls_back_to_the_default() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot import templates
 from bot.errors import DataFileError
-from bot.flows.checks import Reference, check_flows
+from bot.flows.checks import Reference, check_flows, did_you_mean
 from bot.flows.conditions import Condition, ConditionSyntaxError
 from bot.flows.credentials import read_pool
 from bot.flows.model import (
@@ -176,7 +176,8 @@ class _FileLoader:
             return None
         if isinstance(value, str):
             if not self.locales.has(value):
-                self.bad_value(node, key, f"unknown locale key {value!r} in {key}")
+                hint = did_you_mean(value, self.locales.texts[self.locales.default_language])
+                self.bad_value(node, key, f"unknown locale key {value!r} in {key}{hint}")
                 return None
             if value not in self._checked_keys:
                 self._checked_keys.add(value)
@@ -219,12 +220,14 @@ class _FileLoader:
     def target(self, node: Any, key: Any, raw: Any) -> Target | None:
         if not isinstance(raw, str) or not raw:
             self.bad_value(node, key, "a target is a step id, flow:<flow id> or cancel")
+            self.refer("broken", "", node, key)
             return None
         if raw == "cancel":
             return Target("cancel")
         kind, name = ("flow", raw[5:]) if raw.startswith("flow:") else ("step", raw)
         if not _NAME.match(name):
             self.bad_value(node, key, f"{raw!r} is not a step id, flow:<flow id> or cancel")
+            self.refer("broken", "", node, key)
             return None
         found = Target("flow" if kind == "flow" else "step", name)
         self.refer(found.kind, name, node, key)
@@ -478,6 +481,7 @@ class _FileLoader:
         if isinstance(raw, Mapping):
             return self.value_rules(node, raw, ask)
         self.bad_value(node, "next", "next is a target, {answer: target} or a list of {if, goto}")
+        self.refer("broken", "", node, "next")
         return ()
 
     def condition_rules(self, raw: list[Any]) -> tuple[Rule, ...]:
@@ -486,6 +490,7 @@ class _FileLoader:
         for i, item in enumerate(raw):
             if not isinstance(item, Mapping) or "goto" not in item:
                 self.problem(raw, i, "a branch is {if: condition, goto: target} or {goto: target}")
+                self.refer("broken", "", raw, i)
                 continue
             self.unknown_keys(item, {"if", "goto"}, "branch")
             if default_seen:
@@ -498,6 +503,8 @@ class _FileLoader:
             target = self.target(item, "goto", item["goto"])
             if target is not None and ("if" not in item or condition is not None):
                 rules.append(Rule(target, condition=condition))
+            elif target is not None:
+                self.refer("broken", "", item, "goto")  # the branch is dropped: reported above
         return tuple(rules)
 
     def condition(self, item: Mapping[str, Any]) -> Condition | None:
@@ -527,6 +534,7 @@ class _FileLoader:
     ) -> tuple[Rule, ...]:
         if ask is None:
             self.bad_value(node, "next", "branching by answer needs a step that collects one")
+            self.refer("broken", "", node, "next")
             return ()
         allowed: set[str] | None = None
         if ask.type is SlotType.CHOICE:

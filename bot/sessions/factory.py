@@ -1,23 +1,87 @@
-"""Choose the session store from ``DATABASE_URL``."""
+"""Choose the session store from ``DATABASE_URL``, and check at start that it can be used."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.sessions.redis import RedisStore
 from bot.sessions.sqlite import SqliteStore
-from bot.sessions.store import SessionStore
+from bot.sessions.store import SessionStore, StoreUnavailable
+
+DATA_FOLDER = "data"
+"""The project's own data folder (``<config.yaml's folder>/data``), created when missing."""
+
+
+def sqlite_file(settings: Settings) -> Path:
+    """The SQLite file of ``DATABASE_URL``, its folder ready.
+
+    A folder under the project's ``data/`` is created (a fresh clone has none); any other
+    folder must exist, so that a typo in the path is an error rather than a new empty store.
+
+    Raises:
+        ConfigError: The URL is not ``sqlite:///path``, or its folder does not exist (names
+            ``DATABASE_URL`` and the folder).
+    """
+    path = settings.sqlite_path()
+    folder = path.parent
+    data = settings.base_dir / DATA_FOLDER
+    if folder.is_dir():
+        return path
+    if folder == data or folder.is_relative_to(data):
+        folder.mkdir(parents=True, exist_ok=True)
+        return path
+    raise ConfigError(
+        "DATABASE_URL",
+        f"the folder {folder} does not exist (create it, or use a path under the project's "
+        "data/ folder, which is created)",
+    )
 
 
 def store_from_settings(settings: Settings) -> SessionStore:
     """The (unopened) store for ``settings.database_url``.
 
     Raises:
-        ConfigError: The URL's scheme is not supported (names ``DATABASE_URL``).
+        ConfigError: The URL's scheme is not supported, or a SQLite file's folder does not
+            exist (see :func:`sqlite_file`); the message names ``DATABASE_URL``.
     """
     scheme = settings.database_url.partition("://")[0]
     if scheme == "sqlite":
-        return SqliteStore(settings.sqlite_path())
+        return SqliteStore(sqlite_file(settings))
     if scheme == "redis":
         return RedisStore(settings.database_url)
     raise ConfigError("DATABASE_URL", f"unsupported store {scheme!r}")
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password (``redis://:***@host:6379/0``), to print it."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+async def check_redis(settings: Settings) -> None:
+    """Connect to the Redis of ``DATABASE_URL`` once and disconnect (``bot serve`` runs it
+    before serving, so an unreachable Redis is one line naming the setting).
+
+    Raises:
+        ConfigError: Redis does not answer (names ``DATABASE_URL`` and the address).
+    """
+    store = RedisStore(settings.database_url)
+    try:
+        await store.open()
+    except StoreUnavailable as exc:
+        raise ConfigError(
+            "DATABASE_URL",
+            f"cannot reach Redis at {redacted(settings.database_url)} "
+            f"({str(exc).removeprefix('redis: ')})",
+        ) from None
+    finally:
+        await store.close()

@@ -119,8 +119,9 @@ def test_validate_prints_every_problem_with_file_line_and_column(broken_copy: Pa
     result = run_bot("validate", "--config", str(broken_copy / "config.yaml"))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"{flow}:{line_of(flow, 'ask_produce')}:14: unknown step 'ask_produce' in flow 'order'",
-        f"{flow}:{line_of(flow, 'pattern:')}:21: bad regular expression: missing ), "
+        f"flows/order.yaml:{line_of(flow, 'ask_produce')}:14: unknown step 'ask_produce' in "
+        "flow 'order'; did you mean 'ask_product'?",
+        f"flows/order.yaml:{line_of(flow, 'pattern:')}:21: bad regular expression: missing ), "
         "unterminated subpattern at position 6",
         "error: 2 problems found",
     ]

@@ -148,7 +148,7 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path, locales: L
         "    options:\n"
         "      - {value: a, title: {es: 'Un título de más de veinticuatro letras', en: A}}\n"  # 8
         "    next:\n"
-        "      a: nowhere\n"  # 10
+        "      a: cod\n"  # 10: 'code' was meant (reached anyway), so 16 is still reported
         "  - id: code\n"
         "    say: welcome\n"
         "    collect: code\n"
@@ -229,3 +229,89 @@ def test_the_keys_the_runner_uses_exist_in_every_language(locales: Locales, key:
     for lang in ("es", "en"):
         assert locales.text(lang, key).strip()
     assert len(locales.text("es", "choices.button")) <= 20  # WhatsApp's list button limit
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "id: f\nsteps:\n  - id: a\n    say: free_trial.ask_nmae\n",
+            "4:10: unknown locale key 'free_trial.ask_nmae' in say; "
+            "did you mean 'free_trial.ask_name'?",
+        ),
+        (
+            "id: f\nsteps:\n" + GOOD_STEP + "    next: aks\n",
+            "6:11: unknown step 'aks' in flow 'f'; did you mean 'ask'?",
+        ),
+        (
+            "id: f\nsteps:\n" + GOOD_STEP + "  - id: b\n    say: {es: 'Hola {nmae}', en: Hi}\n",
+            "7:15: no step sets the slot 'nmae'; did you mean 'name'?",
+        ),
+        (
+            "id: f\nsteps:\n" + GOOD_STEP + "    next: flow:fx\n",
+            "6:11: unknown flow 'fx'; did you mean 'f'?",
+        ),
+        (
+            "id: f\ntriggers:\n  intents: [greeet]\nsteps:\n" + GOOD_STEP,
+            "3:13: trigger intent 'greeet' is not defined in intents/*.yaml; did you mean 'greet'?",
+        ),
+        (
+            "id: f\nsteps:\n" + GOOD_STEP + "    next: zzz\n",
+            "6:11: unknown step 'zzz' in flow 'f'",  # nothing close: no suggestion
+        ),
+    ],
+)
+def test_an_unknown_name_suggests_the_closest_known_one(
+    tmp_path: Path, locales: Locales, text: str, expected: str
+) -> None:
+    path = write(tmp_path, "f.yaml", text)
+    assert problems_of(tmp_path, locales) == [f"{path}:{expected}"]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "expected"),
+    [
+        # The step meant is reported unknown, not also its target as unreachable.
+        ("confrim", "8:13: unknown step 'confrim' in flow 'f'; did you mean 'confirm'?"),
+        # Nothing suggests which step was meant: any unreached step may be it.
+        ("elsewhere", "8:13: unknown step 'elsewhere' in flow 'f'"),
+        ("'not a step'", "8:13: 'not a step' is not a step id, flow:<flow id> or cancel"),
+    ],
+)
+def test_one_mistake_in_a_target_gives_one_error(
+    tmp_path: Path, locales: Locales, wrong: str, expected: str
+) -> None:
+    text = (
+        "id: f\nsteps:\n"
+        "  - id: ask\n    say: welcome\n    collect: ok\n    type: yes_no\n"
+        "    next:\n"
+        "      'no': {}\n"  # 8
+        "      'yes': other\n"
+        "  - id: other\n    say: welcome\n    end: other\n"
+        "  - id: confirm\n    say: welcome\n    end: done\n"
+    )
+    write(tmp_path, "f.yaml", text.format("confirm"))
+    assert load_flows(tmp_path, locales, INTENTS, {})  # the right target: no problem
+    path = write(tmp_path, "f.yaml", text.replace("{}", wrong))
+    problems = problems_of(tmp_path, locales)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}:{expected}"), problems
+
+
+def test_a_branch_dropped_for_a_bad_condition_gives_one_error(
+    tmp_path: Path, locales: Locales
+) -> None:
+    path = write(
+        tmp_path,
+        "f.yaml",
+        "id: f\nsteps:\n"
+        "  - id: ask\n    say: free_trial.ask_name\n    collect: name\n"
+        "    next:\n"
+        "      - {if: 'name ==', goto: confirm}\n"  # 7
+        "      - goto: other\n"
+        "  - id: other\n    say: welcome\n    end: other\n"
+        "  - id: confirm\n    say: welcome\n    end: done\n",
+    )
+    problems = problems_of(tmp_path, locales)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}:7:"), problems
