@@ -95,7 +95,9 @@ async def test_free_trial_over_sms_and_whatsapp_via_twilio(
     )
     assert walk.heard[0] == LOCALES.text("es", "free_trial.ask_name")
     assert walk.heard[-1] == LOCALES.text("es", "close.credentials_delivered")
-    assert "lucia@example.com" in walk.heard[-2]
+    credentials = walk.heard[-2]
+    assert "Lucía Gómez" in credentials and "Usuario:" in credentials
+    assert "lucia@example.com" not in credentials  # no SMTP_URL: no claim that it was emailed
     assert {(r.from_, r.account_sid) for r in fake.requests if r.to == address} == {
         (business, ACCOUNT_SID)
     }
