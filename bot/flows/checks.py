@@ -20,6 +20,9 @@ from bot.flows.problems import Problems
 
 BUILT_IN_SLOTS = frozenset({"username", "password"})
 """Slots set by ``deliver_credentials``."""
+TRIGGER_SLOT = "trigger"
+"""Set by the runner when a flow starts: the trigger intent that started it (unset when a
+keyword did)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,7 @@ def reachable(flow: Flow) -> set[str]:
 
 def known_slots(flows: Iterable[Flow]) -> set[str]:
     """Every slot some step of ``flows`` can set."""
-    slots = set(BUILT_IN_SLOTS)
+    slots = {*BUILT_IN_SLOTS, TRIGGER_SLOT}
     for flow in flows:
         for step in flow.steps:
             slots.update(step.set)
