@@ -84,7 +84,9 @@ class Bot:
         )
         return self.sender.sent[before:]
 
-    async def say(self, text: str, payload: str | None = None, channel: str = "whatsapp") -> list[str]:
+    async def say(
+        self, text: str, payload: str | None = None, channel: str = "whatsapp"
+    ) -> list[str]:
         return [s.text for s in await self.send(text, payload, channel)]
 
     async def sweep(self) -> list[str]:
