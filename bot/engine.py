@@ -1,9 +1,12 @@
 """The conversation engine: one inbound message in, a committed turn and its replies out.
 
 For each message, under its user's lock: drop it if its provider id was seen (idempotency);
-close the user's session first if its deadline passed; classify the text; handle goodbye and
-cancel as global interruptions (also in the middle of a flow); otherwise feed the waiting flow
-step, start a flow the text triggers, or answer a greeting / anything else. The session change,
+close the user's session first if its deadline passed; take the answer to a pending yes/no
+confirmation; classify the text; handle opt-out / opt-in, goodbye and cancel as global
+interruptions (also in the middle of a flow), or ask first when the classifier is unsure of a
+close (``IntentResult.confirm``); otherwise feed the waiting flow step, start a flow the text
+(or any intent it ranks) triggers, greeting in the same reply when it also greets, or answer a
+greeting / anything else. The session change,
 the inbound message and every reply are committed in one transaction, then handed to the outbox
 (:mod:`bot.delivery.outbox`), which sends each user's messages in order.
 """
@@ -15,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.channels.base import InboundKind, InboundMessage, StatusUpdate
+from bot.channels.base import Choice, InboundKind, InboundMessage, StatusUpdate, choices_payload
 from bot.clock import Clock
 from bot.delivery.outbox import Outbox
 from bot.errors import BotError
-from bot.flows.runner import FlowRunner, Turn
+from bot.flows.runner import FlowRunner, Reply, Turn
+from bot.flows.slots import fold, parse_yes_no
 from bot.logs import session_event
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
@@ -41,6 +45,25 @@ log = logging.getLogger(__name__)
 GOODBYE = "goodbye"
 CANCEL = "cancel"
 GREET = "greet"
+OPT_OUT = "opt_out"
+
+CONFIRM_YES = "confirm_yes"
+CONFIRM_NO = "confirm_no"
+"""Button ids of the yes/no question asked before an unsure close (distinct from the ids
+``yes``/``no`` of a flow's own yes/no question, which may be waiting at the same time)."""
+
+CLOSES: dict[str, tuple[Status, CloseReason]] = {
+    GOODBYE: (Status.COMPLETED, CloseReason.GOODBYE),
+    CANCEL: (Status.CANCELLED, CloseReason.CANCEL),
+}
+"""How each closing intent closes a session."""
+
+SMS_CHANNELS = frozenset({"sms"})
+SMS_OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+"""Twilio's standard opt-out keywords: on SMS a message that is only one of them opts out
+(Twilio itself blocks further messages to that number after them)."""
+OPT_IN_WORDS = frozenset({"start", "unstop", "alta", "subscribe"})
+"""A message that is only one of these, from a user who opted out, opts back in."""
 
 
 class IntentLike(Protocol):
@@ -52,6 +75,10 @@ class IntentLike(Protocol):
     def confidence(self) -> float: ...
     @property
     def lang(self) -> str | None: ...
+    @property
+    def ranked(self) -> tuple[tuple[str, float], ...]: ...
+    @property
+    def confirm(self) -> str | None: ...
 
 
 class Classifier(Protocol):
@@ -277,9 +304,15 @@ class Engine:
         self, session: Session, message: InboundMessage, now: datetime
     ) -> list[MessageRecord]:
         text = (message.text or "").strip()
+        if session.confirming is not None or message.payload in (CONFIRM_YES, CONFIRM_NO):
+            answered = self._answer_confirmation(session, text, message.payload, now)
+            if answered is not None:
+                return answered
         if self.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
             turn = await self.runner.answer(session, text, message.payload)
             return self._apply(session, turn, now)
+        if fold(text) in OPT_IN_WORDS and await self.store.opted_out_at(session.key):
+            return await self._opt_in(session, now)
         waiting = self.runner.waiting_step(session)
         expecting_free_text = waiting is not None and waiting.collect is not None
         result = self.classifier.classify(
@@ -289,24 +322,43 @@ class Engine:
             session.language = result.lang
         self.metrics.intent(result.intent)
         log.debug(
-            "user %s: intent=%s confidence=%.2f lang=%s",
+            "user %s: intent=%s confidence=%.2f lang=%s confirm=%s",
             mask_phone(session.key.user_id),
             result.intent,
             result.confidence,
             result.lang,
+            result.confirm,
         )
         lang = session.language
-        if result.intent == GOODBYE:
-            return self._close(session, Status.COMPLETED, CloseReason.GOODBYE, now)
-        if result.intent == CANCEL or self.runner.is_cancel_keyword(session, text):
+        if result.intent == OPT_OUT or (
+            session.key.channel in SMS_CHANNELS and fold(text) in SMS_OPT_OUT_WORDS
+        ):
+            return await self._opt_out(session, now)
+        if result.intent in CLOSES:
+            status, reason = CLOSES[result.intent]
+            return self._close(session, status, reason, now)
+        if self.runner.is_cancel_keyword(session, text):
             return self._close(session, Status.CANCELLED, CloseReason.CANCEL, now)
+        if result.confirm in CLOSES:
+            return [self._ask_confirmation(session, result.confirm, now)]
         if waiting is not None:
             turn = await self.runner.answer(session, text, message.payload)
             return self._apply(session, turn, now)
-        flow = self.runner.match_trigger(text, result.intent)
+        intent, flow = result.intent, self.runner.match_trigger(text, result.intent)
+        if flow is None or intent not in flow.intents:  # a keyword, or none: a ranked intent?
+            for name, _ in result.ranked:
+                ranked_flow = self.runner.match_trigger("", name)
+                if ranked_flow is not None:
+                    intent, flow = name, ranked_flow
+                    break
         if flow is not None:
             session.flow_id = flow.id
-            return self._apply(session, await self.runner.start(flow, session), now)
+            out = self._apply(session, await self.runner.start(flow, session, intent), now)
+            greets = result.intent == GREET or any(n == GREET for n, _ in result.ranked)
+            if greets and self.behaviour.welcome_on_greet and out:
+                greeting = self.locales.text(lang, "greeting", session.data)
+                out[0].text = f"{greeting}\n\n{out[0].text}" if out[0].text else greeting
+            return out
         if result.intent == GREET and self.behaviour.welcome_on_greet:
             return [
                 self.service.reply(session, self.locales.text(lang, "welcome", session.data), now)
@@ -314,6 +366,81 @@ class Engine:
         if self.behaviour.fallback == "help":
             return [self.service.reply(session, self.locales.text(lang, "help", session.data), now)]
         return []
+
+    # -- a question when unsure -------------------------------------------------------------
+
+    def _ask_confirmation(self, session: Session, intent: str, now: datetime) -> MessageRecord:
+        """Ask whether the user means closing (``intent``: goodbye or cancel), with Sí/No
+        reply buttons; the question is remembered in the session until answered."""
+        session.confirming = intent
+        data, lang = session.data, session.language
+        choices = (
+            Choice(CONFIRM_YES, self.locales.text(lang, "choices.yes", data)),
+            Choice(CONFIRM_NO, self.locales.text(lang, "choices.no", data)),
+        )
+        question = self.locales.text(lang, f"confirm.{intent}", data)
+        payload = choices_payload(choices, self.locales.text(lang, "choices.button", data))
+        return self.service.reply(session, question, now, session.step_id, payload)
+
+    def _answer_confirmation(
+        self, session: Session, text: str, payload: str | None, now: datetime
+    ) -> list[MessageRecord] | None:
+        """Take the answer to the pending confirmation: "yes" closes with the usual notice,
+        "no" continues where the user was (the waiting step's question asked again). Any
+        other message drops the question and returns ``None``: it is processed as usual."""
+        pending, session.confirming = session.confirming, None
+        if payload in (CONFIRM_YES, CONFIRM_NO):
+            yes: bool | None = payload == CONFIRM_YES
+        elif payload is not None:
+            yes = None  # a tap on something else (an option of the waiting step)
+        else:
+            lang = session.language
+            yes = parse_yes_no(
+                text,
+                None,
+                [self.locales.text(lang, "choices.yes", {})],
+                [self.locales.text(lang, "choices.no", {})],
+            )
+        if yes is None:
+            return None
+        if yes and pending in CLOSES:
+            status, reason = CLOSES[pending]
+            return self._close(session, status, reason, now)
+        return self._resume(session, now)  # "no", or a stale tap on an old question
+
+    def _resume(self, session: Session, now: datetime) -> list[MessageRecord]:
+        """ "OK, let's go on", with the question the session waits at (if any) in one message."""
+        lang, data = session.language, session.data
+        question: Reply | None = self.runner.question(session)
+        if question is None:
+            return [
+                self.service.reply(
+                    session, self.locales.text(lang, "confirm.resume_idle", data), now
+                )
+            ]
+        text = f"{self.locales.text(lang, 'confirm.resume', data)}\n\n{question.text}"
+        return [self.service.reply(session, text, now, question.step_id, question.payload)]
+
+    # -- opt-out --------------------------------------------------------------------------------
+
+    async def _opt_out(self, session: Session, now: datetime) -> list[MessageRecord]:
+        """Record the opt-out, confirm it once, and close the session silently after it.
+
+        The record is written before the turn's commit (idempotent: a failed commit leaves
+        the message queued, and its retry writes it again)."""
+        await self.store.set_opt_out(session.key, now)
+        text = self.locales.text(session.language, "opt_out.done", session.data)
+        confirmation = self.service.reply(session, text, now)
+        self.service.close(session, Status.CANCELLED, CloseReason.OPTED_OUT, now, notify=False)
+        log.info("user %s opted out of messages", mask_phone(session.key.user_id))
+        return [confirmation]
+
+    async def _opt_in(self, session: Session, now: datetime) -> list[MessageRecord]:
+        """Clear the opt-out of the session's user and confirm it once."""
+        await self.store.set_opt_out(session.key, None)
+        log.info("user %s opted back in", mask_phone(session.key.user_id))
+        text = self.locales.text(session.language, "opt_out.resumed", session.data)
+        return [self.service.reply(session, text, now)]
 
     def _apply(self, session: Session, turn: Turn, now: datetime) -> list[MessageRecord]:
         ran = turn.flow_id or session.flow_id
@@ -365,6 +492,8 @@ class Engine:
                 return None
             if session.status is not Status.ACTIVE:
                 raise SessionAlreadyClosed(session)
+            if notify and await self.store.opted_out_at(session.key) is not None:
+                notify = False  # a notice nobody asked for: never to a user who opted out
             notice = self.service.close(session, status, reason, self.clock(), notify=notify)
             if notice is not None:
                 notice.notice = self.service.notice_key(status, reason)

@@ -5,7 +5,7 @@ transaction as the session change that produced them (``SessionStore.commit``); 
 the sweeper then hand them to :meth:`Outbox.submit`. A crash between the two loses nothing:
 the sender finds what is pending when it starts. Each message ends ``sent`` (with the
 provider's id, which delivery statuses later update), ``failed`` (with the provider's error
-code) or ``skipped_window``.
+code), ``skipped_window`` or ``skipped_opt_out``.
 
 Rules, whatever the load:
 
@@ -37,6 +37,10 @@ Rules, whatever the load:
 - **The 24-hour window.** WhatsApp accepts free-form messages only within 24 hours of the
   user's last message. One outside it is sent as the approved template configured for its
   notice, or recorded ``skipped_window`` without trying.
+- **Opt-out.** A proactive message (a bulk notice from the sweeper: warnings and timeout
+  notices; anything that would need a template) to a user who opted out of messages
+  (``SessionStore.opted_out_at``) is recorded ``skipped_opt_out`` without trying. Replies to
+  a message the user just wrote are sent.
 
 Two ways to run. Started (:meth:`Outbox.start`, as ``bot serve`` does), a sender task sends in
 the background: :meth:`Outbox.submit` only queues the users whose messages wait; the task also
@@ -483,6 +487,16 @@ class Outbox:
             return True
         template: NoticeTemplate | None = None
         outside = last_inbound is not None and self.clock() - last_inbound >= WINDOW
+        proactive = record.priority is Priority.BULK or (channel in WINDOW_CHANNELS and outside)
+        if proactive and await self.store.opted_out_at(record.key) is not None:
+            log.info(
+                "message %s to %s skipped: the user opted out",
+                record.id,
+                mask_phone(record.key.user_id),
+            )
+            await self._settle(record, Delivery.SKIPPED_OPT_OUT, None, None)
+            self.metrics.send_skipped(channel, "opt_out")
+            return True
         if channel in WINDOW_CHANNELS and outside:
             template = self.templates.get(record.notice or "")
             if template is None or not isinstance(sender, TemplateSender):

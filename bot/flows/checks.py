@@ -26,6 +26,9 @@ BUILT_IN_SLOTS = frozenset({"username", "password"})
 """Slots set by ``deliver_credentials``."""
 EMAIL_SENT = "email_sent"
 """Slot set by the ``email`` action: true when sent, false when no SMTP server is set."""
+TRIGGER_SLOT = "trigger"
+"""Set by the runner when a flow starts: the trigger intent that started it (unset when a
+keyword did)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ def reachable(flow: Flow, aliases: Mapping[str, str] | None = None) -> set[str]:
 
 def known_slots(flows: Iterable[Flow]) -> set[str]:
     """Every slot some step of ``flows`` can set."""
-    slots = set(BUILT_IN_SLOTS)
+    slots = {*BUILT_IN_SLOTS, TRIGGER_SLOT}
     for flow in flows:
         for step in flow.steps:
             slots.update(step.set)

@@ -23,6 +23,7 @@ from bot import templates
 from bot.channels.base import Choice, choices_payload
 from bot.clock import Clock, utc_now
 from bot.flows.actions import ActionContext, ActionFailed, Actions
+from bot.flows.checks import TRIGGER_SLOT
 from bot.flows.conditions import Condition
 from bot.flows.model import Flow, SlotType, Step, Target, Text
 from bot.flows.slots import fold, parse_answer, region_of
@@ -165,6 +166,16 @@ class FlowRunner:
         step = context.flow.step(session.step_id) if context else None
         return step if step is not None and step.ask is not None else None
 
+    def question(self, session: Session) -> Reply | None:
+        """The question ``session`` waits at, rendered again (with its options), or ``None``
+        outside a question."""
+        step = self.waiting_step(session)
+        context = self._context(session)
+        if step is None or context is None or step.say is None:
+            return None
+        choices, button = self._choices(context, step, session.data)
+        return Reply(self._render(context, step.say, session.data), step.id, choices, button)
+
     def accepts_tap(self, session: Session, payload: str | None) -> bool:
         """True when ``payload`` is the id of an option of the question ``session`` waits at."""
         step = self.waiting_step(session)
@@ -218,11 +229,19 @@ class FlowRunner:
 
     # -- turns ----------------------------------------------------------------------------
 
-    async def start(self, flow: Flow, session: Session) -> Turn:
-        """Enter ``flow`` (its current version) at its first step for ``session``."""
+    async def start(self, flow: Flow, session: Session, intent: str | None = None) -> Turn:
+        """Enter ``flow`` (its current version) at its first step for ``session``.
+
+        The slot ``trigger`` holds the trigger ``intent`` that started it (unset when a
+        keyword started it), so a flow can branch on it (``if: trigger == 'cancel_order'``).
+        """
         turn = Turn(
             flow_id=flow.id, version=flow.version, data=dict(session.data), language=flow.language
         )
+        if intent is not None and intent in flow.intents:
+            turn.data[TRIGGER_SLOT] = intent
+        else:
+            turn.data.pop(TRIGGER_SLOT, None)  # unset: reads as null in conditions
         lang = flow.language or self.locales.language_or_default(session.language)
         context = _Context(flow, self.locales, lang, session)
         await self._run(context, flow.steps[0], turn)

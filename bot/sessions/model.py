@@ -26,6 +26,8 @@ class CloseReason(StrEnum):
     CANCEL = "cancel"
     TIMEOUT = "timeout"
     CREDENTIALS_DELIVERED = "credentials_delivered"
+    OPTED_OUT = "opted_out"
+    """The user asked for no more messages (WhatsApp's opt-out); closed silently."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ class Session:
         flow_version: The version of ``flow_id`` the conversation runs (it keeps it when the
             flow file is edited under a running service).
         step_retries: Invalid answers given so far to the question at ``step_id``.
+        confirming: The closing intent (``goodbye`` or ``cancel``) the engine asked the user
+            to confirm with a yes/no question, until they answer (``None``: nothing asked).
     """
 
     id: str
@@ -82,6 +86,7 @@ class Session:
     warned_at: datetime | None = None
     flow_version: str | None = None
     step_retries: int = 0
+    confirming: str | None = None
 
 
 class Direction(StrEnum):
@@ -96,6 +101,8 @@ class Delivery(StrEnum):
 
     ``skipped_window``: not sent because the user's 24-hour customer service window had
     closed and no template was configured for it (final, like ``failed``).
+    ``skipped_opt_out``: a proactive message (a warning, a timeout notice, a template) not
+    sent because the user opted out of messages (final).
     ``sending``: an attempt started (recorded before the request leaves); its result is not
     stored yet. One a dead process left ``sending`` goes back to ``pending`` (its
     ``error_detail`` :data:`INTERRUPTED_DETAIL`) and waits ``DELIVERY_INTERRUPTED_GRACE_SECONDS``
@@ -111,6 +118,7 @@ class Delivery(StrEnum):
     FAILED = "failed"
     SKIPPED_WINDOW = "skipped_window"
     SENDING = "sending"
+    SKIPPED_OPT_OUT = "skipped_opt_out"
 
 
 INTERRUPTED_DETAIL = "the service stopped during the attempt; waiting for the provider's status"

@@ -10,10 +10,15 @@ number id for the ``whatsapp`` channel and ``{channel}:{botId}`` for any other c
                                       ``expiresAt``, ``closedAt``, ``warnedAt`` (ISO 8601
                                       UTC), ``channel``, ``botId``, ``userId``, ``flow``,
                                       ``flowVersion``, ``step``, ``stepRetries``, ``data``
-                                      (JSON), ``language``, ``closeReason``
+                                      (JSON), ``language``, ``closeReason``,
+                                      ``confirming`` (the closing intent a yes/no question
+                                      asks about), ``optedOut`` (when the user opted out of
+                                      messages, ISO 8601 UTC; empty when not)
 ``session:status:{botId}:{userId}``   string: the status; expires with the session (active)
                                       or after the retention period (closed)
 ``session:id:{sessionId}``            hash: every session by id, same fields as above
+``optout:{botId}:{userId}``           string: when the user opted out of messages (ISO 8601
+                                      UTC); deleted when they opt back in
 ``sessions:deadlines``                sorted set: active session ids by ``expiresAt`` (epoch
                                       seconds); the sweeper reads due ones from here
 ``sessions:created``                  sorted set: all session ids by creation time
@@ -244,6 +249,7 @@ def session_hash(session: Session) -> dict[str, str]:
         "warnedAt": _iso(session.warned_at),
         "flowVersion": session.flow_version or "",
         "stepRetries": str(session.step_retries),
+        "confirming": session.confirming or "",
     }
 
 
@@ -268,6 +274,7 @@ def session_from_hash(fields: dict[str, str]) -> Session:
         warned_at=_dt(fields.get("warnedAt")),
         flow_version=fields.get("flowVersion") or None,
         step_retries=int(fields.get("stepRetries") or 0),
+        confirming=fields.get("confirming") or None,
     )
 
 
@@ -889,9 +896,12 @@ class RedisStore(SessionStore):
             if not ids:
                 return
             start += page
-            for session in await self._sessions(ids):
-                if _matches(session, query):
-                    yield session
+            sessions = [s for s in await self._sessions(ids) if _matches(s, query)]
+            if query.opted_out is not None:
+                opted = await self.opt_outs([s.key for s in sessions])
+                sessions = [s for s in sessions if (s.key in opted) is query.opted_out]
+            for session in sessions:
+                yield session
 
     async def list_sessions(self, query: SessionQuery) -> list[Session]:
         found: list[Session] = []
@@ -982,6 +992,30 @@ class RedisStore(SessionStore):
                     pipe.zrem("outbox:pending", mid)
                 await pipe.execute()
         return DeletedCounts(sessions=len(sessions), messages=len(message_ids))
+
+    async def set_opt_out(self, key: SessionKey, at: datetime | None) -> None:
+        """One transaction: the ``optout:`` key and the ``optedOut`` field of the user's
+        session hash."""
+        scope = f"{bot_scope(key)}:{key.user_id}"
+        with _reachable():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if at is None:
+                    pipe.delete(f"optout:{scope}")
+                    pipe.hset(f"session:{scope}", "optedOut", "")
+                else:
+                    pipe.set(f"optout:{scope}", _iso(at))
+                    pipe.hset(f"session:{scope}", "optedOut", _iso(at))
+                await pipe.execute()
+        held = self._held_sessions.get(key)
+        if held is not None:
+            held["optedOut"] = _iso(at)
+
+    async def opt_outs(self, keys: Sequence[SessionKey]) -> dict[SessionKey, datetime]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        values = await self.redis.mget([f"optout:{bot_scope(k)}:{k.user_id}" for k in wanted])
+        return {k: datetime.fromisoformat(v) for k, v in zip(wanted, values, strict=True) if v}
 
     async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
         """Inbound idempotency keys expire by themselves (7-day TTL)."""

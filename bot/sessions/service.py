@@ -173,6 +173,7 @@ class SessionService:
         session.expires_at = None
         session.step_id = None  # flow_id stays: the flow the session ran (admin filters, stats)
         session.step_retries = 0
+        session.confirming = None
         if not notify:
             return None
         text = flow_notice or self.locales.text(

@@ -139,12 +139,20 @@ CREATE TABLE IF NOT EXISTS inbox (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inbox_user ON inbox (channel, bot_id, user_id, id);
+CREATE TABLE IF NOT EXISTS opt_outs (
+    channel TEXT NOT NULL,
+    bot_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    opted_out_at TEXT NOT NULL,
+    PRIMARY KEY (channel, bot_id, user_id)
+) WITHOUT ROWID;
 """
 
 ADDED_COLUMNS = (
     ("sessions", "warned_at", "TEXT"),
     ("sessions", "flow_version", "TEXT"),
     ("sessions", "step_retries", "INTEGER NOT NULL DEFAULT 0"),
+    ("sessions", "confirming", "TEXT"),
     ("messages", "payload", "TEXT"),
     ("messages", "attempts", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "next_attempt_at", "TEXT"),
@@ -199,6 +207,7 @@ def _session(row: sqlite3.Row) -> Session:
         warned_at=from_iso(row["warned_at"]),
         flow_version=row["flow_version"],
         step_retries=row["step_retries"] or 0,
+        confirming=row["confirming"],
     )
 
 
@@ -232,8 +241,8 @@ class _Recent(Generic[K, V]):
 
 _UPSERT_SESSION = """INSERT INTO sessions (id, channel, bot_id, user_id, status, close_reason,
         flow_id, step_id, data, language, display_name, created_at, last_activity_at,
-        expires_at, closed_at, warned_at, flow_version, step_retries)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+        expires_at, closed_at, warned_at, flow_version, step_retries, confirming)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (id) DO UPDATE SET status=excluded.status,
         close_reason=excluded.close_reason, flow_id=excluded.flow_id,
         step_id=excluded.step_id, data=excluded.data,
@@ -241,7 +250,7 @@ _UPSERT_SESSION = """INSERT INTO sessions (id, channel, bot_id, user_id, status,
         last_activity_at=excluded.last_activity_at,
         expires_at=excluded.expires_at, closed_at=excluded.closed_at,
         warned_at=excluded.warned_at, flow_version=excluded.flow_version,
-        step_retries=excluded.step_retries"""
+        step_retries=excluded.step_retries, confirming=excluded.confirming"""
 
 _CREATE_PROBE = """CREATE TABLE IF NOT EXISTS store_probe (
     id INTEGER PRIMARY KEY CHECK (id = 1), written_at TEXT NOT NULL)"""
@@ -273,6 +282,7 @@ def _session_params(s: Session) -> tuple[Any, ...]:
         to_iso(s.warned_at) if s.warned_at else None,
         s.flow_version,
         s.step_retries,
+        s.confirming,
     )
 
 
@@ -875,6 +885,39 @@ class SqliteStore(SessionStore):
         self._last_in.drop_where(theirs)
         return counts
 
+    async def set_opt_out(self, key: SessionKey, at: datetime | None) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            if at is None:
+                conn.execute(
+                    "DELETE FROM opt_outs WHERE channel=? AND bot_id=? AND user_id=?",
+                    (key.channel, key.bot_id, key.user_id),
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO opt_outs (channel, bot_id, user_id, opted_out_at) "
+                    "VALUES (?,?,?,?) ON CONFLICT DO UPDATE SET opted_out_at=excluded.opted_out_at",
+                    (key.channel, key.bot_id, key.user_id, to_iso(at)),
+                )
+
+        await self._write(job)
+
+    async def opt_outs(self, keys: Sequence[SessionKey]) -> dict[SessionKey, datetime]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[SessionKey, datetime] = {}
+        for start in range(0, len(wanted), 300):  # 3 bound values each, under SQLite's 999
+            chunk = wanted[start : start + 300]
+            where = " OR ".join("(channel=? AND bot_id=? AND user_id=?)" for _ in chunk)
+            params = [v for k in chunk for v in (k.channel, k.bot_id, k.user_id)]
+            rows = await self._all(
+                f"SELECT * FROM opt_outs WHERE {where}",  # noqa: S608 - fixed fragments
+                params,
+            )
+            for row in rows:
+                moment = from_iso(row["opted_out_at"])
+                assert moment is not None
+                found[SessionKey(row["channel"], row["bot_id"], row["user_id"])] = moment
+        return found
+
     async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
         cutoff = to_iso(closed_before)
         seen_cutoff = to_iso(datetime.now(UTC) - timedelta(days=7))
@@ -973,6 +1016,13 @@ def _hour(prefix: str) -> datetime:
     return datetime.fromisoformat(f"{prefix}:00:00+00:00")
 
 
+_OPTED_OUT = (
+    "EXISTS (SELECT 1 FROM opt_outs o WHERE o.channel=sessions.channel "
+    "AND o.bot_id=sessions.bot_id AND o.user_id=sessions.user_id)"
+)
+"""The session's user is opted out (``sessions`` unaliased: list and count queries)."""
+
+
 def _session_filter(query: SessionQuery) -> tuple[str, list[Any]]:
     """The ``WHERE`` clause (or ``""``) and its bound values for ``query``'s filters."""
     where: list[str] = []
@@ -987,6 +1037,8 @@ def _session_filter(query: SessionQuery) -> tuple[str, list[Any]]:
         if value is not None:
             where.append(f"{column}=?")
             params.append(value)
+    if query.opted_out is not None:
+        where.append(_OPTED_OUT if query.opted_out else f"NOT {_OPTED_OUT}")
     if query.channels:
         where.append(f"channel IN ({','.join('?' * len(query.channels))})")
         params.extend(query.channels)

@@ -25,6 +25,8 @@ class SessionQuery:
     Time bounds are aware datetimes; ``*_from`` is inclusive and ``*_to`` exclusive.
     ``flow_id`` matches the flow a session is in or, once closed, the flow it was in last.
     ``channels`` matches any of several channels (``()``: any); ``channel`` must match too.
+    ``opted_out`` matches sessions whose user is (True) or is not (False) opted out of
+    messages now (see :meth:`SessionStore.set_opt_out`).
     """
 
     user_id: str | None = None
@@ -39,6 +41,7 @@ class SessionQuery:
     active_from: datetime | None = None
     active_to: datetime | None = None
     channels: tuple[str, ...] = ()
+    opted_out: bool | None = None
 
 
 class SessionStore(abc.ABC):
@@ -282,6 +285,23 @@ class SessionStore(abc.ABC):
         message of that user at that bot (also those without a session), in one transaction.
         Idempotency records of inbound provider ids may stay. Returns what was deleted.
         """
+
+    # --- opt-out (issue #14) ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def set_opt_out(self, key: SessionKey, at: datetime | None) -> None:
+        """Record that ``key``'s user opted out of messages at ``at`` (WhatsApp's opt-out:
+        no proactive message reaches them), or with ``None`` that they opted back in.
+        Kept across sessions (and :meth:`delete_user`: a compliance record) until the user
+        opts back in; opting out again records the later time."""
+
+    @abc.abstractmethod
+    async def opt_outs(self, keys: Sequence[SessionKey]) -> dict[SessionKey, datetime]:
+        """When each of ``keys``' users opted out; users not opted out are left out."""
+
+    async def opted_out_at(self, key: SessionKey) -> datetime | None:
+        """When ``key``'s user opted out of messages, or ``None`` when they did not."""
+        return (await self.opt_outs([key])).get(key)
 
     # --- retention (issue #5) -----------------------------------------------------------------
 

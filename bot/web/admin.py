@@ -67,8 +67,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def session_json(session: Session) -> dict[str, Any]:
-    """The public JSON shape of a session."""
+def session_json(session: Session, opted_out_at: datetime | None = None) -> dict[str, Any]:
+    """The public JSON shape of a session; ``opted_out_at``: when its user opted out of
+    messages (``SessionStore.opted_out_at``), ``None`` when they did not."""
     return {
         "id": session.id,
         "channel": session.key.channel,
@@ -86,7 +87,16 @@ def session_json(session: Session) -> dict[str, Any]:
         "last_activity_at": _iso(session.last_activity_at),
         "expires_at": _iso(session.expires_at),
         "closed_at": _iso(session.closed_at),
+        "confirming": session.confirming,
+        "opted_out": opted_out_at is not None,
+        "opted_out_at": _iso(opted_out_at),
     }
+
+
+async def sessions_json(store: SessionStore, sessions: list[Session]) -> list[dict[str, Any]]:
+    """:func:`session_json` of each of ``sessions``, with their users' opt-outs (one query)."""
+    opted = await store.opt_outs([s.key for s in sessions])
+    return [session_json(s, opted.get(s.key)) for s in sessions]
 
 
 def display_phone(user_id: str) -> str:
@@ -99,12 +109,13 @@ async def listed_json(store: SessionStore, sessions: list[Session]) -> list[dict
     """Sessions as listed: :func:`session_json` plus ``messages_in``, ``messages_out`` and
     ``last_message_at`` (``null`` without messages)."""
     summaries = await store.message_summaries([s.id for s in sessions])
+    opted = await store.opt_outs([s.key for s in sessions])
     out = []
     for session in sessions:
         summary = summaries.get(session.id)
         out.append(
             {
-                **session_json(session),
+                **session_json(session, opted.get(session.key)),
                 "messages_in": summary.messages_in if summary else 0,
                 "messages_out": summary.messages_out if summary else 0,
                 "last_message_at": _iso(summary.last_message_at) if summary else None,
@@ -252,6 +263,20 @@ def _status(request: web.Request) -> str | None:
     return status
 
 
+def _bool(request: web.Request, name: str) -> bool | None:
+    """The query parameter ``name`` as ``true``/``false`` (``None`` when absent).
+
+    Raises:
+        BadRequest: 400 for any other value.
+    """
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
 def _query(request: web.Request, **fixed: Any) -> SessionQuery:
     """The :class:`SessionQuery` of the request's filters (``fixed`` ones win); ``channel``
     may list several, comma-separated (``whatsapp,twilio_whatsapp``)."""
@@ -263,6 +288,7 @@ def _query(request: web.Request, **fixed: Any) -> SessionQuery:
         "channels": channels if len(channels) > 1 else (),
         "bot_id": _text(request, "bot"),
         "flow_id": _text(request, "flow"),
+        "opted_out": _bool(request, "opted_out"),
         "created_from": _moment(request, "created_from"),
         "created_to": _moment(request, "created_to"),
         "active_from": _moment(request, "last_activity_from"),
@@ -364,8 +390,9 @@ async def get_session(request: web.Request) -> web.Response:
     if session is None:
         raise BadRequest("no such session", status=404)
     messages = await store.messages(session.id, _int(request, "limit", 200, MAX_MESSAGES))
+    opted_out_at = await store.opted_out_at(session.key)
     return web.json_response(
-        {**session_json(session), "messages": [message_json(m) for m in messages]}
+        {**session_json(session, opted_out_at), "messages": [message_json(m) for m in messages]}
     )
 
 
@@ -384,7 +411,9 @@ async def _close(request: web.Request, status: Status) -> web.Response:
         raise BadRequest(str(exc), status=409) from None
     if session is None:
         raise BadRequest("no such session", status=404)
-    return web.json_response({**session_json(session), "notified": notify})
+    opted_out_at = await request.app[RUNTIME].store.opted_out_at(session.key)
+    notified = notify and opted_out_at is None  # never a notice to a user who opted out
+    return web.json_response({**session_json(session, opted_out_at), "notified": notified})
 
 
 @routes.post("/v1/sessions/{session_id}/complete")
@@ -419,14 +448,22 @@ async def user_session(request: web.Request) -> web.Response:
         raise BadRequest("no sessions for this user", status=404)
     active = await store.list_sessions(replace(base, status=Status.ACTIVE.value, limit=1))
     current: dict[str, Any] | None = None
+    listed = await sessions_json(store, recent)
     if active:
         messages = await store.messages(active[0].id, _int(request, "limit", 50, MAX_MESSAGES))
-        current = {**session_json(active[0]), "messages": [message_json(m) for m in messages]}
+        opted_out_at = await store.opted_out_at(active[0].key)
+        current = {
+            **session_json(active[0], opted_out_at),
+            "messages": [message_json(m) for m in messages],
+        }
+    newest = current or listed[0]  # the user's opt-out on the channel they wrote on last
     return web.json_response(
         {
             "user_id": user,
+            "opted_out": newest["opted_out"],
+            "opted_out_at": newest["opted_out_at"],
             "session": current,
-            "recent_sessions": [session_json(s) for s in recent],
+            "recent_sessions": listed,
         }
     )
 

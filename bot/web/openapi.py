@@ -98,6 +98,13 @@ _FILTERS = [
     ),
     _text_param("bot", "query", "Business number id."),
     _text_param("flow", "query", "Flow the session is in or ran."),
+    _param(
+        "opted_out",
+        "query",
+        "true: only sessions of users who opted out of messages now; false: the others.",
+        type="string",
+        enum=["true", "false"],
+    ),
     _CREATED_FROM,
     _CREATED_TO,
     _time_param("last_activity_from", "Last activity at or after."),
@@ -141,6 +148,17 @@ def _schemas() -> dict[str, Any]:
             "last_activity_at": _TIME,
             "expires_at": _NULLABLE_TIME,
             "closed_at": _NULLABLE_TIME,
+            "confirming": {
+                **_NULLABLE_STR,
+                "description": "The closing intent (goodbye, cancel) the bot asked the user "
+                "to confirm with a yes/no question, until they answer.",
+            },
+            "opted_out": {
+                "type": "boolean",
+                "description": "The user opted out of messages (no proactive message reaches "
+                "them until they write START / ALTA).",
+            },
+            "opted_out_at": _NULLABLE_TIME,
         },
         "required": ["id", "channel", "bot_id", "user_id", "status", "created_at"],
     }
@@ -165,12 +183,15 @@ def _schemas() -> dict[str, Any]:
                     "failed",
                     "skipped_window",
                     "sending",
+                    "skipped_opt_out",
                 ],
                 "description": "`pending` until the provider accepts it (retries included); "
                 "`failed` with the provider's `error_code`; `skipped_window`: not sent, the "
                 "user's 24-hour window had closed and no template is configured for it; "
                 "`sending`: an attempt started, its result not stored yet (one the service "
-                "stopped during waits for the provider's status, then is sent again)",
+                "stopped during waits for the provider's status, then is sent again); "
+                "`skipped_opt_out`: a proactive message (warning, timeout notice, template) "
+                "not sent because the user opted out of messages",
             },
             "error_code": {"type": ["integer", "null"]},
             "error_detail": _NULLABLE_STR,
@@ -251,6 +272,8 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "user_id": {"type": "string"},
+                "opted_out": {"type": "boolean"},
+                "opted_out_at": _NULLABLE_TIME,
                 "session": {"oneOf": [_ref("SessionDetail"), {"type": "null"}]},
                 "recent_sessions": {"type": "array", "items": _ref("Session")},
             },

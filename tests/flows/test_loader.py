@@ -11,7 +11,7 @@ from bot.flows.model import CredentialsAction, EmailAction, HttpAction, SlotType
 from bot.locales import Locales
 from tests.conftest import REPO
 
-INTENTS = {"request_trial", "greet", "goodbye", "cancel"}
+INTENTS = {"request_trial", "greet", "goodbye", "cancel", "cancel_order", "opt_out"}
 
 
 @pytest.fixture(scope="module")

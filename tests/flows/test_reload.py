@@ -21,7 +21,7 @@ from tests.conftest import REPO, Harness
 from tests.fakes.clock import FakeClock
 from tests.fakes.recording_sender import RecordingSender
 
-INTENTS = {"request_trial", "greet", "goodbye", "cancel"}
+INTENTS = {"request_trial", "greet", "goodbye", "cancel", "cancel_order", "opt_out"}
 
 
 @pytest.fixture

@@ -389,3 +389,58 @@ async def test_pending_for_reads_past_what_the_sender_lock_read(store: SessionSt
         assert [m.text for m in await store.pending_for(KEY, 55)] == texts[:55]
     async with store.outbox_locks().lock(KEY):
         assert [m.text for m in await store.pending_for(KEY, 3)] == texts[:3]
+
+
+# --- issue #14: the pending confirmation and the opt-out record ---------------------------------
+
+
+async def test_a_pending_confirmation_is_stored_with_the_session(store: SessionStore) -> None:
+    asking = session()
+    asking.confirming = "goodbye"
+    await store.commit([asking], [])
+    read = await store.get_active(KEY)
+    assert read is not None and read.confirming == "goodbye"
+    store.forget_cached(KEY)
+    assert (await store.get("s1")) == asking
+    asking.confirming = None
+    await store.commit([asking], [])
+    assert (await store.get("s1")) == asking
+
+
+async def test_an_opt_out_is_kept_across_sessions_until_the_user_opts_back_in(
+    store: SessionStore,
+) -> None:
+    other = SessionKey("whatsapp", "123", "5491155550002")
+    await store.commit([session(), session(other, sid="s2")], [])
+    assert await store.opted_out_at(KEY) is None
+    await store.set_opt_out(KEY, T0)
+    assert await store.opted_out_at(KEY) == T0
+    assert await store.opt_outs([KEY, other]) == {KEY: T0}
+    assert [s.id for s in await store.list_sessions(SessionQuery(opted_out=True))] == ["s1"]
+    assert [s.id for s in await store.list_sessions(SessionQuery(opted_out=False))] == ["s2"]
+    assert await store.count_sessions(SessionQuery(opted_out=True)) == 1
+    await store.commit([session(sid="s1")], [])  # a session written later keeps it
+    assert await store.opted_out_at(KEY) == T0
+    await store.set_opt_out(KEY, None)
+    assert await store.opted_out_at(KEY) is None
+    assert await store.list_sessions(SessionQuery(opted_out=True)) == []
+
+
+async def test_the_redis_session_hash_shows_opted_out(redis_server: RedisServer) -> None:
+    """The documented ``session:{botId}:{userId}`` hash carries ``optedOut`` (frontends)."""
+    redis_server.flush()
+    store = RedisStore(redis_server.url)
+    await store.open()
+    try:
+        await store.commit([session()], [])
+        await store.set_opt_out(KEY, T0)
+        fields = await store.redis.hgetall("session:123:5491155550001")
+        assert fields["optedOut"] == T0.isoformat(timespec="microseconds")
+        assert fields["status"] == "active"
+        await store.commit([session()], [])  # rewritten by a later commit: still there
+        assert await store.redis.hget("session:123:5491155550001", "optedOut") == fields["optedOut"]
+        await store.set_opt_out(KEY, None)
+        assert await store.redis.hget("session:123:5491155550001", "optedOut") == ""
+        assert not await store.redis.exists("optout:123:5491155550001")
+    finally:
+        await store.close()

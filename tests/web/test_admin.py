@@ -426,3 +426,25 @@ def test_the_session_status_mapping(
 async def test_every_rfc_3339_date_time_in_range_is_accepted(webapp: WebApp, moment: str) -> None:
     status, body = await webapp.admin("GET", f"/v1/stats?created_from={moment}")
     assert status == 200, body
+
+
+async def test_opted_out_users_are_shown_and_filtered(webapp: WebApp) -> None:
+    """Issue #14: the opt-out is visible in every session view and filters the lists."""
+    await webapp.whatsapp_text(ANA, "hola")
+    await webapp.whatsapp_text(BEN, "hola")
+    await webapp.whatsapp_text(BEN, "no me manden más mensajes")
+    _, body = await webapp.admin("GET", "/v1/sessions?opted_out=true")
+    assert [(s["user_id"], s["opted_out"], s["close_reason"]) for s in body["sessions"]] == [
+        (BEN, True, "opted_out")
+    ]
+    assert body["sessions"][0]["opted_out_at"] is not None
+    _, body = await webapp.admin("GET", "/v1/sessions?opted_out=false")
+    assert [(s["user_id"], s["opted_out"]) for s in body["sessions"]] == [(ANA, False)]
+    _, user = await webapp.admin("GET", f"/v1/users/{BEN}/session")
+    assert user["opted_out"] is True and user["recent_sessions"][0]["opted_out"] is True
+    _, detail = await webapp.admin("GET", f"/v1/sessions/{user['recent_sessions'][0]['id']}")
+    assert detail["opted_out"] is True
+    assert await webapp.admin("GET", "/v1/sessions?opted_out=yes") == (
+        400,
+        {"error": "opted_out must be true or false, got 'yes'"},
+    )

@@ -103,6 +103,8 @@ function Facts({ session }) {
     session.status === "active"
       ? ["Times out", left === null ? null : left > 0 ? `in ${duration(left)}` : "due now"]
       : ["Closed", `${when(session.closed_at)} · ${reasonLabel(session.close_reason ?? "")}`],
+    ["Asking", session.confirming ? `to confirm ${session.confirming} (yes/no)` : null],
+    ["Opted out", session.opted_out ? `since ${when(session.opted_out_at)}: no proactive messages` : null],
   ];
   return html`<dl class="facts">${rows.filter(([, v]) => v).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
 }
