@@ -208,6 +208,8 @@ def classify(
                     "intent": result.intent,
                     "confidence": round(result.confidence, 3),
                     "lang": result.lang,
+                    "confirm": result.confirm,
+                    "ranked": [[name, round(score, 3)] for name, score in result.ranked],
                 },
                 ensure_ascii=False,
             )
@@ -302,7 +304,9 @@ def sessions() -> None:
 @config_option
 @env_file_option
 @click.option(
-    "--older-than-hours", type=float, default=None,
+    "--older-than-hours",
+    type=float,
+    default=None,
     help="Override SESSION_RETENTION_HOURS for this run.",
 )
 @_fail_cleanly
@@ -327,7 +331,9 @@ def cleanup(config_path: Path, env_file: Path, older_than_hours: float | None) -
             counts = await purge_expired(store, utc_now, hours)
         finally:
             await store.close()
-        click.echo(f"deleted {counts.sessions} sessions and {counts.messages} messages "
-                   f"closed more than {hours:g} h ago")
+        click.echo(
+            f"deleted {counts.sessions} sessions and {counts.messages} messages "
+            f"closed more than {hours:g} h ago"
+        )
 
     asyncio.run(run())

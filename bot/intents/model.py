@@ -14,6 +14,13 @@ from bot.intents.normalize import plain_words
 from bot.intents.result import NONE_INTENT
 from bot.intents.scoring import ClauseScore, ClauseScorer, IntentTraits
 
+_MAX_SHOUTED = 64
+"""Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
+
+
+def _shouted_key(text: str) -> str:
+    return " ".join(text.strip(" \t\n.!¡?¿").split())
+
 
 class LanguageModel:
     """Scores messages against one language's intents.
@@ -39,7 +46,9 @@ class LanguageModel:
             data, self.analyzer, LemmaLookup(data.language), stop_words, config
         )
         traits = {
-            spec.name: IntentTraits(spec.closing, spec.deferrable, spec.priority)
+            spec.name: IntentTraits(
+                spec.closing, spec.deferrable, spec.priority, spec.guarded or spec.closing
+            )
             for spec in data.intents.values()
         }
         self._scorer = ClauseScorer(self.index, traits, config)
@@ -47,6 +56,17 @@ class LanguageModel:
             stop_words | self.index.words | plain_words(data.abbreviations)
         )
         """Words that are evidence of this language (see :mod:`bot.intents.langid`)."""
+        self.shouted: Mapping[str, str] = {
+            _shouted_key(phrase.text): spec.name
+            for spec in self.specs.values()
+            for phrase in spec.shouted
+        }
+        """Whole messages matched case-sensitively (``"STOP"``) → intent (see :meth:`shout`)."""
+
+    def shout(self, text: str) -> str | None:
+        """The intent of a message that is exactly one of the file's ``shouted`` phrases
+        (case kept, blanks and surrounding punctuation aside: ``"STOP!"``), else ``None``."""
+        return self.shouted.get(_shouted_key(text)) if len(text) <= _MAX_SHOUTED else None
 
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
         """Clauses of a message already passed through :func:`~bot.intents.normalize.prepare`."""
