@@ -237,7 +237,8 @@ class ClauseScorer:
     ) -> str | None:
         """Why the span's intent must not fire in this clause, or ``None``.
 
-        Any intent: a negation shortly before the phrase. Closing intents also: a question,
+        Any intent: a negation shortly before the phrase (not one inside another of the
+        intent's phrases: the "never" of "nvm, forget it"). Closing intents also: a question,
         a question word opening the clause, a conditional or a past-time word at one of the
         ``free`` positions (outside the intent's own phrases: "cancelo si no me gusta",
         "cancelé el pedido ayer"), a determiner right before the phrase, a capital letter
@@ -251,8 +252,8 @@ class ClauseScorer:
         for position in range(
             span.start - 1, max(-1, span.start - 1 - self._config.negation_window), -1
         ):
-            if position in fillers:
-                break
+            if position in fillers or position not in free:
+                break  # a filler or another phrase of the intent ("never mind, forget it")
             if index.negations.ends_at(tokens, position) and not self._declines(tokens, position):
                 return f"negated by {tokens[position].orth!r}"
         if span.end == len(tokens) - 1 and index.negations.ends_at(tokens, span.end):

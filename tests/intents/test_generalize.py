@@ -101,3 +101,50 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
 
     with pytest.raises(DataFileError, match="'also' must be a list"):
         load_labelled(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # The clause after a conditional one is its consequence: hypothetical, not a close.
+        ("si me sale muy caro, cancelo", "es", "none"),
+        ("if the price goes up, I quit", "en", "none"),
+        ("si no te molesta, cancelá todo", "es", "none"),
+        # A negation word inside another phrase of the same intent does not negate it.
+        ("nvm, forget it", "en", "cancel"),
+        ("never mind forget it", "en", "cancel"),
+        # ...a real one still does.
+        ("don't forget it", "en", "none"),
+    ],
+)
+def test_conditions_and_negations_read_across_phrases(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A stop verb of the family with the conversation as its object is a cancel...
+        ("let's abandon the whole process", "en", "cancel"),
+        ("ok, shut it down", "en", "cancel"),
+        ("suspendé el trámite, porfa", "es", "cancel"),
+        # ...with a business object it is not; with an order it is the order flow's intent.
+        ("abandon my booking", "en", "none"),
+        ("scrap the order please", "en", "cancel_order"),
+        ("borrá mi pedido", "es", "cancel_order"),
+        # Gratitude and a completion state close without a closing word.
+        ("great, I'm all sorted, thanks", "en", "goodbye"),
+        ("that was everything I needed, cheers", "en", "goodbye"),
+        ("listo, ya tengo todo, mil gracias", "es", "goodbye"),
+        ("eso sería todo, gracias genia", "es", "goodbye"),
+        # A stop verb with the messages as its object is an opt-out.
+        ("cease the marketing messages", "en", "opt_out"),
+        ("paren de mandarme publicidad", "es", "opt_out"),
+    ],
+)
+def test_frames_generalize_beyond_listed_phrases(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
