@@ -277,6 +277,8 @@ def classify(
                     "intent": result.intent,
                     "confidence": round(result.confidence, 3),
                     "lang": result.lang,
+                    "confirm": result.confirm,
+                    "ranked": [[name, round(score, 3)] for name, score in result.ranked],
                 },
                 ensure_ascii=False,
             )

@@ -238,6 +238,10 @@ class IntentClassifier:
         primary = detected or hint
         order = [primary] if primary else []
         order += [code for code in self._models if code != primary]
+        for code in order:
+            shouted = self._models[code].shout(prepared)
+            if shouted is not None:
+                return IntentResult(shouted, 1.0, detected or code, ((shouted, 1.0),))
         best_none = 0.0
         for code in order:
             model = self._models[code]
@@ -245,38 +249,63 @@ class IntentClassifier:
             clause_scores = model.score(clauses)
             if trace is not None:
                 trace.append((code, clauses, clause_scores))
-            chosen = self._choose(model, clause_scores, expecting_free_text)
-            if chosen is not None:
-                return IntentResult(chosen[0], round(chosen[1], 4), detected)
+            ranked = self._rank(model, clause_scores, expecting_free_text)
+            if ranked:
+                intent, confidence = ranked[0]
+                return IntentResult(intent, confidence, detected, ranked)
             for clause in clause_scores:
                 best_none = max([best_none, *clause.scores.values()])
             if any(clause.matched for clause in clause_scores):
-                break  # understood here but guarded or weak: another language must not win
+                confirm = self._confirm(model, clause_scores, expecting_free_text)
+                return IntentResult(NONE_INTENT, round(best_none, 4), detected, confirm=confirm)
         return IntentResult(NONE_INTENT, round(best_none, 4), detected)
 
-    def _choose(
+    def _rank(
         self,
         model: LanguageModel,
         clause_scores: Sequence[ClauseScore],
         expecting_free_text: bool,
-    ) -> tuple[str, float] | None:
-        """Pick the message's intent among those that pass their thresholds.
+    ) -> tuple[tuple[str, float], ...]:
+        """Every intent of the message that passes its threshold, best first.
 
         Within a clause the highest (priority, confidence) wins: "cancela la prueba" is a
         cancel. Across clauses the last one with an intent wins ("olvida lo que dije, quiero
         una prueba"), except that social intents (priority 0 or less, like greet) only win
-        when nothing else is found ("hola, quiero una prueba").
+        when nothing else is found ("hola, quiero una prueba" ranks the trial, then the
+        greeting). An intent found in several clauses counts once, at its best rank.
         """
-        best: tuple[bool, int, int, float, str] | None = None
+        best: dict[str, tuple[bool, int, int, float]] = {}
         for position, clause in enumerate(clause_scores):
             for intent, confidence in clause.scores.items():
                 spec = model.specs[intent]
                 if confidence < self._threshold_for(spec, expecting_free_text):
                     continue
-                rank = (spec.priority > 0, position, spec.priority, confidence, intent)
-                if best is None or rank > best:
-                    best = rank
-        return (best[4], best[3]) if best is not None else None
+                rank = (spec.priority > 0, position, spec.priority, confidence)
+                if intent not in best or rank > best[intent]:
+                    best[intent] = rank
+        ordered = sorted(best.items(), key=lambda item: (item[1], item[0]), reverse=True)
+        return tuple((intent, round(rank[3], 4)) for intent, rank in ordered)
+
+    def _confirm(
+        self,
+        model: LanguageModel,
+        clause_scores: Sequence[ClauseScore],
+        expecting_free_text: bool,
+    ) -> str | None:
+        """The closing intent to ask about when nothing passed its threshold: the best one
+        whose confidence reached its ``confirm_floor`` (guards passed), else ``None``."""
+        best: tuple[float, str] | None = None
+        for clause in clause_scores:
+            for intent, confidence in clause.scores.items():
+                spec = model.specs[intent]
+                floor = spec.confirm_floor
+                if floor is None or not spec.closing:
+                    continue
+                if expecting_free_text:
+                    floor = max(floor, self._threshold_for(spec, False))
+                if confidence >= floor and (best is None or (confidence, intent) > best):
+                    best = (confidence, intent)
+        return best[1] if best is not None else None
 
     def _threshold_for(self, spec: IntentSpec, expecting_free_text: bool) -> float:
         base = spec.threshold if spec.threshold is not None else self._threshold

@@ -20,6 +20,12 @@ A file holds one language's intents plus the small word lists the classifier's g
         priority: 0               # optional: higher wins within a sentence (defaults: greet 0,
                                   #   author intents 1, goodbye/cancel 2); across sentences
                                   #   the last wins, priority <= 0 never beats another intent
+        guarded: false            # optional: questions, conditionals, deferrals and past
+                                  #   reports veto it like a closing intent (default: closing)
+        confirm_floor: 0.5        # optional, closing intents: a confidence in [confirm_floor,
+                                  #   threshold) makes the classifier ask (``confirm``)
+        shouted: [STOP]           # optional: whole messages, matched case-sensitively (an SMS
+                                  #   keyword in capitals), that mean the intent
       none:                       # optional: phrases that are never an intent ("bus stop")
         examples: [parada de bus]
     abbreviations: {q: que}       # optional: chat shorthand → words
@@ -34,6 +40,11 @@ A file holds one language's intents plus the small word lists the classifier's g
     names: [chao]                 # optional: closing words that are also names or surnames:
                                   #   capitalized beside another capitalized word the file
                                   #   does not know, they are a name ("Chao Wang")
+    request_openers: [podrías]    # optional: a question opening with one asks for the action
+                                  #   ("¿podrías cancelar?"), so the question guard lets a
+                                  #   closing phrase through unless a question word follows
+    business_objects: [reserva]   # optional: things a user cancels with a business (a booking,
+                                  #   an order): a closing phrase beside one is not a close
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -67,6 +78,8 @@ _TOP_KEYS = frozenset(
         "past",
         "determiners",
         "names",
+        "request_openers",
+        "business_objects",
     }
 )
 Pos = tuple[int | None, int | None]
@@ -87,6 +100,9 @@ _INTENT_KEYS = frozenset(
         "closing",
         "deferrable",
         "priority",
+        "guarded",
+        "confirm_floor",
+        "shouted",
     }
 )
 
@@ -119,6 +135,14 @@ class IntentSpec:
         line: 1-based line of the intent's key.
         context: Words or short phrases that may accompany the intent's phrases ("esto",
             "el chat", "linda tarde") without being evidence of it on their own.
+        guarded: True when questions, conditionals, deferrals (if ``deferrable``) and past
+            reports veto the intent, as for closing intents ("can I cancel my order?" asks
+            about it); defaults to ``closing``.
+        confirm_floor: For a closing intent, the lowest confidence at which the classifier
+            asks the user (``IntentResult.confirm``) instead of ignoring it; ``None`` never
+            asks.
+        shouted: Whole messages matched case-sensitively, punctuation aside ("STOP"), that
+            mean the intent whatever their words mean in lower case.
     """
 
     name: str
@@ -131,6 +155,9 @@ class IntentSpec:
     priority: int
     line: int | None
     context: tuple[Phrase, ...] = ()
+    guarded: bool = False
+    confirm_floor: float | None = None
+    shouted: tuple[Phrase, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +170,8 @@ class LanguageData:
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, question_words, conditionals, deferrals, determiners, past,
-            names: Word lists for the guards (see the module docstring).
+            names, request_openers, business_objects: Word lists for the guards (see the
+            module docstring).
     """
 
     language: str
@@ -158,6 +186,8 @@ class LanguageData:
     determiners: tuple[Phrase, ...] = ()
     past: tuple[Phrase, ...] = ()
     names: tuple[Phrase, ...] = ()
+    request_openers: tuple[Phrase, ...] = ()
+    business_objects: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -243,6 +273,8 @@ class _Loader:
             determiners=self.phrases(root, "determiners"),
             past=self.phrases(root, "past"),
             names=self.phrases(root, "names"),
+            request_openers=self.phrases(root, "request_openers"),
+            business_objects=self.phrases(root, "business_objects"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:
@@ -276,17 +308,27 @@ class _Loader:
         if not examples:
             raise self.error(line, f"intent {name!r} has no examples")
         closing_default = name in CLOSING_INTENTS
+        closing = self.boolean(body, "closing", name, closing_default)
+        confirm_floor = self.probability(body, "confirm_floor", name)
+        if confirm_floor is not None and not closing:
+            raise self.error(
+                _key_pos(body, "confirm_floor"),
+                f"intent {name!r}: 'confirm_floor' is for closing intents only",
+            )
         return IntentSpec(
             name=name,
             examples=examples,
             keywords=self.phrases(body, "keywords", owner=f"intent {name!r}"),
             threshold=self.probability(body, "threshold", name),
             threshold_in_flow=self.probability(body, "threshold_in_flow", name),
-            closing=self.boolean(body, "closing", name, closing_default),
+            closing=closing,
             deferrable=self.boolean(body, "deferrable", name, name == CANCEL),
             priority=self.integer(body, "priority", name, _default_priority(name, closing_default)),
             line=line[0],
             context=self.phrases(body, "context", owner=f"intent {name!r}"),
+            guarded=self.boolean(body, "guarded", name, closing),
+            confirm_floor=confirm_floor,
+            shouted=self.phrases(body, "shouted", owner=f"intent {name!r}"),
         )
 
     def phrases(

@@ -3,12 +3,15 @@
 The data is JSON Lines, one message per line::
 
     {"text": "chau, gracias!", "intent": "goodbye", "lang": "es", "tags": ["mixed"]}
+    {"text": "hola, quiero una prueba", "intent": "request_trial", "lang": "es", "also": ["greet"]}
 
 ``text``, ``intent`` (a canonical name, an alias such as ``despedida``, or ``none``) and
 ``lang`` (the language the message is written in; for a text without language, a name or an
 email, the conversation's) are required; ``tags`` (free labels such as ``typo``, used to break
-results down) is optional. Blank lines and lines starting with ``#`` are skipped. A bad line
-raises :class:`~bot.errors.DataFileError` with ``file:line:column``.
+results down) is optional, and so is ``also``: the other intents of a message with several
+("hola, quiero una prueba" is a trial request and a greeting), which the classifier should
+rank (:attr:`~bot.intents.result.IntentResult.ranked`). Blank lines and lines starting with
+``#`` are skipped. A bad line raises :class:`~bot.errors.DataFileError` with ``file:line:column``.
 
 :func:`evaluate` works with any predictor, so the shipped classifier and the plain
 :class:`KeywordBaseline` are measured the same way (``bot eval`` prints both).
@@ -29,12 +32,28 @@ from bot.intents.classifier import IntentClassifier
 from bot.intents.data import LanguageData, load_language_file
 from bot.intents.names import canonical_intent, is_valid_intent_name
 from bot.intents.normalize import prepare, remove_apostrophes, strip_accents
-from bot.intents.result import CANCEL, CLOSING_INTENTS, GOODBYE, GREET, NONE_INTENT
+from bot.intents.result import (
+    CANCEL,
+    CLOSING_INTENTS,
+    GOODBYE,
+    GREET,
+    NONE_INTENT,
+    OPT_OUT,
+    IntentResult,
+)
 
-_KEYS = frozenset({"text", "intent", "lang", "tags"})
+_KEYS = frozenset({"text", "intent", "lang", "tags", "also"})
 _LANG_RE = re.compile(r"[a-z]{2,3}")
 FALSE_CLOSE_SOURCES: frozenset[str] = frozenset({GREET, NONE_INTENT})
 """Gold intents whose messages must never close a session (the false-close denominator)."""
+SESSION_ENDING: frozenset[str] = CLOSING_INTENTS | {OPT_OUT}
+"""Predicted intents that end the session (an opt-out closes it too)."""
+REFINED_LABELS: Mapping[str, str] = {OPT_OUT: CANCEL, "cancel_order": CANCEL}
+"""Intents that split an older label: sets written before them label an opt-out or an order
+cancel ``cancel``. In a file that never uses the finer label, predicting it is scored as the
+older one (``evaluate`` does it), so the old sets keep measuring what they measured."""
+BUSINESS_CANCEL_TAG = "business_cancel"
+"""Tag of messages that cancel a business object (a booking, an order): never a close."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +66,7 @@ class LabelledMessage:
         lang: The language the message is written in (ISO 639-1, e.g. ``"es"``).
         tags: Free labels (``"typo"``, ``"negation"``...) to break results down.
         line: 1-based line in the file.
+        also: The message's other intents (canonical names), when it has several.
     """
 
     text: str
@@ -54,6 +74,7 @@ class LabelledMessage:
     lang: str
     tags: tuple[str, ...] = ()
     line: int = 0
+    also: tuple[str, ...] = ()
 
 
 def load_labelled(path: Path) -> list[LabelledMessage]:
@@ -90,7 +111,7 @@ def _parse_line(path: str, number: int, raw: str) -> LabelledMessage:
         raise error('each line must be an object like {"text": ..., "intent": ..., "lang": ...}')
     unknown = sorted(set(item) - _KEYS)
     if unknown:
-        raise error(f"unknown key {unknown[0]!r} (allowed: intent, lang, tags, text)")
+        raise error(f"unknown key {unknown[0]!r} (allowed: also, intent, lang, tags, text)")
     for key in ("text", "intent", "lang"):
         if not isinstance(item.get(key), str) or not item[key].strip():
             raise error(f"{key!r} must be a non-empty text")
@@ -103,7 +124,14 @@ def _parse_line(path: str, number: int, raw: str) -> LabelledMessage:
     tags = item.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise error("'tags' must be a list of texts")
-    return LabelledMessage(item["text"], intent, lang, tuple(tags), number)
+    also = item.get("also", [])
+    if not isinstance(also, list) or not all(isinstance(name, str) for name in also):
+        raise error("'also' must be a list of intent names")
+    others = tuple(canonical_intent(name) for name in also)
+    for name in others:
+        if not is_valid_intent_name(name) or name in (NONE_INTENT, intent):
+            raise error(f"invalid intent name in 'also': {name!r}")
+    return LabelledMessage(item["text"], intent, lang, tuple(tags), number, others)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +156,14 @@ class Report:
         confusion: ``confusion[gold][predicted]`` = message count.
         false_close_rate: Share of greet/none messages classified as goodbye or cancel.
         false_closes: How many such messages; ``false_close_total`` is the denominator.
-        missed_closes: Goodbye/cancel messages classified as neither.
+        missed_closes: Goodbye/cancel messages classified as none of goodbye, cancel, opt_out
+            (one the classifier only asks about counts as missed: ``asked_closes``).
         errors: ``(message, predicted)`` for each wrong answer, in file order.
+        business_closes: Messages tagged ``business_cancel`` (cancelling a booking, an
+            order...) classified as goodbye, cancel or opt-out; ``business_total`` of them.
+        asked_closes: Goodbye/cancel messages the classifier would ask about (``confirm``).
+        asked_others: Other messages it would ask about (one extra turn each).
+        also_found: Intents of ``also`` that the classifier ranked; ``also_total`` of them.
     """
 
     labels: tuple[str, ...]
@@ -142,6 +176,12 @@ class Report:
     false_close_total: int
     missed_closes: int
     errors: tuple[tuple[LabelledMessage, str], ...] = field(default=())
+    business_closes: int = 0
+    business_total: int = 0
+    asked_closes: int = 0
+    asked_others: int = 0
+    also_found: int = 0
+    also_total: int = 0
 
     @property
     def total(self) -> int:
@@ -150,19 +190,31 @@ class Report:
 
 
 def evaluate(
-    messages: Sequence[LabelledMessage], predict: Callable[[LabelledMessage], str]
+    messages: Sequence[LabelledMessage],
+    predict: Callable[[LabelledMessage], str | IntentResult],
 ) -> Report:
     """Run ``predict`` on every message and compare with the labels.
 
     Args:
         messages: Labelled messages (see :func:`load_labelled`).
-        predict: Returns the predicted canonical intent (or ``"none"``) for one message.
+        predict: Returns the predicted canonical intent (or ``"none"``) for one message, or
+            the classifier's whole :class:`~bot.intents.result.IntentResult` (then its
+            ``ranked`` and ``confirm`` are measured too).
 
     Returns:
-        Metrics per intent, macro-F1 over every label seen, the confusion matrix and the
-        false-close rate.
+        Metrics per intent, macro-F1 over every label seen (a prediction of a finer label
+        the file never uses is scored as the older one, see :data:`REFINED_LABELS`), the
+        confusion matrix, the
+        false-close rate, business-object cancels that would close, what the classifier
+        would ask about, and the share of ``also`` intents ranked.
     """
-    pairs = [(message, predict(message)) for message in messages]
+    results = [_as_result(predict(message)) for message in messages]
+    used = {message.intent for message in messages}
+    folded = {fine: old for fine, old in REFINED_LABELS.items() if fine not in used}
+    pairs = [
+        (message, folded.get(result.intent, result.intent))
+        for message, result in zip(messages, results, strict=True)
+    ]
     gold = Counter(message.intent for message, _ in pairs)
     predicted = Counter(guess for _, guess in pairs)
     hits = Counter(message.intent for message, guess in pairs if guess == message.intent)
@@ -172,11 +224,22 @@ def evaluate(
     for message, guess in pairs:
         confusion[message.intent][guess] += 1
     sources = [guess for message, guess in pairs if message.intent in FALSE_CLOSE_SOURCES]
-    false_closes = sum(guess in CLOSING_INTENTS for guess in sources)
+    false_closes = sum(guess in SESSION_ENDING for guess in sources)
     missed = sum(
-        message.intent in CLOSING_INTENTS and guess not in CLOSING_INTENTS
+        message.intent in CLOSING_INTENTS and guess not in SESSION_ENDING
         for message, guess in pairs
     )
+    business = [guess for message, guess in pairs if BUSINESS_CANCEL_TAG in message.tags]
+    asked = [
+        message.intent in CLOSING_INTENTS
+        for message, result in zip(messages, results, strict=True)
+        if result.confirm is not None
+    ]
+    also = [
+        name in {result.intent, *(ranked for ranked, _ in result.ranked)}
+        for message, result in zip(messages, results, strict=True)
+        for name in message.also
+    ]
     return Report(
         labels=labels,
         per_intent=per_intent,
@@ -188,7 +251,19 @@ def evaluate(
         false_close_total=len(sources),
         missed_closes=missed,
         errors=tuple((message, guess) for message, guess in pairs if guess != message.intent),
+        business_closes=sum(guess in SESSION_ENDING for guess in business),
+        business_total=len(business),
+        asked_closes=sum(asked),
+        asked_others=len(asked) - sum(asked),
+        also_found=sum(also),
+        also_total=len(also),
     )
+
+
+def _as_result(prediction: str | IntentResult) -> IntentResult:
+    if isinstance(prediction, IntentResult):
+        return prediction
+    return IntentResult(prediction, 1.0, None)
 
 
 def _metrics(hits: int, predicted: int, support: int) -> IntentMetrics:
@@ -200,7 +275,7 @@ def _metrics(hits: int, predicted: int, support: int) -> IntentMetrics:
 
 def classifier_predictor(
     classifier: IntentClassifier, use_hint: bool = True
-) -> Callable[[LabelledMessage], str]:
+) -> Callable[[LabelledMessage], IntentResult]:
     """A predictor for :func:`evaluate` backed by the real classifier.
 
     Args:
@@ -209,8 +284,8 @@ def classifier_predictor(
             conversation); ``False`` measures a first message, with nothing known.
     """
 
-    def predict(message: LabelledMessage) -> str:
-        return classifier.classify(message.text, message.lang if use_hint else None).intent
+    def predict(message: LabelledMessage) -> IntentResult:
+        return classifier.classify(message.text, message.lang if use_hint else None)
 
     return predict
 
@@ -323,8 +398,26 @@ def format_report(report: Report, title: str) -> str:
         f"accuracy          {report.accuracy:.3f}",
         f"false-close rate  {report.false_close_rate:.2%} "
         f"({report.false_closes} of {report.false_close_total} greet/none messages "
-        "classified goodbye or cancel)",
-        f"missed closes     {report.missed_closes} goodbye/cancel messages classified as neither",
+        "classified goodbye, cancel or opt_out)",
+        f"missed closes     {report.missed_closes} goodbye/cancel messages classified as none "
+        "of goodbye, cancel, opt_out",
+    ]
+    if report.business_total:
+        lines.append(
+            f"business closes   {report.business_closes} of {report.business_total} "
+            "business-object cancels (a booking, an order) would close the session"
+        )
+    if report.asked_closes or report.asked_others:
+        lines.append(
+            f"would ask         {report.asked_closes} goodbye/cancel and "
+            f"{report.asked_others} other messages (confirm)"
+        )
+    if report.also_total:
+        lines.append(
+            f"multi-intent      {report.also_found} of {report.also_total} other intents "
+            "of multi-intent messages ranked"
+        )
+    lines += [
         "",
         "confusion (rows: expected, columns: predicted)",
     ]

@@ -180,6 +180,8 @@ class PhraseIndex:
         self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
         self.names = GuardWords(data.names, analyzer)
+        self.request_openers = GuardWords(data.request_openers, analyzer)
+        self.business_objects = GuardWords(data.business_objects, analyzer)
         self._listed: frozenset[str] = frozenset(listed)
         """Words of the intents' examples and keywords as written, accents kept ("me
         arrepentí"; anti-examples left out)."""
@@ -189,6 +191,8 @@ class PhraseIndex:
             self.conditionals,
             self.deferrals,
             self.past,
+            self.request_openers,
+            self.business_objects,
         ):
             words.update(guard.words)
         for expansion in data.abbreviations.values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from bot.intents.analyzer import Analyzer, Clause
 from bot.intents.config import ScoringConfig
@@ -13,6 +14,13 @@ from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words
 from bot.intents.result import NONE_INTENT
 from bot.intents.scoring import ClauseScore, ClauseScorer, IntentTraits
+
+_MAX_SHOUTED = 64
+"""Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
+
+
+def _shouted_key(text: str) -> str:
+    return " ".join(text.strip(" \t\n.!¡?¿").split())
 
 
 class LanguageModel:
@@ -39,14 +47,28 @@ class LanguageModel:
             data, self.analyzer, LemmaLookup(data.language), stop_words, config
         )
         traits = {
-            spec.name: IntentTraits(spec.closing, spec.deferrable, spec.priority)
+            spec.name: IntentTraits(
+                spec.closing, spec.deferrable, spec.priority, spec.guarded or spec.closing
+            )
             for spec in data.intents.values()
         }
+        self._guarded = frozenset(name for name, trait in traits.items() if trait.guarded)
         self._scorer = ClauseScorer(self.index, traits, config)
         self.lexicon: frozenset[str] = (
             stop_words | self.index.words | plain_words(data.abbreviations)
         )
         """Words that are evidence of this language (see :mod:`bot.intents.langid`)."""
+        self.shouted: Mapping[str, str] = {
+            _shouted_key(phrase.text): spec.name
+            for spec in self.specs.values()
+            for phrase in spec.shouted
+        }
+        """Whole messages matched case-sensitively (``"STOP"``) → intent (see :meth:`shout`)."""
+
+    def shout(self, text: str) -> str | None:
+        """The intent of a message that is exactly one of the file's ``shouted`` phrases
+        (case kept, blanks and surrounding punctuation aside: ``"STOP!"``), else ``None``."""
+        return self.shouted.get(_shouted_key(text)) if len(text) <= _MAX_SHOUTED else None
 
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
         """Clauses of a message already passed through :func:`~bot.intents.normalize.prepare`."""
@@ -60,14 +82,31 @@ class LanguageModel:
     def score(self, clauses: tuple[Clause, ...]) -> list[ClauseScore]:
         """Scores of each clause, in clause order.
 
+        A clause right after one opened by a conditional ("si sale caro, cancelo", "if it
+        fails, I quit") is its consequence: its guarded intents are vetoed as hypothetical.
         A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
         for that intent in its last clause, unless one of its clauses is a question.
         """
         resolved = self._scorer.resolve_all(clauses)
         scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
+        scores[1:] = [
+            self._after_condition(before, score)
+            for before, score in zip(clauses, scores[1:], strict=False)
+        ]
         if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
             forms = tuple(item.form for items in resolved for item in items)
             entry = self.index.surface.get(forms)
             if entry is not None and entry.intent in self.specs:
                 scores[-1].scores[entry.intent] = 1.0
         return scores
+
+    def _after_condition(self, before: Clause, score: ClauseScore) -> ClauseScore:
+        """``score`` without its guarded intents when the clause ``before`` it opens with a
+        conditional word ("si ...", "if ..."): the clause is the condition's consequence."""
+        hypothetical = [name for name in score.scores if name in self._guarded]
+        if not hypothetical or not self.index.conditionals.starts_at(before.tokens, 0):
+            return score
+        why = f"hypothetical: {before.tokens[0].orth!r} in the clause before"
+        scores = {k: v for k, v in score.scores.items() if k not in hypothetical}
+        vetoes = {**score.vetoes, **dict.fromkeys(hypothetical, why)}
+        return replace(score, scores=scores, vetoes=vetoes)

@@ -13,7 +13,8 @@ from bot.intents.result import NONE_INTENT
 _NOUN = "a noun here (after a determiner)"
 _NAME = "a name here (capitalized in mid-sentence)"
 _NAME_PAIR = "a name here (beside another capitalized name)"
-_NOT_ABOUT = frozenset({_NOUN, _NAME, _NAME_PAIR})
+_BUSINESS = "about a business object (a booking, an order), not the conversation"
+_NOT_ABOUT = frozenset({_NOUN, _NAME, _NAME_PAIR, _BUSINESS})
 """Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
 
@@ -24,6 +25,9 @@ class IntentTraits:
     closing: bool
     deferrable: bool
     priority: int
+    guarded: bool = False
+    """Questions, conditionals, deferrals and past reports veto it (closing intents, and
+    author intents such as ``cancel_order`` that ask for them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,7 @@ class ClauseScorer:
                 ):
                     vetoes[intent] = reported
         self._suppress(by_intent, vetoes, filler_positions)
+        filler_positions.update(self._request_opener(tokens, filler_positions))
         matched = frozenset(by_intent)
         if any(span.entry.intent == NONE_INTENT for span in chosen):
             matched |= {NONE_INTENT}  # an anti-example ("bus stop") is understanding too
@@ -232,7 +237,8 @@ class ClauseScorer:
     ) -> str | None:
         """Why the span's intent must not fire in this clause, or ``None``.
 
-        Any intent: a negation shortly before the phrase. Closing intents also: a question,
+        Any intent: a negation shortly before the phrase (not one inside another of the
+        intent's phrases: the "never" of "nvm, forget it"). Closing intents also: a question,
         a question word opening the clause, a conditional or a past-time word at one of the
         ``free`` positions (outside the intent's own phrases: "cancelo si no me gusta",
         "cancelé el pedido ayer"), a determiner right before the phrase, a capital letter
@@ -246,35 +252,59 @@ class ClauseScorer:
         for position in range(
             span.start - 1, max(-1, span.start - 1 - self._config.negation_window), -1
         ):
-            if position in fillers:
-                break
+            if position in fillers or position not in free:
+                break  # a filler or another phrase of the intent ("never mind, forget it")
             if index.negations.ends_at(tokens, position) and not self._declines(tokens, position):
                 return f"negated by {tokens[position].orth!r}"
         if span.end == len(tokens) - 1 and index.negations.ends_at(tokens, span.end):
             return f"negated by a trailing {tokens[span.end].orth!r}"
         traits = self._traits[span.entry.intent]
-        if not traits.closing:
+        if not traits.guarded:
             return None
-        if clause.is_question:
-            return "in a question"
         opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
-        if opener < span.start and index.question_words.starts_at(tokens, opener):
+        request = self._request(span, tokens, opener, free)
+        if clause.is_question and not request:
+            return "in a question"
+        if opener < span.start and not request and index.question_words.starts_at(tokens, opener):
             return f"in a question opened by {tokens[opener].orth!r}"
         for i in free:
             if index.conditionals.starts_at(tokens, i):
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):
                 return f"a report of the past: {tokens[i].orth!r}"
-        if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
-            return _NOUN
-        name = self._name_reason(span, resolved, tokens, fillers)
-        if name is not None:
-            return name
+        if traits.closing:
+            if any(index.business_objects.starts_at(tokens, i) for i in free):
+                return _BUSINESS
+            if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
+                return _NOUN
+            name = self._name_reason(span, resolved, tokens, fillers)
+            if name is not None:
+                return name
         if traits.deferrable:
             for i in free:
                 if index.deferrals.starts_at(tokens, i):
                     return f"put off by {tokens[i].orth!r}"
         return None
+
+    def _request_opener(self, tokens: tuple[Token, ...], fillers: set[int]) -> range:
+        """Positions of the request opener the clause starts with ("could you", "¿me lo"),
+        which then weigh like fillers: "could you cancel this?" is all cancel. Empty if none."""
+        opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
+        if opener >= len(tokens):
+            return range(0)
+        return range(opener, opener + self._index.request_openers.starts_at(tokens, opener))
+
+    def _request(self, span: Span, tokens: tuple[Token, ...], opener: int, free: list[int]) -> bool:
+        """True when the clause asks for the action politely: it opens with a request opener
+        ("could you", "would you mind", "¿podrías", "¿me lo") before the phrase, and no
+        question word follows the opener ("can you tell me how to cancel?" asks about it)."""
+        index = self._index
+        length = index.request_openers.starts_at(tokens, opener)
+        if not length or opener + length >= span.end:
+            return False
+        return not any(
+            index.question_words.starts_at(tokens, i) for i in free if i >= opener + length
+        )
 
     def _name_reason(
         self, span: Span, resolved: list[Resolved], tokens: tuple[Token, ...], fillers: set[int]
@@ -308,7 +338,7 @@ class ClauseScorer:
         """Why a span of a closing intent reports the past: one of its words is a past form
         of its verb that no phrase lists ("cancelé la tarjeta", "I cancelled my card"; not
         "me arrepentí"), see :mod:`~bot.intents.tense`; else ``None``."""
-        if not self._traits[span.entry.intent].closing:
+        if not self._traits[span.entry.intent].guarded:
             return None
         for i in range(span.start, span.end):
             item = resolved[i]

@@ -38,6 +38,11 @@ TAGS = (
 )  # fmt: skip
 
 
+NAMED_BY_ISSUE = frozenset({"unsubscribe"})
+"""Messages of the old sets that issue 14 itself names as an intent's phrase (the opt-out's
+"unsubscribe"): the file must list them, so they are no longer unseen."""
+
+
 class LabelledSet(NamedTuple):
     path: Path
     min_macro_f1: float
@@ -50,6 +55,45 @@ SETS = {
     "dev": LabelledSet(DEV, 0.95, 0.01, 400, 200),
     "holdout": LabelledSet(HOLDOUT, 0.875, 0.01, 200, 100),
 }
+
+HOLDOUT2 = DATA / "holdout2.jsonl"
+DEV2 = DATA / "dev2.jsonl"
+DEV3 = DATA / "dev3.jsonl"
+
+
+class NewKindsSet(NamedTuple):
+    path: Path
+    min_macro_f1: float
+    max_false_close_rate: float
+    max_missed_close_rate: float
+    max_business_closes: int
+    min_also_found: float
+
+
+NEW_KINDS = {
+    # Issue 14's sets (opt_out, cancel_order, business cancels, several intents). dev2 was
+    # written for tuning; holdout2 by someone else before tuning, measured only: its gate is
+    # what the classifier reaches (0.835, 6 false closes of 223, 39 of 190 closes missed,
+    # 11 of 84 business cancels closing) less a small margin, so it cannot slip back.
+    "dev2": NewKindsSet(DEV2, 0.96, 0.01, 0.12, 0, 1.0),
+    # dev3: the second round's tuning set (en chat and assistant requests, es WhatsApp).
+    "dev3": NewKindsSet(DEV3, 0.91, 0.015, 0.05, 5, 1.0),
+    "holdout2": NewKindsSet(HOLDOUT2, 0.82, 0.03, 0.22, 12, 0.95),
+}
+
+
+@pytest.mark.parametrize("use_hint", [True, False], ids=["session-language", "first-message"])
+@pytest.mark.parametrize("name", NEW_KINDS)
+def test_gate_on_the_new_kinds(classifier: IntentClassifier, name: str, use_hint: bool) -> None:
+    labelled = NEW_KINDS[name]
+    report = run_eval(labelled.path, classifier, INTENTS, LANGUAGES, use_hint=use_hint).classifier
+    closes = sum(report.per_intent[label].support for label in ("goodbye", "cancel"))
+
+    assert report.macro_f1 >= labelled.min_macro_f1
+    assert report.false_close_rate <= labelled.max_false_close_rate
+    assert report.missed_closes / closes <= labelled.max_missed_close_rate
+    assert report.business_closes <= labelled.max_business_closes
+    assert report.also_found >= labelled.min_also_found * report.also_total
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +149,7 @@ def test_no_message_is_a_phrase_of_the_intent_files(name: str) -> None:
         f"{name}.jsonl:{m.line} {m.text!r} = {phrases[key]}"
         for m in load_labelled(SETS[name].path)
         for analyzer in analyzers.values()
-        if (key := phrase_key(analyzer, m.text)) in phrases
+        if (key := phrase_key(analyzer, m.text)) in phrases and m.text not in NAMED_BY_ISSUE
     ]
 
     assert shared == []

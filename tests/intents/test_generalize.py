@@ -1,0 +1,150 @@
+"""Issue 14: polite requests, business-object cancels, opt-out, several intents, the question
+when unsure. Each case failed on the classifier before (main at c07d1b0)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.errors import DataFileError
+from bot.intents import IntentClassifier
+from bot.intents.evaluation import evaluate, load_labelled
+
+REPO = Path(__file__).resolve().parents[2]
+INTENTS = REPO / "intents"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> IntentClassifier:
+    return IntentClassifier.from_directory(INTENTS, ("es", "en"))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A polite request phrased as a question asks for the action...
+        ("could you cancel this for me?", "en", "cancel"),
+        ("¿me lo cancelás?", "es", "cancel"),
+        ("¿podrías frenar todo?", "es", "cancel"),
+        # ...a question about the action does not.
+        ("can I cancel later?", "en", "none"),
+        ("can you tell me how to cancel?", "en", "none"),
+        ("¿qué pasa si cancelo?", "es", "none"),
+        # Business objects: an order goes to the author's intent, the rest is not a close.
+        ("cancel my order 4411", "en", "cancel_order"),
+        ("cancelá el pedido 5521", "es", "cancel_order"),
+        ("I have to cancel my booking for Friday", "en", "none"),
+        ("quiero anular mi turno del sábado", "es", "none"),
+        ("cancela la suscripción premium", "es", "none"),
+        # Opt-out is not cancel; a lone STOP in capitals is the SMS keyword.
+        ("stop sending me messages", "en", "opt_out"),
+        ("dame de baja", "es", "opt_out"),
+        ("no me manden más mensajes", "es", "opt_out"),
+        ("STOP", "en", "opt_out"),
+        ("stop", "en", "cancel"),
+        ("how do I unsubscribe?", "en", "none"),
+        # Closings without a closing word, well-being greetings, idioms.
+        ("appreciate it, I'm all set", "en", "goodbye"),
+        ("con eso me quedo, mil gracias", "es", "goodbye"),
+        ("how's everything going?", "en", "greet"),
+        ("¿qué tal todo por allá?", "es", "greet"),
+        ("ya fue", "es", "cancel"),
+        ("bórralo todo", "es", "cancel"),
+    ],
+)
+def test_what_users_send_beyond_the_word_lists(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
+
+
+def test_a_greeting_and_a_trigger_are_both_ranked(classifier: IntentClassifier) -> None:
+    result = classifier.classify("hola, quiero una prueba gratis", "es")
+
+    assert result.intent == "request_trial"
+    assert [name for name, _ in result.ranked] == ["request_trial", "greet"]
+
+
+def test_a_weak_close_is_asked_about_not_acted_on(classifier: IntentClassifier) -> None:
+    result = classifier.classify("ok so I guess that is it", "en")  # 0.67: below 0.75
+
+    assert (result.intent, result.confirm) == ("none", "goodbye")
+    assert classifier.classify("Stop Street 5", "en").confirm is None  # 0.33: below the floor
+    in_flow = classifier.classify("ok so I guess that is it", "en", expecting_free_text=True)
+    assert in_flow.confirm is None  # a free-text answer is not asked about below 0.75
+
+
+def test_the_loader_reads_also_and_eval_measures_it(tmp_path: Path) -> None:
+    path = tmp_path / "multi.jsonl"
+    lines = [
+        {"text": "hola, quiero una prueba", "intent": "request_trial", "lang": "es",
+         "also": ["saludo"], "tags": ["multi"]},
+        {"text": "cancel my booking", "intent": "none", "lang": "en",
+         "tags": ["business_cancel"]},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    messages = load_labelled(path)
+    classifier = IntentClassifier.from_directory(INTENTS, ("es", "en"))
+
+    report = evaluate(messages, lambda m: classifier.classify(m.text, m.lang))
+
+    assert messages[0].also == ("greet",)
+    assert (report.also_found, report.also_total) == (1, 1)
+    assert (report.business_closes, report.business_total) == (0, 1)
+
+
+def test_also_must_name_intents(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "x", "intent": "greet", "lang": "en", "also": "greet"}\n')
+
+    with pytest.raises(DataFileError, match="'also' must be a list"):
+        load_labelled(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # The clause after a conditional one is its consequence: hypothetical, not a close.
+        ("si me sale muy caro, cancelo", "es", "none"),
+        ("if the price goes up, I quit", "en", "none"),
+        ("si no te molesta, cancelá todo", "es", "none"),
+        # A negation word inside another phrase of the same intent does not negate it.
+        ("nvm, forget it", "en", "cancel"),
+        ("never mind forget it", "en", "cancel"),
+        # ...a real one still does.
+        ("don't forget it", "en", "none"),
+    ],
+)
+def test_conditions_and_negations_read_across_phrases(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A stop verb of the family with the conversation as its object is a cancel...
+        ("let's abandon the whole process", "en", "cancel"),
+        ("ok, shut it down", "en", "cancel"),
+        ("suspendé el trámite, porfa", "es", "cancel"),
+        # ...with a business object it is not; with an order it is the order flow's intent.
+        ("abandon my booking", "en", "none"),
+        ("scrap the order please", "en", "cancel_order"),
+        ("borrá mi pedido", "es", "cancel_order"),
+        # Gratitude and a completion state close without a closing word.
+        ("great, I'm all sorted, thanks", "en", "goodbye"),
+        ("that was everything I needed, cheers", "en", "goodbye"),
+        ("listo, ya tengo todo, mil gracias", "es", "goodbye"),
+        ("eso sería todo, gracias genia", "es", "goodbye"),
+        # A stop verb with the messages as its object is an opt-out.
+        ("cease the marketing messages", "en", "opt_out"),
+        ("paren de mandarme publicidad", "es", "opt_out"),
+    ],
+)
+def test_frames_generalize_beyond_listed_phrases(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
