@@ -12,7 +12,7 @@ from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words
-from bot.intents.result import NONE_INTENT
+from bot.intents.result import CANCEL, NONE_INTENT
 from bot.intents.scoring import ClauseScore, ClauseScorer, IntentTraits
 
 _MAX_SHOUTED = 64
@@ -84,6 +84,9 @@ class LanguageModel:
 
         A clause right after one opened by a conditional ("si sale caro, cancelo", "if it
         fails, I quit") is its consequence: its guarded intents are vetoed as hypothetical.
+        A cancel in a clause without an object, in a message whose other clause names a
+        business object ("the order I placed yesterday, cancel it"), is about that object:
+        vetoed, so it never closes the conversation.
         A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
         for that intent in its last clause, unless one of its clauses is a question.
         """
@@ -93,6 +96,23 @@ class LanguageModel:
             self._after_condition(before, score)
             for before, score in zip(clauses, scores[1:], strict=False)
         ]
+        if len(clauses) > 1 and any(CANCEL in score.scores for score in scores):
+            objects = self.index.business_objects
+            business = [
+                any(objects.starts_at(c.tokens, i) for i in range(len(c.tokens))) for c in clauses
+            ]
+            if any(business):
+                why = "about a business object named in another clause, not the conversation"
+                scores = [
+                    replace(
+                        score,
+                        scores={k: v for k, v in score.scores.items() if k != CANCEL},
+                        vetoes={**score.vetoes, CANCEL: why},
+                    )
+                    if CANCEL in score.scores and not named
+                    else score
+                    for score, named in zip(scores, business, strict=True)
+                ]
         if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
             forms = tuple(item.form for items in resolved for item in items)
             entry = self.index.surface.get(forms)

@@ -110,6 +110,10 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("si me sale muy caro, cancelo", "es", "none"),
         ("if the price goes up, I quit", "en", "none"),
         ("si no te molesta, cancelá todo", "es", "none"),
+        # A business object in another clause is what "cancel it" is about: no close.
+        ("the booking for friday, cancel it", "en", "none"),
+        ("ya no quiero el pedido, cancelalo", "es", "none"),
+        ("cancel it, thanks", "en", "cancel"),
         # A negation word inside another phrase of the same intent does not negate it.
         ("nvm, forget it", "en", "cancel"),
         ("never mind forget it", "en", "cancel"),
