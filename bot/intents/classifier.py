@@ -293,7 +293,12 @@ class IntentClassifier:
         expecting_free_text: bool,
     ) -> str | None:
         """The closing intent to ask about when nothing passed its threshold: the best one
-        whose confidence reached its ``confirm_floor`` (guards passed), else ``None``."""
+        whose confidence reached its ``confirm_floor`` (guards passed), else ``None``.
+
+        The floor is the same while the user answers a free-text question: a closing phrase
+        there that is not sure enough to close ("bueno, creo que con eso estaría" when asked
+        for a name) is asked about rather than stored as the answer.
+        """
         best: tuple[float, str] | None = None
         for clause in clause_scores:
             for intent, confidence in clause.scores.items():
@@ -301,8 +306,6 @@ class IntentClassifier:
                 floor = spec.confirm_floor
                 if floor is None or not spec.closing:
                     continue
-                if expecting_free_text:
-                    floor = max(floor, self._threshold_for(spec, False))
                 if confidence >= floor and (best is None or (confidence, intent) > best):
                     best = (confidence, intent)
         return best[1] if best is not None else None

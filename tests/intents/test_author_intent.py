@@ -103,7 +103,8 @@ async def agent_harness(project: Path, tmp_path: Path) -> AsyncIterator[Harness]
 async def test_the_new_intent_starts_its_flow(agent_harness: Harness) -> None:
     replies = await agent_harness.say("Hola! me pasás con un asesor por favor?")
 
-    assert replies == ["Te paso con una persona. ¿Sobre qué tema?"]
+    # a greeting and a trigger in one message: greeted and started in one reply
+    assert replies == ["¡Hola! 👋\n\nTe paso con una persona. ¿Sobre qué tema?"]
     session = await agent_harness.session_of()
     assert (session.flow_id, session.step_id, session.language) == ("agent", "ask_topic", "es")
 
