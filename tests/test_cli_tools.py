@@ -59,9 +59,12 @@ def test_classify_answers_each_argument_on_its_own_line() -> None:
     result = run_bot("classify", "--env-file", "/nonexistent", "hola", "thanks, bye", "12345")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        '{"text": "hola", "intent": "greet", "confidence": 1.0, "lang": "es"}\n'
-        '{"text": "thanks, bye", "intent": "goodbye", "confidence": 1.0, "lang": "en"}\n'
-        '{"text": "12345", "intent": "none", "confidence": 0.0, "lang": null}\n'
+        '{"text": "hola", "intent": "greet", "confidence": 1.0, "lang": "es", "confirm": null,'
+        ' "ranked": [["greet", 1.0]]}\n'
+        '{"text": "thanks, bye", "intent": "goodbye", "confidence": 1.0, "lang": "en",'
+        ' "confirm": null, "ranked": [["goodbye", 1.0]]}\n'
+        '{"text": "12345", "intent": "none", "confidence": 0.0, "lang": null, "confirm": null,'
+        ' "ranked": []}\n'
     )
 
 
