@@ -213,7 +213,7 @@ PROBE = "store:probe"
 # --- checking names against the layout ------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_PART = {"botId": r"(?:[a-z]+:)?[^:]+"}
+_PART = {"botId": r"(?:[a-z_]+:)?[^:]+"}
 """Placeholders that may hold a colon; every other one is one segment."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import redis.exceptions
@@ -146,3 +147,26 @@ async def test_text_that_is_not_valid_unicode_is_stored_too(
     [stored] = await a.commit([session()], [odd])
     [back] = await a.messages("s1")
     assert (back.id, back.text) == (stored.id, "roto \ud83d y 🚀")
+
+
+async def test_a_sessions_status_key_expires_by_the_stores_clock(
+    redis_server: RedisServer,
+) -> None:
+    """The TTL is read (``PTTL``), not waited for."""
+    redis_server.flush()
+    now = [T0 + timedelta(minutes=10)]
+    store = RedisStore(redis_server.url, retention_s=3600, clock=lambda: now[0])
+    await store.open()
+    try:
+        await store.commit([session()], [])  # expires at T0 + 30 min: 20 min from now
+        ttl_ms = await store.redis.pttl("session:status:123:5491155550001")
+        assert 20 * 60_000 < ttl_ms <= 21 * 60_000  # plus a minute's grace
+        closed = session()
+        closed.status, closed.closed_at = Status.TIMEOUT, now[0]
+        await store.commit([closed], [])
+        ttl_ms = await store.redis.pttl("session:status:123:5491155550001")
+        assert 3500_000 < ttl_ms <= 3600_000  # the retention period
+        await store.check_writable()
+        assert await store.redis.get("store:probe") == now[0].isoformat(timespec="microseconds")
+    finally:
+        await store.close()
