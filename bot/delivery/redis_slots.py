@@ -1,15 +1,17 @@
 """Send slots on Redis, so that several workers share each business number's rate.
 
-One key per lane, ``outbox:pace:{lane}``, holds the lane's next free slot in microseconds of
-the Redis server's own clock (``TIME``), so workers with skewed clocks still agree. A Lua
-script takes slots atomically: the next free slot is never earlier than now (no burst is
-saved up), and moves ``count * interval`` further on.
+One key per lane, :func:`bot.sessions.redis_keys.pace` (``outbox:pace:{lane}``), holds the
+lane's next free slot in microseconds of the Redis server's own clock (``TIME``), so workers
+with skewed clocks still agree. A Lua script takes slots atomically: the next free slot is
+never earlier than now (no burst is saved up), and moves ``count * interval`` further on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from bot.sessions import redis_keys
 
 _RESERVE = """
 local t = redis.call('time')
@@ -47,9 +49,9 @@ class RedisSendSlots:
 
     async def reserve(self, lane: str, interval_s: float, count: int = 1) -> float:
         wait_us = await self._reserve(
-            keys=[f"outbox:pace:{lane}"], args=[round(interval_s * 1_000_000), count]
+            keys=[redis_keys.pace(lane)], args=[round(interval_s * 1_000_000), count]
         )
         return int(wait_us) / 1_000_000
 
     async def hold(self, lane: str, hold_s: float) -> None:
-        await self._hold(keys=[f"outbox:pace:{lane}"], args=[round(hold_s * 1_000_000)])
+        await self._hold(keys=[redis_keys.pace(lane)], args=[round(hold_s * 1_000_000)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.sessions.redis import RedisStore
@@ -40,8 +41,9 @@ def sqlite_file(settings: Settings) -> Path:
     )
 
 
-def store_from_settings(settings: Settings) -> SessionStore:
-    """The (unopened) store for ``settings.database_url``.
+def store_from_settings(settings: Settings, clock: Clock = utc_now) -> SessionStore:
+    """The (unopened) store for ``settings.database_url``, telling the time by ``clock`` (the
+    app's).
 
     Raises:
         ConfigError: The URL's scheme is not supported, or a SQLite file's folder does not
@@ -49,9 +51,9 @@ def store_from_settings(settings: Settings) -> SessionStore:
     """
     scheme = settings.database_url.partition("://")[0]
     if scheme == "sqlite":
-        return SqliteStore(sqlite_file(settings))
+        return SqliteStore(sqlite_file(settings), clock=clock)
     if scheme == "redis":
-        return RedisStore(settings.database_url)
+        return RedisStore(settings.database_url, clock=clock)
     raise ConfigError("DATABASE_URL", f"unsupported store {scheme!r}")
 
 

@@ -1,46 +1,8 @@
 """The Redis session store (redis-py asyncio), for several ``bot serve`` workers on one Redis.
 
-Key layout (frontends read these keys directly: keep them exactly; ``{botId}`` is the business
-number id for the ``whatsapp`` channel and ``{channel}:{botId}`` for any other channel):
-
-====================================  =====================================================
-``session:{botId}:{userId}``          hash: the user's current (or latest) session:
-                                      ``status``, ``lastSeen``, ``phoneNumber``,
-                                      ``displayName``, ``sessionId``, ``createdAt``,
-                                      ``expiresAt``, ``closedAt``, ``warnedAt`` (ISO 8601
-                                      UTC), ``channel``, ``botId``, ``userId``, ``flow``,
-                                      ``flowVersion``, ``step``, ``stepRetries``, ``data``
-                                      (JSON), ``language``, ``closeReason``,
-                                      ``confirming`` (the closing intent a yes/no question
-                                      asks about), ``optedOut`` (when the user opted out of
-                                      messages, ISO 8601 UTC; empty when not)
-``session:status:{botId}:{userId}``   string: the status; expires with the session (active)
-                                      or after the retention period (closed)
-``session:id:{sessionId}``            hash: every session by id, same fields as above
-``optout:{botId}:{userId}``           string: when the user opted out of messages (ISO 8601
-                                      UTC); deleted when they opt back in
-``sessions:deadlines``                sorted set: active session ids by ``expiresAt`` (epoch
-                                      seconds); the sweeper reads due ones from here
-``sessions:created``                  sorted set: all session ids by creation time
-``sessions:user:{userId}``            sorted set: the user's session ids by creation time
-``messages:{sessionId}``              list: the session's message ids, oldest first
-``messages:nosession:{botId}:{user}``  list: ids of messages that arrived with no session
-``message:{id}``                      string: one message (JSON); ids from ``messages:seq``
-``outbox:pending``                    sorted set: outbound message ids not yet sent, by
-                                      when their next attempt is due (epoch seconds)
-``outbox:user:{botId}:{userId}``      sorted set: the user's pending outbound ids, by id
-``outbox:lock:{botId}:{userId}``      string with a lease: the user's sender (one at a time)
-``outbox:pace:{channel}:{botId}``     string: the business number's next free send slot
-                                      (epoch microseconds, Redis ``TIME``)
-``wamid:{providerId}``                string: outbound message id of a provider message id
-``inbound:seen:{channel}:{id}``       string with a 7-day TTL: idempotency of inbound ids
-``inbound:last:{botId}:{userId}``     string: when the user last wrote (ISO 8601 UTC; opens
-                                      the 24-hour window); expires after the retention period
-``inbox:{channel}:{botId}:{userId}``  list: inbound messages queued for processing (JSON)
-``inbox:users``                       set: users whose inbox may hold messages
-``lock:{botId}:{userId}``             string with a lease: the user's cross-worker lock
-``store:probe``                       string with a 60-second TTL: readiness's probe write
-====================================  =====================================================
+Key layout: :mod:`bot.sessions.redis_keys` builds every key name (frontends read
+``session:{botId}:{userId}`` and ``session:status:{botId}:{userId}`` directly: their names
+stay exactly as they are).
 
 Each :meth:`RedisStore.commit` is one Lua script (atomic, like ``MULTI``/``EXEC``) that also
 takes the message ids from ``messages:seq``; :meth:`RedisStore.mark_outbound` is one script
@@ -68,8 +30,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from bot.channels.base import InboundMessage
+from bot.clock import Clock, utc_now
 from bot.delivery.pacing import SendSlots
 from bot.delivery.redis_slots import RedisSendSlots
+from bot.sessions import redis_keys
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import (
     Delivery,
@@ -105,7 +69,6 @@ _READ_KEPT = 20_000
 POOL_WAIT_S = 60.0
 """Longest wait for a free connection. A saturated worker queues hundreds of turns on the
 pool: they wait their turn rather than fail (a command itself still times out after 5 s)."""
-_PROBE_KEY = "store:probe"
 _PROBE_TTL_MS = 60_000
 
 _RANK = {Delivery.PENDING: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
@@ -119,12 +82,12 @@ end
 return 0
 """
 _APPLY = """
-for _, name in ipairs(KEYS) do
-  if redis.call('exists', name) == 1 then return false end
+for i = 2, #KEYS do
+  if redis.call('exists', KEYS[i]) == 1 then return false end
 end
 local count = tonumber(ARGV[2])
 local first = 0
-if count > 0 then first = redis.call('incrby', 'messages:seq', count) - count + 1 end
+if count > 0 then first = redis.call('incrby', KEYS[1], count) - count + 1 end
 for _, command in ipairs(cjson.decode(ARGV[1])) do
   for i, arg in ipairs(command) do
     if type(arg) == 'table' then
@@ -136,18 +99,20 @@ end
 if ARGV[3] then return {first, redis.call('lindex', ARGV[3], 0) or ''} end
 return {first}
 """
-"""Fails (returns nil, writes nothing) when one of KEYS exists. Else takes ARGV[2] ids from
-``messages:seq`` and runs each command of ARGV[1], a JSON array of commands (one argument:
-redis-py packs a command with thousands of arguments slowly); an argument is a string, or
+"""Fails (returns nil, writes nothing) when one of KEYS but the first exists. Else takes
+ARGV[2] ids from KEYS[1] (``messages:seq``) and runs each command of ARGV[1], a JSON array of
+commands (one argument: redis-py packs a command with thousands of arguments slowly); an
+argument is a string, or
 ``[k, prefix, suffix]`` for ``prefix .. (first id + k) .. suffix``. Returns the first id, and
 the head of inbox ARGV[3] (``''``: empty) when given."""
 _PENDING_FOR = """
 local ids = redis.call('zrange', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #ids == 0 then return {} end
 local names = {}
-for i, id in ipairs(ids) do names[i] = 'message:' .. id end
+for i, id in ipairs(ids) do names[i] = ARGV[2] .. id end
 return redis.call('mget', unpack(names))
 """
+"""The first ARGV[1] messages (keys ARGV[2] .. id) of the user's outbox KEYS[1]."""
 _TAKE_USER = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 return {redis.call('lindex', KEYS[2], 0) or '', redis.call('hgetall', KEYS[3])}
@@ -160,14 +125,14 @@ local reply = {redis.call('get', KEYS[2]) or ''}
 local ids = redis.call('zrange', KEYS[3], 0, tonumber(ARGV[3]) - 1)
 if #ids > 0 then
   local names = {}
-  for i, id in ipairs(ids) do names[i] = 'message:' .. id end
+  for i, id in ipairs(ids) do names[i] = ARGV[4] .. id end
   for i, raw in ipairs(redis.call('mget', unpack(names))) do reply[i + 1] = raw or '' end
 end
 return reply
 """
 """The user's sender lock KEYS[1] (token ARGV[1], lease ARGV[2] ms) and, when taken, when
-the user last wrote (KEYS[2], ``''``: never) and the first ARGV[3] pending messages of
-outbox KEYS[3] (``''`` for one deleted); nil when someone holds it."""
+the user last wrote (KEYS[2], ``''``: never) and the first ARGV[3] pending messages (keys
+ARGV[4] .. id) of outbox KEYS[3] (``''`` for one deleted); nil when someone holds it."""
 _MARK = """
 local current = redis.call('get', KEYS[1])
 if (current or '') ~= ARGV[1] then return {0, current or ''} end
@@ -187,26 +152,23 @@ either schedule the next attempt at ARGV[4] (epoch s) in ``outbox:pending`` (KEY
 when ARGV[4] is ``''`` (settled), take the id out of it and out of the user's outbox
 KEYS[3]. Returns ``{1}``, or ``{0, current}`` with nothing written."""
 _SESSIONS = """
-local ids = ARGV
+local ids = {}
 if KEYS[1] then
-  ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+  ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+else
+  for i = 2, #ARGV do ids[i - 1] = ARGV[i] end
 end
 local found = {}
-for i, id in ipairs(ids) do found[i] = redis.call('hgetall', 'session:id:' .. id) end
+for i, id in ipairs(ids) do found[i] = redis.call('hgetall', ARGV[1] .. id) end
 return found
 """
-"""The ``session:id:`` hashes (flat field-value arrays, empty for a missing one) of the ids
-ARGV, or with KEYS[1] (``sessions:deadlines``) of the first ARGV[2] ids scored up to
-ARGV[1]."""
+"""The session hashes (keys ARGV[1] .. id; flat field-value arrays, empty for a missing one)
+of the ids ARGV[2..], or with KEYS[1] (``sessions:deadlines``) of the first ARGV[3] ids
+scored up to ARGV[2]."""
 _FORGET_IF_EMPTY = """
 if redis.call('llen', KEYS[1]) == 0 then return redis.call('srem', KEYS[2], ARGV[1]) end
 return 0
 """
-
-
-def bot_scope(key: SessionKey) -> str:
-    """``{botId}`` of the key layout: the bot id, prefixed by the channel unless WhatsApp."""
-    return key.bot_id if key.channel == "whatsapp" else f"{key.channel}:{key.bot_id}"
 
 
 def _iso(moment: datetime | None) -> str:
@@ -345,18 +307,6 @@ def _matches(session: Session, query: SessionQuery) -> bool:
     return not (query.active_to is not None and session.last_activity_at >= query.active_to)
 
 
-def _inbox_name(key: SessionKey) -> str:
-    return f"inbox:{key.channel}:{bot_scope(key)}:{key.user_id}"
-
-
-def _session_name(key: SessionKey) -> str:
-    return f"session:{bot_scope(key)}:{key.user_id}"
-
-
-def _outbox_name(key: SessionKey) -> str:
-    return f"outbox:user:{bot_scope(key)}:{key.user_id}"
-
-
 def _user_member(key: SessionKey) -> str:
     return json.dumps([key.channel, key.bot_id, key.user_id])
 
@@ -395,11 +345,14 @@ class RedisStore(SessionStore):
     Args:
         url: ``redis://host:port/db``.
         retention_s: How long the status key of a closed session lives.
+        clock: The current time (injected, like the app's): what the probe writes, and the
+            moment a session's status key's TTL counts from.
     """
 
-    def __init__(self, url: str, retention_s: float = 168 * 3600) -> None:
+    def __init__(self, url: str, retention_s: float = 168 * 3600, clock: Clock = utc_now) -> None:
         self.url = url
         self.retention_s = retention_s
+        self.clock = clock
         # Typed Any: redis-py's annotations say ``bytes | str`` even with decode_responses=True.
         self._redis: Any = None
         # Read in the round trip that took a lock, trusted while this process holds it:
@@ -461,18 +414,25 @@ class RedisStore(SessionStore):
     def user_locks(self) -> UserLocks:
         """Locks shared by every worker on this Redis (``lock:{botId}:{userId}``); taking one
         also reads the user's inbox head and session (see :meth:`next_inbound`)."""
-        return self._locks("lock", self._take_user_lock, self._user_lock_released)
+        return self._locks(redis_keys.user_lock, self._take_user_lock, self._user_lock_released)
 
     def outbox_locks(self) -> UserLocks:
         """Sender locks shared by every worker (``outbox:lock:{botId}:{userId}``); taking one
         also reads the user's pending messages and last inbound time (see
         :meth:`pending_for`)."""
-        return self._locks("outbox:lock", self._take_sender_lock, self._sender_lock_released)
+        return self._locks(
+            redis_keys.sender_lock, self._take_sender_lock, self._sender_lock_released
+        )
 
-    def _locks(self, prefix: str, take: Take, released: Callable[[Hashable], None]) -> UserLocks:
+    def _locks(
+        self,
+        key_name: Callable[[SessionKey], str],
+        take: Take,
+        released: Callable[[Hashable], None],
+    ) -> UserLocks:
         def name(key: Hashable) -> str:
             assert isinstance(key, SessionKey)
-            return f"{prefix}:{bot_scope(key)}:{key.user_id}"
+            return key_name(key)
 
         return RedisUserLocks(
             self.redis, name, take=take, released=released, script=self._batch.script
@@ -482,7 +442,7 @@ class RedisStore(SessionStore):
         assert isinstance(key, SessionKey)
         with _reachable():
             reply = await self._take_user(
-                keys=[name, _inbox_name(key), _session_name(key)], args=[token, lease_ms]
+                keys=[name, redis_keys.inbox(key), redis_keys.session(key)], args=[token, lease_ms]
             )
         if reply is None:
             return False
@@ -498,11 +458,10 @@ class RedisStore(SessionStore):
 
     async def _take_sender_lock(self, key: Hashable, name: str, token: str, lease_ms: int) -> bool:
         assert isinstance(key, SessionKey)
-        last_inbound = f"inbound:last:{bot_scope(key)}:{key.user_id}"
         with _reachable():
             reply = await self._take_sender(
-                keys=[name, last_inbound, _outbox_name(key)],
-                args=[token, lease_ms, SENDER_READ_AHEAD],
+                keys=[name, redis_keys.last_inbound(key), redis_keys.user_outbox(key)],
+                args=[token, lease_ms, SENDER_READ_AHEAD, redis_keys.MESSAGE_PREFIX],
             )
         if reply is None:
             return False
@@ -527,7 +486,7 @@ class RedisStore(SessionStore):
         self._held_sessions.pop(key, None)
 
     def send_slots(self) -> SendSlots:
-        """Send slots shared by every worker (``outbox:pace:{channel}:{botId}``)."""
+        """Send slots shared by every worker (:func:`~bot.sessions.redis_keys.pace`)."""
         return RedisSendSlots(self._batch.script)
 
     async def ping(self) -> None:
@@ -540,33 +499,33 @@ class RedisStore(SessionStore):
         cannot save (``MISCONF``) or is a read-only replica."""
         with _reachable():
             try:
-                await self.redis.set(_PROBE_KEY, _iso(datetime.now(UTC)), px=_PROBE_TTL_MS)
+                await self.redis.set(redis_keys.PROBE, _iso(self.clock()), px=_PROBE_TTL_MS)
             except redis.exceptions.ResponseError as exc:
                 raise StoreUnavailable(f"redis: {exc}") from exc
 
     async def get_active(self, key: SessionKey) -> Session | None:
         fields = self._held_sessions.get(key)
         if fields is None:
-            fields = await self.redis.hgetall(_session_name(key))
+            fields = await self.redis.hgetall(redis_keys.session(key))
         if not fields or fields.get("status") != Status.ACTIVE.value:
             return None
         return session_from_hash(fields)
 
     async def get(self, session_id: str) -> Session | None:
-        fields = await self.redis.hgetall(f"session:id:{session_id}")
+        fields = await self.redis.hgetall(redis_keys.session_by_id(session_id))
         return session_from_hash(fields) if fields else None
 
     async def seen_inbound(self, channel: str, provider_id: str) -> bool:
-        return bool(await self.redis.exists(f"inbound:seen:{channel}:{provider_id}"))
+        return bool(await self.redis.exists(redis_keys.inbound_seen(channel, provider_id)))
 
     async def enqueue_inbound(self, message: InboundMessage) -> bool:
         key = SessionKey(message.channel, message.bot_id, message.user_id)
         with _reachable():
             queued = await self._enqueue(
                 keys=[
-                    f"inbound:seen:{message.channel}:{message.message_id}",
-                    _inbox_name(key),
-                    "inbox:users",
+                    redis_keys.inbound_seen(message.channel, message.message_id),
+                    redis_keys.inbox(key),
+                    redis_keys.INBOX_USERS,
                 ],
                 args=[
                     SEEN_TTL_S,
@@ -581,15 +540,17 @@ class RedisStore(SessionStore):
     async def next_inbound(self, key: SessionKey) -> InboundMessage | None:
         raw = self._inbox_heads.get(key)
         if raw is None:
-            raw = await self.redis.lindex(_inbox_name(key), 0)
+            raw = await self.redis.lindex(redis_keys.inbox(key), 0)
         return InboundMessage.from_json(json.loads(raw)) if raw else None
 
     async def inbox_keys(self, limit: int) -> list[SessionKey]:
         keys: list[SessionKey] = []
-        async for member in self.redis.sscan_iter("inbox:users", count=limit):
+        async for member in self.redis.sscan_iter(redis_keys.INBOX_USERS, count=limit):
             channel, bot_id, user_id = json.loads(member)
             key = SessionKey(channel, bot_id, user_id)
-            if await self._forget(keys=[_inbox_name(key), "inbox:users"], args=[member]):
+            if await self._forget(
+                keys=[redis_keys.inbox(key), redis_keys.INBOX_USERS], args=[member]
+            ):
                 continue  # its inbox was empty: forgotten
             keys.append(key)
             if len(keys) >= limit:
@@ -623,11 +584,11 @@ class RedisStore(SessionStore):
         """One round trip: a script that checks the inbound provider ids, takes the message
         ids and applies every write (atomic, like ``MULTI``/``EXEC``)."""
         done_keys = [
-            f"inbound:done:{m.key.channel}:{m.provider_id}"
+            redis_keys.inbound_done(m.key.channel, m.provider_id)
             for m in messages
             if m.direction is Direction.IN and m.provider_id
         ]
-        now = datetime.now(UTC)
+        now = self.clock()
         ops: list[tuple[str | tuple[int, str, str], ...]] = []
         retention = str(int(self.retention_s))
 
@@ -636,56 +597,55 @@ class RedisStore(SessionStore):
 
         written: dict[SessionKey, dict[str, str]] = {}
         for s in sessions:
-            scope = f"{bot_scope(s.key)}:{s.key.user_id}"
             hashed = session_hash(s)
             written[s.key] = hashed
             fields = [item for pair in hashed.items() for item in pair]
-            op("hset", f"session:id:{s.id}", *fields)
-            op("hset", f"session:{scope}", *fields)
+            op("hset", redis_keys.session_by_id(s.id), *fields)
+            op("hset", redis_keys.session(s.key), *fields)
+            status = redis_keys.session_status(s.key)
             if s.status is Status.ACTIVE and s.expires_at is not None:
                 ttl = max(60, int((s.expires_at - now).total_seconds()) + 60)
-                op("set", f"session:status:{scope}", s.status.value, "EX", str(ttl))
-                op("zadd", "sessions:deadlines", _score(_epoch(s.expires_at)), s.id)
+                op("set", status, s.status.value, "EX", str(ttl))
+                op("zadd", redis_keys.SESSIONS_DEADLINES, _score(_epoch(s.expires_at)), s.id)
             else:
-                op("set", f"session:status:{scope}", s.status.value, "EX", retention)
-                op("zrem", "sessions:deadlines", s.id)
+                op("set", status, s.status.value, "EX", retention)
+                op("zrem", redis_keys.SESSIONS_DEADLINES, s.id)
             held = self._held_sessions.get(s.key)
             if held is None or held.get("sessionId") != s.id:  # else indexed when created
                 created = _score(_epoch(s.created_at))
-                op("zadd", "sessions:created", created, s.id)
-                op("zadd", f"sessions:user:{s.key.user_id}", created, s.id)
+                op("zadd", redis_keys.SESSIONS_CREATED, created, s.id)
+                op("zadd", redis_keys.sessions_of_user(s.key.user_id), created, s.id)
         for k, m in enumerate(messages):
             m.id = None
             member = (k, "", "")
-            op("set", (k, "message:", ""), (k, '{"id":', _message_json_without_id(m)))
+            message = (k, redis_keys.MESSAGE_PREFIX, "")
+            op("set", message, (k, '{"id":', _message_json_without_id(m)))
             if m.session_id is not None:
-                op("rpush", f"messages:{m.session_id}", member)
+                op("rpush", redis_keys.session_messages(m.session_id), member)
                 counter = "messagesIn" if m.direction is Direction.IN else "messagesOut"
-                op("hincrby", f"session:id:{m.session_id}", counter, "1")
+                op("hincrby", redis_keys.session_by_id(m.session_id), counter, "1")
             else:
-                scope = f"{bot_scope(m.key)}:{m.key.user_id}"
-                op("rpush", f"messages:nosession:{scope}", member)
+                op("rpush", redis_keys.messages_without_session(m.key), member)
             if m.direction is Direction.OUT and m.status is Delivery.PENDING:
                 op(
                     "zadd",
-                    "outbox:pending",
+                    redis_keys.OUTBOX_PENDING,
                     _score(_epoch(m.next_attempt_at or m.created_at)),
                     member,
                 )
-                op("zadd", _outbox_name(m.key), member, member)
+                op("zadd", redis_keys.user_outbox(m.key), member, member)
             if m.direction is Direction.IN and m.kind != "system":
-                name = f"inbound:last:{bot_scope(m.key)}:{m.key.user_id}"
-                op("set", name, _iso(m.created_at), "EX", retention)
+                op("set", redis_keys.last_inbound(m.key), _iso(m.created_at), "EX", retention)
         for name in done_keys:
             op("set", name, "1", "EX", str(SEEN_TTL_S))
-        inbox = _inbox_name(_consumed_key(consumed)) if consumed is not None else None
+        inbox = redis_keys.inbox(_consumed_key(consumed)) if consumed is not None else None
         if inbox is not None:
             op("lpop", inbox)
         if not ops:
             return list(messages)
         commands = _json(ops)
         args = [commands, len(messages)] + ([inbox] if inbox is not None else [])
-        reply = await self._apply(keys=done_keys, args=args)
+        reply = await self._apply(keys=[redis_keys.MESSAGE_SEQ, *done_keys], args=args)
         if reply is None:
             raise DuplicateInbound(", ".join(done_keys))
         first = int(reply[0])
@@ -701,37 +661,38 @@ class RedisStore(SessionStore):
     async def due_sessions(self, now: datetime, limit: int) -> list[Session]:
         """One round trip (a script reads the due ids and their hashes)."""
         rows = await self._sessions_by_id(
-            keys=["sessions:deadlines"], args=[_score(_epoch(now)), limit]
+            keys=[redis_keys.SESSIONS_DEADLINES],
+            args=[redis_keys.SESSION_BY_ID_PREFIX, _score(_epoch(now)), limit],
         )
         return [session_from_hash(_pairs(r)) for r in rows if r]
 
     async def _sessions(self, ids: Sequence[str]) -> list[Session]:
         if not ids:
             return []
-        rows = await self._sessions_by_id(keys=[], args=list(ids))
+        rows = await self._sessions_by_id(keys=[], args=[redis_keys.SESSION_BY_ID_PREFIX, *ids])
         return [session_from_hash(_pairs(r)) for r in rows if r]
 
     async def pending_outbound(
         self, limit: int, due_by: datetime | None = None
     ) -> list[MessageRecord]:
         if due_by is None:
-            ids = await self.redis.zrange("outbox:pending", 0, limit - 1)
-            raws = await self.redis.mget([f"message:{i}" for i in ids]) if ids else []
+            ids = await self.redis.zrange(redis_keys.OUTBOX_PENDING, 0, limit - 1)
+            raws = await self.redis.mget([redis_keys.message(i) for i in ids]) if ids else []
             return sorted((_message(r) for r in raws if r), key=lambda m: m.id or 0)
         found: list[MessageRecord] = []
         start = 0
         for _ in range(_DUE_PAGES):  # later messages of a user in backoff are passed over
             ids = await self.redis.zrangebyscore(
-                "outbox:pending", "-inf", _epoch(due_by), start, _DUE_PAGE
+                redis_keys.OUTBOX_PENDING, "-inf", _epoch(due_by), start, _DUE_PAGE
             )
             if not ids:
                 break
             start += len(ids)
-            raws = await self.redis.mget([f"message:{i}" for i in ids])
+            raws = await self.redis.mget([redis_keys.message(i) for i in ids])
             candidates = [_message(r) for r in raws if r]
             async with self.redis.pipeline(transaction=False) as pipe:
                 for m in candidates:
-                    pipe.zrange(_outbox_name(m.key), 0, 0)
+                    pipe.zrange(redis_keys.user_outbox(m.key), 0, 0)
                 heads = await pipe.execute()
             found.extend(
                 m for m, head in zip(candidates, heads, strict=True) if head == [str(m.id)]
@@ -747,7 +708,9 @@ class RedisStore(SessionStore):
         if raws is not None and len(raws) < SENDER_READ_AHEAD:
             raws = raws[:limit]
         elif raws is None or limit > len(raws):
-            raws = await self._pending_for(keys=[_outbox_name(key)], args=[limit])
+            raws = await self._pending_for(
+                keys=[redis_keys.user_outbox(key)], args=[limit, redis_keys.MESSAGE_PREFIX]
+            )
         else:
             raws = raws[:limit]
         found = []
@@ -768,17 +731,17 @@ class RedisStore(SessionStore):
         """Served from what taking the sender lock read, the first time after it was taken."""
         raw = self._last_inbound.pop(key, None)
         if raw is None:
-            raw = await self.redis.get(f"inbound:last:{bot_scope(key)}:{key.user_id}")
+            raw = await self.redis.get(redis_keys.last_inbound(key))
         return _dt(raw)
 
     async def _update_message(self, message_id: int, **changes: Any) -> MessageRecord | None:
-        raw = await self.redis.get(f"message:{message_id}")
+        raw = await self.redis.get(redis_keys.message(message_id))
         if raw is None:
             return None
         m = _message(raw)
         for name, value in changes.items():
             setattr(m, name, value)
-        await self.redis.set(f"message:{message_id}", _message_json(m))
+        await self.redis.set(redis_keys.message(message_id), _message_json(m))
         return m
 
     async def mark_outbound(
@@ -794,7 +757,7 @@ class RedisStore(SessionStore):
     ) -> None:
         """One round trip when the message was read by :meth:`pending_for` in this process
         and has not changed since (a compare-and-set); else it is read first."""
-        name, member = f"message:{message_id}", str(message_id)
+        name, member = redis_keys.message(message_id), str(message_id)
         raw = self._read.pop(message_id, None)
         if raw is None:
             raw = await self.redis.get(name) or ""
@@ -808,16 +771,16 @@ class RedisStore(SessionStore):
                 m.next_attempt_at = next_attempt_at
                 m.attempts = m.attempts if attempts is None else attempts
                 m.provider_id = provider_id or m.provider_id
-                new, user_outbox = _message_json(m), _outbox_name(m.key)
+                new, user_outbox = _message_json(m), redis_keys.user_outbox(m.key)
                 score = _score(_epoch(next_attempt_at or m.created_at))
             reply = await self._mark(
-                keys=[name, "outbox:pending", user_outbox or name],
+                keys=[name, redis_keys.OUTBOX_PENDING, user_outbox or name],
                 args=[
                     raw,
                     new,
                     member,
                     score if status in _OUTBOX_STATES else "",
-                    f"wamid:{provider_id}" if provider_id is not None else "",
+                    redis_keys.provider_message(provider_id) if provider_id is not None else "",
                     int(self.retention_s),
                 ],
             )
@@ -833,7 +796,7 @@ class RedisStore(SessionStore):
     ) -> MessageRecord | None:
         """A compare-and-set, like :meth:`mark_outbound`: a sender recording its own result
         meanwhile makes it read again (and find the message settled)."""
-        name, member = f"message:{message_id}", str(message_id)
+        name, member = redis_keys.message(message_id), str(message_id)
         self._read.pop(message_id, None)
         for _ in range(_MARK_TRIES):
             raw = await self.redis.get(name)
@@ -852,8 +815,15 @@ class RedisStore(SessionStore):
             m.error_code = m.error_detail = None
             new = _message_json(m)
             reply = await self._mark(
-                keys=[name, "outbox:pending", _outbox_name(m.key)],
-                args=[raw, new, member, "", f"wamid:{provider_id}", int(self.retention_s)],
+                keys=[name, redis_keys.OUTBOX_PENDING, redis_keys.user_outbox(m.key)],
+                args=[
+                    raw,
+                    new,
+                    member,
+                    "",
+                    redis_keys.provider_message(provider_id),
+                    int(self.retention_s),
+                ],
             )
             if int(reply[0]) == 1:
                 self._pending.pop(m.key, None)
@@ -867,11 +837,11 @@ class RedisStore(SessionStore):
         error_code: int | None = None,
         error_detail: str | None = None,
     ) -> bool:
-        message_id = await self.redis.get(f"wamid:{provider_id}")
+        message_id = await self.redis.get(redis_keys.provider_message(provider_id))
         if message_id is None:
             return False
         self._read.pop(int(message_id), None)
-        raw = await self.redis.get(f"message:{message_id}")
+        raw = await self.redis.get(redis_keys.message(message_id))
         if raw is None:
             return False
         current = _message(raw)
@@ -887,7 +857,11 @@ class RedisStore(SessionStore):
 
     async def _matching(self, query: SessionQuery) -> AsyncIterator[Session]:
         """Sessions matching ``query``'s filters, newest first (offset and limit ignored)."""
-        index = f"sessions:user:{query.user_id}" if query.user_id else "sessions:created"
+        index = (
+            redis_keys.sessions_of_user(query.user_id)
+            if query.user_id
+            else redis_keys.SESSIONS_CREATED
+        )
         high = _epoch(query.created_to) - 1e-6 if query.created_to else "+inf"
         low = _epoch(query.created_from) if query.created_from else "-inf"
         start, page = 0, 500
@@ -941,7 +915,7 @@ class RedisStore(SessionStore):
         messages_in = messages_out = 0
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.hmget(f"session:id:{sid}", "messagesIn", "messagesOut")
+                pipe.hmget(redis_keys.session_by_id(sid), "messagesIn", "messagesOut")
             for counts in await pipe.execute() if ids else []:
                 messages_in += int(counts[0] or 0)
                 messages_out += int(counts[1] or 0)
@@ -967,44 +941,50 @@ class RedisStore(SessionStore):
         ]
         message_ids: list[str] = []
         for s in sessions:
-            message_ids.extend(await self.redis.lrange(f"messages:{s.id}", 0, -1))
-        scopes = {f"{bot_scope(s.key)}:{user_id}" for s in sessions}
-        scopes.add(f"{bot_id}:{user_id}")
-        for scope in scopes:
-            message_ids.extend(await self.redis.lrange(f"messages:nosession:{scope}", 0, -1))
+            message_ids.extend(await self.redis.lrange(redis_keys.session_messages(s.id), 0, -1))
+        # The user's keys of each channel they had a session on, and of WhatsApp (whose keys
+        # carry the bot id alone), each once.
+        users = {redis_keys.session(k): k for k in [s.key for s in sessions]}
+        users.setdefault(
+            redis_keys.session(SessionKey("whatsapp", bot_id, user_id)),
+            SessionKey("whatsapp", bot_id, user_id),
+        )
+        for k in users.values():
+            without = redis_keys.messages_without_session(k)
+            message_ids.extend(await self.redis.lrange(without, 0, -1))
         with _reachable():
             async with self.redis.pipeline(transaction=True) as pipe:
                 for s in sessions:
-                    pipe.delete(f"session:id:{s.id}", f"messages:{s.id}")
-                    pipe.zrem("sessions:created", s.id)
-                    pipe.zrem("sessions:deadlines", s.id)
-                    pipe.zrem(f"sessions:user:{user_id}", s.id)
-                for scope in scopes:
+                    pipe.delete(redis_keys.session_by_id(s.id), redis_keys.session_messages(s.id))
+                    pipe.zrem(redis_keys.SESSIONS_CREATED, s.id)
+                    pipe.zrem(redis_keys.SESSIONS_DEADLINES, s.id)
+                    pipe.zrem(redis_keys.sessions_of_user(user_id), s.id)
+                for k in users.values():
                     pipe.delete(
-                        f"session:{scope}",
-                        f"session:status:{scope}",
-                        f"messages:nosession:{scope}",
-                        f"outbox:user:{scope}",
-                        f"inbound:last:{scope}",
+                        redis_keys.session(k),
+                        redis_keys.session_status(k),
+                        redis_keys.messages_without_session(k),
+                        redis_keys.user_outbox(k),
+                        redis_keys.last_inbound(k),
                     )
                 for mid in message_ids:
-                    pipe.delete(f"message:{mid}")
-                    pipe.zrem("outbox:pending", mid)
+                    pipe.delete(redis_keys.message(mid))
+                    pipe.zrem(redis_keys.OUTBOX_PENDING, mid)
                 await pipe.execute()
         return DeletedCounts(sessions=len(sessions), messages=len(message_ids))
 
     async def set_opt_out(self, key: SessionKey, at: datetime | None) -> None:
         """One transaction: the ``optout:`` key and the ``optedOut`` field of the user's
         session hash."""
-        scope = f"{bot_scope(key)}:{key.user_id}"
+        optout, current = redis_keys.optout(key), redis_keys.session(key)
         with _reachable():
             async with self.redis.pipeline(transaction=True) as pipe:
                 if at is None:
-                    pipe.delete(f"optout:{scope}")
-                    pipe.hset(f"session:{scope}", "optedOut", "")
+                    pipe.delete(optout)
+                    pipe.hset(current, "optedOut", "")
                 else:
-                    pipe.set(f"optout:{scope}", _iso(at))
-                    pipe.hset(f"session:{scope}", "optedOut", _iso(at))
+                    pipe.set(optout, _iso(at))
+                    pipe.hset(current, "optedOut", _iso(at))
                 await pipe.execute()
         held = self._held_sessions.get(key)
         if held is not None:
@@ -1014,13 +994,15 @@ class RedisStore(SessionStore):
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
-        values = await self.redis.mget([f"optout:{bot_scope(k)}:{k.user_id}" for k in wanted])
+        values = await self.redis.mget([redis_keys.optout(k) for k in wanted])
         return {k: datetime.fromisoformat(v) for k, v in zip(wanted, values, strict=True) if v}
 
     async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
         """Inbound idempotency keys expire by themselves (7-day TTL)."""
         self._forget_reads()
-        ids = await self.redis.zrangebyscore("sessions:created", "-inf", _epoch(closed_before))
+        ids = await self.redis.zrangebyscore(
+            redis_keys.SESSIONS_CREATED, "-inf", _epoch(closed_before)
+        )
         old = [
             s
             for s in await self._sessions(ids)
@@ -1028,29 +1010,28 @@ class RedisStore(SessionStore):
         ]
         deleted_messages = 0
         for s in old:
-            message_ids = await self.redis.lrange(f"messages:{s.id}", 0, -1)
+            message_ids = await self.redis.lrange(redis_keys.session_messages(s.id), 0, -1)
             deleted_messages += len(message_ids)
-            scope = f"{bot_scope(s.key)}:{s.key.user_id}"
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(f"session:id:{s.id}", f"messages:{s.id}")
+                pipe.delete(redis_keys.session_by_id(s.id), redis_keys.session_messages(s.id))
                 if message_ids:
-                    pipe.delete(*[f"message:{m}" for m in message_ids])
-                    pipe.zrem("outbox:pending", *message_ids)
-                    pipe.zrem(f"outbox:user:{scope}", *message_ids)
-                pipe.zrem("sessions:created", s.id)
-                pipe.zrem(f"sessions:user:{s.key.user_id}", s.id)
+                    pipe.delete(*[redis_keys.message(m) for m in message_ids])
+                    pipe.zrem(redis_keys.OUTBOX_PENDING, *message_ids)
+                    pipe.zrem(redis_keys.user_outbox(s.key), *message_ids)
+                pipe.zrem(redis_keys.SESSIONS_CREATED, s.id)
+                pipe.zrem(redis_keys.sessions_of_user(s.key.user_id), s.id)
                 await pipe.execute()
             # The user's current-session hash goes too if it still shows this old session.
-            current = await self.redis.hget(f"session:{scope}", "sessionId")
+            current = await self.redis.hget(redis_keys.session(s.key), "sessionId")
             if current == s.id:
-                await self.redis.delete(f"session:{scope}")
+                await self.redis.delete(redis_keys.session(s.key))
         return DeletedCounts(sessions=len(old), messages=deleted_messages)
 
     async def messages(self, session_id: str, limit: int = 200) -> list[MessageRecord]:
-        ids = await self.redis.lrange(f"messages:{session_id}", -limit, -1)
+        ids = await self.redis.lrange(redis_keys.session_messages(session_id), -limit, -1)
         if not ids:
             return []
-        raws = await self.redis.mget([f"message:{i}" for i in ids])
+        raws = await self.redis.mget([redis_keys.message(i) for i in ids])
         return [_message(r) for r in raws if r]
 
     # --- dashboard queries (issue #8) --------------------------------------------------------
@@ -1061,8 +1042,8 @@ class RedisStore(SessionStore):
             return {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.hmget(f"session:id:{sid}", "messagesIn", "messagesOut")
-                pipe.lindex(f"messages:{sid}", -1)
+                pipe.hmget(redis_keys.session_by_id(sid), "messagesIn", "messagesOut")
+                pipe.lindex(redis_keys.session_messages(sid), -1)
             replies = await pipe.execute()
         counts, newest = replies[0::2], replies[1::2]
         with_messages = [
@@ -1070,7 +1051,7 @@ class RedisStore(SessionStore):
         ]
         if not with_messages:
             return {}
-        raws = await self.redis.mget([f"message:{last}" for _, _, last in with_messages])
+        raws = await self.redis.mget([redis_keys.message(last) for _, _, last in with_messages])
         found: dict[str, MessageSummary] = {}
         for (sid, (n_in, n_out), _), raw in zip(with_messages, raws, strict=True):
             if raw:
@@ -1130,20 +1111,21 @@ class RedisStore(SessionStore):
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in session_ids:
-                pipe.lrange(f"messages:{sid}", -_STEP_TAIL, -1)
+                pipe.lrange(redis_keys.session_messages(sid), -_STEP_TAIL, -1)
             tails = await pipe.execute()
         steps: list[str | None] = []
         for sid, tail in zip(session_ids, tails, strict=True):
             step = await self._newest_step(tail)
             if step is None and len(tail) == _STEP_TAIL:
-                step = await self._newest_step(await self.redis.lrange(f"messages:{sid}", 0, -1))
+                every = await self.redis.lrange(redis_keys.session_messages(sid), 0, -1)
+                step = await self._newest_step(every)
             steps.append(step)
         return steps
 
     async def _newest_step(self, message_ids: Sequence[str]) -> str | None:
         if not message_ids:
             return None
-        raws = await self.redis.mget([f"message:{i}" for i in message_ids])
+        raws = await self.redis.mget([redis_keys.message(i) for i in message_ids])
         for raw in reversed(raws):
             if raw:
                 step: str | None = json.loads(raw).get("step_id")

@@ -1,6 +1,7 @@
 """Per-user locks that hold across worker processes, on Redis, with a lease.
 
-A lock is a key ``lock:{botId}:{userId}`` set with ``SET NX PX lease`` to a random token. While
+A lock is a key (its name given by the caller: :func:`bot.sessions.redis_keys.user_lock` for a
+user's lock, ``lock:{botId}:{userId}``) set with ``SET NX PX lease`` to a random token. While
 any lock is held, one task per :class:`RedisUserLocks` renews the leases of all of them every
 third of a lease (one script call for all); if the holder dies (SIGKILL), the lease runs out
 and another worker takes over. Release deletes the key only if it still holds our token (a Lua
@@ -207,20 +208,31 @@ class RedisUserLocks:
         """Renew the lease of every lock held here, every third of a lease, until cancelled."""
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
-            if not self._held:
-                continue
-            names, tokens = list(self._held), list(self._held.values())
-            try:
-                lost = await self._renew_many(keys=names, args=[self.lease_ms, *tokens])
-            except Exception:
-                log.warning("could not renew %d lock(s)", len(names))
-                continue
-            for position in lost:
-                name = names[int(position) - 1]
-                if self._held.get(name) == tokens[int(position) - 1]:
-                    del self._held[name]  # renewing it again is pointless
-            if lost:
-                log.error("lost %d lock(s) (lease expired)", len(lost))
+            await self.renew()
+
+    async def renew(self) -> int:
+        """Renew, in one script, the lease of every lock held here to a whole lease (the
+        renewing task calls it every third of a lease). A lock whose lease ran out (someone
+        else may hold it now) is no longer counted as held, and logged.
+
+        Returns:
+            How many locks were lost (0 also when Redis could not be reached: logged).
+        """
+        if not self._held:
+            return 0
+        names, tokens = list(self._held), list(self._held.values())
+        try:
+            lost = await self._renew_many(keys=names, args=[self.lease_ms, *tokens])
+        except Exception:
+            log.warning("could not renew %d lock(s)", len(names))
+            return 0
+        for position in lost:
+            name = names[int(position) - 1]
+            if self._held.get(name) == tokens[int(position) - 1]:
+                del self._held[name]  # renewing it again is pointless
+        if lost:
+            log.error("lost %d lock(s) (lease expired)", len(lost))
+        return len(lost)
 
 
 class _Hold:

@@ -36,6 +36,7 @@ import aiosqlite
 import orjson
 
 from bot.channels.base import InboundMessage
+from bot.clock import Clock, utc_now
 from bot.sessions.model import (
     INTERRUPTED_DETAIL,
     Delivery,
@@ -327,6 +328,8 @@ class SqliteStore(SessionStore):
     Args:
         path: The database file.
         cache_size: Users whose active session is kept in memory (see the module docstring).
+        clock: The current time (injected, like the app's): when an inbound id was seen (kept
+            7 days), and what the write probe writes.
 
     Methods raise :class:`StoreUnavailable` when the file cannot be read or written (locked
     by another process beyond the busy timeout, read-only, disk full, I/O error); after a
@@ -336,8 +339,11 @@ class SqliteStore(SessionStore):
 
     single_process = True
 
-    def __init__(self, path: Path, cache_size: int = SESSION_CACHE_SIZE) -> None:
+    def __init__(
+        self, path: Path, cache_size: int = SESSION_CACHE_SIZE, clock: Clock = utc_now
+    ) -> None:
         self.path = path
+        self.clock = clock
         self._worker = SqliteWorker(path, _setup)
         self._reader: aiosqlite.Connection | None = None
         self._active: _Recent[SessionKey, Session | None] = _Recent(cache_size)
@@ -414,7 +420,7 @@ class SqliteStore(SessionStore):
     async def _write_probe(self) -> None:
         """Overwrite the one row of the ``store_probe`` table (created here, not at open, so
         that a file that was read-only at start gets it once it is writable)."""
-        written_at = to_iso(datetime.now(UTC))
+        written_at = to_iso(self.clock())
 
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(_CREATE_PROBE)
@@ -508,7 +514,7 @@ class SqliteStore(SessionStore):
         return await self._read(job)
 
     async def enqueue_inbound(self, message: InboundMessage) -> bool:
-        seen = (message.channel, message.message_id, to_iso(datetime.now(UTC)))
+        seen = (message.channel, message.message_id, to_iso(self.clock()))
         row = (
             message.channel,
             message.bot_id,
@@ -920,7 +926,7 @@ class SqliteStore(SessionStore):
 
     async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
         cutoff = to_iso(closed_before)
-        seen_cutoff = to_iso(datetime.now(UTC) - timedelta(days=7))
+        seen_cutoff = to_iso(self.clock() - timedelta(days=7))
 
         def job(conn: sqlite3.Connection) -> DeletedCounts:
             old = "SELECT id FROM sessions WHERE status != 'active' AND closed_at < ?"

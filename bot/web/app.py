@@ -89,7 +89,7 @@ def create_app(
         app.router.add_routes(voice.routes)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        store = store_from_settings(settings)
+        store = store_from_settings(settings, clock)
         await store.open()
         # One HTTP client per provider (keep-alive; each call has its own total timeout), so
         # a slow provider cannot take the other's connections.

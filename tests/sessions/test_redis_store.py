@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import redis.exceptions
@@ -96,17 +97,37 @@ async def test_scripts_are_loaded_again_after_redis_forgot_them(
 async def test_a_lock_held_longer_than_its_lease_stays_held(
     workers: tuple[RedisStore, RedisStore],
 ) -> None:
-    """Real time: the lease runs out in Redis (its clock cannot be injected)."""
+    """No waiting: the time a lease has left is set in Redis (``PEXPIRE``) and read
+    (``PTTL``); the renewing task calls :meth:`RedisUserLocks.renew` every third of a lease."""
     a, b = workers
-    holder = RedisUserLocks(a.redis, lambda key: f"lock:test:{key}", lease_s=0.15)
-    other = RedisUserLocks(b.redis, lambda key: f"lock:test:{key}", lease_s=0.15)
+    holder = RedisUserLocks(a.redis, lambda key: f"lock:test:{key}", lease_s=10)
+    other = RedisUserLocks(b.redis, lambda key: f"lock:test:{key}", lease_s=10)
     async with holder.lock("u1"), holder.hold_free(["u2"]) as held:
         assert held == ["u2"]
-        await asyncio.sleep(0.4)  # more than two leases
+        for name in ("lock:test:u1", "lock:test:u2"):
+            assert 9_000 < await a.redis.pttl(name) <= 10_000
+            await a.redis.pexpire(name, 500)  # 9.5 s of the lease have passed
+        assert await holder.renew() == 0
+        for name in ("lock:test:u1", "lock:test:u2"):
+            assert 9_000 < await a.redis.pttl(name) <= 10_000  # a whole lease again
         async with other.hold_free(["u1", "u2"]) as taken:
             assert taken == []
     async with asyncio.timeout(1), other.hold_free(["u1", "u2"]) as taken:
         assert taken == ["u1", "u2"]
+
+
+async def test_a_lock_whose_lease_ran_out_is_not_renewed_over_its_new_holder(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    a, b = workers
+    holder = RedisUserLocks(a.redis, lambda key: f"lock:test:{key}", lease_s=10)
+    async with holder.hold_free(["u1"]) as held:
+        assert held == ["u1"]
+        await b.redis.set("lock:test:u1", "another worker's token")  # the lease ran out
+        assert await holder.renew() == 1
+        assert await holder.renew() == 0  # no longer counted as held
+        assert await b.redis.get("lock:test:u1") == "another worker's token"
+    assert await b.redis.get("lock:test:u1") == "another worker's token"  # not released
 
 
 async def test_calls_from_many_tasks_share_round_trips_and_get_their_own_replies(
@@ -146,3 +167,26 @@ async def test_text_that_is_not_valid_unicode_is_stored_too(
     [stored] = await a.commit([session()], [odd])
     [back] = await a.messages("s1")
     assert (back.id, back.text) == (stored.id, "roto \ud83d y 🚀")
+
+
+async def test_a_sessions_status_key_expires_by_the_stores_clock(
+    redis_server: RedisServer,
+) -> None:
+    """The TTL is read (``PTTL``), not waited for."""
+    redis_server.flush()
+    now = [T0 + timedelta(minutes=10)]
+    store = RedisStore(redis_server.url, retention_s=3600, clock=lambda: now[0])
+    await store.open()
+    try:
+        await store.commit([session()], [])  # expires at T0 + 30 min: 20 min from now
+        ttl_ms = await store.redis.pttl("session:status:123:5491155550001")
+        assert 20 * 60_000 < ttl_ms <= 21 * 60_000  # plus a minute's grace
+        closed = session()
+        closed.status, closed.closed_at = Status.TIMEOUT, now[0]
+        await store.commit([closed], [])
+        ttl_ms = await store.redis.pttl("session:status:123:5491155550001")
+        assert 3500_000 < ttl_ms <= 3600_000  # the retention period
+        await store.check_writable()
+        assert await store.redis.get("store:probe") == now[0].isoformat(timespec="microseconds")
+    finally:
+        await store.close()

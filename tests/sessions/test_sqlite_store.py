@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.channels.base import InboundKind, InboundMessage
+from bot.config import load_settings
+from bot.sessions.factory import store_from_settings
 from bot.sessions.model import Direction, MessageRecord
-from bot.sessions.sqlite import SqliteStore
+from bot.sessions.redis import RedisStore
+from bot.sessions.sqlite import SqliteStore, to_iso
 from bot.sessions.store import DuplicateInbound
+from tests.conftest import REPO
 from tests.sessions.test_store import KEY, T0, inbound, session
+
+CONFIG = REPO / "config.yaml"
 
 
 def message(wamid: str, text: str = "hola") -> InboundMessage:
@@ -106,3 +112,34 @@ async def test_delete_user_forgets_the_cached_session(tmp_path: Path) -> None:
     assert await store.get_active(KEY) is None
     assert await store.last_inbound_at(KEY) is None
     await store.close()
+
+
+async def test_inbound_ids_are_remembered_seven_days_of_the_stores_clock(tmp_path: Path) -> None:
+    now = [T0]
+    store = SqliteStore(tmp_path / "bot.db", clock=lambda: now[0])
+    await store.open()
+    try:
+        assert await store.enqueue_inbound(message("w1"))
+        await store.commit([], [], consumed=message("w1"))
+        now[0] = T0 + timedelta(days=6)
+        await store.purge_closed(now[0])
+        assert await store.seen_inbound(KEY.channel, "w1")  # within 7 days: still a duplicate
+        now[0] = T0 + timedelta(days=8)
+        await store.purge_closed(now[0])
+        assert not await store.seen_inbound(KEY.channel, "w1")
+        await store.check_writable()
+        probe = await (await store.db.execute("SELECT written_at FROM store_probe")).fetchone()
+        assert probe is not None and probe[0] == to_iso(now[0])
+    finally:
+        await store.close()
+
+
+def test_the_factory_gives_the_store_the_apps_clock(tmp_path: Path) -> None:
+    def clock() -> datetime:
+        return T0
+
+    for url in (f"sqlite:///{tmp_path}/bot.db", "redis://127.0.0.1:1/0"):
+        settings = load_settings(CONFIG, {"DATABASE_URL": url})
+        store = store_from_settings(settings, clock)
+        assert isinstance(store, SqliteStore | RedisStore)
+        assert store.clock is clock

@@ -200,11 +200,15 @@ async def test_locks_serialize_one_user(store: SessionStore, kind: str) -> None:
 
     locks = getattr(store, kind)()
     order: list[str] = []
+    arrived = {"a": asyncio.Event(), "b": asyncio.Event()}
 
     async def work(name: str) -> None:
+        arrived[name].set()  # and asks for the lock without yielding first
         async with locks.lock(KEY):
             order.append(f"in {name}")
-            await asyncio.sleep(0.01)
+            for event in arrived.values():  # the other one is waiting for the lock now
+                await event.wait()
+            await asyncio.sleep(0)
             order.append(f"out {name}")
 
     await asyncio.gather(work("a"), work("b"))

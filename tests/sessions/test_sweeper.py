@@ -5,15 +5,17 @@ turn; and on Redis, many users' locks taken at once without waiting."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.config import DeliverySettings
 from bot.delivery.outbox import Outbox
 from bot.locales import Locales
-from bot.sessions.locks import UserLocks
+from bot.sessions.locks import KeyedLock, UserLocks
 from bot.sessions.model import SessionKey, Status
 from bot.sessions.redis import RedisStore
 from bot.sessions.redis_locks import RedisUserLocks
@@ -59,7 +61,9 @@ def sweeper(
     store: SessionStore, sender: RecordingSender, batch: int = 500, locks: UserLocks | None = None
 ) -> Sweeper:
     service = SessionService(LOCALES, 1800)
-    outbox = Outbox(store, {"whatsapp": sender}, clock=lambda: T0)
+    # No pacing: a sweep's hundreds of notices are not spread over seconds of real time.
+    unpaced = DeliverySettings(max_mps=0.0)
+    outbox = Outbox(store, {"whatsapp": sender}, clock=lambda: T0, settings=unpaced)
     locks = store.user_locks() if locks is None else locks
     return Sweeper(store, service, outbox, locks, lambda: T0, batch=batch)
 
@@ -114,7 +118,13 @@ async def test_a_session_touched_while_the_sweeper_waits_for_its_user_stays_open
     running = asyncio.create_task(turn())
     await turn_started.wait()
     sweeping = asyncio.create_task(sweep.run_once())
-    await asyncio.sleep(0.05)
+
+    def sweeper_passed_or_waits() -> bool:
+        """Redis: the sweep skipped the held user and ended. One process: the sweep read the
+        due sessions and holds user 0's lock (a second key in use) on its way to user 1's."""
+        return sweeping.done() or (isinstance(locks, KeyedLock) and len(locks) == 2)
+
+    await until(sweeper_passed_or_waits)
     finish_turn.set()
     await running
     await sweeping
@@ -139,14 +149,33 @@ async def test_redis_locks_taken_at_once_skip_held_users_and_block_others(
                 assert held == [user(1), user(2)]
                 async with locks_a.hold_free([user(1)]) as again:  # this process holds it
                     assert again == []
+                refused = asyncio.Event()
+                take = locks_b._take
+
+                async def take_or_tell(*args: Any) -> bool:
+                    taken = await take(*args)
+                    if not taken:
+                        refused.set()
+                    return taken
+
+                locks_b._take = take_or_tell
                 waiting = asyncio.create_task(_take(locks_b, user(2)))
-                await asyncio.sleep(0.05)
-                assert not waiting.done()  # the other worker waits for the batch
+                async with asyncio.timeout(5):
+                    await refused.wait()  # the other worker asked Redis and was refused
+                assert not waiting.done()  # so it waits for the batch
             async with asyncio.timeout(2):
                 await waiting
     finally:
         await worker_a.close()
         await worker_b.close()
+
+
+async def until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
+    """Yield to the event loop until ``condition()`` holds (``TimeoutError`` after
+    ``within_s``): waits for something to happen, never for time to pass."""
+    async with asyncio.timeout(within_s):
+        while not condition():  # noqa: ASYNC110 - polls state that sets no event
+            await asyncio.sleep(0)
 
 
 async def _take(locks: RedisUserLocks, key: SessionKey) -> None:
