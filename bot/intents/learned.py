@@ -28,12 +28,15 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from bot.intents.bounds import bound_sequence, bounded_view
 from bot.intents.data import LanguageData
 from bot.intents.normalize import prepare, remove_apostrophes, strip_accents
 from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, IntentResult
 
 FEATURE_BITS = 18
 """Feature buckets: ``2**FEATURE_BITS`` (262,144); a weight table of about 7 MB for 7 labels."""
+MAX_WORD_CHARS = 30
+"""Characters of a word that give character n-grams (a 1 MB "word" gives as many as 30)."""
 CHAR_NGRAMS = (3, 4, 5)
 """Lengths of the character n-grams taken from each word (with ``<`` and ``>`` at its ends)."""
 MAX_PER_INTENT = 400
@@ -59,9 +62,11 @@ Features = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
 def normalized_words(text: str) -> list[str]:
     """The words of ``text`` as the classifier compares them: NFKC, lowercase, long letter
     runs cut (:func:`~bot.intents.normalize.prepare`), accents and apostrophes removed;
-    emoji are words."""
-    plain = strip_accents(remove_apostrophes(prepare(text)))
-    return _WORD_RE.findall(plain)
+    emoji are words. Bounded like the lexicon's work (:mod:`bot.intents.bounds`): NFKC may
+    lengthen a text, so the prepared text is cut to its view again and its words to the
+    first and last ones."""
+    plain = strip_accents(remove_apostrophes(bounded_view(prepare(text))))
+    return bound_sequence(_WORD_RE.findall(plain))
 
 
 def _bucket(feature: str) -> int:
@@ -75,7 +80,7 @@ def features(text: str) -> Features:
     keys = [f"w:{word}" for word in words]
     keys += [f"b:{a} {b}" for a, b in itertools.pairwise(words)]
     for word in words:
-        padded = f"<{word}>"
+        padded = f"<{word[:MAX_WORD_CHARS]}>"
         for n in CHAR_NGRAMS:
             keys += [f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1)]
     index = np.fromiter((_bucket(key) for key in keys), dtype=np.int64, count=len(keys))
