@@ -7,13 +7,21 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from bot.intents.analyzer import Clause, Token
+from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.index import FILLER
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
+from bot.intents.learned import (
+    Example,
+    Fusion,
+    LearnedModel,
+    LexiconView,
+    examples_from_files,
+    fuse,
+)
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import NONE_INTENT, IntentResult
@@ -22,6 +30,11 @@ from bot.intents.scoring import ClauseScore
 log = logging.getLogger(__name__)
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
+_Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
+
+TRAINING_SETS = ("dev.jsonl", "holdout.jsonl", "dev2.jsonl", "dev3.jsonl")
+"""Labelled sets (``bot eval`` format) in ``<project>/tests/data/intents/`` that the learned
+layer also trains on when present: the tuning sets, never ``holdout2.jsonl`` (the judge)."""
 
 DEFAULT_THRESHOLD = 0.75
 """Default minimum confidence for an intent to be returned instead of ``"none"``."""
@@ -46,6 +59,9 @@ class IntentClassifier:
         language_fallback: Names the language of a text whose words are no evidence, when
             the conversation has none yet (see :class:`~bot.intents.langid.LinguaFallback`);
             ``None`` to rely on words only.
+        learned: A model asked where the lexicon is unsure (see
+            :func:`~bot.intents.learned.fuse`); ``None`` for the lexicon alone.
+        fusion: When the learned model's answers count; defaults to :class:`Fusion`.
 
     Raises:
         ValueError: ``models`` is empty or ``threshold`` is outside ``(0, 1]``.
@@ -58,6 +74,8 @@ class IntentClassifier:
         config: ScoringConfig | None = None,
         cache_size: int = 10_000,
         language_fallback: Callable[[str], str | None] | None = None,
+        learned: LearnedModel | None = None,
+        fusion: Fusion | None = None,
     ) -> None:
         if not models:
             raise ValueError("at least one language is required")
@@ -72,6 +90,14 @@ class IntentClassifier:
             corrections={code: model.index.corrects for code, model in self._models.items()},
         )
         self._intents = frozenset(name for model in self._models.values() for name in model.specs)
+        self._learned = learned
+        self._fusion = fusion or Fusion()
+        specs = [spec for model in self._models.values() for spec in model.specs.values()]
+        self._social = frozenset(spec.name for spec in specs if spec.priority <= 0)
+        self._guarded_intents = frozenset(
+            spec.name for spec in specs if spec.guarded or spec.closing
+        )
+        self._closing = frozenset(spec.name for spec in specs if spec.closing)
         self._cached: Callable[[str, str | None, bool], IntentResult] = lru_cache(
             maxsize=cache_size
         )(self._classify)
@@ -85,6 +111,8 @@ class IntentClassifier:
         config: ScoringConfig | None = None,
         statistical_language_id: bool = True,
         cache_size: int = 10_000,
+        learned: bool = True,
+        training: Sequence[Example] | None = None,
     ) -> IntentClassifier:
         """Load ``directory/<lang>.yaml`` for each language and build the classifier.
 
@@ -99,6 +127,11 @@ class IntentClassifier:
                 (a name, slang) when there is no hint (lingua's trigram models: about
                 0.02 s and 5 MB at start).
             cache_size: Number of ``classify`` results kept (LRU; 0 turns the cache off).
+            learned: Train the learned layer (:mod:`bot.intents.learned`) from the files'
+                examples and ask it where the lexicon is unsure.
+            training: More labelled examples for the learned layer; ``None`` reads the
+                project's own labelled tuning sets when they exist beside ``directory``
+                (:data:`TRAINING_SETS`; never the held-out ``holdout2.jsonl``).
 
         Returns:
             A ready classifier.
@@ -109,12 +142,16 @@ class IntentClassifier:
             ValueError: ``languages`` is empty or ``threshold`` is outside ``(0, 1]``.
         """
         config = config or ScoringConfig()
-        models = {
-            code: LanguageModel(load_language_file(Path(directory) / f"{code}.yaml", code), config)
-            for code in languages
-        }
+        files = [load_language_file(Path(directory) / f"{code}.yaml", code) for code in languages]
+        models = {data.language: LanguageModel(data, config) for data in files}
         fallback = LinguaFallback(tuple(languages)) if statistical_language_id else None
-        return cls(models, threshold, config, cache_size, fallback)
+        model = None
+        if learned:
+            extra = _tuning_examples(Path(directory)) if training is None else training
+            examples = [*examples_from_files(files), *extra]
+            if len({example.label for example in examples}) > 1:  # else nothing to tell apart
+                model = LearnedModel.train(examples, cache_size)
+        return cls(models, threshold, config, cache_size, fallback, model)
 
     @property
     def intents(self) -> frozenset[str]:
@@ -230,6 +267,26 @@ class IntentClassifier:
     def _run(
         self, text: str, hint: str | None, expecting_free_text: bool, trace: _Trace | None
     ) -> IntentResult:
+        seen: _Seen = []
+        lexical = self._lexicon(text, hint, expecting_free_text, trace, seen)
+        if self._learned is None or not seen or expecting_free_text:
+            return lexical
+        if lexical.intent != NONE_INTENT:
+            return lexical
+        vetoed = any(_guarded(model, clauses, scores) for model, clauses, scores in seen)
+        view = LexiconView(vetoed, self._social, self._guarded_intents, self._closing)
+        return fuse(lexical, self._learned.guess(text), view, self._fusion)
+
+    def _lexicon(
+        self,
+        text: str,
+        hint: str | None,
+        expecting_free_text: bool,
+        trace: _Trace | None,
+        seen: _Seen,
+    ) -> IntentResult:
+        """The lexicon's result; ``seen`` gets each language model tried with its clauses
+        and their scores (nothing for a shouted keyword)."""
         if hint not in self._models:
             hint = None
         text = bounded_view(text)  # a no-op for callers that bounded it already
@@ -249,6 +306,7 @@ class IntentClassifier:
             clause_scores = model.score(clauses)
             if trace is not None:
                 trace.append((code, clauses, clause_scores))
+            seen.append((model, clauses, clause_scores))
             ranked = self._rank(model, clause_scores, expecting_free_text)
             if ranked:
                 intent, confidence = ranked[0]
@@ -334,3 +392,53 @@ def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
     return tuple(
         Clause(tuple(tokens), clauses[n].is_question) for n, tokens in sorted(kept.items())
     )
+
+
+def _guarded(
+    model: LanguageModel, clauses: Sequence[Clause], clause_scores: Sequence[ClauseScore]
+) -> bool:
+    """True when a guard vetoed an intent in the message, when the lexicon's phrases
+    (fillers, anti-examples) explain every word of it ("gracias", "ok"), or when a clause
+    holds a guard word: a negation, a conditional, a deferral, a past-time word, a business
+    object, or a question that does not open with a request ("could you ...")."""
+    if any(score.vetoes for score in clause_scores):
+        return True
+    if all(_explained(clause, score) for clause, score in zip(clauses, clause_scores, strict=True)):
+        return True
+    index = model.index
+    words = (
+        index.negations,
+        index.conditionals,
+        index.deferrals,
+        index.past,
+        index.business_objects,
+    )
+    for clause in clauses:
+        tokens = clause.tokens
+        if clause.is_question and not index.request_openers.starts_at(tokens, 0):
+            return True
+        if any(guard.starts_at(tokens, i) for i in range(len(tokens)) for guard in words):
+            return True
+    return False
+
+
+def _explained(clause: Clause, score: ClauseScore) -> bool:
+    """True when the clause's phrases (fillers and anti-examples included) cover every word."""
+    covered = {i for span in score.spans for i in range(span.start, span.end)}
+    return all(
+        i in covered for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
+    )
+
+
+def _tuning_examples(directory: Path) -> list[Example]:
+    """The labelled messages of :data:`TRAINING_SETS` found in ``directory/../tests/data/
+    intents`` (none in a deployment without them)."""
+    from bot.intents.evaluation import load_labelled  # evaluation imports this module
+
+    folder = directory.parent / "tests" / "data" / "intents"
+    return [
+        Example(message.text, message.intent)
+        for name in TRAINING_SETS
+        if (folder / name).is_file()
+        for message in load_labelled(folder / name)
+    ]

@@ -157,12 +157,16 @@ class Report:
         false_close_rate: Share of greet/none messages classified as goodbye or cancel.
         false_closes: How many such messages; ``false_close_total`` is the denominator.
         missed_closes: Goodbye/cancel messages classified as none of goodbye, cancel, opt_out
-            (one the classifier only asks about counts as missed: ``asked_closes``).
+            (one the classifier only asks about counts as missed here, and in
+            ``missed_asked``).
         errors: ``(message, predicted)`` for each wrong answer, in file order.
         business_closes: Messages tagged ``business_cancel`` (cancelling a booking, an
             order...) classified as goodbye, cancel or opt-out; ``business_total`` of them.
         asked_closes: Goodbye/cancel messages the classifier would ask about (``confirm``).
         asked_others: Other messages it would ask about (one extra turn each).
+        missed_asked: Missed closes that the classifier asks about (``confirm``): the user
+            gets a yes/no question, not a silent miss; ``missed_closes - missed_asked`` are
+            missed without asking.
         also_found: Intents of ``also`` that the classifier ranked; ``also_total`` of them.
     """
 
@@ -180,6 +184,7 @@ class Report:
     business_total: int = 0
     asked_closes: int = 0
     asked_others: int = 0
+    missed_asked: int = 0
     also_found: int = 0
     also_total: int = 0
 
@@ -229,6 +234,12 @@ def evaluate(
         message.intent in CLOSING_INTENTS and guess not in SESSION_ENDING
         for message, guess in pairs
     )
+    missed_asked = sum(
+        message.intent in CLOSING_INTENTS
+        and guess not in SESSION_ENDING
+        and result.confirm is not None
+        for (message, guess), result in zip(pairs, results, strict=True)
+    )
     business = [guess for message, guess in pairs if BUSINESS_CANCEL_TAG in message.tags]
     asked = [
         message.intent in CLOSING_INTENTS
@@ -255,6 +266,7 @@ def evaluate(
         business_total=len(business),
         asked_closes=sum(asked),
         asked_others=len(asked) - sum(asked),
+        missed_asked=missed_asked,
         also_found=sum(also),
         also_total=len(also),
     )
@@ -411,6 +423,10 @@ def format_report(report: Report, title: str) -> str:
         lines.append(
             f"would ask         {report.asked_closes} goodbye/cancel and "
             f"{report.asked_others} other messages (confirm)"
+        )
+        lines.append(
+            f"closes asked      {report.missed_asked} of the missed closes are asked about; "
+            f"{report.missed_closes - report.missed_asked} missed without asking"
         )
     if report.also_total:
         lines.append(
