@@ -47,7 +47,10 @@ def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Co
     """
     locales = Locales.load(settings.locales_dir, settings.languages, settings.default_language)
     classifier = IntentClassifier.from_directory(
-        settings.intents_dir, settings.languages, threshold=settings.intent_threshold
+        settings.intents_dir,
+        settings.languages,
+        threshold=settings.intent_threshold,
+        learned=settings.intents_learned,
     )
     flows = load_flows(settings.flows_dir, locales, classifier.intents, env)
     return Content(locales=locales, classifier=classifier, flows=flows)

@@ -111,7 +111,7 @@ class IntentClassifier:
         config: ScoringConfig | None = None,
         statistical_language_id: bool = True,
         cache_size: int = 10_000,
-        learned: bool = True,
+        learned: bool = False,
         training: Sequence[Example] | None = None,
     ) -> IntentClassifier:
         """Load ``directory/<lang>.yaml`` for each language and build the classifier.

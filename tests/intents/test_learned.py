@@ -49,7 +49,7 @@ def file_examples() -> list[Example]:
 
 @pytest.fixture(scope="module")
 def classifier() -> IntentClassifier:
-    return IntentClassifier.from_directory(INTENTS, LANGUAGES)
+    return IntentClassifier.from_directory(INTENTS, LANGUAGES, learned=True)
 
 
 def test_training_is_deterministic(file_examples: list[Example]) -> None:
