@@ -146,3 +146,17 @@ def test_the_example_env_file_documents_every_public_setting() -> None:
         "PORT",
     ]:
         assert f"{name}=" in text, name
+
+
+def test_the_learned_layer_is_off_unless_config_turns_it_on(tmp_path: Path) -> None:
+    assert load_settings(CONFIG, {}).intents_learned is False
+    text = CONFIG.read_text(encoding="utf-8")
+    assert "  learned: false" in text
+    on = tmp_path / "config.yaml"
+    on.write_text(text.replace("  learned: false", "  learned: true"), encoding="utf-8")
+    assert load_settings(on, {}).intents_learned is True
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  learned: false", "  learned: maybe"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, {})
+    assert caught.value.setting == "config.yaml: intents.learned"
