@@ -150,6 +150,8 @@ def test_the_example_env_file_documents_every_public_setting() -> None:
 
 def test_the_learned_layer_is_off_unless_config_turns_it_on(tmp_path: Path) -> None:
     assert load_settings(CONFIG, {}).intents_learned is False
+    for folder in ("flows", "intents", "locales"):
+        (tmp_path / folder).symlink_to(REPO / folder)
     text = CONFIG.read_text(encoding="utf-8")
     assert "  learned: false" in text
     on = tmp_path / "config.yaml"
