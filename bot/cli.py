@@ -261,7 +261,10 @@ def classify(
 
     settings = _settings(config_path, env_file)
     classifier = IntentClassifier.from_directory(
-        settings.intents_dir, settings.languages, threshold=settings.intent_threshold
+        settings.intents_dir,
+        settings.languages,
+        threshold=settings.intent_threshold,
+        cache_dir=settings.cache_dir,
     )
     lines = list(text) if text else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
@@ -301,7 +304,10 @@ def eval_command(
 
     settings = _settings(config_path, env_file)
     classifier = IntentClassifier.from_directory(
-        settings.intents_dir, settings.languages, threshold=settings.intent_threshold
+        settings.intents_dir,
+        settings.languages,
+        threshold=settings.intent_threshold,
+        cache_dir=settings.cache_dir,
     )
     run = run_eval(data, classifier, settings.intents_dir, settings.languages, use_hint=not no_hint)
     click.echo(format_run(run, show_errors=errors))

@@ -61,3 +61,13 @@ def test_error_classes_still_catchable_as_value_error() -> None:
 
     assert issubclass(ConditionSyntaxError, ValueError)
     assert issubclass(TemplateError, ValueError)
+
+
+def test_environment_read_only_in_config() -> None:
+    readers = [
+        str(path.relative_to(BOT_DIR.parent))
+        for path in sorted(BOT_DIR.rglob("*.py"))
+        if "os.environ" in path.read_text(encoding="utf-8")
+        or "os.getenv" in path.read_text(encoding="utf-8")
+    ]
+    assert readers == ["bot/config.py"]

@@ -146,3 +146,10 @@ def test_the_example_env_file_documents_every_public_setting() -> None:
         "PORT",
     ]:
         assert f"{name}=" in text, name
+
+
+def test_cache_dir_follows_xdg_cache_home(tmp_path: Path) -> None:
+    assert load_settings(CONFIG, {"XDG_CACHE_HOME": str(tmp_path)}).cache_dir == (
+        tmp_path / "whatsapp-intent-bot"
+    )
+    assert load_settings(CONFIG, {}).cache_dir == Path.home() / ".cache" / "whatsapp-intent-bot"

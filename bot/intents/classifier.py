@@ -85,6 +85,7 @@ class IntentClassifier:
         config: ScoringConfig | None = None,
         statistical_language_id: bool = True,
         cache_size: int = 10_000,
+        cache_dir: Path | None = None,
     ) -> IntentClassifier:
         """Load ``directory/<lang>.yaml`` for each language and build the classifier.
 
@@ -99,6 +100,8 @@ class IntentClassifier:
                 (a name, slang) when there is no hint (lingua's trigram models: about
                 0.02 s and 5 MB at start).
             cache_size: Number of ``classify`` results kept (LRU; 0 turns the cache off).
+            cache_dir: Folder of the lemma tables' disk cache (``Settings.cache_dir``;
+                default: :data:`bot.intents.lemmas.DEFAULT_CACHE_DIR`).
 
         Returns:
             A ready classifier.
@@ -110,7 +113,9 @@ class IntentClassifier:
         """
         config = config or ScoringConfig()
         models = {
-            code: LanguageModel(load_language_file(Path(directory) / f"{code}.yaml", code), config)
+            code: LanguageModel(
+                load_language_file(Path(directory) / f"{code}.yaml", code), config, cache_dir
+            )
             for code in languages
         }
         fallback = LinguaFallback(tuple(languages)) if statistical_language_id else None
