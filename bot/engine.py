@@ -24,9 +24,9 @@ from bot.delivery.outbox import Outbox
 from bot.errors import BotError
 from bot.flows.runner import FlowRunner, Reply, Turn
 from bot.flows.slots import fold, parse_yes_no
-from bot.logs import session_event
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
+from bot.sessions.events import session_event
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import (
     CloseReason,

@@ -71,3 +71,8 @@ def test_environment_read_only_in_config() -> None:
         or "os.getenv" in path.read_text(encoding="utf-8")
     ]
     assert readers == ["bot/config.py"]
+
+
+def test_logs_do_not_import_sessions() -> None:
+    imported = _imported_modules(BOT_DIR / "logs.py")
+    assert sorted(name for name in imported if name.startswith("bot.sessions")) == []

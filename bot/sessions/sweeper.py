@@ -26,8 +26,8 @@ from typing import Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.delivery.outbox import Outbox
-from bot.logs import session_event
 from bot.metrics import NO_METRICS, Metrics
+from bot.sessions.events import session_event
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import CloseReason, MessageRecord, Priority, Session, Status
 from bot.sessions.service import SessionService
