@@ -73,6 +73,17 @@ def test_environment_read_only_in_config() -> None:
     assert readers == ["bot/config.py"]
 
 
+def test_flows_import_nothing_above_them() -> None:
+    above = ("bot.wiring", "bot.engine", "bot.cli", "bot.web", "bot.chat", "bot.flowtests")
+    offenders = {
+        str(path.relative_to(BOT_DIR.parent)): sorted(
+            name for name in _imported_modules(path) if name.startswith(above)
+        )
+        for path in sorted((BOT_DIR / "flows").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
 def test_logs_do_not_import_sessions() -> None:
     imported = _imported_modules(BOT_DIR / "logs.py")
     assert sorted(name for name in imported if name.startswith("bot.sessions")) == []
