@@ -265,6 +265,7 @@ def classify(
         settings.languages,
         threshold=settings.intent_threshold,
         learned=settings.intents_learned,
+        cache_dir=settings.cache_dir,
     )
     lines = list(text) if text else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
@@ -308,6 +309,7 @@ def eval_command(
         settings.languages,
         threshold=settings.intent_threshold,
         learned=settings.intents_learned,
+        cache_dir=settings.cache_dir,
     )
     run = run_eval(data, classifier, settings.intents_dir, settings.languages, use_hint=not no_hint)
     click.echo(format_run(run, show_errors=errors))
@@ -346,7 +348,7 @@ def test_command(config_path: Path, env_file: Path, files: tuple[Path, ...]) -> 
     Prints PASS/FAIL per test (with the first failing turn) and "N passed, M failed"; the exit
     status is 1 when a test failed, 2 when a file is invalid.
     """
-    from bot.flows.testing import default_test_files, run_files
+    from bot.flowtests import default_test_files, run_files
     from bot.wiring import load_content
 
     settings = _settings(config_path, env_file)
@@ -390,7 +392,7 @@ def new_flow(config_path: Path, env_file: Path, name: str) -> None:
     validate before, and the new files are removed again if it does not validate after or
     the new test fails.
     """
-    from bot.flows.testing import run_files
+    from bot.flowtests import run_files
     from bot.scaffold import ScaffoldError, check_name, write_flow
     from bot.wiring import load_content
 

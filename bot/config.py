@@ -218,6 +218,9 @@ class Settings:
         delivery: Pacing, retries and templates of outbound messages.
         smtp: Where the ``email`` flow action sends (``SMTP_URL``); ``None``: it sends nothing
             and sets ``email_sent`` to false.
+        cache_dir: Folder of the classifier's disk cache (lemma tables):
+            ``$XDG_CACHE_HOME/whatsapp-intent-bot``, else ``~/.cache/whatsapp-intent-bot``;
+            ``None``: the classifier's own default.
     """
 
     base_dir: Path
@@ -246,6 +249,7 @@ class Settings:
     log_format: str = "text"
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     smtp: SmtpSettings | None = None
+    cache_dir: Path | None = None
 
     @property
     def session_timeout_s(self) -> float:
@@ -491,6 +495,13 @@ def _delivery(
     )
 
 
+def _cache_dir(env: Mapping[str, str]) -> Path:
+    """The service's cache folder: ``$XDG_CACHE_HOME/whatsapp-intent-bot``, else
+    ``~/.cache/whatsapp-intent-bot`` (the XDG base directory rule)."""
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "whatsapp-intent-bot"
+
+
 def read_environment(env_file: Path | None) -> dict[str, str]:
     """Merge ``env_file`` (python-dotenv syntax, optional) under the process environment."""
     merged: dict[str, str] = {}
@@ -611,6 +622,7 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
         log_format=_choice("LOG_FORMAT", env_or("LOG_FORMAT", "text"), LOG_FORMATS),
         delivery=_delivery(env, _section(data, "delivery"), wa),
         smtp=_smtp(env.get("SMTP_URL", "")),
+        cache_dir=_cache_dir(env),
     )
     if (
         settings.warn_before_min is not None

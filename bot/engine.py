@@ -24,9 +24,9 @@ from bot.delivery.outbox import Outbox
 from bot.errors import BotError
 from bot.flows.runner import FlowRunner, Reply, Turn
 from bot.flows.slots import fold, parse_yes_no
-from bot.logs import session_event
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
+from bot.sessions.events import session_event
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import (
     CloseReason,
@@ -237,7 +237,6 @@ class Engine:
             notice = self.service.expire(session, now)
             changed.append(session)
             if notice is not None:
-                notice.notice = self.service.notice_key(Status.TIMEOUT, CloseReason.TIMEOUT)
                 records.append(notice)
             session = None
 
@@ -458,10 +457,7 @@ class Engine:
         self, session: Session, status: Status, reason: str, now: datetime
     ) -> list[MessageRecord]:
         notice = self.service.close(session, status, reason, now)
-        if notice is None:
-            return []
-        notice.notice = self.service.notice_key(status, reason)
-        return [notice]
+        return [] if notice is None else [notice]
 
     async def close_session(
         self, session_id: str, status: Status, reason: str, *, notify: bool = True
@@ -495,8 +491,6 @@ class Engine:
             if notify and await self.store.opted_out_at(session.key) is not None:
                 notify = False  # a notice nobody asked for: never to a user who opted out
             notice = self.service.close(session, status, reason, self.clock(), notify=notify)
-            if notice is not None:
-                notice.notice = self.service.notice_key(status, reason)
             records = await self.store.commit([session], [notice] if notice else [])
             self._observe("closed", session)
             await self.outbox.submit(records)

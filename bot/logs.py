@@ -1,9 +1,10 @@
-"""Log set-up: text or JSON lines, phone numbers masked, one line per session event.
+"""Log set-up: text or JSON lines, phone numbers masked, control characters escaped.
 
 ``LOG_FORMAT=text`` (the default) writes ``time LEVEL logger: message``; ``LOG_FORMAT=json``
 writes one JSON object per line (``python-json-logger``) with ``time``, ``level``, ``logger``,
-``message`` and the structured fields a call passed in ``extra`` (a session event carries
-``event``, ``session_id``, ``channel``, ``bot_id``, ``user``, ``status``, ``reason``).
+``message`` and the structured fields a call passed in ``extra`` (a session event, see
+:mod:`bot.sessions.events`, carries ``event``, ``session_id``, ``channel``, ``bot_id``, ``user``,
+``status``, ``reason``).
 
 Every handler installed here (:class:`SafeRecordFilter`):
 
@@ -23,14 +24,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import RequestPayloadError
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.privacy import mask_phone
-from bot.sessions.model import Session
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -127,25 +127,3 @@ def setup_logging(level: str, fmt: str = "text", stream: TextIO | None = None) -
     root.setLevel(level)
     return handler
 
-
-def session_event(logger: logging.Logger, event: str, session: Session, **fields: Any) -> None:
-    """Log one INFO line for a session event, with the same fields as structured ``extra``.
-
-    Args:
-        logger: The caller's named logger.
-        event: ``"created"``, ``"reused"``, ``"warned"`` or ``"closed"``.
-        session: The session, after the event (a closed one carries status and reason).
-        fields: More ``name=value`` pairs (``None`` values are left out).
-    """
-    details: dict[str, Any] = {
-        "session_id": session.id,
-        "channel": session.key.channel,
-        "bot_id": session.key.bot_id,
-        "user": mask_phone(session.key.user_id),
-        "status": session.status.value,
-        "reason": session.close_reason,
-        **fields,
-    }
-    details = {k: v for k, v in details.items() if v is not None}
-    text = " ".join(f"{k}={v}" for k, v in details.items())
-    logger.info("session %s %s", event, text, extra={"event": f"session_{event}", **details})

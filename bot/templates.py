@@ -28,12 +28,14 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from bot.errors import BotError
+
 log = logging.getLogger(__name__)
 
 PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
 
 
-class TemplateError(ValueError):
+class TemplateError(BotError, ValueError):
     """A template does not parse; ``offset`` is the 0-based position of the problem."""
 
     def __init__(self, message: str, offset: int) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.channels.base import OutboundSender
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import Settings, read_environment
 from bot.delivery.outbox import Outbox
 from bot.engine import Behaviour, Engine
 from bot.flows import FlowRunner, load_flows
@@ -39,7 +39,8 @@ def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Co
     """Load ``locales/``, ``intents/`` and ``flows/`` for ``settings.languages``.
 
     Args:
-        env: Values for ``${VAR}`` in flow files (default: the process environment).
+        env: Values for ``${VAR}`` in flow files, as :func:`~bot.config.read_environment`
+            gives them (default: that of the process, without a ``.env`` file).
 
     Raises:
         DataFileError: A locale or intent file is invalid (``file:line: problem``).
@@ -51,7 +52,10 @@ def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Co
         settings.languages,
         threshold=settings.intent_threshold,
         learned=settings.intents_learned,
+        cache_dir=settings.cache_dir,
     )
+    if env is None:
+        env = read_environment(None)
     flows = load_flows(settings.flows_dir, locales, classifier.intents, env)
     return Content(locales=locales, classifier=classifier, flows=flows)
 

@@ -162,3 +162,8 @@ def test_the_learned_layer_is_off_unless_config_turns_it_on(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, {})
     assert caught.value.setting == "config.yaml: intents.learned"
+def test_cache_dir_follows_xdg_cache_home(tmp_path: Path) -> None:
+    assert load_settings(CONFIG, {"XDG_CACHE_HOME": str(tmp_path)}).cache_dir == (
+        tmp_path / "whatsapp-intent-bot"
+    )
+    assert load_settings(CONFIG, {}).cache_dir == Path.home() / ".cache" / "whatsapp-intent-bot"

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage
 
-from bot.logs import mask_numbers_in, session_event, setup_logging
+from bot.logs import mask_numbers_in, setup_logging
 from bot.privacy import mask_phone
+from bot.sessions.events import session_event
 from bot.sessions.model import Session, SessionKey, Status
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

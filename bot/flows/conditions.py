@@ -19,6 +19,8 @@ from typing import Any
 
 from simpleeval import InvalidExpression, SimpleEval
 
+from bot.errors import BotError
+
 log = logging.getLogger(__name__)
 
 _CONSTANTS = {"true": True, "false": False, "null": None, "none": None}
@@ -37,7 +39,7 @@ class _Names(dict[str, Any]):
         return _CONSTANTS.get(key)
 
 
-class ConditionSyntaxError(ValueError):
+class ConditionSyntaxError(BotError, ValueError):
     """An expression does not parse; ``offset`` is the 1-based column inside the expression."""
 
     def __init__(self, message: str, offset: int | None) -> None:

@@ -10,7 +10,6 @@ problem carries ``file:line:column``; :func:`load_flows` raises them all togethe
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -723,7 +722,8 @@ def load_flows(
         directory: The flows folder.
         locales: Texts that locale keys must exist in (in every language).
         known_intents: When given, trigger intents must be among them.
-        env: Values for ``${VAR}`` in URLs and headers (default: the process environment).
+        env: Values for ``${VAR}`` in URLs and headers, handed over by the caller (the
+            service passes :func:`bot.config.read_environment`'s); none when left out.
 
     Returns:
         Flows by id.
@@ -736,7 +736,7 @@ def load_flows(
     flows: list[Flow] = []
     for path in flow_files(directory):
         loader = _FileLoader(
-            path, locales, os.environ if env is None else env, problems, references
+            path, locales, {} if env is None else env, problems, references
         )
         flow = loader.flow()
         if flow is not None:

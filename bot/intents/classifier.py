@@ -113,6 +113,7 @@ class IntentClassifier:
         cache_size: int = 10_000,
         learned: bool = False,
         training: Sequence[Example] | None = None,
+        cache_dir: Path | None = None,
     ) -> IntentClassifier:
         """Load ``directory/<lang>.yaml`` for each language and build the classifier.
 
@@ -132,6 +133,8 @@ class IntentClassifier:
             training: More labelled examples for the learned layer; ``None`` reads the
                 project's own labelled tuning sets when they exist beside ``directory``
                 (:data:`TRAINING_SETS`; never the held-out ``holdout2.jsonl``).
+            cache_dir: Folder of the lemma tables' disk cache (``Settings.cache_dir``;
+                default: :data:`bot.intents.lemmas.DEFAULT_CACHE_DIR`).
 
         Returns:
             A ready classifier.
@@ -143,7 +146,7 @@ class IntentClassifier:
         """
         config = config or ScoringConfig()
         files = [load_language_file(Path(directory) / f"{code}.yaml", code) for code in languages]
-        models = {data.language: LanguageModel(data, config) for data in files}
+        models = {data.language: LanguageModel(data, config, cache_dir) for data in files}
         fallback = LinguaFallback(tuple(languages)) if statistical_language_id else None
         model = None
         if learned:

@@ -5,8 +5,10 @@ dict of 64-bit string hashes to lemma strings) it costs about 120 MB of RSS per 
 0.9 s. :class:`HashedTable` keeps the same mapping in two sorted numpy arrays (the hashes, and
 an index into the 64,848 distinct lemmas): about 6 MB, answering exactly what the ``Table``
 answers, since it stores the same hashes (``spacy.strings.get_string_id``). It is built once
-from the package's JSON and cached on disk (``$XDG_CACHE_HOME/whatsapp-intent-bot``, else
-``~/.cache/whatsapp-intent-bot``), so later starts read 6 MB instead of parsing 10 MB of JSON.
+from the package's JSON and cached on disk, so later starts read 6 MB instead of parsing 10 MB
+of JSON. The service caches in the folder its settings name (``Settings.cache_dir``:
+``$XDG_CACHE_HOME/whatsapp-intent-bot``, else ``~/.cache/whatsapp-intent-bot``); a caller that
+names none gets :data:`DEFAULT_CACHE_DIR`. This module reads no environment.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from spacy.strings import get_string_id
 from spacy.util import load_language_data, registry
 
 from bot.intents.normalize import strip_accents
+
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "whatsapp-intent-bot"
+"""Where cache files go when the caller names no folder."""
 
 _CACHE_FORMAT = 1
 """Bumped when :class:`HashedTable`'s file layout changes (old cache files are ignored)."""
@@ -183,7 +188,7 @@ def load_lemma_table(language: str, cache_dir: Path | None = None) -> HashedTabl
 
     Args:
         language: ISO 639-1 code, e.g. ``"es"``.
-        cache_dir: Where cache files go (default: see the module docstring).
+        cache_dir: Where cache files go (default: :data:`DEFAULT_CACHE_DIR`).
     """
     if language not in registry.lookups:
         return None
@@ -197,7 +202,7 @@ def load_lemma_table(language: str, cache_dir: Path | None = None) -> HashedTabl
         stat = source.stat()
     except OSError:
         return None
-    folder = cache_dir or _default_cache_dir()
+    folder = cache_dir or DEFAULT_CACHE_DIR
     stamp = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CACHE_FORMAT}"
     digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
     cached = folder / f"lemma_lookup-{language}-{digest}.npz"
@@ -211,11 +216,6 @@ def load_lemma_table(language: str, cache_dir: Path | None = None) -> HashedTabl
     return table
 
 
-def _default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "whatsapp-intent-bot"
-
-
 class LemmaLookup:
     """Maps a lowercase word to its lemma, without accents.
 
@@ -227,9 +227,12 @@ class LemmaLookup:
     verb with an attached pronoun without it (``"olvídalo"`` → ``"olvida"`` → ``"olvidar"``).
     """
 
-    def __init__(self, language: str, cache_size: int = 50_000) -> None:
-        """Load the table for ``language`` (an ISO 639-1 code such as ``"es"``)."""
-        self._table = load_lemma_table(language)
+    def __init__(
+        self, language: str, cache_size: int = 50_000, cache_dir: Path | None = None
+    ) -> None:
+        """Load the table for ``language`` (an ISO 639-1 code such as ``"es"``), cached in
+        ``cache_dir`` (default: :data:`DEFAULT_CACHE_DIR`)."""
+        self._table = load_lemma_table(language, cache_dir)
         self._enclitics = _ENCLITICS.get(language, ())
         self._diminutives = _DIMINUTIVES.get(language, ())
         self.lemma: Callable[[str], str] = lru_cache(maxsize=cache_size)(self._lemma)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from bot.intents.analyzer import Analyzer, Clause
 from bot.intents.config import ScoringConfig
@@ -34,8 +35,11 @@ class LanguageModel:
             belongs to two intents.
     """
 
-    def __init__(self, data: LanguageData, config: ScoringConfig) -> None:
-        """Build the model for ``data`` (a validated ``<lang>.yaml``)."""
+    def __init__(
+        self, data: LanguageData, config: ScoringConfig, cache_dir: Path | None = None
+    ) -> None:
+        """Build the model for ``data`` (a validated ``<lang>.yaml``); the lemma table is
+        cached in ``cache_dir`` (see :class:`~bot.intents.lemmas.LemmaLookup`)."""
         self.language = data.language
         self.specs: Mapping[str, IntentSpec] = {
             name: spec for name, spec in data.intents.items() if name != NONE_INTENT
@@ -44,7 +48,7 @@ class LanguageModel:
         self.analyzer = Analyzer(data.language, abbreviations)
         stop_words = plain_words(spacy_stop_words(data.language))
         self.index = PhraseIndex(
-            data, self.analyzer, LemmaLookup(data.language), stop_words, config
+            data, self.analyzer, LemmaLookup(data.language, cache_dir=cache_dir), stop_words, config
         )
         traits = {
             spec.name: IntentTraits(

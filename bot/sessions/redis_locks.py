@@ -30,6 +30,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.errors import BotError
 from bot.sessions.locks import KeyedLock
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ Take = Callable[[Hashable, str, str, int], Awaitable[bool]]
 """Tries once to take a lock: ``(key, Redis key name, token, lease ms) -> taken``."""
 
 
-class LockTimeout(Exception):
+class LockTimeout(BotError):
     """A user's lock could not be taken within the wait limit."""
 
 

@@ -3,7 +3,10 @@
 These are the only places that change a session's status, so every close, whatever its cause
 (a flow's end, goodbye, cancel, timeout, an operator), produces its notice the same way: the
 text ``close.<reason>`` from the session's locale (``close.<status>`` when the reason has no
-text of its own), stored as a pending outbound message in the same commit as the close.
+text of its own), stored as a pending outbound message in the same commit as the close. The
+notice comes back with its locale key set (``MessageRecord.notice``, which picks the template
+sent outside the 24-hour window): the key is chosen here, in :meth:`SessionService.notice_key`,
+and nowhere else.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from bot.sessions.model import (
     SessionKey,
     Status,
 )
+
+WARNING_KEY = "session.warning"
+"""Locale key of the "are you still there?" warning."""
 
 
 class FlowPolicy(Protocol):
@@ -104,10 +110,13 @@ class SessionService:
         )
 
     def warn(self, session: Session, now: datetime) -> MessageRecord:
-        """Mark ``session`` warned and return the localized ``session.warning`` notice."""
+        """Mark ``session`` warned and return the localized ``session.warning`` notice
+        (its ``notice`` key set)."""
         session.warned_at = now
-        text = self.locales.text(session.language, "session.warning", session.data)
-        return self.reply(session, text, now)
+        text = self.locales.text(session.language, WARNING_KEY, session.data)
+        notice = self.reply(session, text, now)
+        notice.notice = WARNING_KEY
+        return notice
 
     def is_due(self, session: Session, now: datetime) -> bool:
         """True when ``session`` is active and its deadline has passed."""
@@ -144,7 +153,8 @@ class SessionService:
         )
 
     def notice_key(self, status: Status, reason: str) -> str:
-        """The locale key of the notice for closing with ``status``/``reason``."""
+        """The locale key of the notice for closing with ``status``/``reason``:
+        ``close.<reason>`` when the locales have it, else ``close.<status>``."""
         key = f"close.{reason}"
         return key if self.locales.has(key) else f"close.{status.value}"
 
@@ -152,8 +162,10 @@ class SessionService:
         self, session: Session, status: Status, reason: str, now: datetime, *, notify: bool = True
     ) -> MessageRecord | None:
         """Close ``session`` with ``status`` and ``reason``; return its notice (``None`` if not
-        ``notify``). The notice is rendered with the session data as placeholders; a timeout
-        in a flow with its own ``timeout_message`` sends that instead of ``close.timeout``.
+        ``notify``), its ``notice`` set to the locale key of :meth:`notice_key`. The notice is
+        rendered with the session data as placeholders; a timeout in a flow with its own
+        ``timeout_message`` sends that instead of ``close.timeout`` (keyed ``close.timeout``
+        still, so the same template serves outside the 24-hour window).
 
         Raises:
             ValueError: ``status`` is ``ACTIVE`` or the session is already closed.
@@ -176,7 +188,8 @@ class SessionService:
         session.confirming = None
         if not notify:
             return None
-        text = flow_notice or self.locales.text(
-            session.language, self.notice_key(status, reason), session.data
-        )
-        return self.reply(session, text, now)
+        key = self.notice_key(status, reason)
+        text = flow_notice or self.locales.text(session.language, key, session.data)
+        notice = self.reply(session, text, now)
+        notice.notice = key
+        return notice

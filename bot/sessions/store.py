@@ -428,5 +428,5 @@ class StoreUnavailable(BotError):
     """The store cannot be reached; the caller should answer 503 and let the sender retry."""
 
 
-class DuplicateInbound(Exception):
+class DuplicateInbound(BotError):
     """An inbound message with the same provider id was stored already (idempotency)."""

@@ -26,8 +26,8 @@ from typing import Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.delivery.outbox import Outbox
-from bot.logs import session_event
 from bot.metrics import NO_METRICS, Metrics
+from bot.sessions.events import session_event
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import CloseReason, MessageRecord, Priority, Session, Status
 from bot.sessions.service import SessionService
@@ -113,7 +113,7 @@ class Sweeper:
             now = self.clock()
             sessions = await self._reread(held, now + window)
             warned = [s for s in sessions if self.service.is_warning_due(s, now)]
-            notices = [_bulk(self.service.warn(s, now), "session.warning") for s in warned]
+            notices = [_bulk(self.service.warn(s, now)) for s in warned]
             records = await self._commit(warned, notices, "warned")
         await self.outbox.submit(records)
         return len(warned)
@@ -125,12 +125,11 @@ class Sweeper:
             now = self.clock()
             sessions = await self._reread(held, now)
             closing = [s for s in sessions if self.service.is_due(s, now)]
-            key = self.service.notice_key(Status.TIMEOUT, CloseReason.TIMEOUT)
             notices = []
             for session in closing:
                 notice = self.service.expire(session, now)
                 if notice is not None:
-                    notices.append(_bulk(notice, key))
+                    notices.append(_bulk(notice))
             records = await self._commit(closing, notices, "closed")
         for session in closing:
             self.metrics.session_closed(session.key.channel, Status.TIMEOUT, CloseReason.TIMEOUT)
@@ -190,8 +189,7 @@ async def _hold_each(locks: UserLocks, keys: list[Hashable]) -> AsyncIterator[li
         yield unique
 
 
-def _bulk(notice: MessageRecord, key: str) -> MessageRecord:
-    """Mark ``notice`` (written from locale ``key``) as a bulk notice: nobody waits for it."""
+def _bulk(notice: MessageRecord) -> MessageRecord:
+    """Mark ``notice`` as a bulk notice: nobody waits for it."""
     notice.priority = Priority.BULK
-    notice.notice = key
     return notice

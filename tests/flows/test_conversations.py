@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import Settings
 from bot.flows import InvalidFlows
-from bot.flows.testing import Case, default_test_files, load_cases, run_case
+from bot.flowtests import Case, default_test_files, load_cases, run_case
 from bot.wiring import Content
 from tests.conftest import REPO
 
