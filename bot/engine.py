@@ -9,6 +9,10 @@ close (``IntentResult.confirm``); otherwise feed the waiting flow step, start a 
 greeting / anything else. The session change,
 the inbound message and every reply are committed in one transaction, then handed to the outbox
 (:mod:`bot.delivery.outbox`), which sends each user's messages in order.
+
+The content (flows, classifier, texts) is the engine's :class:`~bot.content.Snapshot`, read
+once at the start of a turn and passed down it: a hot reload replaces the snapshot while a
+turn waits on the store or an action, and that turn still finishes with the one it read.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from typing import Protocol
 
 from bot.channels.base import Choice, InboundKind, InboundMessage, StatusUpdate, choices_payload
 from bot.clock import Clock
+from bot.content import Snapshot
 from bot.delivery.outbox import Outbox
 from bot.errors import BotError
-from bot.flows.runner import FlowRunner, Reply, Turn
+from bot.flows.runner import Reply, Turn
 from bot.flows.slots import fold, parse_yes_no
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
@@ -37,7 +42,6 @@ from bot.sessions.model import (
     SessionKey,
     Status,
 )
-from bot.sessions.service import SessionService
 from bot.sessions.store import DuplicateInbound, SessionStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -118,14 +122,17 @@ class SessionAlreadyClosed(BotError):
 
 
 class Engine:
-    """Handles inbound messages and delivery statuses for every channel."""
+    """Handles inbound messages and delivery statuses for every channel.
+
+    Attributes:
+        content: The content served now; a hot reload assigns a new snapshot here (and
+            nothing else), and each turn reads it once, at its start.
+    """
 
     def __init__(
         self,
         store: SessionStore,
-        service: SessionService,
-        classifier: Classifier,
-        runner: FlowRunner,
+        content: Snapshot,
         outbox: Outbox,
         locks: UserLocks,
         clock: Clock,
@@ -133,14 +140,11 @@ class Engine:
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
-        self.service = service
-        self.classifier = classifier
-        self.runner = runner
+        self.content = content
         self.outbox = outbox
         self.locks = locks
         self.clock = clock
         self.behaviour = behaviour or Behaviour()
-        self.locales = service.locales
         self.metrics = metrics
 
     async def enqueue(self, message: InboundMessage) -> bool:
@@ -229,12 +233,14 @@ class Engine:
         return total
 
     async def _turn(self, key: SessionKey, message: InboundMessage) -> list[MessageRecord] | None:
+        content = self.content  # once: the whole turn uses this version, even across a reload
+        service = content.service
         now = self.clock()
         session = await self.store.get_active(key)
         changed: list[Session] = []
         records: list[MessageRecord] = []
-        if session is not None and self.service.is_due(session, now):
-            notice = self.service.expire(session, now)
+        if session is not None and service.is_due(session, now):
+            notice = service.expire(session, now)
             changed.append(session)
             if notice is not None:
                 records.append(notice)
@@ -243,14 +249,14 @@ class Engine:
         ignorable = not message.kind.is_user_input and not message.kind.wants_text_only_reply
         created: str | None = None
         if session is None and not ignorable:
-            session = self.service.new_session(key, now, message.display_name)
+            session = service.new_session(key, now, message.display_name)
             session.language = message.language
             created = session.id
         if session is not None:
             if session not in changed:
                 changed.append(session)
             if message.kind is not InboundKind.SYSTEM:
-                self.service.touch(session, now)
+                service.touch(session, now)
             if message.display_name:
                 session.display_name = message.display_name
         step_id = session.step_id if session else None
@@ -269,10 +275,10 @@ class Engine:
         )
         if session is not None and not ignorable:
             if message.kind.wants_text_only_reply:
-                text = self.locales.text(session.language, "text_only", session.data)
-                records.append(self.service.reply(session, text, now))
+                text = content.locales.text(session.language, "text_only", session.data)
+                records.append(service.reply(session, text, now))
             else:
-                records.extend(await self._respond(session, message, now))
+                records.extend(await self._respond(content, session, message, now))
         try:
             stored = await self.store.commit(changed, records, consumed=message)
         except DuplicateInbound:
@@ -300,21 +306,21 @@ class Engine:
             )
 
     async def _respond(
-        self, session: Session, message: InboundMessage, now: datetime
+        self, content: Snapshot, session: Session, message: InboundMessage, now: datetime
     ) -> list[MessageRecord]:
         text = (message.text or "").strip()
         if session.confirming is not None or message.payload in (CONFIRM_YES, CONFIRM_NO):
-            answered = self._answer_confirmation(session, text, message.payload, now)
+            answered = self._answer_confirmation(content, session, text, message.payload, now)
             if answered is not None:
                 return answered
-        if self.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
-            turn = await self.runner.answer(session, text, message.payload)
-            return self._apply(session, turn, now)
+        if content.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
+            turn = await content.runner.answer(session, text, message.payload)
+            return self._apply(content, session, turn, now)
         if fold(text) in OPT_IN_WORDS and await self.store.opted_out_at(session.key):
-            return await self._opt_in(session, now)
-        waiting = self.runner.waiting_step(session)
+            return await self._opt_in(content, session, now)
+        waiting = content.runner.waiting_step(session)
         expecting_free_text = waiting is not None and waiting.collect is not None
-        result = self.classifier.classify(
+        result = content.classifier.classify(
             text, session.language, expecting_free_text=expecting_free_text
         )
         if session.language is None and result.lang:
@@ -332,57 +338,67 @@ class Engine:
         if result.intent == OPT_OUT or (
             session.key.channel in SMS_CHANNELS and fold(text) in SMS_OPT_OUT_WORDS
         ):
-            return await self._opt_out(session, now)
+            return await self._opt_out(content, session, now)
         if result.intent in CLOSES:
             status, reason = CLOSES[result.intent]
-            return self._close(session, status, reason, now)
-        if self.runner.is_cancel_keyword(session, text):
-            return self._close(session, Status.CANCELLED, CloseReason.CANCEL, now)
+            return self._close(content, session, status, reason, now)
+        if content.runner.is_cancel_keyword(session, text):
+            return self._close(content, session, Status.CANCELLED, CloseReason.CANCEL, now)
         if result.confirm in CLOSES:
-            return [self._ask_confirmation(session, result.confirm, now)]
+            return [self._ask_confirmation(content, session, result.confirm, now)]
         if waiting is not None:
-            turn = await self.runner.answer(session, text, message.payload)
-            return self._apply(session, turn, now)
-        intent, flow = result.intent, self.runner.match_trigger(text, result.intent)
+            turn = await content.runner.answer(session, text, message.payload)
+            return self._apply(content, session, turn, now)
+        intent, flow = result.intent, content.runner.match_trigger(text, result.intent)
         if flow is None or intent not in flow.intents:  # a keyword, or none: a ranked intent?
             for name, _ in result.ranked:
-                ranked_flow = self.runner.match_trigger("", name)
+                ranked_flow = content.runner.match_trigger("", name)
                 if ranked_flow is not None:
                     intent, flow = name, ranked_flow
                     break
         if flow is not None:
             session.flow_id = flow.id
-            out = self._apply(session, await self.runner.start(flow, session, intent), now)
+            out = self._apply(
+                content, session, await content.runner.start(flow, session, intent), now
+            )
             greets = result.intent == GREET or any(n == GREET for n, _ in result.ranked)
             if greets and self.behaviour.welcome_on_greet and out:
-                greeting = self.locales.text(lang, "greeting", session.data)
+                greeting = content.locales.text(lang, "greeting", session.data)
                 out[0].text = f"{greeting}\n\n{out[0].text}" if out[0].text else greeting
             return out
         if result.intent == GREET and self.behaviour.welcome_on_greet:
             return [
-                self.service.reply(session, self.locales.text(lang, "welcome", session.data), now)
+                content.service.reply(
+                    session, content.locales.text(lang, "welcome", session.data), now
+                )
             ]
         if self.behaviour.fallback == "help":
-            return [self.service.reply(session, self.locales.text(lang, "help", session.data), now)]
+            return [
+                content.service.reply(
+                    session, content.locales.text(lang, "help", session.data), now
+                )
+            ]
         return []
 
     # -- a question when unsure -------------------------------------------------------------
 
-    def _ask_confirmation(self, session: Session, intent: str, now: datetime) -> MessageRecord:
+    def _ask_confirmation(
+        self, content: Snapshot, session: Session, intent: str, now: datetime
+    ) -> MessageRecord:
         """Ask whether the user means closing (``intent``: goodbye or cancel), with Sí/No
         reply buttons; the question is remembered in the session until answered."""
         session.confirming = intent
         data, lang = session.data, session.language
         choices = (
-            Choice(CONFIRM_YES, self.locales.text(lang, "choices.yes", data)),
-            Choice(CONFIRM_NO, self.locales.text(lang, "choices.no", data)),
+            Choice(CONFIRM_YES, content.locales.text(lang, "choices.yes", data)),
+            Choice(CONFIRM_NO, content.locales.text(lang, "choices.no", data)),
         )
-        question = self.locales.text(lang, f"confirm.{intent}", data)
-        payload = choices_payload(choices, self.locales.text(lang, "choices.button", data))
-        return self.service.reply(session, question, now, session.step_id, payload)
+        question = content.locales.text(lang, f"confirm.{intent}", data)
+        payload = choices_payload(choices, content.locales.text(lang, "choices.button", data))
+        return content.service.reply(session, question, now, session.step_id, payload)
 
     def _answer_confirmation(
-        self, session: Session, text: str, payload: str | None, now: datetime
+        self, content: Snapshot, session: Session, text: str, payload: str | None, now: datetime
     ) -> list[MessageRecord] | None:
         """Take the answer to the pending confirmation: "yes" closes with the usual notice,
         "no" continues where the user was (the waiting step's question asked again). Any
@@ -397,66 +413,74 @@ class Engine:
             yes = parse_yes_no(
                 text,
                 None,
-                [self.locales.text(lang, "choices.yes", {})],
-                [self.locales.text(lang, "choices.no", {})],
+                [content.locales.text(lang, "choices.yes", {})],
+                [content.locales.text(lang, "choices.no", {})],
             )
         if yes is None:
             return None
         if yes and pending in CLOSES:
             status, reason = CLOSES[pending]
-            return self._close(session, status, reason, now)
-        return self._resume(session, now)  # "no", or a stale tap on an old question
+            return self._close(content, session, status, reason, now)
+        return self._resume(content, session, now)  # "no", or a stale tap on an old question
 
-    def _resume(self, session: Session, now: datetime) -> list[MessageRecord]:
+    def _resume(self, content: Snapshot, session: Session, now: datetime) -> list[MessageRecord]:
         """ "OK, let's go on", with the question the session waits at (if any) in one message."""
         lang, data = session.language, session.data
-        question: Reply | None = self.runner.question(session)
+        question: Reply | None = content.runner.question(session)
         if question is None:
             return [
-                self.service.reply(
-                    session, self.locales.text(lang, "confirm.resume_idle", data), now
+                content.service.reply(
+                    session, content.locales.text(lang, "confirm.resume_idle", data), now
                 )
             ]
-        text = f"{self.locales.text(lang, 'confirm.resume', data)}\n\n{question.text}"
-        return [self.service.reply(session, text, now, question.step_id, question.payload)]
+        text = f"{content.locales.text(lang, 'confirm.resume', data)}\n\n{question.text}"
+        return [content.service.reply(session, text, now, question.step_id, question.payload)]
 
     # -- opt-out --------------------------------------------------------------------------------
 
-    async def _opt_out(self, session: Session, now: datetime) -> list[MessageRecord]:
+    async def _opt_out(
+        self, content: Snapshot, session: Session, now: datetime
+    ) -> list[MessageRecord]:
         """Record the opt-out, confirm it once, and close the session silently after it.
 
         The record is written before the turn's commit (idempotent: a failed commit leaves
         the message queued, and its retry writes it again)."""
         await self.store.set_opt_out(session.key, now)
-        text = self.locales.text(session.language, "opt_out.done", session.data)
-        confirmation = self.service.reply(session, text, now)
-        self.service.close(session, Status.CANCELLED, CloseReason.OPTED_OUT, now, notify=False)
+        text = content.locales.text(session.language, "opt_out.done", session.data)
+        confirmation = content.service.reply(session, text, now)
+        content.service.close(session, Status.CANCELLED, CloseReason.OPTED_OUT, now, notify=False)
         log.info("user %s opted out of messages", mask_phone(session.key.user_id))
         return [confirmation]
 
-    async def _opt_in(self, session: Session, now: datetime) -> list[MessageRecord]:
+    async def _opt_in(
+        self, content: Snapshot, session: Session, now: datetime
+    ) -> list[MessageRecord]:
         """Clear the opt-out of the session's user and confirm it once."""
         await self.store.set_opt_out(session.key, None)
         log.info("user %s opted back in", mask_phone(session.key.user_id))
-        text = self.locales.text(session.language, "opt_out.resumed", session.data)
-        return [self.service.reply(session, text, now)]
+        text = content.locales.text(session.language, "opt_out.resumed", session.data)
+        return [content.service.reply(session, text, now)]
 
-    def _apply(self, session: Session, turn: Turn, now: datetime) -> list[MessageRecord]:
+    def _apply(
+        self, content: Snapshot, session: Session, turn: Turn, now: datetime
+    ) -> list[MessageRecord]:
         ran = turn.flow_id or session.flow_id
         session.flow_id, session.step_id, session.data = turn.flow_id, turn.step_id, turn.data
         session.flow_version, session.step_retries = turn.version, turn.retries
         session.language = turn.language or session.language  # a flow may fix the language
-        out = [self.service.reply(session, r.text, now, r.step_id, r.payload) for r in turn.replies]
-        self.service.touch(session, now)  # the deadline of the flow the session is now in
+        out = [
+            content.service.reply(session, r.text, now, r.step_id, r.payload) for r in turn.replies
+        ]
+        content.service.touch(session, now)  # the deadline of the flow the session is now in
         if turn.end_reason is not None:
             session.flow_id = ran  # a closed session keeps the flow it ran (admin, stats)
-            out.extend(self._close(session, Status(turn.end_status), turn.end_reason, now))
+            out.extend(self._close(content, session, Status(turn.end_status), turn.end_reason, now))
         return out
 
     def _close(
-        self, session: Session, status: Status, reason: str, now: datetime
+        self, content: Snapshot, session: Session, status: Status, reason: str, now: datetime
     ) -> list[MessageRecord]:
-        notice = self.service.close(session, status, reason, now)
+        notice = content.service.close(session, status, reason, now)
         return [] if notice is None else [notice]
 
     async def close_session(
@@ -490,7 +514,8 @@ class Engine:
                 raise SessionAlreadyClosed(session)
             if notify and await self.store.opted_out_at(session.key) is not None:
                 notify = False  # a notice nobody asked for: never to a user who opted out
-            notice = self.service.close(session, status, reason, self.clock(), notify=notify)
+            service = self.content.service  # read once, with no await before its use
+            notice = service.close(session, status, reason, self.clock(), notify=notify)
             records = await self.store.commit([session], [notice] if notice else [])
             self._observe("closed", session)
             await self.outbox.submit(records)

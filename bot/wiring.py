@@ -6,18 +6,18 @@ so both run exactly the same engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.channels.base import OutboundSender
 from bot.clock import Clock
 from bot.config import Settings, read_environment
+from bot.content import Content, Snapshot
 from bot.delivery.outbox import Outbox
 from bot.engine import Behaviour, Engine
 from bot.flows import FlowRunner, load_flows
 from bot.flows.actions import Actions
 from bot.flows.email_action import SmtpMailer
-from bot.flows.model import Flow
 from bot.intents import IntentClassifier
 from bot.locales import Locales
 from bot.metrics import NO_METRICS, Metrics
@@ -25,14 +25,7 @@ from bot.sessions.service import SessionService
 from bot.sessions.store import SessionStore
 from bot.sessions.sweeper import Sweeper
 
-
-@dataclass(frozen=True, slots=True)
-class Content:
-    """The authors' data, loaded and cross-checked: locales, intents, flows."""
-
-    locales: Locales
-    classifier: IntentClassifier
-    flows: Mapping[str, Flow]
+__all__ = ["Content", "Runtime", "build_runtime", "load_content", "mail_actions"]
 
 
 def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Content:
@@ -62,23 +55,28 @@ def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Co
 
 @dataclass(slots=True)
 class Runtime:
-    """The running parts, sharing one store, one set of user locks and one clock."""
+    """The running parts, sharing one store, one set of user locks and one clock.
+
+    The content they serve is the engine's snapshot (:attr:`Engine.content`), read by the
+    sweeper too; ``snapshot`` builds the snapshot of new content (see :meth:`reload`)."""
 
     store: SessionStore
     engine: Engine
     sweeper: Sweeper
     outbox: Outbox
-    content: Content
+    snapshot: Callable[[Content, Snapshot | None], Snapshot]
+
+    @property
+    def content(self) -> Content:
+        """The content served now."""
+        return self.engine.content.content
 
     def reload(self, content: Content) -> None:
-        """Serve ``content`` from now on (hot reload). Runs on the event loop between awaits,
-        so a turn sees either the old or the new content; conversations in a flow keep the
-        flow version they started with (see :class:`~bot.flows.FlowRunner`)."""
-        self.engine.classifier = content.classifier
-        self.engine.locales = content.locales
-        self.engine.service.locales = content.locales
-        self.engine.runner.update(content.flows, content.locales)
-        self.content = content
+        """Serve ``content`` from now on (hot reload): one assignment of a new snapshot, so a
+        turn that is waiting on the store or an action finishes with the snapshot it started
+        with, and the next turn reads the new one. Conversations in a flow keep the flow
+        version they started with (the new runner keeps the earlier versions)."""
+        self.engine.content = self.snapshot(content, self.engine.content)
 
 
 def mail_actions(settings: Settings) -> Actions:
@@ -103,14 +101,24 @@ def build_runtime(
     locks = store.user_locks()
     if actions is None:
         actions = mail_actions(settings)
-    runner = FlowRunner(content.flows, content.locales, actions, clock)
-    service = SessionService(
-        content.locales,
-        settings.session_timeout_s,
-        notify_timeout=settings.notify_timeout,
-        warn_before_s=settings.warn_before_min * 60 if settings.warn_before_min else None,
-        policy=runner,
-    )
+
+    def snapshot(content: Content, earlier: Snapshot | None) -> Snapshot:
+        runner = FlowRunner(
+            content.flows,
+            content.locales,
+            actions,
+            clock,
+            earlier=earlier.runner if earlier is not None else None,
+        )
+        service = SessionService(
+            content.locales,
+            settings.session_timeout_s,
+            notify_timeout=settings.notify_timeout,
+            warn_before_s=settings.warn_before_min * 60 if settings.warn_before_min else None,
+            policy=runner,
+        )
+        return Snapshot(content=content, runner=runner, service=service)
+
     outbox = Outbox(
         store,
         senders,
@@ -121,9 +129,7 @@ def build_runtime(
     )
     engine = Engine(
         store=store,
-        service=service,
-        classifier=content.classifier,
-        runner=runner,
+        content=snapshot(content, None),
         outbox=outbox,
         locks=locks,
         clock=clock,
@@ -131,6 +137,12 @@ def build_runtime(
         metrics=metrics,
     )
     sweeper = Sweeper(
-        store, service, outbox, locks, clock, interval_s=settings.sweep_interval_s, metrics=metrics
+        store,
+        lambda: engine.content.service,
+        outbox,
+        locks,
+        clock,
+        interval_s=settings.sweep_interval_s,
+        metrics=metrics,
     )
-    return Runtime(store=store, engine=engine, sweeper=sweeper, outbox=outbox, content=content)
+    return Runtime(store=store, engine=engine, sweeper=sweeper, outbox=outbox, snapshot=snapshot)

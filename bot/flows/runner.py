@@ -111,6 +111,10 @@ class FlowRunner:
         locales: Their texts.
         actions: Runs ``action`` steps (default: real HTTP, pool claims next to pool files).
         clock: Current time, for date answers (``mañana``) relative to now.
+        earlier: The runner of the previous content (hot reload): the flow versions it ran
+            stay runnable here, for the conversations that started in them.
+
+    A runner's flows and texts never change once built: a reload builds a new runner.
     """
 
     def __init__(
@@ -119,25 +123,24 @@ class FlowRunner:
         locales: Locales,
         actions: Actions | None = None,
         clock: Clock = utc_now,
+        *,
+        earlier: FlowRunner | None = None,
     ) -> None:
         self.actions = actions or Actions()
         self.clock = clock
-        self._versions: dict[tuple[str, str], tuple[Flow, Locales]] = {}
-        self.flows: dict[str, Flow] = {}
-        self.locales = locales
-        self._keywords: list[tuple[str, Flow]] = []
-        self._titles: dict[int, tuple[Step, Locales, list[tuple[str, list[str]]]]] = {}
-        self.update(flows, locales)
-
-    # -- content ------------------------------------------------------------------------
-
-    def update(self, flows: Mapping[str, Flow], locales: Locales) -> None:
-        """Serve ``flows`` to new conversations; earlier versions stay for running ones."""
+        self._versions: dict[tuple[str, str], tuple[Flow, Locales]] = (
+            dict(earlier._versions) if earlier is not None else {}
+        )
         for flow in flows.values():
             self._versions[(flow.id, flow.version)] = (flow, locales)
-        self.flows = dict(flows)
+        self.flows: Mapping[str, Flow] = dict(flows)
         self.locales = locales
         self._keywords = [(fold(k), flow) for flow in self.flows.values() for k in flow.keywords]
+        self._titles: dict[int, tuple[Step, Locales, list[tuple[str, list[str]]]]] = (
+            earlier._titles if earlier is not None else {}
+        )
+
+    # -- content ------------------------------------------------------------------------
 
     def _resolve(self, flow_id: str | None, version: str | None) -> tuple[Flow, Locales] | None:
         if flow_id is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -53,7 +53,10 @@ class Sweeper:
     """Closes due sessions with a timeout notice.
 
     Args:
-        store, service, outbox, locks: Shared with the conversation engine.
+        store, outbox, locks: Shared with the conversation engine.
+        service: The session rules, or where to read the current ones: the engine's content
+            snapshot (``lambda: engine.content.service``), read once per batch, so a batch's
+            notices all come from one version of the texts, even across a hot reload.
         clock: Current time (injected; tests move it instead of sleeping).
         interval_s: Seconds between sweeps in :meth:`run`.
         batch: How many due sessions one query fetches (and one batch locks and closes).
@@ -63,7 +66,7 @@ class Sweeper:
     def __init__(
         self,
         store: SessionStore,
-        service: SessionService,
+        service: SessionService | Callable[[], SessionService],
         outbox: Outbox,
         locks: UserLocks,
         clock: Clock,
@@ -72,13 +75,18 @@ class Sweeper:
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
-        self.service = service
+        self._service = service
         self.outbox = outbox
         self.locks = locks
         self.clock = clock
         self.interval_s = interval_s
         self.batch = batch
         self.metrics = metrics
+
+    @property
+    def service(self) -> SessionService:
+        """The session rules of the content served now."""
+        return self._service if isinstance(self._service, SessionService) else self._service()
 
     async def run_once(self) -> int:
         """Warn the sessions inside their warning window (when warnings are on), then close
@@ -102,18 +110,19 @@ class Sweeper:
     async def warn_once(self) -> int:
         """Send the "are you still there?" warning to each session whose deadline is within
         the warning window, once per deadline. Returns how many were warned."""
-        assert self.service.warn_before is not None
-        window = self.service.warn_before
+        service = self.service  # one version of the texts for the whole batch
+        assert service.warn_before is not None
+        window = service.warn_before
         now = self.clock()
         soon = await self.store.due_sessions(now + window, self.batch)
-        candidates = [s for s in soon if self.service.is_warning_due(s, now)]
+        candidates = [s for s in soon if service.is_warning_due(s, now)]
         if not candidates:
             return 0
         async with self._hold([s.key for s in candidates]) as held:
             now = self.clock()
             sessions = await self._reread(held, now + window)
-            warned = [s for s in sessions if self.service.is_warning_due(s, now)]
-            notices = [_bulk(self.service.warn(s, now)) for s in warned]
+            warned = [s for s in sessions if service.is_warning_due(s, now)]
+            notices = [_bulk(service.warn(s, now)) for s in warned]
             records = await self._commit(warned, notices, "warned")
         await self.outbox.submit(records)
         return len(warned)
@@ -121,13 +130,14 @@ class Sweeper:
     async def _expire(self, candidates: list[Session]) -> int:
         """Close those of ``candidates`` (due sessions) that are still due once their users'
         locks are held. Returns how many were closed."""
+        service = self.service  # one version of the texts for the whole batch
         async with self._hold([s.key for s in candidates]) as held:
             now = self.clock()
             sessions = await self._reread(held, now)
-            closing = [s for s in sessions if self.service.is_due(s, now)]
+            closing = [s for s in sessions if service.is_due(s, now)]
             notices = []
             for session in closing:
-                notice = self.service.expire(session, now)
+                notice = service.expire(session, now)
                 if notice is not None:
                     notices.append(_bulk(notice))
             records = await self._commit(closing, notices, "closed")

@@ -259,7 +259,7 @@ async def test_a_running_conversation_keeps_its_flow_version(
         flow_file.read_text(encoding="utf-8").replace("Versión uno", "Versión dos"),
         encoding="utf-8",
     )
-    r.update(load_flows(tmp_path, locales), locales)
+    r = FlowRunner(load_flows(tmp_path, locales), locales, earlier=r)  # a hot reload
     new = after(session("es"), await r.start(r.flows["f"], session("es")))
     assert old.flow_version != new.flow_version
 

@@ -208,7 +208,7 @@ async def test_outbound_left_pending_by_a_crash_is_delivered_once_at_start(
 ) -> None:
     await harness.say("hola")
     session = await harness.session_of()
-    service = harness.runtime.engine.service
+    service = harness.runtime.engine.content.service
     notice = service.close(session, Status.COMPLETED, "goodbye", harness.clock())
     assert notice is not None
     await harness.store.commit([session], [notice])  # "crash" before the send
@@ -224,10 +224,12 @@ async def test_a_message_whose_turn_raises_is_kept_as_failed_and_the_next_one_is
     engine = harness.runtime.engine
     respond = engine._respond
 
-    async def broken(session: object, message: InboundMessage, now: object) -> object:
+    async def broken(
+        content: object, session: object, message: InboundMessage, now: object
+    ) -> object:
         if message.text == "💥":
             raise RuntimeError("a bug in a flow action")
-        return await respond(session, message, now)  # type: ignore[arg-type]
+        return await respond(content, session, message, now)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine, "_respond", broken)
     assert await harness.say("💥", wamid="wamid.boom") == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -112,7 +112,7 @@ async def bot(tmp_path: Path, repo_settings: Settings, content: Content) -> Asyn
     runtime = build_runtime(
         repo_settings, content, store, {"whatsapp": sender, "sms": sender}, clock
     )
-    runtime.engine.classifier = Scripted(content.classifier, SCRIPT)
+    runtime.reload(replace(content, classifier=Scripted(content.classifier, SCRIPT)))
     bot = Bot(runtime, clock, sender, store, content)
     yield bot
     await bot.store.close()
