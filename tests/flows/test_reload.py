@@ -1,12 +1,17 @@
 """Hot reload: an edit is picked up once stable, a broken edit is rejected with every problem
-and the old content keeps serving, and a conversation in progress keeps its flow version."""
+and the old content keeps serving, a conversation in progress keeps its flow version, and a
+turn waiting on the store when a reload lands finishes with the content it started with."""
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import inspect
 import logging
 import shutil
+import textwrap
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import pytest
@@ -15,8 +20,9 @@ from bot.config import Settings
 from bot.flows import load_flows
 from bot.flows.reload import ContentWatcher
 from bot.locales import Locales
+from bot.sessions.model import SessionKey
 from bot.sessions.sqlite import SqliteStore
-from bot.wiring import Content, build_runtime
+from bot.wiring import Content, Runtime, build_runtime
 from tests.conftest import REPO, Harness
 from tests.fakes.clock import FakeClock
 from tests.fakes.recording_sender import RecordingSender
@@ -134,3 +140,114 @@ async def test_a_conversation_keeps_its_version_and_new_ones_get_the_new_one(
     ]
     new_session = await live.session_of(new_user)
     assert new_session.flow_version != old_session.flow_version
+
+
+OLD_WELCOME = "¡Hola! 👋 Soy el asistente virtual. Puedo darte una prueba gratis"
+NEW_WELCOME = "¡Hola! 👋 Soy el asistente virtual. Te ofrezco una prueba gratis"
+
+
+def edit_texts_and_order_flow(data: Path) -> None:
+    """Change the welcome text and the order flow's second question (a new flow version)."""
+    edit(
+        data / "locales" / "es.yaml",
+        "Puedo darte una prueba gratis",
+        "Te ofrezco una prueba gratis",
+    )
+    edit(
+        data / "flows" / "order.yaml",
+        "say: order.ask_more",
+        "say: {es: '¿Algo más?', en: 'Anything else?'}",
+    )
+
+
+class HeldStore:
+    """Makes the store's ``get_active`` (the first await of a turn) wait until released."""
+
+    def __init__(self, store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered, self.released = asyncio.Event(), asyncio.Event()
+        real = store.get_active
+
+        async def held(key: SessionKey) -> object:
+            self.entered.set()
+            await self.released.wait()
+            monkeypatch.undo()  # only this one turn waits
+            return await real(key)
+
+        monkeypatch.setattr(store, "get_active", held)
+
+
+async def test_a_turn_waiting_on_the_store_during_a_reload_finishes_with_the_old_content(
+    live: Harness, data: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = HeldStore(live.store, monkeypatch)
+    waiting = asyncio.create_task(live.say("hola", user="5491100000001"))
+    await asyncio.wait_for(gate.entered.wait(), timeout=5)  # the turn is inside its await
+
+    edit_texts_and_order_flow(data)
+    live.runtime.reload(reload_content(data, content))
+    gate.released.set()
+
+    replies = await asyncio.wait_for(waiting, timeout=5)
+    assert replies[0].startswith(OLD_WELCOME)  # the turn read its content before the reload
+    assert (await live.say("hola", user="5491100000002"))[0].startswith(NEW_WELCOME)
+
+
+async def test_a_flow_started_by_a_turn_that_straddles_a_reload_is_the_version_it_read(
+    live: Harness, data: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_version = live.runtime.content.flows["order"].version
+    gate = HeldStore(live.store, monkeypatch)
+    waiting = asyncio.create_task(live.say("quiero hacer un pedido", user="5491100000001"))
+    await asyncio.wait_for(gate.entered.wait(), timeout=5)
+
+    edit_texts_and_order_flow(data)
+    live.runtime.reload(reload_content(data, content))
+    gate.released.set()
+    await asyncio.wait_for(waiting, timeout=5)
+
+    assert live.runtime.content.flows["order"].version != old_version
+    assert (await live.session_of("5491100000001")).flow_version == old_version
+    await live.say("Pepperoni", user="5491100000001")
+    assert await live.say("2", user="5491100000001") == [
+        "Anotado: 2 × Pepperoni. Llevas 2 pizzas. ¿Quieres agregar algo más?"
+    ]
+
+
+async def test_a_reload_is_one_assignment_of_a_frozen_snapshot(
+    live: Harness, data: Path, content: Content
+) -> None:
+    runtime = live.runtime
+    before = runtime.engine.content
+    edit_texts_and_order_flow(data)
+    new = reload_content(data, content)
+    runtime.reload(new)
+
+    after = runtime.engine.content
+    assert after is not before and runtime.content is new
+    assert before.locales is not new.locales and after.locales is new.locales
+    assert runtime.sweeper.service is after.service  # the sweeper reads the same snapshot
+    assert after.service.locales is new.locales and after.service.policy is after.runner
+    with pytest.raises(FrozenInstanceError):
+        after.content = before.content  # type: ignore[misc]
+    for part in ("locales", "classifier", "runner", "service"):  # no copies inside the engine
+        assert not hasattr(runtime.engine, part), part
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(Runtime.reload))).body[0]
+    assert isinstance(body, ast.FunctionDef)
+    statements = [s for s in body.body if not isinstance(s, ast.Expr)]  # minus the docstring
+    assert [ast.unparse(s) for s in statements] == [
+        "self.engine.content = self.snapshot(content, self.engine.content)"
+    ]
+
+
+async def test_notices_written_after_a_reload_use_the_new_texts(
+    live: Harness, data: Path, content: Content
+) -> None:
+    await live.say("hola", user="5491100000001")
+    edit(data / "locales" / "es.yaml", "Cerré la conversación porque", "Cerré el chat porque")
+    live.runtime.reload(reload_content(data, content))
+    live.clock.advance(minutes=31)
+    assert [t for t in await live.sweep() if t.startswith("Cerré")] == [
+        "Cerré el chat porque no recibí respuesta por un rato. Escríbeme cuando quieras para "
+        "empezar de nuevo."
+    ]
