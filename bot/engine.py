@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.channels.base import Choice, InboundKind, InboundMessage, StatusUpdate, choices_payload
+from bot import confirmation
+from bot.channels.base import InboundKind, InboundMessage, StatusUpdate
 from bot.clock import Clock
+from bot.confirmation import CONFIRM_NO, CONFIRM_YES
 from bot.content import Snapshot
 from bot.delivery.outbox import Outbox
 from bot.errors import BotError
-from bot.flows.runner import Reply, Turn
-from bot.flows.slots import fold, parse_yes_no
+from bot.flows.runner import Turn
+from bot.flows.slots import fold
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
 from bot.sessions.events import session_event
@@ -50,11 +52,6 @@ GOODBYE = "goodbye"
 CANCEL = "cancel"
 GREET = "greet"
 OPT_OUT = "opt_out"
-
-CONFIRM_YES = "confirm_yes"
-CONFIRM_NO = "confirm_no"
-"""Button ids of the yes/no question asked before an unsure close (distinct from the ids
-``yes``/``no`` of a flow's own yes/no question, which may be waiting at the same time)."""
 
 CLOSES: dict[str, tuple[Status, CloseReason]] = {
     GOODBYE: (Status.COMPLETED, CloseReason.GOODBYE),
@@ -310,9 +307,14 @@ class Engine:
     ) -> list[MessageRecord]:
         text = (message.text or "").strip()
         if session.confirming is not None or message.payload in (CONFIRM_YES, CONFIRM_NO):
-            answered = self._answer_confirmation(content, session, text, message.payload, now)
-            if answered is not None:
-                return answered
+            pending = session.confirming
+            yes = confirmation.answer(content, session, text, message.payload)
+            if yes is not None:
+                if yes and pending in CLOSES:
+                    status, reason = CLOSES[pending]
+                    return self._close(content, session, status, reason, now)
+                # "no", or a stale tap on an old question: go on where the user was
+                return [confirmation.resume(content, session, now)]
         if content.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
             turn = await content.runner.answer(session, text, message.payload)
             return self._apply(content, session, turn, now)
@@ -345,7 +347,7 @@ class Engine:
         if content.runner.is_cancel_keyword(session, text):
             return self._close(content, session, Status.CANCELLED, CloseReason.CANCEL, now)
         if result.confirm in CLOSES:
-            return [self._ask_confirmation(content, session, result.confirm, now)]
+            return [confirmation.ask(content, session, result.confirm, now)]
         if waiting is not None:
             turn = await content.runner.answer(session, text, message.payload)
             return self._apply(content, session, turn, now)
@@ -379,62 +381,6 @@ class Engine:
                 )
             ]
         return []
-
-    # -- a question when unsure -------------------------------------------------------------
-
-    def _ask_confirmation(
-        self, content: Snapshot, session: Session, intent: str, now: datetime
-    ) -> MessageRecord:
-        """Ask whether the user means closing (``intent``: goodbye or cancel), with Sí/No
-        reply buttons; the question is remembered in the session until answered."""
-        session.confirming = intent
-        data, lang = session.data, session.language
-        choices = (
-            Choice(CONFIRM_YES, content.locales.text(lang, "choices.yes", data)),
-            Choice(CONFIRM_NO, content.locales.text(lang, "choices.no", data)),
-        )
-        question = content.locales.text(lang, f"confirm.{intent}", data)
-        payload = choices_payload(choices, content.locales.text(lang, "choices.button", data))
-        return content.service.reply(session, question, now, session.step_id, payload)
-
-    def _answer_confirmation(
-        self, content: Snapshot, session: Session, text: str, payload: str | None, now: datetime
-    ) -> list[MessageRecord] | None:
-        """Take the answer to the pending confirmation: "yes" closes with the usual notice,
-        "no" continues where the user was (the waiting step's question asked again). Any
-        other message drops the question and returns ``None``: it is processed as usual."""
-        pending, session.confirming = session.confirming, None
-        if payload in (CONFIRM_YES, CONFIRM_NO):
-            yes: bool | None = payload == CONFIRM_YES
-        elif payload is not None:
-            yes = None  # a tap on something else (an option of the waiting step)
-        else:
-            lang = session.language
-            yes = parse_yes_no(
-                text,
-                None,
-                [content.locales.text(lang, "choices.yes", {})],
-                [content.locales.text(lang, "choices.no", {})],
-            )
-        if yes is None:
-            return None
-        if yes and pending in CLOSES:
-            status, reason = CLOSES[pending]
-            return self._close(content, session, status, reason, now)
-        return self._resume(content, session, now)  # "no", or a stale tap on an old question
-
-    def _resume(self, content: Snapshot, session: Session, now: datetime) -> list[MessageRecord]:
-        """ "OK, let's go on", with the question the session waits at (if any) in one message."""
-        lang, data = session.language, session.data
-        question: Reply | None = content.runner.question(session)
-        if question is None:
-            return [
-                content.service.reply(
-                    session, content.locales.text(lang, "confirm.resume_idle", data), now
-                )
-            ]
-        text = f"{content.locales.text(lang, 'confirm.resume', data)}\n\n{question.text}"
-        return [content.service.reply(session, text, now, question.step_id, question.payload)]
 
     # -- opt-out --------------------------------------------------------------------------------
 

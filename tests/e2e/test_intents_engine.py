@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.engine import CONFIRM_NO, CONFIRM_YES
+from bot.confirmation import CONFIRM_NO, CONFIRM_YES
 from bot.locales import Locales
 from tests.conftest import REPO
 from tests.e2e.server import APP_SECRET, BotServer

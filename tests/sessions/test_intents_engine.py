@@ -18,7 +18,8 @@ import pytest
 
 from bot.channels.base import InboundKind, InboundMessage
 from bot.config import Settings
-from bot.engine import CONFIRM_NO, CONFIRM_YES, Classifier, IntentLike
+from bot.confirmation import CONFIRM_NO, CONFIRM_YES
+from bot.engine import Classifier, IntentLike
 from bot.intents.result import IntentResult
 from bot.sessions.model import Delivery, Direction, Session, SessionKey, Status
 from bot.sessions.sqlite import SqliteStore
