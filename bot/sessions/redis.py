@@ -31,7 +31,6 @@ from redis.backoff import ExponentialBackoff
 
 from bot.channels.base import InboundMessage
 from bot.clock import Clock, utc_now
-from bot.delivery.pacing import SendSlots
 from bot.delivery.redis_slots import RedisSendSlots
 from bot.sessions import redis_keys
 from bot.sessions.locks import UserLocks
@@ -46,6 +45,7 @@ from bot.sessions.model import (
 )
 from bot.sessions.redis_batch import CommandBatcher
 from bot.sessions.redis_locks import RedisUserLocks, Take
+from bot.sessions.slots import SendSlots
 from bot.sessions.store import (
     DeletedCounts,
     DuplicateInbound,
