@@ -88,7 +88,7 @@ from bot.sessions.model import (
     Session,
     SessionKey,
 )
-from bot.sessions.redis_locks import LockTimeout
+from bot.sessions.redis.locks import LockTimeout
 from bot.sessions.store import SessionStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
