@@ -38,7 +38,7 @@ from bot.sessions.model import (
     Status,
 )
 from bot.sessions.service import SessionService
-from bot.sessions.store import DuplicateInbound, SessionStore, StoreUnavailable
+from bot.sessions.store import DuplicateInbound, MessagingStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class Engine:
 
     def __init__(
         self,
-        store: SessionStore,
+        store: MessagingStore,
         service: SessionService,
         classifier: Classifier,
         runner: FlowRunner,

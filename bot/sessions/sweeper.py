@@ -19,19 +19,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.clock import Clock
-from bot.delivery.outbox import Outbox
 from bot.metrics import NO_METRICS, Metrics
 from bot.sessions.events import session_event
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import CloseReason, MessageRecord, Priority, Session, Status
 from bot.sessions.service import SessionService
-from bot.sessions.store import SessionStore
+from bot.sessions.store import ConversationStore
 from bot.tasks import periodic
 
 log = logging.getLogger(__name__)
@@ -49,6 +48,16 @@ class BatchLocks(Protocol):
         ...
 
 
+class Submits(Protocol):
+    """Where the sweeper hands the notices it just committed: the outbox
+    (:meth:`bot.delivery.outbox.Outbox.submit`), passed in by wiring, so that the sessions
+    layer does not import the delivery layer above it."""
+
+    async def submit(self, records: Iterable[MessageRecord]) -> None:
+        """Have the pending ones of ``records`` (just committed) sent."""
+        ...
+
+
 class Sweeper:
     """Closes due sessions with a timeout notice.
 
@@ -62,9 +71,9 @@ class Sweeper:
 
     def __init__(
         self,
-        store: SessionStore,
+        store: ConversationStore,
         service: SessionService,
-        outbox: Outbox,
+        outbox: Submits,
         locks: UserLocks,
         clock: Clock,
         interval_s: float = 1.0,
