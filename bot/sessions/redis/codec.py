@@ -19,9 +19,7 @@ from bot.sessions.model import (
     Status,
     message_from_row,
 )
-from bot.sessions.store import (
-    SessionQuery,
-)
+from bot.sessions.store import SessionQuery
 
 RANK = {Delivery.PENDING: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
 

@@ -13,25 +13,12 @@ import redis.exceptions
 
 from bot.clock import Clock, utc_now
 from bot.sessions.locks import UserLocks
-from bot.sessions.model import (
-    Delivery,
-    Session,
-    SessionKey,
-)
+from bot.sessions.model import Delivery, Session, SessionKey
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.batch import BatchedScript, CommandBatcher
-from bot.sessions.redis.codec import (
-    epoch_s,
-    hash_of_pairs,
-    matches_query,
-    session_from_hash,
-)
+from bot.sessions.redis.codec import epoch_s, hash_of_pairs, matches_query, session_from_hash
 from bot.sessions.redis.locks import RedisUserLocks, Take
-from bot.sessions.store import (
-    SessionLookup,
-    SessionQuery,
-    StoreUnavailable,
-)
+from bot.sessions.store import SessionLookup, SessionQuery, StoreUnavailable
 
 C = TypeVar("C", bound=type)
 

@@ -10,14 +10,7 @@ import orjson
 
 from bot.channels.base import InboundMessage
 from bot.sessions.locks import UserLocks
-from bot.sessions.model import (
-    Delivery,
-    Direction,
-    MessageRecord,
-    Session,
-    SessionKey,
-    Status,
-)
+from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import (
     dumps,
@@ -31,16 +24,8 @@ from bot.sessions.redis.codec import (
     to_iso,
     user_member,
 )
-from bot.sessions.redis.connection import (
-    SEEN_TTL_S,
-    RedisConnection,
-    reachable,
-    translate_errors,
-)
-from bot.sessions.store import (
-    ConversationStore,
-    DuplicateInbound,
-)
+from bot.sessions.redis.connection import SEEN_TTL_S, RedisConnection, reachable, translate_errors
+from bot.sessions.store import ConversationStore, DuplicateInbound
 
 
 @translate_errors

@@ -9,16 +9,10 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from bot.sessions.model import (
-    SessionKey,
-    Status,
-)
+from bot.sessions.model import SessionKey, Status
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.batch import CommandBatcher
-from bot.sessions.redis.codec import (
-    epoch_s,
-    to_iso,
-)
+from bot.sessions.redis.codec import epoch_s, to_iso
 from bot.sessions.redis.connection import (
     MAX_CONNECTIONS,
     POOL_WAIT_S,
@@ -37,12 +31,7 @@ from bot.sessions.redis.scripts import (
     TAKE_SENDER,
     TAKE_USER,
 )
-from bot.sessions.store import (
-    DeletedCounts,
-    MaintenanceStore,
-    SessionQuery,
-    StoreUnavailable,
-)
+from bot.sessions.store import DeletedCounts, MaintenanceStore, SessionQuery, StoreUnavailable
 
 
 @translate_errors

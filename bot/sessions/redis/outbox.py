@@ -7,12 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.sessions.locks import UserLocks
-from bot.sessions.model import (
-    Delivery,
-    Direction,
-    MessageRecord,
-    SessionKey,
-)
+from bot.sessions.model import Delivery, Direction, MessageRecord, SessionKey
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import (
     RANK,
@@ -36,10 +31,7 @@ from bot.sessions.redis.connection import (
 )
 from bot.sessions.redis.slots import RedisSendSlots
 from bot.sessions.slots import SendSlots
-from bot.sessions.store import (
-    OutboxStore,
-    StoreUnavailable,
-)
+from bot.sessions.store import OutboxStore, StoreUnavailable
 
 
 @translate_errors

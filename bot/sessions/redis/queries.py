@@ -6,22 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.sessions.model import (
-    MessageRecord,
-    Session,
-    Status,
-)
+from bot.sessions.model import MessageRecord, Session, Status
 from bot.sessions.redis import keys as redis_keys
-from bot.sessions.redis.codec import (
-    hour_start,
-    message_of,
-)
-from bot.sessions.redis.connection import (
-    STEP_BATCH,
-    STEP_TAIL,
-    RedisConnection,
-    translate_errors,
-)
+from bot.sessions.redis.codec import hour_start, message_of
+from bot.sessions.redis.connection import STEP_BATCH, STEP_TAIL, RedisConnection, translate_errors
 from bot.sessions.store import (
     FlowStats,
     HourlyActivity,

@@ -44,16 +44,14 @@ class SqliteStore(SqliteConversation, SqliteOutbox, SqliteQueries, SqliteMainten
 
     Args:
         path: The database file.
-        cache_size: Users whose active session is kept in memory (see the module docstring).
+        cache_size: Users whose active session is kept in memory (see the package docstring).
         clock: The current time (injected, like the app's): when an inbound id was seen (kept
             7 days), and what the write probe writes.
 
     Methods raise :class:`StoreUnavailable` when the file cannot be read or written (locked
     by another process beyond the busy timeout, read-only, disk full, I/O error); after a
-    file error the connections are opened again before the next use (see the module
+    file error the connections are opened again before the next use (see the package
     docstring).
     """
-
-    single_process = True
 
     single_process = True

@@ -18,18 +18,11 @@ import aiosqlite
 
 from bot.channels.base import InboundMessage
 from bot.clock import Clock, utc_now
-from bot.sessions.model import (
-    Session,
-    SessionKey,
-)
-from bot.sessions.sqlite.rows import (
-    Recent,
-)
+from bot.sessions.model import Session, SessionKey
+from bot.sessions.sqlite.rows import Recent
 from bot.sessions.sqlite.schema import setup
 from bot.sessions.sqlite.worker import SqliteWorker
-from bot.sessions.store import (
-    StoreUnavailable,
-)
+from bot.sessions.store import StoreUnavailable
 
 log = logging.getLogger("bot.sessions.sqlite")
 

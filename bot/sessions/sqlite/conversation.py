@@ -9,17 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.channels.base import InboundMessage
-from bot.sessions.model import (
-    Direction,
-    MessageRecord,
-    Session,
-    SessionKey,
-    Status,
-)
-from bot.sessions.sqlite.connection import (
-    _MISSING,
-    SqliteConnection,
-)
+from bot.sessions.model import Direction, MessageRecord, Session, SessionKey, Status
+from bot.sessions.sqlite.connection import _MISSING, SqliteConnection
 from bot.sessions.sqlite.rows import (
     INSERT_MESSAGE,
     UPSERT_SESSION,
@@ -30,11 +21,7 @@ from bot.sessions.sqlite.rows import (
     session_params,
     to_iso,
 )
-from bot.sessions.store import (
-    ConversationStore,
-    DuplicateInbound,
-    StoreUnavailable,
-)
+from bot.sessions.store import ConversationStore, DuplicateInbound, StoreUnavailable
 
 
 class SqliteConversation(SqliteConnection, ConversationStore):

@@ -8,20 +8,11 @@ from collections import deque
 from datetime import datetime, timedelta
 
 from bot.channels.base import InboundMessage
-from bot.sessions.model import (
-    SessionKey,
-)
-from bot.sessions.sqlite.connection import (
-    SqliteConnection,
-)
-from bot.sessions.sqlite.rows import (
-    to_iso,
-)
+from bot.sessions.model import SessionKey
+from bot.sessions.sqlite.connection import SqliteConnection
+from bot.sessions.sqlite.rows import to_iso
 from bot.sessions.sqlite.schema import CREATE_PROBE, WRITE_PROBE, load_inbox
-from bot.sessions.store import (
-    DeletedCounts,
-    MaintenanceStore,
-)
+from bot.sessions.store import DeletedCounts, MaintenanceStore
 
 
 class SqliteMaintenance(SqliteConnection, MaintenanceStore):

@@ -6,24 +6,10 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from bot.sessions.model import (
-    INTERRUPTED_DETAIL,
-    Delivery,
-    MessageRecord,
-    SessionKey,
-)
-from bot.sessions.sqlite.connection import (
-    SqliteConnection,
-)
-from bot.sessions.sqlite.rows import (
-    DELIVERY_RANK,
-    from_iso,
-    message_of_row,
-    to_iso,
-)
-from bot.sessions.store import (
-    OutboxStore,
-)
+from bot.sessions.model import INTERRUPTED_DETAIL, Delivery, MessageRecord, SessionKey
+from bot.sessions.sqlite.connection import SqliteConnection
+from bot.sessions.sqlite.rows import DELIVERY_RANK, from_iso, message_of_row, to_iso
+from bot.sessions.store import OutboxStore
 
 
 class SqliteOutbox(SqliteConnection, OutboxStore):

@@ -6,19 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.sessions.model import (
-    MessageRecord,
-    Session,
-)
-from bot.sessions.sqlite.connection import (
-    SqliteConnection,
-)
-from bot.sessions.sqlite.rows import (
-    from_iso,
-    message_of_row,
-    session_of_row,
-    to_iso,
-)
+from bot.sessions.model import MessageRecord, Session
+from bot.sessions.sqlite.connection import SqliteConnection
+from bot.sessions.sqlite.rows import from_iso, message_of_row, session_of_row, to_iso
 from bot.sessions.store import (
     FlowStats,
     HourlyActivity,

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.sessions.model import (
-    SessionKey,
-)
+from bot.sessions.model import SessionKey
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
