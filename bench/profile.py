@@ -34,11 +34,11 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "store: SQLite work (the store's thread)",
-        ("aiosqlite/core.py:_connection_worker_thread", "bot/sessions/sqlite_worker.py"),
+        ("aiosqlite/core.py:_connection_worker_thread", "bot/sessions/sqlite/worker.py"),
     ),
     (
         "store: calls on the event loop (aiosqlite, bot/sessions stores)",
-        ("aiosqlite/", "bot/sessions/sqlite.py", "bot/sessions/redis", "redis/"),
+        ("aiosqlite/", "bot/sessions/sqlite/", "bot/sessions/redis", "redis/"),
     ),
     (
         "outbound: Graph API client (aiohttp client, outbox)",

@@ -9,7 +9,7 @@ the same statements on a table of the same shape (WAL, ``synchronous=NORMAL``), 
   close / commit (enqueue; next inbound; active session; the turn's commit; a reply marked
   sent; next inbound, empty);
 - ``per transaction``: the same statements, one thread hop per transaction (5 per message);
-- ``group commit + hot cache`` (what ``bot/sessions/sqlite.py`` does now, with its own thread
+- ``group commit + hot cache`` (what ``bot/sessions/sqlite/`` does now, with its own thread
   instead of aiosqlite's): reads answered from memory (the session and the inbox are
   known under the user's lock), every write of ``--batch`` messages in one transaction, one
   hop per batch; and the same written on the event loop's thread (no hop at all).

@@ -44,7 +44,7 @@ from bot.sessions.model import (
     SessionKey,
     Status,
 )
-from bot.sessions.store import DuplicateInbound, SessionStore, StoreUnavailable
+from bot.sessions.store import DuplicateInbound, MessagingStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class Engine:
 
     def __init__(
         self,
-        store: SessionStore,
+        store: MessagingStore,
         content: Snapshot,
         outbox: Outbox,
         locks: UserLocks,

@@ -4,11 +4,16 @@
   the web layer can turn any of them into a clear message.
 - The environment (``os.environ``/``os.getenv``) is read in ``bot/config.py`` alone.
 - Imports point down: ``bot/flows/`` imports nothing above it (no engine, wiring, CLI), and
-  ``bot/logs.py`` does not import the sessions that log through it.
+  ``bot/logs.py`` does not import the sessions that log through it; ``bot/sessions/`` imports
+  nothing of the layers above it (delivery, flows, engine, web, wiring, CLI).
+- ``bot/sessions/`` is made of small modules (none over 500 lines) and small interfaces: no
+  abstract class there has more than 12 abstract methods, except the store of a backend that
+  only composes them (it declares none of its own).
 """
 
 from __future__ import annotations
 
+import abc
 import ast
 import importlib
 import inspect
@@ -87,3 +92,59 @@ def test_flows_import_nothing_above_them() -> None:
 def test_logs_do_not_import_sessions() -> None:
     imported = _imported_modules(BOT_DIR / "logs.py")
     assert sorted(name for name in imported if name.startswith("bot.sessions")) == []
+
+
+SESSIONS_DIR = BOT_DIR / "sessions"
+MAX_MODULE_LINES = 500
+MAX_ABSTRACT_METHODS = 12
+
+
+def test_sessions_import_nothing_above_them() -> None:
+    above = (
+        "bot.delivery",
+        "bot.flows",
+        "bot.engine",
+        "bot.web",
+        "bot.wiring",
+        "bot.cli",
+        "bot.chat",
+        "bot.flowtests",
+    )
+    offenders = {
+        str(path.relative_to(BOT_DIR.parent)): sorted(
+            name for name in _imported_modules(path) if name.startswith(above)
+        )
+        for path in sorted(SESSIONS_DIR.rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_no_sessions_module_is_over_500_lines() -> None:
+    sizes = {
+        str(path.relative_to(BOT_DIR.parent)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sorted(SESSIONS_DIR.rglob("*.py"))
+    }
+    assert {path: n for path, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+
+
+def _own_abstract_methods(cls: type) -> list[str]:
+    return [
+        name for name, value in vars(cls).items() if getattr(value, "__isabstractmethod__", False)
+    ]
+
+
+def test_no_sessions_interface_has_more_than_12_abstract_methods() -> None:
+    """An interface (an abstract class that declares abstract methods) has at most 12 in all,
+    inherited ones included; a class that declares none only composes interfaces."""
+    interfaces: dict[str, int] = {}
+    for name in _modules():
+        if not name.startswith("bot.sessions"):
+            continue
+        module = importlib.import_module(name)
+        for _, value in inspect.getmembers(module, inspect.isclass):
+            if value.__module__ != name or not isinstance(value, abc.ABCMeta):
+                continue
+            if _own_abstract_methods(value):
+                interfaces[f"{name}.{value.__qualname__}"] = len(value.__abstractmethods__)
+    assert "bot.sessions.store.ConversationStore" in interfaces  # the rule sees the interfaces
+    assert {k: n for k, n in interfaces.items() if n > MAX_ABSTRACT_METHODS} == {}

@@ -1,7 +1,7 @@
 """The durable outbox: every outbound message is stored, then sent by the sender task.
 
 Replies, reprompts, close notices and warnings are stored as ``pending`` in the same
-transaction as the session change that produced them (``SessionStore.commit``); the engine and
+transaction as the session change that produced them (``ConversationStore.commit``); the engine and
 the sweeper then hand them to :meth:`Outbox.submit`. A crash between the two loses nothing:
 the sender finds what is pending when it starts. Each message ends ``sent`` (with the
 provider's id, which delivery statuses later update), ``failed`` (with the provider's error
@@ -11,7 +11,7 @@ Rules, whatever the load:
 
 - **Order.** One user's messages leave in the order they were stored, also across retries: a
   message waits while an older one of the same user is pending (one sender per user at a time,
-  ``SessionStore.outbox_locks``, shared by every worker on Redis).
+  ``OutboxStore.outbox_locks``, shared by every worker on Redis).
 - **Pacing.** Sends from one business number are spread evenly at ``WHATSAPP_MAX_MPS``
   (:mod:`bot.delivery.pacing`); replies to users who just wrote take the next free slot before
   bulk notices from the sweeper.
@@ -39,7 +39,7 @@ Rules, whatever the load:
   notice, or recorded ``skipped_window`` without trying.
 - **Opt-out.** A proactive message (a bulk notice from the sweeper: warnings and timeout
   notices; anything that would need a template) to a user who opted out of messages
-  (``SessionStore.opted_out_at``) is recorded ``skipped_opt_out`` without trying. Replies to
+  (``OutboxStore.opted_out_at``) is recorded ``skipped_opt_out`` without trying. Replies to
   a message the user just wrote are sent.
 
 Two ways to run. Started (:meth:`Outbox.start`, as ``bot serve`` does), a sender task sends in
@@ -88,8 +88,8 @@ from bot.sessions.model import (
     Session,
     SessionKey,
 )
-from bot.sessions.redis_locks import LockTimeout
-from bot.sessions.store import SessionStore, StoreUnavailable
+from bot.sessions.redis.locks import LockTimeout
+from bot.sessions.store import OutboxStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Outbox:
 
     def __init__(
         self,
-        store: SessionStore,
+        store: OutboxStore,
         senders: Mapping[str, OutboundSender],
         metrics: Metrics = NO_METRICS,
         *,
@@ -673,7 +673,7 @@ class Outbox:
 
     def settled_by_status(self, before: MessageRecord, provider_id: str) -> None:
         """A status webhook named ``before`` (as it was stored before the status recorded it
-        ``sent`` with ``provider_id``, :meth:`SessionStore.settle_by_status`): log it when a
+        ``sent`` with ``provider_id``, :meth:`OutboxStore.settle_by_status`): log it when a
         dead process had left it in flight (it is not sent again), and let the user's later
         messages go now rather than at the end of the grace."""
         own = before.id in self._in_flight  # this process's answer is on its way

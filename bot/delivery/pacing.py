@@ -10,8 +10,8 @@ about 50 ms) does not make the provider count more than the configured rate in o
 
 :class:`Pacer` hands each slot to the waiting sender of best :class:`~bot.sessions.model.Priority`
 (replies before bulk notices), first come first served within a priority. Where slots are
-counted is a :class:`SendSlots`: :class:`LocalSendSlots` in this process, or the Redis store's
-(shared by every worker), from ``SessionStore.send_slots()``.
+counted is a :class:`~bot.sessions.slots.SendSlots`: :class:`~bot.sessions.slots.LocalSendSlots`
+in this process, or the Redis store's (shared by every worker), from ``OutboxStore.send_slots()``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import contextlib
 import heapq
 import itertools
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from bot.sessions.slots import SendSlots
 
 log = logging.getLogger(__name__)
 
@@ -33,46 +33,6 @@ RATE_MARGIN = 0.95
 RESERVE_AHEAD_S = 0.05
 """Slots reserved at once when several senders wait: at most this many seconds' worth (one
 round trip to the slot store per batch, not per message, at high rates)."""
-
-
-class SendSlots(Protocol):
-    """Where the next free send slot of each lane is kept."""
-
-    async def reserve(self, lane: str, interval_s: float, count: int = 1) -> float:
-        """Take the next ``count`` free slots of ``lane`` (slots are ``interval_s`` seconds
-        apart).
-
-        Returns:
-            Seconds from now until the first of them (0 when it is free now).
-        """
-        ...
-
-    async def hold(self, lane: str, hold_s: float) -> None:
-        """Give out no slot of ``lane`` for the next ``hold_s`` seconds (the provider said
-        the number is over its rate)."""
-        ...
-
-
-class LocalSendSlots:
-    """:class:`SendSlots` of one process, on a monotonic clock.
-
-    Args:
-        monotonic: Seconds of a clock that never goes back (injected in tests).
-    """
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
-        self._next: dict[str, float] = {}
-
-    async def reserve(self, lane: str, interval_s: float, count: int = 1) -> float:
-        now = self._monotonic()
-        slot = max(self._next.get(lane, now), now)
-        self._next[lane] = slot + interval_s * count
-        return slot - now
-
-    async def hold(self, lane: str, hold_s: float) -> None:
-        now = self._monotonic()
-        self._next[lane] = max(self._next.get(lane, now), now + hold_s)
 
 
 @dataclass(slots=True)

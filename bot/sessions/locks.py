@@ -11,7 +11,7 @@ from typing import Any, Protocol
 class UserLocks(Protocol):
     """Mutual exclusion per user: the engine and the sweeper change a session only inside it.
 
-    :class:`KeyedLock` serves one process; :class:`bot.sessions.redis_locks.RedisUserLocks`
+    :class:`KeyedLock` serves one process; :class:`bot.sessions.redis.locks.RedisUserLocks`
     serves many workers on one Redis.
     """
 

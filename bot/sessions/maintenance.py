@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.privacy import mask_phone
 from bot.sessions.model import Status
-from bot.sessions.store import DeletedCounts, SessionQuery, SessionStore
+from bot.sessions.store import DeletedCounts, MaintenanceStore, QueryStore, SessionQuery
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ STATS_INTERVAL_S = 300.0
 """How often active-session statistics are logged."""
 
 
-async def purge_expired(store: SessionStore, clock: Clock, retention_h: float) -> DeletedCounts:
+async def purge_expired(store: MaintenanceStore, clock: Clock, retention_h: float) -> DeletedCounts:
     """Delete what closed more than ``retention_h`` hours ago; log the counts.
 
     Raises:
@@ -34,7 +34,7 @@ async def purge_expired(store: SessionStore, clock: Clock, retention_h: float) -
     return counts
 
 
-async def log_active_sessions(store: SessionStore, clock: Clock, limit: int = 1000) -> int:
+async def log_active_sessions(store: QueryStore, clock: Clock, limit: int = 1000) -> int:
     """Log how many sessions are active and, at DEBUG, each one's age and time to timeout
     (phone numbers masked). Returns the count (up to ``limit``)."""
     now = clock()

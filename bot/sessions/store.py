@@ -1,4 +1,5 @@
-"""The session store interface. Backends: :mod:`bot.sessions.sqlite` (the embedded default)."""
+"""The session store's interfaces, one per concern, and the one store of each backend that is all of
+them. Backends: :mod:`bot.sessions.sqlite` (the embedded default), :mod:`bot.sessions.redis`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.channels.base import InboundMessage
-from bot.delivery.pacing import LocalSendSlots, SendSlots
 from bot.errors import BotError
 from bot.sessions.locks import KeyedLock, UserLocks
 from bot.sessions.model import Delivery, MessageRecord, Session, SessionKey
+from bot.sessions.slots import LocalSendSlots, SendSlots
 
 WRITE_PROBE_TIMEOUT_S = 2.0
 """How long :meth:`SessionStore.check_writable` waits for its probe write."""
@@ -44,73 +45,36 @@ class SessionQuery:
     opted_out: bool | None = None
 
 
-class SessionStore(abc.ABC):
-    """Where sessions and their message history live.
+class SessionLookup(abc.ABC):
+    """What every part of the bot reads of a session and its user: a session by id, and
+    whether its user opted out of messages."""
+
+    @abc.abstractmethod
+    async def get(self, session_id: str) -> Session | None:
+        """The session with ``session_id`` (any status), or ``None``."""
+
+    @abc.abstractmethod
+    async def opt_outs(self, keys: Sequence[SessionKey]) -> dict[SessionKey, datetime]:
+        """When each of ``keys``' users opted out; users not opted out are left out."""
+
+    async def opted_out_at(self, key: SessionKey) -> datetime | None:
+        """When ``key``'s user opted out of messages, or ``None`` when they did not."""
+        return (await self.opt_outs([key])).get(key)
+
+
+class ConversationStore(SessionLookup):
+    """A conversation's state: the active session of each user, their inbox, and a turn's
+    :meth:`commit` (what the engine and the sweeper use).
 
     Inbound messages are first queued durably per user (:meth:`enqueue_inbound`, which also
     drops duplicates by provider id) and only then acknowledged to the provider. Writes that
     belong together go through :meth:`commit` as one transaction, so a session's change, the
     inbound message that caused it (removed from the queue), and the outbound messages it
-    produced are stored together or not at all. Times are aware UTC datetimes.
-
-    Backends raise :class:`StoreUnavailable` when they cannot reach their storage.
-    """
-
-    single_process: bool = False
-    """True when this process is the store's only writer (the embedded SQLite file): the
-    outbox may then send the messages it was just handed without reading them back."""
-
-    @abc.abstractmethod
-    async def open(self) -> None:
-        """Connect and create the schema if needed."""
-
-    @abc.abstractmethod
-    async def close(self) -> None:
-        """Release the connection."""
+    produced are stored together or not at all. Times are aware UTC datetimes."""
 
     def user_locks(self) -> UserLocks:
         """The per-user locks that fit this backend (process-local unless overridden)."""
         return KeyedLock()
-
-    def outbox_locks(self) -> UserLocks:
-        """Per-user locks of the outbound sender (one sender per user at a time, so a user's
-        messages leave in order; process-local unless overridden)."""
-        return KeyedLock()
-
-    def send_slots(self) -> SendSlots:
-        """The pacing state of each business number (process-local unless overridden, so
-        several workers share one rate)."""
-        return LocalSendSlots()
-
-    @abc.abstractmethod
-    async def ping(self) -> None:
-        """Check the store answers.
-
-        Raises:
-            StoreUnavailable: It does not.
-        """
-
-    async def check_writable(self, timeout_s: float = WRITE_PROBE_TIMEOUT_S) -> None:
-        """Check the store accepts a write: write a probe record and wait for it to be durable,
-        at most ``timeout_s`` seconds (readiness: a store that answers reads may refuse
-        writes, such as a read-only SQLite file or a Redis that cannot save).
-
-        Raises:
-            StoreUnavailable: The write failed or did not finish in time.
-        """
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._write_probe()
-        except TimeoutError as exc:
-            raise StoreUnavailable(f"no write finished in {timeout_s:g} s") from exc
-
-    @abc.abstractmethod
-    async def _write_probe(self) -> None:
-        """Write (overwrite) one small probe record.
-
-        Raises:
-            StoreUnavailable: The write failed.
-        """
 
     @abc.abstractmethod
     async def get_active(self, key: SessionKey) -> Session | None:
@@ -122,10 +86,6 @@ class SessionStore(abc.ABC):
         object :meth:`get_active` returned but will not commit it. (A backend that keeps
         nothing in memory does nothing.)"""
         return None
-
-    @abc.abstractmethod
-    async def get(self, session_id: str) -> Session | None:
-        """The session with ``session_id`` (any status), or ``None``."""
 
     @abc.abstractmethod
     async def seen_inbound(self, channel: str, provider_id: str) -> bool:
@@ -169,6 +129,32 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     async def due_sessions(self, now: datetime, limit: int) -> list[Session]:
         """Active sessions whose ``expires_at`` is at or before ``now``, oldest deadline first."""
+
+    @abc.abstractmethod
+    async def set_opt_out(self, key: SessionKey, at: datetime | None) -> None:
+        """Record that ``key``'s user opted out of messages at ``at`` (WhatsApp's opt-out:
+        no proactive message reaches them), or with ``None`` that they opted back in.
+        Kept across sessions (and :meth:`delete_user`: a compliance record) until the user
+        opts back in; opting out again records the later time."""
+
+
+class OutboxStore(SessionLookup):
+    """The outbox: outbound messages waiting to be sent, the results of sending them, and
+    the provider's delivery statuses (what :class:`~bot.delivery.outbox.Outbox` uses)."""
+
+    single_process: bool = False
+    """True when this process is the store's only writer (the embedded SQLite file): the
+    outbox may then send the messages it was just handed without reading them back."""
+
+    def outbox_locks(self) -> UserLocks:
+        """Per-user locks of the outbound sender (one sender per user at a time, so a user's
+        messages leave in order; process-local unless overridden)."""
+        return KeyedLock()
+
+    def send_slots(self) -> SendSlots:
+        """The pacing state of each business number (process-local unless overridden, so
+        several workers share one rate)."""
+        return LocalSendSlots()
 
     @abc.abstractmethod
     async def pending_outbound(
@@ -257,6 +243,10 @@ class SessionStore(abc.ABC):
         arrives); ``failed`` always applies. Returns False when no such message is stored.
         """
 
+
+class QueryStore(SessionLookup):
+    """Read-only queries of the admin API and the dashboard: lists, counts, statistics."""
+
     @abc.abstractmethod
     async def list_sessions(self, query: SessionQuery) -> list[Session]:
         """Sessions matching ``query``, newest first."""
@@ -264,8 +254,6 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     async def messages(self, session_id: str, limit: int = 200) -> list[MessageRecord]:
         """The message history of a session, oldest first, at most ``limit`` (the newest)."""
-
-    # --- admin queries (issue #6) ------------------------------------------------------------
 
     @abc.abstractmethod
     async def count_sessions(self, query: SessionQuery) -> int:
@@ -278,39 +266,6 @@ class SessionStore(abc.ABC):
         """Aggregates over the sessions created in ``[created_from, created_to)`` (``None``:
         unbounded) and the messages of those sessions. See :class:`SessionStats` for each field.
         """
-
-    @abc.abstractmethod
-    async def delete_user(self, bot_id: str, user_id: str) -> DeletedCounts:
-        """Delete every session of ``user_id`` at ``bot_id`` on every channel, and every stored
-        message of that user at that bot (also those without a session), in one transaction.
-        Idempotency records of inbound provider ids may stay. Returns what was deleted.
-        """
-
-    # --- opt-out (issue #14) ------------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def set_opt_out(self, key: SessionKey, at: datetime | None) -> None:
-        """Record that ``key``'s user opted out of messages at ``at`` (WhatsApp's opt-out:
-        no proactive message reaches them), or with ``None`` that they opted back in.
-        Kept across sessions (and :meth:`delete_user`: a compliance record) until the user
-        opts back in; opting out again records the later time."""
-
-    @abc.abstractmethod
-    async def opt_outs(self, keys: Sequence[SessionKey]) -> dict[SessionKey, datetime]:
-        """When each of ``keys``' users opted out; users not opted out are left out."""
-
-    async def opted_out_at(self, key: SessionKey) -> datetime | None:
-        """When ``key``'s user opted out of messages, or ``None`` when they did not."""
-        return (await self.opt_outs([key])).get(key)
-
-    # --- retention (issue #5) -----------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
-        """Delete sessions closed before ``closed_before`` with their messages, and inbound
-        idempotency records older than 7 days. Active sessions are never touched."""
-
-    # --- dashboard queries (issue #8) --------------------------------------------------------
 
     @abc.abstractmethod
     async def message_summaries(self, session_ids: Sequence[str]) -> dict[str, MessageSummary]:
@@ -329,6 +284,74 @@ class SessionStore(abc.ABC):
         """Where the sessions created in ``[created_from, created_to)`` that ran a flow are
         (active ones) or stopped (closed ones), counted per flow, step and outcome (see
         :class:`StepExit`); one row per combination that occurs, in no particular order."""
+
+
+class MaintenanceStore(abc.ABC):
+    """The store's life and upkeep: open and close, health probes, retention, erasure."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and create the schema if needed."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the connection."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Check the store answers.
+
+        Raises:
+            StoreUnavailable: It does not.
+        """
+
+    async def check_writable(self, timeout_s: float = WRITE_PROBE_TIMEOUT_S) -> None:
+        """Check the store accepts a write: write a probe record and wait for it to be durable,
+        at most ``timeout_s`` seconds (readiness: a store that answers reads may refuse
+        writes, such as a read-only SQLite file or a Redis that cannot save).
+
+        Raises:
+            StoreUnavailable: The write failed or did not finish in time.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._write_probe()
+        except TimeoutError as exc:
+            raise StoreUnavailable(f"no write finished in {timeout_s:g} s") from exc
+
+    @abc.abstractmethod
+    async def _write_probe(self) -> None:
+        """Write (overwrite) one small probe record.
+
+        Raises:
+            StoreUnavailable: The write failed.
+        """
+
+    @abc.abstractmethod
+    async def purge_closed(self, closed_before: datetime) -> DeletedCounts:
+        """Delete sessions closed before ``closed_before`` with their messages, and inbound
+        idempotency records older than 7 days. Active sessions are never touched."""
+
+    @abc.abstractmethod
+    async def delete_user(self, bot_id: str, user_id: str) -> DeletedCounts:
+        """Delete every session of ``user_id`` at ``bot_id`` on every channel, and every stored
+        message of that user at that bot (also those without a session), in one transaction.
+        Idempotency records of inbound provider ids may stay. Returns what was deleted.
+        """
+
+
+class MessagingStore(ConversationStore, OutboxStore):
+    """A conversation's state and its outbox: what the engine uses (a turn, and the delivery
+    statuses it applies)."""
+
+
+class SessionStore(MessagingStore, QueryStore, MaintenanceStore):
+    """Where sessions and their message history live: one object per backend that is every
+    interface above (each consumer is typed with the narrow one it uses). Times are aware
+    UTC datetimes.
+
+    Backends raise :class:`StoreUnavailable` when they cannot reach their storage.
+    """
 
 
 @dataclass(frozen=True, slots=True)

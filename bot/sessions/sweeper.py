@@ -19,19 +19,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.clock import Clock
-from bot.delivery.outbox import Outbox
 from bot.metrics import NO_METRICS, Metrics
 from bot.sessions.events import session_event
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import CloseReason, MessageRecord, Priority, Session, Status
 from bot.sessions.service import SessionService
-from bot.sessions.store import SessionStore
+from bot.sessions.store import ConversationStore
 from bot.tasks import periodic
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,16 @@ class BatchLocks(Protocol):
 
     def hold_free(self, keys: Sequence[Hashable]) -> AbstractAsyncContextManager[list[Hashable]]:
         """Hold the locks of those ``keys`` that are free now; yields the keys held."""
+        ...
+
+
+class Submits(Protocol):
+    """Where the sweeper hands the notices it just committed: the outbox
+    (:meth:`bot.delivery.outbox.Outbox.submit`), passed in by wiring, so that the sessions
+    layer does not import the delivery layer above it."""
+
+    async def submit(self, records: Iterable[MessageRecord]) -> None:
+        """Have the pending ones of ``records`` (just committed) sent."""
         ...
 
 
@@ -65,9 +74,9 @@ class Sweeper:
 
     def __init__(
         self,
-        store: SessionStore,
+        store: ConversationStore,
         service: SessionService | Callable[[], SessionService],
-        outbox: Outbox,
+        outbox: Submits,
         locks: UserLocks,
         clock: Clock,
         interval_s: float = 1.0,

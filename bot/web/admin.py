@@ -36,7 +36,14 @@ from bot.flows.model import Flow
 from bot.flows.runner import FLOW_COMPLETED
 from bot.privacy import mask_phone
 from bot.sessions.model import Delivery, Direction, MessageRecord, Session, Status
-from bot.sessions.store import SessionQuery, SessionStats, SessionStore, StepExit, StoreUnavailable
+from bot.sessions.store import (
+    QueryStore,
+    SessionLookup,
+    SessionQuery,
+    SessionStats,
+    StepExit,
+    StoreUnavailable,
+)
 from bot.web.body import header_bytes, read_body
 from bot.web.keys import RUNTIME, SETTINGS
 from bot.web.observability import METRICS
@@ -69,7 +76,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def session_json(session: Session, opted_out_at: datetime | None = None) -> dict[str, Any]:
     """The public JSON shape of a session; ``opted_out_at``: when its user opted out of
-    messages (``SessionStore.opted_out_at``), ``None`` when they did not."""
+    messages (``SessionLookup.opted_out_at``), ``None`` when they did not."""
     return {
         "id": session.id,
         "channel": session.key.channel,
@@ -93,7 +100,7 @@ def session_json(session: Session, opted_out_at: datetime | None = None) -> dict
     }
 
 
-async def sessions_json(store: SessionStore, sessions: list[Session]) -> list[dict[str, Any]]:
+async def sessions_json(store: SessionLookup, sessions: list[Session]) -> list[dict[str, Any]]:
     """:func:`session_json` of each of ``sessions``, with their users' opt-outs (one query)."""
     opted = await store.opt_outs([s.key for s in sessions])
     return [session_json(s, opted.get(s.key)) for s in sessions]
@@ -105,7 +112,7 @@ def display_phone(user_id: str) -> str:
     return mask_phone(f"+{user_id}" if user_id.isdigit() else user_id)
 
 
-async def listed_json(store: SessionStore, sessions: list[Session]) -> list[dict[str, Any]]:
+async def listed_json(store: QueryStore, sessions: list[Session]) -> list[dict[str, Any]]:
     """Sessions as listed: :func:`session_json` plus ``messages_in``, ``messages_out`` and
     ``last_message_at`` (``null`` without messages)."""
     summaries = await store.message_summaries([s.id for s in sessions])

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.delivery.pacing import RATE_MARGIN, LocalSendSlots, Pacer
+from bot.delivery.pacing import RATE_MARGIN, Pacer
 from bot.sessions.model import Priority
+from bot.sessions.slots import LocalSendSlots
 
 
 class Ticks:

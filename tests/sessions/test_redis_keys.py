@@ -1,4 +1,4 @@
-"""Every key the Redis store writes is declared in :mod:`bot.sessions.redis_keys`, and the
+"""Every key the Redis store writes is declared in :mod:`bot.sessions.redis.keys`, and the
 frontends' keys keep their documented names."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import inspect
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 
-from bot.sessions import redis_keys
 from bot.sessions.model import Delivery, SessionKey
 from bot.sessions.redis import RedisStore
+from bot.sessions.redis import keys as redis_keys
 from bot.sessions.store import SessionStore
 from tests.redis_server import RedisServer
 from tests.sessions import test_store, test_store_admin, test_store_dashboard

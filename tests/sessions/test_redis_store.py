@@ -11,8 +11,8 @@ import redis.exceptions
 
 from bot.sessions.model import Delivery, Status
 from bot.sessions.redis import RedisStore
-from bot.sessions.redis_batch import CommandBatcher
-from bot.sessions.redis_locks import RedisUserLocks
+from bot.sessions.redis.batch import CommandBatcher
+from bot.sessions.redis.locks import RedisUserLocks
 from tests.redis_server import RedisServer
 from tests.sessions.test_store import KEY, T0, inbound, outbound, session, text_in
 

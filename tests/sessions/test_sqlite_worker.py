@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sessions.sqlite_worker import SqliteWorker
+from bot.sessions.sqlite.worker import SqliteWorker
 
 
 def _schema(conn: sqlite3.Connection) -> None:

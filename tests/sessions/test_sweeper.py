@@ -18,7 +18,7 @@ from bot.locales import Locales
 from bot.sessions.locks import KeyedLock, UserLocks
 from bot.sessions.model import SessionKey, Status
 from bot.sessions.redis import RedisStore
-from bot.sessions.redis_locks import RedisUserLocks
+from bot.sessions.redis.locks import RedisUserLocks
 from bot.sessions.service import SessionService
 from bot.sessions.sqlite import SqliteStore
 from bot.sessions.store import SessionStore

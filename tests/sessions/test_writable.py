@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.sessions import sqlite_worker
 from bot.sessions.redis import RedisStore
 from bot.sessions.sqlite import SqliteStore
+from bot.sessions.sqlite import worker as sqlite_worker
 from bot.sessions.store import StoreUnavailable
 from tests.redis_server import RedisServer
 from tests.sessions.test_sqlite_store import message

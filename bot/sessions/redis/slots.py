@@ -1,6 +1,6 @@
 """Send slots on Redis, so that several workers share each business number's rate.
 
-One key per lane, :func:`bot.sessions.redis_keys.pace` (``outbox:pace:{lane}``), holds the
+One key per lane, :func:`bot.sessions.redis.keys.pace` (``outbox:pace:{lane}``), holds the
 lane's next free slot in microseconds of the Redis server's own clock (``TIME``), so workers
 with skewed clocks still agree. A Lua script takes slots atomically: the next free slot is
 never earlier than now (no burst is saved up), and moves ``count * interval`` further on.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.sessions import redis_keys
+from bot.sessions.redis import keys as redis_keys
 
 _RESERVE = """
 local t = redis.call('time')
@@ -36,7 +36,7 @@ return 1
 
 
 class RedisSendSlots:
-    """:class:`~bot.delivery.pacing.SendSlots` kept in Redis.
+    """:class:`~bot.sessions.slots.SendSlots` kept in Redis.
 
     Args:
         script: Makes a callable Lua script from its source: a ``redis.asyncio.Redis``

@@ -1,6 +1,6 @@
 """Per-user locks that hold across worker processes, on Redis, with a lease.
 
-A lock is a key (its name given by the caller: :func:`bot.sessions.redis_keys.user_lock` for a
+A lock is a key (its name given by the caller: :func:`bot.sessions.redis.keys.user_lock` for a
 user's lock, ``lock:{botId}:{userId}``) set with ``SET NX PX lease`` to a random token. While
 any lock is held, one task per :class:`RedisUserLocks` renews the leases of all of them every
 third of a lease (one script call for all); if the holder dies (SIGKILL), the lease runs out

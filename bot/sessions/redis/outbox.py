@@ -1,0 +1,252 @@
+"""The outbox on Redis: pending messages per user, their sends' results, delivery statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import datetime
+from typing import Any
+
+from bot.sessions.locks import UserLocks
+from bot.sessions.model import Delivery, Direction, MessageRecord, SessionKey
+from bot.sessions.redis import keys as redis_keys
+from bot.sessions.redis.codec import (
+    RANK,
+    epoch_s,
+    from_iso,
+    id_of,
+    message_json,
+    message_of,
+    score_text,
+)
+from bot.sessions.redis.connection import (
+    DUE_PAGE,
+    DUE_PAGES,
+    MARK_TRIES,
+    OUTBOX_STATES,
+    READ_KEPT,
+    SENDER_READ_AHEAD,
+    RedisConnection,
+    reachable,
+    translate_errors,
+)
+from bot.sessions.redis.slots import RedisSendSlots
+from bot.sessions.slots import SendSlots
+from bot.sessions.store import OutboxStore, StoreUnavailable
+
+
+@translate_errors
+class RedisOutbox(RedisConnection, OutboxStore):
+    """:class:`~bot.sessions.store.OutboxStore` on Redis."""
+
+    def outbox_locks(self) -> UserLocks:
+        """Sender locks shared by every worker (``outbox:lock:{botId}:{userId}``); taking one
+        also reads the user's pending messages and last inbound time (see
+        :meth:`pending_for`)."""
+        return self._locks(
+            redis_keys.sender_lock, self._take_sender_lock, self._sender_lock_released
+        )
+
+    async def _take_sender_lock(self, key: Hashable, name: str, token: str, lease_ms: int) -> bool:
+        assert isinstance(key, SessionKey)
+        with reachable():
+            reply = await self._take_sender(
+                keys=[name, redis_keys.last_inbound(key), redis_keys.user_outbox(key)],
+                args=[token, lease_ms, SENDER_READ_AHEAD, redis_keys.MESSAGE_PREFIX],
+            )
+        if reply is None:
+            return False
+        self._last_inbound[key] = reply[0]
+        self._pending[key] = reply[1:]
+        return True
+
+    def _sender_lock_released(self, key: Hashable) -> None:
+        assert isinstance(key, SessionKey)
+        self._last_inbound.pop(key, None)
+        self._pending.pop(key, None)
+
+    def send_slots(self) -> SendSlots:
+        """Send slots shared by every worker (:func:`~bot.sessions.keys.pace`)."""
+        return RedisSendSlots(self._batch.script)
+
+    async def pending_outbound(
+        self, limit: int, due_by: datetime | None = None
+    ) -> list[MessageRecord]:
+        if due_by is None:
+            ids = await self.redis.zrange(redis_keys.OUTBOX_PENDING, 0, limit - 1)
+            raws = await self.redis.mget([redis_keys.message(i) for i in ids]) if ids else []
+            return sorted((message_of(r) for r in raws if r), key=lambda m: m.id or 0)
+        found: list[MessageRecord] = []
+        start = 0
+        for _ in range(DUE_PAGES):  # later messages of a user in backoff are passed over
+            ids = await self.redis.zrangebyscore(
+                redis_keys.OUTBOX_PENDING, "-inf", epoch_s(due_by), start, DUE_PAGE
+            )
+            if not ids:
+                break
+            start += len(ids)
+            raws = await self.redis.mget([redis_keys.message(i) for i in ids])
+            candidates = [message_of(r) for r in raws if r]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for m in candidates:
+                    pipe.zrange(redis_keys.user_outbox(m.key), 0, 0)
+                heads = await pipe.execute()
+            found.extend(
+                m for m, head in zip(candidates, heads, strict=True) if head == [str(m.id)]
+            )
+            if len(found) >= limit:
+                break
+        return sorted(found, key=lambda m: m.id or 0)[:limit]
+
+    async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
+        """Served from what taking the sender lock read, the first time after it was taken
+        (when that covers ``limit``)."""
+        raws = self._pending.pop(key, None)
+        if raws is not None and len(raws) < SENDER_READ_AHEAD:
+            raws = raws[:limit]
+        elif raws is None or limit > len(raws):
+            raws = await self._pending_for(
+                keys=[redis_keys.user_outbox(key)], args=[limit, redis_keys.MESSAGE_PREFIX]
+            )
+        else:
+            raws = raws[:limit]
+        found = []
+        for raw in raws:
+            if raw:
+                m = message_of(raw)
+                if m.status in OUTBOX_STATES:
+                    found.append(m)
+                    self._remember(m, raw)
+        return found
+
+    def _remember(self, m: MessageRecord, raw: str) -> None:
+        if len(self._read) >= READ_KEPT:
+            del self._read[next(iter(self._read))]
+        self._read[id_of(m)] = raw
+
+    async def last_inbound_at(self, key: SessionKey) -> datetime | None:
+        """Served from what taking the sender lock read, the first time after it was taken."""
+        raw = self._last_inbound.pop(key, None)
+        if raw is None:
+            raw = await self.redis.get(redis_keys.last_inbound(key))
+        return from_iso(raw)
+
+    async def _update_message(self, message_id: int, **changes: Any) -> MessageRecord | None:
+        raw = await self.redis.get(redis_keys.message(message_id))
+        if raw is None:
+            return None
+        m = message_of(raw)
+        for name, value in changes.items():
+            setattr(m, name, value)
+        await self.redis.set(redis_keys.message(message_id), message_json(m))
+        return m
+
+    async def mark_outbound(
+        self,
+        message_id: int,
+        status: Delivery,
+        provider_id: str | None = None,
+        error_code: int | None = None,
+        error_detail: str | None = None,
+        *,
+        attempts: int | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """One round trip when the message was read by :meth:`pending_for` in this process
+        and has not changed since (a compare-and-set); else it is read first."""
+        name, member = redis_keys.message(message_id), str(message_id)
+        raw = self._read.pop(message_id, None)
+        if raw is None:
+            raw = await self.redis.get(name) or ""
+        for _ in range(MARK_TRIES):
+            m = message_of(raw) if raw else None
+            new = user_outbox = ""
+            score = "-"  # pending, but unknown: nothing to schedule
+            if m is not None:
+                self._pending.pop(m.key, None)  # what the sender lock read is stale now
+                m.status, m.error_code, m.error_detail = status, error_code, error_detail
+                m.next_attempt_at = next_attempt_at
+                m.attempts = m.attempts if attempts is None else attempts
+                m.provider_id = provider_id or m.provider_id
+                new, user_outbox = message_json(m), redis_keys.user_outbox(m.key)
+                score = score_text(epoch_s(next_attempt_at or m.created_at))
+            reply = await self._mark(
+                keys=[name, redis_keys.OUTBOX_PENDING, user_outbox or name],
+                args=[
+                    raw,
+                    new,
+                    member,
+                    score if status in OUTBOX_STATES else "",
+                    redis_keys.provider_message(provider_id) if provider_id is not None else "",
+                    int(self.retention_s),
+                ],
+            )
+            if int(reply[0]) == 1:
+                if m is not None and status is Delivery.SENDING:  # its result comes next
+                    self._remember(m, new)
+                return
+            raw = reply[1]  # changed since it was read: apply the change to what it is now
+        raise StoreUnavailable(f"redis: message {message_id} kept changing while marked")
+
+    async def settle_by_status(
+        self, message_id: int, bot_id: str, provider_id: str
+    ) -> MessageRecord | None:
+        """A compare-and-set, like :meth:`mark_outbound`: a sender recording its own result
+        meanwhile makes it read again (and find the message settled)."""
+        name, member = redis_keys.message(message_id), str(message_id)
+        self._read.pop(message_id, None)
+        for _ in range(MARK_TRIES):
+            raw = await self.redis.get(name)
+            if not raw:
+                return None
+            m = message_of(raw)
+            if (
+                m.direction is not Direction.OUT
+                or m.key.bot_id != bot_id
+                or m.status not in OUTBOX_STATES
+                or m.attempts == 0
+            ):
+                return None
+            before = message_of(raw)
+            m.status, m.provider_id, m.next_attempt_at = Delivery.SENT, provider_id, None
+            m.error_code = m.error_detail = None
+            new = message_json(m)
+            reply = await self._mark(
+                keys=[name, redis_keys.OUTBOX_PENDING, redis_keys.user_outbox(m.key)],
+                args=[
+                    raw,
+                    new,
+                    member,
+                    "",
+                    redis_keys.provider_message(provider_id),
+                    int(self.retention_s),
+                ],
+            )
+            if int(reply[0]) == 1:
+                self._pending.pop(m.key, None)
+                return before
+        raise StoreUnavailable(f"redis: message {message_id} kept changing while settled")
+
+    async def update_delivery(
+        self,
+        provider_id: str,
+        status: Delivery,
+        error_code: int | None = None,
+        error_detail: str | None = None,
+    ) -> bool:
+        message_id = await self.redis.get(redis_keys.provider_message(provider_id))
+        if message_id is None:
+            return False
+        self._read.pop(int(message_id), None)
+        raw = await self.redis.get(redis_keys.message(message_id))
+        if raw is None:
+            return False
+        current = message_of(raw)
+        if status is not Delivery.FAILED and RANK.get(current.status, 99) >= RANK.get(status, 0):
+            return True
+        await self._update_message(
+            int(message_id),
+            status=status,
+            error_code=error_code if error_code is not None else current.error_code,
+            error_detail=error_detail if error_detail is not None else current.error_detail,
+        )
+        return True
