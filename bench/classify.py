@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bot.intents import IntentClassifier
-from bot.intents.evaluation import load_labelled
+from bot.intents.labelled import load_labelled
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "tests" / "data" / "intents" / "dev.jsonl"

@@ -13,6 +13,7 @@ from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.index import FILLER
+from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.learned import (
     Example,
@@ -436,7 +437,6 @@ def _explained(clause: Clause, score: ClauseScore) -> bool:
 def _tuning_examples(directory: Path) -> list[Example]:
     """The labelled messages of :data:`TRAINING_SETS` found in ``directory/../tests/data/
     intents`` (none in a deployment without them)."""
-    from bot.intents.evaluation import load_labelled  # evaluation imports this module
 
     folder = directory.parent / "tests" / "data" / "intents"
     return [

@@ -24,7 +24,8 @@ import pytest
 from bot.intents import IntentClassifier
 from bot.intents.analyzer import Analyzer
 from bot.intents.data import load_language_file
-from bot.intents.evaluation import EvalRun, LabelledMessage, load_labelled, run_eval
+from bot.intents.evaluation import EvalRun, run_eval
+from bot.intents.labelled import LabelledMessage, load_labelled
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "intents"

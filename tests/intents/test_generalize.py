@@ -10,7 +10,8 @@ import pytest
 
 from bot.errors import DataFileError
 from bot.intents import IntentClassifier
-from bot.intents.evaluation import evaluate, load_labelled
+from bot.intents.evaluation import evaluate
+from bot.intents.labelled import load_labelled
 
 REPO = Path(__file__).resolve().parents[2]
 INTENTS = REPO / "intents"

@@ -14,7 +14,8 @@ import pytest
 
 from bot.intents import IntentClassifier
 from bot.intents.data import load_language_file
-from bot.intents.evaluation import LabelledMessage, evaluate, format_report
+from bot.intents.evaluation import evaluate, format_report
+from bot.intents.labelled import LabelledMessage
 from bot.intents.learned import (
     Example,
     Fusion,
