@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import BadRequest
-from bot.sessions.model import Status
 from bot.sessions.store import SessionQuery
 from bot.web.body import read_body
 from bot.web.openapi.limits import (
@@ -22,9 +21,9 @@ from bot.web.openapi.limits import (
     MAX_LIMIT,
     MAX_OFFSET,
     MAX_SESSION_ID_LENGTH,
+    STATUSES,
 )
 
-_STATUSES = tuple(s.value for s in Status)
 _WHOLE = re.compile(r"-?[0-9]{1,12}")
 _DATE_TIME = re.compile(DATE_TIME_PATTERN)
 
@@ -142,8 +141,8 @@ def status(request: web.Request) -> str | None:
         BadRequest: 400 unless a session status (``active``, ``completed``, ...).
     """
     value = request.query.get("status")
-    if value is not None and value not in _STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(_STATUSES)}")
+    if value is not None and value not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
     return value
 
 

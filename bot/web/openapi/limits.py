@@ -4,8 +4,12 @@
 
 from __future__ import annotations
 
+from bot.sessions.model import Status
+
 CHANNELS = ("whatsapp", "twilio_whatsapp", "sms", "voice")
 """Every session channel (the ``channel`` filter takes one or several, comma-separated)."""
+STATUSES = tuple(s.value for s in Status)
+"""Every session status (the ``status`` filter takes one)."""
 MAX_ID_LENGTH = 256
 """The longest user id, bot id, flow id or other free-text parameter accepted."""
 MAX_SESSION_ID_LENGTH = 64

@@ -24,6 +24,7 @@ from bot.web.openapi.limits import (
     MAX_MESSAGES,
     MAX_OFFSET,
     MAX_SESSION_ID_LENGTH,
+    STATUSES,
 )
 
 _CHANNEL = "(?:" + "|".join(CHANNELS) + ")"
@@ -78,7 +79,7 @@ def paths() -> dict[str, Any]:
                         "query",
                         "active, completed, cancelled or timeout.",
                         type="string",
-                        enum=["active", "completed", "cancelled", "timeout"],
+                        enum=list(STATUSES),
                     ),
                     *_FILTERS,
                 ],

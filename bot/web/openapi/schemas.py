@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.sessions.model import Delivery, Direction
 from bot.web.openapi.fragments import (
     NULLABLE_STR,
     NULLABLE_TIME,
@@ -13,7 +14,7 @@ from bot.web.openapi.fragments import (
     USER_ID,
     ref,
 )
-from bot.web.openapi.limits import REASON_PATTERN
+from bot.web.openapi.limits import REASON_PATTERN, STATUSES
 
 
 def schemas() -> dict[str, Any]:
@@ -29,7 +30,7 @@ def schemas() -> dict[str, Any]:
                 "description": "The number masked as in the logs: +54911****89.",
             },
             "display_name": NULLABLE_STR,
-            "status": {"type": "string", "enum": ["active", "completed", "cancelled", "timeout"]},
+            "status": {"type": "string", "enum": list(STATUSES)},
             "close_reason": NULLABLE_STR,
             "flow_id": NULLABLE_STR,
             "step_id": NULLABLE_STR,
@@ -57,7 +58,7 @@ def schemas() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "id": {"type": "integer"},
-            "direction": {"type": "string", "enum": ["in", "out"]},
+            "direction": {"type": "string", "enum": [d.value for d in Direction]},
             "kind": {"type": "string"},
             "text": NULLABLE_STR,
             "step_id": NULLABLE_STR,
@@ -65,17 +66,7 @@ def schemas() -> dict[str, Any]:
             "provider_id": NULLABLE_STR,
             "status": {
                 "type": "string",
-                "enum": [
-                    "received",
-                    "pending",
-                    "sent",
-                    "delivered",
-                    "read",
-                    "failed",
-                    "skipped_window",
-                    "sending",
-                    "skipped_opt_out",
-                ],
+                "enum": [d.value for d in Delivery],
                 "description": "`pending` until the provider accepts it (retries included); "
                 "`failed` with the provider's `error_code`; `skipped_window`: not sent, the "
                 "user's 24-hour window had closed and no template is configured for it; "
