@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
-from bot.web.admin import connection_status
+from bot.web.admin.frontends import connection_status
 from bot.wiring import Content
 from tests.fakes.clock import FakeClock
 from tests.web.conftest import WA_BOT, WebApp
