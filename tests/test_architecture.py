@@ -148,3 +148,20 @@ def test_no_sessions_interface_has_more_than_12_abstract_methods() -> None:
                 interfaces[f"{name}.{value.__qualname__}"] = len(value.__abstractmethods__)
     assert "bot.sessions.store.ConversationStore" in interfaces  # the rule sees the interfaces
     assert {k: n for k, n in interfaces.items() if n > MAX_ABSTRACT_METHODS} == {}
+
+
+def test_no_delivery_flows_intents_or_config_module_is_over_500_lines() -> None:
+    """bot/delivery, bot/flows, bot/intents and the settings (bot/config*.py) are made of
+    small modules, each named after one concept (issue 15)."""
+    paths = [
+        *(BOT_DIR / "delivery").rglob("*.py"),
+        *(BOT_DIR / "flows").rglob("*.py"),
+        *(BOT_DIR / "intents").rglob("*.py"),
+        *BOT_DIR.glob("config*.py"),
+    ]
+    sizes = {
+        str(path.relative_to(BOT_DIR.parent)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sorted(paths)
+    }
+    assert "bot/config.py" in sizes and "bot/delivery/outbox.py" in sizes
+    assert {path: n for path, n in sizes.items() if n > MAX_MODULE_LINES} == {}
