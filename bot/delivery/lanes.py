@@ -40,10 +40,18 @@ class SendQueue:
         deliver: Sends one user's pending messages (``Outbox._deliver_user``); a raise is
             logged and the worker goes on.
         concurrency: Workers per lane.
+        accepting: Whether users may be queued now (the outbox is started; from the start of
+            its stop, what would be queued stays pending for the next start).
     """
 
-    def __init__(self, deliver: Callable[[SessionKey], Awaitable[int]], concurrency: int) -> None:
+    def __init__(
+        self,
+        deliver: Callable[[SessionKey], Awaitable[int]],
+        concurrency: int,
+        accepting: Callable[[], bool],
+    ) -> None:
         self._deliver = deliver
+        self._accepting = accepting
         self.concurrency = concurrency
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._running: set[SessionKey] = set()
@@ -56,7 +64,10 @@ class SendQueue:
         """Set when a timer is added (the sender task looks at the timers again)."""
 
     def enqueue(self, key: SessionKey, priority: int) -> None:
-        """Queue ``key`` on its business number's lane (once; at its best priority)."""
+        """Queue ``key`` on its business number's lane (once; at its best priority); nothing
+        while not accepting."""
+        if not self._accepting():
+            return
         if key in self._running:
             self._again[key] = min(self._again.get(key, priority), priority)
             return
@@ -69,7 +80,10 @@ class SendQueue:
         self._idle.clear()
 
     def schedule(self, key: SessionKey, at: datetime, priority: int) -> None:
-        """Queue ``key`` again at ``at`` (when :meth:`release_due` is called at or after it)."""
+        """Queue ``key`` again at ``at`` (when :meth:`release_due` is called at or after it);
+        nothing while not accepting."""
+        if not self._accepting():
+            return
         heapq.heappush(self._timers, (at, next(self._arrivals), key, priority))
         self.wake.set()
 

@@ -151,7 +151,9 @@ class Outbox:
         self.inline_channels = inline_channels
         self.pacer = Pacer(store.send_slots(), {"whatsapp": settings.max_mps})
         self._locks = store.outbox_locks()
-        self._queue = SendQueue(self._deliver_user, self.concurrency)
+        self._queue = SendQueue(
+            self._deliver_user, self.concurrency, accepting=lambda: self._task is not None
+        )
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._interrupted_sends = InterruptedSends(metrics, self.interrupted_grace_s)
@@ -312,13 +314,11 @@ class Outbox:
 
     def _enqueue(self, key: SessionKey, priority: int) -> None:
         """Queue ``key`` on its business number's lane (started only)."""
-        if self._task is not None:
-            self._queue.enqueue(key, priority)
+        self._queue.enqueue(key, priority)
 
     def _schedule(self, key: SessionKey, at: datetime, priority: int) -> None:
         """Queue ``key`` again at ``at`` (started only; otherwise :meth:`run_once` finds it)."""
-        if self._task is not None:
-            self._queue.schedule(key, at, priority)
+        self._queue.schedule(key, at, priority)
 
     # --- sending ---------------------------------------------------------------------------
 
