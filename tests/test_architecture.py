@@ -159,4 +159,20 @@ def test_no_web_module_is_over_500_lines() -> None:
         for path in sorted(WEB_DIR.rglob("*.py"))
     }
     assert "bot/web/admin/sessions.py" in sizes  # the rule sees the admin API's modules
+
+
+def test_no_delivery_flows_intents_or_config_module_is_over_500_lines() -> None:
+    """bot/delivery, bot/flows, bot/intents and the settings (bot/config*.py) are made of
+    small modules, each named after one concept (issue 15)."""
+    paths = [
+        *(BOT_DIR / "delivery").rglob("*.py"),
+        *(BOT_DIR / "flows").rglob("*.py"),
+        *(BOT_DIR / "intents").rglob("*.py"),
+        *BOT_DIR.glob("config*.py"),
+    ]
+    sizes = {
+        str(path.relative_to(BOT_DIR.parent)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sorted(paths)
+    }
+    assert "bot/config.py" in sizes and "bot/delivery/outbox.py" in sizes
     assert {path: n for path, n in sizes.items() if n > MAX_MODULE_LINES} == {}

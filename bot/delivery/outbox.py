@@ -59,24 +59,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
-from bot.channels.base import OUTBOUND_REFERENCE, OutboundSender, choices_from_payload
+from bot.channels.base import OutboundSender
 from bot.clock import Clock, utc_now
 from bot.config import DeliverySettings, NoticeTemplate
-from bot.delivery.errors import Action, Verdict, classify, reason
+from bot.delivery.attempt import Attempts
+from bot.delivery.interrupted import InterruptedSends
+from bot.delivery.lanes import SendQueue
 from bot.delivery.pacing import Pacer
-from bot.delivery.repeats import RepeatGate
+from bot.delivery.results import RECORD_ATTEMPTS, record_result
 from bot.delivery.retry import RetryPolicy
-from bot.errors import ChannelSendError
+from bot.delivery.window import WINDOW, WINDOW_CHANNELS, TemplateSender, template_values
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
 from bot.sessions.model import (
@@ -85,19 +82,26 @@ from bot.sessions.model import (
     Direction,
     MessageRecord,
     Priority,
-    Session,
     SessionKey,
 )
 from bot.sessions.redis.locks import LockTimeout
 from bot.sessions.store import OutboxStore, StoreUnavailable
 
+__all__ = [
+    "INLINE_CHANNELS",
+    "POLL_BATCH",
+    "POLL_INTERVAL_S",
+    "RECORD_ATTEMPTS",
+    "STORE_RETRY_S",
+    "WINDOW",
+    "WINDOW_CHANNELS",
+    "Outbox",
+    "TemplateSender",
+    "template_values",
+]
+
 log = logging.getLogger(__name__)
 
-WINDOW = timedelta(hours=24)
-"""WhatsApp's customer service window: free-form messages only this long after the user's
-last message (Meta, "Customer service windows")."""
-WINDOW_CHANNELS = frozenset({"whatsapp", "twilio_whatsapp"})
-"""Channels with the 24-hour window (Twilio enforces WhatsApp's rule too, error 63016)."""
 INLINE_CHANNELS = frozenset({"voice"})
 """Channels whose messages are sent inside :meth:`Outbox.submit`, never in the background."""
 POLL_INTERVAL_S = 1.0
@@ -106,33 +110,7 @@ POLL_BATCH = 500
 """Users whose turn it is read per look."""
 STORE_RETRY_S = 5.0
 """Wait before trying a user again after the store or the user's sender lock failed."""
-RECORD_ATTEMPTS = 8
-"""Tries to store a send's result while the store fails, over about 9 s (losing it would
-send the message twice)."""
 _USER_BATCH = 50
-_MAX_DETAIL_CHARS = 500
-
-
-@runtime_checkable
-class TemplateSender(Protocol):
-    """A sender that can send approved templates (``WhatsAppClient``)."""
-
-    async def send_template(
-        self, bot_id: str, to: str, name: str, language: str, parameters: Sequence[str] = ()
-    ) -> str:
-        """Send template ``name`` in ``language`` with body ``parameters``; the provider's id."""
-        ...
-
-
-@dataclass(slots=True)
-class _Lane:
-    """The users waiting to send from one business number, and the workers that serve them."""
-
-    queue: asyncio.PriorityQueue[tuple[int, int, SessionKey]] = field(
-        default_factory=asyncio.PriorityQueue
-    )
-    queued: dict[SessionKey, int] = field(default_factory=dict)
-    workers: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class Outbox:
@@ -173,19 +151,25 @@ class Outbox:
         self.inline_channels = inline_channels
         self.pacer = Pacer(store.send_slots(), {"whatsapp": settings.max_mps})
         self._locks = store.outbox_locks()
-        self._lanes: dict[tuple[str, str], _Lane] = {}
-        self._running: set[SessionKey] = set()
-        self._again: dict[SessionKey, int] = {}
-        self._timers: list[tuple[datetime, int, SessionKey, int]] = []
-        self._arrivals = itertools.count()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._wake = asyncio.Event()
+        self._queue = SendQueue(
+            self._deliver_user, self.concurrency, accepting=lambda: self._task is not None
+        )
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
-        self._rejected: set[str] = set()
-        self._in_flight: set[int] = set()  # ids of this process's attempts not yet recorded
-        self._repeats = RepeatGate(clock)
+        self._interrupted_sends = InterruptedSends(metrics, self.interrupted_grace_s)
+        self._attempts = Attempts(
+            store,
+            self.senders,
+            self.templates,
+            self.pacer,
+            self.retry,
+            self._schedule,
+            self._interrupted_sends.in_flight,
+            metrics=metrics,
+            clock=clock,
+            default_language=default_language,
+            inline_channels=inline_channels,
+        )
         # Single-process stores: what submit() was handed, per user, sent without reading it
         # back while the store cannot hold an older pending message of that user unknown here
         # (not before the first look at what a previous run left; not after a retry, a store
@@ -276,23 +260,19 @@ class Outbox:
         try:
             await asyncio.wait_for(self.join(), timeout=grace_s)
         except TimeoutError:
-            left = sum(len(lane.queued) for lane in self._lanes.values()) + len(self._running)
+            left = self._queue.waiting()
             log.warning(
                 "stopped sending after %.1f s; messages of %d users stay pending for the next "
                 "start",
                 grace_s,
                 left,
             )
-        workers = [w for lane in self._lanes.values() for w in lane.workers]
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await self._queue.close()
         await self.pacer.close()
-        self._lanes.clear()
 
     async def join(self) -> None:
         """Wait until no user is queued or being sent to (retries not yet due may remain)."""
-        await self._idle.wait()
+        await self._queue.join()
 
     async def _loop(self) -> None:
         """Look for due messages now and every :data:`POLL_INTERVAL_S`; release retries when
@@ -316,16 +296,13 @@ class Outbox:
                 except Exception:
                     log.exception("looking for due outbound messages failed")
                 next_look = loop.time() + POLL_INTERVAL_S
-            now = self.clock()
-            while self._timers and self._timers[0][0] <= now:
-                _, _, key, priority = heapq.heappop(self._timers)
-                self._enqueue(key, priority)
+            next_timer_s = self._queue.release_due(self.clock())
             wait_s = next_look - loop.time()
-            if self._timers:
-                wait_s = min(wait_s, (self._timers[0][0] - now).total_seconds())
+            if next_timer_s is not None:
+                wait_s = min(wait_s, next_timer_s)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, wait_s))
-            self._wake.clear()
+                await asyncio.wait_for(self._queue.wake.wait(), timeout=max(0.0, wait_s))
+            self._queue.wake.clear()
 
     async def _look(self) -> int:
         due = await self.store.pending_users(POLL_BATCH, due_by=self.clock())
@@ -336,64 +313,12 @@ class Outbox:
         return len(due)
 
     def _enqueue(self, key: SessionKey, priority: int) -> None:
-        """Queue ``key`` on its business number's lane (once; at its best priority)."""
-        if self._task is None:
-            return
-        if key in self._running:
-            self._again[key] = min(self._again.get(key, priority), priority)
-            return
-        lane = self._lane(key)
-        best = lane.queued.get(key)
-        if best is not None and best <= priority:
-            return
-        lane.queued[key] = priority
-        lane.queue.put_nowait((priority, next(self._arrivals), key))
-        self._idle.clear()
-
-    def _lane(self, key: SessionKey) -> _Lane:
-        name = (key.channel, key.bot_id)
-        lane = self._lanes.get(name)
-        if lane is None:
-            lane = self._lanes[name] = _Lane()
-            lane.workers = [
-                asyncio.create_task(self._work(lane), name=f"outbox {key.channel}:{key.bot_id}")
-                for _ in range(self.concurrency)
-            ]
-        return lane
-
-    async def _work(self, lane: _Lane) -> None:
-        """One of a lane's workers: serve the best queued user, until cancelled."""
-        while True:
-            priority, _, key = await lane.queue.get()
-            if lane.queued.get(key) != priority:
-                continue  # a stale entry: the user was queued again at a better priority
-            del lane.queued[key]
-            self._running.add(key)
-            try:
-                await self._deliver_user(key)
-            except Exception:
-                log.exception("sending to %s failed", mask_phone(key.user_id))
-            finally:
-                self._running.discard(key)
-                again = self._again.pop(key, None)
-                if again is not None:
-                    self._enqueue(key, again)
-                self._check_idle()
-
-    def _check_idle(self) -> None:
-        if (
-            not self._running
-            and not self._again
-            and not any(lane.queued for lane in self._lanes.values())
-        ):
-            self._idle.set()
+        """Queue ``key`` on its business number's lane (started only)."""
+        self._queue.enqueue(key, priority)
 
     def _schedule(self, key: SessionKey, at: datetime, priority: int) -> None:
         """Queue ``key`` again at ``at`` (started only; otherwise :meth:`run_once` finds it)."""
-        if self._task is None:
-            return
-        heapq.heappush(self._timers, (at, next(self._arrivals), key, priority))
-        self._wake.set()
+        self._queue.schedule(key, at, priority)
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -411,7 +336,7 @@ class Outbox:
                 last_inbound = await self.store.last_inbound_at(key)
                 if fresh is not None and self._looked and key not in self._unsure:
                     for record in fresh:  # in commit order: ids ascend
-                        if not await self._attempt(record, last_inbound):
+                        if not await self._attempts.attempt(record, last_inbound):
                             return handled  # the rest waits in the store, behind the retry
                         handled += 1
                     complete = True
@@ -427,8 +352,8 @@ class Outbox:
                             self._schedule(key, at, record.priority)
                             return handled
                         if record.error_detail == INTERRUPTED_DETAIL:
-                            self._resend(record)
-                        if not await self._attempt(record, last_inbound):
+                            self._interrupted_sends.resent(record)
+                        if not await self._attempts.attempt(record, last_inbound):
                             return handled
                         handled += 1
                         last_id = _id(record)
@@ -463,183 +388,25 @@ class Outbox:
             else:
                 del self._fresh[key]
 
-    async def _attempt(self, record: MessageRecord, last_inbound: datetime | None) -> bool:
-        """Send ``record`` once (``last_inbound``: when the user last wrote, if known).
-
-        Returns:
-            False when it waits for a retry (nothing after it may be sent), True when it is
-            settled (sent, failed or skipped).
-        """
-        try:
-            return await self._attempt_once(record, last_inbound)
-        finally:
-            self._in_flight.discard(_id(record))
-
-    async def _attempt_once(self, record: MessageRecord, last_inbound: datetime | None) -> bool:
-        assert record.id is not None, "store the message before sending it"
-        channel = record.key.channel
-        sender = self.senders.get(channel)
-        if sender is None:
-            log.error("no sender for channel %s; message %s left failed", channel, record.id)
-            await self._settle(record, Delivery.FAILED, None, "no sender for channel")
-            self.metrics.send_error(channel, None)
-            self.metrics.send_failed(channel, None)
-            return True
-        template: NoticeTemplate | None = None
-        outside = last_inbound is not None and self.clock() - last_inbound >= WINDOW
-        proactive = record.priority is Priority.BULK or (channel in WINDOW_CHANNELS and outside)
-        if proactive and await self.store.opted_out_at(record.key) is not None:
-            log.info(
-                "message %s to %s skipped: the user opted out",
-                record.id,
-                mask_phone(record.key.user_id),
-            )
-            await self._settle(record, Delivery.SKIPPED_OPT_OUT, None, None)
-            self.metrics.send_skipped(channel, "opt_out")
-            return True
-        if channel in WINDOW_CHANNELS and outside:
-            template = self.templates.get(record.notice or "")
-            if template is None or not isinstance(sender, TemplateSender):
-                log.info(
-                    "message %s to %s skipped: outside the 24-hour window",
-                    record.id,
-                    mask_phone(record.key.user_id),
-                )
-                await self._settle(record, Delivery.SKIPPED_WINDOW, None, None)
-                self.metrics.send_skipped(channel, "window")
-                return True
-        template_args = await self._template_args(template, record)
-        if channel not in self.inline_channels:
-            await self.pacer.acquire(channel, record.key.bot_id, record.priority)
-        record.attempts += 1
-        if channel not in self.inline_channels:
-            # Stored before the request leaves: a crash from here on leaves it ``sending``,
-            # which the next sender holds back for its status webhook (at least once).
-            self._in_flight.add(_id(record))
-            await self._record(_id(record), Delivery.SENDING, attempts=record.attempts)
-        reference = OUTBOUND_REFERENCE.set(str(record.id))
-        try:
-            provider_id = await self._send(sender, record, template, template_args)
-        except ChannelSendError as exc:
-            return await self._refused(record, exc)
-        except StoreUnavailable:
-            raise
-        except Exception as exc:  # a sender's bug: an attempt like any other, so it ends
-            log.exception("sender of %s raised", channel)
-            return await self._refused(record, ChannelSendError(None, None, repr(exc)))
-        finally:
-            OUTBOUND_REFERENCE.reset(reference)
-        if channel in self._rejected:
-            self._rejected.discard(channel)
-            log.warning("%s accepts our credentials again", channel)
-        self.metrics.outbound(channel, "template" if template else record.kind)
-        self.metrics.outbound_delay(
-            channel,
-            record.priority.name.lower(),
-            (self.clock() - record.created_at).total_seconds(),
-        )
-        record.provider_id = provider_id
-        await self._settle(record, Delivery.SENT, None, None)
-        return True
-
-    async def _template_args(
-        self, template: NoticeTemplate | None, record: MessageRecord
-    ) -> tuple[str, list[str]] | None:
-        """The language and body parameters of ``template`` for ``record`` (read before the
-        attempt is recorded: a store failure here leaves the message pending, not sending)."""
-        if template is None:
-            return None
-        session = await self.store.get(record.session_id) if record.session_id else None
-        language = (session.language if session else None) or self.default_language
-        return template.languages.get(language, language), template_values(template, session)
-
-    async def _send(
-        self,
-        sender: OutboundSender,
-        record: MessageRecord,
-        template: NoticeTemplate | None,
-        template_args: tuple[str, list[str]] | None,
-    ) -> str:
-        key = record.key
-        if template is not None:
-            assert isinstance(sender, TemplateSender) and template_args is not None
-            language, values = template_args
-            return await sender.send_template(
-                key.bot_id, key.user_id, template.name, language, values
-            )
-        choices = choices_from_payload(record.payload)
-        if choices is not None:  # a question with options (buttons, a list)
-            return await sender.send_choices(key.bot_id, key.user_id, record.text or "", *choices)
-        return await sender.send_text(key.bot_id, key.user_id, record.text or "")
-
-    async def _refused(self, record: MessageRecord, exc: ChannelSendError) -> bool:
-        """Record a refused send: schedule the retry, or settle it ``failed``."""
-        channel, user = record.key.channel, mask_phone(record.key.user_id)
-        verdict = (
-            Verdict(Action.PERMANENT)  # e.g. a call that ended: it cannot be spoken later
-            if channel in self.inline_channels
-            else classify(channel, exc)
-        )
-        self.metrics.send_error(channel, exc.code)
-        record.error_code, record.error_detail = exc.code, exc.detail[:_MAX_DETAIL_CHARS]
-        if verdict.action.retried and not self.retry.gives_up(record.attempts):
-            delay_s = self.retry.delay_s(record.attempts, verdict.min_delay_s)
-            if verdict.action is Action.THROTTLE:
-                await self.pacer.hold(channel, record.key.bot_id, delay_s)
-            record.next_attempt_at = self.clock() + timedelta(seconds=delay_s)
-            await self._record(
-                _id(record),
-                Delivery.PENDING,
-                error_code=record.error_code,
-                error_detail=record.error_detail,
-                attempts=record.attempts,
-                next_attempt_at=record.next_attempt_at,
-            )
-            self.metrics.send_retry(channel, exc.code)
-            why = reason(exc)
-            dropped = self._repeats.admit(record.key.user_id, why)
-            if dropped is not None:
-                log.info(
-                    "send to %s refused (%s; %s): attempt %d of %d in %.1f s%s",
-                    user,
-                    why,
-                    verdict.action.value,
-                    record.attempts + 1,
-                    self.retry.max_attempts,
-                    delay_s,
-                    f" ({dropped} more refused like it since the last line)" if dropped else "",
-                )
-            self._schedule(record.key, record.next_attempt_at, record.priority)
-            return False
-        if verdict.action is Action.CREDENTIALS:
-            self._credentials_rejected(channel, exc)
-        else:
-            log.warning(
-                "send to %s failed (%s)%s",
-                user,
-                reason(exc),
-                f" (gave up after {record.attempts} attempts)" if verdict.action.retried else "",
-            )
-        await self._settle(record, Delivery.FAILED, record.error_code, record.error_detail)
-        self.metrics.send_failed(channel, exc.code)
-        return True
+    async def _record(self, message_id: int, status: Delivery, **fields: Any) -> None:
+        """Store a send's state (:func:`bot.delivery.results.record_result`)."""
+        await record_result(self.store, message_id, status, **fields)
 
     async def _resume_interrupted(self) -> None:
         """Single-process stores, at the start: the sends the last run left ``sending`` are
         pending again, due when the grace for their status webhook ends; their users are
         read from the store (their later messages wait behind them)."""
-        retry_at = self.clock() + timedelta(seconds=self.interrupted_grace_s)
+        retry_at = self._interrupted_sends.retry_at(self.clock())
         for record in await self.store.resume_interrupted(retry_at):
-            self._waiting(record)
+            self._interrupted_sends.waiting(record)
             self._unsure.add(record.key)
             self._schedule(record.key, retry_at, record.priority)
 
     async def _interrupted(self, record: MessageRecord) -> None:
         """``record`` was left ``sending`` by a dead worker (found holding the user's sender
         lock): pending again, due when the grace for its status webhook ends."""
-        record.status, record.error_code = Delivery.PENDING, None
-        record.error_detail = INTERRUPTED_DETAIL
-        record.next_attempt_at = self.clock() + timedelta(seconds=self.interrupted_grace_s)
+        self._interrupted_sends.reset(record, self.clock())
+        assert record.next_attempt_at is not None
         await self._record(
             _id(record),
             Delivery.PENDING,
@@ -647,114 +414,16 @@ class Outbox:
             attempts=record.attempts,
             next_attempt_at=record.next_attempt_at,
         )
-        self._waiting(record)
+        self._interrupted_sends.waiting(record)
         self._schedule(record.key, record.next_attempt_at, record.priority)
-
-    def _waiting(self, record: MessageRecord) -> None:
-        log.info(
-            "message %s to %s: the service stopped while sending it (attempt %d); waiting "
-            "%.0f s for the provider's status before sending it again",
-            record.id,
-            mask_phone(record.key.user_id),
-            record.attempts,
-            self.interrupted_grace_s,
-        )
-
-    def _resend(self, record: MessageRecord) -> None:
-        """Log and count an interrupted send whose grace ended without a status."""
-        log.warning(
-            "message %s to %s: no status from the provider within %.0f s of the restart; "
-            "sent again (the user may get it twice)",
-            record.id,
-            mask_phone(record.key.user_id),
-            self.interrupted_grace_s,
-        )
-        self.metrics.send_interrupted(record.key.channel, "resent")
 
     def settled_by_status(self, before: MessageRecord, provider_id: str) -> None:
         """A status webhook named ``before`` (as it was stored before the status recorded it
         ``sent`` with ``provider_id``, :meth:`OutboxStore.settle_by_status`): log it when a
         dead process had left it in flight (it is not sent again), and let the user's later
         messages go now rather than at the end of the grace."""
-        own = before.id in self._in_flight  # this process's answer is on its way
-        if not own and (
-            before.status is Delivery.SENDING or before.error_detail == INTERRUPTED_DETAIL
-        ):
-            log.info(
-                "message %s to %s: the provider's status names it (%s); recorded sent, not "
-                "sent again",
-                before.id,
-                mask_phone(before.key.user_id),
-                provider_id,
-            )
-            self.metrics.send_interrupted(before.key.channel, "settled_by_status")
+        self._interrupted_sends.settled(before, provider_id)
         self._enqueue(before.key, before.priority)
-
-    def _credentials_rejected(self, channel: str, exc: ChannelSendError) -> None:
-        """Log a rejected access token loudly, once until a send on ``channel`` works again."""
-        if channel in self._rejected:
-            log.debug("send on %s refused: credentials still rejected", channel)
-            return
-        self._rejected.add(channel)
-        log.critical(
-            "%s REJECTED OUR CREDENTIALS (status=%s code=%s: %s): every message on this "
-            "channel is recorded failed until the access token is replaced",
-            channel,
-            exc.status,
-            exc.code,
-            exc.detail,
-        )
-
-    async def _settle(
-        self,
-        record: MessageRecord,
-        status: Delivery,
-        error_code: int | None,
-        error_detail: str | None,
-    ) -> None:
-        """Store the final result of ``record`` (and mirror it on the object)."""
-        record.status, record.next_attempt_at = status, None
-        record.error_code, record.error_detail = error_code, error_detail
-        await self._record(
-            _id(record),
-            status,
-            provider_id=record.provider_id if status is Delivery.SENT else None,
-            error_code=error_code,
-            error_detail=error_detail,
-            attempts=record.attempts,
-        )
-
-    async def _record(self, message_id: int, status: Delivery, **fields: Any) -> None:
-        """``store.mark_outbound``, tried :data:`RECORD_ATTEMPTS` times over about 9 s while
-        the store is unavailable: a sent message whose result is lost is sent again."""
-        try:
-            await self.store.mark_outbound(message_id, status, **fields)
-            return
-        except StoreUnavailable as exc:
-            log.warning("storing the result of message %s failed (%s); again", message_id, exc)
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(RECORD_ATTEMPTS - 1),
-            wait=wait_exponential(multiplier=0.2, max=2.0),
-            retry=retry_if_exception_type(StoreUnavailable),
-            reraise=True,
-        ):
-            with attempt:
-                await self.store.mark_outbound(message_id, status, **fields)
-
-
-def template_values(template: NoticeTemplate, session: Session | None) -> list[str]:
-    """The body parameters of ``template`` for ``session``: each a slot of ``session.data`` or
-    ``display_name``; ``""`` when missing."""
-    values = []
-    for name in template.parameters:
-        if session is None:
-            value: object = None
-        elif name == "display_name":
-            value = session.display_name
-        else:
-            value = session.data.get(name)
-        values.append("" if value is None else str(value))
-    return values
 
 
 def _turn_order(record: MessageRecord) -> tuple[int, int]:

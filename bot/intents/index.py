@@ -1,22 +1,17 @@
 """Dictionary index of one language's phrases, and resolution of user words against it.
 
 Examples and keywords are stored as tuples of normalized words and of lemmas, so that a span
-of a message is matched with one dict lookup. Misspellings are handled per word, against a
-small vocabulary of intent words only, never against whole examples: first by sound (Spanish
-"ola", "nos bemos", see :mod:`bot.intents.phonetic`), then by edit distance (rapidfuzz ``OSA``,
-where swapping two neighbours is one edit: "cnacel", "hoal").
+of a message is matched with one dict lookup (:mod:`bot.intents.spans` finds them). A word is
+resolved as typed, by lemma, de-doubled, without a diminutive ending, or as the correction
+of a misspelling (:mod:`bot.intents.typos`); the types handed out are in
+:mod:`bot.intents.matches`.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any
-
-from rapidfuzz import process
-from rapidfuzz.distance import OSA, Levenshtein
 
 from bot.errors import DataFileError
 from bot.intents.analyzer import Analyzer, Token, TokenKind
@@ -24,75 +19,14 @@ from bot.intents.config import ScoringConfig
 from bot.intents.data import LanguageData, Phrase
 from bot.intents.guards import GuardWords
 from bot.intents.lemmas import LemmaLookup
+from bot.intents.matches import FILLER, Entry, Resolved, Span
 from bot.intents.normalize import dedouble, dedouble_variants
-from bot.intents.phonetic import SOUND_KEYS
 from bot.intents.result import NONE_INTENT
+from bot.intents.spans import PhraseFinder
 from bot.intents.tense import is_past_form
+from bot.intents.typos import TypoSearch
 
-FILLER = ""
-"""Pseudo intent of filler phrases ("por favor", "thanks"): they explain tokens, nothing more."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """What an indexed phrase means.
-
-    Attributes:
-        intent: The intent, or :data:`FILLER`.
-        keyword: True for a keyword (or an example that contains one).
-        text: The phrase as the author wrote it (for explanations).
-        context: True for a context phrase: words that may accompany the intent's phrases
-            (see :meth:`PhraseIndex.find_context`), never evidence on their own.
-    """
-
-    intent: str
-    keyword: bool
-    text: str = ""
-    context: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """A user token resolved against the vocabulary.
-
-    Attributes:
-        token: The token as analyzed.
-        form: The word to match: the token's norm, or the vocabulary word it was corrected to.
-        lemma: Lemma of ``form`` (accent-stripped).
-        score: 1.0 for a word as typed, less for a corrected one.
-        fuzzy: True when ``form`` is a correction of a misspelling (by sound or by edits).
-        weight: Importance when measuring coverage (see :class:`ScoringConfig`).
-        how: ``"exact"``, ``"dedouble"`` ("chauu"), ``"diminutive"`` ("prontito"),
-            ``"sound"`` ("ola"), ``"typo"`` ("cnacel"), or ``"unknown"`` for a word the
-            language file does not know (it stays as typed).
-    """
-
-    token: Token
-    form: str
-    lemma: str
-    score: float
-    fuzzy: bool
-    weight: float
-    how: str = "exact"
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A matched phrase: tokens ``[start, end)`` of a clause.
-
-    Attributes:
-        entry: The phrase's meaning.
-        score: The lowest word score in the span, times ``lemma_factor`` for a lemma match.
-        fuzzy: A word in the span was a corrected misspelling.
-        by_lemma: Matched through lemmas ("cancelaron" → cancelar), not the words.
-    """
-
-    start: int
-    end: int
-    entry: Entry
-    score: float
-    fuzzy: bool
-    by_lemma: bool = False
+__all__ = ["FILLER", "Entry", "PhraseIndex", "Resolved", "Span"]
 
 
 class PhraseIndex:
@@ -211,40 +145,23 @@ class PhraseIndex:
             | {lemma for key in self.lemma for lemma in key}
             | {self._lemmas.lemma(w) for w in words}
         )
-        self._fuzzy_choices = sorted(fuzzy_words)
-        longest = max((len(word) for word in self._fuzzy_choices), default=0)
-        self._fuzzy_by_length = {
-            length: [word for word in self._fuzzy_choices if abs(len(word) - length) <= 2]
-            for length in range(longest + 3)
-        }
-        """Word length → the choices at most two edits can reach, in ``_fuzzy_choices``'s
-        order (so the search finds what it would among all of them, three to five times
-        faster, and nothing at all for a word longer than any choice)."""
-        self._swapped = self._swapped_stop_words(phrase_words)
-        """Short stop words of phrases with two neighbours swapped ("yuo" → you, "teh" →
-        the): too short for edit distance (too many real words are one edit away), but a
-        swap that makes no known word is a slip of the fingers."""
-        self._sound_key = SOUND_KEYS.get(data.language)
-        self._sounds: dict[str, tuple[str, ...]] = {}
-        """Sound-alike key → the intent words with that key (see :mod:`~bot.intents.phonetic`)."""
-        if self._sound_key is not None:
-            for word in self._fuzzy_choices:
-                sound = self._sound_key(word)
-                self._sounds[sound] = (*self._sounds.get(sound, ()), word)
+        self._typos = TypoSearch(
+            data.language,
+            fuzzy_words,
+            phrase_words,
+            stop_words,
+            self.vocabulary,
+            self._lemmas,
+            config,
+        )
         self.max_phrase_len = max((len(key) for key in self.surface), default=1)
-        self._surface_trie = _trie(self.surface)
-        self._lemma_trie = _trie(self.lemma)
-        self._context_prefixes = _prefixes(self._context)
-        self._context_first = frozenset(key[0] for key in self._context)
-        self._max_context_len = max((len(key) for key in self._context), default=0)
+        self._finder = PhraseFinder(self.surface, self.lemma, self._context, config.lemma_factor)
         self._bigrams = frozenset(pair for key in self.surface for pair in itertools.pairwise(key))
         self.resolve: Callable[[Token], Resolved] = lru_cache(maxsize=50_000)(self._resolve)
         """A token matched to the vocabulary without a typo search (see :meth:`search`)."""
         self.search: Callable[[Token], Resolved | None] = lru_cache(maxsize=20_000)(self._search)
-        self._typo_of: Callable[[str], tuple[str, int] | None] = lru_cache(maxsize=20_000)(
-            self._typo
-        )
-        """:meth:`_typo` cached by word: language identification and scoring share it."""
+        self._typo_of = self._typos.typo_of
+        """:meth:`TypoSearch.typo_of`: language identification and scoring share it."""
         self.compound: Callable[[Token], tuple[Token, Token] | None] = lru_cache(maxsize=10_000)(
             self._compound
         )
@@ -356,10 +273,9 @@ class PhraseIndex:
                     self._weight(base),
                     "diminutive",
                 )
-        if self._sound_key is not None and len(norm) >= config.typo_min_length:
-            alike = self._sounds.get(self._sound_key(norm))
-            if alike:
-                word = min(alike, key=lambda known: OSA.distance(norm, known))
+        if len(norm) >= config.typo_min_length:
+            word = self._typos.by_sound(norm)
+            if word is not None:
                 return Resolved(
                     token, word, self._lemmas.lemma(word), config.sound_factor, True, 1.0, "sound"
                 )
@@ -382,7 +298,8 @@ class PhraseIndex:
 
     def _search(self, token: Token) -> Resolved | None:
         """The intent word an unknown ``token`` is a misspelling of (by edits, see
-        :meth:`_typo`), or ``None``; a real word of the language ("canela") is not one."""
+        :class:`~bot.intents.typos.TypoSearch`), or ``None``; a real word of the language
+        ("canela") is not one."""
         if self._lemmas.is_known(token.orth):
             return None
         norm = token.norm
@@ -414,24 +331,6 @@ class PhraseIndex:
         how = self.resolve_fully(Token(word, word, TokenKind.WORD)).how
         return how in ("sound", "typo", "diminutive")
 
-    def _swapped_stop_words(self, phrase_words: set[str]) -> dict[str, str]:
-        """Each short stop word of a phrase with two neighbour letters swapped → the word,
-        for swaps that are no known word ("yuo" → you, not "pro" → por)."""
-        config = self._config
-        swapped: dict[str, str] = {}
-        for word in sorted(phrase_words & self.stop_words):
-            if not config.typo_min_length <= len(word) <= config.fuzzy_min_length:
-                continue
-            for i in range(len(word) - 1):
-                variant = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-                if (
-                    variant != word
-                    and variant not in self.vocabulary
-                    and not self._lemmas.is_known(variant)
-                ):
-                    swapped.setdefault(variant, word)
-        return swapped
-
     def _compound(self, token: Token) -> tuple[Token, Token] | None:
         """Split an unknown word made of two neighbour words of some phrase: "goodnight" →
         good night, "seeya" → see ya, "thankyou" → thank you; ``None`` if it is not one."""
@@ -444,138 +343,12 @@ class PhraseIndex:
                 return first, Token(word[cut:], word[cut:], TokenKind.WORD)
         return None
 
-    def _typo(self, word: str) -> tuple[str, int] | None:
-        """The intent word ``word`` is a misspelling of, and how many edits away it is.
-
-        Edits are counted with OSA (insert, delete, substitute, swap two neighbours). Short
-        words (up to ``fuzzy_min_length``) accept one insertion, deletion or swap but no
-        substitution ("hoal" → hola, but "chat" is not "chau"); longer ones one edit of any
-        kind, and words of ``fuzzy_two_edits_length`` letters or more two edits.
-        """
-        config = self._config
-        limit = 2 if len(word) >= config.fuzzy_two_edits_length else 1
-        choices = self._fuzzy_by_length.get(len(word), ())
-        match = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
-        if match is None:
-            swapped = self._swapped.get(word)
-            return (swapped, 1) if swapped is not None else None
-        found, edits = match[0], int(match[1])
-        if (
-            len(word) <= config.fuzzy_min_length
-            and len(found) == len(word)
-            and Levenshtein.distance(word, found) == edits
-        ):
-            return None  # a substitution in a short word: too many real words are one away
-        return found, edits
-
     def find_spans(self, resolved: list[Resolved]) -> list[Span]:
-        """Every indexed phrase occurring in ``resolved`` (overlaps included).
-
-        A span is looked up by words first, then by lemmas (score times ``lemma_factor``);
-        both are walked word by word down a trie, which ends the scan as soon as no phrase
-        can continue.
-        """
-        spans: list[Span] = []
-        count = len(resolved)
-        lemma_factor = self._config.lemma_factor
-        surface_root = self._surface_trie
-        lemma_root = self._lemma_trie
-        for start, first in enumerate(resolved):
-            by_forms = surface_root.get(first.form)
-            by_lemmas = lemma_root.get(first.lemma)
-            score = 1.0
-            fuzzy = False
-            end = start
-            while by_forms is not None or by_lemmas is not None:
-                item = resolved[end]
-                if item.score < score:
-                    score = item.score
-                fuzzy = fuzzy or item.fuzzy
-                by_form = by_forms[0] if by_forms is not None else None
-                by_lemma = by_lemmas[0] if by_lemmas is not None else None
-                if by_form is not None:
-                    if (
-                        not by_form.keyword
-                        and by_lemma is not None
-                        and by_lemma.keyword
-                        and by_lemma.intent == by_form.intent
-                    ):
-                        by_form = by_lemma  # "cancela" is an example, its lemma a keyword
-                    spans.append(Span(start, end + 1, by_form, score, fuzzy))
-                elif by_lemma is not None:
-                    spans.append(
-                        Span(start, end + 1, by_lemma, score * lemma_factor, fuzzy, by_lemma=True)
-                    )
-                end += 1
-                if end == count:
-                    break
-                following = resolved[end]
-                by_forms = by_forms[1].get(following.form) if by_forms is not None else None
-                by_lemmas = by_lemmas[1].get(following.lemma) if by_lemmas is not None else None
-        return spans
+        """Every indexed phrase occurring in ``resolved`` (overlaps included; see
+        :meth:`bot.intents.spans.PhraseFinder.find_spans`)."""
+        return self._finder.find_spans(resolved)
 
     def find_context(self, resolved: list[Resolved], intents: Iterable[str]) -> list[Span]:
-        """Context phrases of ``intents`` occurring in ``resolved`` (overlaps included).
-
-        A context phrase ("esto", "el chat", "linda tarde") is matched by words or by lemmas
-        ("chats", "tardes"), never through a corrected misspelling; each span's entry has
-        ``context=True`` and its score is 1.0.
-        """
-        wanted = set(intents)
-        spans: list[Span] = []
-        if not wanted or not self._context:
-            return spans
-        count = len(resolved)
-        first = self._context_first
-        for start in range(count):
-            item = resolved[start]
-            if item.form not in first and item.lemma not in first:
-                continue
-            forms: tuple[str, ...] | None = ()
-            lemmas: tuple[str, ...] | None = ()
-            for end in range(start, min(count, start + self._max_context_len)):
-                item = resolved[end]
-                if item.fuzzy:
-                    break
-                if forms is not None:
-                    forms = (*forms, item.form)
-                    if forms not in self._context_prefixes:
-                        forms = None
-                if lemmas is not None:
-                    lemmas = (*lemmas, item.lemma)
-                    if lemmas not in self._context_prefixes:
-                        lemmas = None
-                if forms is None and lemmas is None:
-                    break
-                found = self._context.get(forms) if forms is not None else None
-                if found is None and lemmas is not None:
-                    found = self._context.get(lemmas)
-                for entry in found or ():
-                    if entry.intent in wanted:
-                        spans.append(Span(start, end + 1, entry, 1.0, False))
-        return spans
-
-
-_Node = tuple[Entry | None, dict[str, "_Node"]]
-"""A trie node: the entry of the phrase that ends here, if any, and the next words."""
-
-
-def _trie(table: Mapping[tuple[str, ...], Entry]) -> dict[str, _Node]:
-    """``table``'s phrases as a trie of words: the root's children."""
-    root: dict[str, list[Any]] = {}
-    for key, entry in table.items():
-        level = root
-        for position, word in enumerate(key):
-            node = level.setdefault(word, [None, {}])
-            if position == len(key) - 1:
-                node[0] = entry
-            level = node[1]
-
-    def freeze(level: dict[str, list[Any]]) -> dict[str, _Node]:
-        return {word: (node[0], freeze(node[1])) for word, node in level.items()}
-
-    return freeze(root)
-
-
-def _prefixes(keys: Iterable[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:
-    return frozenset(key[:length] for key in keys for length in range(1, len(key) + 1))
+        """Context phrases of ``intents`` occurring in ``resolved`` (overlaps included; see
+        :meth:`bot.intents.spans.PhraseFinder.find_context`)."""
+        return self._finder.find_context(resolved, intents)
