@@ -3,9 +3,9 @@
 ``GET /webhook/whatsapp`` answers Meta's subscription check (``hub.mode=subscribe``,
 ``hub.verify_token``, ``hub.challenge`` echoed as plain text). ``POST /webhook/whatsapp``
 verifies ``X-Hub-Signature-256`` over the raw body when an app secret is configured, parses the
-payload, queues every message durably in its user's inbox (in payload order), answers 200 and
-processes them in the background. When the store is unreachable it answers 503, so that Meta
-delivers the payload again later.
+payload, queues every message durably in its user's inbox (in payload order), applies every
+delivery status, answers 200 and processes the messages in the background. When the store is
+unreachable it answers 503, so that Meta delivers the payload again later.
 """
 
 from __future__ import annotations
@@ -57,5 +57,8 @@ async def receive(request: web.Request) -> web.Response:
             key = SessionKey(message.channel, message.bot_id, message.user_id)
             tasks.spawn(engine.drain(key), name=f"inbound {message.message_id}")
     for status in batch.statuses:
-        tasks.spawn(engine.handle_status(status), name=f"status {status.message_id}")
+        # Applied before the 200, like messages are queued: a status Meta sees acknowledged is
+        # not delivered again, and one may settle a send a crash interrupted (else it is sent
+        # twice when the interrupted grace ends).
+        await engine.handle_status(status)
     return web.Response(text="OK")

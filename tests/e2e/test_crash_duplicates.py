@@ -2,7 +2,7 @@
 flight) and started again on its store and port, the fake Graph API posting Meta's ``sent``
 status webhooks (with the send's ``biz_opaque_callback_data``, retried while the bot is down).
 At most 1 % of the replies reach the fake twice, none is lost (every stored reply reached the
-fake at least once), and once the interrupted grace (2 s here, the real clock) has passed
+fake at least once), and once the interrupted grace (8 s here, the real clock) has passed
 nothing is left pending or sending. Before attempts were recorded ahead of the send, 48 of
 1,107 replies (4.3 %) arrived twice; with them but at most once, 64 of 65 interrupted replies
 never reached the fake (lost)."""
@@ -17,7 +17,11 @@ import pytest
 from bench.crash_duplicates import _redis_outbound, measure
 from tests.redis_server import RedisServer
 
-GRACE_S = 2.0
+GRACE_S = 8.0
+"""The interrupted-send grace of the restarted process (20 s by default). Shorter than the
+fake's status retries can take on a busy machine (0.5 s doubling to 2 s while the bot is
+down, then the restart), and a status that comes after the grace finds the reply sent again:
+2 s gave 13 duplicates of 843 once under a loaded full run."""
 
 
 @pytest.fixture
