@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.channels.base import InboundMessage
 from bot.errors import BotError
+from bot.messages import InboundMessage
 from bot.sessions.locks import KeyedLock, UserLocks
 from bot.sessions.model import Delivery, MessageRecord, Session, SessionKey
 from bot.sessions.slots import LocalSendSlots, SendSlots

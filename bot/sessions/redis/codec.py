@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from bot.channels.base import InboundMessage
+from bot.messages import InboundMessage
 from bot.sessions.model import (
     Delivery,
     MessageRecord,

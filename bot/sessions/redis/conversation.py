@@ -8,7 +8,7 @@ from datetime import datetime
 
 import orjson
 
-from bot.channels.base import InboundMessage
+from bot.messages import InboundMessage
 from bot.sessions.locks import UserLocks
 from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
 from bot.sessions.redis import keys as redis_keys

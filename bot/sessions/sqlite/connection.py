@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.channels.base import InboundMessage
 from bot.clock import Clock, utc_now
+from bot.messages import InboundMessage
 from bot.sessions.model import Session, SessionKey
 from bot.sessions.sqlite.rows import Recent
 from bot.sessions.sqlite.schema import setup

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.channels.base import InboundMessage
+from bot.messages import InboundMessage
 from bot.sessions.model import Direction, MessageRecord, Session, SessionKey, Status
 from bot.sessions.sqlite.connection import _MISSING, SqliteConnection
 from bot.sessions.sqlite.rows import (

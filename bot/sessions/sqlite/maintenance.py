@@ -7,7 +7,7 @@ import sqlite3
 from collections import deque
 from datetime import datetime, timedelta
 
-from bot.channels.base import InboundMessage
+from bot.messages import InboundMessage
 from bot.sessions.model import SessionKey
 from bot.sessions.sqlite.connection import SqliteConnection
 from bot.sessions.sqlite.rows import to_iso
