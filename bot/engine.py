@@ -207,18 +207,8 @@ class Engine:
         ``error_detail``, so a message whose processing raised is never lost without a trace
         and cannot block the messages queued behind it."""
         active = await self.store.get_active(key)  # as committed: the failed turn left nothing
-        record = MessageRecord(
-            session_id=active.id if active else None,
-            key=key,
-            direction=Direction.IN,
-            kind=message.kind.value,
-            text=message.text,
-            created_at=message.timestamp,
-            step_id=active.step_id if active else None,
-            provider_id=message.message_id,
-            status=Delivery.FAILED,
-            error_detail=f"not processed: {type(error).__name__}",
-        )
+        record = _inbound_record(key, message, active, Delivery.FAILED)
+        record.error_detail = f"not processed: {type(error).__name__}"
         await self.store.commit([], [record], consumed=message)
 
     async def recover(self, limit: int = 1000) -> int:
@@ -256,20 +246,7 @@ class Engine:
                 service.touch(session, now)
             if message.display_name:
                 session.display_name = message.display_name
-        step_id = session.step_id if session else None
-        records.append(
-            MessageRecord(
-                session_id=session.id if session else None,
-                key=key,
-                direction=Direction.IN,
-                kind=message.kind.value,
-                text=message.text,
-                created_at=message.timestamp,
-                step_id=step_id,
-                provider_id=message.message_id,
-                status=Delivery.RECEIVED,
-            )
-        )
+        records.append(_inbound_record(key, message, session, Delivery.RECEIVED))
         if session is not None and not ignorable:
             if message.kind.wants_text_only_reply:
                 text = content.locales.text(session.language, "text_only", session.data)
@@ -497,3 +474,21 @@ class Engine:
         )
         if not found:
             log.debug("status for unknown message %s", update.message_id)
+
+
+def _inbound_record(
+    key: SessionKey, message: InboundMessage, session: Session | None, status: Delivery
+) -> MessageRecord:
+    """The history record of an inbound message, in ``session`` (at its waiting step) when
+    there is one."""
+    return MessageRecord(
+        session_id=session.id if session else None,
+        key=key,
+        direction=Direction.IN,
+        kind=message.kind.value,
+        text=message.text,
+        created_at=message.timestamp,
+        step_id=session.step_id if session else None,
+        provider_id=message.message_id,
+        status=status,
+    )
