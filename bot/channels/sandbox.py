@@ -62,7 +62,7 @@ class SandboxSender(WhatsAppClient):
     """
 
     def __init__(self) -> None:
-        # No HTTP session: _post_message, the only user of it, is replaced below.
+        # No HTTP session: post_message, the transport seam and its only user, is overridden below.
         super().__init__(cast(aiohttp.ClientSession, None), SANDBOX_API_URL, access_token="")
         self._counter = itertools.count(1)
         self.requests: deque[SandboxRequest] = deque(maxlen=KEPT_REQUESTS)
@@ -71,7 +71,7 @@ class SandboxSender(WhatsAppClient):
     def __repr__(self) -> str:
         return "SandboxSender()"
 
-    async def _post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
+    async def post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
         """Accept ``body`` as the Graph API would, without sending it; returns its wamid."""
         reference = OUTBOUND_REFERENCE.get()
         if reference is not None:

@@ -93,7 +93,7 @@ class WhatsAppClient:
             "type": "text",
             "text": {"preview_url": False, "body": text},
         }
-        return await self._post_message(bot_id, to, body)
+        return await self.post_message(bot_id, to, body)
 
     async def send_interactive_buttons(
         self, bot_id: str, to: str, body: str, buttons: Sequence[tuple[str, str]]
@@ -135,7 +135,7 @@ class WhatsAppClient:
                 },
             },
         }
-        return await self._post_message(bot_id, to, payload)
+        return await self.post_message(bot_id, to, payload)
 
     async def send_choices(
         self, bot_id: str, to: str, text: str, choices: Sequence[Choice], list_button: str
@@ -186,7 +186,7 @@ class WhatsAppClient:
                     },
                 },
             }
-            return await self._post_message(bot_id, to, payload)
+            return await self.post_message(bot_id, to, payload)
         logger.debug("%d options do not fit a WhatsApp list; sending numbered text", len(choices))
         return await self.send_text(bot_id, to, numbered_text(text, choices))
 
@@ -225,12 +225,18 @@ class WhatsAppClient:
             "type": "template",
             "template": template,
         }
-        return await self._post_message(bot_id, to, body)
+        return await self.post_message(bot_id, to, body)
 
-    async def _post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
-        """POST ``body`` to ``/<bot_id>/messages`` and return the wamid. The outbound message's
-        id (:data:`OUTBOUND_REFERENCE`, when set) goes as ``biz_opaque_callback_data``, which
-        Meta echoes in the message's status webhooks."""
+    async def post_message(self, bot_id: str, to: str, body: dict[str, Any]) -> str:
+        """POST ``body`` (a Cloud API message object, Meta's documented ``/messages`` body) to
+        ``/<bot_id>/messages`` and return the wamid. The outbound message's id
+        (:data:`OUTBOUND_REFERENCE`, when set) goes as ``biz_opaque_callback_data``, which Meta
+        echoes in the message's status webhooks.
+
+        This is the one transport seam of the client: every send above builds its body and
+        calls it, so a subclass that overrides it (the sandbox) changes where messages go and
+        nothing else. Raises :class:`ChannelSendError` on a timeout, a connection error or a
+        non-2xx answer (with Meta's error code when the body has one)."""
         reference = OUTBOUND_REFERENCE.get()
         if reference is not None:
             body["biz_opaque_callback_data"] = reference
