@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
 _Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
 
+OPEN, CAUTIOUS, VETOED = 0, 1, 2
+"""How much the guards hold the semantic layer back in a message (see :func:`_guarded`)."""
+
 DEFAULT_THRESHOLD = 0.75
 """Default minimum confidence for an intent to be returned instead of ``"none"``."""
 
@@ -266,8 +269,8 @@ class IntentClassifier:
             return lexical
         if lexical.intent != NONE_INTENT:
             return lexical
-        vetoed = any(_guarded(model, clauses, scores) for model, clauses, scores in seen)
-        view = LexiconView(vetoed, self._closing)
+        level = max(_guarded(model, clauses, scores) for model, clauses, scores in seen)
+        view = LexiconView(level == VETOED, self._closing, cautious=level == CAUTIOUS)
         return fuse(lexical, self._learned.guess(text), view, self._fusion)
 
     def _lexicon(
@@ -389,30 +392,38 @@ def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
 
 def _guarded(
     model: LanguageModel, clauses: Sequence[Clause], clause_scores: Sequence[ClauseScore]
-) -> bool:
-    """True when a guard vetoed an intent in the message, when the lexicon's phrases
-    (fillers, anti-examples) explain every word of it ("gracias", "ok"), or when a clause
-    holds a guard word: a negation, a conditional, a deferral, a past-time word, a business
-    object, or a question that does not open with a request ("could you ...")."""
+) -> int:
+    """How much the lexicon's guards hold the semantic layer back in a message.
+
+    Returns:
+        :data:`VETOED` when a guard vetoed an intent in the message, when the lexicon's
+        phrases (fillers, anti-examples) explain every word of it ("gracias", "ok"), or when a
+        clause holds a conditional, a business object or a question that does not open with
+        a request ("could you ..."); :data:`CAUTIOUS` when a clause holds a negation, a
+        deferral or a past-time word that vetoed nothing ("I don't want to continue", "ya
+        fue"); else :data:`OPEN`.
+    """
     if any(score.vetoes for score in clause_scores):
-        return True
+        return VETOED
     if all(_explained(clause, score) for clause, score in zip(clauses, clause_scores, strict=True)):
-        return True
+        return VETOED
     index = model.index
-    words = (
-        index.negations,
-        index.conditionals,
-        index.deferrals,
-        index.past,
-        index.business_objects,
-    )
+    level = OPEN
     for clause in clauses:
         tokens = clause.tokens
         if clause.is_question and not index.request_openers.starts_at(tokens, 0):
-            return True
-        if any(guard.starts_at(tokens, i) for i in range(len(tokens)) for guard in words):
-            return True
-    return False
+            return VETOED
+        for i in range(len(tokens)):
+            if index.conditionals.starts_at(tokens, i) or index.business_objects.starts_at(
+                tokens, i
+            ):
+                return VETOED
+            if any(
+                guard.starts_at(tokens, i)
+                for guard in (index.negations, index.deferrals, index.past)
+            ):
+                level = CAUTIOUS
+    return level
 
 
 def _explained(clause: Clause, score: ClauseScore) -> bool:

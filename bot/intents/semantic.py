@@ -46,6 +46,8 @@ order): the ``(a|b|)`` expansions of a few long entries would otherwise outweigh
 cost start-up time and memory (a vector is 2 kB)."""
 MAX_CHARS = 300
 """Characters of the normalized text given to the encoder (its cost grows with the text)."""
+MIN_CAUTIOUS_WORDS = 3
+"""Fewest words of a message with a guard word that the layer may act on."""
 _CACHE_FORMAT = 1
 
 CONFIRMABLE: frozenset[str] = frozenset({GOODBYE, CANCEL})
@@ -95,12 +97,14 @@ class Guess:
         agreeing: How many of the :attr:`SemanticModel.NEIGHBOURS` nearest examples carry
             that same label.
         example: The nearest example's text (for explanations).
+        words: Words of the text the encoder read.
     """
 
     intent: str
     similarity: float
     agreeing: int
     example: str
+    words: int = 0
 
 
 class SemanticModel:
@@ -183,6 +187,7 @@ class SemanticModel:
             float(similarities[best]),
             int((self._label_of[nearest] == label).sum()),
             self._examples[best].text,
+            len(key.split()),
         )
 
 
@@ -211,11 +216,16 @@ class Fusion:
             (``confirm``) when every one of the nearest examples agrees.
         confirmed: The lexicon would ask about a closing intent: it closes without asking
             when the nearest example is of that intent at this similarity or more.
+        cautious: A message with a negation, deferral or past-time word that vetoed nothing
+            ("I don't want to continue"): acted on at this similarity or more, never asked
+            about (the encoder hardly tells "cancel" from "don't cancel"; the examples that
+            hold such words do).
     """
 
     act: float = 0.88
     ask: float = 0.8
-    confirmed: float = 0.8
+    confirmed: float = 0.75
+    cautious: float = 0.92
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,16 +238,21 @@ class LexiconView:
             past-time word, business object), or the lexicon explained every word of it
             (fillers, anti-examples: "gracias", "ok"): the layer is then not heard.
         closing: Closing intents.
+        cautious: True when a negation, deferral or past-time word is present but vetoed
+            nothing: only a near-identical example counts (``Fusion.cautious``).
     """
 
     vetoed: bool
     closing: frozenset[str]
+    cautious: bool = False
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
     """The lexicon's result, changed by the layer only where the lexicon is unsure.
 
     - The lexicon acted (an intent passed its threshold), or a guard vetoed: kept as it is.
+    - A negation, deferral or past-time word that vetoed nothing: acted on only at
+      ``cautious`` or more.
     - The lexicon would ask about a closing intent (``confirm``): it closes without asking
       when the nearest example is of that intent at ``confirmed`` or more.
     - Nothing passed and nothing is asked: the nearest example's intent is acted on at
@@ -253,6 +268,9 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         return lexical
     if intent == NONE_INTENT:
         return lexical
+    if view.cautious:  # and never a lone guard word with a word or two ("no", "ya no")
+        sure = similarity >= fusion.cautious and guess.words >= MIN_CAUTIOUS_WORDS
+        return _acted(lexical, intent, similarity) if sure else lexical
     if similarity >= fusion.act:
         return _acted(lexical, intent, similarity)
     if (
