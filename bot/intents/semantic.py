@@ -44,7 +44,7 @@ MAX_PER_INTENT = 600
 """Most expanded examples of one intent and language encoded (every k-th one, in file
 order): the ``(a|b|)`` expansions of a few long entries would otherwise outweigh the rest and
 cost start-up time and memory (a vector is 2 kB)."""
-MAX_CHARS = 300
+MAX_CHARS = 160
 """Characters of the normalized text given to the encoder (its cost grows with the text)."""
 MIN_CAUTIOUS_WORDS = 3
 """Fewest words of a message with a guard word that the layer may act on."""
@@ -169,6 +169,7 @@ class SemanticModel:
             vectors = encoder.encode([encoder_text(e.text) for e in examples]).astype(np.float16)
             with contextlib.suppress(OSError):
                 _save(path, vectors)
+        encoder.load()  # at start-up, not on the first message
         return cls(encoder, examples, vectors.astype(np.float32), cache_size)
 
     def guess(self, text: str) -> Guess:
