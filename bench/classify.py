@@ -70,7 +70,7 @@ def measure(name: str, calls: list[Callable[[], object]]) -> Result:
 def run(passes: int) -> list[Result]:
     messages = [(m.text, m.lang) for m in load_labelled(DEV)]
     build_start = time.perf_counter()
-    classifier = IntentClassifier.from_directory(REPO / "intents", cache_size=0)
+    classifier = IntentClassifier.from_directory(REPO / "intents", cache_size=0, learned=True)
     build_s = time.perf_counter() - build_start
     print(f"classifier built in {build_s:.2f} s; {len(messages)} dev messages x {passes} passes")
 
@@ -80,7 +80,7 @@ def run(passes: int) -> list[Result]:
     no_hint = measure(
         "new, no hint", [_call(classifier, t, None) for _ in range(passes) for t, h in messages]
     )
-    cached = IntentClassifier.from_directory(REPO / "intents")
+    cached = IntentClassifier.from_directory(REPO / "intents", learned=True)
     for text, hint in messages:
         cached.classify(text, hint)
     repeated = measure(

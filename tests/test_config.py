@@ -148,20 +148,22 @@ def test_the_example_env_file_documents_every_public_setting() -> None:
         assert f"{name}=" in text, name
 
 
-def test_the_learned_layer_is_off_unless_config_turns_it_on(tmp_path: Path) -> None:
-    assert load_settings(CONFIG, {}).intents_learned is False
+def test_the_semantic_layer_is_on_as_shipped_and_config_turns_it_off(tmp_path: Path) -> None:
+    assert load_settings(CONFIG, {}).intents_learned is True
     for folder in ("flows", "intents", "locales"):
         (tmp_path / folder).symlink_to(REPO / folder)
     text = CONFIG.read_text(encoding="utf-8")
-    assert "  learned: false" in text
-    on = tmp_path / "config.yaml"
-    on.write_text(text.replace("  learned: false", "  learned: true"), encoding="utf-8")
-    assert load_settings(on, {}).intents_learned is True
+    assert "  learned: true" in text
+    off = tmp_path / "config.yaml"
+    off.write_text(text.replace("  learned: true", "  learned: false"), encoding="utf-8")
+    assert load_settings(off, {}).intents_learned is False
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("  learned: false", "  learned: maybe"), encoding="utf-8")
+    bad.write_text(text.replace("  learned: true", "  learned: maybe"), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, {})
     assert caught.value.setting == "config.yaml: intents.learned"
+
+
 def test_cache_dir_follows_xdg_cache_home(tmp_path: Path) -> None:
     assert load_settings(CONFIG, {"XDG_CACHE_HOME": str(tmp_path)}).cache_dir == (
         tmp_path / "whatsapp-intent-bot"

@@ -13,29 +13,28 @@ from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.index import FILLER
-from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
-from bot.intents.learned import (
-    Example,
-    Fusion,
-    LearnedModel,
-    LexiconView,
-    examples_from_files,
-    fuse,
-)
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import NONE_INTENT, IntentResult
 from bot.intents.scoring import ClauseScore
+from bot.intents.semantic import (
+    MIN_CAUTIOUS_WORDS,
+    Example,
+    Fusion,
+    LexiconView,
+    SemanticModel,
+    examples_from_files,
+    fuse,
+)
 
 log = logging.getLogger(__name__)
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
 _Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
 
-TRAINING_SETS = ("dev.jsonl", "holdout.jsonl", "dev2.jsonl", "dev3.jsonl")
-"""Labelled sets (``bot eval`` format) in ``<project>/tests/data/intents/`` that the learned
-layer also trains on when present: the tuning sets, never ``holdout2.jsonl`` (the judge)."""
+OPEN, CAUTIOUS, VETOED = 0, 1, 2
+"""How much the guards hold the semantic layer back in a message (see :func:`_guarded`)."""
 
 DEFAULT_THRESHOLD = 0.75
 """Default minimum confidence for an intent to be returned instead of ``"none"``."""
@@ -60,9 +59,9 @@ class IntentClassifier:
         language_fallback: Names the language of a text whose words are no evidence, when
             the conversation has none yet (see :class:`~bot.intents.langid.LinguaFallback`);
             ``None`` to rely on words only.
-        learned: A model asked where the lexicon is unsure (see
-            :func:`~bot.intents.learned.fuse`); ``None`` for the lexicon alone.
-        fusion: When the learned model's answers count; defaults to :class:`Fusion`.
+        learned: The semantic layer, asked where the lexicon is unsure (see
+            :func:`~bot.intents.semantic.fuse`); ``None`` for the lexicon alone.
+        fusion: When the semantic layer's answers count; defaults to :class:`Fusion`.
 
     Raises:
         ValueError: ``models`` is empty or ``threshold`` is outside ``(0, 1]``.
@@ -75,7 +74,7 @@ class IntentClassifier:
         config: ScoringConfig | None = None,
         cache_size: int = 10_000,
         language_fallback: Callable[[str], str | None] | None = None,
-        learned: LearnedModel | None = None,
+        learned: SemanticModel | None = None,
         fusion: Fusion | None = None,
     ) -> None:
         if not models:
@@ -94,10 +93,6 @@ class IntentClassifier:
         self._learned = learned
         self._fusion = fusion or Fusion()
         specs = [spec for model in self._models.values() for spec in model.specs.values()]
-        self._social = frozenset(spec.name for spec in specs if spec.priority <= 0)
-        self._guarded_intents = frozenset(
-            spec.name for spec in specs if spec.guarded or spec.closing
-        )
         self._closing = frozenset(spec.name for spec in specs if spec.closing)
         self._cached: Callable[[str, str | None, bool], IntentResult] = lru_cache(
             maxsize=cache_size
@@ -129,13 +124,12 @@ class IntentClassifier:
                 (a name, slang) when there is no hint (lingua's trigram models: about
                 0.02 s and 5 MB at start).
             cache_size: Number of ``classify`` results kept (LRU; 0 turns the cache off).
-            learned: Train the learned layer (:mod:`bot.intents.learned`) from the files'
+            learned: Build the semantic layer (:mod:`bot.intents.semantic`) from the files'
                 examples and ask it where the lexicon is unsure.
-            training: More labelled examples for the learned layer; ``None`` reads the
-                project's own labelled tuning sets when they exist beside ``directory``
-                (:data:`TRAINING_SETS`; never the held-out ``holdout2.jsonl``).
-            cache_dir: Folder of the lemma tables' disk cache (``Settings.cache_dir``;
-                default: :data:`bot.intents.lemmas.DEFAULT_CACHE_DIR`).
+            training: The semantic layer's examples instead of the files' own (tests).
+            cache_dir: Folder of the disk cache: lemma tables, the encoder's weights and the
+                examples' vectors (``Settings.cache_dir``; default:
+                :data:`bot.intents.lemmas.DEFAULT_CACHE_DIR`).
 
         Returns:
             A ready classifier.
@@ -151,10 +145,9 @@ class IntentClassifier:
         fallback = LinguaFallback(tuple(languages)) if statistical_language_id else None
         model = None
         if learned:
-            extra = _tuning_examples(Path(directory)) if training is None else training
-            examples = [*examples_from_files(files), *extra]
+            examples = examples_from_files(files) if training is None else list(training)
             if len({example.label for example in examples}) > 1:  # else nothing to tell apart
-                model = LearnedModel.train(examples, cache_size)
+                model = SemanticModel.build(examples, cache_dir=cache_dir, cache_size=cache_size)
         return cls(models, threshold, config, cache_size, fallback, model)
 
     @property
@@ -277,8 +270,13 @@ class IntentClassifier:
             return lexical
         if lexical.intent != NONE_INTENT:
             return lexical
-        vetoed = any(_guarded(model, clauses, scores) for model, clauses, scores in seen)
-        view = LexiconView(vetoed, self._social, self._guarded_intents, self._closing)
+        level = max(_guarded(model, clauses, scores) for model, clauses, scores in seen)
+        if level == VETOED or not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
+            return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
+        words = sum(len(clause.tokens) for clause in seen[0][1])
+        if level == CAUTIOUS and words < MIN_CAUTIOUS_WORDS:
+            return lexical
+        view = LexiconView(False, self._closing, cautious=level == CAUTIOUS)
         return fuse(lexical, self._learned.guess(text), view, self._fusion)
 
     def _lexicon(
@@ -400,30 +398,50 @@ def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
 
 def _guarded(
     model: LanguageModel, clauses: Sequence[Clause], clause_scores: Sequence[ClauseScore]
-) -> bool:
-    """True when a guard vetoed an intent in the message, when the lexicon's phrases
-    (fillers, anti-examples) explain every word of it ("gracias", "ok"), or when a clause
-    holds a guard word: a negation, a conditional, a deferral, a past-time word, a business
-    object, or a question that does not open with a request ("could you ...")."""
+) -> int:
+    """How much the lexicon's guards hold the semantic layer back in a message.
+
+    Returns:
+        :data:`VETOED` when a guard vetoed an intent in the message, when the lexicon's
+        phrases (fillers, anti-examples) explain every word of it ("gracias", "ok"), or when a
+        clause holds a conditional, a business object or a question that does not open with
+        a request ("could you ..."); :data:`CAUTIOUS` when a clause holds a negation, a
+        deferral or a past-time word that vetoed nothing ("I don't want to continue", "ya
+        fue"); else :data:`OPEN`.
+    """
     if any(score.vetoes for score in clause_scores):
-        return True
+        return VETOED
     if all(_explained(clause, score) for clause, score in zip(clauses, clause_scores, strict=True)):
-        return True
+        return VETOED
     index = model.index
-    words = (
-        index.negations,
-        index.conditionals,
-        index.deferrals,
-        index.past,
-        index.business_objects,
-    )
+    level = OPEN
     for clause in clauses:
         tokens = clause.tokens
         if clause.is_question and not index.request_openers.starts_at(tokens, 0):
-            return True
-        if any(guard.starts_at(tokens, i) for i in range(len(tokens)) for guard in words):
-            return True
-    return False
+            return VETOED
+        for i in range(len(tokens)):
+            if index.conditionals.starts_at(tokens, i) or index.business_objects.starts_at(
+                tokens, i
+            ):
+                return VETOED
+            if any(
+                guard.starts_at(tokens, i)
+                for guard in (index.negations, index.deferrals, index.past)
+            ):
+                level = CAUTIOUS
+    return level
+
+
+def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
+    """True when a word of the message is one of the language's own (a stop word, a word of
+    the intent file): a name, an email address or a number alone tells the encoder nothing
+    worth its time ("Juan Carlos", "ana@x.com", "+54 9 351")."""
+    lexicon = model.lexicon
+    return any(
+        token.kind is TokenKind.WORD and token.norm.lower() in lexicon
+        for clause in clauses
+        for token in clause.tokens
+    )
 
 
 def _explained(clause: Clause, score: ClauseScore) -> bool:
@@ -432,16 +450,3 @@ def _explained(clause: Clause, score: ClauseScore) -> bool:
     return all(
         i in covered for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
     )
-
-
-def _tuning_examples(directory: Path) -> list[Example]:
-    """The labelled messages of :data:`TRAINING_SETS` found in ``directory/../tests/data/
-    intents`` (none in a deployment without them)."""
-
-    folder = directory.parent / "tests" / "data" / "intents"
-    return [
-        Example(message.text, message.intent)
-        for name in TRAINING_SETS
-        if (folder / name).is_file()
-        for message in load_labelled(folder / name)
-    ]

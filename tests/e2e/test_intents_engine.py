@@ -204,3 +204,36 @@ async def test_opt_out_stops_proactive_messages_until_the_user_opts_back_in(
     assert (await texts(fake, user, 4))[3] == t("opt_out.resumed")
     assert (await session_of(server, user))["opted_out"] is False
     assert (await texts(fake, user, 5))[4] == t("close.timeout")
+
+
+# --- the semantic layer (issue #14, "understanding that generalizes") --------------------------
+
+ENCODER_BYE = "que les vaya súper bien"
+"""A goodbye no phrase of ``intents/es.yaml`` matches: only the semantic layer knows it
+(nearest example "que os vaya muy bien")."""
+BUSINESS_CANCEL_EN = "I have to cancel my booking for Friday"
+
+
+async def test_a_goodbye_only_the_encoder_knows_closes_with_the_notice(
+    server: BotServer, fake: FakeGraphAPI
+) -> None:
+    user = "5491130000006"
+    await say(server, user, "hola")
+    assert await texts(fake, user, 1) == [t("welcome")]
+    await say(server, user, ENCODER_BYE)
+    assert (await texts(fake, user, 2))[1] == t("close.goodbye")
+    session = await session_of(server, user)
+    assert (session["status"], session["close_reason"]) == ("completed", "goodbye")
+
+
+async def test_an_english_business_cancel_does_not_close_the_session(
+    server: BotServer, fake: FakeGraphAPI
+) -> None:
+    user = "5491130000007"
+    await say(server, user, "hi there")
+    assert await texts(fake, user, 1) == [t("welcome", "en")]
+    await say(server, user, BUSINESS_CANCEL_EN)
+    reply = (await texts(fake, user, 2))[1]
+    assert reply not in {t(f"close.{reason}", "en") for reason in ("goodbye", "cancel")}
+    session = await session_of(server, user)
+    assert (session["status"], session["close_reason"]) == ("active", None)
