@@ -10,7 +10,14 @@ import orjson
 
 from bot.messages import InboundMessage
 from bot.sessions.locks import UserLocks
-from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
+from bot.sessions.model import (
+    OPEN_STATUSES,
+    Delivery,
+    Direction,
+    MessageRecord,
+    Session,
+    SessionKey,
+)
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import (
     dumps,
@@ -62,7 +69,7 @@ class RedisConversation(RedisConnection, ConversationStore):
         fields = self._held_sessions.get(key)
         if fields is None:
             fields = await self.redis.hgetall(redis_keys.session(key))
-        if not fields or fields.get("status") != Status.ACTIVE.value:
+        if not fields or fields.get("status") not in OPEN_STATUSES:
             return None
         return session_from_hash(fields)
 
@@ -158,7 +165,7 @@ class RedisConversation(RedisConnection, ConversationStore):
             op("hset", redis_keys.session_by_id(s.id), *fields)
             op("hset", redis_keys.session(s.key), *fields)
             status = redis_keys.session_status(s.key)
-            if s.status is Status.ACTIVE and s.expires_at is not None:
+            if s.status.is_open and s.expires_at is not None:
                 ttl = max(60, int((s.expires_at - now).total_seconds()) + 60)
                 op("set", status, s.status.value, "EX", str(ttl))
                 op("zadd", redis_keys.SESSIONS_DEADLINES, score_text(epoch_s(s.expires_at)), s.id)

@@ -65,7 +65,11 @@ def session(key: SessionKey) -> str:
     ``expiresAt``, ``closedAt``, ``warnedAt`` (ISO 8601 UTC), ``channel``, ``botId``,
     ``userId``, ``flow``, ``flowVersion``, ``step``, ``stepRetries``, ``data`` (JSON),
     ``language``, ``closeReason``, ``confirming`` (the closing intent a yes/no question asks
-    about), ``optedOut`` (when the user opted out of messages, ISO 8601 UTC; empty when not).
+    about), ``optedOut`` (when the user opted out of messages, ISO 8601 UTC; empty when not),
+    ``handoff`` (JSON of the latest handoff to a person: ``reason``, ``since``, ``flow_id``,
+    ``step_id``, ``agent`` holding it, ``taken_at``, ``first_reply_at``, ``ended_at``; empty
+    when none; written with the rest of the hash, under the user's lock, so who holds the
+    conversation changes atomically with its status).
     No TTL; deleted by retention when it still shows a purged session. Written by each
     commit; read by the user's lock holder and by frontends."""
     return f"session:{_user(key)}"

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.engine import SessionAlreadyClosed
+from bot.desk import SessionAlreadyClosed
 from bot.errors import BadRequest
 from bot.sessions.model import Status
 from bot.sessions.store import SessionQuery

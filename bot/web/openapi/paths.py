@@ -77,7 +77,7 @@ def paths() -> dict[str, Any]:
                     param(
                         "status",
                         "query",
-                        "active, completed, cancelled or timeout.",
+                        "active, completed, cancelled, timeout or handoff (a person has it).",
                         type="string",
                         enum=list(STATUSES),
                     ),
