@@ -110,6 +110,13 @@ async def complete_session(request: web.Request) -> web.Response:
     return await _close(request, Status.COMPLETED)
 
 
+@routes.post("/v1/sessions/{session_id}/close")
+async def close_session(request: web.Request) -> web.Response:
+    """Close an open session (active, or in handoff) as ``completed``, like ``/complete``
+    (body: ``{"notify": bool, "reason": str}``; the notice is ``close.<reason>``)."""
+    return await _close(request, Status.COMPLETED)
+
+
 @routes.post("/v1/sessions/{session_id}/cancel")
 async def cancel_session(request: web.Request) -> web.Response:
     """Close an active session as ``cancelled`` (body: ``{"notify": bool, "reason": str}``)."""
