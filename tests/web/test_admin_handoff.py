@@ -181,3 +181,28 @@ async def test_every_handoff_call_needs_the_token(webapp: WebApp, method: str, p
         401,
         {"error": "missing or invalid bearer token"},
     )
+
+
+async def test_metrics_count_handoffs_per_flow_step_and_time_to_first_reply(
+    webapp: WebApp,
+) -> None:
+    for text in ("necesito soporte", "Marta", "marta@example.com", "Facturación", "x", "y"):
+        await webapp.whatsapp_text(ANA, text)
+    await webapp.whatsapp_text(BEN, "talk to a human")
+    sid = await session_id(webapp, ANA)
+    webapp.clock.advance(seconds=75)
+    assert (await post(webapp, sid, "messages", agent="ana", text="Hola"))[0] == 202
+    async with webapp.client.get("/metrics") as response:
+        exposition = await response.text()
+    assert (
+        'bot_handoffs_total{channel="whatsapp",flow="support",reason="invoice_not_found",'
+        'step="to_person"} 1.0' in exposition
+    )
+    assert (
+        'bot_handoffs_total{channel="whatsapp",flow="none",reason="user_request",step="none"} 1.0'
+        in exposition
+    )
+    assert 'bot_handoff_first_reply_seconds_count{channel="whatsapp"} 1.0' in exposition
+    assert 'bot_handoff_first_reply_seconds_sum{channel="whatsapp"} 75.0' in exposition
+    assert 'bot_handoff_first_reply_seconds_bucket{channel="whatsapp",le="60.0"} 0.0' in exposition
+    assert 'bot_handoff_first_reply_seconds_bucket{channel="whatsapp",le="120.0"} 1.0' in exposition
