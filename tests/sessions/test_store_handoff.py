@@ -97,23 +97,29 @@ async def test_stats_count_handoffs_per_reason_flow_and_step(store: SessionStore
     assert (row.replied, round(row.first_reply_s, 3)) == (1, 90.0)
 
 
-async def test_redis_keeps_the_holder_in_the_users_session_hash(
+async def test_redis_keeps_the_holder_in_the_users_session_hash_and_indexes_the_queue(
     redis_server: RedisServer,
 ) -> None:
     redis_server.flush()
     store = RedisStore(redis_server.url)
     await store.open()
     try:
-        await store.commit([handed_off(agent="ana")], [])
+        s = handed_off(agent="ana")
+        await store.commit([s], [])
         client = aioredis.from_url(redis_server.url, decode_responses=True)
         try:
             fields = await client.hgetall(redis_keys.session(KEY))
             status = await client.get(redis_keys.session_status(KEY))
+            queued = await client.zrange(redis_keys.SESSIONS_HANDOFF, 0, -1)
+            s.status, s.close_reason, s.closed_at = Status.COMPLETED, "operator", T0
+            await store.commit([s], [])
+            left = await client.zrange(redis_keys.SESSIONS_HANDOFF, 0, -1)
         finally:
             await client.aclose()
     finally:
         await store.close()
     assert (fields["status"], status) == ("handoff", "handoff")
+    assert (queued, left) == (["s1"], [])  # the agents' queue index
     held = json.loads(fields["handoff"])
     assert (held["agent"], held["reason"], held["step_id"]) == (
         "ana",

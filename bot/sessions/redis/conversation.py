@@ -17,6 +17,7 @@ from bot.sessions.model import (
     MessageRecord,
     Session,
     SessionKey,
+    Status,
 )
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import (
@@ -172,6 +173,10 @@ class RedisConversation(RedisConnection, ConversationStore):
             else:
                 op("set", status, s.status.value, "EX", retention)
                 op("zrem", redis_keys.SESSIONS_DEADLINES, s.id)
+            if s.status is Status.HANDOFF:
+                op("zadd", redis_keys.SESSIONS_HANDOFF, score_text(epoch_s(s.created_at)), s.id)
+            elif s.handoff is not None:  # it was in handoff: leaves the agents' queue
+                op("zrem", redis_keys.SESSIONS_HANDOFF, s.id)
             held = self._held_sessions.get(s.key)
             if held is None or held.get("sessionId") != s.id:  # else indexed when created
                 created = score_text(epoch_s(s.created_at))

@@ -25,6 +25,7 @@ LAYOUT: tuple[str, ...] = (
     "optout:{botId}:{userId}",
     "sessions:deadlines",
     "sessions:created",
+    "sessions:handoff",
     "sessions:user:{userId}",
     "messages:seq",
     "messages:nosession:{botId}:{userId}",
@@ -105,6 +106,12 @@ ones from here."""
 SESSIONS_CREATED = "sessions:created"
 """Sorted set: every session id by creation time (epoch seconds); admin queries and
 retention page through it."""
+
+
+SESSIONS_HANDOFF = "sessions:handoff"
+"""Sorted set: the ids of sessions in status ``handoff`` (a person has them), by creation
+time (epoch seconds); the agents' queue (``GET /v1/handoffs``) reads it instead of every
+session. Written by the commit that changes a session's status."""
 
 
 def sessions_of_user(user_id: str) -> str:

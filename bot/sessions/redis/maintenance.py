@@ -116,6 +116,7 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
                 for s in sessions:
                     pipe.delete(redis_keys.session_by_id(s.id), redis_keys.session_messages(s.id))
                     pipe.zrem(redis_keys.SESSIONS_CREATED, s.id)
+                    pipe.zrem(redis_keys.SESSIONS_HANDOFF, s.id)
                     pipe.zrem(redis_keys.SESSIONS_DEADLINES, s.id)
                     pipe.zrem(redis_keys.sessions_of_user(user_id), s.id)
                 for k in users.values():
