@@ -47,6 +47,8 @@ async def test_the_queue_oldest_first_with_what_the_user_said(
     )
     assert (first["waiting_s"], first["last_inbound_text"]) == (91.0, "es por una factura")
     assert first["language"] == "es" and body["handoffs"][1]["language"] == "en"
+    status, one = await webapp.admin("GET", "/v1/handoffs?limit=1")  # the oldest waiting
+    assert [h["user_id"] for h in one["handoffs"]] == [ANA] and one["ids"] == body["ids"]
     # polling: only what changed at or after the previous answer's `now`; ids names all
     webapp.clock.advance(seconds=5)
     since = body["now"].replace("+00:00", "Z")

@@ -52,17 +52,19 @@ async def queue(request: web.Request) -> web.Response:
     limit = params.whole(request, "limit", 100, MAX_HANDOFFS)
     runtime = request.app[RUNTIME]
     store = runtime.store
-    sessions = await store.list_sessions(SessionQuery(status=Status.HANDOFF.value, limit=limit))
-    sessions.sort(key=lambda s: (s.handoff.since if s.handoff else s.created_at, s.id))
+    # every one (at most MAX_HANDOFFS), so that `limit` keeps the oldest waiting, not the newest
+    queued = SessionQuery(status=Status.HANDOFF.value, limit=MAX_HANDOFFS)
+    every = await store.list_sessions(queued)
+    every.sort(key=lambda s: (s.handoff.since if s.handoff else s.created_at, s.id))
     now = runtime.engine.clock()
-    items = [await _item(store, s, now) for s in sessions]
+    items = [await _item(store, s, now) for s in every[:limit]]
     changed = [
         i for i in items if since is None or datetime.fromisoformat(i["updated_at"]) >= since
     ]
     return web.json_response(
         {
             "handoffs": changed,
-            "ids": [s.id for s in sessions],
+            "ids": [s.id for s in every],
             "total": await store.count_sessions(SessionQuery(status=Status.HANDOFF.value)),
             "now": now.isoformat(),
         }

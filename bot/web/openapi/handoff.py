@@ -105,8 +105,9 @@ def handoff_schemas() -> dict[str, Any]:
                 "ids": {
                     "type": "array",
                     "items": {"type": "string"},
-                    "description": "Every session in the queue now, oldest first (with "
-                    "`since`, `handoffs` holds only the changed ones).",
+                    "description": "Every session in the queue now (at most 500), oldest "
+                    "first; `handoffs` holds the first `limit` of them (with `since`, only "
+                    "the changed ones).",
                 },
                 "total": {"type": "integer"},
                 "now": TIME,
