@@ -208,3 +208,11 @@ async def test_metrics_count_handoffs_per_flow_step_and_time_to_first_reply(
     assert 'bot_handoff_first_reply_seconds_sum{channel="whatsapp"} 75.0' in exposition
     assert 'bot_handoff_first_reply_seconds_bucket{channel="whatsapp",le="60.0"} 0.0' in exposition
     assert 'bot_handoff_first_reply_seconds_bucket{channel="whatsapp",le="120.0"} 1.0' in exposition
+
+
+async def test_a_users_current_session_may_be_one_a_person_has(webapp: WebApp) -> None:
+    await webapp.whatsapp_text(ANA, "quiero hablar con una persona")
+    status, body = await webapp.admin("GET", f"/v1/users/{ANA}/session")
+    assert status == 200
+    assert body["session"]["status"] == "handoff"
+    assert body["session"]["handoff"]["reason"] == "user_request"

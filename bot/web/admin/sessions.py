@@ -125,7 +125,8 @@ async def cancel_session(request: web.Request) -> web.Response:
 
 @routes.get("/v1/users/{user}/session")
 async def user_session(request: web.Request) -> web.Response:
-    """The user's current (newest active) session with its history, and recent sessions."""
+    """The user's current (newest active, else in handoff) session with its history, and
+    recent sessions."""
     authorize(request)
     store = request.app[RUNTIME].store
     user = params.path(request, "user")
@@ -141,7 +142,9 @@ async def user_session(request: web.Request) -> web.Response:
     recent = await store.list_sessions(base)
     if not recent:
         raise BadRequest("no sessions for this user", status=404)
-    active = await store.list_sessions(replace(base, status=Status.ACTIVE.value, limit=1))
+    active = await store.list_sessions(
+        replace(base, status=Status.ACTIVE.value, limit=1)
+    ) or await store.list_sessions(replace(base, status=Status.HANDOFF.value, limit=1))
     current: dict[str, Any] | None = None
     listed = await sessions_json(store, recent)
     if active:
