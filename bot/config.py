@@ -168,6 +168,10 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
             "SESSION_WARN_BEFORE_MINUTES",
             env_or("SESSION_WARN_BEFORE_MINUTES", session.get("warn_before_minutes")),
         ),
+        handoff_timeout_min=as_number(
+            "HANDOFF_TIMEOUT_MINUTES",
+            env_or("HANDOFF_TIMEOUT_MINUTES", session.get("handoff_timeout_minutes", 1440)),
+        ),
         notify_timeout=as_bool(
             "SESSION_TIMEOUT_NOTIFY",
             env_or("SESSION_TIMEOUT_NOTIFY", session.get("timeout_notify", True)),

@@ -154,6 +154,9 @@ class Settings:
         warn_before_min: Minutes before the timeout to send an "are you still there?"
             warning; ``None`` sends none.
         notify_timeout: Send the timeout notice; when False sessions close silently.
+        handoff_timeout_min: Inactivity (minutes) after which a session a person has (status
+            ``handoff``) closes with ``close.handoff_timeout`` (default 24 h, WhatsApp's
+            customer service window).
         retention_h: Hours a closed session and its messages are kept.
         database_url: ``sqlite:///path`` (relative to ``base_dir``), ``sqlite:////abs/path``,
             or ``redis://host:port/db`` for several workers on one Redis.
@@ -188,6 +191,7 @@ class Settings:
     sweep_interval_s: float = 1.0
     warn_before_min: float | None = None
     notify_timeout: bool = True
+    handoff_timeout_min: float = 1440.0
     retention_h: float = 168.0
     database_url: str = "sqlite:///data/bot.db"
     intent_threshold: float = 0.75

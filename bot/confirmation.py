@@ -14,8 +14,8 @@ from datetime import datetime
 
 from bot.channels.base import Choice, choices_payload
 from bot.content import Snapshot
-from bot.flows.runner import Reply
 from bot.flows.slots import parse_yes_no
+from bot.flows.turn import Reply
 from bot.sessions.model import MessageRecord, Session
 
 CONFIRM_YES = "confirm_yes"

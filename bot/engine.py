@@ -6,7 +6,10 @@ confirmation; classify the text; handle opt-out / opt-in, goodbye and cancel as 
 interruptions (also in the middle of a flow), or ask first when the classifier is unsure of a
 close (``IntentResult.confirm``); otherwise feed the waiting flow step, start a flow the text
 (or any intent it ranks) triggers, greeting in the same reply when it also greets, or answer a
-greeting / anything else. The session change,
+greeting / anything else. A session a person has (status ``handoff``, :mod:`bot.handoff`) gets no
+answer from the bot but to goodbye and opt-out; the ``handoff`` intent and a flow's
+``handoff`` action move a session there, and the operators' calls (take, write, give back,
+close) are :mod:`bot.desk`'s. The session change,
 the inbound message and every reply are committed in one transaction, then handed to the outbox
 (:mod:`bot.delivery.outbox`), which sends each user's messages in order.
 
@@ -28,9 +31,10 @@ from bot.clock import Clock
 from bot.confirmation import CONFIRM_NO, CONFIRM_YES
 from bot.content import Snapshot
 from bot.delivery.outbox import Outbox
-from bot.errors import BotError
-from bot.flows.runner import Turn
+from bot.desk import OperatorDesk
 from bot.flows.slots import fold
+from bot.flows.turn import Turn
+from bot.handoff import HANDOFF, USER_REQUEST
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
 from bot.sessions.events import session_event
@@ -106,19 +110,7 @@ _DELIVERY_BY_STATUS = {
 }
 
 
-class SessionAlreadyClosed(BotError):
-    """An operator asked to close a session that is not active.
-
-    Attributes:
-        session: The session as stored (its status and close reason tell why).
-    """
-
-    def __init__(self, session: Session) -> None:
-        super().__init__(f"session {session.id} is already {session.status.value}")
-        self.session = session
-
-
-class Engine:
+class Engine(OperatorDesk):
     """Handles inbound messages and delivery statuses for every channel.
 
     Attributes:
@@ -248,7 +240,9 @@ class Engine:
                 session.display_name = message.display_name
         records.append(_inbound_record(key, message, session, Delivery.RECEIVED))
         if session is not None and not ignorable:
-            if message.kind.wants_text_only_reply:
+            if session.status is Status.HANDOFF:  # a person has it: the bot stays silent
+                records.extend(await self._handed_off(content, session, message, records[-1], now))
+            elif message.kind.wants_text_only_reply:
                 text = content.locales.text(session.language, "text_only", session.data)
                 records.append(service.reply(session, text, now))
             else:
@@ -263,9 +257,9 @@ class Engine:
         for changed_session in changed:
             if changed_session.id == created:
                 self._observe("created", changed_session)
-            elif changed_session.status is Status.ACTIVE:
+            elif changed_session.status.is_open:
                 self._observe("reused", changed_session)
-            if changed_session.status is not Status.ACTIVE:
+            if not changed_session.status.is_open:
                 self._observe("closed", changed_session)
         return stored
 
@@ -323,6 +317,8 @@ class Engine:
             return self._close(content, session, status, reason, now)
         if content.runner.is_cancel_keyword(session, text):
             return self._close(content, session, Status.CANCELLED, CloseReason.CANCEL, now)
+        if result.intent == HANDOFF:  # the user asks for a person
+            return [self._hand_off(content, session, USER_REQUEST, now)]
         if result.confirm in CLOSES:
             return [confirmation.ask(content, session, result.confirm, now)]
         if waiting is not None:
@@ -398,6 +394,10 @@ class Engine:
         if turn.end_reason is not None:
             session.flow_id = ran  # a closed session keeps the flow it ran (admin, stats)
             out.extend(self._close(content, session, Status(turn.end_status), turn.end_reason, now))
+        elif turn.handoff_reason is not None:  # a flow's handoff action: a person takes it
+            out.append(
+                self._hand_off(content, session, turn.handoff_reason, now, turn.handoff_step)
+            )
         return out
 
     def _close(
@@ -405,44 +405,6 @@ class Engine:
     ) -> list[MessageRecord]:
         notice = content.service.close(session, status, reason, now)
         return [] if notice is None else [notice]
-
-    async def close_session(
-        self, session_id: str, status: Status, reason: str, *, notify: bool = True
-    ) -> Session | None:
-        """Close a session on an operator's request, under its user's lock.
-
-        The notice is the same localized one a user-caused close sends
-        (:meth:`SessionService.close`), stored and sent unless ``notify`` is False.
-
-        Args:
-            session_id: The session to close.
-            status: ``COMPLETED`` or ``CANCELLED`` (any final status is accepted).
-            reason: The close reason recorded (and used to pick the notice text).
-            notify: Send the close notice to the user.
-
-        Returns:
-            The closed session, or ``None`` when no session has this id.
-
-        Raises:
-            SessionAlreadyClosed: The session is not active.
-        """
-        found = await self.store.get(session_id)
-        if found is None:
-            return None
-        async with self.locks.lock(found.key):
-            session = await self.store.get(session_id)
-            if session is None:
-                return None
-            if session.status is not Status.ACTIVE:
-                raise SessionAlreadyClosed(session)
-            if notify and await self.store.opted_out_at(session.key) is not None:
-                notify = False  # a notice nobody asked for: never to a user who opted out
-            service = self.content.service  # read once, with no await before its use
-            notice = service.close(session, status, reason, self.clock(), notify=notify)
-            records = await self.store.commit([session], [notice] if notice else [])
-            self._observe("closed", session)
-            await self.outbox.submit(records)
-        return session
 
     async def handle_status(self, update: StatusUpdate) -> None:
         """Apply a delivery status to the stored outbound message; log failures with the code.

@@ -18,10 +18,13 @@ and a recording channel; HTTP actions get the replies the case scripts, never th
             bot: {key: order.timeout} # a locale text, rendered with the session data
             status: timeout
 
-A turn is one of ``user: <text>``, ``tap: <option value>``, ``wait: <30s|31m|2h>``, and may
-check ``bot`` (every reply of the turn, in order: a text for exact equality, or
-``{contains: ...}``, ``{regex: ...}``, ``{key: ...}``), ``options`` (the titles offered),
-``slots`` (a subset of the session data), ``status``, ``close_reason``, ``flow`` and ``step``.
+A turn is one of ``user: <text>``, ``tap: <option value>``, ``wait: <30s|31m|2h>``, and, for
+a conversation a person has (docs/handoff.md), ``agent: <text>`` (an agent's message to the
+user, through the admin API's path) or ``return: bot`` (the agent gives it back). It may
+check ``bot`` (every message the user got in the turn, in order, the agent's included: a text
+for exact equality, or ``{contains: ...}``, ``{regex: ...}``, ``{key: ...}``), ``options``
+(the titles offered), ``slots`` (a subset of the session data), ``status``, ``close_reason``,
+``flow``, ``step`` and ``handoff`` (the reason of the session's handoff, while it lasts).
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ from typing import Any
 from bot.channels.base import Choice, InboundKind, InboundMessage
 from bot.clock import utc_now
 from bot.config import Settings
-from bot.errors import DataFileError
+from bot.engine import Engine
+from bot.errors import BotError, DataFileError
 from bot.flows.actions import Actions
 from bot.flows.http_action import ActionFailed
 from bot.flows.model import HttpCall, Text
 from bot.flows.problems import Problems
 from bot.flows.runner import render_text
-from bot.sessions.model import Session
+from bot.sessions.model import Session, Status
 from bot.sessions.sqlite import SqliteStore
 from bot.sessions.store import SessionQuery
 from bot.wiring import Content, build_runtime
@@ -54,8 +58,13 @@ CHANNEL = "whatsapp"
 BOT_ID = "bot-test"
 DEFAULT_USER = "5491100000000"
 CASE_KEYS = frozenset({"name", "lang", "user", "now", "http", "turns"})
-ACTION_KEYS = ("user", "tap", "wait")
-CHECK_KEYS = frozenset({"bot", "options", "slots", "status", "close_reason", "flow", "step"})
+ACTION_KEYS = ("user", "tap", "wait", "agent", "return")
+CHECK_KEYS = frozenset(
+    {"bot", "options", "slots", "status", "close_reason", "flow", "step", "handoff"}
+)
+AGENT = "agent"
+"""The agent's name in ``agent:`` and ``return:`` turns."""
+_ONE_OF = "user:, tap:, wait:, agent:, return:"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -146,11 +155,11 @@ def _case(path: Path, raw: Any, seq: list[Any], index: int, problems: Problems) 
     turns: list[TurnSpec] = []
     for i, turn in enumerate(turns_raw):
         if not isinstance(turn, Mapping):
-            problems.add(path, turns_raw, i, "a turn is a mapping: user:, tap: or wait:")
+            problems.add(path, turns_raw, i, f"a turn is a mapping: {_ONE_OF}")
             continue
         actions = [k for k in ACTION_KEYS if k in turn]
         if len(actions) != 1:
-            problems.add(path, turns_raw, i, "a turn has exactly one of user:, tap:, wait:")
+            problems.add(path, turns_raw, i, f"a turn has exactly one of {_ONE_OF}")
             continue
         for key in turn:
             if key not in CHECK_KEYS and key not in ACTION_KEYS:
@@ -311,6 +320,11 @@ async def run_case(settings: Settings, content: Content, case: Case) -> CaseResu
                 if turn.action == "wait":
                     clock.advance(parse_duration_s(turn.value) or 0.0)
                     await runtime.sweeper.run_once()
+                elif turn.action in ("agent", "return"):
+                    problem = await _agent_turn(runtime.engine, store, case.user, turn)
+                    if problem is not None:
+                        result.failures.append(f"{where_}: {problem}")
+                        break
                 else:
                     text, payload, kind = turn.value, None, InboundKind.TEXT
                     if turn.action == "tap":
@@ -387,11 +401,32 @@ def _check(
         "close_reason": session.close_reason if session else None,
         "flow": session.flow_id if session else None,
         "step": session.step_id if session else None,
+        "handoff": (
+            session.handoff.reason
+            if session and session.handoff and session.status is Status.HANDOFF
+            else None
+        ),
     }
     for name, actual in fields.items():
         if name in checks and checks[name] != actual:
             failures.append(f"{name}: expected {checks[name]!r}, got {actual!r}")
     return failures
+
+
+async def _agent_turn(engine: Engine, store: SqliteStore, user: str, turn: TurnSpec) -> str | None:
+    """Run an ``agent:`` (write) or ``return:`` (give back) turn on the user's newest session;
+    what went wrong, or ``None``."""
+    sessions = await store.list_sessions(SessionQuery(user_id=user, limit=1))
+    if not sessions:
+        return f"{turn.action}: the user has no session yet"
+    try:
+        if turn.action == "agent":
+            await engine.write(sessions[0].id, AGENT, turn.value)
+        else:
+            await engine.give_back(sessions[0].id, AGENT)
+    except BotError as exc:  # not in handoff, closed
+        return f"{turn.action}: {exc}"
+    return None
 
 
 def default_test_files(folder: Path) -> list[Path]:

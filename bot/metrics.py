@@ -27,6 +27,10 @@ Series (all counters end in ``_total`` in the exposition):
 - ``bot_sessions_opened_total{channel}`` and ``bot_sessions_closed_total{channel, status, reason}``.
 - ``bot_sweeper_lag_seconds``: at the last sweep, how long the oldest due session had been due.
 - ``bot_webhook_latency_seconds{route, status}``: histogram of webhook handling time.
+- ``bot_handoffs_total{channel, reason, flow, step}``: sessions handed to a person, by reason
+  and the flow and step they came from (``none`` outside a flow).
+- ``bot_handoff_first_reply_seconds{channel}``: histogram of the time from a handoff to the
+  first agent message stored for the user.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds, in seconds, of the webhook latency histogram."""
+
+FIRST_REPLY_BUCKETS_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0, 86400.0)
+"""Upper bounds, in seconds, of the time-to-first-agent-reply histogram (up to a day)."""
 
 DELAY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 """Upper bounds, in seconds, of the outbound delay histogram (pacing and retries included)."""
@@ -91,6 +98,14 @@ class Metrics:
 
     def cleanup_failed(self) -> None:
         """A retention cleanup run failed."""
+
+    def handed_off(self, channel: str, reason: str, flow: str | None, step: str | None) -> None:
+        """A session on ``channel`` was handed to a person for ``reason``, from ``flow`` and
+        ``step`` (``None`` outside a flow)."""
+
+    def agent_first_reply(self, channel: str, seconds: float) -> None:
+        """An agent's first message to a handed-off user was stored ``seconds`` after the
+        handoff."""
 
 
 NO_METRICS = Metrics()
@@ -170,6 +185,19 @@ class PrometheusMetrics(Metrics):
         self._cleanup_failures = Counter(
             "bot_cleanup_failures", "Retention cleanup runs that failed.", registry=r
         )
+        self._handoffs = Counter(
+            "bot_handoffs",
+            "Sessions handed to a person, by reason and the flow and step they came from.",
+            ["channel", "reason", "flow", "step"],
+            registry=r,
+        )
+        self._first_reply = Histogram(
+            "bot_handoff_first_reply_seconds",
+            "Time from a handoff to the first agent message.",
+            ["channel"],
+            buckets=FIRST_REPLY_BUCKETS_S,
+            registry=r,
+        )
         self._latency = Histogram(
             "bot_webhook_latency_seconds",
             "Time to answer a webhook request.",
@@ -228,6 +256,12 @@ class PrometheusMetrics(Metrics):
 
     def cleanup_failed(self) -> None:
         self._cleanup_failures.inc()
+
+    def handed_off(self, channel: str, reason: str, flow: str | None, step: str | None) -> None:
+        self._child(self._handoffs, channel, reason, flow or "none", step or "none").inc()
+
+    def agent_first_reply(self, channel: str, seconds: float) -> None:
+        self._child(self._first_reply, channel).observe(max(0.0, seconds))
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format (see :data:`CONTENT_TYPE`)."""

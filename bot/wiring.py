@@ -116,6 +116,7 @@ def build_runtime(
             notify_timeout=settings.notify_timeout,
             warn_before_s=settings.warn_before_min * 60 if settings.warn_before_min else None,
             policy=runner,
+            handoff_timeout_s=settings.handoff_timeout_min * 60.0,
         )
         return Snapshot(content=content, runner=runner, service=service)
 

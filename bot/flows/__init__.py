@@ -7,6 +7,7 @@ See docs/flows.md for the language; :func:`load_flows` validates it (every probl
 from bot.flows.loader import load_flows
 from bot.flows.model import Flow, Step, Text
 from bot.flows.problems import InvalidFlows
-from bot.flows.runner import FlowRunner, Reply, Turn
+from bot.flows.runner import FlowRunner
+from bot.flows.turn import Reply, Turn
 
 __all__ = ["Flow", "FlowRunner", "InvalidFlows", "Reply", "Step", "Text", "Turn", "load_flows"]

@@ -19,7 +19,14 @@ from bot.flows import credentials
 from bot.flows.checks import EMAIL_SENT
 from bot.flows.email_action import Mailer, build_message
 from bot.flows.http_action import ActionFailed, AiohttpClient, HttpClient, pick
-from bot.flows.model import Action, CredentialsAction, EmailAction, HttpAction, Text
+from bot.flows.model import (
+    Action,
+    CredentialsAction,
+    EmailAction,
+    HandoffAction,
+    HttpAction,
+    Text,
+)
 from bot.flows.slots import parse_email
 
 __all__ = ["ActionContext", "ActionFailed", "Actions"]
@@ -95,6 +102,8 @@ class Actions:
             return {slot: pick(answer, path) for slot, path in action.call.save.items()}
         if isinstance(action, EmailAction):
             return await self._email(action, context)
+        if isinstance(action, HandoffAction):  # the runner hands off; it never runs here
+            return {}
         return await self._credentials(action, context)
 
     async def _email(self, action: EmailAction, context: ActionContext) -> dict[str, Any]:

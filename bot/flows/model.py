@@ -206,7 +206,22 @@ class EmailAction:
     to: str = "{email}"
 
 
-Action = CredentialsAction | HttpAction | EmailAction
+@dataclass(frozen=True, slots=True)
+class HandoffAction:
+    """``handoff``: a person of the team takes the conversation. The user gets the localized
+    ``handoff.notice`` (after the step's ``say``, if any), the session moves to status
+    ``handoff`` with ``reason`` and this step, and the bot stays silent until an agent gives
+    it back; the flow then resumes at the step this one leads to (``next``, else the
+    following one; the bot greets again when there is none).
+
+    Attributes:
+        reason: Recorded with the handoff (statistics, the agents' queue).
+    """
+
+    reason: str = "flow"
+
+
+Action = CredentialsAction | HttpAction | EmailAction | HandoffAction
 """What a step's ``action`` can be."""
 
 

@@ -1,5 +1,5 @@
 """Reading a step's action: ``deliver_credentials`` (generated, from a pool file, or from an
-HTTP call), ``http`` (a call whose JSON reply fills slots) and ``email``."""
+HTTP call), ``http`` (a call whose JSON reply fills slots), ``email`` and ``handoff``."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from bot.flows.model import (
     Action,
     CredentialsAction,
     EmailAction,
+    HandoffAction,
     HttpAction,
     HttpCall,
 )
 from bot.flows.parse_fields import NAME_RE, FieldReader
 
 HTTP_KEYS = frozenset({"url", "headers", "timeout_seconds", "retries", "backoff_seconds", "save"})
+HANDOFF_REASON = "[a-z][a-z0-9_]{0,63}"
+"""A ``handoff`` action's ``reason``."""
 CREDENTIALS_KEYS = frozenset({"provider", "file"} | HTTP_KEYS - {"save"})
 
 
@@ -71,6 +74,8 @@ class ActionReader(FieldReader):
             return None
         if raw == "deliver_credentials":
             return CredentialsAction()
+        if raw == "handoff":
+            return HandoffAction()
         if not isinstance(raw, Mapping) or len(raw) != 1:
             self.bad_value(
                 node,
@@ -89,8 +94,12 @@ class ActionReader(FieldReader):
             return HttpAction(call) if call is not None else None
         if name == "email":
             return self.email_action(raw, config)
+        if name == "handoff":
+            return self.handoff_action(config)
         if name != "deliver_credentials":
-            self.problem(raw, name, f"unknown action {name!r} (deliver_credentials, http, email)")
+            self.problem(
+                raw, name, f"unknown action {name!r} (deliver_credentials, http, email, handoff)"
+            )
             return None
         provider = config.get("provider", "generated")
         if provider == "generated":
@@ -132,3 +141,14 @@ class ActionReader(FieldReader):
         if subject is None or body is None:
             return None
         return EmailAction(subject=subject, body=body, to=to)
+
+    def handoff_action(self, config: Mapping[str, Any]) -> Action | None:
+        """``handoff`` or ``{handoff: {reason: no_invoice}}``."""
+        self.unknown_keys(config, {"reason"}, "handoff")
+        reason = config.get("reason", "flow")
+        if not isinstance(reason, str) or not re.fullmatch(HANDOFF_REASON, reason):
+            self.bad_value(
+                config, "reason", "reason is 1-64 lowercase letters, digits or _, starting a-z"
+            )
+            return None
+        return HandoffAction(reason)

@@ -12,6 +12,7 @@ from bot.errors import DataFileError
 from bot.flows.conditions import Condition, ConditionSyntaxError
 from bot.flows.model import (
     Ask,
+    HandoffAction,
     Rule,
     SlotType,
     Source,
@@ -270,6 +271,9 @@ class StepReader(ActionReader):
             self.problem(node, "end", "a step cannot both collect an answer and end")
         if end is not None and "next" in node:
             self.problem(node, "next", "a step that ends the flow has no next")
+        if isinstance(action, HandoffAction):
+            for key in sorted({"collect", "end", "on_error", "error"} & set(node)):
+                self.problem(node, key, f"a handoff step has no {key}")
         line, column = where(seq, index)
         return Step(
             id=step_id,

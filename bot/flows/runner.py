@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
 
 from bot import templates
-from bot.channels.base import Choice, choices_payload
+from bot.channels.base import Choice
 from bot.clock import Clock, utc_now
 from bot.flows.actions import ActionContext, ActionFailed, Actions
 from bot.flows.checks import TRIGGER_SLOT
 from bot.flows.conditions import Condition
-from bot.flows.model import Flow, SlotType, Step, Target, Text
+from bot.flows.model import Flow, HandoffAction, SlotType, Step, Target, Text
 from bot.flows.slots import fold, parse_answer, region_of
+from bot.flows.turn import Reply, Turn
 from bot.locales import Locales
 from bot.sessions.model import Session
 
@@ -42,55 +43,6 @@ FLOW_LOOP = "flow_loop"
 """Close reason when a flow jumps around without asking anything (an authoring mistake)."""
 MAX_HOPS = 50
 """Steps one turn may enter before the runner stops a loop that never asks anything."""
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A text to send, the step that produced it, and the options it offers (if any)."""
-
-    text: str
-    step_id: str | None
-    choices: tuple[Choice, ...] = ()
-    list_button: str = ""
-
-    @property
-    def payload(self) -> dict[str, Any] | None:
-        """The outbound message payload (see :func:`bot.channels.base.choices_payload`)."""
-        return choices_payload(self.choices, self.list_button) if self.choices else None
-
-
-@dataclass(slots=True)
-class Turn:
-    """The outcome of one user input inside (or into) a flow.
-
-    Attributes:
-        replies: Texts to send, in order.
-        flow_id: The flow the session is in afterwards (once it ended: the flow that ran, or
-            ``None`` when the session left a flow that no longer exists).
-        step_id: The step waiting for an answer afterwards (``None`` once it ended).
-        version: The version of ``flow_id`` the session runs.
-        retries: Invalid answers given so far to the waiting step.
-        data: The session data afterwards (collected slots, action results).
-        language: Set when the flow fixes the session's language.
-        end_reason: Set when the flow ended: the session closes with this reason ...
-        end_status: ... and this status (``completed`` or ``cancelled``).
-    """
-
-    replies: list[Reply] = field(default_factory=list)
-    flow_id: str | None = None
-    step_id: str | None = None
-    version: str | None = None
-    retries: int = 0
-    data: dict[str, Any] = field(default_factory=dict)
-    language: str | None = None
-    end_reason: str | None = None
-    end_status: str = "completed"
-
-    def finish(self, reason: str, status: str = "completed") -> None:
-        """End the flow: the session closes with ``status``/``reason``."""
-        self.step_id = None
-        self.retries = 0
-        self.end_reason, self.end_status = reason, status
 
 
 @dataclass(slots=True)
@@ -299,6 +251,19 @@ class FlowRunner:
         await self._run(context, self._next(context, step, turn, value), turn)
         return turn
 
+    async def resume(self, session: Session) -> Turn:
+        """Go on with ``session``'s flow where it stands, after a person gave the conversation
+        back (handoff): ``step_id`` is entered again (a question is asked again). Outside a
+        flow, or when its flow or step no longer exists, the turn has no flow and no reply."""
+        turn = Turn(flow_id=session.flow_id, version=session.flow_version, data=dict(session.data))
+        context = self._context(session) if session.step_id is not None else None
+        step = context.flow.step(session.step_id or "") if context is not None else None
+        if context is None or step is None:
+            turn.flow_id = turn.version = None
+            return turn
+        await self._run(context, step, turn)
+        return turn
+
     # -- the walk -------------------------------------------------------------------------
 
     async def _run(self, context: _Context, step: Step | None, turn: Turn) -> None:
@@ -318,6 +283,11 @@ class FlowRunner:
                     turn.data[slot] = templates.render(value, turn.data, context.lang)
                 else:
                     turn.data[slot] = value
+            if isinstance(step.action, HandoffAction):  # a person takes it from here
+                if step.say is not None:
+                    turn.replies.append(Reply(self._render(context, step.say, turn.data), step.id))
+                turn.hand_off(step.action.reason, step.id, self._next(context, step, turn, None))
+                return
             if step.action is not None:
                 failed = await self._act(context, step, turn)
                 if failed:

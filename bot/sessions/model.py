@@ -5,18 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
 
 class Status(StrEnum):
-    """Session status; every status but ``ACTIVE`` is final."""
+    """Session status; ``ACTIVE`` and ``HANDOFF`` are open (:attr:`is_open`), every other one
+    is final."""
 
     ACTIVE = "active"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     TIMEOUT = "timeout"
+    HANDOFF = "handoff"
+    """A person (an agent) has the conversation: the bot does not answer (see
+    :class:`Handoff`)."""
+
+    @property
+    def is_open(self) -> bool:
+        """True for ``ACTIVE`` and ``HANDOFF``: the user's current session, with a deadline."""
+        return self in OPEN_STATUSES
 
 
 class CloseReason(StrEnum):
@@ -28,6 +37,12 @@ class CloseReason(StrEnum):
     CREDENTIALS_DELIVERED = "credentials_delivered"
     OPTED_OUT = "opted_out"
     """The user asked for no more messages (WhatsApp's opt-out); closed silently."""
+    HANDOFF_TIMEOUT = "handoff_timeout"
+    """Nobody wrote for ``HANDOFF_TIMEOUT_MINUTES`` while a person had the conversation."""
+
+
+OPEN_STATUSES = frozenset({Status.ACTIVE, Status.HANDOFF})
+"""The statuses of a user's current session (one per :class:`SessionKey` at most)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +58,72 @@ class SessionKey:
     channel: str
     bot_id: str
     user_id: str
+
+
+@dataclass(slots=True)
+class Handoff:
+    """The latest handoff of a session to a person (kept after it ends, for the statistics).
+
+    Attributes:
+        reason: Why: ``user_request`` (the ``handoff`` intent), ``agent`` (an agent took an
+            active session), or the flow action's ``reason``.
+        since: When the session moved to status ``handoff`` (aware UTC).
+        flow_id, step_id: Where it came from: the flow and the step the user was at (the
+            question waiting, or the step whose ``handoff`` action ran); ``None`` outside a
+            flow.
+        agent: Who holds the conversation (``None``: waiting in the queue).
+        taken_at: When ``agent`` took it.
+        first_reply_at: When an agent's first message to the user was stored.
+        ended_at: When it went back to the bot or closed (``None`` while in handoff).
+    """
+
+    reason: str
+    since: datetime
+    flow_id: str | None = None
+    step_id: str | None = None
+    agent: str | None = None
+    taken_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object both stores keep (times ISO 8601 UTC)."""
+        return {
+            "reason": self.reason,
+            "since": _iso(self.since),
+            "flow_id": self.flow_id,
+            "step_id": self.step_id,
+            "agent": self.agent,
+            "taken_at": _iso(self.taken_at),
+            "first_reply_at": _iso(self.first_reply_at),
+            "ended_at": _iso(self.ended_at),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | str | None) -> Handoff | None:
+        """Inverse of :meth:`to_json` (also from its JSON text); ``None`` for none."""
+        if not raw:
+            return None
+        data = json.loads(raw) if isinstance(raw, str) else raw
+        return cls(
+            reason=data["reason"],
+            since=datetime.fromisoformat(data["since"]),
+            flow_id=data.get("flow_id"),
+            step_id=data.get("step_id"),
+            agent=data.get("agent"),
+            taken_at=_time(data.get("taken_at")),
+            first_reply_at=_time(data.get("first_reply_at")),
+            ended_at=_time(data.get("ended_at")),
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    """Sortable ISO 8601 UTC, as the stores write times."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds") if value else None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(slots=True)
@@ -68,6 +149,9 @@ class Session:
         step_retries: Invalid answers given so far to the question at ``step_id``.
         confirming: The closing intent (``goodbye`` or ``cancel``) the engine asked the user
             to confirm with a yes/no question, until they answer (``None``: nothing asked).
+        handoff: The latest handoff to a person (status ``handoff`` while it lasts; kept
+            after it ends); ``None`` when there was none. While in handoff, ``flow_id`` and
+            ``step_id`` are where the flow resumes when the bot gets the conversation back.
     """
 
     id: str
@@ -87,6 +171,7 @@ class Session:
     flow_version: str | None = None
     step_retries: int = 0
     confirming: str | None = None
+    handoff: Handoff | None = None
 
 
 class Direction(StrEnum):

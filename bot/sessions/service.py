@@ -20,6 +20,7 @@ from bot.sessions.model import (
     CloseReason,
     Delivery,
     Direction,
+    Handoff,
     MessageRecord,
     Session,
     SessionKey,
@@ -28,6 +29,15 @@ from bot.sessions.model import (
 
 WARNING_KEY = "session.warning"
 """Locale key of the "are you still there?" warning."""
+HANDOFF_NOTICE_KEY = "handoff.notice"
+"""Locale key of the notice "a person of the team will answer you here"."""
+DEFAULT_HANDOFF_TIMEOUT_S = 1440 * 60.0
+"""``HANDOFF_TIMEOUT_MINUTES``' default: 24 hours, WhatsApp's customer service window."""
+HANDOFF_NOTICE_MARGIN = timedelta(minutes=5)
+"""A handoff's deadline is at most 24 hours minus this after the user's last message, so its
+close notice still leaves inside WhatsApp's 24-hour window (a free-form message, no template
+needed) even with the default timeout of exactly 24 hours."""
+MAX_HANDOFF_TIMEOUT = timedelta(hours=24) - HANDOFF_NOTICE_MARGIN
 
 
 class FlowPolicy(Protocol):
@@ -53,6 +63,10 @@ class SessionService:
         warn_before_s: Seconds before the deadline to send the "are you still there?" warning
             (``SESSION_WARN_BEFORE_MINUTES``); ``None`` sends none.
         policy: The running flow's own timeout and timeout message, when it has them.
+        handoff_timeout_s: Inactivity, in seconds, after which a session a person has
+            (status ``handoff``) is due to close (``HANDOFF_TIMEOUT_MINUTES``, at most
+            :data:`MAX_HANDOFF_TIMEOUT`); it closes with reason ``handoff_timeout`` and its own
+            notice, ``close.handoff_timeout``.
     """
 
     def __init__(
@@ -63,8 +77,10 @@ class SessionService:
         notify_timeout: bool = True,
         warn_before_s: float | None = None,
         policy: FlowPolicy | None = None,
+        handoff_timeout_s: float = DEFAULT_HANDOFF_TIMEOUT_S,
     ) -> None:
         self.locales = locales
+        self.handoff_timeout = min(timedelta(seconds=handoff_timeout_s), MAX_HANDOFF_TIMEOUT)
         self.policy = policy
         self.timeout = timedelta(seconds=timeout_s)
         self.notify_timeout = notify_timeout
@@ -84,19 +100,25 @@ class SessionService:
 
     def touch(self, session: Session, now: datetime) -> None:
         """Record user activity at ``now``: the inactivity deadline moves to ``now + timeout``
-        (the running flow's ``timeout_minutes`` when it has one)."""
-        flow_timeout_s = self.policy.timeout_s(session) if self.policy else None
+        (the running flow's ``timeout_minutes`` when it has one; ``HANDOFF_TIMEOUT_MINUTES``
+        while a person has it)."""
         session.last_activity_at = now
+        session.warned_at = None
+        if session.status is Status.HANDOFF:
+            session.expires_at = now + self.handoff_timeout
+            return
+        flow_timeout_s = self.policy.timeout_s(session) if self.policy else None
         session.expires_at = now + (
             timedelta(seconds=flow_timeout_s) if flow_timeout_s else self.timeout
         )
-        session.warned_at = None
 
     def expire(self, session: Session, now: datetime) -> MessageRecord | None:
-        """Close ``session`` for inactivity; its notice, unless timeout notices are off."""
-        return self.close(
-            session, Status.TIMEOUT, CloseReason.TIMEOUT, now, notify=self.notify_timeout
+        """Close ``session`` for inactivity; its notice, unless timeout notices are off. A
+        session a person has closes with reason ``handoff_timeout`` (its own notice)."""
+        reason = (
+            CloseReason.HANDOFF_TIMEOUT if session.status is Status.HANDOFF else CloseReason.TIMEOUT
         )
+        return self.close(session, Status.TIMEOUT, reason, now, notify=self.notify_timeout)
 
     def is_warning_due(self, session: Session, now: datetime) -> bool:
         """True when ``session`` should get its warning now: active, not warned for this
@@ -119,11 +141,9 @@ class SessionService:
         return notice
 
     def is_due(self, session: Session, now: datetime) -> bool:
-        """True when ``session`` is active and its deadline has passed."""
+        """True when ``session`` is open (active or in handoff) and its deadline has passed."""
         return (
-            session.status is Status.ACTIVE
-            and session.expires_at is not None
-            and session.expires_at <= now
+            session.status.is_open and session.expires_at is not None and session.expires_at <= now
         )
 
     def language(self, session: Session) -> str:
@@ -168,11 +188,11 @@ class SessionService:
         still, so the same template serves outside the 24-hour window).
 
         Raises:
-            ValueError: ``status`` is ``ACTIVE`` or the session is already closed.
+            ValueError: ``status`` is open or the session is already closed.
         """
-        if status is Status.ACTIVE:
+        if status.is_open:
             raise ValueError("close() needs a final status")
-        if session.status is not Status.ACTIVE:
+        if not session.status.is_open:
             raise ValueError(f"session {session.id} is already {session.status}")
         flow_notice = (
             self.policy.timeout_notice(session)
@@ -186,6 +206,8 @@ class SessionService:
         session.step_id = None  # flow_id stays: the flow the session ran (admin filters, stats)
         session.step_retries = 0
         session.confirming = None
+        if session.handoff is not None and session.handoff.ended_at is None:
+            session.handoff.ended_at = now
         if not notify:
             return None
         key = self.notice_key(status, reason)
@@ -193,3 +215,56 @@ class SessionService:
         notice = self.reply(session, text, now)
         notice.notice = key
         return notice
+
+    def hand_off(
+        self,
+        session: Session,
+        reason: str,
+        now: datetime,
+        *,
+        step_id: str | None = None,
+        agent: str | None = None,
+    ) -> MessageRecord:
+        """Move the open ``session`` to status ``handoff`` (a person answers from now on) and
+        return the localized notice (:data:`HANDOFF_NOTICE_KEY`) to store with it.
+
+        The :class:`Handoff` records ``reason``, ``now``, the flow and ``step_id`` it came from
+        (default: the step the session waits at) and ``agent`` when an agent took it; the
+        deadline becomes ``now`` + the handoff timeout. ``session.flow_id``/``step_id`` stay:
+        where the flow resumes when the bot gets the conversation back (:meth:`give_back`).
+
+        Raises:
+            ValueError: The session is not active.
+        """
+        if session.status is not Status.ACTIVE:
+            raise ValueError(f"session {session.id} is {session.status}, not active")
+        session.status = Status.HANDOFF
+        session.confirming = None
+        session.step_retries = 0
+        session.handoff = Handoff(
+            reason=reason,
+            since=now,
+            flow_id=session.flow_id,
+            step_id=step_id or session.step_id,
+            agent=agent,
+            taken_at=now if agent else None,
+        )
+        session.expires_at = now + self.handoff_timeout
+        session.warned_at = None
+        text = self.locales.text(session.language, HANDOFF_NOTICE_KEY, session.data)
+        notice = self.reply(session, text, now)
+        notice.notice = HANDOFF_NOTICE_KEY
+        return notice
+
+    def give_back(self, session: Session, now: datetime) -> None:
+        """End the handoff of ``session``: it is ``active`` again, with the bot's deadline
+        from ``now`` (the caller resumes the flow or greets).
+
+        Raises:
+            ValueError: The session is not in handoff.
+        """
+        if session.status is not Status.HANDOFF or session.handoff is None:
+            raise ValueError(f"session {session.id} is {session.status}, not in handoff")
+        session.status = Status.ACTIVE
+        session.handoff.ended_at = now
+        self.touch(session, now)

@@ -381,6 +381,8 @@ class SessionStats:
         avg_messages: Mean number of messages (both directions) per session (``None`` when
             there is no session).
         flows: Per ``flow_id``, for sessions with one.
+        handoffs: Sessions handed to a person (their latest handoff), per reason and the flow
+            and step they came from; one row per combination that occurs, in no order.
     """
 
     sessions: int
@@ -391,6 +393,28 @@ class SessionStats:
     avg_duration_s: float | None
     avg_messages: float | None
     flows: dict[str, FlowStats]
+    handoffs: tuple[HandoffCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffCount:
+    """Sessions handed to a person (``Session.handoff``) with one reason, from one place.
+
+    Attributes:
+        reason: ``Handoff.reason``.
+        flow_id, step_id: Where they came from (``None``: outside a flow).
+        sessions: How many.
+        replied: How many of them got an agent's message.
+        first_reply_s: Sum over those ``replied`` of the seconds from the handoff to the first
+            agent message (divide by ``replied`` for the mean).
+    """
+
+    reason: str
+    flow_id: str | None
+    step_id: str | None
+    sessions: int
+    replied: int = 0
+    first_reply_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

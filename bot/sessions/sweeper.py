@@ -151,7 +151,8 @@ class Sweeper:
                     notices.append(_bulk(notice))
             records = await self._commit(closing, notices, "closed")
         for session in closing:
-            self.metrics.session_closed(session.key.channel, Status.TIMEOUT, CloseReason.TIMEOUT)
+            reason = session.close_reason or CloseReason.TIMEOUT  # timeout or handoff_timeout
+            self.metrics.session_closed(session.key.channel, Status.TIMEOUT, reason)
         await self.outbox.submit(records)
         return len(closing)
 

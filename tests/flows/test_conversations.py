@@ -88,7 +88,7 @@ def test_an_invalid_test_file_points_at_the_line(tmp_path: Path) -> None:
     with pytest.raises(InvalidFlows) as caught:
         load_cases(test_file)
     assert [str(p) for p in caught.value.problems] == [
-        f"{test_file}:4:9: a turn has exactly one of user:, tap:, wait:",
+        f"{test_file}:4:9: a turn has exactly one of user:, tap:, wait:, agent:, return:",
         f"{test_file}:5:15: wait is a duration: 30s, 31m, 2h",
     ]
 

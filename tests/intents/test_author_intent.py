@@ -1,7 +1,8 @@
 """A flow author adds an intent in YAML, sees it in `bot classify` and triggers a flow with it.
 
-No Python: a copy of the project gets `talk_to_agent` in intents/es.yaml and intents/en.yaml
-and one flow, flows/agent.yaml, that it triggers.
+No Python: a copy of the project gets `book_table` in intents/es.yaml and intents/en.yaml
+and one flow, flows/booking.yaml, that it triggers. (It used to be a `talk_to_agent` intent;
+asking for a person is built in since issue 19, the `handoff` intent.)
 """
 
 from __future__ import annotations
@@ -27,31 +28,31 @@ REPO = Path(__file__).resolve().parents[2]
 
 NEW_INTENT = {
     "es": """
-  talk_to_agent:
+  book_table:
     examples:
-      - quiero hablar con (una persona|un humano|un asesor)
-      - (pasame|comunícame) con (una persona|un humano|un asesor)
-    keywords: [un humano, un asesor, una persona real]
+      - (quiero|quisiera|necesito) reservar una mesa
+      - (reservar|reservame) una mesa (para hoy|para esta noche|)
+    keywords: [reservar una mesa, reserva de mesa]
 """,
     "en": """
-  talk_to_agent:
+  book_table:
     examples:
-      - (i want to|let me) (talk|speak) to (a person|a human|an agent)
-    keywords: [a human, an agent, a real person]
+      - (i want to|i'd like to|let me|can i) book a table
+    keywords: [book a table]
 """,
 }
 
 AGENT_FLOW = """
-id: agent
-description: Hand the conversation over to a person.
+id: booking
+description: Book a table.
 triggers:
-  intents: [talk_to_agent]
+  intents: [book_table]
 steps:
-  - id: ask_topic
+  - id: ask_people
     say:
-      es: Te paso con una persona. ¿Sobre qué tema?
-      en: I'll get you a person. What is it about?
-    collect: topic
+      es: ¡Genial! ¿Para cuántas personas?
+      en: Great! For how many people?
+    collect: people
 """
 
 
@@ -67,7 +68,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("\nintents:\n", "\nintents:" + block, 1), encoding="utf-8")
     (root / "flows").mkdir()
-    (root / "flows" / "agent.yaml").write_text(textwrap.dedent(AGENT_FLOW), encoding="utf-8")
+    (root / "flows" / "booking.yaml").write_text(textwrap.dedent(AGENT_FLOW), encoding="utf-8")
     return root
 
 
@@ -75,14 +76,14 @@ def test_bot_classify_shows_the_new_intent(project: Path) -> None:
     result = CliRunner().invoke(
         main,
         ["classify", "--config", str(project / "config.yaml"), "--env-file", "/nonexistent"],
-        input="quiero hablar con un humano\nhi, can I talk to a human?\nadiós\n",
+        input="quiero reservar una mesa\nhi, can I book a table?\nadiós\n",
     )
 
     assert result.exit_code == 0, result.output
     answers = [json.loads(line) for line in result.output.splitlines()]
     assert [(a["intent"], a["lang"]) for a in answers] == [
-        ("talk_to_agent", "es"),
-        ("talk_to_agent", "en"),
+        ("book_table", "es"),
+        ("book_table", "en"),
         ("goodbye", "es"),
     ]
 
@@ -101,22 +102,22 @@ async def agent_harness(project: Path, tmp_path: Path) -> AsyncIterator[Harness]
 
 
 async def test_the_new_intent_starts_its_flow(agent_harness: Harness) -> None:
-    replies = await agent_harness.say("Hola! me pasás con un asesor por favor?")
+    replies = await agent_harness.say("Hola! quiero reservar una mesa para hoy")
 
     # a greeting and a trigger in one message: greeted and started in one reply
-    assert replies == ["¡Hola! 👋\n\nTe paso con una persona. ¿Sobre qué tema?"]
+    assert replies == ["¡Hola! 👋\n\n¡Genial! ¿Para cuántas personas?"]
     session = await agent_harness.session_of()
-    assert (session.flow_id, session.step_id, session.language) == ("agent", "ask_topic", "es")
+    assert (session.flow_id, session.step_id, session.language) == ("booking", "ask_people", "es")
 
 
 async def test_the_new_intent_starts_its_flow_in_english(agent_harness: Harness) -> None:
-    replies = await agent_harness.say("I want to talk to a human", user="15550001111")
+    replies = await agent_harness.say("I want to book a table", user="15550001111")
 
-    assert replies == ["I'll get you a person. What is it about?"]
+    assert replies == ["Great! For how many people?"]
 
 
 async def test_goodbye_still_closes_the_new_flow(agent_harness: Harness) -> None:
-    await agent_harness.say("quiero hablar con una persona")
+    await agent_harness.say("quiero reservar una mesa")
 
     await agent_harness.say("gracias, chau")
 

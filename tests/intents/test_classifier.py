@@ -232,7 +232,7 @@ def test_exact_examples_have_full_confidence(classifier: IntentClassifier) -> No
 
 def test_intents_lists_canonical_names(classifier: IntentClassifier) -> None:
     assert classifier.intents == frozenset(
-        {"greet", "goodbye", "cancel", "request_trial", "opt_out", "cancel_order"}
+        {"greet", "goodbye", "cancel", "request_trial", "opt_out", "cancel_order", "handoff"}
     )
 
 

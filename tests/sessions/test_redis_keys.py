@@ -12,7 +12,7 @@ from bot.sessions.redis import RedisStore
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.store import SessionStore
 from tests.redis_server import RedisServer
-from tests.sessions import test_store, test_store_admin, test_store_dashboard
+from tests.sessions import test_store, test_store_admin, test_store_dashboard, test_store_handoff
 from tests.sessions.test_store import KEY, T0, inbound, outbound, session, text_in
 
 Operations = Callable[[SessionStore], Awaitable[None]]
@@ -30,7 +30,7 @@ def _conformance(*modules: ModuleType) -> list[Operations]:
     ]
 
 
-CONFORMANCE = _conformance(test_store, test_store_admin, test_store_dashboard)
+CONFORMANCE = _conformance(test_store, test_store_admin, test_store_dashboard, test_store_handoff)
 
 
 async def _written(redis_server: RedisServer, operations: Operations) -> dict[str, str | None]:

@@ -99,7 +99,7 @@ async def test_list_filters_paginates_and_counts(webapp: WebApp) -> None:
 @pytest.mark.parametrize(
     ("query", "reason"),
     [
-        ("status=open", "status must be one of active, completed, cancelled, timeout"),
+        ("status=open", "status must be one of active, completed, cancelled, timeout, handoff"),
         ("limit=ten", "limit must be a whole number, got 'ten'"),
         ("limit=501", "limit must be between 0 and 500"),
         ("offset=-1", "offset must be between 0 and 1000000000"),

@@ -13,6 +13,7 @@ import orjson
 from bot.messages import InboundMessage
 from bot.sessions.model import (
     Delivery,
+    Handoff,
     MessageRecord,
     Session,
     SessionKey,
@@ -67,6 +68,7 @@ def session_hash(session: Session) -> dict[str, str]:
         "flowVersion": session.flow_version or "",
         "stepRetries": str(session.step_retries),
         "confirming": session.confirming or "",
+        "handoff": dumps(session.handoff.to_json()) if session.handoff is not None else "",
     }
 
 
@@ -92,6 +94,7 @@ def session_from_hash(fields: dict[str, str]) -> Session:
         flow_version=fields.get("flowVersion") or None,
         step_retries=int(fields.get("stepRetries") or 0),
         confirming=fields.get("confirming") or None,
+        handoff=Handoff.from_json(fields.get("handoff")),
     )
 
 

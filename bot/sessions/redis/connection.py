@@ -139,11 +139,12 @@ class RedisConnection(SessionLookup):
 
     async def _matching(self, query: SessionQuery) -> AsyncIterator[Session]:
         """Sessions matching ``query``'s filters, newest first (offset and limit ignored)."""
-        index = (
-            redis_keys.sessions_of_user(query.user_id)
-            if query.user_id
-            else redis_keys.SESSIONS_CREATED
-        )
+        if query.user_id:
+            index = redis_keys.sessions_of_user(query.user_id)
+        elif query.status == "handoff":  # the agents' queue: its own small index
+            index = redis_keys.SESSIONS_HANDOFF
+        else:
+            index = redis_keys.SESSIONS_CREATED
         high = epoch_s(query.created_to) - 1e-6 if query.created_to else "+inf"
         low = epoch_s(query.created_from) if query.created_from else "-inf"
         start, page = 0, 500

@@ -10,7 +10,15 @@ import orjson
 
 from bot.messages import InboundMessage
 from bot.sessions.locks import UserLocks
-from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
+from bot.sessions.model import (
+    OPEN_STATUSES,
+    Delivery,
+    Direction,
+    MessageRecord,
+    Session,
+    SessionKey,
+    Status,
+)
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import (
     dumps,
@@ -62,7 +70,7 @@ class RedisConversation(RedisConnection, ConversationStore):
         fields = self._held_sessions.get(key)
         if fields is None:
             fields = await self.redis.hgetall(redis_keys.session(key))
-        if not fields or fields.get("status") != Status.ACTIVE.value:
+        if not fields or fields.get("status") not in OPEN_STATUSES:
             return None
         return session_from_hash(fields)
 
@@ -158,13 +166,17 @@ class RedisConversation(RedisConnection, ConversationStore):
             op("hset", redis_keys.session_by_id(s.id), *fields)
             op("hset", redis_keys.session(s.key), *fields)
             status = redis_keys.session_status(s.key)
-            if s.status is Status.ACTIVE and s.expires_at is not None:
+            if s.status.is_open and s.expires_at is not None:
                 ttl = max(60, int((s.expires_at - now).total_seconds()) + 60)
                 op("set", status, s.status.value, "EX", str(ttl))
                 op("zadd", redis_keys.SESSIONS_DEADLINES, score_text(epoch_s(s.expires_at)), s.id)
             else:
                 op("set", status, s.status.value, "EX", retention)
                 op("zrem", redis_keys.SESSIONS_DEADLINES, s.id)
+            if s.status is Status.HANDOFF:
+                op("zadd", redis_keys.SESSIONS_HANDOFF, score_text(epoch_s(s.created_at)), s.id)
+            elif s.handoff is not None:  # it was in handoff: leaves the agents' queue
+                op("zrem", redis_keys.SESSIONS_HANDOFF, s.id)
             held = self._held_sessions.get(s.key)
             if held is None or held.get("sessionId") != s.id:  # else indexed when created
                 created = score_text(epoch_s(s.created_at))

@@ -25,6 +25,7 @@ LAYOUT: tuple[str, ...] = (
     "optout:{botId}:{userId}",
     "sessions:deadlines",
     "sessions:created",
+    "sessions:handoff",
     "sessions:user:{userId}",
     "messages:seq",
     "messages:nosession:{botId}:{userId}",
@@ -65,7 +66,11 @@ def session(key: SessionKey) -> str:
     ``expiresAt``, ``closedAt``, ``warnedAt`` (ISO 8601 UTC), ``channel``, ``botId``,
     ``userId``, ``flow``, ``flowVersion``, ``step``, ``stepRetries``, ``data`` (JSON),
     ``language``, ``closeReason``, ``confirming`` (the closing intent a yes/no question asks
-    about), ``optedOut`` (when the user opted out of messages, ISO 8601 UTC; empty when not).
+    about), ``optedOut`` (when the user opted out of messages, ISO 8601 UTC; empty when not),
+    ``handoff`` (JSON of the latest handoff to a person: ``reason``, ``since``, ``flow_id``,
+    ``step_id``, ``agent`` holding it, ``taken_at``, ``first_reply_at``, ``ended_at``; empty
+    when none; written with the rest of the hash, under the user's lock, so who holds the
+    conversation changes atomically with its status).
     No TTL; deleted by retention when it still shows a purged session. Written by each
     commit; read by the user's lock holder and by frontends."""
     return f"session:{_user(key)}"
@@ -101,6 +106,12 @@ ones from here."""
 SESSIONS_CREATED = "sessions:created"
 """Sorted set: every session id by creation time (epoch seconds); admin queries and
 retention page through it."""
+
+
+SESSIONS_HANDOFF = "sessions:handoff"
+"""Sorted set: the ids of sessions in status ``handoff`` (a person has them), by creation
+time (epoch seconds); the agents' queue (``GET /v1/handoffs``) reads it instead of every
+session. Written by the commit that changes a session's status."""
 
 
 def sessions_of_user(user_id: str) -> str:

@@ -9,7 +9,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from bot.sessions.model import SessionKey, Status
+from bot.sessions.model import SessionKey
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.batch import CommandBatcher
 from bot.sessions.redis.codec import epoch_s, to_iso
@@ -116,6 +116,7 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
                 for s in sessions:
                     pipe.delete(redis_keys.session_by_id(s.id), redis_keys.session_messages(s.id))
                     pipe.zrem(redis_keys.SESSIONS_CREATED, s.id)
+                    pipe.zrem(redis_keys.SESSIONS_HANDOFF, s.id)
                     pipe.zrem(redis_keys.SESSIONS_DEADLINES, s.id)
                     pipe.zrem(redis_keys.sessions_of_user(user_id), s.id)
                 for k in users.values():
@@ -141,7 +142,7 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
         old = [
             s
             for s in await self._sessions(ids)
-            if s.status is not Status.ACTIVE and s.closed_at and s.closed_at < closed_before
+            if not s.status.is_open and s.closed_at and s.closed_at < closed_before
         ]
         deleted_messages = 0
         for s in old:

@@ -6,12 +6,13 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.sessions.model import MessageRecord, Session, Status
+from bot.sessions.model import MessageRecord, Session
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import hour_start, message_of
 from bot.sessions.redis.connection import STEP_BATCH, STEP_TAIL, RedisConnection, translate_errors
 from bot.sessions.store import (
     FlowStats,
+    HandoffCount,
     HourlyActivity,
     MessageSummary,
     QueryStore,
@@ -49,6 +50,7 @@ class RedisQueries(RedisConnection, QueryStore):
         flows: dict[str, dict[str, int]] = {}
         durations: list[float] = []
         ids: list[str] = []
+        handoffs: dict[tuple[str, str | None, str | None], tuple[int, int, float]] = {}
         async for s in self._matching(query):
             ids.append(s.id)
             by_status[s.status.value] = by_status.get(s.status.value, 0) + 1
@@ -56,6 +58,13 @@ class RedisQueries(RedisConnection, QueryStore):
                 by_reason[s.close_reason] = by_reason.get(s.close_reason, 0) + 1
             if s.closed_at is not None:
                 durations.append((s.closed_at - s.created_at).total_seconds())
+            if s.handoff is not None:
+                h = s.handoff
+                where = (h.reason, h.flow_id, h.step_id)
+                n, replied, wait = handoffs.get(where, (0, 0, 0.0))
+                if h.first_reply_at is not None:
+                    replied, wait = replied + 1, wait + (h.first_reply_at - h.since).total_seconds()
+                handoffs[where] = (n + 1, replied, wait)
             if s.flow_id:
                 reason = s.close_reason or "active"
                 per_flow = flows.setdefault(s.flow_id, {})
@@ -80,6 +89,7 @@ class RedisQueries(RedisConnection, QueryStore):
                 flow: FlowStats(sessions=sum(reasons.values()), by_close_reason=reasons)
                 for flow, reasons in flows.items()
             },
+            handoffs=tuple(HandoffCount(*where, *n) for where, n in handoffs.items()),
         )
 
     async def messages(self, session_id: str, limit: int = 200) -> list[MessageRecord]:
@@ -145,7 +155,7 @@ class RedisQueries(RedisConnection, QueryStore):
         async for s in self._matching(query):
             if s.flow_id is None:
                 continue
-            if s.step_id is not None or s.status is Status.ACTIVE:
+            if s.step_id is not None or s.status.is_open:
                 row = (s.flow_id, s.step_id, s.close_reason or "active")
                 counts[row] = counts.get(row, 0) + 1
                 continue

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.messages import InboundMessage
-from bot.sessions.model import Direction, MessageRecord, Session, SessionKey, Status
+from bot.sessions.model import Direction, MessageRecord, Session, SessionKey
 from bot.sessions.sqlite.connection import _MISSING, SqliteConnection
 from bot.sessions.sqlite.rows import (
     INSERT_MESSAGE,
@@ -21,6 +21,7 @@ from bot.sessions.sqlite.rows import (
     session_params,
     to_iso,
 )
+from bot.sessions.sqlite.schema import OPEN
 from bot.sessions.store import ConversationStore, DuplicateInbound, StoreUnavailable
 
 
@@ -35,8 +36,8 @@ class SqliteConversation(SqliteConnection, ConversationStore):
 
         def job(conn: sqlite3.Connection) -> Session | None:
             row = conn.execute(
-                "SELECT * FROM sessions WHERE channel=? AND bot_id=? AND user_id=? "
-                "AND status='active'",
+                "SELECT * FROM sessions WHERE channel=? AND bot_id=? AND user_id=? "  # noqa: S608
+                f"AND {OPEN}",
                 (key.channel, key.bot_id, key.user_id),
             ).fetchone()
             return session_of_row(row) if row else None
@@ -159,7 +160,7 @@ class SqliteConversation(SqliteConnection, ConversationStore):
             raise
         self._writes += 1
         for s in sessions:
-            self._active.put(s.key, s if s.status is Status.ACTIVE else None)
+            self._active.put(s.key, s if s.status.is_open else None)
         for m, message_id in zip(messages, ids, strict=True):
             m.id = message_id
             if m.direction is Direction.IN and m.kind != "system":
@@ -175,7 +176,7 @@ class SqliteConversation(SqliteConnection, ConversationStore):
 
         def job(conn: sqlite3.Connection) -> list[Session]:
             rows = conn.execute(
-                "SELECT * FROM sessions WHERE status='active' AND expires_at <= ? "
+                f"SELECT * FROM sessions WHERE {OPEN} AND expires_at <= ? "  # noqa: S608
                 "ORDER BY expires_at LIMIT ?",
                 bound,
             )

@@ -11,7 +11,7 @@ from bot.messages import InboundMessage
 from bot.sessions.model import SessionKey
 from bot.sessions.sqlite.connection import SqliteConnection
 from bot.sessions.sqlite.rows import to_iso
-from bot.sessions.sqlite.schema import CREATE_PROBE, WRITE_PROBE, load_inbox
+from bot.sessions.sqlite.schema import CREATE_PROBE, OPEN, WRITE_PROBE, load_inbox
 from bot.sessions.store import DeletedCounts, MaintenanceStore
 
 
@@ -75,13 +75,14 @@ class SqliteMaintenance(SqliteConnection, MaintenanceStore):
         seen_cutoff = to_iso(self.clock() - timedelta(days=7))
 
         def job(conn: sqlite3.Connection) -> DeletedCounts:
-            old = "SELECT id FROM sessions WHERE status != 'active' AND closed_at < ?"
+            old = f"SELECT id FROM sessions WHERE NOT {OPEN} AND closed_at < ?"  # noqa: S608
             messages = conn.execute(
                 f"DELETE FROM messages WHERE session_id IN ({old})",  # noqa: S608 - fixed
                 (cutoff,),
             )
             sessions = conn.execute(
-                "DELETE FROM sessions WHERE status != 'active' AND closed_at < ?", (cutoff,)
+                f"DELETE FROM sessions WHERE NOT {OPEN} AND closed_at < ?",  # noqa: S608
+                (cutoff,),
             )
             conn.execute("DELETE FROM inbound_seen WHERE seen_at < ?", (seen_cutoff,))
             return DeletedCounts(sessions=sessions.rowcount, messages=messages.rowcount)

@@ -11,6 +11,7 @@ from bot.sessions.sqlite.connection import SqliteConnection
 from bot.sessions.sqlite.rows import from_iso, message_of_row, session_of_row, to_iso
 from bot.sessions.store import (
     FlowStats,
+    HandoffCount,
     HourlyActivity,
     MessageSummary,
     QueryStore,
@@ -89,6 +90,14 @@ class SqliteQueries(SqliteConnection, QueryStore):
         ):
             flows.setdefault(r["flow_id"], {})[r["reason"]] = r["n"]
         sessions = sum(by_status.values())
+        handoffs = tuple(
+            HandoffCount(r["reason"], r["flow"], r["step"], r["n"], r["replied"], r["wait"] or 0.0)
+            for r in await self._all(
+                f"{_HANDOFFS} FROM sessions {clause} {also} handoff IS NOT NULL "
+                "GROUP BY reason, flow, step",
+                params,
+            )
+        )
         messages_in, messages_out = directions.get("in", 0), directions.get("out", 0)
         return SessionStats(
             sessions=sessions,
@@ -102,6 +111,7 @@ class SqliteQueries(SqliteConnection, QueryStore):
                 flow: FlowStats(sessions=sum(reasons.values()), by_close_reason=reasons)
                 for flow, reasons in flows.items()
             },
+            handoffs=handoffs,
         )
 
     async def message_summaries(self, session_ids: Sequence[str]) -> dict[str, MessageSummary]:
@@ -176,6 +186,16 @@ _OPTED_OUT = (
     "AND o.bot_id=sessions.bot_id AND o.user_id=sessions.user_id)"
 )
 """The session's user is opted out (``sessions`` unaliased: list and count queries)."""
+
+
+_HANDOFFS = (
+    "SELECT json_extract(handoff, '$.reason') AS reason, "
+    "json_extract(handoff, '$.flow_id') AS flow, json_extract(handoff, '$.step_id') AS step, "
+    "COUNT(*) AS n, COUNT(json_extract(handoff, '$.first_reply_at')) AS replied, "
+    "SUM((julianday(json_extract(handoff, '$.first_reply_at')) "
+    "- julianday(json_extract(handoff, '$.since'))) * 86400.0) AS wait"
+)
+"""The columns of the handoff counts (:class:`HandoffCount`) over ``sessions.handoff``."""
 
 
 def _session_filter(query: SessionQuery) -> tuple[str, list[Any]]:

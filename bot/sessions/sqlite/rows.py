@@ -13,6 +13,7 @@ import orjson
 
 from bot.sessions.model import (
     Delivery,
+    Handoff,
     MessageRecord,
     Session,
     SessionKey,
@@ -64,6 +65,7 @@ def session_of_row(row: sqlite3.Row) -> Session:
         flow_version=row["flow_version"],
         step_retries=row["step_retries"] or 0,
         confirming=row["confirming"],
+        handoff=Handoff.from_json(row["handoff"]),
     )
 
 
@@ -97,8 +99,8 @@ class Recent(Generic[K, V]):
 
 UPSERT_SESSION = """INSERT INTO sessions (id, channel, bot_id, user_id, status, close_reason,
         flow_id, step_id, data, language, display_name, created_at, last_activity_at,
-        expires_at, closed_at, warned_at, flow_version, step_retries, confirming)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+        expires_at, closed_at, warned_at, flow_version, step_retries, confirming, handoff)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (id) DO UPDATE SET status=excluded.status,
         close_reason=excluded.close_reason, flow_id=excluded.flow_id,
         step_id=excluded.step_id, data=excluded.data,
@@ -106,7 +108,8 @@ UPSERT_SESSION = """INSERT INTO sessions (id, channel, bot_id, user_id, status, 
         last_activity_at=excluded.last_activity_at,
         expires_at=excluded.expires_at, closed_at=excluded.closed_at,
         warned_at=excluded.warned_at, flow_version=excluded.flow_version,
-        step_retries=excluded.step_retries, confirming=excluded.confirming"""
+        step_retries=excluded.step_retries, confirming=excluded.confirming,
+        handoff=excluded.handoff"""
 
 INSERT_MESSAGE = """INSERT INTO messages (session_id, channel, bot_id, user_id, direction,
         kind, text, step_id, created_at, provider_id, status, error_code,
@@ -135,6 +138,7 @@ def session_params(s: Session) -> tuple[Any, ...]:
         s.flow_version,
         s.step_retries,
         s.confirming,
+        dumps(s.handoff.to_json()) if s.handoff is not None else None,
     )
 
 

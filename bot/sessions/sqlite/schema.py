@@ -7,6 +7,12 @@ import sqlite3
 
 from bot.sessions.model import SessionKey
 
+OPEN = "status IN ('active', 'handoff')"
+"""The open statuses (:data:`~bot.sessions.model.OPEN_STATUSES`) in SQL: written exactly as in
+the partial indexes' ``WHERE``, so SQLite uses them."""
+DROPPED_INDEXES = ("sessions_one_active", "sessions_due")
+"""Indexes of earlier releases (on ``status = 'active'`` only), replaced by the open ones."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -28,9 +34,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     flow_version TEXT,
     step_retries INTEGER NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_active
-    ON sessions (channel, bot_id, user_id) WHERE status = 'active';
-CREATE INDEX IF NOT EXISTS sessions_due ON sessions (expires_at) WHERE status = 'active';
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_one_open
+    ON sessions (channel, bot_id, user_id) WHERE status IN ('active', 'handoff');
+CREATE INDEX IF NOT EXISTS sessions_open_due
+    ON sessions (expires_at) WHERE status IN ('active', 'handoff');
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id, created_at);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -93,6 +100,7 @@ ADDED_COLUMNS = (
     ("messages", "next_attempt_at", "TEXT"),
     ("messages", "priority", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "notice", "TEXT"),
+    ("sessions", "handoff", "TEXT"),
 )
 """Columns added after the first release: ``(table, column, type)``, added on open if missing."""
 
@@ -106,6 +114,8 @@ def setup(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
+    for index in DROPPED_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
     conn.executescript(SCHEMA)
     for table, column, kind in ADDED_COLUMNS:
         present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}

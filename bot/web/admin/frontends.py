@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.engine import SessionAlreadyClosed
+from bot.desk import SessionAlreadyClosed
 from bot.errors import BadRequest
 from bot.sessions.model import Delivery, Direction, MessageRecord, Session, Status
 from bot.sessions.store import SessionQuery
@@ -68,7 +68,7 @@ async def clear_session(request: web.Request) -> web.Response:
     if flags["clearSession"]:
         closed = []
         for session in sessions:
-            if session.status is Status.ACTIVE and await _close_quietly(request, session, notify):
+            if session.status.is_open and await _close_quietly(request, session, notify):
                 closed.append(session.id)
         results["clearSession"] = {"done": True, "closedSessionIds": closed}
     backend = request.app[SETTINGS].database_url.partition("://")[0]
@@ -114,7 +114,7 @@ def connection_status(session: Session | None, last_out: MessageRecord | None) -
         return "inactive"
     if last_out is not None and last_out.status in (Delivery.FAILED, Delivery.SKIPPED_WINDOW):
         return "failed"
-    if session.status is not Status.ACTIVE:
+    if not session.status.is_open:  # a session a person has (handoff) is active too
         return "inactive"
     if last_out is None or last_out.status is Delivery.PENDING:
         return "connecting"

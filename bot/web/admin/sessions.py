@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.engine import SessionAlreadyClosed
+from bot.desk import SessionAlreadyClosed
 from bot.errors import BadRequest
 from bot.sessions.model import Status
 from bot.sessions.store import SessionQuery
@@ -110,6 +110,13 @@ async def complete_session(request: web.Request) -> web.Response:
     return await _close(request, Status.COMPLETED)
 
 
+@routes.post("/v1/sessions/{session_id}/close")
+async def close_session(request: web.Request) -> web.Response:
+    """Close an open session (active, or in handoff) as ``completed``, like ``/complete``
+    (body: ``{"notify": bool, "reason": str}``; the notice is ``close.<reason>``)."""
+    return await _close(request, Status.COMPLETED)
+
+
 @routes.post("/v1/sessions/{session_id}/cancel")
 async def cancel_session(request: web.Request) -> web.Response:
     """Close an active session as ``cancelled`` (body: ``{"notify": bool, "reason": str}``)."""
@@ -118,7 +125,8 @@ async def cancel_session(request: web.Request) -> web.Response:
 
 @routes.get("/v1/users/{user}/session")
 async def user_session(request: web.Request) -> web.Response:
-    """The user's current (newest active) session with its history, and recent sessions."""
+    """The user's current (newest active, else in handoff) session with its history, and
+    recent sessions."""
     authorize(request)
     store = request.app[RUNTIME].store
     user = params.path(request, "user")
@@ -134,7 +142,9 @@ async def user_session(request: web.Request) -> web.Response:
     recent = await store.list_sessions(base)
     if not recent:
         raise BadRequest("no sessions for this user", status=404)
-    active = await store.list_sessions(replace(base, status=Status.ACTIVE.value, limit=1))
+    active = await store.list_sessions(
+        replace(base, status=Status.ACTIVE.value, limit=1)
+    ) or await store.list_sessions(replace(base, status=Status.HANDOFF.value, limit=1))
     current: dict[str, Any] | None = None
     listed = await sessions_json(store, recent)
     if active:

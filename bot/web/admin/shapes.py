@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.privacy import mask_phone
-from bot.sessions.model import MessageRecord, Session
+from bot.sessions.model import Handoff, MessageRecord, Session
 from bot.sessions.store import QueryStore, SessionLookup
 
 
@@ -37,6 +37,7 @@ def session_json(session: Session, opted_out_at: datetime | None = None) -> dict
         "expires_at": iso(session.expires_at),
         "closed_at": iso(session.closed_at),
         "confirming": session.confirming,
+        "handoff": handoff_json(session.handoff),
         "opted_out": opted_out_at is not None,
         "opted_out_at": iso(opted_out_at),
     }
@@ -88,4 +89,29 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
         "error_detail": message.error_detail,
         "attempts": message.attempts,
         "next_attempt_at": iso(message.next_attempt_at),
+        "agent": _payload_text(message, "agent"),
+        "flag": _payload_text(message, "flag"),
+    }
+
+
+def _payload_text(message: MessageRecord, name: str) -> str | None:
+    """``payload[name]`` when it is a text: ``agent`` (an agent's message), ``flag``
+    (``cancel``: asked while a person had the session)."""
+    value = (message.payload or {}).get(name)
+    return value if isinstance(value, str) else None
+
+
+def handoff_json(handoff: Handoff | None) -> dict[str, Any] | None:
+    """The public JSON shape of a session's latest handoff (``None``: never handed off)."""
+    if handoff is None:
+        return None
+    return {
+        "reason": handoff.reason,
+        "since": iso(handoff.since),
+        "flow": handoff.flow_id,
+        "step": handoff.step_id,
+        "agent": handoff.agent,
+        "taken_at": iso(handoff.taken_at),
+        "first_reply_at": iso(handoff.first_reply_at),
+        "ended_at": iso(handoff.ended_at),
     }

@@ -1,4 +1,5 @@
-"""The admin API's statistics: ``/v1/stats`` (aggregates over sessions created in a range) and
+"""The admin API's statistics: ``/v1/stats`` (aggregates over sessions created in a range,
+handoffs to a person included) and
 ``/v1/stats/flows`` (per flow, completion and where users stop, per step)."""
 
 from __future__ import annotations
@@ -60,8 +61,31 @@ async def stats(request: web.Request) -> web.Response:
             "avg_session_duration_s": result.avg_duration_s,
             "avg_messages_per_session": result.avg_messages,
             "flows": _flow_stats(request, result),
+            "handoffs": _handoff_stats(result),
         }
     )
+
+
+def _handoff_stats(stats: SessionStats) -> dict[str, Any]:
+    """Sessions handed to a person (their latest handoff): in all, by reason, per flow and
+    step they came from, and the mean time to the first agent message."""
+    rows = stats.handoffs
+    by_reason: dict[str, int] = {}
+    for row in rows:
+        by_reason[row.reason] = by_reason.get(row.reason, 0) + row.sessions
+    replied = sum(r.replied for r in rows)
+    return {
+        "total": sum(r.sessions for r in rows),
+        "by_reason": by_reason,
+        "by_flow_step": [
+            {"flow": r.flow_id, "step": r.step_id, "reason": r.reason, "sessions": r.sessions}
+            for r in sorted(rows, key=lambda r: (r.flow_id or "", r.step_id or "", r.reason))
+        ],
+        "replied": replied,
+        "avg_first_reply_s": (
+            round(sum(r.first_reply_s for r in rows) / replied, 1) if replied else None
+        ),
+    }
 
 
 @routes.get("/v1/stats/flows")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import __version__
+from bot.web.openapi.handoff import handoff_paths, handoff_schemas
 from bot.web.openapi.paths import paths
 from bot.web.openapi.schemas import schemas
 
@@ -22,16 +23,17 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "whatsapp-intent-bot operators' API",
             "version": __version__,
-            "description": "Sessions, history, manual closes and statistics. Every call but "
-            "this document needs `Authorization: Bearer $ADMIN_TOKEN`. Errors are "
+            "description": "Sessions, history, manual closes, handoffs to a person and "
+            "statistics. Every call but this document needs "
+            "`Authorization: Bearer $ADMIN_TOKEN`. Errors are "
             '`{"error": reason}` with 400 (bad input), 401 (token), 404 (unknown id) or '
-            "409 (session not active).",
+            "409 (session closed; a handoff call on another agent's session, with `agent`).",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": schemas(),
+            "schemas": {**schemas(), **handoff_schemas()},
         },
-        "paths": paths(),
+        "paths": {**paths(), **handoff_paths()},
     }

@@ -20,6 +20,12 @@ MAX_MESSAGES = 10_000
 """The most history messages one call returns."""
 MAX_HEALTH_HOURS = 168
 """The most hours ``/v1/health`` covers (one week)."""
+MAX_HANDOFFS = 500
+"""The most sessions ``GET /v1/handoffs`` lists (``limit``)."""
+MAX_AGENT_LENGTH = 128
+"""The longest agent name (``agent`` of the handoff calls)."""
+MAX_AGENT_TEXT_LENGTH = 4096
+"""The longest agent message: WhatsApp's limit for a text body (Cloud API ``text.body``)."""
 MAX_OFFSET = 10**9
 """The largest ``offset`` into a listing."""
 REASON_PATTERN = "[a-z][a-z0-9_]{0,63}"

@@ -77,7 +77,7 @@ def paths() -> dict[str, Any]:
                     param(
                         "status",
                         "query",
-                        "active, completed, cancelled or timeout.",
+                        "active, completed, cancelled, timeout or handoff (a person has it).",
                         type="string",
                         enum=list(STATUSES),
                     ),
@@ -118,19 +118,23 @@ def paths() -> dict[str, Any]:
         **{
             f"/v1/sessions/{{session_id}}/{action}": {
                 "post": {
-                    "summary": f"Close an active session as {status}; the user gets the "
-                    "localized close notice unless notify is false",
+                    "summary": f"Close an open session (active or in handoff) as {status}; "
+                    "the user gets the localized close notice unless notify is false",
                     "parameters": [_SESSION_ID],
                     "requestBody": _CLOSE_BODY,
                     "responses": {
                         "200": json_response(ref("ClosedSession"), "The closed session."),
                         "404": error("No such session."),
-                        "409": error("The session is not active."),
+                        "409": error("The session is closed."),
                         **_COMMON,
                     },
                 }
             }
-            for action, status in (("complete", "completed"), ("cancel", "cancelled"))
+            for action, status in (
+                ("complete", "completed"),
+                ("close", "completed"),
+                ("cancel", "cancelled"),
+            )
         },
         "/v1/users/{user}/session": {
             "get": {

@@ -51,6 +51,7 @@ def schemas() -> dict[str, Any]:
                 "them until they write START / ALTA).",
             },
             "opted_out_at": NULLABLE_TIME,
+            "handoff": ref("Handoff"),
         },
         "required": ["id", "channel", "bot_id", "user_id", "status", "created_at"],
     }
@@ -82,6 +83,12 @@ def schemas() -> dict[str, Any]:
                 "type": ["string", "null"],
                 "format": "date-time",
                 "description": "a pending message's next retry",
+            },
+            "agent": {**NULLABLE_STR, "description": "outbound: the agent who wrote it"},
+            "flag": {
+                **NULLABLE_STR,
+                "description": "inbound: `cancel` when the user asked to cancel while a "
+                "person had the session (passed to the agent, not acted on)",
             },
         },
     }
@@ -179,6 +186,28 @@ def schemas() -> dict[str, Any]:
                 },
                 "avg_session_duration_s": {"type": ["number", "null"]},
                 "avg_messages_per_session": {"type": ["number", "null"]},
+                "handoffs": {
+                    "type": "object",
+                    "description": "Sessions handed to a person (their latest handoff).",
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "by_reason": counts,
+                        "by_flow_step": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "flow": NULLABLE_STR,
+                                    "step": NULLABLE_STR,
+                                    "reason": {"type": "string"},
+                                    "sessions": {"type": "integer"},
+                                },
+                            },
+                        },
+                        "replied": {"type": "integer"},
+                        "avg_first_reply_s": {"type": ["number", "null"]},
+                    },
+                },
                 "flows": {
                     "type": "object",
                     "additionalProperties": {
