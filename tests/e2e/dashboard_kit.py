@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from playwright.async_api import Browser, ConsoleMessage, Page, Playwright, expect
@@ -95,6 +96,15 @@ class Service:
             http.post(url, data=fields, headers={"X-Twilio-Signature": signature}) as response,
         ):
             assert response.status == 200, await response.text()
+
+    async def admin_post(self, path: str, body: dict[str, object]) -> tuple[int, Any]:
+        """POST ``body`` as JSON to the admin API's ``path`` (``/v1/...``) with the token."""
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{self.bot.url}{path}", json=body, headers=headers) as response,
+        ):
+            return response.status, await response.json()
 
     async def replies_to(self, user: str, count: int) -> list[str]:
         """Wait until the bot sent ``user`` (Cloud API) ``count`` texts; return them."""

@@ -9,7 +9,7 @@ import { api, serverNow } from "./api.js";
 import { duration, reasonLabel, sessionTitle, valueText, when } from "./format.js";
 import { fromStep, handoffReason } from "./handoffs.js";
 import { usePoll, useTicker } from "./hooks.js";
-import { ReplyBox, SeatBar, savedAgent } from "./seat.js";
+import { ReplyBox, SeatBar, failureText, savedAgent } from "./seat.js";
 import { StatusBadge, Updated } from "./widgets.js";
 
 export const MESSAGES_POLL_MS = 2000;
@@ -209,7 +209,8 @@ export function Conversation({ id }) {
   const [me, setMe] = useState(savedAgent);
   const [answered, setAnswered] = useState(null); // the session as the last action answered
   const [done, setDone] = useState(null);
-  useEffect(() => { setAnswered(null); setDone(null); }, [id]);
+  const [notSent, setNotSent] = useState(null);
+  useEffect(() => { setAnswered(null); setDone(null); setNotSent(null); }, [id]);
   const data = answered && (!polled || Date.parse(answered.at) >= updatedAt) ? answered.session : polled;
   const back = data?.status === "handoff"
     ? html`<a class="back" href="#/handoffs">← Handoffs</a>`
@@ -229,6 +230,7 @@ export function Conversation({ id }) {
   };
   async function send(text) {
     const localId = `local-${++localIds}`;
+    setNotSent(null);
     add({ id: localId, direction: "out", kind: "text", text, agent: me, status: "pending",
       created_at: new Date(serverNow()).toISOString() });
     try {
@@ -238,6 +240,7 @@ export function Conversation({ id }) {
       settle(localId, stored);
     } catch (failure) {
       drop(localId);
+      setNotSent(`Not sent: ${failureText(failure)}`);
       if (failure.status === 409) refresh();
       throw failure;
     }
@@ -260,6 +263,7 @@ export function Conversation({ id }) {
           : html`<${Chat} messages=${messages} />`}
         ${data.status === "handoff" &&
           html`<${ReplyBox} session=${data} me=${me} send=${send} />`}
+        ${notSent && html`<p class="error reply-error" role="alert">${notSent}</p>`}
       </section>
       <aside class="side">
         <section class="card">

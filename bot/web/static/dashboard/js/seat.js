@@ -16,6 +16,8 @@ const saveAgent = (name) => window.localStorage.setItem(AGENT_KEY, name);
 /** A failed call in plain words; a 409 that names the holder says who. */
 export function failureText(failure) {
   if (failure.status === 409 && failure.data?.agent) return `Held by ${failure.data.agent}.`;
+  const state = failure.status === 409 && /is (?:already )?(\w+)(?:, not in handoff)?$/.exec(failure.message ?? "");
+  if (state) return `This conversation is ${state[1]} now${state[1] === "active" ? " (the bot answers it)" : ""}.`;
   if (failure.status === 404) return "This conversation does not exist (any more).";
   if (failure.status === 0) return `Cannot reach the service: ${failure.message.replace(/^cannot reach the service /, "")}`;
   return failure.message ? `${failure.message[0].toUpperCase()}${failure.message.slice(1)}.` : "Something went wrong.";
@@ -133,11 +135,11 @@ export function SeatBar({ session, me, setMe, onChanged }) {
 /**
  * The reply box under the chat: Enter sends, Shift+Enter starts a new line. Enabled only for
  * the agent holding the session. `send(text)` resolves when the API accepted the message and
- * rejects with the failure (the text is then put back).
+ * rejects with the failure (the text is then put back; the conversation shows the failure,
+ * even once the box is gone because the session was closed meanwhile).
  */
 export function ReplyBox({ session, me, send }) {
   const [text, setText] = useState("");
-  const [error, setError] = useState(null);
   const box = useRef(null);
   const handoff = session.status === "handoff" ? session.handoff : null;
   const mine = Boolean(handoff && me && handoff.agent === me);
@@ -150,13 +152,11 @@ export function ReplyBox({ session, me, send }) {
     event?.preventDefault();
     const value = text.trim();
     if (!mine || !value) return;
-    setError(null);
     setText("");
     try {
       await send(value);
-    } catch (failure) {
+    } catch {
       setText(value);
-      setError(`Not sent: ${failureText(failure)}`);
     }
     box.current?.focus();
   }
@@ -172,6 +172,5 @@ export function ReplyBox({ session, me, send }) {
         onKeyDown=${onKeyDown}></textarea>
       <button type="submit" disabled=${!mine || !text.trim()}>Send</button>
       <p id="reply-hint" class="muted small">${hint}</p>
-      ${error && html`<p class="error" role="alert">${error}</p>`}
     </form>`;
 }
