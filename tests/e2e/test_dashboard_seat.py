@@ -298,3 +298,28 @@ async def test_the_seat_fits_a_phone_screen(browser: Browser, service: Service) 
     assert (await service.replies_to(user, 3))[2] == "Hola Gina"
     await context.close()
     assert problems == []
+
+
+async def test_an_agent_takes_over_an_active_conversation_with_the_keyboard(
+    page: Page, service: Service
+) -> None:
+    user = "5491155550316"
+    title = "WhatsApp from +54911****16"
+    await service.whatsapp(user, "hola", name="Hugo")
+    await service.replies_to(user, 1)
+    await sign_in(page, service)
+    await page.goto(f"{service.dashboard}/#/sessions/{await session_of(service, user)}")
+    await expect(page.get_by_role("heading", name=title)).to_contain_text("active")
+    await page.get_by_role("button", name="Take over…").press("Enter")
+    await page.get_by_label("Your name").press_sequentially("Ana")
+    await page.get_by_label("Your name").press("Enter")  # submits the form
+    await expect(page.get_by_role("heading", name=title)).to_contain_text("handoff")
+    await expect(page.get_by_test_id("holder")).to_contain_text("You hold it (as Ana)")
+    assert (await service.replies_to(user, 2))[1] == LOCALES.text("es", "handoff.notice")
+    await page.get_by_label("Reply to the user").press_sequentially("Hola Hugo")
+    await page.get_by_label("Reply to the user").press("Enter")
+    assert (await service.replies_to(user, 3))[2] == "Hola Hugo"
+    await page.get_by_role("link", name="← Handoffs").press("Enter")
+    row = queue_row(page, title)
+    await expect(row).to_contain_text("taken over by an agent")
+    await expect(row.locator("td[data-label='Agent']")).to_have_text("Ana")

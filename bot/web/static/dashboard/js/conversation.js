@@ -256,7 +256,7 @@ export function Conversation({ id }) {
     ${done && html`<p class="notice" role="status">${done}</p>`}
     <${SeatBar} session=${data} me=${me} setMe=${setMe} onChanged=${onChanged} />
     <div class="conversation">
-      <section class="card chat-card">
+      <section class=${`card chat-card${data.status === "handoff" ? " seated" : ""}`}>
         <h2>Messages</h2>
         ${chat.messages === null && !chat.error
           ? html`<p class="muted chat-note">Loading…</p>`

@@ -74,11 +74,12 @@ export function SeatBar({ session, me, setMe, onChanged }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [closing, setClosing] = useState(false);
+  const [opened, setOpened] = useState(false); // an active session: the take-over form shown
   const [name, setName] = useState(me);
   const nameInput = useRef(null);
   const inHandoff = session.status === "handoff" && session.handoff;
   const mine = inHandoff && session.handoff.agent === me && me !== "";
-  useEffect(() => setError(null), [session.id]);
+  useEffect(() => { setError(null); setOpened(false); }, [session.id]);
 
   async function call(action, body, notice) {
     setBusy(true);
@@ -104,12 +105,19 @@ export function SeatBar({ session, me, setMe, onChanged }) {
     call("handoff", { agent }, null);
   }
   if (session.status !== "active" && session.status !== "handoff") return null;
+  if (!inHandoff && !opened) {
+    return html`
+      <section class="card seat" aria-label="Agent seat">
+        <p class="holder-line muted">The bot is answering this conversation.</p>
+        <button type="button" onClick=${() => setOpened(true)}>Take over…</button>
+      </section>`;
+  }
   return html`
     <section class="card seat" aria-label="Agent seat">
       ${inHandoff
         ? html`<${Holder} session=${session} me=${me} />`
-        : html`<p class="holder-line">The bot is answering. Take it over to answer yourself
-            <span class="muted">(the user is told a person answers now)</span>.</p>`}
+        : html`<p class="holder-line">Take it over to answer yourself
+            <span class="muted">(the user is told a person of the team answers now)</span>.</p>`}
       ${mine
         ? html`<div class="actions">
             <button type="button" disabled=${busy}
@@ -124,6 +132,7 @@ export function SeatBar({ session, me, setMe, onChanged }) {
             <button type="submit" disabled=${busy}>${inHandoff ? "Take" : "Take over"}</button>
             ${inHandoff && !session.handoff.agent &&
               html`<button type="button" class="link" onClick=${() => setClosing(true)}>Close…</button>`}
+            ${!inHandoff && html`<button type="button" class="link" onClick=${() => setOpened(false)}>Not now</button>`}
           </form>`}
       ${closing && html`<${CloseConfirm} session=${session}
         onDone=${(closed, notice) => { setClosing(false); onChanged(closed, notice); }}
