@@ -92,15 +92,15 @@ function Row({ item }) {
       <td data-label="Waiting" class="waiting">
         <time datetime=${item.since}>${duration(secondsSince(item.since))}</time></td>
       <td data-label="Title" class="title-cell">
-        <a href=${href}>${sessionTitle(item)}</a>
-        ${item.display_name && html`<span class="muted small"> ${item.display_name}</span>`}
+        <span><a href=${href}>${sessionTitle(item)}</a>
+        ${item.display_name && html`<span class="muted small"> ${item.display_name}</span>`}</span>
       </td>
-      <td data-label="Reason">${handoffReason(item.reason)}
-        ${item.cancel_requested && html` <span class="badge cancelled">asked to cancel</span>`}</td>
+      <td data-label="Reason"><span>${handoffReason(item.reason)}
+        ${item.cancel_requested && html` <span class="badge cancelled">asked to cancel</span>`}</span></td>
       <td data-label="From">${fromStep(item.flow, item.step) ?? html`<span class="muted">—</span>`}</td>
       <td data-label="Last message" class="last-text">
         ${item.last_inbound_text
-          ? html`<q>${item.last_inbound_text}</q> <span class="muted small">${when(item.last_inbound_at)}</span>`
+          ? html`<span><q>${item.last_inbound_text}</q> <span class="muted small">${when(item.last_inbound_at)}</span></span>`
           : html`<span class="muted">—</span>`}</td>
       <td data-label="Agent">${item.agent
         ? html`<span class="holder">${item.agent}</span>`
