@@ -133,13 +133,20 @@ function cursor(messages) {
   return open.length ? Math.min(newest, open[0].id - 1) : newest;
 }
 
-/** `messages` with `fresh` merged in by id (newer copies win), oldest first, local ones last. */
+/**
+ * `messages` with `fresh` merged in by id (newer copies win), oldest first, local ones last; a
+ * local one is dropped once a poll brought its stored copy (same agent and text, stored after
+ * it was shown: `after` is the newest id then).
+ */
 function merged(messages, fresh) {
   const byId = new Map(messages.map((m) => [m.id, m]));
   for (const m of fresh) byId.set(m.id, m);
   const all = [...byId.values()];
   const stored = all.filter((m) => typeof m.id === "number").sort((a, b) => a.id - b.id);
-  return [...stored, ...all.filter((m) => typeof m.id !== "number")];
+  const local = all.filter((m) => typeof m.id !== "number").filter(
+    (l) => !stored.some((m) => m.id > l.after && m.agent === l.agent && m.text === l.text),
+  );
+  return [...stored, ...local];
 }
 
 /**
@@ -231,13 +238,14 @@ export function Conversation({ id }) {
   async function send(text) {
     const localId = `local-${++localIds}`;
     setNotSent(null);
+    const stored = (chat.messages ?? []).filter((m) => typeof m.id === "number");
     add({ id: localId, direction: "out", kind: "text", text, agent: me, status: "pending",
-      created_at: new Date(serverNow()).toISOString() });
+      created_at: new Date(serverNow()).toISOString(), after: stored.at(-1)?.id ?? 0 });
     try {
-      const stored = await api(`sessions/${encodeURIComponent(id)}/messages`, {
+      const accepted = await api(`sessions/${encodeURIComponent(id)}/messages`, {
         method: "POST", body: { agent: me, text },
       });
-      settle(localId, stored);
+      settle(localId, accepted);
     } catch (failure) {
       drop(localId);
       setNotSent(`Not sent: ${failureText(failure)}`);
