@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from playwright.async_api import Browser, Page, Playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, Playwright, expect
 from twilio.request_validator import RequestValidator
 
 from tests.e2e.server import ACCESS_TOKEN, ADMIN_TOKEN, APP_SECRET, BotServer
@@ -96,6 +97,15 @@ class Service:
         ):
             assert response.status == 200, await response.text()
 
+    async def admin_post(self, path: str, body: dict[str, object]) -> tuple[int, Any]:
+        """POST ``body`` as JSON to the admin API's ``path`` (``/v1/...``) with the token."""
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{self.bot.url}{path}", json=body, headers=headers) as response,
+        ):
+            return response.status, await response.json()
+
     async def replies_to(self, user: str, count: int) -> list[str]:
         """Wait until the bot sent ``user`` (Cloud API) ``count`` texts; return them."""
         await self.graph.wait_for(lambda _: len(self.graph.texts_to(user)) >= count, timeout_s=15)
@@ -133,3 +143,38 @@ async def sign_in(page: Page, service: Service, token: str = ADMIN_TOKEN) -> Non
     await page.get_by_role("button", name="Sign in").click()
     if token == ADMIN_TOKEN:
         await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+AGENT_KEY = "bot-dashboard-agent"
+"""Where the dashboard remembers the agent's name (``localStorage``)."""
+
+
+def watch_problems(tab: Page, expected_statuses: tuple[int, ...] = ()) -> list[str]:
+    """Collect the tab's script errors and console errors (a Content-Security-Policy violation
+    is one) into the returned list, except the browser's "Failed to load resource" lines for
+    ``expected_statuses`` (a refused sign-in's 401, a taken session's 409)."""
+    problems: list[str] = []
+    allowed = tuple(f"status of {code}" for code in expected_statuses)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not any(a in message.text for a in allowed):
+            problems.append(f"console: {message.text}")
+
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    return problems
+
+
+async def new_tab(browser: Browser, width: int = 1280, height: int = 900) -> Page:
+    """A tab in a context of its own (own storage: another agent's browser)."""
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    return await context.new_page()
+
+
+async def ask_for_a_person(service: Service, user: str, name: str) -> None:
+    """``user`` greets the bot, then asks for a person (the ``handoff`` intent); waits for the
+    welcome and the handoff notice."""
+    await service.whatsapp(user, "hola", name=name)
+    await service.replies_to(user, 1)
+    await service.whatsapp(user, "quiero hablar con una persona", name=name)
+    await service.replies_to(user, 2)

@@ -4,7 +4,10 @@
 Seeds a day of history into a fresh SQLite store (sessions spread over the last 24 hours, in
 every channel and with every kind of close), starts the real ``bot serve`` on it, has two
 users write live through signed webhooks, then photographs the Health, Sessions,
-conversation and Flows views at desktop size and the sessions list at phone size.
+conversation and Flows views at desktop size and the sessions list at phone size; then two
+users end up waiting for a person (one asks, one fails the support flow's invoice question
+twice) and an agent takes one, replies and gets an answer: the Handoffs queue and the agent's
+seat.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from bot.locales import Locales
 from bot.sessions.model import Delivery, Direction, MessageRecord, Session, SessionKey, Status
 from bot.sessions.sqlite import SqliteStore
 from tests.conftest import REPO
-from tests.e2e.dashboard_kit import PHONE_ID, TWILIO_NUMBER, launch, running_service, sign_in
+from tests.e2e.dashboard_kit import (
+    PHONE_ID,
+    TWILIO_NUMBER,
+    Service,
+    launch,
+    running_service,
+    sign_in,
+)
 
 LOCALES = Locales.load(REPO / "locales", ["es", "en"], "es")
 NAMES = ["Lucía", "Mateo", "Valentina", "Santiago", "Camila", "Benjamín", "Martina", "Joaquín"]
@@ -168,7 +178,52 @@ async def main(out: Path, config: Path | None) -> None:
             await small.goto(f"{service.dashboard}/#/sessions")
             await expect(small.locator("table.sessions tbody tr").first).to_be_visible()
             await _shoot(small, out / "sessions-phone.png")
+            await _agent_seat(service, page, out)
             await browser.close()
+
+
+async def _say(service: Service, user: str, name: str, texts: list[str]) -> None:
+    """``user`` writes ``texts`` one by one, each after the bot's answer to the previous."""
+    for text in texts:
+        sent = len(service.graph.texts_to(user))
+        await service.whatsapp(user, text, name=name)
+        await service.replies_to(user, sent + 1)
+
+
+async def _agent_seat(service: Service, page: Page, out: Path) -> None:
+    """Two users wait for a person; the agent Sofía takes Camila's conversation, replies, and
+    Camila answers: ``handoffs.png`` (the queue) and ``handoff.png`` (the seat)."""
+    camila, mateo = "5491155550196", "5491155550207"
+    await _say(service, mateo, "Mateo", ["hola", "quiero hablar con una persona"])
+    await service.whatsapp(mateo, "es por mi contraseña", name="Mateo")
+    steps = ["soporte", "Camila", "camila@example.com", "Facturación", "no la encuentro", "123"]
+    await _say(service, camila, "Camila", steps)
+    await service.whatsapp(camila, "me cobraron dos veces este mes", name="Camila")
+    await page.evaluate("() => localStorage.setItem('bot-dashboard-agent', 'Sofía')")
+    await page.get_by_role("link", name="Handoffs").click()
+    rows = page.locator("table.handoffs tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.last).to_contain_text("me cobraron dos veces")
+    await _shoot(page, out / "handoffs.png")
+    await rows.last.get_by_role("link").click()
+    await page.get_by_role("button", name="Take", exact=True).click()
+    reply = page.get_by_label("Reply to the user")
+    await expect(reply).to_be_enabled()
+    answer = "Hola Camila, soy Sofía de facturación. Veo los dos cobros: te devuelvo uno hoy."
+    before = len(service.graph.texts_to(camila))
+    await reply.fill(answer)
+    await reply.press("Enter")
+    sent = await service.replies_to(camila, before + 1)
+    assert sent[-1] == answer, sent
+    wamid = next(r.wamid for r in reversed(service.graph.requests) if r.to == camila)
+    await service.whatsapp_status(camila, wamid or "", "read")
+    await service.whatsapp(camila, "¡Gracias! ¿Me llega un comprobante?", name="Camila")
+    chat = page.get_by_role("list", name="Messages")
+    await expect(chat.locator(".msg.in").last).to_contain_text("comprobante")
+    await expect(chat.locator(".msg.out").last.locator(".delivery")).to_contain_text("read")
+    await reply.fill("Sí, te lo envío por correo a camila@example.com")
+    await page.evaluate("() => window.scrollTo(0, 0)")
+    await _shoot(page, out / "handoff.png")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // The admin API as the dashboard calls it: the token from sessionStorage as a Bearer header,
-// JSON in and out, errors as ApiError (status + the API's {"error": reason}).
+// JSON in and out, errors as ApiError (status + the API's {"error": reason}, and the whole
+// answer as `data`: a 409 of the handoff calls names the holder in `data.agent`).
 
 const TOKEN_KEY = "bot-dashboard-token";
 const SKEW_TOLERANCE_MS = 5000;
@@ -11,9 +12,10 @@ let skewMs = 0; // server clock minus browser clock, from the Date header (1 s p
 let onUnauthorized = () => {};
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data = null) {
     super(message);
     this.status = status;
+    this.data = data;
   }
 }
 
@@ -61,7 +63,7 @@ export async function api(path, { method = "GET", body, withToken } = {}) {
     data = null;
   }
   if (!response.ok) {
-    const error = new ApiError(response.status, data?.error ?? response.statusText);
+    const error = new ApiError(response.status, data?.error ?? response.statusText, data);
     if (response.status === 401 && withToken === undefined) onUnauthorized(error);
     throw error;
   }

@@ -2,11 +2,13 @@
 //   #/health              health figures and sessions per hour
 //   #/sessions?channel=…  the sessions table (tabs, filters, pages)
 //   #/sessions/<id>       one conversation
+//   #/handoffs            sessions waiting for a person (the agent's seat is in the conversation)
 //   #/flows               completion and drop-off per step
 import { html, render, useEffect, useState } from "../vendor/preact-htm.js";
 import { api, forgetToken, saveToken, token, whenUnauthorized } from "./api.js";
 import { Conversation } from "./conversation.js";
 import { Flows } from "./flows.js";
+import { Handoffs, QueueCount, useHandoffQueue } from "./handoffs.js";
 import { Health } from "./health.js";
 import { useRoute } from "./hooks.js";
 import { Sessions } from "./sessions.js";
@@ -14,6 +16,7 @@ import { Sessions } from "./sessions.js";
 const VIEWS = [
   ["health", "Health"],
   ["sessions", "Sessions"],
+  ["handoffs", "Handoffs"],
   ["flows", "Flows"],
 ];
 
@@ -53,9 +56,11 @@ function SignIn({ notice, onSignedIn }) {
 function Shell({ onSignOut }) {
   const { path, params } = useRoute();
   const [view = "health", id] = path;
+  const queue = useHandoffQueue();
   let page;
   if (view === "sessions" && id) page = html`<${Conversation} id=${id} />`;
   else if (view === "sessions") page = html`<${Sessions} params=${params} />`;
+  else if (view === "handoffs") page = html`<${Handoffs} queue=${queue} />`;
   else if (view === "flows") page = html`<${Flows} />`;
   else page = html`<${Health} />`;
   return html`
@@ -64,7 +69,7 @@ function Shell({ onSignOut }) {
       <nav aria-label="Views">
         ${VIEWS.map(
           ([key, label]) => html`
-            <a href=${`#/${key}`} aria-current=${(view === key || (key === "health" && !VIEWS.some(([k]) => k === view))) ? "page" : undefined}>${label}</a>`,
+            <a href=${`#/${key}`} aria-current=${(view === key || (key === "health" && !VIEWS.some(([k]) => k === view))) ? "page" : undefined}>${label}${key === "handoffs" && html`<${QueueCount} queue=${queue} />`}</a>`,
         )}
       </nav>
       <button type="button" class="link" onClick=${onSignOut}>Sign out</button>

@@ -12,7 +12,7 @@ const TABS = [
   ["sms", "SMS"],
   ["voice", "Voice"],
 ];
-const STATUSES = ["active", "completed", "cancelled", "timeout"];
+const STATUSES = ["active", "handoff", "completed", "cancelled", "timeout"];
 
 /** Flow ids for the filter: every loaded flow (a range that holds no session is cheap). */
 function useFlowIds() {
