@@ -16,6 +16,7 @@ from tests.web.test_twilio_messaging import incoming, send
 ANA = "5491155550001"
 BEN = "5491155550002"
 CAL = "5491155550003"
+DAN = "5491155550004"
 SMS_USER = "+5491155550089"
 
 
@@ -63,18 +64,19 @@ async def test_health_reports_the_store_sessions_and_opens_and_closes_per_hour(
     assert await webapp.runtime.sweeper.run_once() == 2
     await webapp.whatsapp_text(CAL, "hola")
     await webapp.whatsapp_text(CAL, "chau")
+    await webapp.whatsapp_text(DAN, "quiero hablar con una persona")
 
     status, health = await webapp.admin("GET", "/v1/health?hours=3")
     assert status == 200
     assert health["now"] == webapp.clock().isoformat()
     assert health["store"]["status"] == "ok"
     assert health["store"]["backend"] == "sqlite"
-    assert health["active_sessions"] == 0
+    assert (health["active_sessions"], health["handoff_sessions"]) == (0, 1)
     assert health["sweeper_lag_s"] == 0.0
     assert [(h["start"][11:16], h["opened"], h["closed"]) for h in health["hours"]] == [
         ("11:00", 0, {}),
         ("12:00", 2, {}),
-        ("13:00", 1, {"timeout": 2, "goodbye": 1}),
+        ("13:00", 2, {"timeout": 2, "goodbye": 1}),
     ]
     _, default = await webapp.admin("GET", "/v1/health")
     assert len(default["hours"]) == 24

@@ -67,7 +67,8 @@ async def test_take_write_poll_and_return(webapp: WebApp, content: Content) -> N
     await webapp.whatsapp_text(ANA, "hola")
     sid = await session_id(webapp, ANA)
     status, body = await post(webapp, sid, "messages", agent="ana", text="hola")
-    assert (status, body["agent"]) == (409, None) and "not in handoff" in body["error"]
+    assert (status, body["agent"], body["status"]) == (409, None, "active")
+    assert "not in handoff" in body["error"]
     status, body = await post(webapp, sid, "handoff", agent="ana")
     assert status == 200
     handoff = body["handoff"]
@@ -75,7 +76,7 @@ async def test_take_write_poll_and_return(webapp: WebApp, content: Content) -> N
     await webapp.runtime.outbox.join()
     assert webapp.graph.texts_to(ANA)[-1] == t(content, "handoff.notice")
     status, body = await post(webapp, sid, "handoff", agent="beto")
-    assert (status, body["agent"]) == (409, "ana")
+    assert (status, body["agent"], body["status"]) == (409, "ana", "handoff")
     status, body = await post(webapp, sid, "messages", agent="ana", text="Soy Ana, ¿te ayudo?")
     assert status == 202 and isinstance(body["message_id"], int)
     assert (body["agent"], body["status"], body["direction"]) == ("ana", "pending", "out")
@@ -122,7 +123,7 @@ async def test_close_with_or_without_the_notice(webapp: WebApp, content: Content
     await webapp.runtime.outbox.join()
     assert webapp.graph.texts_to(BEN)[-1] == t(content, "close.completed")
     status, body = await post(webapp, sid, "handoff", agent="ana")
-    assert status == 409 and "already completed" in body["error"]
+    assert (status, body["status"]) == (409, "completed") and "already completed" in body["error"]
 
 
 async def test_stats_count_handoffs_and_time_to_first_reply(webapp: WebApp) -> None:

@@ -9,8 +9,8 @@ taking one, an agent's messages, giving it back to the bot. See ``docs/handoff.m
 - ``POST /v1/sessions/{id}/messages`` ``{"agent", "text"}``: 202 with the stored message id.
 - ``POST /v1/sessions/{id}/return`` ``{"agent"}``: back to the bot.
 
-409 answers say why: ``{"error": ..., "agent": holder}`` when another agent holds the session
-(``agent`` is ``null`` for the other conflicts: closed, not in handoff).
+409 answers say why: ``{"error": ..., "status": now, "agent": holder}``; ``agent`` is ``null``
+for the conflicts other than another agent holding the session (closed, not in handoff).
 """
 
 from __future__ import annotations
@@ -52,11 +52,13 @@ async def queue(request: web.Request) -> web.Response:
     limit = params.whole(request, "limit", 100, MAX_HANDOFFS)
     runtime = request.app[RUNTIME]
     store = runtime.store
+    # `now` is read before the sessions, so a change made during the read is at or after it
+    # and a poll with since=now sees it next time.
+    now = runtime.engine.clock()
     # every one (at most MAX_HANDOFFS), so that `limit` keeps the oldest waiting, not the newest
     queued = SessionQuery(status=Status.HANDOFF.value, limit=MAX_HANDOFFS)
     every = await store.list_sessions(queued)
     every.sort(key=lambda s: (s.handoff.since if s.handoff else s.created_at, s.id))
-    now = runtime.engine.clock()
     items = [await _item(store, s, now) for s in every[:limit]]
     changed = [
         i for i in items if since is None or datetime.fromisoformat(i["updated_at"]) >= since
@@ -118,9 +120,12 @@ def _agent(body: dict[str, Any]) -> str:
 
 
 def _conflict(exc: SessionAlreadyClosed | NotHandedOff | HeldByAnother) -> web.Response:
-    """409 with the reason and, when another agent holds the session, who."""
+    """409 with the reason, the session's status now and, when another agent holds the
+    session, who: ``{"error": str, "status": "handoff" | "active" | a closed status,
+    "agent": str | None}``."""
     holder = exc.agent if isinstance(exc, HeldByAnother) else None
-    return web.json_response({"error": str(exc), "agent": holder}, status=409)
+    body = {"error": str(exc), "status": exc.session.status.value, "agent": holder}
+    return web.json_response(body, status=409)
 
 
 def _found(session: object) -> None:

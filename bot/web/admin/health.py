@@ -25,7 +25,8 @@ routes = web.RouteTableDef()
 @routes.get("/v1/health")
 async def health(request: web.Request) -> web.Response:
     """What an operator checks first. ``store``: ``ok`` (with the round trip in ms) or
-    ``unavailable`` (then the other figures are ``null``); ``active_sessions``;
+    ``unavailable`` (then the other figures are ``null``); ``active_sessions`` (the bot
+    answers them) and ``handoff_sessions`` (a person has them or should take them);
     ``sweeper_lag_s``: how long the oldest due session has been waiting to be closed (0 when
     none is due), over the whole store; ``send_errors``: failed sends by provider error code,
     counted by this process since it started; ``hours``: the last ``hours`` UTC hours (1-168,
@@ -43,6 +44,7 @@ async def health(request: web.Request) -> web.Response:
         "now": iso(now),
         "store": {"status": "ok", "backend": backend},
         "active_sessions": None,
+        "handoff_sessions": None,
         "sweeper_lag_s": None,
         "send_errors": _send_errors(request),
         "hours": None,
@@ -54,6 +56,9 @@ async def health(request: web.Request) -> web.Response:
         await store.check_writable()
         body["active_sessions"] = await store.count_sessions(
             SessionQuery(status=Status.ACTIVE.value)
+        )
+        body["handoff_sessions"] = await store.count_sessions(
+            SessionQuery(status=Status.HANDOFF.value)
         )
         due = await store.due_sessions(now, 1)
         oldest = due[0].expires_at if due else None

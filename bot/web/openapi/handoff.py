@@ -22,6 +22,7 @@ from bot.web.openapi.limits import (
     MAX_HANDOFFS,
     MAX_MESSAGES,
     MAX_SESSION_ID_LENGTH,
+    NOT_BLANK_PATTERN,
     REASON_PATTERN,
 )
 
@@ -29,7 +30,7 @@ _AGENT = {
     "type": "string",
     "minLength": 1,
     "maxLength": MAX_AGENT_LENGTH,
-    "pattern": "\\S",
+    "pattern": NOT_BLANK_PATTERN,
     "description": "The agent's name as the team knows it (recorded as who holds the session).",
 }
 _SESSION_ID = param(
@@ -139,7 +140,7 @@ def handoff_schemas() -> dict[str, Any]:
                     "type": "string",
                     "minLength": 1,
                     "maxLength": MAX_AGENT_TEXT_LENGTH,
-                    "pattern": "\\S",
+                    "pattern": NOT_BLANK_PATTERN,
                 },
             },
             "required": ["agent", "text"],
@@ -169,8 +170,16 @@ def handoff_schemas() -> dict[str, Any]:
         },
         "Conflict": {
             "type": "object",
-            "properties": {"error": {"type": "string"}, "agent": NULLABLE_STR},
-            "required": ["error"],
+            "properties": {
+                "error": {"type": "string"},
+                "status": {
+                    "type": "string",
+                    "description": "The session's status now (`handoff`, `active` or a "
+                    "closed status).",
+                },
+                "agent": NULLABLE_STR,
+            },
+            "required": ["error", "status"],
         },
     }
 

@@ -37,3 +37,8 @@ DATE_TIME_PATTERN = (
 """RFC 3339 date-time with a zone, in the years 0002-9998: inside what a ``datetime`` holds
 once moved to UTC (``0001-01-01T00:00:00+05:00`` is not). The same regex in ECMA-262 and
 Python syntax; groups: date, clock, fraction, zone."""
+
+NOT_BLANK_PATTERN = "[^\\s\\x1c-\\x1f\\x85]"
+"""A JSON Schema ``pattern`` for "not blank" as the server reads it (``str.strip``): one
+character that is not whitespace to Python. ECMA's ``\\s`` misses ``\\x1c``-``\\x1f`` and
+``\\x85``, which Python strips."""

@@ -285,6 +285,10 @@ def _dashboard_schemas(counts: dict[str, Any]) -> dict[str, Any]:
                     },
                 },
                 "active_sessions": nullable_int,
+                "handoff_sessions": {
+                    **nullable_int,
+                    "description": "Sessions in handoff: a person has them or should take them.",
+                },
                 "sweeper_lag_s": {
                     "type": ["number", "null"],
                     "description": "How long the oldest due session has been due (0: none).",

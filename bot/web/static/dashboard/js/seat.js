@@ -16,8 +16,8 @@ const saveAgent = (name) => window.localStorage.setItem(AGENT_KEY, name);
 /** A failed call in plain words; a 409 that names the holder says who. */
 export function failureText(failure) {
   if (failure.status === 409 && failure.data?.agent) return `Held by ${failure.data.agent}.`;
-  const state = failure.status === 409 && /is (?:already )?(\w+)(?:, not in handoff)?$/.exec(failure.message ?? "");
-  if (state) return `This conversation is ${state[1]} now${state[1] === "active" ? " (the bot answers it)" : ""}.`;
+  const state = failure.status === 409 ? failure.data?.status : undefined;
+  if (state) return `This conversation is ${state} now${state === "active" ? " (the bot answers it)" : ""}.`;
   if (failure.status === 404) return "This conversation does not exist (any more).";
   if (failure.status === 0) return `Cannot reach the service: ${failure.message.replace(/^cannot reach the service /, "")}`;
   return failure.message ? `${failure.message[0].toUpperCase()}${failure.message.slice(1)}.` : "Something went wrong.";
