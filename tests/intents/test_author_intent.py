@@ -1,6 +1,6 @@
 """A flow author adds an intent in YAML, sees it in `bot classify` and triggers a flow with it.
 
-No Python: a copy of the project gets `talk_to_agent` in intents/es.yaml and intents/en.yaml
+No Python: a copy of the project gets `talk_to_agent` in intents/es.yaml, en.yaml and pt.yaml
 and one flow, flows/agent.yaml, that it triggers.
 """
 
@@ -39,6 +39,12 @@ NEW_INTENT = {
       - (i want to|let me) (talk|speak) to (a person|a human|an agent)
     keywords: [a human, an agent, a real person]
 """,
+    "pt": """
+  talk_to_agent:
+    examples:
+      - quero falar com (uma pessoa|um humano|um atendente)
+    keywords: [um atendente, um humano]
+""",
 }
 
 AGENT_FLOW = """
@@ -51,6 +57,7 @@ steps:
     say:
       es: Te paso con una persona. ¿Sobre qué tema?
       en: I'll get you a person. What is it about?
+      pt: Vou te passar para uma pessoa. Sobre o que é?
     collect: topic
 """
 
