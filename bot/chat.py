@@ -92,7 +92,8 @@ async def run_chat(
     """Run the chat loop until ``/quit`` or end of input.
 
     Args:
-        lang: Fix the session language (``es``/``en``); ``None`` lets the engine detect it.
+        lang: Fix the session language (one of ``settings.languages``); ``None`` lets the
+            engine detect it.
     """
     clock = OffsetClock()
     with tempfile.TemporaryDirectory(prefix="bot-chat-") as folder:

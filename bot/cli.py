@@ -222,9 +222,7 @@ def send(
 @click.option(
     "--user", "user_id", default="5490000000000", show_default=True, help="User id to chat as."
 )
-@click.option(
-    "--lang", type=click.Choice(["es", "en"]), default=None, help="Fix the session language."
-)
+@click.option("--lang", default=None, help="Fix the session language (one of config.yaml's).")
 @_fail_cleanly
 def chat(config_path: Path, env_file: Path, user_id: str, lang: str | None) -> None:
     """Talk to the bot in the terminal (the same engine, an in-memory store)."""
@@ -232,6 +230,10 @@ def chat(config_path: Path, env_file: Path, user_id: str, lang: str | None) -> N
     from bot.wiring import load_content
 
     settings = _settings(config_path, env_file)
+    if lang is not None and lang not in settings.languages:
+        served = ", ".join(settings.languages)
+        message = f"{lang!r} is not served (languages: {served})"
+        raise click.BadParameter(message, param_hint="--lang")
     _setup_logging("WARNING")
     content = load_content(settings, read_environment(env_file))
     asyncio.run(run_chat(settings, content, user_id, lang))

@@ -14,7 +14,7 @@ import pytest
 from bot.locales import Locales
 from tests.conftest import REPO
 
-LOCALES = Locales.load(REPO / "locales", ["es", "en"], "es")
+LOCALES = Locales.load(REPO / "locales", ["es", "en", "pt"], "es")
 
 
 def run_bot(
@@ -79,6 +79,14 @@ def test_chat_runs_the_engine_with_timeouts_in_the_terminal() -> None:
 def test_chat_lang_fixes_the_session_language() -> None:
     result = run_bot("chat", "--env-file", "/nonexistent", "--lang", "en", stdin="prueba\n")
     assert f"bot> {LOCALES.text('en', 'free_trial.ask_name')}" in result.stdout
+
+
+def test_chat_lang_takes_any_served_language_and_names_them_for_another() -> None:
+    result = run_bot("chat", "--env-file", "/nonexistent", "--lang", "pt", stdin="teste\n")
+    assert f"bot> {LOCALES.text('pt', 'free_trial.ask_name')}" in result.stdout
+    refused = run_bot("chat", "--env-file", "/nonexistent", "--lang", "fr", stdin="")
+    assert refused.returncode == 2
+    assert "'fr' is not served (languages: es, en, pt)" in refused.stderr
 
 
 def test_validate_accepts_the_shipped_data() -> None:

@@ -228,7 +228,7 @@ def test_serve_with_a_sqlite_folder_that_does_not_exist_names_it(tmp_path: Path)
 
 
 def test_new_flow_writes_a_flow_its_texts_and_a_passing_test(project: Path) -> None:
-    locales = {lang: (project / "locales" / f"{lang}.yaml") for lang in ("es", "en")}
+    locales = {lang: (project / "locales" / f"{lang}.yaml") for lang in ("es", "en", "pt")}
     before = {lang: path.read_text(encoding="utf-8") for lang, path in locales.items()}
     result = invoke(project, "new", "flow", "table_booking")
     assert result.exit_code == 0, result.output
@@ -237,6 +237,7 @@ def test_new_flow_writes_a_flow_its_texts_and_a_passing_test(project: Path) -> N
         "created flows/tests/table_booking.yaml\n"
         "added table_booking.* texts to locales/es.yaml\n"
         "added table_booking.* texts to locales/en.yaml\n"
+        "added table_booking.* texts to locales/pt.yaml\n"  # English ones, to translate
         "next: edit them, then run\n"
         "  bot validate\n"
         "  bot test flows/tests/table_booking.yaml\n"
@@ -254,8 +255,9 @@ def test_new_flow_writes_a_flow_its_texts_and_a_passing_test(project: Path) -> N
     assert tested.stdout == (
         "PASS flows/tests/table_booking.yaml:3: es: asks the name, confirms and ends\n"
         "PASS flows/tests/table_booking.yaml:16: en: asks the name, confirms and ends\n"
-        "PASS flows/tests/table_booking.yaml:29: a no cancels\n"
-        "3 passed, 0 failed\n"
+        "PASS flows/tests/table_booking.yaml:29: pt: asks the name, confirms and ends\n"
+        "PASS flows/tests/table_booking.yaml:42: a no cancels\n"
+        "4 passed, 0 failed\n"
     )
 
 

@@ -17,7 +17,7 @@ CONFIG = REPO / "config.yaml"
 def test_defaults_from_config_yaml() -> None:
     s = load_settings(CONFIG, {})
     assert s.session_timeout_min == 30
-    assert s.languages == ("es", "en")
+    assert s.languages == ("es", "en", "pt")
     assert s.sqlite_path() == REPO / "data" / "bot.db"
     assert s.whatsapp.api_url == "https://graph.facebook.com/v21.0"
 

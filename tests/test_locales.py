@@ -25,16 +25,63 @@ REQUIRED = [
 ]
 
 
-@pytest.mark.parametrize("lang", ["es", "en"])
+LANGUAGES = ["es", "en", "pt"]
+"""config.yaml's ``languages``: every shipped locale file."""
+
+
+def test_the_shipped_locale_files_are_the_configured_languages() -> None:
+    assert sorted(p.stem for p in (REPO / "locales").glob("*.yaml")) == sorted(LANGUAGES)
+    assert "languages: [es, en, pt]" in (REPO / "config.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("key", REQUIRED)
 def test_every_key_the_engine_uses_exists_in_every_language(lang: str, key: str) -> None:
-    locales = Locales.load(REPO / "locales", ["es", "en"], "es")
+    locales = Locales.load(REPO / "locales", LANGUAGES, "es")
     assert locales.text(lang, key).strip()
 
 
-def test_the_two_languages_differ() -> None:
-    locales = Locales.load(REPO / "locales", ["es", "en"], "es")
-    assert locales.text("es", "close.timeout") != locales.text("en", "close.timeout")
+def test_every_shipped_language_has_every_key() -> None:
+    locales = Locales.load(REPO / "locales", LANGUAGES, "es")  # raises on a missing key
+    keys = {lang: set(locales.texts[lang]) for lang in LANGUAGES}
+    assert keys["pt"] == keys["es"] == keys["en"]
+
+
+def test_the_languages_differ() -> None:
+    locales = Locales.load(REPO / "locales", LANGUAGES, "es")
+    texts = {lang: locales.text(lang, "close.timeout") for lang in LANGUAGES}
+    assert len(set(texts.values())) == 3
+    assert texts["pt"].startswith("Encerrei a conversa")
+
+
+def test_portuguese_plurals_numbers_and_dates_follow_pt_br(tmp_path: Path) -> None:
+    """Babel's ``pt`` is Brazilian Portuguese (CLDR): 0 and 1 are singular, ``1.500``, and
+    dates like ``22 de novembro de 2026``; ``pt_PT`` would make 0 plural."""
+    for lang in ("es", "pt"):
+        (tmp_path / f"{lang}.yaml").write_text(
+            "n: '{count, plural, one {# pizza} other {# pizzas}} para {day:date}'\n",
+            encoding="utf-8",
+        )
+    locales = Locales.load(tmp_path, ["es", "pt"], "es")
+    assert locales.text("pt", "n", {"count": 0, "day": "2026-11-22"}) == (
+        "0 pizza para 22 de novembro de 2026"
+    )
+    assert locales.text("pt", "n", {"count": 1500, "day": "2026-11-22"}).startswith("1.500 pizzas")
+    assert locales.text("es", "n", {"count": 0, "day": "2026-11-22"}).startswith("0 pizzas")
+
+
+def test_the_sample_order_text_in_portuguese() -> None:
+    locales = Locales.load(REPO / "locales", LANGUAGES, "es")
+    values = {"quantity": 2, "product_label": "Marguerita", "pizzas": 1}
+    assert locales.text("pt", "order.ask_more", values) == (
+        "Anotado: 2 × Marguerita. Até agora 1 pizza. Quer adicionar mais alguma coisa?"
+    )
+
+
+@pytest.mark.parametrize(("lang", "tag"), [("es", "es-MX"), ("en", "en-US"), ("pt", "pt-BR")])
+def test_each_language_names_its_voice(lang: str, tag: str) -> None:
+    locales = Locales.load(REPO / "locales", LANGUAGES, "es")
+    assert locales.text(lang, "voice.language") == tag
 
 
 def test_a_key_missing_in_one_language_is_reported_at_its_line_in_the_other(

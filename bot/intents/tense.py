@@ -9,6 +9,10 @@ my card") rather than asking for it. Only unambiguous forms count:
   "cancele" (please cancel) and "cancelaré" (future) are not. Forms shared with a present or
   an imperative are left out: "cancelamos" (we cancel / we cancelled), voseo "salí" (go out
   / I went out).
+- Portuguese: preterite ("cancelei", "cancelou", "cancelaram", "esqueci", "esqueceu",
+  "desistiu"; "cheguei", "fiquei") and participle ("cancelado", "chegada"), as for Spanish.
+  Not past: "cancele", "cancelo", "cancela", "cancelamos" (we cancel / we cancelled), and
+  "sai" (goes out) beside "saí" (I went out): a stem ending in a vowel needs the accent.
 - English: any form that is not the lemma, an "-s" or an "-ing" form ("cancelled",
   "canceled", "left", "forgot"), when it opens the clause or follows a subject or an
   auxiliary ("I cancelled", "we've canceled"). After anything else it may be a participle
@@ -29,6 +33,16 @@ _ES_ENDINGS: dict[str, tuple[str, ...]] = {
 _ES_FIRST_PERSON_STEMS: tuple[tuple[str, str], ...] = (("c", "qu"), ("g", "gu"), ("z", "c"))
 """Spelling changes before the "-é" of an -ar preterite: buscar → busqué, llegar → llegué."""
 
+_PT_ENDINGS: dict[str, tuple[str, ...]] = {
+    "ar": ("ei", "ou", "aste", "astes", "aram", "ado", "ada", "ados", "adas"),
+    "er": ("i", "eu", "este", "estes", "eram", "ido", "ida", "idos", "idas"),
+    "ir": ("i", "iu", "iste", "istes", "iram", "ido", "ida", "idos", "idas"),
+}
+"""Portuguese conjugation → endings of its unambiguous past forms."""
+
+_PT_FIRST_PERSON_STEMS: tuple[tuple[str, str], ...] = (("c", "qu"), ("g", "gu"), ("ç", "c"))
+"""Spelling changes before the "-ei" of an -ar preterite: ficar → fiquei, chegar → cheguei."""
+
 _EN_OPENERS = frozenset(
     {"i", "we", "you", "they", "he", "she", "have", "has", "had", "already", "just", "also"}
 )
@@ -39,13 +53,16 @@ def is_past_form(language: str, orth: str, lemma: str, before: str | None) -> bo
     """True when ``orth`` is an unambiguous past form of the verb ``lemma``.
 
     Args:
-        language: Language code (``"es"``, ``"en"``); other languages have no rules (False).
+        language: Language code (``"es"``, ``"en"``, ``"pt"``); other languages have no
+            rules (False).
         orth: The word as typed, lowercase, accents kept (``"cancelé"``).
         lemma: Its lemma, accent-stripped (``"cancelar"``).
         before: The clause's previous word (accent-stripped), ``None`` at its start.
     """
     if language == "es":
         return _spanish_past(orth, lemma)
+    if language == "pt":
+        return _portuguese_past(orth, lemma)
     if language == "en":
         return (
             orth != lemma
@@ -67,5 +84,26 @@ def _spanish_past(orth: str, lemma: str) -> bool:
         base = strip_accents(orth[:-1])
         for final, changed in _ES_FIRST_PERSON_STEMS:
             if stem.endswith(final) and base == stem[: -len(final)] + changed:
+                return True
+    return False
+
+
+def _portuguese_past(orth: str, lemma: str) -> bool:
+    endings = _PT_ENDINGS.get(lemma[-2:])
+    if endings is None or len(lemma) < 4:
+        return False
+    stem = lemma[:-2]
+    plain = strip_accents(orth)
+    for ending in endings:
+        if not plain.endswith(ending) or plain[: -len(ending)] != stem:
+            continue
+        # "sai" (goes out), "sai!" (get out): after a vowel only "saí" is past
+        return not (ending == "i" and stem[-1:] in "aeiou" and not orth.endswith("í"))
+    if lemma.endswith("ar") and plain.endswith("ei"):
+        base = orth[:-2]
+        for final, changed in _PT_FIRST_PERSON_STEMS:
+            if stem.endswith(final) and strip_accents(base) == strip_accents(
+                stem[: -len(final)] + changed
+            ):
                 return True
     return False

@@ -2,9 +2,10 @@
 
 ``POST /webhook/twilio/voice`` is the number's "A call comes in" URL. At the start of a call
 it says the welcome text (in the language of the caller's active voice session, else the
-default one) inside ``<Gather input="speech">``. Each ``SpeechResult`` Twilio posts back (to
-``?turn=N``) is one inbound text message of channel ``voice`` (id ``CallSid:N``, so a retried
-request is processed once) that goes through the engine like any other; the replies it
+default one; spoken and recognized in the locale's ``voice.language``, e.g. ``pt-BR``)
+inside ``<Gather input="speech">``. Each ``SpeechResult`` Twilio posts back (to ``?turn=N``)
+is one inbound text message of channel ``voice`` (id ``CallSid:N``, so a retried request is
+processed once) that goes through the engine like any other; the replies it
 produces are spoken in the TwiML answer. When the turn closed the session (goodbye, cancel, a
 flow's end) the notice is spoken and the call ends with ``<Hangup/>``; when nothing was heard
 or nothing new was said, the last thing the bot said is repeated.
@@ -28,6 +29,8 @@ VOICE = web.AppKey("voice_replies", VoiceReplies)
 """The ``voice`` channel's sender, shared by the route and the outbox."""
 
 PATH = "/webhook/twilio/voice"
+VOICE_KEY = "voice.language"
+"""Locale key with the BCP-47 tag Twilio speaks and listens in for a language (``pt-BR``)."""
 routes = web.RouteTableDef()
 
 
@@ -86,7 +89,10 @@ async def call(request: web.Request) -> web.Response:
     session = await _latest(request, voice.called, voice.caller)
     if session is not None and not said and session.status is not Status.ACTIVE:
         session = None  # an old, closed session: this call starts afresh
-    lang = runtime.content.locales.language_or_default(session.language if session else None)
+    locales = runtime.content.locales
+    lang = locales.language_or_default(session.language if session else None)
+    if locales.has(VOICE_KEY):  # the locale file names its voice ("pt-BR"); else VOICE_LANGUAGES
+        lang = locales.text(lang, VOICE_KEY)
     if said and session is not None and session.status is not Status.ACTIVE:
         return twiml(hangup(said, lang))
     return twiml(gather(said or await _last_said(request, session), lang, action))

@@ -296,7 +296,9 @@ async def test_hot_reload_under_a_running_server(
     flow = data / "flows" / "order.yaml"
     original = flow.read_text(encoding="utf-8")
     flow.write_text(
-        original.replace("say: order.ask_more", "say: {es: '¿Algo más, che?', en: 'More?'}"),
+        original.replace(
+            "say: order.ask_more", "say: {es: '¿Algo más, che?', en: 'More?', pt: 'Mais?'}"
+        ),
         encoding="utf-8",
     )
     await wait_for_log(server, "reloaded flows, intents and locales")

@@ -55,7 +55,10 @@ def test_the_sample_flows_load(locales: Locales) -> None:
     assert email is not None and isinstance(email.action, EmailAction)
     assert email.action.to == "{email}"
     order = flows["order"]
-    assert (order.timeout_min, order.cancel_keywords) == (15.0, ("no tengo hambre", "not hungry"))
+    assert (order.timeout_min, order.cancel_keywords) == (
+        15.0,
+        ("no tengo hambre", "not hungry", "sem fome"),
+    )
     place = order.step("place_order")
     assert place is not None and isinstance(place.action, HttpAction)
     assert place.action.call.url == "http://127.0.0.1:8089/orders"  # the ${VAR:-default}

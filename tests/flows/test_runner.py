@@ -248,8 +248,9 @@ async def test_a_running_conversation_keeps_its_flow_version(
     flow_file = tmp_path / "f.yaml"
     flow_file.write_text(
         "id: f\ntriggers: {keywords: [menu]}\nsteps:\n"
-        "  - id: ask\n    say: {es: '¿Uno?', en: 'One?'}\n    collect: one\n"
-        "  - id: done\n    say: {es: 'Versión uno', en: 'Version one'}\n    end: done\n",
+        "  - id: ask\n    say: {es: '¿Uno?', en: 'One?', pt: 'Um?'}\n    collect: one\n"
+        "  - id: done\n    say: {es: 'Versión uno', en: 'Version one', pt: 'Versão um'}\n"
+        "    end: done\n",
         encoding="utf-8",
     )
     r = FlowRunner(load_flows(tmp_path, locales), locales)

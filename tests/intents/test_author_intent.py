@@ -1,6 +1,6 @@
 """A flow author adds an intent in YAML, sees it in `bot classify` and triggers a flow with it.
 
-No Python: a copy of the project gets `book_table` in intents/es.yaml and intents/en.yaml
+No Python: a copy of the project gets `book_table` in intents/es.yaml, en.yaml and pt.yaml
 and one flow, flows/booking.yaml, that it triggers. (It used to be a `talk_to_agent` intent;
 asking for a person is built in since issue 19, the `handoff` intent.)
 """
@@ -40,6 +40,12 @@ NEW_INTENT = {
       - (i want to|i'd like to|let me|can i) book a table
     keywords: [book a table]
 """,
+    "pt": """
+  book_table:
+    examples:
+      - (quero|queria|preciso) reservar uma mesa
+    keywords: [reservar uma mesa]
+""",
 }
 
 AGENT_FLOW = """
@@ -52,6 +58,7 @@ steps:
     say:
       es: ¡Genial! ¿Para cuántas personas?
       en: Great! For how many people?
+      pt: Ótimo! Para quantas pessoas?
     collect: people
 """
 

@@ -32,7 +32,23 @@ CASES: list[tuple[str, str, str, str | None, bool]] = [
     ("en", "cancel", "cancel", "i", False),
     ("en", "cancelling", "cancel", "i", False),
     ("en", "cancels", "cancel", None, False),
-    ("pt", "cancelei", "cancelar", None, False),  # no rules for other languages
+    ("fr", "annulé", "annuler", None, False),  # no rules for other languages
+    # Portuguese: preterite and participle; not the present, the imperative or "-amos"
+    ("pt", "cancelei", "cancelar", None, True),
+    ("pt", "cancelou", "cancelar", None, True),
+    ("pt", "cancelaram", "cancelar", None, True),
+    ("pt", "cancelado", "cancelar", None, True),
+    ("pt", "esqueci", "esquecer", None, True),
+    ("pt", "desistiu", "desistir", None, True),
+    ("pt", "cheguei", "chegar", None, True),  # chegar → cheguei
+    ("pt", "fiquei", "ficar", None, True),  # ficar → fiquei
+    ("pt", "saí", "sair", None, True),
+    ("pt", "sai", "sair", None, False),  # goes out / get out
+    ("pt", "cancele", "cancelar", None, False),
+    ("pt", "cancela", "cancelar", None, False),
+    ("pt", "cancelo", "cancelar", None, False),
+    ("pt", "cancelamos", "cancelar", None, False),
+    ("pt", "desisto", "desistir", None, False),
 ]
 
 

@@ -137,6 +137,23 @@ async def test_goodbye_and_cancel_end_the_call_with_the_notice_spoken(
     assert answer.hangs_up
 
 
+@pytest.mark.parametrize(
+    ("speech", "notice"), [("tchau, obrigado", "close.goodbye"), ("cancelar", "close.cancel")]
+)
+async def test_a_portuguese_caller_is_answered_and_heard_in_pt_br(
+    webapp: WebApp, content: Content, speech: str, notice: str
+) -> None:
+    answer = await post(
+        webapp, "/webhook/twilio/voice?turn=1", call_fields("quero um teste grátis")
+    )
+    assert answer.said == [t(content, "pt", "free_trial.ask_name")]
+    assert answer.languages == {"pt-BR"}
+    assert answer.gather is not None and answer.gather.get("language") == "pt-BR"
+    answer = await post(webapp, "/webhook/twilio/voice?turn=2", call_fields(speech))
+    assert answer.said == [t(content, "pt", notice)]
+    assert answer.languages == {"pt-BR"} and answer.hangs_up
+
+
 async def test_silence_or_a_retried_request_repeats_the_last_prompt(
     webapp: WebApp, content: Content
 ) -> None:

@@ -24,7 +24,8 @@ from bot.channels.base import Choice, numbered_text
 from bot.errors import ChannelSendError
 
 VOICE_LANGUAGES: Mapping[str, str] = {"es": "es-MX", "en": "en-US"}
-"""Bot language → the BCP-47 tag used for ``<Say language>`` and speech recognition."""
+"""Bot language → the BCP-47 tag used for ``<Say language>`` and speech recognition, for
+locale files without a ``voice.language`` key (the shipped ones have it: es-MX, en-US, pt-BR)."""
 
 _MARKUP = re.compile(r"[*_~`]")
 
