@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol
 
 from bot import confirmation
@@ -67,8 +68,21 @@ SMS_CHANNELS = frozenset({"sms"})
 SMS_OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
 """Twilio's standard opt-out keywords: on SMS a message that is only one of them opts out
 (Twilio itself blocks further messages to that number after them)."""
-OPT_IN_WORDS = frozenset({"start", "unstop", "alta", "subscribe"})
-"""A message that is only one of these, from a user who opted out, opts back in."""
+TWILIO_OPT_IN_WORDS = frozenset({"start", "unstop"})
+"""Twilio's standard opt-in keywords; with each language's ``opt_in`` list of
+``intents/<lang>.yaml``, a message that is only one of them, from a user who opted out,
+opts back in."""
+
+
+@lru_cache(maxsize=8)
+def _opt_in_words(messages: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
+    """Folded opt-in message -> its language (``None``: Twilio's keywords, or a message
+    several languages list), from the languages' ``(language, message)`` pairs."""
+    words: dict[str, str | None] = dict.fromkeys(TWILIO_OPT_IN_WORDS)
+    for language, text in messages:
+        folded = fold(text)
+        words[folded] = language if words.get(folded, language) == language else None
+    return words
 
 
 class IntentLike(Protocol):
@@ -92,6 +106,11 @@ class Classifier(Protocol):
     def classify(
         self, text: str, lang: str | None = None, *, expecting_free_text: bool = False
     ) -> IntentLike: ...
+
+    @property
+    def opt_in_messages(self) -> tuple[tuple[str, str], ...]:
+        """``(language, message)``: the messages that opt a user back in, as written."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +308,9 @@ class Engine(OperatorDesk):
         if content.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
             turn = await content.runner.answer(session, text, message.payload)
             return self._apply(content, session, turn, now)
-        if fold(text) in OPT_IN_WORDS and await self.store.opted_out_at(session.key):
+        opt_in = _opt_in_words(content.classifier.opt_in_messages)
+        if fold(text) in opt_in and await self.store.opted_out_at(session.key):
+            session.language = opt_in[fold(text)] or session.language
             return await self._opt_in(content, session, now)
         waiting = content.runner.waiting_step(session)
         expecting_free_text = waiting is not None and waiting.collect is not None

@@ -20,6 +20,7 @@ from bot.intents.result import NONE_INTENT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
     MIN_CAUTIOUS_WORDS,
+    MIN_WORDS,
     Example,
     Fusion,
     LexiconView,
@@ -156,6 +157,13 @@ class IntentClassifier:
         return self._intents
 
     @property
+    def opt_in_messages(self) -> tuple[tuple[str, str], ...]:
+        """``(language, message)`` for every language's ``opt_in`` messages
+        (``intents/<lang>.yaml``, as written): a user who opted out and writes one of them,
+        alone, opts back in."""
+        return tuple((code, text) for code, model in self._models.items() for text in model.opt_in)
+
+    @property
     def languages(self) -> tuple[str, ...]:
         """Loaded language codes, in preference order."""
         return tuple(self._models)
@@ -274,7 +282,7 @@ class IntentClassifier:
         if level == VETOED or not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
             return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
         words = sum(len(clause.tokens) for clause in seen[0][1])
-        if level == CAUTIOUS and words < MIN_CAUTIOUS_WORDS:
+        if words < MIN_WORDS or (level == CAUTIOUS and words < MIN_CAUTIOUS_WORDS):
             return lexical
         view = LexiconView(False, self._closing, cautious=level == CAUTIOUS)
         return fuse(lexical, self._learned.guess(text), view, self._fusion)
@@ -302,6 +310,7 @@ class IntentClassifier:
             if shouted is not None:
                 return IntentResult(shouted, 1.0, detected or code, ((shouted, 1.0),))
         best_none = 0.0
+        undecided: IntentResult | None = None
         for code in order:
             model = self._models[code]
             clauses = _bounded_clauses(model.analyze(prepared))
@@ -315,10 +324,17 @@ class IntentClassifier:
                 return IntentResult(intent, confidence, detected, ranked)
             for clause in clause_scores:
                 best_none = max([best_none, *clause.scores.values()])
-            if any(clause.matched for clause in clause_scores):
+            if any(clause.matched for clause in clause_scores) and undecided is None:
                 confirm = self._confirm(model, clause_scores, expecting_free_text)
-                return IntentResult(NONE_INTENT, round(best_none, 4), detected, confirm=confirm)
-        return IntentResult(NONE_INTENT, round(best_none, 4), detected)
+                undecided = IntentResult(
+                    NONE_INTENT, round(best_none, 4), detected, confirm=confirm
+                )
+                if detected is not None:
+                    return undecided
+                # The language is unknown (a word two close languages share, "cancelar"):
+                # the session's language only half-knowing it must not hide the language
+                # that knows it; the other languages are tried before answering none.
+        return undecided or IntentResult(NONE_INTENT, round(best_none, 4), detected)
 
     def _rank(
         self,

@@ -80,6 +80,7 @@ _TOP_KEYS = frozenset(
         "names",
         "request_openers",
         "business_objects",
+        "opt_in",
     }
 )
 Pos = tuple[int | None, int | None]
@@ -172,6 +173,8 @@ class LanguageData:
         fillers, negations, question_words, conditionals, deferrals, determiners, past,
             names, request_openers, business_objects: Word lists for the guards (see the
             module docstring).
+        opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
+            ``"start"``), as written; compared case- and accent-insensitively.
     """
 
     language: str
@@ -188,6 +191,7 @@ class LanguageData:
     names: tuple[Phrase, ...] = ()
     request_openers: tuple[Phrase, ...] = ()
     business_objects: tuple[Phrase, ...] = ()
+    opt_in: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -275,6 +279,7 @@ class _Loader:
             names=self.phrases(root, "names"),
             request_openers=self.phrases(root, "request_openers"),
             business_objects=self.phrases(root, "business_objects"),
+            opt_in=self.phrases(root, "opt_in"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

@@ -41,6 +41,8 @@ class LanguageModel:
         """Build the model for ``data`` (a validated ``<lang>.yaml``); the lemma table is
         cached in ``cache_dir`` (see :class:`~bot.intents.lemmas.LemmaLookup`)."""
         self.language = data.language
+        self.opt_in = tuple(phrase.text for phrase in data.opt_in)
+        """The file's ``opt_in`` messages, as written."""
         self.specs: Mapping[str, IntentSpec] = {
             name: spec for name, spec in data.intents.items() if name != NONE_INTENT
         }

@@ -48,6 +48,10 @@ MAX_CHARS = 160
 """Characters of the normalized text given to the encoder (its cost grows with the text)."""
 MIN_CAUTIOUS_WORDS = 3
 """Fewest words of a message with a guard word that the layer may act on."""
+MIN_WORDS = 2
+"""Fewest words of any message the layer may act on: one word is the lexicon's (its typos,
+shorthand, languages); a sentence encoder finds a neighbour for any single word ("todo"
+lies next to "eso es todo", a goodbye)."""
 _CACHE_FORMAT = 1
 
 CONFIRMABLE: frozenset[str] = frozenset({GOODBYE, CANCEL})

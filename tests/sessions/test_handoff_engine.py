@@ -172,3 +172,21 @@ async def test_the_handoff_has_its_own_timeout_and_notice(bot: Bot) -> None:
     assert await bot.sweep() == [bot.t("close.handoff_timeout")]
     session = await bot.session()
     assert (session.status, session.close_reason) == (Status.TIMEOUT, "handoff_timeout")
+
+
+@pytest.mark.parametrize(
+    "text", ["quero falar com um atendente", "me passa pra alguém da equipe por favor"]
+)
+async def test_a_portuguese_user_asks_for_a_person_and_is_told_in_portuguese(
+    bot: Bot, text: str
+) -> None:
+    assert await bot.say(text) == [bot.t("handoff.notice", "pt")]
+    assert (await bot.session()).status is Status.HANDOFF
+
+
+@pytest.mark.parametrize("text", ["falei com uma pessoa ontem", "você é humano?"])
+async def test_a_portuguese_report_or_question_about_people_is_not_a_handoff(
+    bot: Bot, text: str
+) -> None:
+    await bot.say(text)
+    assert (await bot.session()).status is Status.ACTIVE

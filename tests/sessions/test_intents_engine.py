@@ -48,6 +48,10 @@ class Scripted:
             return scripted
         return self.real.classify(text, lang, expecting_free_text=expecting_free_text)
 
+    @property
+    def opt_in_messages(self) -> tuple[tuple[str, str], ...]:
+        return self.real.opt_in_messages
+
 
 SCRIPT = {
     UNSURE_BYE: IntentResult("none", 0.4, "es", (("goodbye", 0.55),), confirm="goodbye"),
@@ -307,4 +311,17 @@ async def test_a_bare_stop_on_sms_opts_out_and_start_opts_back_in(bot: Bot) -> N
     assert await bot.store.opted_out_at(key) is not None
     # A new session: "START" says nothing of the language, the default one answers.
     assert await bot.say("START", channel="sms") == [bot.t("opt_out.resumed")]
+    assert await bot.store.opted_out_at(key) is None
+
+
+async def test_each_language_opts_back_in_with_the_word_its_opt_out_notice_names(
+    bot: Bot,
+) -> None:
+    """The opt-in messages are language data (``opt_in`` in intents/<lang>.yaml): the
+    Portuguese notice names VOLTAR, and VOLTAR opts a Portuguese user back in."""
+    assert await bot.say("não quero mais receber mensagens") == [bot.t("opt_out.done", "pt")]
+    assert "VOLTAR" in bot.t("opt_out.done", "pt")
+    key = SessionKey("whatsapp", BOT_ID, USER)
+    assert await bot.store.opted_out_at(key) is not None
+    assert await bot.say("Voltar") == [bot.t("opt_out.resumed", "pt")]
     assert await bot.store.opted_out_at(key) is None
