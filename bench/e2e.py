@@ -50,6 +50,10 @@ class Sizes:
     connections: int = 64
     seed: int = 7
     max_phase_s: float = 120.0
+    status_users: int = 3_000
+    """Users of a saturation phase with status webhooks (SQLite and the echo floor)."""
+    redis_status_users: int = 1_000
+    """The same on Redis (slower per message) and for the Redis breakdown."""
 
 
 @dataclass

@@ -129,6 +129,8 @@ def fake_graph_api_process(cpu: int | None) -> Iterator[tuple[str, int]]:
         yield line.removeprefix("ready "), process.pid
     finally:
         stop(process)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def post_statuses(

@@ -98,7 +98,7 @@ def run(folder: Path, sizes: Sizes) -> dict[str, Any]:
                     api_url,
                     [bot.pid],
                     statuses.SATURATION_FIRST_USER,
-                    sizes.saturate_users,
+                    sizes.redis_status_users,
                     None,
                     sizes,
                     statuses_per_reply=statuses.STATUSES_PER_REPLY,
