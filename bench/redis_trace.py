@@ -91,13 +91,13 @@ def install() -> None:
         if batcher is not None and batcher.__module__ == module.__name__:
             _wrap_batcher(batcher)
 
-    direct = client.Redis.execute_command
+    direct: Any = client.Redis.execute_command
 
     async def execute_command(self: Any, *args: Any, **options: Any) -> Any:
         _count(args)
         return await direct(self, *args, **options)
 
-    queued = client.Pipeline.execute_command
+    queued: Any = client.Pipeline.execute_command
 
     def pipeline_command(self: Any, *args: Any, **kwargs: Any) -> Any:
         _count(args)

@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.fakes.cloud_payloads import DEFAULT_DISPLAY_PHONE_NUMBER, DEFAULT_WABA_ID, sign
+from bot.channels.whatsapp.signature import sign
+from tests.fakes.cloud_payloads import DEFAULT_DISPLAY_PHONE_NUMBER, DEFAULT_WABA_ID
 
 STATUS_ORDER = ("sent", "delivered", "read")
 MAX_DELAY_S = 60.0
@@ -301,20 +302,19 @@ async def _post_once(target: _Target, request: bytes) -> int:
     """One request on an idle keep-alive connection (opened when none is idle); the HTTP
     status, or 0 on a connection error or a 5-second timeout."""
     async with target.slots:
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
         try:
-            if target.idle:
-                reader, writer = target.idle.pop()
-            else:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(target.host, target.port), 5.0
-                )
-        except (OSError, TimeoutError):
-            return 0
-        try:
-            writer.write(request)
-            status, keep = await asyncio.wait_for(_read_response(reader), 5.0)
+            async with asyncio.timeout(5.0):
+                if target.idle:
+                    reader, writer = target.idle.pop()
+                else:
+                    reader, writer = await asyncio.open_connection(target.host, target.port)
+                writer.write(request)
+                status, keep = await _read_response(reader)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-            writer.close()
+            if writer is not None:
+                writer.close()
             return 0
         if keep:
             target.idle.append((reader, writer))
