@@ -108,9 +108,9 @@ def rows(result: dict[str, Any] | None) -> list[tuple[str, list[Row]]]:
             "",
         ),
         (
-            "handled/s up to the last read answered (pessimistic); load core busy",
+            "handled/s up to the last read answered (pessimistic); load core busy: ours; floor",
             f"{ours.get('handled_per_s_to_last_status', 0):,.0f}; "
-            f"{ours.get('load_core_busy', 0):.0%}",
+            f"{ours.get('load_core_busy', 0):.0%}; {floor.get('load_core_busy', 0):.0%}",
             "",
             "",
         ),

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bench import echo_floor, statuses
 from bench.e2e import Sizes
+from bench.statuses_report import rows
 from bot.channels.base import StatusUpdate
 from bot.channels.whatsapp import parse_webhook, verify_signature
 from bot.sessions.model import Delivery, Direction, MessageRecord, SessionKey
@@ -264,3 +265,36 @@ async def _by_id(harness: Harness, message_id: int) -> MessageRecord:
         lambda conn: conn.execute("SELECT * FROM messages WHERE id=?", (message_id,)).fetchall()
     )
     return message_of_row(rows[0])
+
+
+def _phase(handled: float, cpu_ms: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "saturation",
+        "handled_per_s": handled,
+        "server_cpu_ms_per_message": cpu_ms,
+        "ack_errors": {},
+        "lost_replies": 0,
+        "statuses_applied": {"sent": 2, "delivered": 2, "read": 2},
+        "statuses_expected": 6,
+        "statuses_missing": 0,
+        "status_lateness_ms": {"p50": 1.0, "p99": 2.0, "max": 3.0},
+        **extra,
+    }
+
+
+def test_the_table_takes_the_lower_ratio_to_the_floor() -> None:
+    result = {
+        "echo_floor": {"phases": [_phase(1000, 0.2)]},
+        "sqlite": {
+            "phases": [_phase(500, 0.8)],
+            "store_check": {"outbound_by_status": {"read": 2}, "ok": True},
+        },
+    }
+    [(title, table)] = rows(result)
+    assert title.startswith("Realistic traffic")
+    ratio = next(r for r in table if r[0].startswith("ratio to the echo floor"))
+    assert ratio[1:] == ("0.50; 0.25", ">= 0.4", "MISSED")  # by CPU it is a quarter
+    handled = table[0]
+    assert (handled[1], handled[3]) == ("500", "MISSED")
+    stored = next(r for r in table if r[0].startswith("stored outbound"))
+    assert stored[1:] == ("read 2", "all read", "met")
