@@ -9,7 +9,10 @@
    per message, and so the messages/s one Redis core serves;
 5. start-up time and idle RSS of one worker (from run 1);
 6. the SQLite store's call pattern alone, now and batched (:mod:`bench.store_plan`): the
-   measured basis of the optimization plan in the README.
+   measured basis of the optimization plan in the README;
+7. realistic traffic (:mod:`bench.statuses_report`): Meta's three status webhooks per reply,
+   on SQLite beside the echo-bot floor, on one Redis with Redis commands and CPU per inbound
+   message, and where those commands come from.
 
     python -m bench [--quick] [--skip redis,sweeper,...] [--profile]
 
@@ -36,10 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import e2e, procs, profile, workload
+from bench import e2e, procs, profile, statuses_report, workload
 
 RESULTS = procs.REPO / "bench" / "results"
-PARTS = ("e2e", "classify", "worst_case", "sweeper", "redis", "store_plan")
+PARTS = ("e2e", "statuses", "classify", "worst_case", "sweeper", "redis", "store_plan")
 
 TARGET_HANDLED_PER_S = 2_500
 TARGET_RATIO = 1 / 3
@@ -313,6 +316,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[Row]]]:
                 ],
             )
         )
+    sections += statuses_report.rows(results.get("statuses"))
     sweeper = results.get("sweeper")
     if sweeper:
         table = [
@@ -455,6 +459,8 @@ def main(argv: list[str] | None = None) -> None:
             rate_per_s=500,
             saturate_users=800,
             redis_rate_users=60,
+            status_users=600,
+            redis_status_users=300,
         )
         if args.quick
         else e2e.Sizes()
@@ -466,6 +472,13 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     steps: list[tuple[str, str, Callable[[], Any]]] = [
         ("e2e", "end to end on SQLite, then the ceiling", lambda: run_e2e(sizes, args.profile)),
+        (
+            "statuses",
+            "realistic traffic: statuses on SQLite, the echo floor, Redis",
+            lambda: statuses_report.run_all(
+                sizes, RESULTS / "profile-sqlite-statuses.txt" if args.profile else None
+            ),
+        ),
         ("classify", "classifier alone", lambda: run_classify(args.quick)),
         ("worst_case", "classifier worst case", lambda: run_worst_case(args.quick)),
         ("sweeper", "sweeper", lambda: run_sweeper(args.quick)),
@@ -493,6 +506,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile and isinstance(results.get("e2e", {}).get("profile"), dict):
         print("\nWhere the SQLite worker's time goes at saturation (% of py-spy samples)")
         for name, pct in results["e2e"]["profile"]["categories"]:
+            print(f"  {pct:5.1f}  {name}")
+    statuses_profile = RESULTS / "profile-sqlite-statuses.txt"
+    if args.profile and "statuses" in results and statuses_profile.exists():
+        print("\nWith statuses (% of py-spy samples)")
+        for name, pct in profile.summarize(statuses_profile).categories:
             print(f"  {pct:5.1f}  {name}")
     summary = RESULTS / "summary.md"
     if not args.quick and not skip:

@@ -21,6 +21,7 @@ reply pending or failed.
 from __future__ import annotations
 
 import json
+import resource
 import sqlite3
 import subprocess
 import time
@@ -49,6 +50,10 @@ class Sizes:
     connections: int = 64
     seed: int = 7
     max_phase_s: float = 120.0
+    status_users: int = 3_000
+    """Users of a saturation phase with status webhooks (SQLite and the echo floor)."""
+    redis_status_users: int = 1_000
+    """The same on Redis (slower per message) and for the Redis breakdown."""
 
 
 @dataclass
@@ -107,31 +112,112 @@ def run_phase(
     users: int,
     rate: float | None,
     sizes: Sizes,
+    *,
+    statuses_per_reply: int = 0,
+    replies_per_message: int | None = None,
+    load_pids: tuple[int, ...] = (),
 ) -> Phase:
-    """Send one phase's messages and wait for every reply (``api_url=None``: acks only)."""
+    """Send one phase's messages and wait for every reply (``api_url=None``: acks only).
+
+    With ``statuses_per_reply`` (the fake posting status webhooks, see :mod:`bench.statuses`)
+    it also waits until that many statuses per reply were answered 200, and a message counts
+    handled only when they all were. ``replies_per_message`` replaces the scripts' reply counts
+    (the echo bot answers each message once). ``load_pids``: processes on the load core (the
+    fake), whose CPU with the load generator's gives the load core's busy share.
+    """
     batch = workload.scripts(first_user, users, sizes.seed)
-    before = procs.fake_stats(api_url)["accepted"] if api_url else 0
+    before = procs.fake_stats(api_url, reset_lateness=True) if api_url else {}
     cpu_before = sum(procs.cpu_s(pid) for pid in pids)
+    load_before = sum(procs.cpu_s(pid) for pid in load_pids)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     acks = procs.loadgen(
         targets, first_user, users, sizes.seed, sizes.connections, rate, LOAD_CPU, sizes.max_phase_s
     )
-    phase = Phase(
-        name,
-        workload.message_count(batch),
-        acks,
-        workload.expected_replies(batch) if api_url else 0,
-    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_after = sum(procs.cpu_s(pid) for pid in load_pids)
+    messages = workload.message_count(batch)
+    if not api_url:
+        expected = 0
+    elif replies_per_message is not None:
+        expected = messages * replies_per_message
+    else:
+        expected = workload.expected_replies(batch)
+    phase = Phase(name, messages, acks, expected)
     finished_at = acks["finished_at"]
+    statuses_ok = True
     if api_url:
-        accepted, finished_at = _wait_replies(api_url, before, phase.expected_replies)
+        accepted, finished_at = _wait_replies(api_url, before["accepted"], phase.expected_replies)
         phase.accepted_replies = accepted
         phase.reply_lag_s = round(max(0.0, finished_at - acks["finished_at"]), 3)
+        if statuses_per_reply:
+            phase.extra = _wait_statuses(
+                api_url, before, phase.expected_replies * statuses_per_reply, finished_at
+            )
+            statuses_ok = phase.extra["statuses_missing"] == 0
+            # Work left when the last reply went out: the statuses still queued then.
+            finished_at += phase.extra["status_backlog_s"]
     duration_s = max(finished_at - acks["started_at"], 1e-9)
-    handled = phase.messages if phase.lost_replies == 0 and acks["ok"] == phase.messages else 0
-    phase.handled_per_s = round(handled / duration_s, 1)
+    complete = phase.lost_replies == 0 and acks["ok"] == phase.messages and statuses_ok
+    phase.handled_per_s = round((phase.messages if complete else 0) / duration_s, 1)
     cpu_used = sum(procs.cpu_s(pid) for pid in pids) - cpu_before
     phase.server_cpu_ms_per_message = round(cpu_used * 1000 / max(phase.messages, 1), 3)
+    if statuses_per_reply and complete:
+        to_last = max(phase.extra["status_tail_s"] + phase.reply_lag_s + acks_window(acks), 1e-9)
+        phase.extra["handled_per_s_to_last_status"] = round(phase.messages / to_last, 1)
+    if load_pids:
+        loadgen_s = (children.ru_utime + children.ru_stime) - (
+            children_before.ru_utime + children_before.ru_stime
+        )
+        window_s = max(acks["finished_at"] - acks["started_at"], 1e-9)
+        phase.extra["load_core_busy"] = round((load_after - load_before + loadgen_s) / window_s, 2)
     return phase
+
+
+def acks_window(acks: dict[str, Any]) -> float:
+    """Seconds from the first request to the last answer of a load generator report."""
+    return float(acks["finished_at"] - acks["started_at"])
+
+
+def _wait_statuses(
+    api_url: str, before: dict[str, Any], expected: int, last_reply_at: float
+) -> dict[str, Any]:
+    """Poll the fake until ``expected`` more statuses were answered 200 and none is left in
+    flight, or no progress for :data:`REPLY_IDLE_TIMEOUT_S`. Returns the phase's status
+    figures: applied (by status), missing, given up, seconds from the last reply accepted to
+    the last status answered, and lateness (answered - planned) percentiles."""
+    posted_before = sum(before.get("statuses_posted", {}).values())
+    given_up_before = before.get("statuses_given_up", 0)
+    last_count, last_progress = -1, time.monotonic()
+    while True:
+        stats = procs.fake_stats(api_url)
+        posted = sum(stats["statuses_posted"].values()) - posted_before
+        done = posted >= expected and stats["statuses_in_flight"] == 0
+        if posted != last_count:
+            last_count, last_progress = posted, time.monotonic()
+        elif time.monotonic() - last_progress > REPLY_IDLE_TIMEOUT_S:
+            done = True
+        if done:
+            by_status = {
+                name: count - before.get("statuses_posted", {}).get(name, 0)
+                for name, count in stats["statuses_posted"].items()
+            }
+            return {
+                "statuses_expected": expected,
+                "statuses_applied": by_status,
+                "statuses_missing": max(0, expected - posted),
+                "statuses_given_up": stats["statuses_given_up"] - given_up_before,
+                "status_tail_s": round(
+                    (stats["last_status_at"] or last_reply_at) - last_reply_at, 2
+                ),
+                "status_backlog_s": round(
+                    max(
+                        0.0, (stats["last_status_at"] or 0.0) - (stats["last_status_due_at"] or 0.0)
+                    ),
+                    2,
+                ),
+                "status_lateness_ms": stats["status_lateness_ms"],
+            }
+        time.sleep(0.05)
 
 
 def _wait_replies(api_url: str, before: int, expected: int) -> tuple[int, float]:

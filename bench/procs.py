@@ -24,6 +24,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 ACCESS_TOKEN = "bench-access-token"
+ADMIN_TOKEN = "bench-admin-token"
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -97,8 +98,25 @@ def stop(process: subprocess.Popen[Any], grace_s: float = 20.0) -> int:
 @contextlib.contextmanager
 def fake_graph_api(cpu: int | None) -> Iterator[str]:
     """``tests/fakes/graph_api.py`` in its own process; yields its base URL (with version)."""
+    with fake_graph_api_process(cpu) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def fake_graph_api_process(cpu: int | None) -> Iterator[tuple[str, int]]:
+    """The fake Graph API on uvloop in its own process; yields (base URL, its pid)."""
     process = subprocess.Popen(
-        [PYTHON, "-m", "tests.fakes.graph_api", "--port", "0", "--quiet", "--token", ACCESS_TOKEN],
+        [
+            PYTHON,
+            "-m",
+            "tests.fakes.graph_api",
+            "--port",
+            "0",
+            "--quiet",
+            "--uvloop",
+            "--token",
+            ACCESS_TOKEN,
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
     )
@@ -108,15 +126,41 @@ def fake_graph_api(cpu: int | None) -> Iterator[str]:
         if not line.startswith("ready "):
             raise RuntimeError(f"fake Graph API did not start: {line!r}")
         pin(process.pid, cpu)
-        yield line.removeprefix("ready ")
+        yield line.removeprefix("ready "), process.pid
     finally:
         stop(process)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
-def fake_stats(api_url: str) -> dict[str, Any]:
+def post_statuses(
+    api_url: str, webhook_urls: list[str], secret: str, steps: str, connections: int
+) -> None:
+    """Turn on the fake's status webhooks (``POST /_fake/statuses``) to ``webhook_urls``,
+    ``steps`` as ``"sent=0.05:0.2,delivered=0.3:1,read=1:3"``, over up to ``connections``
+    keep-alive connections per URL."""
+    base = api_url.rsplit("/", 1)[0]
+    assert base.startswith("http://127.0.0.1:"), base
+    config = {
+        "urls": webhook_urls,
+        "app_secret": secret,
+        "steps": steps,
+        "connections": connections,
+    }
+    data = json.dumps(config).encode()
+    request = urllib.request.Request(
+        f"{base}/_fake/statuses", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        if response.status != 200:
+            raise RuntimeError(f"fake refused the status webhooks: {response.read()!r}")
+
+
+def fake_stats(api_url: str, reset_lateness: bool = False) -> dict[str, Any]:
     """The fake Graph API's counters (see ``FakeGraphAPI.stats``)."""
     base = api_url.rsplit("/", 1)[0]
-    stats: dict[str, Any] = get_json(f"{base}/_fake/stats")
+    query = "?reset_lateness=1" if reset_lateness else ""
+    stats: dict[str, Any] = get_json(f"{base}/_fake/stats{query}")
     return stats
 
 
@@ -131,8 +175,10 @@ class BotServe:
         secret: str,
         cpu: int | None,
         name: str = "bot",
+        launcher: tuple[str, ...] = ("-m", "bot"),
     ) -> None:
         self.port = free_port()
+        self.launcher = launcher
         self.url = f"http://127.0.0.1:{self.port}"
         self.cpu = cpu
         self.log_path = folder / f"{name}.log"
@@ -152,7 +198,7 @@ class BotServe:
             # Sends in flight per number (default 32): under a saturated worker each send waits
             # for the loop, so 32 would cap the replies, not the pipeline.
             "DELIVERY_CONCURRENCY": "128",
-            "ADMIN_TOKEN": "bench-admin-token",
+            "ADMIN_TOKEN": ADMIN_TOKEN,
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "INFO",
         }
@@ -167,8 +213,7 @@ class BotServe:
             self.process = subprocess.Popen(
                 [
                     PYTHON,
-                    "-m",
-                    "bot",
+                    *self.launcher,
                     "serve",
                     "--config",
                     str(REPO / "config.yaml"),
@@ -208,9 +253,24 @@ class BotServe:
 @contextlib.contextmanager
 def ceiling(cpu: int | None) -> Iterator[str]:
     """The bare aiohttp handler (:mod:`bench.ceiling`); yields ``127.0.0.1:PORT``."""
+    with _bench_server(["bench.ceiling"], cpu) as (target, _):
+        yield target
+
+
+@contextlib.contextmanager
+def echo_floor(cpu: int | None, api_url: str, secret: str) -> Iterator[tuple[str, int]]:
+    """The echo bot (:mod:`bench.echo_floor`) replying through ``api_url``; yields
+    (``127.0.0.1:PORT``, its pid)."""
+    args = ["bench.echo_floor", "--api-url", api_url, "--secret", secret, "--token", ACCESS_TOKEN]
+    with _bench_server(args, cpu) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _bench_server(args: list[str], cpu: int | None) -> Iterator[tuple[str, int]]:
     port = free_port()
     process = subprocess.Popen(
-        [PYTHON, "-m", "bench.ceiling", "--port", str(port)],
+        [PYTHON, "-m", *args, "--port", str(port)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -218,7 +278,7 @@ def ceiling(cpu: int | None) -> Iterator[str]:
     pin(process.pid, cpu)
     try:
         wait_for_port(port, process)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", process.pid
     finally:
         stop(process)
 
@@ -284,6 +344,26 @@ class Redis:
                         return data
                 elif data.endswith(b"\r\n"):
                     return data
+
+    def command_stats(self) -> dict[str, int]:
+        """Calls per command since start (``INFO commandstats``; commands run inside Lua
+        scripts counted by their own name, the script call as ``evalsha``)."""
+        info = self.command("INFO", "commandstats").decode()
+        calls = {}
+        for line in info.splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, rest = line.partition(":")
+                fields = dict(item.split("=") for item in rest.split(","))
+                calls[name.removeprefix("cmdstat_")] = int(fields["calls"])
+        return calls
+
+    def used_cpu_s(self) -> float:
+        """redis-server's CPU seconds, ``used_cpu_sys + used_cpu_user`` of ``INFO cpu``."""
+        info = self.command("INFO", "cpu").decode()
+        fields = dict(
+            line.split(":", 1) for line in info.splitlines() if line.startswith("used_cpu_")
+        )
+        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
 
     def command_calls(self) -> int:
         """Total commands Redis has executed (``INFO commandstats``, summed)."""

@@ -444,17 +444,23 @@ class Engine(OperatorDesk):
                 update.error_code,
                 update.error_title,
             )
+        found = await self.store.update_delivery(
+            update.message_id, delivery, update.error_code, update.error_title
+        )
         reference = update.reference
-        if reference is not None and reference.isascii() and reference.isdigit():
-            # Our message id, echoed back: settles a send whose answer a crash lost.
+        if not found and reference is not None and reference.isascii() and reference.isdigit():
+            # No message has this wamid yet: when ``reference`` is our id of a send whose
+            # answer a crash lost, it is recorded sent now (not sent again), then updated. A
+            # send whose answer was stored is found above, in one store call (the common case:
+            # Meta posts three statuses per message).
             before = await self.store.settle_by_status(
                 int(reference), update.bot_id, update.message_id
             )
             if before is not None:
                 self.outbox.settled_by_status(before, update.message_id)
-        found = await self.store.update_delivery(
-            update.message_id, delivery, update.error_code, update.error_title
-        )
+                found = await self.store.update_delivery(
+                    update.message_id, delivery, update.error_code, update.error_title
+                )
         if not found:
             log.debug("status for unknown message %s", update.message_id)
 

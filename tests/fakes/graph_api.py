@@ -16,13 +16,20 @@ stalls), keeps nothing in memory, and stops on SIGINT/SIGTERM. ``GET /_fake/stat
 the counters of :meth:`FakeGraphAPI.stats` (sends accepted and refused, Unix times of the first
 and last accepted), so a benchmark can tell when every reply went out.
 
-Status webhooks, as Meta sends them (off by default): after :meth:`FakeGraphAPI.post_statuses`
-with the bot's webhook URL and app secret, every accepted send is followed by a signed
-``statuses`` webhook (``sent``, the wamid it answered, the recipient, and the send's
-``biz_opaque_callback_data`` when it had one), tried again with a short backoff while the bot
+Status webhooks, as Meta sends them (off by default; see :mod:`tests.fakes.status_webhooks`):
+after :meth:`FakeGraphAPI.post_statuses` with the bot's webhook URL and app secret, every
+accepted send is followed by signed ``statuses`` webhooks (``sent`` at once by default; with
+``steps=REALISTIC`` also ``delivered`` and ``read``, each after a random delay), the wamid it
+answered, the recipient, Meta's ``conversation``/``pricing`` objects, and the send's
+``biz_opaque_callback_data`` when it had one; tried again with a short backoff while the bot
 does not answer 200, for a bounded total time::
 
     fake.post_statuses(f"{bot_url}/webhook/whatsapp", app_secret)
+
+As a process, ``POST /_fake/statuses`` with ``{"urls": [...], "app_secret": "...",
+"steps": "sent=0.05:0.2,delivered=0.3:1,read=1:3", "connections": 16}`` turns them on,
+and ``GET /_fake/stats`` also counts them (``?reset_lateness=1`` clears the lateness
+percentiles it reports).
 """
 
 from __future__ import annotations
@@ -35,16 +42,21 @@ import json
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-import aiohttp
 from aiohttp import web
 
-from tests.fakes.cloud_payloads import envelope, signed, status_update
 from tests.fakes.server import serve_local
+from tests.fakes.status_webhooks import (
+    SENT_ONLY,
+    StatusPoster,
+    StatusStep,
+    parse_steps,
+    webhook,
+)
 
 DEFAULT_API_VERSION = "v21.0"
 
@@ -138,13 +150,8 @@ class FakeGraphAPI:
         self._refused = 0
         self._first_accepted_at: float | None = None
         self._last_accepted_at: float | None = None
-        self._webhook: _StatusWebhook | None = None
-        self._posting: set[asyncio.Task[None]] = set()
-        self._http: aiohttp.ClientSession | None = None
-        self.statuses_posted = 0
-        """Status webhooks the bot answered 200."""
-        self.statuses_given_up = 0
-        """Status webhooks not answered 200 within the retry time (lost, as Meta would)."""
+        self._statuses: StatusPoster | None = None
+        self._retired: list[StatusPoster] = []
 
     @property
     def url(self) -> str:
@@ -158,76 +165,66 @@ class FakeGraphAPI:
         app = web.Application()
         app.router.add_post("/{version}/{phone_number_id}/messages", self._handle_send)
         app.router.add_get("/_fake/stats", self._handle_stats)
+        app.router.add_post("/_fake/statuses", self._handle_statuses)
         self._runner, self._bound_port = await serve_local(app, self._host, self._port)
 
     def post_statuses(
         self,
-        webhook_url: str,
+        webhook_url: str | Sequence[str],
         app_secret: str,
         *,
+        steps: Sequence[StatusStep] = SENT_ONLY,
         retry_for_s: float = 120.0,
         first_backoff_s: float = 0.2,
         max_backoff_s: float = 2.0,
+        connections: int = 16,
     ) -> None:
-        """Follow every accepted send with a signed ``sent`` status webhook to
-        ``webhook_url`` (see the module docstring), tried again after ``first_backoff_s``
+        """Follow every accepted send with signed status webhooks to ``webhook_url`` (several
+        URLs: messages spread over them in turn), ``steps`` giving which statuses and when (see
+        :mod:`tests.fakes.status_webhooks`), each tried again after ``first_backoff_s``
         (doubling up to ``max_backoff_s``) while it is not answered 200, for at most
-        ``retry_for_s`` seconds after the send. Call again to change the URL."""
-        self._webhook = _StatusWebhook(
-            webhook_url, app_secret, retry_for_s, first_backoff_s, max_backoff_s
+        ``retry_for_s`` seconds after the send, over at most ``connections`` keep-alive connections
+        per URL. Call again to change them (statuses already
+        planned keep their URL)."""
+        previous = self._statuses
+        self._statuses = StatusPoster(
+            webhook(
+                webhook_url,
+                app_secret,
+                steps,
+                retry_for_s=retry_for_s,
+                first_backoff_s=first_backoff_s,
+                max_backoff_s=max_backoff_s,
+            ),
+            connections,
         )
+        if previous is not None:
+            self._statuses.posted, self._statuses.given_up = previous.posted, previous.given_up
+            self._retired.append(previous)
+
+    @property
+    def statuses_posted(self) -> int:
+        """Status webhooks the bot answered 200."""
+        return sum(self._statuses.posted.values()) if self._statuses else 0
+
+    @property
+    def statuses_given_up(self) -> int:
+        """Status webhooks not answered 200 within the retry time (lost, as Meta would)."""
+        return self._statuses.given_up if self._statuses else 0
 
     async def statuses_settled(self, timeout_s: float = 60.0) -> None:
         """Wait until no status webhook is waiting to be posted (each posted or given up)."""
-        async with asyncio.timeout(timeout_s):
-            while self._posting:
-                await asyncio.gather(*self._posting, return_exceptions=True)
-
-    async def _post_status(
-        self, hook: _StatusWebhook, body: dict[str, Any], phone_number_id: str, wamid: str
-    ) -> None:
-        ref = body.get("biz_opaque_callback_data")
-        value = status_update(
-            wamid,
-            "sent",
-            recipient_id=str(body.get("to", "")),
-            phone_number_id=phone_number_id,
-        )
-        if isinstance(ref, str):
-            value["statuses"][0]["biz_opaque_callback_data"] = ref
-        data, headers = signed(envelope(value), hook.app_secret)
-        if self._http is None:
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=32),
-                timeout=aiohttp.ClientTimeout(total=5),
-            )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + hook.retry_for_s
-        backoff_s = hook.first_backoff_s
-        while True:
-            try:
-                async with self._http.post(hook.url, data=data, headers=headers) as response:
-                    if response.status == 200:
-                        self.statuses_posted += 1
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            if loop.time() + backoff_s > deadline:
-                self.statuses_given_up += 1
-                return
-            await asyncio.sleep(backoff_s)
-            backoff_s = min(hook.max_backoff_s, backoff_s * 2)
+        for poster in (*self._retired, self._statuses):
+            if poster is not None:
+                await poster.settled(timeout_s)
 
     async def close(self) -> None:
         """Stop the server; requests still being delayed are answered at once; status
         webhooks not posted yet are dropped."""
         self._closing.set()
-        for task in list(self._posting):
-            task.cancel()
-        await asyncio.gather(*self._posting, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        for poster in (*self._retired, self._statuses):
+            if poster is not None:
+                await poster.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -307,18 +304,55 @@ class FakeGraphAPI:
             if r.to == to and r.wamid is not None and r.text is not None
         ]
 
-    def stats(self) -> dict[str, float | int | None]:
-        """Counters since start: ``accepted`` and ``refused`` sends, and the Unix times
-        (``time.time()``) of the ``first_accepted_at`` and ``last_accepted_at`` send."""
-        return {
+    def stats(self) -> dict[str, Any]:
+        """Counters since start: ``accepted`` and ``refused`` sends, the Unix times
+        (``time.time()``) of the ``first_accepted_at`` and ``last_accepted_at`` send; with
+        status webhooks on, ``statuses_posted`` (answered 200, by status), ``statuses_given_up``,
+        ``statuses_in_flight`` (sends whose statuses are not all posted yet),
+        ``last_status_at``, ``last_status_due_at`` (the latest planned) and
+        ``status_lateness_ms`` (p50/p99/max of answered - planned)."""
+        stats: dict[str, Any] = {
             "accepted": self._accepted,
             "refused": self._refused,
             "first_accepted_at": self._first_accepted_at,
             "last_accepted_at": self._last_accepted_at,
         }
+        poster = self._statuses
+        if poster is not None:
+            late = sorted(poster.lateness_s)
+
+            def at(q: float) -> float:
+                return round(late[min(len(late) - 1, int(q * len(late)))] * 1e3, 1) if late else 0
+
+            stats |= {
+                "statuses_posted": dict(poster.posted),
+                "statuses_given_up": poster.given_up,
+                "statuses_in_flight": poster.in_flight
+                + sum(retired.in_flight for retired in self._retired),
+                "last_status_at": poster.last_posted_at,
+                "last_status_due_at": poster.last_due_at,
+                "status_lateness_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)},
+            }
+        return stats
 
     async def _handle_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.stats())
+        stats = self.stats()
+        if request.query.get("reset_lateness") and self._statuses is not None:
+            self._statuses.lateness_s.clear()
+        return web.json_response(stats)
+
+    async def _handle_statuses(self, request: web.Request) -> web.Response:
+        """``POST /_fake/statuses``: turn status webhooks on (see the module docstring)."""
+        try:
+            config = await request.json()
+            urls = config["urls"]
+            if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+                raise ValueError("urls must be a list of strings")
+            steps = parse_steps(config.get("steps", "sent=0:0"))
+            self.post_statuses(urls, str(config["app_secret"]), steps=steps, retry_for_s=120.0)
+        except (ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True, "steps": [s.status for s in steps]})
 
     async def wait_for(
         self, predicate: Callable[[list[RecordedSend]], bool], timeout_s: float = 10.0
@@ -379,12 +413,8 @@ class FakeGraphAPI:
                 self._condition.notify_all()
         if self._on_record is not None:
             self._on_record(record)
-        if wamid is not None and self._webhook is not None:
-            task = asyncio.create_task(
-                self._post_status(self._webhook, body, phone_number_id, wamid)
-            )
-            self._posting.add(task)
-            task.add_done_callback(self._posting.discard)
+        if wamid is not None and self._statuses is not None:
+            self._statuses.follow(body, phone_number_id, wamid)
 
         if self._plan.delays_s:
             delay_s = self._plan.delays_s.pop(0)
@@ -422,15 +452,6 @@ class FakeGraphAPI:
             "messages": [{"id": wamid}],
         }
         return 200, answer, wamid, {}
-
-
-@dataclass(frozen=True, slots=True)
-class _StatusWebhook:
-    url: str
-    app_secret: str
-    retry_for_s: float
-    first_backoff_s: float
-    max_backoff_s: float
 
 
 def _text_of(body: dict[str, Any]) -> str | None:
@@ -489,8 +510,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default=None, help="require this bearer token")
     parser.add_argument("--quiet", action="store_true", help="do not print a JSON line per request")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop (benchmarks)")
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.host, args.port, args.token, args.quiet))
+    serving = _serve(args.host, args.port, args.token, args.quiet)
+    if args.uvloop:
+        import uvloop
+
+        uvloop.run(serving)
+    else:
+        asyncio.run(serving)
 
 
 if __name__ == "__main__":
