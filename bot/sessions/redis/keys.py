@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from bot.sessions.model import SessionKey
+from bot.sessions.redis.tags import strip_tag
 
 LAYOUT: tuple[str, ...] = (
     "session:status:{botId}:{userId}",
@@ -230,7 +231,9 @@ _REGEXES = [(t, _regex(t)) for t in LAYOUT]
 
 
 def template_of(name: str) -> str | None:
-    """The first template of :data:`LAYOUT` that ``name`` fits (``None``: undeclared)."""
+    """The first template of :data:`LAYOUT` that ``name`` fits (``None``: undeclared), after
+    the hash tag of its partition on a cluster (:mod:`bot.sessions.redis.tags`)."""
+    name = strip_tag(name)
     for template, regex in _REGEXES:
         if regex.fullmatch(name):
             return template
