@@ -134,6 +134,8 @@ class RedisCluster:
                 "",
                 "--protected-mode",
                 "no",
+                "--repl-diskless-sync-delay",
+                "0",
                 "--logfile",
                 str(folder / "log"),
             ],
@@ -160,11 +162,15 @@ class RedisCluster:
             pytest.fail("redis-server has no cluster support (cluster_enabled is not 1)")
 
     def wait_ok(self) -> None:
-        """Wait (bounded) until every live node says ``cluster_state:ok``."""
+        """Wait (bounded) until every live node says ``cluster_state:ok`` and every replica
+        has synchronized with its master (a replica that never did cannot take over)."""
         deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
             live = [p for p, proc in self.processes.items() if proc.poll() is None]
-            if all("cluster_state:ok" in command(p, "CLUSTER", "INFO") for p in live):
+            if all("cluster_state:ok" in command(p, "CLUSTER", "INFO") for p in live) and all(
+                "master_link_status:up" in info or "role:master" in info
+                for info in (command(p, "INFO", "replication") for p in live)
+            ):
                 return
             time.sleep(0.1)
         raise RuntimeError("the cluster did not reach cluster_state:ok")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
+from typing import Any
 
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.crc import key_slot
 
 from bot.sessions.model import SessionKey, Status
 from bot.sessions.redis import keys as redis_keys
@@ -54,6 +57,26 @@ def cluster_nodes(url: str) -> list[ClusterNode]:
             raise ValueError(f"expected host:port, got {node!r}")
         found.append(ClusterNode(host.strip("[]"), int(port)))
     return found
+
+
+def node_of(client: RedisCluster) -> Callable[[tuple[Any, ...]], Hashable]:
+    """The name of the node serving a command's first key (``EVALSHA``: its first key);
+    ``None`` for a command without one, or a slot no node serves now."""
+
+    def route(args: tuple[Any, ...]) -> Hashable:
+        if args[0] == "EVALSHA":
+            key = args[3] if int(args[2]) > 0 else None
+        else:
+            key = args[1] if len(args) > 1 else None
+        if key is None:
+            return None
+        try:
+            node = client.nodes_manager.get_node_from_slot(key_slot(str(key).encode()))
+        except redis.exceptions.RedisClusterException:
+            return None
+        return node.name if node is not None else None
+
+    return route
 
 
 def cluster_credentials(url: str) -> tuple[str | None, str | None]:
@@ -117,7 +140,9 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
 
     def _scripts(self) -> None:
         # The scripts on every message's path share round trips (see bot.sessions.redis.batch).
-        self._batch = CommandBatcher(self._redis)
+        self._batch = CommandBatcher(
+            self._redis, node_of(self._redis) if self.tags.cluster else None
+        )
         script = self._batch.script
         self._enqueue = script(ENQUEUE)
         self._forget = script(FORGET_IF_EMPTY)
