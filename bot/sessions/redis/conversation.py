@@ -41,7 +41,7 @@ class _Script:
 
     keys: list[str] = field(default_factory=list)
     ops: list[tuple[Any, ...]] = field(default_factory=list)
-    checked: int = 0  # the first ``checked`` keys must not exist
+    checked: int = 0  # the first ``checked`` keys are set (``NX``) first: one exists: fail
     inbox: int = 0  # the declared inbox to report the head of (0: none)
     _at: dict[str, int] = field(default_factory=dict)
 
@@ -231,7 +231,7 @@ class RedisConversation(RedisConnection, ConversationStore):
             scripts.append(
                 self._apply(
                     keys=script.keys,
-                    args=[dumps(script.ops), script.checked, script.inbox],
+                    args=[dumps(script.ops), script.checked, script.inbox, SEEN_TTL_S],
                 )
             )
         replies = await asyncio.gather(*scripts)
@@ -297,31 +297,49 @@ class RedisConversation(RedisConnection, ConversationStore):
                 created = score_text(epoch_s(s.created_at))
                 op("zadd", tag + redis_keys.SESSIONS_CREATED, created, s.id)
                 op("zadd", tag + redis_keys.sessions_of_user(s.key.user_id), created, s.id)
+        bodies: list[str] = []  # one MSET
+        lists: dict[str, list[str]] = {}  # one RPUSH per list
+        counts: dict[tuple[str, str], int] = {}  # one HINCRBY per session and counter
+        scores: dict[str, list[str]] = {}  # one ZADD per sorted set
         for m_id, m in messages:
             member = str(m_id)
             m.id = m_id
-            op("set", tag + redis_keys.message(m_id), message_json(m))
+            bodies += [tag + redis_keys.message(m_id), message_json(m)]
             m.id = None
             if m.session_id is not None:
-                op("rpush", tag + redis_keys.session_messages(m.session_id), member)
+                lists.setdefault(tag + redis_keys.session_messages(m.session_id), []).append(member)
                 counter = "messagesIn" if m.direction is Direction.IN else "messagesOut"
-                op("hincrby", tag + redis_keys.session_by_id(m.session_id), counter, "1")
+                name = tag + redis_keys.session_by_id(m.session_id)
+                counts[name, counter] = counts.get((name, counter), 0) + 1
             else:
-                op("rpush", tag + redis_keys.messages_without_session(m.key), member)
+                lists.setdefault(tag + redis_keys.messages_without_session(m.key), []).append(
+                    member
+                )
             if m.direction is Direction.OUT and m.status is Delivery.PENDING:
                 due = score_text(epoch_s(m.next_attempt_at or m.created_at))
-                op("zadd", tag + redis_keys.OUTBOX_PENDING, due, member)
-                op("zadd", tag + redis_keys.user_outbox(m.key), member, member)
+                scores.setdefault(tag + redis_keys.OUTBOX_PENDING, []).extend((due, member))
+                scores.setdefault(tag + redis_keys.user_outbox(m.key), []).extend((member, member))
             if m.direction is Direction.IN and m.kind != "system":
                 last = to_iso(m.created_at)
                 op("set", tag + redis_keys.last_inbound(m.key), last, "EX", retention)
-        for name in script.keys[: script.checked]:
-            op("set", name, "1", "EX", str(SEEN_TTL_S))
+        if bodies:
+            script.ops.append(("mset", *self._keyed(script, bodies)))
+        for name, members in lists.items():
+            op("rpush", name, *members)
+        for (name, counter), n in counts.items():
+            op("hincrby", name, counter, str(n))
+        for name, pairs in scores.items():
+            op("zadd", name, *pairs)
         if consumed is not None:
             inbox = tag + redis_keys.inbox(key_of(consumed))
             op("lpop", inbox)
             script.inbox = script.key(inbox)[0]
         return script
+
+    @staticmethod
+    def _keyed(script: _Script, pairs: list[str]) -> list[Any]:
+        """``key, value, key, value, ...`` with each key declared (``[i]``)."""
+        return [script.key(v) if n % 2 == 0 else v for n, v in enumerate(pairs)]
 
     async def _mirror(self, commands: Sequence[tuple[Any, ...]]) -> None:
         """On a cluster, right after a commit: the frontends' copy of each session written

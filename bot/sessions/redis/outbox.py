@@ -206,12 +206,19 @@ class RedisOutbox(RedisConnection, OutboxStore):
             score = "-"  # pending, but unknown: nothing to schedule
             if m is not None:
                 self._pending.pop(m.key, None)  # what the sender lock read is stale now
+                scheduled = (
+                    score_text(epoch_s(m.next_attempt_at or m.created_at))
+                    if m.status in OUTBOX_STATES
+                    else None
+                )
                 m.status, m.error_code, m.error_detail = status, error_code, error_detail
                 m.next_attempt_at = next_attempt_at
                 m.attempts = m.attempts if attempts is None else attempts
                 m.provider_id = provider_id or m.provider_id
                 new, user_outbox = message_json(m), tag + redis_keys.user_outbox(m.key)
                 score = score_text(epoch_s(next_attempt_at or m.created_at))
+                if score == scheduled:
+                    score = "="  # already due then in outbox:pending: left as it is
             reply = await self._marked(
                 name,
                 tag,

@@ -19,7 +19,10 @@ user ARGV[3] into the partition's ``inbox:users`` KEYS[3]. Returns 1 when queued
 
 APPLY = """
 for i = 1, tonumber(ARGV[2]) do
-  if redis.call('exists', KEYS[i]) == 1 then return false end
+  if not redis.call('set', KEYS[i], '1', 'NX', 'EX', ARGV[4]) then
+    for j = 1, i - 1 do redis.call('del', KEYS[j]) end
+    return false
+  end
 end
 for _, command in ipairs(cjson.decode(ARGV[1])) do
   for i, arg in ipairs(command) do
@@ -31,7 +34,8 @@ local inbox = tonumber(ARGV[3] or '0')
 if inbox > 0 then return redis.call('lindex', KEYS[inbox], 0) or '' end
 return ''
 """
-"""Fails (returns nil, writes nothing) when one of the first ARGV[2] KEYS exists. Else runs
+"""Sets each of the first ARGV[2] KEYS (inbound provider ids stored) for ARGV[4] s, and fails
+(returns nil, writes nothing) when one of them exists already. Else runs
 each command of ARGV[1], a JSON array of commands (one argument: redis-py packs a command with
 thousands of arguments slowly) whose key arguments are ``[i]`` for ``KEYS[i]``. Returns the
 head of inbox ``KEYS[ARGV[3]]`` (``''``: empty, or no inbox given)."""
@@ -56,7 +60,8 @@ local current = redis.call('get', KEYS[1])
 if (current or '') ~= ARGV[1] then return {0, current or ''} end
 if current then redis.call('set', KEYS[1], ARGV[2]) end
 if KEYS[4] then redis.call('set', KEYS[4], ARGV[3], 'EX', ARGV[5]) end
-if ARGV[4] ~= '' then
+if ARGV[4] == '=' then
+elseif ARGV[4] ~= '' then
   if current then redis.call('zadd', KEYS[2], ARGV[4], ARGV[3]) end
 else
   redis.call('zrem', KEYS[2], ARGV[3])
@@ -66,7 +71,8 @@ return {1}
 """
 """Compare-and-set of message KEYS[1]: when it still reads ARGV[1] (``''``: absent), write
 ARGV[2] (if present), map provider key KEYS[4] (if given) to id ARGV[3] for ARGV[5] s, and
-either schedule the next attempt at ARGV[4] (epoch s) in the partition's ``outbox:pending``
+either leave it scheduled as it is (ARGV[4] ``=``), or schedule the next attempt at ARGV[4]
+(epoch s) in the partition's ``outbox:pending``
 (KEYS[2]) or, when ARGV[4] is ``''`` (settled), take the id out of it and out of the user's
 outbox KEYS[3]. Returns ``{1}``, or ``{0, current}`` with nothing written."""
 
