@@ -14,7 +14,7 @@ from redis.crc import key_slot
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.sessions.factory import redacted, store_from_settings
+from bot.sessions.factory import check_redis, redacted, store_from_settings
 from bot.sessions.model import Delivery, SessionKey, Status
 from bot.sessions.redis import RedisStore
 from bot.sessions.redis.codec import session_hash
@@ -138,3 +138,15 @@ def test_the_url_names_the_cluster_nodes_and_a_bad_node_names_the_setting() -> N
             load_settings(REPO / "config.yaml", {"DATABASE_URL": bad})
         assert caught.value.setting == "DATABASE_URL"
     assert redacted("redis+cluster://u:pw@a:1,b:2") == "redis+cluster://u:***@a:1,b:2"
+
+
+async def test_an_unreachable_cluster_is_one_error_naming_the_setting() -> None:
+    from tests.redis_cluster import _free_port
+
+    port = _free_port(set())  # nothing listens there
+    url = f"redis+cluster://127.0.0.1:{port}"
+    settings = load_settings(REPO / "config.yaml", {"DATABASE_URL": url})
+    with pytest.raises(ConfigError) as caught:
+        await check_redis(settings)
+    assert caught.value.setting == "DATABASE_URL"
+    assert f"cannot reach Redis at {url}" in str(caught.value)

@@ -113,12 +113,12 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
                 retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3),
                 retry_on_error=list(CLUSTER_ERRORS[:2]),
             )
-            with reachable():
-                await self._redis.initialize()
         else:
             self._redis = self._single()
         self._scripts()
         with reachable():
+            if self.tags.cluster:
+                await self._redis.initialize()
             await self._redis.ping()
 
     def _single(self) -> Redis:
