@@ -10,9 +10,10 @@ on every master, before and after:
 - *keys*: ``DBSIZE`` after the burst, and each master's share of them;
 - *commands*: ``INFO commandstats`` calls (those Lua scripts run inside included), the
   difference, and each master's share;
-- *Redis CPU*: ``INFO cpu`` ``used_cpu_sys`` + ``used_cpu_user``, the difference.
+- *Redis CPU*: ``INFO cpu`` ``used_cpu_sys`` + ``used_cpu_user``, the difference;
+- *round trips*: ``INFO stats`` ``total_writes_processed``, the difference.
 
-Per inbound message: commands and Redis CPU (µs), all masters together.
+Per inbound message: commands, Redis CPU (µs) and round trips, all masters together.
 
     python -m bench.cluster_balance [--users 600] [--per-user 5] [--single]
 
@@ -43,17 +44,23 @@ QUIET_S = 2.0
 
 
 def _counters(port: int) -> dict[str, float]:
-    """``keys``, ``commands`` (summed calls) and ``cpu_s`` of the node on ``port``."""
+    """``keys``, ``commands`` (summed calls), ``cpu_s`` and ``round_trips`` (replies written,
+    ``total_writes_processed``: a pipeline counts once) of the node on ``port``."""
     calls = 0
     for line in command(port, "INFO", "commandstats").splitlines():
         if line.startswith("cmdstat_"):
             fields = dict(item.split("=") for item in line.split(":", 1)[1].split(","))
             calls += int(fields["calls"])
+    writes = 0
+    for line in command(port, "INFO", "stats").splitlines():
+        if line.startswith("total_writes_processed:"):
+            writes = int(line.split(":", 1)[1])
     cpu = 0.0
     for line in command(port, "INFO", "cpu").splitlines():
         if line.startswith(("used_cpu_sys:", "used_cpu_user:")):
             cpu += float(line.split(":", 1)[1])
-    return {"keys": int(command(port, "DBSIZE") or 0), "commands": calls, "cpu_s": cpu}
+    keys = int(command(port, "DBSIZE") or 0)
+    return {"keys": keys, "commands": calls, "cpu_s": cpu, "round_trips": writes}
 
 
 async def measure(
@@ -97,6 +104,7 @@ async def measure(
     keys = {p: int(after[p]["keys"]) for p in ports}
     commands = {p: int(after[p]["commands"] - before[p]["commands"]) for p in ports}
     cpu_s = sum(after[p]["cpu_s"] - before[p]["cpu_s"] for p in ports)
+    trips = sum(after[p]["round_trips"] - before[p]["round_trips"] for p in ports)
     inbound = users * per_user
     return {
         "backend": "redis" if single else "redis+cluster (3 masters)",
@@ -110,6 +118,7 @@ async def measure(
         "command_share_max": round(max(commands.values()) / max(1, sum(commands.values())), 3),
         "commands_per_inbound": round(sum(commands.values()) / inbound, 1),
         "redis_cpu_us_per_inbound": round(cpu_s * 1e6 / inbound, 1),
+        "round_trips_per_inbound": round(trips / inbound, 1),
     }
 
 

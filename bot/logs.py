@@ -126,4 +126,3 @@ def setup_logging(level: str, fmt: str = "text", stream: TextIO | None = None) -
     root.addHandler(handler)
     root.setLevel(level)
     return handler
-

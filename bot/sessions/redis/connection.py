@@ -118,6 +118,7 @@ class RedisConnection(SessionLookup):
         self._inbox_heads: dict[SessionKey, str] = {}  # raw head of the inbox, '' when empty
         self._held_sessions: dict[SessionKey, dict[str, str]] = {}  # ``session:{botId}:..``
         self._last_inbound: dict[SessionKey, str] = {}  # taken by last_inbound_at
+        self._reserved: dict[SessionKey, tuple[int, int]] = {}  # ids (first, last) with a lock
         self._pending: dict[SessionKey, list[str]] = {}  # raw pending messages, by pending_for
         # Raw JSON of pending messages as pending_for last read them, for mark_outbound's
         # compare-and-set without a read (a stale one only costs a second round trip).
@@ -156,6 +157,7 @@ class RedisConnection(SessionLookup):
         self._held_sessions.clear()
         self._last_inbound.clear()
         self._pending.clear()
+        self._reserved.clear()
         self._read.clear()
 
     def _remember_tag(self, session_id: str, prefix: str) -> None:

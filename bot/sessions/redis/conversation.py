@@ -33,6 +33,10 @@ from bot.sessions.store import ConversationStore, DuplicateInbound
 
 log = logging.getLogger(__name__)
 
+RESERVED_IDS = 8
+"""Message ids taken with a user's lock, for the holder's commits (a turn's commit then needs
+no round trip of its own to number its messages; unused ones are skipped)."""
+
 
 @dataclass
 class _Script:
@@ -70,20 +74,54 @@ class RedisConversation(RedisConnection, ConversationStore):
         tag = self.tags.of(key)
         with reachable():
             reply = await self._take_user(
-                keys=[name, tag + redis_keys.inbox(key), tag + redis_keys.session(key)],
-                args=[token, lease_ms],
+                keys=[
+                    name,
+                    tag + redis_keys.inbox(key),
+                    tag + redis_keys.session(key),
+                    tag + redis_keys.MESSAGE_SEQ,
+                ],
+                args=[token, lease_ms, RESERVED_IDS],
             )
         if reply is None:
             return False
-        head, flat = reply
+        head, flat, last = reply
         self._inbox_heads[key] = head
         self._held_sessions[key] = hash_of_pairs(flat)
+        self._reserved[key] = (int(last) - RESERVED_IDS + 1, int(last))
         return True
 
     def _user_lock_released(self, key: Hashable) -> None:
         assert isinstance(key, SessionKey)
         self._inbox_heads.pop(key, None)
         self._held_sessions.pop(key, None)
+        self._reserved.pop(key, None)
+
+    async def _take_ids(self, wanted: list[tuple[str, list[MessageRecord]]]) -> list[int]:
+        """The first counter value of each ``(partition prefix, messages)``: from the ids
+        reserved when the messages' user's lock was taken (no round trip), else by ``INCRBY``
+        on the partition's counter (all in one round trip). A user whose reservation falls
+        short gives it up: a later id of theirs is never smaller than an earlier one."""
+        firsts: dict[int, int] = {}
+        asked: list[tuple[int, str, int]] = []
+        for at, (tag, group) in enumerate(wanted):
+            users = {m.key for m in group}
+            key = next(iter(users)) if len(users) == 1 else None
+            reserved = self._reserved.pop(key, None) if key is not None else None
+            if (
+                key is not None
+                and reserved is not None
+                and reserved[1] - reserved[0] + 1 >= len(group)
+            ):
+                firsts[at] = reserved[0]
+                self._reserved[key] = (reserved[0] + len(group), reserved[1])
+            else:
+                asked.append((at, tag, len(group)))
+        lasts = await asyncio.gather(
+            *(self._batch.call("INCRBY", tag + redis_keys.MESSAGE_SEQ, n) for _, tag, n in asked)
+        )
+        for (at, _, n), last in zip(asked, lasts, strict=True):
+            firsts[at] = int(last) - n + 1
+        return [firsts[at] for at in range(len(wanted))]
 
     def forget_cached(self, key: SessionKey) -> None:
         self._held_sessions.pop(key, None)
@@ -207,15 +245,13 @@ class RedisConversation(RedisConnection, ConversationStore):
             by_tag.setdefault(consumed_tag, ([], []))
         if not by_tag:
             return list(messages)
-        counted = [(tag, len(ms)) for tag, (_, ms) in by_tag.items() if ms]
-        lasts = await asyncio.gather(
-            *(self._batch.call("INCRBY", tag + redis_keys.MESSAGE_SEQ, n) for tag, n in counted)
-        )
+        counted = [(tag, ms) for tag, (_, ms) in by_tag.items() if ms]
+        firsts = await self._take_ids(counted)
         ids: dict[int, int] = {}  # position in messages -> id
         position = {id(m): k for k, m in enumerate(messages)}
-        for (tag, n), last in zip(counted, lasts, strict=True):
-            for k, m in enumerate(by_tag[tag][1]):
-                ids[position[id(m)]] = tags.message_id(int(last) - n + 1 + k, tags.number(tag))
+        for (tag, group), first in zip(counted, firsts, strict=True):
+            for k, m in enumerate(group):
+                ids[position[id(m)]] = tags.message_id(first + k, tags.number(tag))
         written: dict[SessionKey, dict[str, str]] = {}
         after: list[tuple[Any, ...]] = []
         scripts = []

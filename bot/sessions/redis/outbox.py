@@ -128,12 +128,13 @@ class RedisOutbox(RedisConnection, OutboxStore):
 
     async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
         """Served from the ids taking the sender lock read, the first time after it was taken
-        (when that covers ``limit``): one ``MGET``."""
+        (when that covers ``limit``): one ``MGET``, sent with the other tasks' batched calls."""
         ids = self._pending.pop(key, None)
         if ids is None or (limit > len(ids) and len(ids) >= SENDER_READ_AHEAD):
             outbox = self.tags.of(key) + redis_keys.user_outbox(key)
             ids = await self.redis.zrange(outbox, 0, limit - 1)
-        raws = await self._mget(self._message_names(ids[:limit]))
+        names = self._message_names(ids[:limit])  # the user's: one slot
+        raws = await self._batch.call("MGET", *names) if names else []  # shares a round trip
         found = []
         for raw in raws:
             if raw:

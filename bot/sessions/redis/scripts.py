@@ -42,10 +42,15 @@ head of inbox ``KEYS[ARGV[3]]`` (``''``: empty, or no inbox given)."""
 
 TAKE_USER = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return {redis.call('lindex', KEYS[2], 0) or '', redis.call('hgetall', KEYS[3])}
+return {
+  redis.call('lindex', KEYS[2], 0) or '',
+  redis.call('hgetall', KEYS[3]),
+  redis.call('incrby', KEYS[4], ARGV[3])
+}
 """
 """The user's lock KEYS[1] (token ARGV[1], lease ARGV[2] ms) and, when taken, the head of
-inbox KEYS[2] (``''``: empty) and session hash KEYS[3]; nil when someone holds it."""
+inbox KEYS[2] (``''``: empty), session hash KEYS[3], and the last of ARGV[3] message ids taken
+from the partition's counter KEYS[4] (for the holder's commits); nil when someone holds it."""
 
 TAKE_SENDER = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
