@@ -150,3 +150,18 @@ async def test_an_unreachable_cluster_is_one_error_naming_the_setting() -> None:
         await check_redis(settings)
     assert caught.value.setting == "DATABASE_URL"
     assert f"cannot reach Redis at {url}" in str(caught.value)
+
+
+async def test_the_outbox_scan_pages_through_a_busy_partition(store: RedisStore) -> None:
+    """A first small look at each of the 256 partitions, then whole pages where there is
+    more: 20 users of one partition, each with a due reply, are all found."""
+    tags = Tags(PARTITIONS)
+    crowd = [f"5491{n:07d}" for n in range(20_000)]
+    same = [u for u in crowd if tags.partition(u) == tags.partition(crowd[0])][:20]
+    assert len(same) == 20
+    for n, user in enumerate(same):
+        key = SessionKey("whatsapp", "123", user)
+        reply = replace(outbound(f"r{n}", sid=f"s{n}"), key=key)
+        await store.commit([session(key, sid=f"s{n}")], [reply])
+    due = await store.pending_outbound(500, due_by=T0)
+    assert sorted(m.text or "" for m in due) == sorted(f"r{n}" for n in range(20))

@@ -87,23 +87,27 @@ class RedisOutbox(RedisConnection, OutboxStore):
             raws = await self._mget(self._message_names([i for _, i in first]))
             return sorted((message_of(r) for r in raws if r), key=lambda m: m.id or 0)
         high = epoch_s(due_by)
+        # A first look at each partition: a small page on a cluster (most are empty), then
+        # pages of DUE_PAGE in those that have more.
+        first_page = DUE_PAGE if len(prefixes) == 1 else max(8, 2 * limit // len(prefixes))
         async with self.redis.pipeline(transaction=False) as pipe:
             for prefix in prefixes:
-                pipe.zrangebyscore(prefix + redis_keys.OUTBOX_PENDING, "-inf", high, 0, DUE_PAGE)
+                pipe.zrangebyscore(prefix + redis_keys.OUTBOX_PENDING, "-inf", high, 0, first_page)
             pages = await pipe.execute()
         found: list[MessageRecord] = []
         for prefix, ids in zip(prefixes, pages, strict=True):
             if ids:
-                found.extend(await self._due_in(prefix, ids, high, limit - len(found)))
+                found.extend(await self._due_in(prefix, ids, high, limit - len(found), first_page))
             if len(found) >= limit:
                 break
         return sorted(found, key=lambda m: m.id or 0)[:limit]
 
     async def _due_in(
-        self, prefix: str, ids: list[str], high: float, limit: int
+        self, prefix: str, ids: list[str], high: float, limit: int, page: int
     ) -> list[MessageRecord]:
         """The due messages of one partition that head their user's outbox (a later message
-        of a user in backoff is passed over), starting with the page ``ids``."""
+        of a user in backoff is passed over), starting with the page ``ids`` (of ``page``
+        at most)."""
         found: list[MessageRecord] = []
         start = 0
         for _ in range(DUE_PAGES):
@@ -119,10 +123,11 @@ class RedisOutbox(RedisConnection, OutboxStore):
             found.extend(
                 m for m, head in zip(candidates, heads, strict=True) if head == [str(m.id)]
             )
-            if len(found) >= limit or len(ids) < DUE_PAGE:
+            if len(found) >= limit or len(ids) < page:
                 break
+            page = DUE_PAGE
             ids = await self.redis.zrangebyscore(
-                prefix + redis_keys.OUTBOX_PENDING, "-inf", high, start, DUE_PAGE
+                prefix + redis_keys.OUTBOX_PENDING, "-inf", high, start, page
             )
         return found
 
