@@ -172,13 +172,11 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 @config_option
 @env_file_option
 @click.option("--user", "user", default=None, help="The sender's number, digits [5490000000000].")
-@click.option("--url", default=None, help="The running bot serve [http://127.0.0.1:PORT].")
 @click.option(
-    "--wait",
-    "wait_s",
-    type=click.FloatRange(min=0),
-    default=5.0,
-    show_default=True,
+    "--url", default=None, help="The running bot serve [http://127.0.0.1:PORT]."
+)
+@click.option(
+    "--wait", "wait_s", type=click.FloatRange(min=0), default=5.0, show_default=True,
     help="Seconds to wait for each message's replies.",
 )
 @click.argument("texts", nargs=-1, required=True)

@@ -126,3 +126,4 @@ def setup_logging(level: str, fmt: str = "text", stream: TextIO | None = None) -
     root.addHandler(handler)
     root.setLevel(level)
     return handler
+

@@ -79,7 +79,9 @@ def _fold(text: str) -> str:
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
-def check_name(name: str, settings: Settings, locales: Locales, flows: Mapping[str, Flow]) -> None:
+def check_name(
+    name: str, settings: Settings, locales: Locales, flows: Mapping[str, Flow]
+) -> None:
     """Refuse a name that is invalid or taken.
 
     Raises:

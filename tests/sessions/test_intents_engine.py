@@ -233,7 +233,9 @@ async def test_a_timeout_while_asking_closes_as_usual(bot: Bot) -> None:
 async def test_a_greeting_and_a_trigger_get_the_greeting_and_the_first_question_in_one_reply(
     bot: Bot,
 ) -> None:
-    assert await bot.say(HOLA_TRIAL) == [f"{bot.t('greeting')}\n\n{bot.t('free_trial.ask_name')}"]
+    assert await bot.say(HOLA_TRIAL) == [
+        f"{bot.t('greeting')}\n\n{bot.t('free_trial.ask_name')}"
+    ]
     session = await bot.session()
     assert (session.flow_id, session.step_id) == ("free_trial", "ask_name")
 
