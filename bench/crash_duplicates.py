@@ -17,7 +17,7 @@ it is stopped and the store and the fake's record are compared, per user and rep
   process's ``bot_outbound_interrupted_total``.
 
     python -m bench.crash_duplicates [--users 400] [--per-user 4] [--kill-after 900]
-        [--grace 20] [--no-statuses] [--redis]
+        [--grace 20] [--no-statuses] [--redis | --cluster]
 
 Prints one JSON object (``replies``: accepted by the fake; ``duplicate_share``: duplicates
 over replies).
@@ -191,7 +191,7 @@ async def measure(
     duplicates = sum(max(0, n - every[k]) for k, n in accepted.items())
     lost = sum(max(0, n - accepted[k]) for k, n in every.items())
     return {
-        "backend": "redis" if database_url else "sqlite",
+        "backend": database_url.partition("://")[0] if database_url else "sqlite",
         "acknowledged": acked,
         "replies_accepted_at_kill": at_kill,
         "replies": sum(accepted.values()),
@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grace", type=float, default=20.0, help="interrupted grace, s")
     parser.add_argument("--no-statuses", action="store_true", help="the fake posts none")
     parser.add_argument("--redis", action="store_true", help="on a local redis-server")
+    parser.add_argument(
+        "--cluster", action="store_true", help="on a local Redis Cluster (3 masters)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-crash-") as name:
         folder = Path(name)
@@ -241,6 +244,10 @@ def main(argv: list[str] | None = None) -> None:
             from tests.redis_server import RedisServer
 
             redis = _Redis(RedisServer(folder / "redis"))
+        elif args.cluster:
+            from tests.redis_cluster import RedisCluster
+
+            redis = _Redis(RedisCluster(folder / "redis"))
         with redis as server:
             kwargs: dict[str, Any] = {}
             if server is not None:
@@ -273,15 +280,28 @@ class _Redis:
 
 
 def _redis_outbound(url: str) -> Callable[[], Awaitable[list[tuple[str, str, str]]]]:
-    """Reads (user, text, status) of every stored reply from the ``message:<id>`` keys."""
+    """Reads (user, text, status) of every stored reply from the ``message:<id>`` keys (on a
+    Redis Cluster, ``{tag}message:<id>`` on every master)."""
 
     async def read() -> list[tuple[str, str, str]]:
         import redis.asyncio as aioredis
+        from redis.asyncio.cluster import RedisCluster
 
-        client = aioredis.from_url(url, decode_responses=True)
+        from bot.sessions.redis.maintenance import cluster_nodes
+
+        client: Any
+        if url.startswith("redis+cluster://"):
+            client = RedisCluster(startup_nodes=cluster_nodes(url), decode_responses=True)
+            pattern = "*message:*"
+        else:
+            client = aioredis.from_url(url, decode_responses=True)
+            pattern = "message:*"
         try:
-            names = [n async for n in client.scan_iter("message:*", count=1000)]
-            raws = await client.mget(names) if names else []
+            names = [n async for n in client.scan_iter(pattern, count=1000)]
+            async with client.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.get(name)
+                raws = await pipe.execute() if names else []
         finally:
             await client.aclose()
         rows = []

@@ -227,10 +227,12 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
         raise ConfigError(
             "DATABASE_URL",
             f"unsupported store {scheme!r} in {settings.database_url!r}; "
-            "use sqlite:///path or redis://host:port/db",
+            "use sqlite:///path, redis://host:port/db or redis+cluster://host:port[,host:port...]",
         )
     if scheme == "sqlite":
         settings.sqlite_path()  # validates the URL's shape
+    elif scheme == "redis+cluster":
+        _check_cluster_url(settings.database_url)
     else:
         parts = urlsplit(settings.database_url)
         if not parts.hostname:
@@ -249,3 +251,20 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
         if not folder.is_dir():
             raise ConfigError(f"config.yaml: {name}", f"folder not found: {folder}")
     return settings
+
+
+def _check_cluster_url(url: str) -> None:
+    """``redis+cluster://[user:password@]host:port[,host:port...]``: at least one node, each
+    ``host:port``.
+
+    Raises:
+        ConfigError: A node is not ``host:port`` (names ``DATABASE_URL``).
+    """
+    rest = url.partition("://")[2].partition("/")[0].rpartition("@")[2]
+    for node in rest.split(","):
+        host, _, port = node.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                "DATABASE_URL",
+                f"expected redis+cluster://host:port[,host:port...], got node {node!r}",
+            )

@@ -15,7 +15,7 @@ SANDBOX_API_URL = "sandbox"
 (see :mod:`bot.channels.sandbox`)."""
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
 LOG_FORMATS = ("text", "json")
-SUPPORTED_STORES = ("sqlite", "redis")
+SUPPORTED_STORES = ("sqlite", "redis", "redis+cluster")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,8 @@ class Settings:
             customer service window).
         retention_h: Hours a closed session and its messages are kept.
         database_url: ``sqlite:///path`` (relative to ``base_dir``), ``sqlite:////abs/path``,
-            or ``redis://host:port/db`` for several workers on one Redis.
+            or ``redis://host:port/db`` for several workers on one Redis, or
+            ``redis+cluster://host:port[,host:port...]`` on a Redis Cluster.
         intent_threshold: Minimum confidence (0..1) for an intent to count.
         intents_learned: Train the learned layer (``bot.intents.learned``) at start-up and ask
             it where the lexicon is unsure (about 1 s more start-up and 20 MB; off by default).

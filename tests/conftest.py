@@ -17,6 +17,7 @@ from bot.sessions.sqlite import SqliteStore
 from bot.wiring import Content, Runtime, build_runtime, load_content
 from tests.fakes.clock import FakeClock
 from tests.fakes.recording_sender import RecordingSender
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,16 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """One throw-away Redis Cluster (3 masters) for the whole run, on free ports; each test's
+    fixture flushes it first. Fails (never skips) without cluster support."""
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

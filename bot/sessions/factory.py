@@ -52,13 +52,19 @@ def store_from_settings(settings: Settings, clock: Clock = utc_now) -> SessionSt
     scheme = settings.database_url.partition("://")[0]
     if scheme == "sqlite":
         return SqliteStore(sqlite_file(settings), clock=clock)
-    if scheme == "redis":
+    if scheme in ("redis", "redis+cluster"):
         return RedisStore(settings.database_url, clock=clock)
     raise ConfigError("DATABASE_URL", f"unsupported store {scheme!r}")
 
 
 def redacted(url: str) -> str:
     """``url`` without its password (``redis://:***@host:6379/0``), to print it."""
+    scheme, sep, rest = url.partition("://")
+    auth, at, hosts = rest.rpartition("@")
+    if scheme == "redis+cluster":  # several hosts: not a URL urlsplit reads
+        if not at or ":" not in auth:
+            return url
+        return f"{scheme}{sep}{auth.partition(':')[0]}:***@{hosts}"
     parts = urlsplit(url)
     if parts.password is None:
         return url

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.crash_duplicates import _redis_outbound, measure
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 
 GRACE_S = 8.0
@@ -66,16 +67,24 @@ async def test_a_sigkill_at_saturation_on_sqlite_loses_nothing_and_sends_at_most
     assert settled + resent > 0, result  # the kill did interrupt sends
 
 
+@pytest.mark.parametrize("backend", ["redis", "redis-cluster"])
 async def test_a_sigkill_at_saturation_on_redis_loses_nothing_and_sends_at_most_1_percent_twice(
-    tmp_path: Path, redis_server: RedisServer
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
+    """On one Redis, and on a Redis Cluster of 3 masters (the run's, emptied)."""
+    server: RedisServer | RedisCluster
+    if backend == "redis":
+        server = request.getfixturevalue("redis_server")
+    else:
+        server = request.getfixturevalue("redis_cluster")
+        server.flush()
     result = await measure(
         tmp_path,
         users=300,
         per_user=4,
         kill_after=600,
-        database_url=redis_server.url,
-        outbound=_redis_outbound(redis_server.url),
+        database_url=server.url,
+        outbound=_redis_outbound(server.url),
         grace_s=GRACE_S,
         status_backoff_s=0.5,
     )

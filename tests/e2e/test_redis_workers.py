@@ -1,5 +1,5 @@
-"""Two real ``bot serve`` workers on one real Redis: ordering, idempotency, exactly-once
-timeouts, and recovery from a killed worker and a restarted Redis."""
+"""Two real ``bot serve`` workers on one real Redis (and on a real Redis Cluster): ordering,
+idempotency, exactly-once timeouts, and recovery from a killed worker and a restarted Redis."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.conftest import REPO
 from tests.e2e.server import APP_SECRET, BotServer
 from tests.fakes.cloud_payloads import envelope, new_wamid, signed, text_message
 from tests.fakes.graph_api import FakeGraphAPI
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 
 PHONE_ID = "1234567890"
@@ -35,6 +36,17 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(params=["redis", "redis-cluster"])
+def store_server(request: pytest.FixtureRequest) -> RedisServer | RedisCluster:
+    """A fresh Redis, or the run's Redis Cluster (3 masters) emptied."""
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        return server
+    cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+    cluster.flush()
+    return cluster
+
+
 @pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeGraphAPI]:
     async with FakeGraphAPI(access_token="test-access-token") as api:
@@ -42,7 +54,11 @@ async def fake() -> AsyncIterator[FakeGraphAPI]:
 
 
 async def start_workers(
-    count: int, tmp_path: Path, fake: FakeGraphAPI, redis: RedisServer, timeout_min: str
+    count: int,
+    tmp_path: Path,
+    fake: FakeGraphAPI,
+    redis: RedisServer | RedisCluster,
+    timeout_min: str,
 ) -> list[BotServer]:
     workers = []
     for i in range(count):
@@ -160,9 +176,9 @@ async def check_processed_once_in_order(
 
 
 async def test_two_workers_keep_order_process_once_and_time_out_once(
-    tmp_path: Path, fake: FakeGraphAPI, redis_server: RedisServer
+    tmp_path: Path, fake: FakeGraphAPI, store_server: RedisServer | RedisCluster
 ) -> None:
-    workers = await start_workers(2, tmp_path, fake, redis_server, "0.08")
+    workers = await start_workers(2, tmp_path, fake, store_server, "0.08")
     try:
         users = [f"54911{i:08d}" for i in range(50)]
         sent = await burst(workers, users, 20)

@@ -12,6 +12,7 @@ import redis.exceptions
 from bot.sessions.model import Delivery, Status
 from bot.sessions.redis import RedisStore
 from bot.sessions.redis.batch import CommandBatcher
+from bot.sessions.redis.conversation import RESERVED_IDS
 from bot.sessions.redis.locks import RedisUserLocks
 from tests.redis_server import RedisServer
 from tests.sessions.test_store import KEY, T0, inbound, outbound, session, text_in
@@ -190,3 +191,34 @@ async def test_a_sessions_status_key_expires_by_the_stores_clock(
         assert await store.redis.get("store:probe") == now[0].isoformat(timespec="microseconds")
     finally:
         await store.close()
+
+
+async def _incrby_calls(store: RedisStore) -> int:
+    stats = await store.redis.info("commandstats")
+    return int(stats.get("cmdstat_incrby", {}).get("calls", 0))
+
+
+async def test_ids_taken_with_the_lock_number_the_holders_commits_in_order(
+    workers: tuple[RedisStore, RedisStore],
+) -> None:
+    """A turn's commit numbers its messages from ids taken with the user's lock (no
+    ``INCRBY`` of its own); a commit needing more takes them from the counter and gives the
+    rest up, so that a user's ids keep growing."""
+    a, b = workers
+    before = await _incrby_calls(a)
+    async with a.user_locks().lock(KEY):
+        [first, second] = await a.commit([session()], [inbound("w1"), outbound("uno")])
+        assert await _incrby_calls(a) == before + 1  # the one taken with the lock ...
+        assert await a.redis.get("messages:seq") == str(RESERVED_IDS)  # ... for 8 ids
+        assert (first.id, second.id) == (1, 2)
+        many = await a.commit([session()], [outbound(f"{n}") for n in range(9)])
+        [last] = await a.commit([session()], [outbound("tres")])
+        assert await _incrby_calls(a) == before + 3  # more than reserved: from the counter
+    async with b.user_locks().lock(KEY):
+        [later] = await b.commit([session()], [outbound("cuatro")])
+    ids = [m.id for m in (first, second, *many, last, later)]
+    assert all(isinstance(i, int) for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)  # type: ignore[type-var]
+    async with a.outbox_locks().lock(KEY):
+        texts = [m.text for m in await a.pending_for(KEY, 20)]
+    assert texts == ["uno", *(f"{n}" for n in range(9)), "tres", "cuatro"]

@@ -8,14 +8,16 @@ alone, a call is sent by itself, one loop turn later.
 
 A call whose script Redis does not know (after a restart or ``SCRIPT FLUSH``) loads it and
 runs again. Connection errors and timeouts reach every caller of the batch (as raised by
-redis-py, after its own retries).
+redis-py, after its own retries). On Redis Cluster a batch is split by the node serving each
+call's first key (one pipeline per node, sent together), so a node that is down or failing
+over fails only its own calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import redis.exceptions
@@ -28,11 +30,17 @@ class CommandBatcher:
     """Gathers the commands of one event-loop turn and sends them as one pipeline.
 
     Args:
-        redis: A ``redis.asyncio.Redis`` client (typed ``Any``: redis-py's annotations).
+        redis: A ``redis.asyncio.Redis`` or ``RedisCluster`` client (typed ``Any``:
+            redis-py's annotations).
+        route: On a cluster, which group a command goes in (the node serving its first
+            key); ``None``: one pipeline for all.
     """
 
-    def __init__(self, redis: Any) -> None:
+    def __init__(
+        self, redis: Any, route: Callable[[tuple[Any, ...]], Hashable] | None = None
+    ) -> None:
         self.redis = redis
+        self.route = route
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._scheduled = False
         self._senders: set[asyncio.Task[None]] = set()
@@ -58,9 +66,16 @@ class CommandBatcher:
         if self._queue:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
-        task = asyncio.create_task(self._send(batch), name="redis batch")
-        self._senders.add(task)
-        task.add_done_callback(self._senders.discard)
+        groups: dict[Hashable, list[tuple[tuple[Any, ...], asyncio.Future[Any]]]] = {}
+        if self.route is None:
+            groups[None] = batch
+        else:
+            for call in batch:
+                groups.setdefault(self.route(call[0]), []).append(call)
+        for group in groups.values():
+            task = asyncio.create_task(self._send(group), name="redis batch")
+            self._senders.add(task)
+            task.add_done_callback(self._senders.discard)
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         try:

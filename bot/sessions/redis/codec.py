@@ -24,8 +24,6 @@ from bot.sessions.store import SessionQuery
 
 RANK = {Delivery.PENDING: 0, Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3}
 
-NO_ID_PREFIX = '{"id":null'
-
 
 def to_iso(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds") if moment else ""
@@ -135,13 +133,6 @@ def dumps(value: Any) -> str:
 
 def message_of(raw: str) -> MessageRecord:
     return message_from_row(json.loads(raw))
-
-
-def message_json_without_id(m: MessageRecord) -> str:
-    """:func:`message_json` of ``m`` (whose id is not known yet) after its ``{"id":``."""
-    text = message_json(m)
-    assert text.startswith(NO_ID_PREFIX), "a new message has no id"
-    return text[len(NO_ID_PREFIX) :]
 
 
 def matches_query(session: Session, query: SessionQuery) -> bool:

@@ -7,9 +7,10 @@ exactly. ``{botId}`` is the business number id for the ``whatsapp`` channel and
 key's template; :func:`template_of` tells which one a name fits (tests check that every key
 the store writes is declared here).
 
-A Lua script receives its keys in ``KEYS`` from Python; a script that reads keys it finds
-while it runs (message ids in a list, session ids in a sorted set) receives their prefix
-(:data:`MESSAGE_PREFIX`, :data:`SESSION_BY_ID_PREFIX`) as an argument.
+A Lua script receives every key it touches in ``KEYS`` from Python (none is built while it
+runs). On Redis Cluster the store's own keys are these names after the hash tag of the user's
+partition (:mod:`bot.sessions.redis.tags`); the frontends' keys and those found by an id
+alone (``wamid:``, ``outbox:pace:``, ``store:probe``) keep their names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 
 from bot.sessions.model import SessionKey
+from bot.sessions.redis.tags import strip_tag
 
 LAYOUT: tuple[str, ...] = (
     "session:status:{botId}:{userId}",
@@ -84,7 +86,7 @@ def session_status(key: SessionKey) -> str:
 
 
 SESSION_BY_ID_PREFIX = "session:id:"
-"""Prefix of :func:`session_by_id` (given to the script that reads due sessions)."""
+"""Prefix of :func:`session_by_id`."""
 
 
 def session_by_id(session_id: str) -> str:
@@ -123,10 +125,10 @@ def sessions_of_user(user_id: str) -> str:
 # --- messages ----------------------------------------------------------------------------
 
 MESSAGE_SEQ = "messages:seq"
-"""String (integer): the last message id taken; the commit script takes ids from it."""
+"""String (integer): the last message id taken (on a cluster, one per partition, and an id is
+``seq * 256 + partition``); taking a user's lock takes a few for its holder's commits."""
 MESSAGE_PREFIX = "message:"
-"""Prefix of :func:`message` (the commit script and the scripts that read a user's outbox
-build message keys from it and an id)."""
+"""Prefix of :func:`message`."""
 
 
 def message(message_id: int | str) -> str:
@@ -241,7 +243,9 @@ _REGEXES = [(t, _regex(t)) for t in LAYOUT]
 
 
 def template_of(name: str) -> str | None:
-    """The first template of :data:`LAYOUT` that ``name`` fits (``None``: undeclared)."""
+    """The first template of :data:`LAYOUT` that ``name`` fits (``None``: undeclared), after
+    the hash tag of its partition on a cluster (:mod:`bot.sessions.redis.tags`)."""
+    name = strip_tag(name)
     for template, regex in _REGEXES:
         if regex.fullmatch(name):
             return template

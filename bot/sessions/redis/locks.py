@@ -29,6 +29,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from bot.errors import BotError
 from bot.sessions.locks import KeyedLock
@@ -93,6 +94,8 @@ class RedisUserLocks:
             ``redis.register_script``; the store's share round trips).
         released: Called with the key when its holder leaves the block (before the Redis key
             is deleted), and when taking it failed.
+        cluster: The locks' names may hash to several slots (Redis Cluster): the scripts
+            over many locks run once per slot (together, in one round trip).
     """
 
     def __init__(
@@ -105,8 +108,10 @@ class RedisUserLocks:
         take: Take | None = None,
         released: Callable[[Hashable], None] | None = None,
         script: Callable[[str], Any] | None = None,
+        cluster: bool = False,
     ) -> None:
         self.redis = redis
+        self.cluster = cluster
         self.key_name = key_name
         self.lease_ms = int(lease_s * 1000)
         self.wait_s = wait_s
@@ -147,9 +152,11 @@ class RedisUserLocks:
         try:
             candidates = [(k, self.key_name(k), secrets.token_hex(16)) for k in free]
             if candidates:
-                taken = await self._take_free(
-                    keys=[name for _, name, _ in candidates],
-                    args=[self.lease_ms, *(token for _, _, token in candidates)],
+                taken = await self._per_slot(
+                    self._take_free,
+                    [name for _, name, _ in candidates],
+                    [token for _, _, token in candidates],
+                    [self.lease_ms],
                 )
                 for position in taken:
                     key, name, token = candidates[int(position) - 1]
@@ -164,7 +171,7 @@ class RedisUserLocks:
             self._stop_renewing_if_idle()
             if names:
                 try:
-                    await self._release_many(keys=names, args=tokens)
+                    await self._per_slot(self._release_many, names, tokens, [])
                 except Exception:
                     log.warning(
                         "could not release %d locks; they expire in %d ms",
@@ -173,6 +180,35 @@ class RedisUserLocks:
                     )
             for key in free:
                 self._unbusy(key)
+
+    async def _per_slot(
+        self, script: Any, names: list[str], tokens: list[str], first: list[Any]
+    ) -> list[int]:
+        """Run ``script`` (``KEYS``: lock names; ``ARGV``: ``first``, then a token per name)
+        over ``names``: once, or on a cluster once per slot (the calls share a round trip).
+
+        Returns:
+            The 1-based positions in ``names`` that the script returned (for a script that
+            returns positions; else empty), in order.
+        """
+        if not self.cluster:
+            reply = await script(keys=names, args=[*first, *tokens])
+            return [int(p) for p in reply] if isinstance(reply, list) else []
+        slots: dict[int, list[int]] = {}
+        for at, name in enumerate(names):
+            slots.setdefault(key_slot(name.encode()), []).append(at)
+        groups = list(slots.values())
+        replies = await asyncio.gather(
+            *(
+                script(keys=[names[i] for i in group], args=[*first, *(tokens[i] for i in group)])
+                for group in groups
+            )
+        )
+        found: list[int] = []
+        for group, reply in zip(groups, replies, strict=True):
+            if isinstance(reply, list):
+                found.extend(group[int(position) - 1] + 1 for position in reply)
+        return sorted(found)
 
     def _unbusy(self, key: Hashable) -> None:
         users = self._busy.pop(key, 1)
@@ -223,7 +259,7 @@ class RedisUserLocks:
             return 0
         names, tokens = list(self._held), list(self._held.values())
         try:
-            lost = await self._renew_many(keys=names, args=[self.lease_ms, *tokens])
+            lost = await self._per_slot(self._renew_many, names, tokens, [self.lease_ms])
         except Exception:
             log.warning("could not renew %d lock(s)", len(names))
             return 0

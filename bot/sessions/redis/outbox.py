@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,16 +48,20 @@ class RedisOutbox(RedisConnection, OutboxStore):
 
     async def _take_sender_lock(self, key: Hashable, name: str, token: str, lease_ms: int) -> bool:
         assert isinstance(key, SessionKey)
+        tag = self.tags.of(key)
         with reachable():
             reply = await self._take_sender(
-                keys=[name, redis_keys.last_inbound(key), redis_keys.user_outbox(key)],
-                args=[token, lease_ms, SENDER_READ_AHEAD, redis_keys.MESSAGE_PREFIX],
+                keys=[name, tag + redis_keys.last_inbound(key), tag + redis_keys.user_outbox(key)],
+                args=[token, lease_ms, SENDER_READ_AHEAD],
             )
         if reply is None:
             return False
         self._last_inbound[key] = reply[0]
-        self._pending[key] = reply[1:]
+        self._pending[key] = reply[1]  # ids: their messages are read by pending_for
         return True
+
+    def _message_names(self, ids: Sequence[int | str]) -> list[str]:
+        return [self.tags.of_message(i) + redis_keys.message(i) for i in ids]
 
     def _sender_lock_released(self, key: Hashable) -> None:
         assert isinstance(key, SessionKey)
@@ -71,44 +75,71 @@ class RedisOutbox(RedisConnection, OutboxStore):
     async def pending_outbound(
         self, limit: int, due_by: datetime | None = None
     ) -> list[MessageRecord]:
+        """Walks the partitions' ``outbox:pending``: the first page of each in one round trip;
+        when due by ``due_by``, one further partition first each call."""
+        prefixes = self._walk()
         if due_by is None:
-            ids = await self.redis.zrange(redis_keys.OUTBOX_PENDING, 0, limit - 1)
-            raws = await self.redis.mget([redis_keys.message(i) for i in ids]) if ids else []
-            return sorted((message_of(r) for r in raws if r), key=lambda m: m.id or 0)
-        found: list[MessageRecord] = []
-        start = 0
-        for _ in range(DUE_PAGES):  # later messages of a user in backoff are passed over
-            ids = await self.redis.zrangebyscore(
-                redis_keys.OUTBOX_PENDING, "-inf", epoch_s(due_by), start, DUE_PAGE
-            )
-            if not ids:
-                break
-            start += len(ids)
-            raws = await self.redis.mget([redis_keys.message(i) for i in ids])
-            candidates = [message_of(r) for r in raws if r]
             async with self.redis.pipeline(transaction=False) as pipe:
-                for m in candidates:
-                    pipe.zrange(redis_keys.user_outbox(m.key), 0, 0)
-                heads = await pipe.execute()
-            found.extend(
-                m for m, head in zip(candidates, heads, strict=True) if head == [str(m.id)]
-            )
+                for prefix in prefixes:
+                    pipe.zrange(prefix + redis_keys.OUTBOX_PENDING, 0, limit - 1, withscores=True)
+                pages = await pipe.execute()
+            first = sorted((score, int(i)) for rows in pages for i, score in rows)[:limit]
+            raws = await self._mget(self._message_names([i for _, i in first]))
+            return sorted((message_of(r) for r in raws if r), key=lambda m: m.id or 0)
+        high = epoch_s(due_by)
+        # A first look at each partition: a small page on a cluster (most are empty), then
+        # pages of DUE_PAGE in those that have more.
+        first_page = DUE_PAGE if len(prefixes) == 1 else max(8, 2 * limit // len(prefixes))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for prefix in prefixes:
+                pipe.zrangebyscore(prefix + redis_keys.OUTBOX_PENDING, "-inf", high, 0, first_page)
+            pages = await pipe.execute()
+        found: list[MessageRecord] = []
+        for prefix, ids in zip(prefixes, pages, strict=True):
+            if ids:
+                found.extend(await self._due_in(prefix, ids, high, limit - len(found), first_page))
             if len(found) >= limit:
                 break
         return sorted(found, key=lambda m: m.id or 0)[:limit]
 
-    async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
-        """Served from what taking the sender lock read, the first time after it was taken
-        (when that covers ``limit``)."""
-        raws = self._pending.pop(key, None)
-        if raws is not None and len(raws) < SENDER_READ_AHEAD:
-            raws = raws[:limit]
-        elif raws is None or limit > len(raws):
-            raws = await self._pending_for(
-                keys=[redis_keys.user_outbox(key)], args=[limit, redis_keys.MESSAGE_PREFIX]
+    async def _due_in(
+        self, prefix: str, ids: list[str], high: float, limit: int, page: int
+    ) -> list[MessageRecord]:
+        """The due messages of one partition that head their user's outbox (a later message
+        of a user in backoff is passed over), starting with the page ``ids`` (of ``page``
+        at most)."""
+        found: list[MessageRecord] = []
+        start = 0
+        for _ in range(DUE_PAGES):
+            if not ids:
+                break
+            start += len(ids)
+            raws = await self._mget(self._message_names(ids))
+            candidates = [message_of(r) for r in raws if r]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for m in candidates:
+                    pipe.zrange(prefix + redis_keys.user_outbox(m.key), 0, 0)
+                heads = await pipe.execute()
+            found.extend(
+                m for m, head in zip(candidates, heads, strict=True) if head == [str(m.id)]
             )
-        else:
-            raws = raws[:limit]
+            if len(found) >= limit or len(ids) < page:
+                break
+            page = DUE_PAGE
+            ids = await self.redis.zrangebyscore(
+                prefix + redis_keys.OUTBOX_PENDING, "-inf", high, start, page
+            )
+        return found
+
+    async def pending_for(self, key: SessionKey, limit: int) -> list[MessageRecord]:
+        """Served from the ids taking the sender lock read, the first time after it was taken
+        (when that covers ``limit``): one ``MGET``, sent with the other tasks' batched calls."""
+        ids = self._pending.pop(key, None)
+        if ids is None or (limit > len(ids) and len(ids) >= SENDER_READ_AHEAD):
+            outbox = self.tags.of(key) + redis_keys.user_outbox(key)
+            ids = await self.redis.zrange(outbox, 0, limit - 1)
+        names = self._message_names(ids[:limit])  # the user's: one slot
+        raws = await self._batch.call("MGET", *names) if names else []  # shares a round trip
         found = []
         for raw in raws:
             if raw:
@@ -127,18 +158,35 @@ class RedisOutbox(RedisConnection, OutboxStore):
         """Served from what taking the sender lock read, the first time after it was taken."""
         raw = self._last_inbound.pop(key, None)
         if raw is None:
-            raw = await self.redis.get(redis_keys.last_inbound(key))
+            raw = await self.redis.get(self.tags.of(key) + redis_keys.last_inbound(key))
         return from_iso(raw)
 
     async def _update_message(self, message_id: int, **changes: Any) -> MessageRecord | None:
-        raw = await self.redis.get(redis_keys.message(message_id))
+        [name] = self._message_names([message_id])
+        raw = await self.redis.get(name)
         if raw is None:
             return None
         m = message_of(raw)
-        for name, value in changes.items():
-            setattr(m, name, value)
-        await self.redis.set(redis_keys.message(message_id), message_json(m))
+        for field, value in changes.items():
+            setattr(m, field, value)
+        await self.redis.set(name, message_json(m))
         return m
+
+    async def _marked(
+        self, name: str, tag: str, user_outbox: str, args: list[Any], provider_id: str | None
+    ) -> Any:
+        """The compare-and-set script of message ``name``; ``args``: as-read, new, id, next
+        attempt. The provider id's key is set by the script on one Redis, and just before it
+        on a cluster (it is in its own slot: a status for the id needs it by the id alone)."""
+        wamid = [redis_keys.provider_message(provider_id)] if provider_id is not None else []
+        retention = int(self.retention_s)
+        if wamid and self.tags.cluster:
+            await self.redis.set(wamid[0], args[2], ex=retention)
+            wamid = []
+        return await self._mark(
+            keys=[name, tag + redis_keys.OUTBOX_PENDING, user_outbox or name, *wamid],
+            args=[*args, retention],
+        )
 
     async def mark_outbound(
         self,
@@ -153,7 +201,8 @@ class RedisOutbox(RedisConnection, OutboxStore):
     ) -> None:
         """One round trip when the message was read by :meth:`pending_for` in this process
         and has not changed since (a compare-and-set); else it is read first."""
-        name, member = redis_keys.message(message_id), str(message_id)
+        [name], member = self._message_names([message_id]), str(message_id)
+        tag = self.tags.of_message(message_id)
         raw = self._read.pop(message_id, None)
         if raw is None:
             raw = await self.redis.get(name) or ""
@@ -163,22 +212,25 @@ class RedisOutbox(RedisConnection, OutboxStore):
             score = "-"  # pending, but unknown: nothing to schedule
             if m is not None:
                 self._pending.pop(m.key, None)  # what the sender lock read is stale now
+                scheduled = (
+                    score_text(epoch_s(m.next_attempt_at or m.created_at))
+                    if m.status in OUTBOX_STATES
+                    else None
+                )
                 m.status, m.error_code, m.error_detail = status, error_code, error_detail
                 m.next_attempt_at = next_attempt_at
                 m.attempts = m.attempts if attempts is None else attempts
                 m.provider_id = provider_id or m.provider_id
-                new, user_outbox = message_json(m), redis_keys.user_outbox(m.key)
+                new, user_outbox = message_json(m), tag + redis_keys.user_outbox(m.key)
                 score = score_text(epoch_s(next_attempt_at or m.created_at))
-            reply = await self._mark(
-                keys=[name, redis_keys.OUTBOX_PENDING, user_outbox or name],
-                args=[
-                    raw,
-                    new,
-                    member,
-                    score if status in OUTBOX_STATES else "",
-                    redis_keys.provider_message(provider_id) if provider_id is not None else "",
-                    int(self.retention_s),
-                ],
+                if score == scheduled:
+                    score = "="  # already due then in outbox:pending: left as it is
+            reply = await self._marked(
+                name,
+                tag,
+                user_outbox,
+                [raw, new, member, score if status in OUTBOX_STATES else ""],
+                provider_id,
             )
             if int(reply[0]) == 1:
                 if m is not None and status is Delivery.SENDING:  # its result comes next
@@ -192,7 +244,8 @@ class RedisOutbox(RedisConnection, OutboxStore):
     ) -> MessageRecord | None:
         """A compare-and-set, like :meth:`mark_outbound`: a sender recording its own result
         meanwhile makes it read again (and find the message settled)."""
-        name, member = redis_keys.message(message_id), str(message_id)
+        [name], member = self._message_names([message_id]), str(message_id)
+        tag = self.tags.of_message(message_id)
         self._read.pop(message_id, None)
         for _ in range(MARK_TRIES):
             raw = await self.redis.get(name)
@@ -210,16 +263,8 @@ class RedisOutbox(RedisConnection, OutboxStore):
             m.status, m.provider_id, m.next_attempt_at = Delivery.SENT, provider_id, None
             m.error_code = m.error_detail = None
             new = message_json(m)
-            reply = await self._mark(
-                keys=[name, redis_keys.OUTBOX_PENDING, redis_keys.user_outbox(m.key)],
-                args=[
-                    raw,
-                    new,
-                    member,
-                    "",
-                    redis_keys.provider_message(provider_id),
-                    int(self.retention_s),
-                ],
+            reply = await self._marked(
+                name, tag, tag + redis_keys.user_outbox(m.key), [raw, new, member, ""], provider_id
             )
             if int(reply[0]) == 1:
                 self._pending.pop(m.key, None)
@@ -237,7 +282,8 @@ class RedisOutbox(RedisConnection, OutboxStore):
         if message_id is None:
             return False
         self._read.pop(int(message_id), None)
-        raw = await self.redis.get(redis_keys.message(message_id))
+        [name] = self._message_names([message_id])
+        raw = await self.redis.get(name)
         if raw is None:
             return False
         current = message_of(raw)

@@ -70,9 +70,10 @@ class RedisQueries(RedisConnection, QueryStore):
                 per_flow = flows.setdefault(s.flow_id, {})
                 per_flow[reason] = per_flow.get(reason, 0) + 1
         messages_in = messages_out = 0
+        tags = await self._tags_of(ids)
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.hmget(redis_keys.session_by_id(sid), "messagesIn", "messagesOut")
+                pipe.hmget(tags[sid] + redis_keys.session_by_id(sid), "messagesIn", "messagesOut")
             for counts in await pipe.execute() if ids else []:
                 messages_in += int(counts[0] or 0)
                 messages_out += int(counts[1] or 0)
@@ -93,20 +94,22 @@ class RedisQueries(RedisConnection, QueryStore):
         )
 
     async def messages(self, session_id: str, limit: int = 200) -> list[MessageRecord]:
-        ids = await self.redis.lrange(redis_keys.session_messages(session_id), -limit, -1)
-        if not ids:
+        prefix = (await self._tags_of([session_id])).get(session_id)
+        if prefix is None:
             return []
-        raws = await self.redis.mget([redis_keys.message(i) for i in ids])
+        ids = await self.redis.lrange(prefix + redis_keys.session_messages(session_id), -limit, -1)
+        raws = await self._mget([prefix + redis_keys.message(i) for i in ids])
         return [message_of(r) for r in raws if r]
 
     async def message_summaries(self, session_ids: Sequence[str]) -> dict[str, MessageSummary]:
-        ids = list(dict.fromkeys(session_ids))
+        tags = await self._tags_of(list(dict.fromkeys(session_ids)))
+        ids = list(tags)
         if not ids:
             return {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.hmget(redis_keys.session_by_id(sid), "messagesIn", "messagesOut")
-                pipe.lindex(redis_keys.session_messages(sid), -1)
+                pipe.hmget(tags[sid] + redis_keys.session_by_id(sid), "messagesIn", "messagesOut")
+                pipe.lindex(tags[sid] + redis_keys.session_messages(sid), -1)
             replies = await pipe.execute()
         counts, newest = replies[0::2], replies[1::2]
         with_messages = [
@@ -114,7 +117,9 @@ class RedisQueries(RedisConnection, QueryStore):
         ]
         if not with_messages:
             return {}
-        raws = await self.redis.mget([redis_keys.message(last) for _, _, last in with_messages])
+        raws = await self._mget(
+            [tags[sid] + redis_keys.message(last) for sid, _, last in with_messages]
+        )
         found: dict[str, MessageSummary] = {}
         for (sid, (n_in, n_out), _), raw in zip(with_messages, raws, strict=True):
             if raw:
@@ -172,15 +177,17 @@ class RedisQueries(RedisConnection, QueryStore):
         session whose tail has no step (a long exchange after its flow)."""
         if not session_ids:
             return []
+        tags = await self._tags_of(session_ids)
+        names = [tags.get(sid, "") + redis_keys.session_messages(sid) for sid in session_ids]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for sid in session_ids:
-                pipe.lrange(redis_keys.session_messages(sid), -STEP_TAIL, -1)
+            for name in names:
+                pipe.lrange(name, -STEP_TAIL, -1)
             tails = await pipe.execute()
         steps: list[str | None] = []
-        for sid, tail in zip(session_ids, tails, strict=True):
+        for name, tail in zip(names, tails, strict=True):
             step = await self._newest_step(tail)
             if step is None and len(tail) == STEP_TAIL:
-                every = await self.redis.lrange(redis_keys.session_messages(sid), 0, -1)
+                every = await self.redis.lrange(name, 0, -1)
                 step = await self._newest_step(every)
             steps.append(step)
         return steps
@@ -188,7 +195,8 @@ class RedisQueries(RedisConnection, QueryStore):
     async def _newest_step(self, message_ids: Sequence[str]) -> str | None:
         if not message_ids:
             return None
-        raws = await self.redis.mget([redis_keys.message(i) for i in message_ids])
+        tags = self.tags
+        raws = await self._mget([tags.of_message(i) + redis_keys.message(i) for i in message_ids])
         for raw in reversed(raws):
             if raw:
                 step: str | None = json.loads(raw).get("step_id")

@@ -1,4 +1,8 @@
-"""The Lua scripts of the Redis store (each atomic, run through the command batcher)."""
+"""The Lua scripts of the Redis store (each atomic, run through the command batcher).
+
+Every key a script touches is passed in ``KEYS`` (none is built from ``ARGV`` or found while
+it runs): Redis Cluster routes a call by its keys, and they all share the user's hash tag
+(:mod:`bot.sessions.redis.tags`)."""
 
 from __future__ import annotations
 
@@ -10,69 +14,59 @@ if redis.call('set', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
 end
 return 0
 """
+"""Idempotency key KEYS[1] (ARGV[1] s); when new, message ARGV[2] onto inbox KEYS[2] and
+user ARGV[3] into the partition's ``inbox:users`` KEYS[3]. Returns 1 when queued."""
 
 APPLY = """
-for i = 2, #KEYS do
-  if redis.call('exists', KEYS[i]) == 1 then return false end
+for i = 1, tonumber(ARGV[2]) do
+  if not redis.call('set', KEYS[i], '1', 'NX', 'EX', ARGV[4]) then
+    for j = 1, i - 1 do redis.call('del', KEYS[j]) end
+    return false
+  end
 end
-local count = tonumber(ARGV[2])
-local first = 0
-if count > 0 then first = redis.call('incrby', KEYS[1], count) - count + 1 end
 for _, command in ipairs(cjson.decode(ARGV[1])) do
   for i, arg in ipairs(command) do
-    if type(arg) == 'table' then
-      command[i] = arg[2] .. string.format('%d', first + arg[1]) .. arg[3]
-    end
+    if type(arg) == 'table' then command[i] = KEYS[arg[1]] end
   end
   redis.call(unpack(command))
 end
-if ARGV[3] then return {first, redis.call('lindex', ARGV[3], 0) or ''} end
-return {first}
+local inbox = tonumber(ARGV[3] or '0')
+if inbox > 0 then return redis.call('lindex', KEYS[inbox], 0) or '' end
+return ''
 """
-"""Fails (returns nil, writes nothing) when one of KEYS but the first exists. Else takes
-ARGV[2] ids from KEYS[1] (``messages:seq``) and runs each command of ARGV[1], a JSON array of
-commands (one argument: redis-py packs a command with thousands of arguments slowly); an
-argument is a string, or
-``[k, prefix, suffix]`` for ``prefix .. (first id + k) .. suffix``. Returns the first id, and
-the head of inbox ARGV[3] (``''``: empty) when given."""
-
-PENDING_FOR = """
-local ids = redis.call('zrange', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #ids == 0 then return {} end
-local names = {}
-for i, id in ipairs(ids) do names[i] = ARGV[2] .. id end
-return redis.call('mget', unpack(names))
-"""
-"""The first ARGV[1] messages (keys ARGV[2] .. id) of the user's outbox KEYS[1]."""
+"""Sets each of the first ARGV[2] KEYS (inbound provider ids stored) for ARGV[4] s, and fails
+(returns nil, writes nothing) when one of them exists already. Else runs
+each command of ARGV[1], a JSON array of commands (one argument: redis-py packs a command with
+thousands of arguments slowly) whose key arguments are ``[i]`` for ``KEYS[i]``. Returns the
+head of inbox ``KEYS[ARGV[3]]`` (``''``: empty, or no inbox given)."""
 
 TAKE_USER = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return {redis.call('lindex', KEYS[2], 0) or '', redis.call('hgetall', KEYS[3])}
+return {
+  redis.call('lindex', KEYS[2], 0) or '',
+  redis.call('hgetall', KEYS[3]),
+  redis.call('incrby', KEYS[4], ARGV[3])
+}
 """
 """The user's lock KEYS[1] (token ARGV[1], lease ARGV[2] ms) and, when taken, the head of
-inbox KEYS[2] (``''``: empty) and session hash KEYS[3]; nil when someone holds it."""
+inbox KEYS[2] (``''``: empty), session hash KEYS[3], and the last of ARGV[3] message ids taken
+from the partition's counter KEYS[4] (for the holder's commits); nil when someone holds it."""
 
 TAKE_SENDER = """
 if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-local reply = {redis.call('get', KEYS[2]) or ''}
-local ids = redis.call('zrange', KEYS[3], 0, tonumber(ARGV[3]) - 1)
-if #ids > 0 then
-  local names = {}
-  for i, id in ipairs(ids) do names[i] = ARGV[4] .. id end
-  for i, raw in ipairs(redis.call('mget', unpack(names))) do reply[i + 1] = raw or '' end
-end
-return reply
+return {redis.call('get', KEYS[2]) or '', redis.call('zrange', KEYS[3], 0, tonumber(ARGV[3]) - 1)}
 """
 """The user's sender lock KEYS[1] (token ARGV[1], lease ARGV[2] ms) and, when taken, when
-the user last wrote (KEYS[2], ``''``: never) and the first ARGV[3] pending messages (keys
-ARGV[4] .. id) of outbox KEYS[3] (``''`` for one deleted); nil when someone holds it."""
+the user last wrote (KEYS[2], ``''``: never) and the ids of the first ARGV[3] pending messages
+of outbox KEYS[3]; nil when someone holds it."""
 
 MARK = """
 local current = redis.call('get', KEYS[1])
 if (current or '') ~= ARGV[1] then return {0, current or ''} end
 if current then redis.call('set', KEYS[1], ARGV[2]) end
-if ARGV[5] ~= '' then redis.call('set', ARGV[5], ARGV[3], 'EX', ARGV[6]) end
-if ARGV[4] ~= '' then
+if KEYS[4] then redis.call('set', KEYS[4], ARGV[3], 'EX', ARGV[5]) end
+if ARGV[4] == '=' then
+elseif ARGV[4] ~= '' then
   if current then redis.call('zadd', KEYS[2], ARGV[4], ARGV[3]) end
 else
   redis.call('zrem', KEYS[2], ARGV[3])
@@ -81,27 +75,22 @@ end
 return {1}
 """
 """Compare-and-set of message KEYS[1]: when it still reads ARGV[1] (``''``: absent), write
-ARGV[2] (if present), map provider key ARGV[5] (if any) to id ARGV[3] for ARGV[6] s, and
-either schedule the next attempt at ARGV[4] (epoch s) in ``outbox:pending`` (KEYS[2]) or,
-when ARGV[4] is ``''`` (settled), take the id out of it and out of the user's outbox
-KEYS[3]. Returns ``{1}``, or ``{0, current}`` with nothing written."""
+ARGV[2] (if present), map provider key KEYS[4] (if given) to id ARGV[3] for ARGV[5] s, and
+either leave it scheduled as it is (ARGV[4] ``=``), or schedule the next attempt at ARGV[4]
+(epoch s) in the partition's ``outbox:pending``
+(KEYS[2]) or, when ARGV[4] is ``''`` (settled), take the id out of it and out of the user's
+outbox KEYS[3]. Returns ``{1}``, or ``{0, current}`` with nothing written."""
 
-SESSIONS = """
-local ids = {}
-if KEYS[1] then
-  ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
-else
-  for i = 2, #ARGV do ids[i - 1] = ARGV[i] end
-end
-local found = {}
-for i, id in ipairs(ids) do found[i] = redis.call('hgetall', ARGV[1] .. id) end
-return found
+OPT_OUT = """
+if ARGV[1] == '' then redis.call('del', KEYS[1]) else redis.call('set', KEYS[1], ARGV[1]) end
+redis.call('hset', KEYS[2], 'optedOut', ARGV[1])
+return 1
 """
-"""The session hashes (keys ARGV[1] .. id; flat field-value arrays, empty for a missing one)
-of the ids ARGV[2..], or with KEYS[1] (``sessions:deadlines``) of the first ARGV[3] ids
-scored up to ARGV[2]."""
+"""Opt-out KEYS[1] set to ARGV[1] (deleted when ``''``) and field ``optedOut`` of the user's
+session hash KEYS[2], together."""
 
 FORGET_IF_EMPTY = """
 if redis.call('llen', KEYS[1]) == 0 then return redis.call('srem', KEYS[2], ARGV[1]) end
 return 0
 """
+"""User ARGV[1] out of the partition's ``inbox:users`` KEYS[2] when inbox KEYS[1] is empty."""

@@ -71,7 +71,7 @@ async def clear_session(request: web.Request) -> web.Response:
             if session.status.is_open and await _close_quietly(request, session, notify):
                 closed.append(session.id)
         results["clearSession"] = {"done": True, "closedSessionIds": closed}
-    backend = request.app[SETTINGS].database_url.partition("://")[0]
+    backend = request.app[SETTINGS].database_url.partition("://")[0].partition("+")[0]
     for flag, kind in (("clearRedis", "redis"), ("clearDatabase", "sqlite")):
         if not flags[flag]:
             continue
