@@ -75,6 +75,7 @@ def run(
     fusions: Sequence[Fusion],
     seed: int = 0,
     show: bool = False,
+    errors: bool = False,
 ) -> list[str]:
     """Out-of-fold figures per tuning set and fusion setting; lines to print."""
     settings = load_settings(REPO / "config.yaml", {})
@@ -133,6 +134,14 @@ def run(
         for name, ms in sets.items():
             got = by_set[name]
             out.append(line(f"{name} cv", evaluate(ms, lambda m, g=got: g[id(m)]), encoded[name]))
+            if errors:
+                for m in ms:
+                    new = got[id(m)]
+                    if new.intent != m.intent:
+                        out.append(
+                            f"  ! {name}:{m.line} {m.intent} -> {new.intent}/{new.confirm}"
+                            f" {m.text!r}"
+                        )
             if show:
                 for m in ms:
                     old, new = lexicon.classify(m.text, m.lang), got[id(m)]
@@ -163,12 +172,13 @@ def main() -> None:
         "--fusion", action="append", default=[], help="k=v,k=v overrides of Fusion (repeatable)"
     )
     parser.add_argument("--show", action="store_true", help="list answers the head changed")
+    parser.add_argument("--errors", action="store_true", help="list out-of-fold errors")
     args = parser.parse_args()
     fusions = [Fusion()]
     for spec in args.fusion:
         values = {k: float(v) for k, v in (item.split("=") for item in spec.split(","))}
         fusions.append(replace(Fusion(), **values))
-    for row in run(args.folds, args.extra, fusions, show=args.show):
+    for row in run(args.folds, args.extra, fusions, show=args.show, errors=args.errors):
         print(row, flush=True)
 
 

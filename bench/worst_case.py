@@ -57,6 +57,13 @@ def shapes(rnd: random.Random) -> dict[str, Callable[[int], str]]:
         "URLs 100 KB": lambda i: " ".join(f"https://{word(j)}.com/x" for j in range(5_000)),
         "emails 100 KB": lambda i: " ".join(f"{word(j)}@{word(j)}.com" for j in range(5_000)),
         "laughter 100 KB": lambda i: "ja" * 50_000 + str(i),
+        # shapes the semantic layer reads (the lexicon is unsure): its encoder's worst case
+        "a close among new words (encoder)": lambda i: (
+            "please cancel the " + " ".join(word(j) for j in range(100))
+        ),
+        "words of the language + rare pieces (encoder)": lambda i: (
+            "quiero que " + " ".join(word(j) + "ñzqx" for j in range(60))
+        ),
     }
 
 

@@ -18,13 +18,14 @@ from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import NONE_INTENT, IntentResult
-from bot.intents.scoring import BUSINESS_VETO, QUESTION_VETO, ClauseScore
+from bot.intents.scoring import BUSINESS_VETO, PAST_VETO, QUESTION_VETO, ClauseScore
 from bot.intents.semantic import (
     MIN_CAUTIOUS_WORDS,
     Example,
     Fusion,
     LexiconView,
     SemanticModel,
+    doubt,
     examples_from_files,
     examples_from_messages,
     fuse,
@@ -287,6 +288,14 @@ class IntentClassifier:
         lexical = self._lexicon(text, hint, expecting_free_text, trace, seen)
         if self._learned is None or not seen or expecting_free_text:
             return lexical
+        if lexical.intent in self._closing:
+            if lexical.confidence >= self._fusion.sure or all(
+                _explained(c, s)
+                for _, clauses, scores in seen[-1:]
+                for c, s in zip(clauses, scores, strict=True)
+            ):
+                return lexical  # the message is all closing words ("bye", "cancleá esto")
+            return doubt(lexical, self._learned.guess(text), self._fusion)
         if lexical.intent != NONE_INTENT:
             return lexical
         view = self._view(seen)
@@ -304,16 +313,18 @@ class IntentClassifier:
         ("no", "ya no")."""
         if not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
             return None
-        question = business = blocked = cautious = False
+        question = business = blocked = cautious = past = False
         for model, clauses, clause_scores in seen:
             if all(_explained(c, s) for c, s in zip(clauses, clause_scores, strict=True)):
                 return None
             for score in clause_scores:
                 for reason in score.vetoes.values():
-                    if reason.startswith(QUESTION_VETO):
+                    if reason == QUESTION_VETO:  # not one opened by "how", "can I"...
                         question = True
                     elif reason == BUSINESS_VETO:
                         business = True
+                    elif reason.startswith(PAST_VETO):
+                        past = True
                     else:
                         return None
             index = model.index
@@ -326,15 +337,18 @@ class IntentClassifier:
                         business = True
                     if index.conditionals.starts_at(tokens, i):
                         blocked = True
-                    elif any(
-                        guard.starts_at(tokens, i)
-                        for guard in (index.negations, index.deferrals, index.past)
+                    elif index.past.starts_at(tokens, i):
+                        past = True  # "we stopped using it last year": a report, never a close
+                    elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(
+                        tokens, i
                     ):
                         cautious = True
         words = sum(len(clause.tokens) for clause in seen[0][1])
-        if cautious and words < MIN_CAUTIOUS_WORDS:
+        if (cautious or past) and words < MIN_CAUTIOUS_WORDS:
             return None
-        return LexiconView(self._closing, self._guarded, blocked, question, business, cautious)
+        return LexiconView(
+            self._closing, self._guarded, blocked, question, business, cautious, past
+        )
 
     def _lexicon(
         self,

@@ -18,6 +18,8 @@ BUSINESS_VETO = _BUSINESS
 """The veto of a close beside a business object ("cancel my booking")."""
 QUESTION_VETO = "in a question"
 """How the veto of a closing intent in a question starts."""
+PAST_VETO = "a report of the past"
+"""How the veto of a guarded intent by a past-time word or a past form starts."""
 SUPPRESSED_VETO = "part of a guarded"
 """How the veto of a lesser intent dragged along by a guarded close starts."""
 _NOT_ABOUT = frozenset({_NOUN, _NAME, _NAME_PAIR, _BUSINESS})
@@ -277,7 +279,7 @@ class ClauseScorer:
             if index.conditionals.starts_at(tokens, i):
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):
-                return f"a report of the past: {tokens[i].orth!r}"
+                return f"{PAST_VETO}: {tokens[i].orth!r}"
         if traits.closing:
             if any(index.business_objects.starts_at(tokens, i) for i in free):
                 return _BUSINESS
@@ -353,7 +355,7 @@ class ClauseScorer:
                 continue  # a corrected word ("byee", "cancell") is no evidence of a tense
             before = resolved[i - 1].token.norm if i > 0 else None
             if self._index.past_form(token.orth, item.lemma, before):
-                return f"a report of the past: {token.orth!r}"
+                return f"{PAST_VETO}: {token.orth!r}"
         return None
 
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:

@@ -42,7 +42,7 @@ from bot.intents.head import SoftmaxHead, TrainingSettings
 from bot.intents.labelled import LabelledMessage
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.normalize import prepare
-from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, IntentResult
+from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 
 MAX_PER_INTENT = 600
 """Most expanded examples of one intent and language trained on (every k-th one, in file
@@ -196,7 +196,7 @@ class SemanticModel:
     def _guess(self, key: str) -> Guess:
         if not key:
             return Guess(NONE_INTENT, 1.0, 0)
-        probabilities = self.head.probabilities(self._encoder.encode([key]))[0]
+        probabilities = self.head.probabilities(self._encoder.encode_one(key)[None, :])[0]
         best = int(np.argmax(probabilities))
         return Guess(self.labels[best], float(probabilities[best]), len(key.split()))
 
@@ -253,6 +253,12 @@ class Fusion:
             when the head gives that intent this probability or more.
         cautious: See ``ask``: a close in a question or beside a guard word is only asked
             about, never acted on (the encoder hardly tells "cancel" from "don't cancel").
+        sure: The lexicon's close at this confidence or more (its phrases explain the whole
+            message: "bye", "cancel this") is not second-guessed (:func:`doubt`).
+        doubt: A lexicon's close below ``sure`` becomes a question (``confirm``) when the
+            head rates the message ``none`` at this probability or more.
+        switch: A lexicon's cancel below ``sure`` becomes an opt-out when the head rates it
+            one at this probability or more ("cut out the messages, I'm not interested").
     """
 
     close: float = 0.95
@@ -260,6 +266,9 @@ class Fusion:
     act: float = 0.85
     confirmed: float = 0.6
     cautious: float = 0.9
+    sure: float = 0.9
+    doubt: float = 0.9
+    switch: float = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +285,9 @@ class LexiconView:
             the purchase I made"): only a non-closing intent (an order cancel) may be
             acted on.
         cautious: A negation, deferral or past-time word is present but vetoed nothing.
+        past: A guard vetoed a phrase as a report of the past ("I cancelled it yesterday",
+            "the order I placed yesterday, cancel it"): no close, but the head may still
+            name an order cancel (it learned the past reports as ``none``).
     """
 
     closing: frozenset[str]
@@ -284,6 +296,7 @@ class LexiconView:
     question: bool = False
     business: bool = False
     cautious: bool = False
+    past: bool = False
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
@@ -305,7 +318,7 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     if intent == NONE_INTENT:
         return lexical
     closing = intent in view.closing
-    if (intent in view.guarded and view.blocked) or (closing and view.business):
+    if (intent in view.guarded and view.blocked) or (closing and (view.business or view.past)):
         return lexical
     if lexical.confirm is not None:
         if intent == lexical.confirm and p >= fusion.confirmed:
@@ -323,6 +336,20 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     if view.question and intent in view.guarded:
         return lexical
     return _acted(lexical, intent, p) if p >= fusion.act else lexical
+
+
+def doubt(lexical: IntentResult, guess: Guess, fusion: Fusion) -> IntentResult:
+    """A second opinion on a close the lexicon found among other words ("I need to cancel
+    the session on Thursday"): asked about instead when the head is sure it is ``none``
+    (goodbye and cancel; an opt-out is kept), an opt-out when the head is sure of that
+    rather than a cancel; else the lexicon's close."""
+    if guess.intent == NONE_INTENT and guess.probability >= fusion.doubt:
+        if lexical.intent in CONFIRMABLE:
+            return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)
+        return lexical
+    if lexical.intent == CANCEL and guess.intent == OPT_OUT and guess.probability >= fusion.switch:
+        return _acted(lexical, OPT_OUT, guess.probability)
+    return lexical
 
 
 def _acted(lexical: IntentResult, intent: str, probability: float) -> IntentResult:

@@ -212,3 +212,25 @@ def test_the_encoder_reads_a_bounded_normalized_text() -> None:
 @pytest.mark.parametrize("text", ["+54 9 351 555 1234", "!!!???...", "😀😀😀 👍", "12/05 18:30hs"])
 def test_a_text_mostly_without_letters_is_not_encoded(text: str) -> None:
     assert encoder_text(text) == ""
+
+
+def test_the_encoder_reads_at_most_max_pieces_and_matches_the_batch_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.intents import encoder as encoder_module
+
+    encoder = SentenceEncoder(tmp_path)
+    short = "por favor cancelá todo esto"
+    assert np.allclose(encoder.encode_one(short), encoder.encode([short])[0], atol=1e-5)
+    seen: list[int] = []
+    forward = encoder_module._forward
+
+    def spy(backend, rows):  # type: ignore[no-untyped-def]
+        seen.append(rows.shape[0])
+        return forward(backend, rows)
+
+    monkeypatch.setattr(encoder_module, "_forward", spy)
+    rare = " ".join(f"qzx{n}ñw" for n in range(200))
+    vector = encoder.encode_one(encoder_text(rare))
+    assert seen == [encoder_module.MAX_PIECES]
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
