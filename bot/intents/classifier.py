@@ -313,7 +313,7 @@ class IntentClassifier:
         ("no", "ya no")."""
         if not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
             return None
-        question = business = blocked = cautious = past = False
+        question = business = blocked = cautious = past = request = False
         for model, clauses, clause_scores in seen:
             if all(_explained(c, s) for c, s in zip(clauses, clause_scores, strict=True)):
                 return None
@@ -330,7 +330,9 @@ class IntentClassifier:
             index = model.index
             for clause in clauses:
                 tokens = clause.tokens
-                if clause.is_question and not index.request_openers.starts_at(tokens, 0):
+                if index.request_openers.starts_at(tokens, 0):
+                    request = True  # "can you call it off please", "¿me lo anulás?"
+                elif clause.is_question:
                     question = True
                 for i in range(len(tokens)):
                     if index.business_objects.starts_at(tokens, i):
@@ -347,7 +349,7 @@ class IntentClassifier:
         if (cautious or past) and words < MIN_CAUTIOUS_WORDS:
             return None
         return LexiconView(
-            self._closing, self._guarded, blocked, question, business, cautious, past
+            self._closing, self._guarded, blocked, question, business, cautious, past, request
         )
 
     def _lexicon(

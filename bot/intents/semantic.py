@@ -253,6 +253,8 @@ class Fusion:
             when the head gives that intent this probability or more.
         cautious: See ``ask``: a close in a question or beside a guard word is only asked
             about, never acted on (the encoder hardly tells "cancel" from "don't cancel").
+        request: See ``LexiconView.request``: a polite request for a close ("can you call it
+            off please") is acted on from this probability.
         sure: The lexicon's close at this confidence or more (its phrases explain the whole
             message: "bye", "cancel this") is not second-guessed (:func:`doubt`).
         doubt: A lexicon's close below ``sure`` becomes a question (``confirm``) when the
@@ -263,10 +265,11 @@ class Fusion:
 
     close: float = 0.95
     ask: float = 0.8
-    act: float = 0.85
+    act: float = 0.75
     confirmed: float = 0.6
     cautious: float = 0.9
     sure: float = 0.9
+    request: float = 0.8
     doubt: float = 0.9
     switch: float = 0.95
 
@@ -288,6 +291,8 @@ class LexiconView:
         past: A guard vetoed a phrase as a report of the past ("I cancelled it yesterday",
             "the order I placed yesterday, cancel it"): no close, but the head may still
             name an order cancel (it learned the past reports as ``none``).
+        request: A clause opens with a request opener ("can you", "would you mind",
+            "¿me lo"): a close is acted on from ``request`` rather than ``close``.
     """
 
     closing: frozenset[str]
@@ -297,6 +302,7 @@ class LexiconView:
     business: bool = False
     cautious: bool = False
     past: bool = False
+    request: bool = False
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
@@ -328,7 +334,7 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         if view.question or view.cautious:
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical
-        if p >= fusion.close:
+        if p >= (fusion.request if view.request else fusion.close):
             return _acted(lexical, intent, p)
         if intent in CONFIRMABLE and p >= fusion.ask:
             return replace(lexical, confirm=intent)
