@@ -18,7 +18,7 @@ from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import NONE_INTENT, IntentResult
-from bot.intents.scoring import BUSINESS_VETO, PAST_VETO, QUESTION_VETO, ClauseScore
+from bot.intents.scoring import BUSINESS_VETO, PAST_VETO, ClauseScore
 from bot.intents.semantic import (
     MIN_CAUTIOUS_WORDS,
     Example,
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
 _Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
+
+MAX_SLOT_WORDS = 4
+"""A message this short with a name or an address in it is a slot answer ("soy Martín", "my
+name is Peter", "mi mail es ana@x.com"): the semantic layer is not asked about it."""
 
 DEFAULT_THRESHOLD = 0.75
 """Default minimum confidence for an intent to be returned instead of ``"none"``."""
@@ -319,9 +323,7 @@ class IntentClassifier:
                 return None
             for score in clause_scores:
                 for reason in score.vetoes.values():
-                    if reason == QUESTION_VETO:  # not one opened by "how", "can I"...
-                        question = True
-                    elif reason == BUSINESS_VETO:
+                    if reason == BUSINESS_VETO:
                         business = True
                     elif reason.startswith(PAST_VETO):
                         past = True
@@ -347,6 +349,8 @@ class IntentClassifier:
                         cautious = True
         words = sum(len(clause.tokens) for clause in seen[0][1])
         if (cautious or past) and words < MIN_CAUTIOUS_WORDS:
+            return None
+        if words <= MAX_SLOT_WORDS and _slot_answer(seen[0][0], seen[0][1]):
             return None
         return LexiconView(
             self._closing, self._guarded, blocked, question, business, cautious, past, request
@@ -466,6 +470,18 @@ def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
         kept.setdefault(n, []).append(token)
     return tuple(
         Clause(tuple(tokens), clauses[n].is_question) for n, tokens in sorted(kept.items())
+    )
+
+
+def _slot_answer(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
+    """True when a token is an email address or URL, or a word after the first is
+    capitalized and not one of the language's own (a name: "soy Martín", "it's Jessica")."""
+    lexicon = model.lexicon
+    tokens = [token for clause in clauses for token in clause.tokens]
+    return any(
+        token.kind is TokenKind.OTHER
+        or (n > 0 and token.capital and token.norm.lower() not in lexicon)
+        for n, token in enumerate(tokens)
     )
 
 

@@ -234,3 +234,77 @@ def test_the_encoder_reads_at_most_max_pieces_and_matches_the_batch_path(
     vector = encoder.encode_one(encoder_text(rare))
     assert seen == [encoder_module.MAX_PIECES]
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+
+
+def test_a_missing_training_set_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    examples = [Example("bye", "goodbye"), Example("cancel", "cancel"), Example("hi", "greet")]
+    missing = tmp_path / "gone.jsonl"
+    with caplog.at_level("WARNING", logger="bot.intents.classifier"):
+        classifier = IntentClassifier.from_directory(
+            INTENTS,
+            LANGUAGES,
+            learned=True,
+            training=examples,
+            training_sets=[missing],
+            cache_dir=tmp_path,
+        )
+    assert f"intent training set {missing} not found: skipped" in caplog.text
+    assert classifier.classify("hola", "es").intent == "greet"
+
+
+def test_labelled_messages_train_the_head_beside_the_files(tmp_path: Path) -> None:
+    labelled = tmp_path / "tuning.jsonl"
+    labelled.write_text('{"text": "zorblax", "intent": "greet", "lang": "en"}\n', encoding="utf-8")
+    examples = [Example("bye", "goodbye"), Example("cancel", "cancel"), Example("hi", "greet")]
+    classifier = IntentClassifier.from_directory(
+        INTENTS,
+        LANGUAGES,
+        learned=True,
+        training=examples,
+        training_sets=[labelled],
+        cache_dir=tmp_path,
+    )
+    without = IntentClassifier.from_directory(
+        INTENTS, LANGUAGES, learned=True, training=examples, cache_dir=tmp_path
+    )
+    assert classifier._learned is not None and without._learned is not None
+    trained, plain = classifier._learned.guess("zorblax"), without._learned.guess("zorblax")
+    assert trained.intent == "greet"
+    assert (plain.intent, plain.probability) != (trained.intent, trained.probability)
+
+
+class _Spy:
+    """Counts the texts a semantic model is asked about."""
+
+    def __init__(self, model: SemanticModel) -> None:
+        self.model = model
+        self.texts: list[str] = []
+
+    def guess(self, text: str) -> Guess:
+        self.texts.append(text)
+        return self.model.guess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("soy Martín", False),  # a slot answer: a name
+        ("mi mail es ana@empresa.com", False),  # an address
+        ("gracias", False),  # all fillers
+        ("¿puedo cancelar después?", False),  # a question vetoed a close
+        ("bye", False),  # the lexicon is sure
+        ("scrap the entire thing", True),  # the lexicon acted on nothing
+        ("how has your week been going?", True),  # a question without closing words
+        ("I need to cancel the session on Thursday", True),  # a close among other words
+    ],
+)
+def test_the_encoder_runs_only_where_the_head_may_be_heard(
+    classifier: IntentClassifier, text: str, asked: bool
+) -> None:
+    assert classifier._learned is not None
+    spy = _Spy(classifier._learned)
+    twin = classifier.with_semantic(spy)  # type: ignore[arg-type]
+    twin.classify(text, "es" if "ñ" in text or "¿" in text or "soy" in text else "en")
+    assert bool(spy.texts) is asked
