@@ -259,6 +259,9 @@ class Fusion:
             message: "bye", "cancel this") is not second-guessed (:func:`doubt`).
         doubt: A lexicon's close below ``sure`` becomes a question (``confirm``) when the
             head rates the message ``none`` at this probability or more.
+        negated: An opt-out beside a negation or deferral word that vetoed nothing is acted
+            on at this probability or more: opting out is usually said negated ("no me
+            manden más", "don't text me again").
         switch: A lexicon's cancel below ``sure`` becomes an opt-out when the head rates it
             one at this probability or more ("cut out the messages, I'm not interested").
     """
@@ -272,6 +275,7 @@ class Fusion:
     request: float = 0.8
     doubt: float = 0.9
     switch: float = 0.95
+    negated: float = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +335,8 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
             return _acted(lexical, intent, p)
         return lexical
     if closing:
+        if view.cautious and not view.question and intent == OPT_OUT and p >= fusion.negated:
+            return _acted(lexical, intent, p)  # "no me manden más mensajes", "don't text me"
         if view.question or view.cautious:
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical

@@ -308,3 +308,13 @@ def test_the_encoder_runs_only_where_the_head_may_be_heard(
     twin = classifier.with_semantic(spy)  # type: ignore[arg-type]
     twin.classify(text, "es" if "ñ" in text or "¿" in text or "soy" in text else "en")
     assert bool(spy.texts) is asked
+
+
+def test_a_negated_opt_out_is_understood_and_a_negated_contrast_is_not(
+    lexicon: IntentClassifier, classifier: IntentClassifier
+) -> None:
+    assert lexicon.classify("ya no me escriban a este número", "es").intent == "none"
+    assert classifier.classify("ya no me escriban a este número", "es").intent == "opt_out"
+    for text, lang in [("no, no me des de baja", "es"), ("no, don't unsubscribe me", "en")]:
+        result = classifier.classify(text, lang)
+        assert (result.intent, result.confirm) == ("none", None)
