@@ -129,7 +129,11 @@ def test_a_close_in_a_question_or_beside_a_guard_word_is_only_asked_about() -> N
     for view in (replace(OPEN, question=True), replace(OPEN, cautious=True)):
         asked = fuse(NOTHING, guess("cancel", 1.0), view, fusion)
         assert (asked.intent, asked.confirm) == ("none", "cancel")
-        assert fuse(NOTHING, guess("opt_out", 1.0), view, fusion) == NOTHING
+    assert fuse(NOTHING, guess("opt_out", 1.0), replace(OPEN, question=True), fusion) == NOTHING
+    # opting out is usually said negated ("no me manden más"): acted on when the head is sure
+    negated = replace(OPEN, cautious=True)
+    assert fuse(NOTHING, guess("opt_out", 0.97), negated, fusion).intent == "opt_out"
+    assert fuse(NOTHING, guess("opt_out", 0.9), negated, fusion) == NOTHING
     question = replace(OPEN, question=True)
     assert fuse(NOTHING, guess("greet", 0.95), question, fusion).intent == "greet"
     assert fuse(NOTHING, guess("cancel_order", 1.0), question, fusion) == NOTHING
