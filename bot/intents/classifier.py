@@ -7,23 +7,22 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.analyzer import Clause, Token
 from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
+from bot.intents.gating import Seen, explained, semantic_view
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import NONE_INTENT, IntentResult
-from bot.intents.scoring import BUSINESS_VETO, PAST_VETO, ClauseScore
+from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
-    MIN_CAUTIOUS_WORDS,
     Example,
     Fusion,
-    LexiconView,
     SemanticModel,
     doubt,
     examples_from_files,
@@ -34,11 +33,6 @@ from bot.intents.semantic import (
 log = logging.getLogger(__name__)
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
-_Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
-
-MAX_SLOT_WORDS = 4
-"""A message this short with a name or an address in it is a slot answer ("soy Martín", "my
-name is Peter", "mi mail es ana@x.com"): the semantic layer is not asked about it."""
 
 DEFAULT_THRESHOLD = 0.75
 """Default minimum confidence for an intent to be returned instead of ``"none"``."""
@@ -288,73 +282,25 @@ class IntentClassifier:
     def _run(
         self, text: str, hint: str | None, expecting_free_text: bool, trace: _Trace | None
     ) -> IntentResult:
-        seen: _Seen = []
+        seen: Seen = []
         lexical = self._lexicon(text, hint, expecting_free_text, trace, seen)
         if self._learned is None or not seen or expecting_free_text:
             return lexical
         if lexical.intent in self._closing:
             if lexical.confidence >= self._fusion.sure or all(
-                _explained(c, s)
+                explained(c, s)
                 for _, clauses, scores in seen[-1:]
                 for c, s in zip(clauses, scores, strict=True)
             ):
                 return lexical  # the message is all closing words ("bye", "cancleá esto")
-            return doubt(lexical, self._learned.guess(text), self._fusion)
+            routes = self._guarded - self._closing
+            return doubt(lexical, self._learned.guess(text), self._fusion, routes)
         if lexical.intent != NONE_INTENT:
             return lexical
-        view = self._view(seen)
+        view = semantic_view(seen, self._closing, self._guarded)
         if view is None:
             return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
         return fuse(lexical, self._learned.guess(text), view, self._fusion)
-
-    def _view(self, seen: _Seen) -> LexiconView | None:
-        """What the guards say about the message for the semantic layer, or ``None`` when
-        the layer is not heard at all: a guard vetoed an intent for a negation, a
-        conditional, a deferral, the past, a noun or a name (anything but a question or a
-        business object), the lexicon's phrases (fillers, anti-examples) explain every word
-        ("gracias", "ok"), no word is one of the language's own ("Juan Carlos", an email),
-        or a guard word stands in a message of fewer than :data:`MIN_CAUTIOUS_WORDS` words
-        ("no", "ya no")."""
-        if not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
-            return None
-        question = business = blocked = cautious = past = request = False
-        for model, clauses, clause_scores in seen:
-            if all(_explained(c, s) for c, s in zip(clauses, clause_scores, strict=True)):
-                return None
-            for score in clause_scores:
-                for reason in score.vetoes.values():
-                    if reason == BUSINESS_VETO:
-                        business = True
-                    elif reason.startswith(PAST_VETO):
-                        past = True
-                    else:
-                        return None
-            index = model.index
-            for clause in clauses:
-                tokens = clause.tokens
-                if index.request_openers.starts_at(tokens, 0):
-                    request = True  # "can you call it off please", "¿me lo anulás?"
-                elif clause.is_question:
-                    question = True
-                for i in range(len(tokens)):
-                    if index.business_objects.starts_at(tokens, i):
-                        business = True
-                    if index.conditionals.starts_at(tokens, i):
-                        blocked = True
-                    elif index.past.starts_at(tokens, i):
-                        past = True  # "we stopped using it last year": a report, never a close
-                    elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(
-                        tokens, i
-                    ):
-                        cautious = True
-        words = sum(len(clause.tokens) for clause in seen[0][1])
-        if (cautious or past) and words < MIN_CAUTIOUS_WORDS:
-            return None
-        if words <= MAX_SLOT_WORDS and _slot_answer(seen[0][0], seen[0][1]):
-            return None
-        return LexiconView(
-            self._closing, self._guarded, blocked, question, business, cautious, past, request
-        )
 
     def _lexicon(
         self,
@@ -362,7 +308,7 @@ class IntentClassifier:
         hint: str | None,
         expecting_free_text: bool,
         trace: _Trace | None,
-        seen: _Seen,
+        seen: Seen,
     ) -> IntentResult:
         """The lexicon's result; ``seen`` gets each language model tried with its clauses
         and their scores (nothing for a shouted keyword)."""
@@ -470,36 +416,4 @@ def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
         kept.setdefault(n, []).append(token)
     return tuple(
         Clause(tuple(tokens), clauses[n].is_question) for n, tokens in sorted(kept.items())
-    )
-
-
-def _slot_answer(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
-    """True when a token is an email address or URL, or a word after the first is
-    capitalized and not one of the language's own (a name: "soy Martín", "it's Jessica")."""
-    lexicon = model.lexicon
-    tokens = [token for clause in clauses for token in clause.tokens]
-    return any(
-        token.kind is TokenKind.OTHER
-        or (n > 0 and token.capital and token.norm.lower() not in lexicon)
-        for n, token in enumerate(tokens)
-    )
-
-
-def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
-    """True when a word of the message is one of the language's own (a stop word, a word of
-    the intent file): a name, an email address or a number alone tells the encoder nothing
-    worth its time ("Juan Carlos", "ana@x.com", "+54 9 351")."""
-    lexicon = model.lexicon
-    return any(
-        token.kind is TokenKind.WORD and token.norm.lower() in lexicon
-        for clause in clauses
-        for token in clause.tokens
-    )
-
-
-def _explained(clause: Clause, score: ClauseScore) -> bool:
-    """True when the clause's phrases (fillers and anti-examples included) cover every word."""
-    covered = {i for span in score.spans for i in range(span.start, span.end)}
-    return all(
-        i in covered for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
     )

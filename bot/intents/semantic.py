@@ -266,7 +266,7 @@ class Fusion:
             one at this probability or more ("cut out the messages, I'm not interested").
     """
 
-    close: float = 0.95
+    close: float = 0.97
     ask: float = 0.8
     act: float = 0.75
     confirmed: float = 0.6
@@ -350,15 +350,20 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     return _acted(lexical, intent, p) if p >= fusion.act else lexical
 
 
-def doubt(lexical: IntentResult, guess: Guess, fusion: Fusion) -> IntentResult:
+def doubt(
+    lexical: IntentResult, guess: Guess, fusion: Fusion, routes: frozenset[str] = frozenset()
+) -> IntentResult:
     """A second opinion on a close the lexicon found among other words ("I need to cancel
     the session on Thursday"): asked about instead when the head is sure it is ``none``
-    (goodbye and cancel; an opt-out is kept), an opt-out when the head is sure of that
-    rather than a cancel; else the lexicon's close."""
+    (goodbye and cancel; an opt-out is kept), an intent of ``routes`` (guarded intents that
+    do not close: an order cancel) or an opt-out rather than a cancel when the head is sure
+    of it; else the lexicon's close."""
     if guess.intent == NONE_INTENT and guess.probability >= fusion.doubt:
         if lexical.intent in CONFIRMABLE:
             return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)
         return lexical
+    if guess.intent in routes and guess.probability >= fusion.doubt:
+        return _acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
     if lexical.intent == CANCEL and guess.intent == OPT_OUT and guess.probability >= fusion.switch:
         return _acted(lexical, OPT_OUT, guess.probability)
     return lexical
