@@ -33,20 +33,22 @@ def semantic_view(
     - the lexicon's phrases (fillers, anti-examples) explain every word ("gracias", "ok");
     - no word is one of the language's own ("Juan Carlos", an email address);
     - a guard word in a message of fewer than :data:`MIN_CAUTIOUS_WORDS` words ("ya no");
+    - a business object named with at most a word more ("pedido", "my order": the order
+      flow's keyword, not a cancel);
     - a slot answer of at most :data:`MAX_SLOT_WORDS` words ("soy Martín").
 
     Else the view says which guards hold (:class:`~bot.intents.semantic.LexiconView`).
     """
     if not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
         return None
-    question = business = blocked = cautious = past = request = False
+    question = business = blocked = cautious = past = request = vetoed_business = False
     for model, clauses, clause_scores in seen:
         if all(explained(c, s) for c, s in zip(clauses, clause_scores, strict=True)):
             return None
         for clause, score in zip(clauses, clause_scores, strict=True):
             for intent, reason in score.vetoes.items():
                 if reason == BUSINESS_VETO:
-                    business = True
+                    business = vetoed_business = True
                 elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):
                     past = True  # a past-time word: "the order I placed yesterday, cancel it"
                 else:
@@ -72,7 +74,22 @@ def semantic_view(
         return None
     if words <= MAX_SLOT_WORDS and _slot_answer(seen[0][0], seen[0][1]):
         return None
-    return LexiconView(closing, guarded, blocked, question, business, cautious, past, request)
+    if business and not vetoed_business and words < MIN_CAUTIOUS_WORDS:
+        return None  # a business object named alone ("pedido", "my order") is no request
+    model, clauses = seen[0][0], seen[0][1]
+    said = {
+        form
+        for clause in clauses
+        for token in clause.tokens
+        if token.kind is TokenKind.WORD
+        for form in (token.norm, model.index.resolve(token).lemma)
+    }
+    evidence = frozenset(
+        intent for intent in guarded - closing if model.action_words.get(intent, frozenset()) & said
+    )
+    return LexiconView(
+        closing, guarded, blocked, question, business, cautious, past, request, evidence
+    )
 
 
 def _past_verb(model: LanguageModel, clause: Clause, score: ClauseScore, intent: str) -> bool:

@@ -297,6 +297,9 @@ class LexiconView:
             name an order cancel (it learned the past reports as ``none``).
         request: A clause opens with a request opener ("can you", "would you mind",
             "¿me lo"): a close is acted on from ``request`` rather than ``close``.
+        evidence: Guarded intents that do not close (an order cancel) with one of their
+            action words in the message ("void", "anular"): only those may be acted on ("el
+            pedido de ayer" names an order, it does not cancel one).
     """
 
     closing: frozenset[str]
@@ -307,6 +310,7 @@ class LexiconView:
     cautious: bool = False
     past: bool = False
     request: bool = False
+    evidence: frozenset[str] = frozenset()
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
@@ -345,7 +349,7 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         if intent in CONFIRMABLE and p >= fusion.ask:
             return replace(lexical, confirm=intent)
         return lexical
-    if view.question and intent in view.guarded:
+    if intent in view.guarded and (view.question or intent not in view.evidence):
         return lexical
     return _acted(lexical, intent, p) if p >= fusion.act else lexical
 

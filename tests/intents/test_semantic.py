@@ -322,3 +322,16 @@ def test_a_negated_opt_out_is_understood_and_a_negated_contrast_is_not(
     for text, lang in [("no, no me des de baja", "es"), ("no, don't unsubscribe me", "en")]:
         result = classifier.classify(text, lang)
         assert (result.intent, result.confirm) == ("none", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("pedido", "es"), ("mi pedido", "es"), ("el pedido de ayer", "es"), ("my order", "en")],
+)
+def test_naming_an_order_is_not_cancelling_it(
+    classifier: IntentClassifier, text: str, lang: str
+) -> None:
+    """The head links order nouns to ``cancel_order``; it may route there only when one of
+    the intent's action words ("cancel", "void", "anular") is in the message ("pedido" is the
+    order flow's keyword)."""
+    assert classifier.classify(text, lang).intent == "none"
