@@ -140,9 +140,11 @@ def test_a_close_in_a_question_or_beside_a_guard_word_is_only_asked_about() -> N
 
 
 def test_a_business_object_lets_the_head_route_to_an_order_cancel_but_never_close() -> None:
-    business = replace(OPEN, business=True)
+    business = replace(OPEN, business=True, evidence=frozenset({"cancel_order"}))
     assert fuse(NOTHING, guess("cancel", 1.0), business, Fusion()) == NOTHING
     assert fuse(NOTHING, guess("cancel_order", 0.9), business, Fusion()).intent == "cancel_order"
+    no_verb = replace(business, evidence=frozenset())  # "el pedido de ayer"
+    assert fuse(NOTHING, guess("cancel_order", 1.0), no_verb, Fusion()) == NOTHING
     blocked = replace(OPEN, blocked=True)  # a conditional
     assert fuse(NOTHING, guess("cancel_order", 1.0), blocked, Fusion()) == NOTHING
     assert fuse(NOTHING, guess("cancel", 1.0), blocked, Fusion()) == NOTHING
