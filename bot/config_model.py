@@ -162,7 +162,7 @@ class Settings:
             it where the lexicon is unsure (about 1 s more start-up and 20 MB; off by default).
         intents_training: Labelled JSON Lines files the learned layer's head trains on besides
             the intent files (``config.yaml`` ``intents.training``, relative to the config's
-            folder; a missing one is skipped with a warning).
+            folder; a missing one is skipped, logged at INFO).
         welcome_on_greet: Answer a greeting outside a flow with the localized welcome.
         fallback: ``"help"`` (answer unrecognised input with the help text) or ``"ignore"``.
         admin_token: Bearer token of the admin API; empty disables it (every call 401).

@@ -152,7 +152,7 @@ class IntentClassifier:
             examples = examples_from_files(files) if training is None else list(training)
             for path in training_sets:
                 if not Path(path).is_file():
-                    log.warning("intent training set %s not found: skipped", path)
+                    log.info("intent training set %s not found: skipped", path)
                     continue
                 examples += examples_from_messages(load_labelled(Path(path)))
             if len({example.label for example in examples}) > 1:  # else nothing to tell apart

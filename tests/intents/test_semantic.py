@@ -242,12 +242,12 @@ def test_the_encoder_reads_at_most_max_pieces_and_matches_the_batch_path(
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
 
 
-def test_a_missing_training_set_is_skipped_with_a_warning(
+def test_a_missing_training_set_is_skipped_and_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     examples = [Example("bye", "goodbye"), Example("cancel", "cancel"), Example("hi", "greet")]
     missing = tmp_path / "gone.jsonl"
-    with caplog.at_level("WARNING", logger="bot.intents.classifier"):
+    with caplog.at_level("INFO", logger="bot.intents.classifier"):
         classifier = IntentClassifier.from_directory(
             INTENTS,
             LANGUAGES,
