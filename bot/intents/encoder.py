@@ -37,8 +37,8 @@ from bot.intents.lemmas import DEFAULT_CACHE_DIR
 
 DIMENSIONS = 512
 """Length of one sentence vector."""
-MAX_PIECES = 48
-"""SentencePiece pieces of one text the encoder reads (the first 36 and the last 12, with the
+MAX_PIECES = 24
+"""SentencePiece pieces of one text the encoder reads (the first 18 and the last 6, with the
 sentence marks): the cost of a text grows with its pieces, so this bounds a message's worst
 case (a 160-character text of rare words is about 60 pieces)."""
 PIECE_CACHE = 2048

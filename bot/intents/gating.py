@@ -16,6 +16,9 @@ from bot.intents.semantic import MIN_CAUTIOUS_WORDS, LexiconView
 Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
 """Each language model the lexicon tried, with the message's clauses and their scores."""
 
+MAX_EVIDENCE_WORDS = 12
+"""Words of a message whose lemma is looked up for an intent's action words ("anulalo" →
+"anular"); later words count as typed (a bound on the work for a long message)."""
 MAX_SLOT_WORDS = 4
 """A message this short with a name or an address in it is a slot answer ("soy Martín", "my
 name is Peter", "mi mail es ana@x.com"): the semantic layer is not asked about it."""
@@ -77,12 +80,15 @@ def semantic_view(
     if business and not vetoed_business and words < MIN_CAUTIOUS_WORDS:
         return None  # a business object named alone ("pedido", "my order") is no request
     model, clauses = seen[0][0], seen[0][1]
-    said = {
+    typed = [t for clause in clauses for t in clause.tokens if t.kind is TokenKind.WORD]
+    said = {  # lemmas of the first words only: a new word's lemma costs a lookup
         form
-        for clause in clauses
-        for token in clause.tokens
-        if token.kind is TokenKind.WORD
-        for form in (token.norm, model.index.resolve(token).lemma)
+        for n, token in enumerate(typed)
+        for form in (
+            (token.norm, model.index.resolve(token).lemma)
+            if n < MAX_EVIDENCE_WORDS
+            else (token.norm,)
+        )
     }
     evidence = frozenset(
         intent for intent in guarded - closing if model.action_words.get(intent, frozenset()) & said
