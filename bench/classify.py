@@ -28,10 +28,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.labelled import load_labelled
 
 REPO = Path(__file__).resolve().parent.parent
+TRAINING = load_settings(REPO / "config.yaml", {}).intents_training
+"""The labelled sets the shipped head trains on (``config.yaml`` ``intents.training``)."""
 DEV = REPO / "tests" / "data" / "intents" / "dev.jsonl"
 RESULTS = REPO / "bench" / "results" / "classify.json"
 
@@ -70,7 +73,9 @@ def measure(name: str, calls: list[Callable[[], object]]) -> Result:
 def run(passes: int) -> list[Result]:
     messages = [(m.text, m.lang) for m in load_labelled(DEV)]
     build_start = time.perf_counter()
-    classifier = IntentClassifier.from_directory(REPO / "intents", cache_size=0, learned=True)
+    classifier = IntentClassifier.from_directory(
+        REPO / "intents", cache_size=0, learned=True, training_sets=TRAINING
+    )
     build_s = time.perf_counter() - build_start
     print(f"classifier built in {build_s:.2f} s; {len(messages)} dev messages x {passes} passes")
 
@@ -80,7 +85,7 @@ def run(passes: int) -> list[Result]:
     no_hint = measure(
         "new, no hint", [_call(classifier, t, None) for _ in range(passes) for t, h in messages]
     )
-    cached = IntentClassifier.from_directory(REPO / "intents", learned=True)
+    cached = IntentClassifier.from_directory(REPO / "intents", learned=True, training_sets=TRAINING)
     for text, hint in messages:
         cached.classify(text, hint)
     repeated = measure(

@@ -267,6 +267,7 @@ def classify(
         settings.languages,
         threshold=settings.intent_threshold,
         learned=settings.intents_learned,
+        training_sets=settings.intents_training,
         cache_dir=settings.cache_dir,
     )
     lines = list(text) if text else (line.rstrip("\n") for line in sys.stdin)
@@ -311,6 +312,7 @@ def eval_command(
         settings.languages,
         threshold=settings.intent_threshold,
         learned=settings.intents_learned,
+        training_sets=settings.intents_training,
         cache_dir=settings.cache_dir,
     )
     run = run_eval(data, classifier, settings.intents_dir, settings.languages, use_hint=not no_hint)

@@ -164,6 +164,9 @@ class Settings:
         intent_threshold: Minimum confidence (0..1) for an intent to count.
         intents_learned: Train the learned layer (``bot.intents.learned``) at start-up and ask
             it where the lexicon is unsure (about 1 s more start-up and 20 MB; off by default).
+        intents_training: Labelled JSON Lines files the learned layer's head trains on besides
+            the intent files (``config.yaml`` ``intents.training``, relative to the config's
+            folder; a missing one is skipped, logged at INFO).
         welcome_on_greet: Answer a greeting outside a flow with the localized welcome.
         fallback: ``"help"`` (answer unrecognised input with the help text) or ``"ignore"``.
         admin_token: Bearer token of the admin API; empty disables it (every call 401).
@@ -197,6 +200,7 @@ class Settings:
     database_url: str = "sqlite:///data/bot.db"
     intent_threshold: float = 0.75
     intents_learned: bool = False
+    intents_training: tuple[Path, ...] = ()
     welcome_on_greet: bool = True
     fallback: str = "help"
     admin_token: str = field(default="", repr=False)

@@ -45,6 +45,7 @@ def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Co
         settings.languages,
         threshold=settings.intent_threshold,
         learned=settings.intents_learned,
+        training_sets=settings.intents_training,
         cache_dir=settings.cache_dir,
     )
     if env is None:

@@ -7,35 +7,32 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.analyzer import Clause, Token
 from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
+from bot.intents.gating import Seen, explained, semantic_view
 from bot.intents.index import FILLER
+from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import NONE_INTENT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
-    MIN_CAUTIOUS_WORDS,
-    MIN_WORDS,
     Example,
     Fusion,
-    LexiconView,
     SemanticModel,
+    doubt,
     examples_from_files,
+    examples_from_messages,
     fuse,
 )
 
 log = logging.getLogger(__name__)
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
-_Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
-
-OPEN, CAUTIOUS, VETOED = 0, 1, 2
-"""How much the guards hold the semantic layer back in a message (see :func:`_guarded`)."""
 
 DEFAULT_THRESHOLD = 0.75
 """Default minimum confidence for an intent to be returned instead of ``"none"``."""
@@ -95,6 +92,8 @@ class IntentClassifier:
         self._fusion = fusion or Fusion()
         specs = [spec for model in self._models.values() for spec in model.specs.values()]
         self._closing = frozenset(spec.name for spec in specs if spec.closing)
+        self._guarded = frozenset(spec.name for spec in specs if spec.closing or spec.guarded)
+        self._cache_size = cache_size
         self._cached: Callable[[str, str | None, bool], IntentResult] = lru_cache(
             maxsize=cache_size
         )(self._classify)
@@ -111,6 +110,7 @@ class IntentClassifier:
         learned: bool = False,
         training: Sequence[Example] | None = None,
         cache_dir: Path | None = None,
+        training_sets: Sequence[Path] = (),
     ) -> IntentClassifier:
         """Load ``directory/<lang>.yaml`` for each language and build the classifier.
 
@@ -128,6 +128,9 @@ class IntentClassifier:
             learned: Build the semantic layer (:mod:`bot.intents.semantic`) from the files'
                 examples and ask it where the lexicon is unsure.
             training: The semantic layer's examples instead of the files' own (tests).
+            training_sets: Labelled JSON Lines files (:mod:`bot.intents.labelled`) the
+                semantic layer's head also trains on (``config.yaml``
+                ``intents.training``), beside the files' examples.
             cache_dir: Folder of the disk cache: lemma tables, the encoder's weights and the
                 examples' vectors (``Settings.cache_dir``; default:
                 :data:`bot.intents.lemmas.DEFAULT_CACHE_DIR`).
@@ -147,9 +150,23 @@ class IntentClassifier:
         model = None
         if learned:
             examples = examples_from_files(files) if training is None else list(training)
+            for path in training_sets:
+                if not Path(path).is_file():
+                    log.info("intent training set %s not found: skipped", path)
+                    continue
+                examples += examples_from_messages(load_labelled(Path(path)))
             if len({example.label for example in examples}) > 1:  # else nothing to tell apart
                 model = SemanticModel.build(examples, cache_dir=cache_dir, cache_size=cache_size)
         return cls(models, threshold, config, cache_size, fallback, model)
+
+    def with_semantic(self, learned: SemanticModel | None) -> IntentClassifier:
+        """A classifier with the same language models and another semantic layer (empty
+        caches): cross-validation swaps the head without rebuilding the lexicon."""
+        twin = IntentClassifier.__new__(IntentClassifier)
+        twin.__dict__.update(self.__dict__)
+        twin._learned = learned
+        twin._cached = lru_cache(maxsize=self._cache_size)(twin._classify)
+        return twin
 
     @property
     def intents(self) -> frozenset[str]:
@@ -272,19 +289,24 @@ class IntentClassifier:
     def _run(
         self, text: str, hint: str | None, expecting_free_text: bool, trace: _Trace | None
     ) -> IntentResult:
-        seen: _Seen = []
+        seen: Seen = []
         lexical = self._lexicon(text, hint, expecting_free_text, trace, seen)
         if self._learned is None or not seen or expecting_free_text:
             return lexical
+        if lexical.intent in self._closing:
+            if lexical.confidence >= self._fusion.sure or all(
+                explained(c, s)
+                for _, clauses, scores in seen[-1:]
+                for c, s in zip(clauses, scores, strict=True)
+            ):
+                return lexical  # the message is all closing words ("bye", "cancleá esto")
+            routes = self._guarded - self._closing
+            return doubt(lexical, self._learned.guess(text), self._fusion, routes)
         if lexical.intent != NONE_INTENT:
             return lexical
-        level = max(_guarded(model, clauses, scores) for model, clauses, scores in seen)
-        if level == VETOED or not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
+        view = semantic_view(seen, self._closing, self._guarded)
+        if view is None:
             return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
-        words = sum(len(clause.tokens) for clause in seen[0][1])
-        if words < MIN_WORDS or (level == CAUTIOUS and words < MIN_CAUTIOUS_WORDS):
-            return lexical
-        view = LexiconView(False, self._closing, cautious=level == CAUTIOUS)
         return fuse(lexical, self._learned.guess(text), view, self._fusion)
 
     def _lexicon(
@@ -293,7 +315,7 @@ class IntentClassifier:
         hint: str | None,
         expecting_free_text: bool,
         trace: _Trace | None,
-        seen: _Seen,
+        seen: Seen,
     ) -> IntentResult:
         """The lexicon's result; ``seen`` gets each language model tried with its clauses
         and their scores (nothing for a shouted keyword)."""
@@ -409,60 +431,4 @@ def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
         kept.setdefault(n, []).append(token)
     return tuple(
         Clause(tuple(tokens), clauses[n].is_question) for n, tokens in sorted(kept.items())
-    )
-
-
-def _guarded(
-    model: LanguageModel, clauses: Sequence[Clause], clause_scores: Sequence[ClauseScore]
-) -> int:
-    """How much the lexicon's guards hold the semantic layer back in a message.
-
-    Returns:
-        :data:`VETOED` when a guard vetoed an intent in the message, when the lexicon's
-        phrases (fillers, anti-examples) explain every word of it ("gracias", "ok"), or when a
-        clause holds a conditional, a business object or a question that does not open with
-        a request ("could you ..."); :data:`CAUTIOUS` when a clause holds a negation, a
-        deferral or a past-time word that vetoed nothing ("I don't want to continue", "ya
-        fue"); else :data:`OPEN`.
-    """
-    if any(score.vetoes for score in clause_scores):
-        return VETOED
-    if all(_explained(clause, score) for clause, score in zip(clauses, clause_scores, strict=True)):
-        return VETOED
-    index = model.index
-    level = OPEN
-    for clause in clauses:
-        tokens = clause.tokens
-        if clause.is_question and not index.request_openers.starts_at(tokens, 0):
-            return VETOED
-        for i in range(len(tokens)):
-            if index.conditionals.starts_at(tokens, i) or index.business_objects.starts_at(
-                tokens, i
-            ):
-                return VETOED
-            if any(
-                guard.starts_at(tokens, i)
-                for guard in (index.negations, index.deferrals, index.past)
-            ):
-                level = CAUTIOUS
-    return level
-
-
-def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
-    """True when a word of the message is one of the language's own (a stop word, a word of
-    the intent file): a name, an email address or a number alone tells the encoder nothing
-    worth its time ("Juan Carlos", "ana@x.com", "+54 9 351")."""
-    lexicon = model.lexicon
-    return any(
-        token.kind is TokenKind.WORD and token.norm.lower() in lexicon
-        for clause in clauses
-        for token in clause.tokens
-    )
-
-
-def _explained(clause: Clause, score: ClauseScore) -> bool:
-    """True when the clause's phrases (fillers and anti-examples included) cover every word."""
-    covered = {i for span in score.spans for i in range(span.start, span.end)}
-    return all(
-        i in covered for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
     )

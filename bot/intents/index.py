@@ -58,6 +58,8 @@ class PhraseIndex:
         self._path = data.path
         self._analyzer = analyzer
         self._lemmas = lemmas
+        self.lemma_of: Callable[[str], str] = lemmas.lemma
+        """The lemma of a word (accent-stripped), as the index reads it."""
         self._config = config
         self.stop_words = stop_words
         self.surface: dict[tuple[str, ...], Entry] = {}

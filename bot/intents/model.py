@@ -70,6 +70,42 @@ class LanguageModel:
             for phrase in spec.shouted
         }
         """Whole messages matched case-sensitively (``"STOP"``) → intent (see :meth:`shout`)."""
+        index = self.index
+        words_of: dict[str, set[str]] = {}
+        for table in (index.surface, index.lemma):
+            for key, entry in table.items():
+                words_of.setdefault(entry.intent, set()).update(key)
+        plain = set(stop_words | index.filler_words)
+        for guard in (
+            index.business_objects,
+            index.determiners,
+            index.past,
+            index.deferrals,
+            index.conditionals,
+            index.negations,
+            index.question_words,
+            index.request_openers,
+        ):
+            plain |= guard.words
+        plain |= {index.lemma_of(word) for word in plain}  # "pedido" → "pedir"
+        self.action_words: Mapping[str, frozenset[str]] = {
+            name: frozenset(
+                word
+                for word in words_of.get(name, ())
+                if word not in plain
+                and not word.isdigit()
+                and not any(
+                    word in words_of.get(other, ())
+                    for other, spec in self.specs.items()
+                    if other != name and not spec.closing
+                )
+            )
+            for name in self.specs
+        }
+        """Intent → the words of its phrases that no other non-closing intent uses and that are
+        not stop words, fillers, business objects or guard words (for ``cancel_order``:
+        "cancel", "void", "anular"...): the semantic layer routes a message to a guarded
+        intent that does not close only when one of them is there."""
 
     def shout(self, text: str) -> str | None:
         """The intent of a message that is exactly one of the file's ``shouted`` phrases

@@ -14,6 +14,14 @@ _NOUN = "a noun here (after a determiner)"
 _NAME = "a name here (capitalized in mid-sentence)"
 _NAME_PAIR = "a name here (beside another capitalized name)"
 _BUSINESS = "about a business object (a booking, an order), not the conversation"
+BUSINESS_VETO = _BUSINESS
+"""The veto of a close beside a business object ("cancel my booking")."""
+QUESTION_VETO = "in a question"
+"""How the veto of a closing intent in a question starts."""
+PAST_VETO = "a report of the past"
+"""How the veto of a guarded intent by a past-time word or a past form starts."""
+SUPPRESSED_VETO = "part of a guarded"
+"""How the veto of a lesser intent dragged along by a guarded close starts."""
 _NOT_ABOUT = frozenset({_NOUN, _NAME, _NAME_PAIR, _BUSINESS})
 """Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
@@ -202,7 +210,7 @@ class ClauseScorer:
             top = max(guarded, key=lambda intent: traits[intent].priority)
             for intent in by_intent:
                 if intent not in vetoes and traits[intent].priority < traits[top].priority:
-                    vetoes[intent] = f"part of a guarded {top!r}"
+                    vetoes[intent] = f"{SUPPRESSED_VETO} {top!r}"
         worded = {
             intent
             for intent, spans in by_intent.items()
@@ -264,14 +272,14 @@ class ClauseScorer:
         opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
         request = self._request(span, tokens, opener, free)
         if clause.is_question and not request:
-            return "in a question"
+            return QUESTION_VETO
         if opener < span.start and not request and index.question_words.starts_at(tokens, opener):
-            return f"in a question opened by {tokens[opener].orth!r}"
+            return f"{QUESTION_VETO} opened by {tokens[opener].orth!r}"
         for i in free:
             if index.conditionals.starts_at(tokens, i):
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):
-                return f"a report of the past: {tokens[i].orth!r}"
+                return f"{PAST_VETO}: {tokens[i].orth!r}"
         if traits.closing:
             if any(index.business_objects.starts_at(tokens, i) for i in free):
                 return _BUSINESS
@@ -347,7 +355,7 @@ class ClauseScorer:
                 continue  # a corrected word ("byee", "cancell") is no evidence of a tense
             before = resolved[i - 1].token.norm if i > 0 else None
             if self._index.past_form(token.orth, item.lemma, before):
-                return f"a report of the past: {token.orth!r}"
+                return f"{PAST_VETO}: {token.orth!r}"
         return None
 
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:

@@ -1,21 +1,22 @@
-"""The semantic layer: nearest examples in a multilingual sentence space, beside the lexicon.
+"""The semantic layer: a supervised head over a multilingual sentence space, beside the lexicon.
 
 The lexicon (phrases, guards, frames) is precise but knows only the phrasings it lists. This
-layer encodes every example of the intent files (:mod:`bot.intents.encoder`, Universal
-Sentence Encoder multilingual v3) and answers with the intent of the example nearest to the
-message (cosine similarity): "could we just drop this" lies next to "drop it", "olvidate
-de todo" next to "forget the whole thing", in any of the encoder's 16 languages, so a new
-language works from its YAML file alone. No labelled set is trained on: the intent files
-are the only source (``none`` anti-examples included), and tuning data stays tuning data.
+layer encodes a message (:mod:`bot.intents.encoder`, Universal Sentence Encoder multilingual
+v3) and a softmax head (:mod:`bot.intents.head`) turns the vector into one probability per
+intent, ``none`` included: "could we just drop this" lies next to "drop it", "olvidate de
+todo" next to "forget the whole thing", in any of the encoder's 16 languages.
 
-Start-up: the examples' vectors are computed once (about 0.26 ms each, a few thousand
-examples) and kept in the cache folder under a hash of the texts, labels and encoder
-version; a later start with the same files reads them in milliseconds.
+Training data: every example and keyword of the intent files (``none`` anti-examples
+included) and the labelled tuning sets named in ``config.yaml`` (``intents.training``: real
+messages, including the contrasts that must stay ``none``). Start-up: the examples' vectors
+and the trained head are kept in the cache folder under a hash of the texts, labels,
+weights, training settings and encoder version; a later start reads the head (a few kB) and
+never holds the vectors.
 
 Work per message is bounded: the encoder reads the classifier's bounded view, its words cut
-to the first and last ones (:mod:`bot.intents.bounds`), at most :data:`MAX_CHARS`
-characters; one matrix-vector product over the examples follows. Answers are cached per
-normalized text (LRU). The classifier asks only where the lexicon is unsure
+to the first and last ones (:mod:`bot.intents.bounds`), at most :data:`MAX_WORDS` words and
+:data:`MAX_CHARS` characters, and nothing when letters are not most of it. Answers are
+cached per normalized text (LRU). The classifier asks only where the lexicon is unsure
 (:func:`fuse`).
 """
 
@@ -25,6 +26,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -36,23 +38,33 @@ import numpy.typing as npt
 from bot.intents.bounds import bound_sequence, bounded_view
 from bot.intents.data import LanguageData
 from bot.intents.encoder import SentenceEncoder, model_version
+from bot.intents.head import SoftmaxHead, TrainingSettings
+from bot.intents.labelled import LabelledMessage
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.normalize import prepare
-from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, IntentResult
+from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 
 MAX_PER_INTENT = 600
-"""Most expanded examples of one intent and language encoded (every k-th one, in file
+"""Most expanded examples of one intent and language trained on (every k-th one, in file
 order): the ``(a|b|)`` expansions of a few long entries would otherwise outweigh the rest and
-cost start-up time and memory (a vector is 2 kB)."""
+cost start-up time (a vector is 2 kB)."""
+MAX_WORDS = 24
+"""Words of the normalized text given to the encoder (the first and last ones)."""
 MAX_CHARS = 160
 """Characters of the normalized text given to the encoder (its cost grows with the text)."""
+MIN_LETTER_SHARE = 0.5
+"""A text whose letters are less than this share of its non-space characters is not encoded
+(digits, punctuation, emoji: "+54 9 351", "!!!???", a URL tells the encoder nothing)."""
 MIN_CAUTIOUS_WORDS = 3
 """Fewest words of a message with a guard word that the layer may act on."""
 MIN_WORDS = 2
 """Fewest words of any message the layer may act on: one word is the lexicon's (its typos,
 shorthand, languages); a sentence encoder finds a neighbour for any single word ("todo"
 lies next to "eso es todo", a goodbye)."""
-_CACHE_FORMAT = 1
+MESSAGE_WEIGHT = 3.0
+"""Weight of one labelled message in training against one file example of an intent with
+as many examples as the average (real messages are rarer and worth more)."""
+_CACHE_FORMAT = 2
 
 CONFIRMABLE: frozenset[str] = frozenset({GOODBYE, CANCEL})
 """Closing intents the engine can ask about (``IntentResult.confirm``)."""
@@ -60,10 +72,12 @@ CONFIRMABLE: frozenset[str] = frozenset({GOODBYE, CANCEL})
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One training text and its label (a canonical intent name or ``"none"``)."""
+    """One training text, its label (a canonical intent name or ``"none"``) and its weight
+    in the loss (``0`` = the default for its source, see :func:`training_weights`)."""
 
     text: str
     label: str
+    weight: float = 0.0
 
 
 def examples_from_files(languages: Iterable[LanguageData]) -> list[Example]:
@@ -82,13 +96,36 @@ def examples_from_files(languages: Iterable[LanguageData]) -> list[Example]:
     return result
 
 
+def examples_from_messages(messages: Iterable[LabelledMessage]) -> list[Example]:
+    """Labelled messages as training examples of weight :data:`MESSAGE_WEIGHT`."""
+    return [Example(m.text, m.intent, MESSAGE_WEIGHT) for m in messages]
+
+
+def training_weights(examples: Sequence[Example]) -> npt.NDArray[np.float64]:
+    """Each example's weight: its own when set, else (a file example) ``1 / sqrt(n)`` for a
+    label with ``n`` file examples, scaled to mean 1 over file examples (so an intent with
+    many expansions does not drown the others, nor one with few vanish)."""
+    counts = Counter(e.label for e in examples if not e.weight)
+    raw = {label: count**-0.5 for label, count in counts.items()}
+    total = sum(counts.values())
+    scale = total / sum(raw[label] * count for label, count in counts.items()) if total else 1.0
+    return np.array([e.weight or raw[e.label] * scale for e in examples], dtype=np.float64)
+
+
 def encoder_text(text: str) -> str:
     """What the encoder reads of a message: NFKC, lowercase, letter runs cut to two
     (:func:`~bot.intents.normalize.prepare`), whitespace collapsed, bounded (the view's words
-    cut to the first and last ones, at most :data:`MAX_CHARS` characters). Also the cache
-    key: "Cancel!!" and "cancel!!" are one entry."""
+    cut to the first and last :data:`MAX_WORDS`, at most :data:`MAX_CHARS` characters);
+    empty when letters are less than :data:`MIN_LETTER_SHARE` of it. Also the cache key:
+    "Cancel!!" and "cancel!!" are one entry."""
     words = bound_sequence(prepare(bounded_view(text)).split())
-    return " ".join(words)[:MAX_CHARS]
+    if len(words) > MAX_WORDS:
+        words = [*words[: MAX_WORDS - MAX_WORDS // 4], *words[-(MAX_WORDS // 4) :]]
+    joined = " ".join(words)[:MAX_CHARS]
+    letters = sum(char.isalpha() for char in joined)
+    if letters < MIN_LETTER_SHARE * (len(joined) - joined.count(" ")):
+        return ""
+    return joined
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,47 +133,29 @@ class Guess:
     """The layer's answer for one text.
 
     Attributes:
-        intent: Label of the nearest example (``"none"`` included).
-        similarity: Its cosine similarity to the text, in ``[-1, 1]``.
-        agreeing: How many of the :attr:`SemanticModel.NEIGHBOURS` nearest examples carry
-            that same label.
-        example: The nearest example's text (for explanations).
-        words: Words of the text the encoder read.
+        intent: The most probable label (``"none"`` included).
+        probability: Its probability, in ``[0, 1]``.
+        words: Words of the text the encoder read (0: nothing was encoded).
     """
 
     intent: str
-    similarity: float
-    agreeing: int
-    example: str
+    probability: float
     words: int = 0
 
 
 class SemanticModel:
-    """Nearest-example classifier over sentence vectors.
+    """A softmax head over sentence vectors.
 
     Args:
         encoder: Turns texts into unit vectors.
-        examples: The labelled examples, in the order of ``vectors``' rows.
-        vectors: ``(len(examples), DIMENSIONS)`` float32 unit vectors.
+        head: The trained head.
         cache_size: Guesses kept per normalized text (LRU; 0 turns the cache off).
     """
 
-    NEIGHBOURS = 3
-
-    def __init__(
-        self,
-        encoder: SentenceEncoder,
-        examples: Sequence[Example],
-        vectors: npt.NDArray[np.float32],
-        cache_size: int = 10_000,
-    ) -> None:
-        if vectors.shape[0] != len(examples) or not examples:
-            raise ValueError(f"{vectors.shape[0]} vectors for {len(examples)} examples")
+    def __init__(self, encoder: SentenceEncoder, head: SoftmaxHead, cache_size: int = 10_000):
         self._encoder = encoder
-        self._examples = tuple(examples)
-        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.labels = tuple(sorted({example.label for example in examples}))
-        self._label_of = np.array([self.labels.index(e.label) for e in examples], np.int64)
+        self.head = head
+        self.labels = head.labels
         self._cached: Callable[[str], Guess] = (
             lru_cache(maxsize=cache_size)(self._guess) if cache_size else self._guess
         )
@@ -148,61 +167,72 @@ class SemanticModel:
         encoder: SentenceEncoder | None = None,
         cache_dir: Path | None = None,
         cache_size: int = 10_000,
+        settings: TrainingSettings | None = None,
     ) -> SemanticModel:
-        """Encode ``examples`` (or read their vectors from the cache folder, keyed by a hash
-        of the texts, labels and encoder version) and build the model.
+        """Train the head on ``examples`` (or read it from the cache folder, keyed by a hash
+        of the texts, labels, weights, settings and encoder version) and build the model.
 
         Raises:
-            ValueError: ``examples`` is empty.
+            ValueError: ``examples`` holds fewer than two labels.
         """
-        if not examples:
-            raise ValueError("the semantic layer needs examples")
         encoder = encoder or SentenceEncoder(cache_dir)
-        key = hashlib.sha256(f"{model_version()}|{_CACHE_FORMAT}".encode())
-        for example in examples:
-            key.update(f"\0{example.label}\0{example.text}".encode())
-        path = (cache_dir or DEFAULT_CACHE_DIR) / f"semantic-{key.hexdigest()[:16]}.npy"
-        vectors = None
+        settings = settings or TrainingSettings()
+        weights = training_weights(examples)
+        key = hashlib.sha256(f"{model_version()}|{_CACHE_FORMAT}|{settings}".encode())
+        for example, weight in zip(examples, weights, strict=True):
+            key.update(f"\0{example.label}\0{weight:.6g}\0{example.text}".encode())
+        path = (cache_dir or DEFAULT_CACHE_DIR) / f"semantic-head-{key.hexdigest()[:16]}.npz"
+        head = None
         with contextlib.suppress(OSError, ValueError):
-            vectors = np.load(path, allow_pickle=False)
-            if vectors.shape != (len(examples), vectors.shape[1]) or vectors.ndim != 2:
-                vectors = None
-        if vectors is None:
-            # stored as float16 (half the file); rounded the same way when fresh, so a
-            # cached start and a fresh one answer alike
-            vectors = encoder.encode([encoder_text(e.text) for e in examples]).astype(np.float16)
+            head = SoftmaxHead.load(path)
+        if head is None:
+            vectors = example_vectors(examples, encoder, cache_dir)
+            head = SoftmaxHead.train(vectors, [e.label for e in examples], weights, settings)
             with contextlib.suppress(OSError):
-                _save(path, vectors)
+                _save(path, head.save)
         encoder.load()  # at start-up, not on the first message
-        return cls(encoder, examples, vectors.astype(np.float32), cache_size)
+        return cls(encoder, head, cache_size)
 
     def guess(self, text: str) -> Guess:
-        """The nearest example's label for ``text`` (any length; cached per normalized text)."""
+        """The most probable label for ``text`` (any length; cached per normalized text)."""
         return self._cached(encoder_text(text))
 
     def _guess(self, key: str) -> Guess:
         if not key:
-            return Guess(NONE_INTENT, 0.0, 0, "")
-        similarities = self._vectors @ self._encoder.encode([key])[0]
-        nearest = np.argpartition(-similarities, self.NEIGHBOURS)[: self.NEIGHBOURS]
-        best = int(nearest[np.argmax(similarities[nearest])])
-        label = self._label_of[best]
-        return Guess(
-            self.labels[label],
-            float(similarities[best]),
-            int((self._label_of[nearest] == label).sum()),
-            self._examples[best].text,
-            len(key.split()),
-        )
+            return Guess(NONE_INTENT, 1.0, 0)
+        probabilities = self.head.probabilities(self._encoder.encode_one(key)[None, :])[0]
+        best = int(np.argmax(probabilities))
+        return Guess(self.labels[best], float(probabilities[best]), len(key.split()))
 
 
-def _save(path: Path, vectors: npt.NDArray[np.float16]) -> None:
-    """Write ``vectors`` atomically (a concurrent reader never sees half a file)."""
+def example_vectors(
+    examples: Sequence[Example], encoder: SentenceEncoder, cache_dir: Path | None = None
+) -> npt.NDArray[np.float32]:
+    """``(len(examples), 512)`` vectors of the examples' texts, read from the cache folder
+    when the same texts were encoded before (float16 on disk, about 1 kB a text)."""
+    key = hashlib.sha256(f"{model_version()}|{_CACHE_FORMAT}".encode())
+    for example in examples:
+        key.update(f"\0{example.text}".encode())
+    path = (cache_dir or DEFAULT_CACHE_DIR) / f"semantic-{key.hexdigest()[:16]}.npy"
+    with contextlib.suppress(OSError, ValueError):
+        cached: npt.NDArray[np.float16] = np.load(path, allow_pickle=False)
+        if cached.shape == (len(examples), cached.shape[-1]):
+            return cached.astype(np.float32)
+    # rounded to float16 when fresh too, so a cached start and a fresh one train alike
+    vectors = encoder.encode([encoder_text(e.text) for e in examples]).astype(np.float16)
+    with contextlib.suppress(OSError):
+        _save(path, lambda target: np.save(target, vectors))
+    return vectors.astype(np.float32)
+
+
+def _save(path: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write`` on a temporary file and move it to ``path`` (a concurrent reader never
+    sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as file:
-            np.save(file, vectors)
+        write(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -212,25 +242,44 @@ def _save(path: Path, vectors: npt.NDArray[np.float16]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Fusion:
-    """When the layer's answer counts (cosine similarities of the nearest example).
+    """When the head's probabilities count (chosen by cross-validation on the tuning sets,
+    ``python -m bench.intents_cv``).
 
     Attributes:
-        act: The lexicon found nothing sure: the nearest example's intent is acted on
-            (closing ones included) at this similarity or more.
-        ask: A closing intent (goodbye, cancel) between ``ask`` and ``act`` is asked about
-            (``confirm``) when every one of the nearest examples agrees.
+        close: The lexicon acted on nothing: a closing intent the head names is acted on
+            (the session closes) at this probability or more.
+        ask: A closing intent the engine can ask about (goodbye, cancel) from ``ask`` up to
+            ``close`` is asked about (``confirm``); so is one in a question, or beside a
+            negation, deferral or past-time word that vetoed nothing, from ``cautious``.
+        act: Any other intent the head names (a greeting, a trial, an order cancel) is
+            acted on at this probability or more.
         confirmed: The lexicon would ask about a closing intent: it closes without asking
-            when the nearest example is of that intent at this similarity or more.
-        cautious: A message with a negation, deferral or past-time word that vetoed nothing
-            ("I don't want to continue"): acted on at this similarity or more, never asked
-            about (the encoder hardly tells "cancel" from "don't cancel"; the examples that
-            hold such words do).
+            when the head gives that intent this probability or more.
+        cautious: See ``ask``: a close in a question or beside a guard word is only asked
+            about, never acted on (the encoder hardly tells "cancel" from "don't cancel").
+        request: See ``LexiconView.request``: a polite request for a close ("can you call it
+            off please") is acted on from this probability.
+        sure: The lexicon's close at this confidence or more (its phrases explain the whole
+            message: "bye", "cancel this") is not second-guessed (:func:`doubt`).
+        doubt: A lexicon's close below ``sure`` becomes a question (``confirm``) when the
+            head rates the message ``none`` at this probability or more.
+        negated: An opt-out beside a negation or deferral word that vetoed nothing is acted
+            on at this probability or more: opting out is usually said negated ("no me
+            manden más", "don't text me again").
+        switch: A lexicon's cancel below ``sure`` becomes an opt-out when the head rates it
+            one at this probability or more ("cut out the messages, I'm not interested").
     """
 
-    act: float = 0.88
+    close: float = 0.97
     ask: float = 0.8
-    confirmed: float = 0.75
-    cautious: float = 0.92
+    act: float = 0.75
+    confirmed: float = 0.6
+    cautious: float = 0.9
+    sure: float = 0.9
+    request: float = 0.8
+    doubt: float = 0.9
+    switch: float = 0.95
+    negated: float = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,58 +287,98 @@ class LexiconView:
     """What the lexicon saw in a message, for :func:`fuse`.
 
     Attributes:
-        vetoed: True when a guard vetoed an intent in the message, the message holds a
-            guard word (negation, question without a request opener, conditional, deferral,
-            past-time word, business object), or the lexicon explained every word of it
-            (fillers, anti-examples: "gracias", "ok"): the layer is then not heard.
-        closing: Closing intents.
-        cautious: True when a negation, deferral or past-time word is present but vetoed
-            nothing: only a near-identical example counts (``Fusion.cautious``).
+        closing: Closing intents (the head never closes where a guard holds).
+        guarded: Intents the guards hold (closing ones and, e.g., ``cancel_order``).
+        blocked: A clause holds a conditional: no guarded intent is acted on.
+        question: A clause is a question that does not open with a request: a close is only
+            asked about, and no other guarded intent acted on ("can I cancel my order?").
+        business: A closing phrase was vetoed beside a business object ("I need to scrap
+            the purchase I made"): only a non-closing intent (an order cancel) may be
+            acted on.
+        cautious: A negation, deferral or past-time word is present but vetoed nothing.
+        past: A guard vetoed a phrase as a report of the past ("I cancelled it yesterday",
+            "the order I placed yesterday, cancel it"): no close, but the head may still
+            name an order cancel (it learned the past reports as ``none``).
+        request: A clause opens with a request opener ("can you", "would you mind",
+            "¿me lo"): a close is acted on from ``request`` rather than ``close``.
+        evidence: Guarded intents that do not close (an order cancel) with one of their
+            action words in the message ("void", "anular"): only those may be acted on ("el
+            pedido de ayer" names an order, it does not cancel one).
     """
 
-    vetoed: bool
     closing: frozenset[str]
+    guarded: frozenset[str] = frozenset()
+    blocked: bool = False
+    question: bool = False
+    business: bool = False
     cautious: bool = False
+    past: bool = False
+    request: bool = False
+    evidence: frozenset[str] = frozenset()
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
-    """The lexicon's result, changed by the layer only where the lexicon is unsure.
+    """The lexicon's result, changed by the head only where the lexicon acted on nothing.
 
-    - The lexicon acted (an intent passed its threshold), or a guard vetoed: kept as it is.
-    - A negation, deferral or past-time word that vetoed nothing: acted on only at
-      ``cautious`` or more.
-    - The lexicon would ask about a closing intent (``confirm``): it closes without asking
-      when the nearest example is of that intent at ``confirmed`` or more.
-    - Nothing passed and nothing is asked: the nearest example's intent is acted on at
-      ``act`` or more; a closing one the engine can ask about is asked about between
-      ``ask`` and ``act`` when the nearest examples agree.
+    - The lexicon acted, or the head says ``none``: the lexicon's result.
+    - A guarded intent (a close, an order cancel) in a clause with a conditional, or any
+      close beside a business object: the lexicon's result.
+    - The lexicon would ask about a close: it closes when the head gives it ``confirmed``.
+    - A close in a question or beside a guard word (negation, deferral, past): asked about
+      from ``cautious`` (goodbye and cancel only), never acted on. Another guarded intent
+      in a question: the lexicon's result.
+    - Else a close is acted on from ``close`` and asked about from ``ask``; another intent
+      is acted on from ``act``.
     """
-    if lexical.intent != NONE_INTENT or view.vetoed:
+    if lexical.intent != NONE_INTENT:
         return lexical
-    intent, similarity = guess.intent, guess.similarity
-    if lexical.confirm is not None:
-        if intent == lexical.confirm and similarity >= fusion.confirmed:
-            return _acted(lexical, intent, similarity)
-        return lexical
+    intent, p = guess.intent, guess.probability
     if intent == NONE_INTENT:
         return lexical
-    if view.cautious:  # and never a lone guard word with a word or two ("no", "ya no")
-        sure = similarity >= fusion.cautious and guess.words >= MIN_CAUTIOUS_WORDS
-        return _acted(lexical, intent, similarity) if sure else lexical
-    if similarity >= fusion.act:
-        return _acted(lexical, intent, similarity)
-    if (
-        intent in view.closing
-        and intent in CONFIRMABLE
-        and similarity >= fusion.ask
-        and guess.agreeing == SemanticModel.NEIGHBOURS
-    ):
-        return replace(lexical, confirm=intent)
+    closing = intent in view.closing
+    if (intent in view.guarded and view.blocked) or (closing and (view.business or view.past)):
+        return lexical
+    if lexical.confirm is not None:
+        if intent == lexical.confirm and p >= fusion.confirmed:
+            return _acted(lexical, intent, p)
+        return lexical
+    if closing:
+        if view.cautious and not view.question and intent == OPT_OUT and p >= fusion.negated:
+            return _acted(lexical, intent, p)  # "no me manden más mensajes", "don't text me"
+        if view.question or view.cautious:
+            asked = intent in CONFIRMABLE and p >= fusion.cautious
+            return replace(lexical, confirm=intent) if asked else lexical
+        if p >= (fusion.request if view.request else fusion.close):
+            return _acted(lexical, intent, p)
+        if intent in CONFIRMABLE and p >= fusion.ask:
+            return replace(lexical, confirm=intent)
+        return lexical
+    if intent in view.guarded and (view.question or intent not in view.evidence):
+        return lexical
+    return _acted(lexical, intent, p) if p >= fusion.act else lexical
+
+
+def doubt(
+    lexical: IntentResult, guess: Guess, fusion: Fusion, routes: frozenset[str] = frozenset()
+) -> IntentResult:
+    """A second opinion on a close the lexicon found among other words ("I need to cancel
+    the session on Thursday"): asked about instead when the head is sure it is ``none``
+    (goodbye and cancel; an opt-out is kept), an intent of ``routes`` (guarded intents that
+    do not close: an order cancel) or an opt-out rather than a cancel when the head is sure
+    of it; else the lexicon's close."""
+    if guess.intent == NONE_INTENT and guess.probability >= fusion.doubt:
+        if lexical.intent in CONFIRMABLE:
+            return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)
+        return lexical
+    if guess.intent in routes and guess.probability >= fusion.doubt:
+        return _acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
+    if lexical.intent == CANCEL and guess.intent == OPT_OUT and guess.probability >= fusion.switch:
+        return _acted(lexical, OPT_OUT, guess.probability)
     return lexical
 
 
-def _acted(lexical: IntentResult, intent: str, similarity: float) -> IntentResult:
-    confidence = round(min(max(similarity, 0.0), 1.0), 4)
+def _acted(lexical: IntentResult, intent: str, probability: float) -> IntentResult:
+    confidence = round(min(max(probability, 0.0), 1.0), 4)
     return replace(
         lexical, intent=intent, confidence=confidence, ranked=((intent, confidence),), confirm=None
     )

@@ -16,6 +16,6 @@ def test_content_caches_lemma_tables_in_the_settings_cache_dir(
     settings = replace(repo_settings, cache_dir=cache, languages=("en",), default_language="en")
     content = load_content(settings, {})
     assert content.classifier.languages == ("en",)
-    assert [path.name.split("-")[:2] for path in cache.glob("*.npz")] == [
+    assert [path.name.split("-")[:2] for path in cache.glob("lemma_lookup-*.npz")] == [
         ["lemma_lookup", "en"]
     ]

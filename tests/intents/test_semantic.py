@@ -1,21 +1,24 @@
-"""The semantic layer (issue 14): nearest intent example in a multilingual sentence space.
+"""The semantic layer (issue 14): a softmax head over a multilingual sentence space.
 
 It knows paraphrases no file lists, in any language of the encoder, from the intent files
-alone; it is heard only where the lexicon is unsure, a guard's veto wins, and business-object
-cancels never close.
+and the tuning sets; it is heard only where the lexicon acted on nothing, a guard's veto
+wins, a close in a question is only asked about, and business-object cancels never close.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.encoder import SentenceEncoder
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
+    MAX_WORDS,
     Example,
     Fusion,
     Guess,
@@ -25,14 +28,16 @@ from bot.intents.semantic import (
     fuse,
 )
 
-INTENTS = Path(__file__).resolve().parents[2] / "intents"
+REPO = Path(__file__).resolve().parents[2]
+INTENTS = REPO / "intents"
 LANGUAGES = ("es", "en")
-OPEN = LexiconView(vetoed=False, closing=frozenset({"goodbye", "cancel", "opt_out"}))
+CLOSING = frozenset({"goodbye", "cancel", "opt_out"})
+OPEN = LexiconView(closing=CLOSING, guarded=CLOSING | {"cancel_order"})
 NOTHING = IntentResult("none", 0.0, "en")
 
 
-def guess(intent: str, similarity: float, agreeing: int = 3, words: int = 4) -> Guess:
-    return Guess(intent, similarity, agreeing, "example", words)
+def guess(intent: str, probability: float, words: int = 4) -> Guess:
+    return Guess(intent, probability, words)
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +47,16 @@ def lexicon() -> IntentClassifier:
 
 @pytest.fixture(scope="module")
 def classifier() -> IntentClassifier:
-    return IntentClassifier.from_directory(INTENTS, LANGUAGES, learned=True)
+    training = load_settings(REPO / "config.yaml", {}).intents_training
+    return IntentClassifier.from_directory(INTENTS, LANGUAGES, learned=True, training_sets=training)
 
 
 @pytest.mark.parametrize(
     ("text", "lang", "intent"),
     [
-        ("que les vaya súper bien", "es", "goodbye"),
+        ("que te vaya re bien", "es", "goodbye"),
         ("scrap the entire thing", "en", "cancel"),
+        ("please void order 5512", "en", "cancel_order"),  # an order cancel, not a close
     ],
 )
 def test_a_paraphrase_no_file_lists_is_understood(
@@ -75,6 +82,20 @@ def test_a_business_object_cancel_never_closes(classifier: IntentClassifier, tex
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("how has your week been going?", "en", "greet"),
+        ("¿qué tal te viene tratando el día?", "es", "greet"),
+    ],
+)
+def test_a_well_being_question_is_a_greeting(
+    lexicon: IntentClassifier, classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert lexicon.classify(text, lang).intent == "none"
+    assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
     "text", ["no", "don't cancel anything", "can I cancel later?", "I cancelled it last week"]
 )
 def test_guards_keep_their_veto(classifier: IntentClassifier, text: str) -> None:
@@ -92,29 +113,46 @@ def test_the_layer_is_not_heard_while_a_flow_waits_for_free_text(
 
 def test_fusion_acts_asks_or_keeps_the_lexicon() -> None:
     fusion = Fusion()
-    assert fuse(NOTHING, guess("cancel", 0.9), OPEN, fusion).intent == "cancel"
-    asked = fuse(NOTHING, guess("goodbye", 0.82), OPEN, fusion)
+    assert fuse(NOTHING, guess("cancel", 0.97), OPEN, fusion).intent == "cancel"
+    asked = fuse(NOTHING, guess("goodbye", 0.85), OPEN, fusion)
     assert (asked.intent, asked.confirm) == ("none", "goodbye")
-    assert fuse(NOTHING, guess("goodbye", 0.82, agreeing=2), OPEN, fusion) == NOTHING
-    assert fuse(NOTHING, guess("opt_out", 0.82), OPEN, fusion) == NOTHING  # never asked
+    assert fuse(NOTHING, guess("goodbye", 0.5), OPEN, fusion) == NOTHING
+    assert fuse(NOTHING, guess("opt_out", 0.85), OPEN, fusion) == NOTHING  # never asked
+    assert fuse(NOTHING, guess("greet", 0.9), OPEN, fusion).intent == "greet"
     assert fuse(NOTHING, guess("none", 0.99), OPEN, fusion) == NOTHING
-    vetoed = LexiconView(vetoed=True, closing=OPEN.closing)
-    assert fuse(NOTHING, guess("cancel", 1.0), vetoed, fusion) == NOTHING
     acted = IntentResult("greet", 0.9, "en", (("greet", 0.9),))
     assert fuse(acted, guess("cancel", 1.0), OPEN, fusion) == acted
 
 
-def test_a_guard_word_that_vetoed_nothing_needs_a_near_identical_example() -> None:
-    cautious = LexiconView(vetoed=False, closing=OPEN.closing, cautious=True)
+def test_a_close_in_a_question_or_beside_a_guard_word_is_only_asked_about() -> None:
     fusion = Fusion()
-    assert fuse(NOTHING, guess("cancel", 0.9), cautious, fusion) == NOTHING
-    assert fuse(NOTHING, guess("cancel", 0.95), cautious, fusion).intent == "cancel"
-    assert fuse(NOTHING, guess("cancel", 0.99, words=1), cautious, fusion) == NOTHING
+    for view in (replace(OPEN, question=True), replace(OPEN, cautious=True)):
+        asked = fuse(NOTHING, guess("cancel", 1.0), view, fusion)
+        assert (asked.intent, asked.confirm) == ("none", "cancel")
+    assert fuse(NOTHING, guess("opt_out", 1.0), replace(OPEN, question=True), fusion) == NOTHING
+    # opting out is usually said negated ("no me manden más"): acted on when the head is sure
+    negated = replace(OPEN, cautious=True)
+    assert fuse(NOTHING, guess("opt_out", 0.97), negated, fusion).intent == "opt_out"
+    assert fuse(NOTHING, guess("opt_out", 0.9), negated, fusion) == NOTHING
+    question = replace(OPEN, question=True)
+    assert fuse(NOTHING, guess("greet", 0.95), question, fusion).intent == "greet"
+    assert fuse(NOTHING, guess("cancel_order", 1.0), question, fusion) == NOTHING
 
 
-def test_an_unsure_close_of_the_lexicon_is_settled_by_the_layer() -> None:
+def test_a_business_object_lets_the_head_route_to_an_order_cancel_but_never_close() -> None:
+    business = replace(OPEN, business=True, evidence=frozenset({"cancel_order"}))
+    assert fuse(NOTHING, guess("cancel", 1.0), business, Fusion()) == NOTHING
+    assert fuse(NOTHING, guess("cancel_order", 0.9), business, Fusion()).intent == "cancel_order"
+    no_verb = replace(business, evidence=frozenset())  # "el pedido de ayer"
+    assert fuse(NOTHING, guess("cancel_order", 1.0), no_verb, Fusion()) == NOTHING
+    blocked = replace(OPEN, blocked=True)  # a conditional
+    assert fuse(NOTHING, guess("cancel_order", 1.0), blocked, Fusion()) == NOTHING
+    assert fuse(NOTHING, guess("cancel", 1.0), blocked, Fusion()) == NOTHING
+
+
+def test_an_unsure_close_of_the_lexicon_is_settled_by_the_head() -> None:
     unsure = IntentResult("none", 0.6, "en", confirm="cancel")
-    assert fuse(unsure, guess("cancel", 0.8), OPEN, Fusion()).intent == "cancel"
+    assert fuse(unsure, guess("cancel", 0.7), OPEN, Fusion()).intent == "cancel"
     assert fuse(unsure, guess("goodbye", 0.99), OPEN, Fusion()) == unsure
 
 
@@ -132,21 +170,33 @@ def test_a_third_language_works_from_its_examples_alone(tmp_path: Path) -> None:
     assert model.guess("esquece tudo isso").intent == "cancel"
 
 
-def test_vectors_are_cached_by_the_examples_hash(tmp_path: Path) -> None:
+def test_the_trained_head_is_cached_by_the_examples_hash(tmp_path: Path) -> None:
     examples = [Example("bye", "goodbye"), Example("cancel", "cancel")]
     first = SemanticModel.build(examples, cache_dir=tmp_path)
-    [cached] = tmp_path.glob("semantic-*.npy")
+    [cached] = tmp_path.glob("semantic-head-*.npz")
 
     class NoEncoding(SentenceEncoder):
         def encode(self, texts):  # type: ignore[no-untyped-def]
             raise AssertionError("the cache should have been read")
 
     second = SemanticModel.build(examples, NoEncoding(tmp_path), cache_dir=tmp_path)
-    assert np.array_equal(first._vectors, second._vectors)
+    assert np.array_equal(first.head.weights, second.head.weights)
     changed = SemanticModel.build([*examples, Example("hi", "greet")], cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("semantic-*.npy"))) == 2
+    assert len(list(tmp_path.glob("semantic-head-*.npz"))) == 2
     assert changed.labels == ("cancel", "goodbye", "greet")
+    weighted = SemanticModel.build(
+        [examples[0], Example("cancel", "cancel", 3.0)], cache_dir=tmp_path
+    )
+    assert len(list(tmp_path.glob("semantic-head-*.npz"))) == 3  # weights are part of the key
+    assert weighted.labels == first.labels
     assert cached.exists()
+
+
+def test_the_head_trains_on_the_tuning_sets_and_never_on_a_held_out_set() -> None:
+    training = load_settings(REPO / "config.yaml", {}).intents_training
+    assert {path.name for path in training} >= {"dev.jsonl", "dev2.jsonl", "dev3.jsonl"}
+    assert not [path for path in training if "holdout" in path.name]
+    assert all(path.is_file() for path in training)
 
 
 def test_the_encoder_maps_its_piece_table_instead_of_holding_it(tmp_path: Path) -> None:
@@ -161,4 +211,129 @@ def test_the_encoder_maps_its_piece_table_instead_of_holding_it(tmp_path: Path) 
 def test_the_encoder_reads_a_bounded_normalized_text() -> None:
     assert encoder_text("  HOLAAAA   Gente ") == "holaa gente"
     assert len(encoder_text("bla " * 100_000)) <= 160
+    assert len(encoder_text("bla " * 100_000).split()) <= MAX_WORDS
     assert encoder_text("Cancel!!") == encoder_text("cancel!!")
+
+
+@pytest.mark.parametrize("text", ["+54 9 351 555 1234", "!!!???...", "😀😀😀 👍", "12/05 18:30hs"])
+def test_a_text_mostly_without_letters_is_not_encoded(text: str) -> None:
+    assert encoder_text(text) == ""
+
+
+def test_the_encoder_reads_at_most_max_pieces_and_matches_the_batch_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.intents import encoder as encoder_module
+
+    encoder = SentenceEncoder(tmp_path)
+    short = "por favor cancelá todo esto"
+    assert np.allclose(encoder.encode_one(short), encoder.encode([short])[0], atol=1e-5)
+    seen: list[int] = []
+    forward = encoder_module._forward
+
+    def spy(backend, rows):  # type: ignore[no-untyped-def]
+        seen.append(rows.shape[0])
+        return forward(backend, rows)
+
+    monkeypatch.setattr(encoder_module, "_forward", spy)
+    rare = " ".join(f"qzx{n}ñw" for n in range(200))
+    vector = encoder.encode_one(encoder_text(rare))
+    assert seen == [encoder_module.MAX_PIECES]
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+
+
+def test_a_missing_training_set_is_skipped_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    examples = [Example("bye", "goodbye"), Example("cancel", "cancel"), Example("hi", "greet")]
+    missing = tmp_path / "gone.jsonl"
+    with caplog.at_level("INFO", logger="bot.intents.classifier"):
+        classifier = IntentClassifier.from_directory(
+            INTENTS,
+            LANGUAGES,
+            learned=True,
+            training=examples,
+            training_sets=[missing],
+            cache_dir=tmp_path,
+        )
+    assert f"intent training set {missing} not found: skipped" in caplog.text
+    assert classifier.classify("hola", "es").intent == "greet"
+
+
+def test_labelled_messages_train_the_head_beside_the_files(tmp_path: Path) -> None:
+    labelled = tmp_path / "tuning.jsonl"
+    labelled.write_text('{"text": "zorblax", "intent": "greet", "lang": "en"}\n', encoding="utf-8")
+    examples = [Example("bye", "goodbye"), Example("cancel", "cancel"), Example("hi", "greet")]
+    classifier = IntentClassifier.from_directory(
+        INTENTS,
+        LANGUAGES,
+        learned=True,
+        training=examples,
+        training_sets=[labelled],
+        cache_dir=tmp_path,
+    )
+    without = IntentClassifier.from_directory(
+        INTENTS, LANGUAGES, learned=True, training=examples, cache_dir=tmp_path
+    )
+    assert classifier._learned is not None and without._learned is not None
+    trained, plain = classifier._learned.guess("zorblax"), without._learned.guess("zorblax")
+    assert trained.intent == "greet"
+    assert (plain.intent, plain.probability) != (trained.intent, trained.probability)
+
+
+class _Spy:
+    """Counts the texts a semantic model is asked about."""
+
+    def __init__(self, model: SemanticModel) -> None:
+        self.model = model
+        self.texts: list[str] = []
+
+    def guess(self, text: str) -> Guess:
+        self.texts.append(text)
+        return self.model.guess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("soy Martín", False),  # a slot answer: a name
+        ("mi mail es ana@empresa.com", False),  # an address
+        ("gracias", False),  # all fillers
+        ("¿puedo cancelar después?", False),  # a question vetoed a close
+        ("bye", False),  # the lexicon is sure
+        ("scrap the entire thing", True),  # the lexicon acted on nothing
+        ("how has your week been going?", True),  # a question without closing words
+        ("I need to cancel the session on Thursday", True),  # a close among other words
+    ],
+)
+def test_the_encoder_runs_only_where_the_head_may_be_heard(
+    classifier: IntentClassifier, text: str, asked: bool
+) -> None:
+    assert classifier._learned is not None
+    spy = _Spy(classifier._learned)
+    twin = classifier.with_semantic(spy)  # type: ignore[arg-type]
+    twin.classify(text, "es" if "ñ" in text or "¿" in text or "soy" in text else "en")
+    assert bool(spy.texts) is asked
+
+
+def test_a_negated_opt_out_is_understood_and_a_negated_contrast_is_not(
+    lexicon: IntentClassifier, classifier: IntentClassifier
+) -> None:
+    assert lexicon.classify("ya no me escriban a este número", "es").intent == "none"
+    assert classifier.classify("ya no me escriban a este número", "es").intent == "opt_out"
+    for text, lang in [("no, no me des de baja", "es"), ("no, don't unsubscribe me", "en")]:
+        result = classifier.classify(text, lang)
+        assert (result.intent, result.confirm) == ("none", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("pedido", "es"), ("mi pedido", "es"), ("el pedido de ayer", "es"), ("my order", "en")],
+)
+def test_naming_an_order_is_not_cancelling_it(
+    classifier: IntentClassifier, text: str, lang: str
+) -> None:
+    """The head links order nouns to ``cancel_order``; it may route there only when one of
+    the intent's action words ("cancel", "void", "anular") is in the message ("pedido" is the
+    order flow's keyword)."""
+    assert classifier.classify(text, lang).intent == "none"

@@ -1,0 +1,186 @@
+"""Cross-validated figures of the semantic layer's head on the labelled tuning sets.
+
+The head trains on the intent files' examples and the tuning sets (``config.yaml``
+``intents.training``), so its score on those sets is not a measure. Here each tuning set's
+messages are split into ``--folds`` folds (a fixed seed); the head of fold ``k`` trains on
+the files and every other fold and classifies fold ``k`` with the whole classifier (lexicon,
+guards, fusion). Each set's figures are then computed from its out-of-fold answers, as
+``bot eval`` computes them. Sets named with ``--extra`` (the old held-out set) are scored
+with the head trained on everything, never trained on.
+
+    python -m bench.intents_cv [--folds 5] [--extra tests/data/intents/holdout.jsonl]
+
+Prints, per set: macro-F1, false closes, missed closes, business closes, and the share of
+messages that reached the encoder; the lexicon alone beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from bot.config import load_settings
+from bot.intents import IntentClassifier
+from bot.intents.data import load_language_file
+from bot.intents.evaluation import Report, evaluate
+from bot.intents.head import SoftmaxHead
+from bot.intents.labelled import LabelledMessage, load_labelled
+from bot.intents.result import IntentResult
+from bot.intents.semantic import (
+    Fusion,
+    SemanticModel,
+    example_vectors,
+    examples_from_files,
+    examples_from_messages,
+    training_weights,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class _Counting:
+    """Counts the texts that reach the encoder."""
+
+    model: SemanticModel
+    calls: int = 0
+
+    def guess(self, text: str):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return self.model.guess(text)
+
+
+def line(name: str, report: Report, encoded: int | None = None) -> str:
+    """One row of figures for ``report``."""
+    share = f"  encoder {encoded / report.total:5.1%}" if encoded is not None else ""
+    business = (
+        f"  business {report.business_closes}/{report.business_total}"
+        if report.business_total
+        else ""
+    )
+    return (
+        f"{name:<28} F1 {report.macro_f1:.3f}  false {report.false_closes}/"
+        f"{report.false_close_total}  missed {report.missed_closes}{business}"
+        f"  asked {report.asked_closes}+{report.asked_others}{share}"
+    )
+
+
+def run(
+    folds: int,
+    extra: Sequence[Path],
+    fusions: Sequence[Fusion],
+    seed: int = 0,
+    show: bool = False,
+    errors: bool = False,
+) -> list[str]:
+    """Out-of-fold figures per tuning set and fusion setting; lines to print."""
+    settings = load_settings(REPO / "config.yaml", {})
+    languages = settings.languages
+    base = IntentClassifier.from_directory(
+        settings.intents_dir,
+        languages,
+        threshold=settings.intent_threshold,
+        learned=True,
+        training_sets=settings.intents_training,
+        cache_dir=settings.cache_dir,
+    )
+    model = base._learned
+    assert model is not None
+    encoder = model._encoder
+    files = [load_language_file(settings.intents_dir / f"{c}.yaml", c) for c in languages]
+    file_examples = examples_from_files(files)
+    sets = {path.stem: load_labelled(path) for path in settings.intents_training}
+    messages = [(name, m) for name, ms in sets.items() for m in ms]
+    message_examples = examples_from_messages(m for _, m in messages)
+    examples = [*file_examples, *message_examples]
+    vectors = example_vectors(examples, encoder, settings.cache_dir)
+    weights = training_weights(examples)
+    labels = [e.label for e in examples]
+    n_files = len(file_examples)
+    fold_of = np.random.default_rng(seed).integers(0, folds, len(messages))
+    out: list[str] = []
+    lexicon = base.with_semantic(None)
+    for name, ms in sets.items():
+        out.append(line(f"{name} lexicon", _eval(lexicon, ms)))
+    heads = []
+    for k in range(folds):
+        keep = np.concatenate([np.ones(n_files, bool), fold_of != k])
+        head = SoftmaxHead.train(
+            vectors[keep], [y for y, kept in zip(labels, keep, strict=True) if kept], weights[keep]
+        )
+        heads.append(SemanticModel(encoder, head))
+    full = SemanticModel(encoder, SoftmaxHead.train(vectors, labels, weights))
+    for fusion in fusions:
+        out.append(f"-- {fusion}")
+        answers: dict[int, IntentResult] = {}
+        encoded: dict[str, int] = {}
+        for k, semantic in enumerate(heads):
+            counting = _Counting(semantic)
+            clf = base.with_semantic(semantic)
+            clf._learned = counting  # type: ignore[assignment]
+            clf._fusion = fusion
+            for i, (name, m) in enumerate(messages):
+                if fold_of[i] == k:
+                    before = counting.calls
+                    answers[i] = clf.classify(m.text, m.lang)
+                    encoded[name] = encoded.get(name, 0) + counting.calls - before
+        by_set: dict[str, dict[int, IntentResult]] = {}
+        for i, (name, m) in enumerate(messages):
+            by_set.setdefault(name, {})[id(m)] = answers[i]
+        for name, ms in sets.items():
+            got = by_set[name]
+            out.append(line(f"{name} cv", evaluate(ms, lambda m, g=got: g[id(m)]), encoded[name]))
+            if errors:
+                for m in ms:
+                    new = got[id(m)]
+                    if new.intent != m.intent:
+                        out.append(
+                            f"  ! {name}:{m.line} {m.intent} -> {new.intent}/{new.confirm}"
+                            f" {m.text!r}"
+                        )
+            if show:
+                for m in ms:
+                    old, new = lexicon.classify(m.text, m.lang), got[id(m)]
+                    if (old.intent, old.confirm) != (new.intent, new.confirm):
+                        mark = "+" if new.intent == m.intent else "~"
+                        mark = "-" if old.intent == m.intent != new.intent else mark
+                        out.append(
+                            f"  {mark} {name}:{m.line} {m.intent}: {old.intent}/{old.confirm} -> "
+                            f"{new.intent}/{new.confirm} {new.confidence:.2f} {m.text!r}"
+                        )
+        clf = base.with_semantic(full)
+        clf._fusion = fusion
+        for path in extra:
+            ms = load_labelled(path)
+            out.append(line(f"{path.stem} (full head)", _eval(clf, ms)))
+    return out
+
+
+def _eval(clf: IntentClassifier, ms: list[LabelledMessage]) -> Report:
+    return evaluate(ms, lambda m: clf.classify(m.text, m.lang))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--extra", type=Path, nargs="*", default=[])
+    parser.add_argument(
+        "--fusion", action="append", default=[], help="k=v,k=v overrides of Fusion (repeatable)"
+    )
+    parser.add_argument("--show", action="store_true", help="list answers the head changed")
+    parser.add_argument("--errors", action="store_true", help="list out-of-fold errors")
+    args = parser.parse_args()
+    fusions = [Fusion()]
+    for spec in args.fusion:
+        values = {k: float(v) for k, v in (item.split("=") for item in spec.split(","))}
+        fusions.append(replace(Fusion(), **values))
+    for row in run(args.folds, args.extra, fusions, show=args.show, errors=args.errors):
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

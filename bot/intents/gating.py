@@ -1,0 +1,147 @@
+"""Where the semantic layer may be heard: what the lexicon's guards say about a message.
+
+The encoder costs about 0.4 ms against the lexicon's 0.05 ms, so it runs only where its
+answer may count (:func:`semantic_view`); the guards keep their veto where they are reliable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.intents.analyzer import Clause, TokenKind
+from bot.intents.model import LanguageModel
+from bot.intents.scoring import BUSINESS_VETO, PAST_VETO, ClauseScore
+from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
+
+Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
+"""Each language model the lexicon tried, with the message's clauses and their scores."""
+
+MAX_EVIDENCE_WORDS = 12
+"""Words of a message whose lemma is looked up for an intent's action words ("anulalo" →
+"anular"); later words count as typed (a bound on the work for a long message)."""
+MAX_SLOT_WORDS = 4
+"""A message this short with a name or an address in it is a slot answer ("soy Martín", "my
+name is Peter", "mi mail es ana@x.com"): the semantic layer is not asked about it."""
+
+
+def semantic_view(
+    seen: Seen, closing: frozenset[str], guarded: frozenset[str]
+) -> LexiconView | None:
+    """What the guards say about the message for the semantic layer, or ``None`` when the
+    layer is not heard at all (and the encoder does not run):
+
+    - a guard vetoed an intent for anything but a business object or a past-time word (a
+      negation, a question, a conditional, a deferral, a noun, a name), or the vetoed
+      phrase's own verb is in the past ("ya anulé ese pedido la semana pasada");
+    - the lexicon's phrases (fillers, anti-examples) explain every word ("gracias", "ok");
+    - no word is one of the language's own ("Juan Carlos", an email address);
+    - a message of one word ("todo": :data:`~bot.intents.semantic.MIN_WORDS`), or a guard
+      word in a message of fewer than :data:`MIN_CAUTIOUS_WORDS` words ("ya no");
+    - a business object named with at most a word more ("pedido", "my order": the order
+      flow's keyword, not a cancel);
+    - a slot answer of at most :data:`MAX_SLOT_WORDS` words ("soy Martín").
+
+    Else the view says which guards hold (:class:`~bot.intents.semantic.LexiconView`).
+    """
+    if not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
+        return None
+    question = business = blocked = cautious = past = request = vetoed_business = False
+    for model, clauses, clause_scores in seen:
+        if all(explained(c, s) for c, s in zip(clauses, clause_scores, strict=True)):
+            return None
+        for clause, score in zip(clauses, clause_scores, strict=True):
+            for intent, reason in score.vetoes.items():
+                if reason == BUSINESS_VETO:
+                    business = vetoed_business = True
+                elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):
+                    past = True  # a past-time word: "the order I placed yesterday, cancel it"
+                else:
+                    return None  # incl. the intent's own verb in the past: "ya anulé ese pedido"
+        index = model.index
+        for clause in clauses:
+            tokens = clause.tokens
+            if index.request_openers.starts_at(tokens, 0):
+                request = True  # "can you call it off please", "¿me lo anulás?"
+            elif clause.is_question:
+                question = True
+            for i in range(len(tokens)):
+                if index.business_objects.starts_at(tokens, i):
+                    business = True
+                if index.conditionals.starts_at(tokens, i):
+                    blocked = True
+                elif index.past.starts_at(tokens, i):
+                    past = True  # "we stopped using it last year": a report, never a close
+                elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(tokens, i):
+                    cautious = True
+    words = sum(len(clause.tokens) for clause in seen[0][1])
+    if words < MIN_WORDS or ((cautious or past) and words < MIN_CAUTIOUS_WORDS):
+        return None
+    if words <= MAX_SLOT_WORDS and _slot_answer(seen[0][0], seen[0][1]):
+        return None
+    if business and not vetoed_business and words < MIN_CAUTIOUS_WORDS:
+        return None  # a business object named alone ("pedido", "my order") is no request
+    model, clauses = seen[0][0], seen[0][1]
+    typed = [t for clause in clauses for t in clause.tokens if t.kind is TokenKind.WORD]
+    said = {  # lemmas of the first words only: a new word's lemma costs a lookup
+        form
+        for n, token in enumerate(typed)
+        for form in (
+            (token.norm, model.index.resolve(token).lemma)
+            if n < MAX_EVIDENCE_WORDS
+            else (token.norm,)
+        )
+    }
+    evidence = frozenset(
+        intent for intent in guarded - closing if model.action_words.get(intent, frozenset()) & said
+    )
+    return LexiconView(
+        closing, guarded, blocked, question, business, cautious, past, request, evidence
+    )
+
+
+def _past_verb(model: LanguageModel, clause: Clause, score: ClauseScore, intent: str) -> bool:
+    """True when a word of one of ``intent``'s phrases in the clause is a past form ("ya
+    anulé ese pedido la semana pasada", "I cancelled my order last week")."""
+    index = model.index
+    tokens = clause.tokens
+    return any(
+        index.past_form(
+            tokens[i].orth, index.resolve(tokens[i]).lemma, tokens[i - 1].norm if i else None
+        )
+        for span in score.spans
+        if span.entry.intent == intent
+        for i in range(span.start, min(span.end, len(tokens)))
+        if tokens[i].kind is TokenKind.WORD
+    )
+
+
+def _slot_answer(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
+    """True when a token is an email address or URL, or a word after the first is
+    capitalized and not one of the language's own (a name: "soy Martín", "it's Jessica")."""
+    lexicon = model.lexicon
+    tokens = [token for clause in clauses for token in clause.tokens]
+    return any(
+        token.kind is TokenKind.OTHER
+        or (n > 0 and token.capital and token.norm.lower() not in lexicon)
+        for n, token in enumerate(tokens)
+    )
+
+
+def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
+    """True when a word of the message is one of the language's own (a stop word, a word of
+    the intent file): a name, an email address or a number alone tells the encoder nothing
+    worth its time ("Juan Carlos", "ana@x.com", "+54 9 351")."""
+    lexicon = model.lexicon
+    return any(
+        token.kind is TokenKind.WORD and token.norm.lower() in lexicon
+        for clause in clauses
+        for token in clause.tokens
+    )
+
+
+def explained(clause: Clause, score: ClauseScore) -> bool:
+    """True when the clause's phrases (fillers and anti-examples included) cover every word."""
+    covered = {i for span in score.spans for i in range(span.start, span.end)}
+    return all(
+        i in covered for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
+    )
