@@ -12,6 +12,8 @@ GOODBYE = "goodbye"
 CANCEL = "cancel"
 OPT_OUT = "opt_out"
 """The user wants no more messages from the business at all (WhatsApp's opt-out)."""
+HANDOFF = "handoff"
+"""The user asks for a person: the bot steps aside for up to a day (docs/handoff.md)."""
 
 CLOSING_INTENTS: frozenset[str] = frozenset({GOODBYE, CANCEL})
 """Intents that end a conversation; guarded against questions, conditionals and free text."""

@@ -42,7 +42,7 @@ from bot.intents.head import SoftmaxHead, TrainingSettings
 from bot.intents.labelled import LabelledMessage
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.normalize import prepare
-from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
+from bot.intents.result import CANCEL, GOODBYE, HANDOFF, NONE_INTENT, OPT_OUT, IntentResult
 
 MAX_PER_INTENT = 600
 """Most expanded examples of one intent and language trained on (every k-th one, in file
@@ -327,8 +327,8 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     - A close in a question or beside a guard word (negation, deferral, past): asked about
       from ``cautious`` (goodbye and cancel only), never acted on. Another guarded intent
       in a question: the lexicon's result.
-    - Else a close is acted on from ``close`` and asked about from ``ask``; another intent
-      is acted on from ``act``.
+    - Else a close is acted on from ``close`` and asked about from ``ask``; a handoff is
+      acted on from ``close`` too; another intent is acted on from ``act``.
     """
     if lexical.intent != NONE_INTENT:
         return lexical
@@ -355,7 +355,10 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         return lexical
     if intent in view.guarded and (view.question or intent not in view.evidence):
         return lexical
-    return _acted(lexical, intent, p) if p >= fusion.act else lexical
+    # A handoff silences the bot for up to a day: the head needs a close's certainty for it
+    # ("I need support" names the support flow's keyword, not a person).
+    needed = fusion.close if intent == HANDOFF else fusion.act
+    return _acted(lexical, intent, p) if p >= needed else lexical
 
 
 def doubt(

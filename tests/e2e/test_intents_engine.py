@@ -208,7 +208,7 @@ async def test_opt_out_stops_proactive_messages_until_the_user_opts_back_in(
 
 # --- the semantic layer (issue #14, "understanding that generalizes") --------------------------
 
-ENCODER_BYE = "que te vaya re bien"
+ENCODER_BYE = "que te vaya lindo"
 """A goodbye no phrase of ``intents/es.yaml`` matches: only the semantic layer's head knows it
 (p ≈ 0.99 of goodbye)."""
 BUSINESS_CANCEL_EN = "I have to cancel my booking for Friday"
