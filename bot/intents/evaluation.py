@@ -68,7 +68,10 @@ class Report:
     Attributes:
         labels: Every intent seen as gold or prediction, sorted, ``"none"`` last.
         per_intent: Label → its metrics.
-        macro_f1: Unweighted mean F1 over ``labels`` (``"none"`` included).
+        macro_f1: Unweighted mean F1 over the labels the file uses (``"none"`` included). A
+            predicted intent the file has no label for (``handoff`` on a set written before
+            it) is an error of the gold label's recall, not a class of F1 0 of its own; see
+            ``unlabelled``.
         accuracy: Share of messages classified exactly right.
         confusion: ``confusion[gold][predicted]`` = message count.
         false_close_rate: Share of greet/none messages classified as goodbye or cancel.
@@ -85,6 +88,7 @@ class Report:
             gets a yes/no question, not a silent miss; ``missed_closes - missed_asked`` are
             missed without asking.
         also_found: Intents of ``also`` that the classifier ranked; ``also_total`` of them.
+        unlabelled: Predicted intents the file never uses as a label → how many times.
     """
 
     labels: tuple[str, ...]
@@ -104,6 +108,7 @@ class Report:
     missed_asked: int = 0
     also_found: int = 0
     also_total: int = 0
+    unlabelled: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -171,7 +176,7 @@ def evaluate(
     return Report(
         labels=labels,
         per_intent=per_intent,
-        macro_f1=sum(m.f1 for m in per_intent.values()) / len(labels) if labels else 0.0,
+        macro_f1=sum(per_intent[label].f1 for label in gold) / len(gold) if gold else 0.0,
         accuracy=sum(hits.values()) / len(pairs) if pairs else 0.0,
         confusion=confusion,
         false_close_rate=false_closes / len(sources) if sources else 0.0,
@@ -186,6 +191,7 @@ def evaluate(
         missed_asked=missed_asked,
         also_found=sum(also),
         also_total=len(also),
+        unlabelled={label: n for label, n in predicted.items() if label not in gold},
     )
 
 
@@ -331,6 +337,12 @@ def format_report(report: Report, title: str) -> str:
         f"missed closes     {report.missed_closes} goodbye/cancel messages classified as none "
         "of goodbye, cancel, opt_out",
     ]
+    if report.unlabelled:
+        named = ", ".join(f"{label} {n}" for label, n in sorted(report.unlabelled.items()))
+        lines.append(
+            f"unlabelled        predicted intents the file has no label for (errors, not in "
+            f"macro-F1): {named}"
+        )
     if report.business_total:
         lines.append(
             f"business closes   {report.business_closes} of {report.business_total} "

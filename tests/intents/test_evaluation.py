@@ -122,11 +122,21 @@ def test_metrics_confusion_and_false_close_rate() -> None:
     assert [m.text for m, _ in report.errors] == ["bus stop", "later"]
 
 
-def test_a_predicted_intent_nobody_expected_counts_against_macro_f1() -> None:
-    report = evaluate([msg("hi", "greet")], lambda m: "request_trial")
+def test_a_predicted_intent_the_file_never_labels_is_an_error_not_a_class() -> None:
+    """A set written before an intent existed (``handoff``) cannot score it as a class: its
+    predictions are errors of the gold label (recall) and are reported as unlabelled."""
+    messages = [msg("hi", "greet"), msg("hello", "greet"), msg("ok", "none")]
+    answers = {"hi": "greet", "hello": "handoff", "ok": "none"}
+    report = evaluate(messages, lambda m: answers[m.text])
 
-    assert report.labels == ("greet", "request_trial")
-    assert report.macro_f1 == 0.0
+    assert report.labels == ("greet", "handoff", "none")
+    assert report.unlabelled == {"handoff": 1}
+    assert report.per_intent["greet"].recall == 0.5
+    assert report.macro_f1 == pytest.approx((2 / 3 + 1.0) / 2)  # greet and none only
+    assert report.accuracy == pytest.approx(2 / 3)
+    assert "unlabelled        predicted intents the file has no label for" in format_report(
+        report, "set"
+    )
 
 
 def test_format_report_prints_the_table_and_the_figures() -> None:
