@@ -172,18 +172,22 @@ class RedisOutbox(RedisConnection, OutboxStore):
     ) -> Any:
         """The compare-and-set script of message ``name``; ``args``: as-read, new, id, next
         attempt. The provider id's statuses key (:mod:`bot.sessions.redis.statuses`) is
-        created by the script on one Redis, and just before it on a cluster (it is in its own
-        slot: a status for the id finds it by the id alone)."""
+        created by the script on one Redis, and right after it on a cluster (it is in its own
+        slot: a status finds it by the id alone). Not before: a key whose message a crash
+        left unmarked would make its status look applied, and the send be made again after
+        the interrupted grace; a crash after the mark leaves a settled message whose status
+        creates the key (:meth:`settle_by_status`)."""
         wamid = [redis_keys.provider_message(provider_id)] if provider_id is not None else []
         retention = int(self.retention_s)
         score = marked_score(status)
-        if wamid and self.tags.cluster:
-            await self._wamid(keys=wamid, args=[score, retention])
-            wamid = []
-        return await self._mark(
-            keys=[name, tag + redis_keys.OUTBOX_PENDING, user_outbox or name, *wamid],
+        after = wamid if self.tags.cluster else []  # in its own slot: after the script
+        reply = await self._mark(
+            keys=[name, tag + redis_keys.OUTBOX_PENDING, user_outbox or name, *wamid[len(after) :]],
             args=[*args, retention, score],
         )
+        if after and int(reply[0]) == 1:
+            await self._wamid(keys=after, args=[score, retention])
+        return reply
 
     async def mark_outbound(
         self,
@@ -250,12 +254,14 @@ class RedisOutbox(RedisConnection, OutboxStore):
             if not raw:
                 return None
             m = message_of(raw)
-            if (
-                m.direction is not Direction.OUT
-                or m.key.bot_id != bot_id
-                or m.status not in OUTBOX_STATES
-                or m.attempts == 0
-            ):
+            if m.direction is not Direction.OUT or m.key.bot_id != bot_id:
+                return None
+            if m.status not in OUTBOX_STATES or m.attempts == 0:
+                if self.tags.cluster and m.provider_id == provider_id:  # see _marked
+                    key = redis_keys.provider_message(provider_id)
+                    await self._wamid(
+                        keys=[key], args=[marked_score(m.status), int(self.retention_s)]
+                    )
                 return None
             before = message_of(raw)
             m.status, m.provider_id, m.next_attempt_at = Delivery.SENT, provider_id, None

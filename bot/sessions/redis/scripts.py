@@ -65,7 +65,7 @@ local current = redis.call('get', KEYS[1])
 if (current or '') ~= ARGV[1] then return {0, current or ''} end
 if current then redis.call('set', KEYS[1], ARGV[2]) end
 if KEYS[4] then
-  redis.call('zadd', KEYS[4], ARGV[6], 'status')
+  redis.call('zadd', KEYS[4], 'GT', ARGV[6], 'status')
   redis.call('expire', KEYS[4], ARGV[5])
 end
 if ARGV[4] == '=' then
@@ -78,7 +78,8 @@ end
 return {1}
 """
 """Compare-and-set of message KEYS[1]: when it still reads ARGV[1] (``''``: absent), write
-ARGV[2] (if present), create the provider id's statuses KEYS[4] (if given; member ``status``
+ARGV[2] (if present), create the provider id's statuses
+KEYS[4] (if given; member ``status``
 scored ARGV[6], see :mod:`bot.sessions.redis.statuses`) for ARGV[5] s, and
 either leave it scheduled as it is (ARGV[4] ``=``), or schedule the next attempt at ARGV[4]
 (epoch s) in the partition's ``outbox:pending``
@@ -100,11 +101,11 @@ return 0
 """User ARGV[1] out of the partition's ``inbox:users`` KEYS[2] when inbox KEYS[1] is empty."""
 
 WAMID = """
-redis.call('zadd', KEYS[1], ARGV[1], 'status')
+redis.call('zadd', KEYS[1], 'GT', ARGV[1], 'status')
 return redis.call('expire', KEYS[1], ARGV[2])
 """
-"""The provider id's statuses KEYS[1]: member ``status`` scored ARGV[1], for ARGV[2] s (on a
-cluster, just before the mark script: the key is in its own slot)."""
+"""The provider id's statuses KEYS[1]: member ``status`` scored ARGV[1] (or left higher), for
+ARGV[2] s (on a cluster, right after the mark script: the key is in its own slot)."""
 
 FAIL = """
 if redis.call('exists', KEYS[1]) == 0 then return 0 end
