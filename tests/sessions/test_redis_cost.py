@@ -11,7 +11,7 @@ import pytest
 from bot.sessions.model import Delivery
 from bot.sessions.redis import RedisStore
 from tests.redis_server import RedisServer
-from tests.sessions.test_store import KEY, outbound, session
+from tests.sessions.test_store import KEY, outbound, session, text_in
 
 
 @pytest.fixture
@@ -110,3 +110,56 @@ async def test_a_status_for_a_message_sent_before_this_layout_is_applied(
     [back] = await store.messages("s1")
     assert (back.status, back.provider_id) == (Delivery.READ, "wamid.old")
     assert KEY.user_id == back.key.user_id
+
+
+async def test_a_send_marks_its_message_without_reading_it_first(store: RedisStore) -> None:
+    """``sending`` then ``sent``: each one script whose compare-and-set is one ``SET ... XX
+    GET`` (no ``GET`` first); a message changed since it was read is put back as it was."""
+    [stored] = await store.commit([session()], [outbound("hola")])
+    assert stored.id is not None
+    async with store.outbox_locks().lock(KEY):
+        [read] = await store.pending_for(KEY, 10)
+        async with Counted(store) as sending:
+            await store.mark_outbound(stored.id, Delivery.SENDING, attempts=1)
+        async with Counted(store) as sent:
+            await store.mark_outbound(stored.id, Delivery.SENT, provider_id="wamid.m")
+    assert read.status is Delivery.PENDING
+    assert sending.by_name == {"evalsha": 1, "set": 1}
+    assert sent.by_name == {"evalsha": 1, "set": 1, "zadd": 1, "expire": 1, "zrem": 2}
+    [back] = await store.messages("s1")
+    assert (back.status, back.provider_id, back.attempts) == (Delivery.SENT, "wamid.m", 1)
+    assert await store.pending_outbound(10) == []
+
+
+async def test_a_mark_over_a_changed_message_leaves_it_as_it_was_and_reads_it_again(
+    store: RedisStore,
+) -> None:
+    [stored] = await store.commit([session()], [outbound("hola")])
+    assert stored.id is not None
+    async with store.outbox_locks().lock(KEY):
+        await store.pending_for(KEY, 10)  # remembered as read
+    changed = (await store.redis.get(f"message:{stored.id}")).replace(
+        '"attempts":0', '"attempts":4'
+    )
+    await store.redis.set(f"message:{stored.id}", changed)  # another worker's change
+    async with Counted(store) as cost:
+        await store.mark_outbound(stored.id, Delivery.SENT, provider_id="wamid.c")
+    assert cost.by_name["evalsha"] == 2  # the first compare failed: applied to what it is now
+    [back] = await store.messages("s1")
+    assert (back.status, back.attempts) == (Delivery.SENT, 4)
+
+
+async def test_a_users_second_queued_message_does_not_add_them_to_inbox_users_again(
+    store: RedisStore,
+) -> None:
+    assert await store.enqueue_inbound(text_in("w0", user="5491155550999"))  # script loaded
+    async with Counted(store) as first:
+        assert await store.enqueue_inbound(text_in("w1", text="uno"))
+    async with Counted(store) as second:
+        assert await store.enqueue_inbound(text_in("w2", text="dos"))
+    assert first.by_name == {"evalsha": 1, "set": 1, "rpush": 1, "sadd": 1}
+    assert second.by_name == {"evalsha": 1, "set": 1, "rpush": 1}
+    assert KEY in await store.inbox_keys(10)
+    async with store.user_locks().lock(KEY):
+        head = await store.next_inbound(KEY)
+    assert head is not None and head.text == "uno"

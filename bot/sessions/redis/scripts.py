@@ -8,14 +8,15 @@ from __future__ import annotations
 
 ENQUEUE = """
 if redis.call('set', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('rpush', KEYS[2], ARGV[2])
-  redis.call('sadd', KEYS[3], ARGV[3])
+  if redis.call('rpush', KEYS[2], ARGV[2]) == 1 then redis.call('sadd', KEYS[3], ARGV[3]) end
   return 1
 end
 return 0
 """
-"""Idempotency key KEYS[1] (ARGV[1] s); when new, message ARGV[2] onto inbox KEYS[2] and
-user ARGV[3] into the partition's ``inbox:users`` KEYS[3]. Returns 1 when queued."""
+"""Idempotency key KEYS[1] (ARGV[1] s); when new, message ARGV[2] onto inbox KEYS[2], and
+when that inbox was empty, user ARGV[3] into the partition's ``inbox:users`` KEYS[3] (a
+user with a non-empty inbox is there already: it is only taken out with an empty inbox,
+:data:`FORGET_IF_EMPTY`). Returns 1 when queued."""
 
 APPLY = """
 for i = 1, tonumber(ARGV[2]) do
@@ -61,9 +62,11 @@ the user last wrote (KEYS[2], ``''``: never) and the ids of the first ARGV[3] pe
 of outbox KEYS[3]; nil when someone holds it."""
 
 MARK = """
-local current = redis.call('get', KEYS[1])
-if (current or '') ~= ARGV[1] then return {0, current or ''} end
-if current then redis.call('set', KEYS[1], ARGV[2]) end
+local current = redis.call('set', KEYS[1], ARGV[2], 'XX', 'GET')
+if (current or '') ~= ARGV[1] then
+  if current then redis.call('set', KEYS[1], current) end
+  return {0, current or ''}
+end
 if KEYS[4] then
   redis.call('zadd', KEYS[4], 'GT', ARGV[6], 'status')
   redis.call('expire', KEYS[4], ARGV[5])
@@ -78,7 +81,8 @@ end
 return {1}
 """
 """Compare-and-set of message KEYS[1]: when it still reads ARGV[1] (``''``: absent), write
-ARGV[2] (if present), create the provider id's statuses
+ARGV[2] (if present; written first, ``SET XX GET``, and put back as it was when it did not
+read ARGV[1]: one command, not a read and a write), create the provider id's statuses
 KEYS[4] (if given; member ``status``
 scored ARGV[6], see :mod:`bot.sessions.redis.statuses`) for ARGV[5] s, and
 either leave it scheduled as it is (ARGV[4] ``=``), or schedule the next attempt at ARGV[4]
