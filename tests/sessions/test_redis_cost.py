@@ -11,7 +11,7 @@ import pytest
 from bot.sessions.model import Delivery
 from bot.sessions.redis import RedisStore
 from tests.redis_server import RedisServer
-from tests.sessions.test_store import KEY, outbound, session, text_in
+from tests.sessions.test_store import KEY, inbound, outbound, session, text_in
 
 
 @pytest.fixture
@@ -163,3 +163,16 @@ async def test_a_users_second_queued_message_does_not_add_them_to_inbox_users_ag
     async with store.user_locks().lock(KEY):
         head = await store.next_inbound(KEY)
     assert head is not None and head.text == "uno"
+
+
+async def test_a_turns_commit_counts_its_messages_in_the_sessions_hset(store: RedisStore) -> None:
+    """The by-id hash's ``messagesIn`` / ``messagesOut`` are written with its other fields
+    (one ``HMGET`` and the ``HSET``), not by an ``HINCRBY`` each."""
+    await store.commit([session()], [inbound("w0"), outbound("hola")])  # script loaded
+    async with Counted(store) as turn:
+        await store.commit([session()], [inbound("w1"), outbound("uno"), outbound("dos")])
+    assert "hincrby" not in turn.by_name
+    assert (turn.by_name["hmget"], turn.by_name["hset"]) == (1, 2)  # by id; the frontends'
+    summary = (await store.message_summaries(["s1"]))["s1"]
+    assert (summary.messages_in, summary.messages_out) == (2, 3)
+    assert await store.redis.hmget("session:id:s1", "messagesIn", "messagesOut") == ["2", "3"]

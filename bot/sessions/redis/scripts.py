@@ -29,7 +29,14 @@ for _, command in ipairs(cjson.decode(ARGV[1])) do
   for i, arg in ipairs(command) do
     if type(arg) == 'table' then command[i] = KEYS[arg[1]] end
   end
-  redis.call(unpack(command))
+  if command[1] == 'hsetcount' then
+    local n = redis.call('hmget', command[2], 'messagesIn', 'messagesOut')
+    redis.call('hset', command[2],
+      'messagesIn', (tonumber(n[1]) or 0) + tonumber(command[3]),
+      'messagesOut', (tonumber(n[2]) or 0) + tonumber(command[4]), unpack(command, 5))
+  else
+    redis.call(unpack(command))
+  end
 end
 local inbox = tonumber(ARGV[3] or '0')
 if inbox > 0 then return redis.call('lindex', KEYS[inbox], 0) or '' end
@@ -38,7 +45,10 @@ return ''
 """Sets each of the first ARGV[2] KEYS (inbound provider ids stored) for ARGV[4] s, and fails
 (returns nil, writes nothing) when one of them exists already. Else runs
 each command of ARGV[1], a JSON array of commands (one argument: redis-py packs a command with
-thousands of arguments slowly) whose key arguments are ``[i]`` for ``KEYS[i]``. Returns the
+thousands of arguments slowly) whose key arguments are ``[i]`` for ``KEYS[i]``; the
+pseudo-command ``hsetcount key in out field value ...`` is an ``HSET`` of the fields that
+also adds ``in`` and ``out`` to the hash's ``messagesIn`` and ``messagesOut`` (read with
+``HMGET``: two commands instead of an ``HSET`` and two ``HINCRBY``). Returns the
 head of inbox ``KEYS[ARGV[3]]`` (``''``: empty, or no inbox given)."""
 
 TAKE_USER = """
