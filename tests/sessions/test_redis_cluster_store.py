@@ -165,3 +165,26 @@ async def test_the_outbox_scan_pages_through_a_busy_partition(store: RedisStore)
         await store.commit([session(key, sid=f"s{n}")], [reply])
     due = await store.pending_outbound(500, due_by=T0)
     assert sorted(m.text or "" for m in due) == sorted(f"r{n}" for n in range(20))
+
+
+async def test_a_crash_between_a_sends_mark_and_its_wamid_key_neither_resends_nor_loses_it(
+    store: RedisStore,
+) -> None:
+    """On a cluster ``wamid:{id}`` is in its own slot, written right after the mark script.
+    A worker killed in between leaves a message marked ``sent`` without it: its first
+    status (naming our id) finds the message settled and creates the key, so the later
+    statuses apply; a key is never there before its message is marked (its status would
+    look applied, and the send be made again after the interrupted grace)."""
+    [stored] = await store.commit([session()], [outbound("hola")])
+    assert stored.id is not None
+    await store.mark_outbound(stored.id, Delivery.SENDING, attempts=1)
+    assert not await store.redis.exists("wamid:wamid.k")
+    await store.mark_outbound(stored.id, Delivery.SENT, provider_id="wamid.k")
+    assert await store.redis.exists("wamid:wamid.k")
+    await store.redis.delete("wamid:wamid.k")  # as if killed before writing it
+    assert not await store.update_delivery("wamid.k", Delivery.SENT)
+    assert await store.settle_by_status(stored.id, "123", "wamid.k") is None  # settled: not resent
+    assert await store.update_delivery("wamid.k", Delivery.DELIVERED)
+    [back] = await store.messages("s1")
+    assert (back.status, back.provider_id) == (Delivery.DELIVERED, "wamid.k")
+    assert await store.pending_outbound(10) == []

@@ -103,6 +103,8 @@ class RedisConnection(SessionLookup):
     _take_sender: BatchedScript
     _mark: BatchedScript
     _opt_out: BatchedScript
+    _fail: BatchedScript
+    _wamid: BatchedScript
 
     def __init__(self, url: str, retention_s: float = 168 * 3600, clock: Clock = utc_now) -> None:
         self.url = url

@@ -317,10 +317,12 @@ class RedisConversation(RedisConnection, ConversationStore):
         retention = str(int(self.retention_s))
         op = script.op
         mirror = self.tags.cluster
+        by_id: dict[str, int] = {}  # a session's by-id hash -> its HSET's place in ops
         for s in sessions:
             hashed = session_hash(s)
             written[s.key] = hashed
             fields = [item for pair in hashed.items() for item in pair]
+            by_id[tag + redis_keys.session_by_id(s.id)] = len(script.ops)
             op("hset", tag + redis_keys.session_by_id(s.id), *fields)
             op("hset", tag + redis_keys.session(s.key), *fields)
             if s.status.is_open and s.expires_at is not None:
@@ -376,7 +378,16 @@ class RedisConversation(RedisConnection, ConversationStore):
         for name, members in lists.items():
             op("rpush", name, *members)
         for (name, counter), n in counts.items():
-            op("hincrby", name, counter, str(n))
+            at = by_id.get(name)
+            if at is None:
+                op("hincrby", name, counter, str(n))
+                continue
+            if script.ops[at][0] == "hset":  # the session's HSET counts its messages too
+                _, key, *fields = script.ops[at]
+                script.ops[at] = ("hsetcount", key, "0", "0", *fields)
+            added = list(script.ops[at])
+            added[2 if counter == "messagesIn" else 3] = str(n)
+            script.ops[at] = tuple(added)
         for name, pairs in scores.items():
             op("zadd", name, *pairs)
         if consumed is not None:

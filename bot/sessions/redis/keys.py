@@ -176,8 +176,10 @@ def pace(lane: str) -> str:
 
 
 def provider_message(provider_id: str) -> str:
-    """``wamid:{providerId}``: string, the outbound message id of a provider message id;
-    expires after the retention period. Read by delivery status updates."""
+    """``wamid:{providerId}``: sorted set, the delivery status of the outbound message sent
+    with that provider message id: member ``status`` scored by its rank, and the error of a
+    ``failed`` one (:mod:`bot.sessions.redis.statuses`); created by the send's result, expires
+    after the retention period. Written by delivery status updates, read with the message."""
     return f"wamid:{provider_id}"
 
 

@@ -29,11 +29,13 @@ from bot.sessions.redis.connection import (
 from bot.sessions.redis.scripts import (
     APPLY,
     ENQUEUE,
+    FAIL,
     FORGET_IF_EMPTY,
     MARK,
     OPT_OUT,
     TAKE_SENDER,
     TAKE_USER,
+    WAMID,
 )
 from bot.sessions.store import DeletedCounts, MaintenanceStore, SessionQuery, StoreUnavailable
 
@@ -151,6 +153,8 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
         self._take_sender = script(TAKE_SENDER)
         self._mark = script(MARK)
         self._opt_out = script(OPT_OUT)
+        self._fail = script(FAIL)
+        self._wamid = script(WAMID)
 
     async def close(self) -> None:
         if self._redis is not None:

@@ -10,7 +10,6 @@ from bot.sessions.locks import UserLocks
 from bot.sessions.model import Delivery, Direction, MessageRecord, SessionKey
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import (
-    RANK,
     epoch_s,
     from_iso,
     id_of,
@@ -30,6 +29,7 @@ from bot.sessions.redis.connection import (
     translate_errors,
 )
 from bot.sessions.redis.slots import RedisSendSlots
+from bot.sessions.redis.statuses import marked_score
 from bot.sessions.slots import SendSlots
 from bot.sessions.store import OutboxStore, StoreUnavailable
 
@@ -161,32 +161,33 @@ class RedisOutbox(RedisConnection, OutboxStore):
             raw = await self.redis.get(self.tags.of(key) + redis_keys.last_inbound(key))
         return from_iso(raw)
 
-    async def _update_message(self, message_id: int, **changes: Any) -> MessageRecord | None:
-        [name] = self._message_names([message_id])
-        raw = await self.redis.get(name)
-        if raw is None:
-            return None
-        m = message_of(raw)
-        for field, value in changes.items():
-            setattr(m, field, value)
-        await self.redis.set(name, message_json(m))
-        return m
-
     async def _marked(
-        self, name: str, tag: str, user_outbox: str, args: list[Any], provider_id: str | None
+        self,
+        name: str,
+        tag: str,
+        user_outbox: str,
+        args: list[Any],
+        provider_id: str | None,
+        status: Delivery,
     ) -> Any:
         """The compare-and-set script of message ``name``; ``args``: as-read, new, id, next
-        attempt. The provider id's key is set by the script on one Redis, and just before it
-        on a cluster (it is in its own slot: a status for the id needs it by the id alone)."""
+        attempt. The provider id's statuses key (:mod:`bot.sessions.redis.statuses`) is
+        created by the script on one Redis, and right after it on a cluster (it is in its own
+        slot: a status finds it by the id alone). Not before: a key whose message a crash
+        left unmarked would make its status look applied, and the send be made again after
+        the interrupted grace; a crash after the mark leaves a settled message whose status
+        creates the key (:meth:`settle_by_status`)."""
         wamid = [redis_keys.provider_message(provider_id)] if provider_id is not None else []
         retention = int(self.retention_s)
-        if wamid and self.tags.cluster:
-            await self.redis.set(wamid[0], args[2], ex=retention)
-            wamid = []
-        return await self._mark(
-            keys=[name, tag + redis_keys.OUTBOX_PENDING, user_outbox or name, *wamid],
-            args=[*args, retention],
+        score = marked_score(status)
+        after = wamid if self.tags.cluster else []  # in its own slot: after the script
+        reply = await self._mark(
+            keys=[name, tag + redis_keys.OUTBOX_PENDING, user_outbox or name, *wamid[len(after) :]],
+            args=[*args, retention, score],
         )
+        if after and int(reply[0]) == 1:
+            await self._wamid(keys=after, args=[score, retention])
+        return reply
 
     async def mark_outbound(
         self,
@@ -231,6 +232,7 @@ class RedisOutbox(RedisConnection, OutboxStore):
                 user_outbox,
                 [raw, new, member, score if status in OUTBOX_STATES else ""],
                 provider_id,
+                status,
             )
             if int(reply[0]) == 1:
                 if m is not None and status is Delivery.SENDING:  # its result comes next
@@ -252,47 +254,28 @@ class RedisOutbox(RedisConnection, OutboxStore):
             if not raw:
                 return None
             m = message_of(raw)
-            if (
-                m.direction is not Direction.OUT
-                or m.key.bot_id != bot_id
-                or m.status not in OUTBOX_STATES
-                or m.attempts == 0
-            ):
+            if m.direction is not Direction.OUT or m.key.bot_id != bot_id:
+                return None
+            if m.status not in OUTBOX_STATES or m.attempts == 0:
+                if self.tags.cluster and m.provider_id == provider_id:  # see _marked
+                    key = redis_keys.provider_message(provider_id)
+                    await self._wamid(
+                        keys=[key], args=[marked_score(m.status), int(self.retention_s)]
+                    )
                 return None
             before = message_of(raw)
             m.status, m.provider_id, m.next_attempt_at = Delivery.SENT, provider_id, None
             m.error_code = m.error_detail = None
             new = message_json(m)
             reply = await self._marked(
-                name, tag, tag + redis_keys.user_outbox(m.key), [raw, new, member, ""], provider_id
+                name,
+                tag,
+                tag + redis_keys.user_outbox(m.key),
+                [raw, new, member, ""],
+                provider_id,
+                Delivery.SENT,
             )
             if int(reply[0]) == 1:
                 self._pending.pop(m.key, None)
                 return before
         raise StoreUnavailable(f"redis: message {message_id} kept changing while settled")
-
-    async def update_delivery(
-        self,
-        provider_id: str,
-        status: Delivery,
-        error_code: int | None = None,
-        error_detail: str | None = None,
-    ) -> bool:
-        message_id = await self.redis.get(redis_keys.provider_message(provider_id))
-        if message_id is None:
-            return False
-        self._read.pop(int(message_id), None)
-        [name] = self._message_names([message_id])
-        raw = await self.redis.get(name)
-        if raw is None:
-            return False
-        current = message_of(raw)
-        if status is not Delivery.FAILED and RANK.get(current.status, 99) >= RANK.get(status, 0):
-            return True
-        await self._update_message(
-            int(message_id),
-            status=status,
-            error_code=error_code if error_code is not None else current.error_code,
-            error_detail=error_detail if error_detail is not None else current.error_detail,
-        )
-        return True

@@ -9,7 +9,8 @@ from datetime import datetime
 from bot.sessions.model import MessageRecord, Session
 from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.codec import hour_start, message_of
-from bot.sessions.redis.connection import STEP_BATCH, STEP_TAIL, RedisConnection, translate_errors
+from bot.sessions.redis.connection import STEP_BATCH, STEP_TAIL, translate_errors
+from bot.sessions.redis.statuses import RedisStatuses
 from bot.sessions.store import (
     FlowStats,
     HandoffCount,
@@ -23,7 +24,7 @@ from bot.sessions.store import (
 
 
 @translate_errors
-class RedisQueries(RedisConnection, QueryStore):
+class RedisQueries(RedisStatuses, QueryStore):
     """:class:`~bot.sessions.store.QueryStore` on Redis."""
 
     async def list_sessions(self, query: SessionQuery) -> list[Session]:
@@ -99,7 +100,7 @@ class RedisQueries(RedisConnection, QueryStore):
             return []
         ids = await self.redis.lrange(prefix + redis_keys.session_messages(session_id), -limit, -1)
         raws = await self._mget([prefix + redis_keys.message(i) for i in ids])
-        return [message_of(r) for r in raws if r]
+        return await self._with_statuses([message_of(r) for r in raws if r])
 
     async def message_summaries(self, session_ids: Sequence[str]) -> dict[str, MessageSummary]:
         tags = await self._tags_of(list(dict.fromkeys(session_ids)))
