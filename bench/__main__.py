@@ -12,7 +12,11 @@
    measured basis of the optimization plan in the README;
 7. realistic traffic (:mod:`bench.statuses_report`): Meta's three status webhooks per reply,
    on SQLite beside the echo-bot floor, on one Redis with Redis commands and CPU per inbound
-   message, and where those commands come from.
+   message, and where those commands come from;
+8. Redis Cluster (:mod:`bench.cluster_report`): how a burst spreads over a local cluster of 3
+   masters (keys and commands per master, :mod:`bench.cluster_balance`), and Redis commands
+   and CPU per inbound message with statuses on one Redis and on the cluster
+   (:mod:`bench.redis_cost`).
 
     python -m bench [--quick] [--skip redis,sweeper,...] [--profile]
 
@@ -39,10 +43,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import e2e, procs, profile, statuses_report, workload
+from bench import cluster_report, e2e, procs, profile, statuses_report, workload
 
 RESULTS = procs.REPO / "bench" / "results"
-PARTS = ("e2e", "statuses", "classify", "worst_case", "sweeper", "redis", "store_plan")
+PARTS = (
+    "e2e",
+    "statuses",
+    "classify",
+    "worst_case",
+    "sweeper",
+    "redis",
+    "store_plan",
+    "cluster",
+)
 
 TARGET_HANDLED_PER_S = 2_500
 TARGET_RATIO = 1 / 3
@@ -162,6 +175,13 @@ def run_redis(sizes: e2e.Sizes) -> list[dict[str, Any]]:
         with tempfile.TemporaryDirectory(prefix=f"bench-redis{workers}-") as folder:
             results.append(e2e.redis_run(Path(folder), workers, sizes))
     return results
+
+
+def run_cluster(sizes: e2e.Sizes, quick: bool) -> dict[str, Any]:
+    if shutil.which("redis-server") is None:
+        print("  redis-server is not installed: skipped (apt-get install -y redis-server)")
+        return {}
+    return cluster_report.run_all(sizes, quick)
 
 
 def _run_module(args: list[str]) -> None:
@@ -390,6 +410,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[Row]]]:
             ),
         ]
         sections.append(("End to end: one Redis", table))
+    sections += cluster_report.rows(results.get("cluster"))
     plan = results.get("store_plan")
     if plan:
         sections.append(
@@ -487,6 +508,11 @@ def main(argv: list[str] | None = None) -> None:
             "store_plan",
             "the store's call pattern, now and batched",
             lambda: run_store_plan(args.quick),
+        ),
+        (
+            "cluster",
+            "Redis Cluster: balance over 3 masters; cost with statuses, one Redis and cluster",
+            lambda: run_cluster(sizes, args.quick),
         ),
     ]
     for part, title, step in steps:
