@@ -45,7 +45,7 @@ test: lint typecheck unit
 bench-classify: $(STAMP)
 	$(BIN)/python -m bench.classify
 
-bench: $(STAMP)  # every benchmark of the README's Benchmarks section, about 2 minutes (5 on a busy machine)
+bench: $(STAMP)  # every benchmark of the README's Benchmarks section, about 6 minutes (12 on a busy machine)
 	bash scripts/system-deps.sh redis
 	$(BIN)/python -m bench
 

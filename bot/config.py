@@ -182,7 +182,7 @@ def load_settings(config_path: Path, env: Mapping[str, str]) -> Settings:
         ),
         database_url=str(env_or("DATABASE_URL", store.get("url", "sqlite:///data/bot.db"))),
         intent_threshold=threshold,
-        intents_learned=as_bool("config.yaml: intents.learned", intents.get("learned", False)),
+        intents_learned=as_bool("config.yaml: intents.learned", intents.get("learned", True)),
         intents_training=tuple(base / str(path) for path in intents.get("training") or ()),
         welcome_on_greet=as_bool(
             "config.yaml: behaviour.welcome_on_greet", behaviour.get("welcome_on_greet", True)

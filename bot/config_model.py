@@ -162,8 +162,10 @@ class Settings:
             or ``redis://host:port/db`` for several workers on one Redis, or
             ``redis+cluster://host:port[,host:port...]`` on a Redis Cluster.
         intent_threshold: Minimum confidence (0..1) for an intent to count.
-        intents_learned: Train the learned layer (``bot.intents.learned``) at start-up and ask
-            it where the lexicon is unsure (about 1 s more start-up and 20 MB; off by default).
+        intents_learned: Use the semantic layer (``bot.intents.semantic``: a sentence encoder
+            and a head trained on the intent files and ``intents_training``, cached by input
+            hash) where the lexicon is unsure (on by default; about 50 MB and, on a first
+            start without the cache, about 4 s more).
         intents_training: Labelled JSON Lines files the learned layer's head trains on besides
             the intent files (``config.yaml`` ``intents.training``, relative to the config's
             folder; a missing one is skipped, logged at INFO).
@@ -199,7 +201,7 @@ class Settings:
     retention_h: float = 168.0
     database_url: str = "sqlite:///data/bot.db"
     intent_threshold: float = 0.75
-    intents_learned: bool = False
+    intents_learned: bool = True
     intents_training: tuple[Path, ...] = ()
     welcome_on_greet: bool = True
     fallback: str = "help"
