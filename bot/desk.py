@@ -21,6 +21,8 @@ status).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from bot.clock import Clock
@@ -94,6 +96,17 @@ class OperatorDesk(HandoffTurns):
     ) -> list[MessageRecord]:
         raise NotImplementedError  # the engine's
 
+    @asynccontextmanager
+    async def _locked(self, session_id: str) -> AsyncIterator[Session | None]:
+        """The session ``session_id`` re-read under its user's lock (``None``: no such
+        session). The first read only finds the user whose lock to take."""
+        found = await self.store.get(session_id)
+        if found is None:
+            yield None
+            return
+        async with self.locks.lock(found.key):
+            yield await self.store.get(session_id)
+
     async def close_session(
         self, session_id: str, status: Status, reason: str, *, notify: bool = True
     ) -> Session | None:
@@ -115,11 +128,7 @@ class OperatorDesk(HandoffTurns):
         Raises:
             SessionAlreadyClosed: The session is closed.
         """
-        found = await self.store.get(session_id)
-        if found is None:
-            return None
-        async with self.locks.lock(found.key):
-            session = await self.store.get(session_id)
+        async with self._locked(session_id) as session:
             if session is None:
                 return None
             if not session.status.is_open:
@@ -145,11 +154,7 @@ class OperatorDesk(HandoffTurns):
             SessionAlreadyClosed: The session is closed.
             HeldByAnother: Another agent holds it.
         """
-        found = await self.store.get(session_id)
-        if found is None:
-            return None
-        async with self.locks.lock(found.key):
-            session = await self.store.get(session_id)
+        async with self._locked(session_id) as session:
             if session is None:
                 return None
             if not session.status.is_open:
@@ -185,11 +190,7 @@ class OperatorDesk(HandoffTurns):
             NotHandedOff: It is active with the bot (take it first).
             HeldByAnother: Another agent holds it.
         """
-        found = await self.store.get(session_id)
-        if found is None:
-            return None
-        async with self.locks.lock(found.key):
-            session = await self.store.get(session_id)
+        async with self._locked(session_id) as session:
             if session is None:
                 return None
             handoff = self._held(session, agent)
@@ -220,11 +221,7 @@ class OperatorDesk(HandoffTurns):
             NotHandedOff: It is not in handoff.
             HeldByAnother: Another agent holds it.
         """
-        found = await self.store.get(session_id)
-        if found is None:
-            return None
-        async with self.locks.lock(found.key):
-            session = await self.store.get(session_id)
+        async with self._locked(session_id) as session:
             if session is None:
                 return None
             self._held(session, agent)

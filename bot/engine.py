@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Protocol
 
 from bot import confirmation
@@ -35,8 +34,10 @@ from bot.delivery.outbox import Outbox
 from bot.desk import OperatorDesk
 from bot.flows.slots import fold
 from bot.flows.turn import Turn
-from bot.handoff import HANDOFF, USER_REQUEST
+from bot.handoff import USER_REQUEST
+from bot.intents.result import CANCEL, GOODBYE, GREET, HANDOFF
 from bot.metrics import NO_METRICS, Metrics
+from bot.opt_out import opt_in_words, wants_opt_out
 from bot.privacy import mask_phone
 from bot.sessions.events import session_event
 from bot.sessions.locks import UserLocks
@@ -53,37 +54,11 @@ from bot.sessions.store import DuplicateInbound, MessagingStore, StoreUnavailabl
 
 log = logging.getLogger(__name__)
 
-GOODBYE = "goodbye"
-CANCEL = "cancel"
-GREET = "greet"
-OPT_OUT = "opt_out"
-
 CLOSES: dict[str, tuple[Status, CloseReason]] = {
     GOODBYE: (Status.COMPLETED, CloseReason.GOODBYE),
     CANCEL: (Status.CANCELLED, CloseReason.CANCEL),
 }
 """How each closing intent closes a session."""
-
-SMS_CHANNELS = frozenset({"sms"})
-SMS_OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
-"""Twilio's standard opt-out keywords: on SMS a message that is only one of them opts out
-(Twilio itself blocks further messages to that number after them)."""
-TWILIO_OPT_IN_WORDS = frozenset({"start", "unstop"})
-"""Twilio's standard opt-in keywords; with each language's ``opt_in`` list of
-``intents/<lang>.yaml``, a message that is only one of them, from a user who opted out,
-opts back in."""
-
-
-@lru_cache(maxsize=8)
-def _opt_in_words(messages: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
-    """Folded opt-in message -> its language (``None``: Twilio's keywords, or a message
-    several languages list), from the languages' ``(language, message)`` pairs."""
-    words: dict[str, str | None] = dict.fromkeys(TWILIO_OPT_IN_WORDS)
-    for language, text in messages:
-        folded = fold(text)
-        words[folded] = language if words.get(folded, language) == language else None
-    return words
-
 
 class IntentLike(Protocol):
     """What the engine reads of a classification (see :class:`bot.intents.IntentResult`)."""
@@ -308,9 +283,10 @@ class Engine(OperatorDesk):
         if content.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
             turn = await content.runner.answer(session, text, message.payload)
             return self._apply(content, session, turn, now)
-        opt_in = _opt_in_words(content.classifier.opt_in_messages)
-        if fold(text) in opt_in and await self.store.opted_out_at(session.key):
-            session.language = opt_in[fold(text)] or session.language
+        folded = fold(text)
+        opt_in = opt_in_words(content.classifier.opt_in_messages)
+        if folded in opt_in and await self.store.opted_out_at(session.key):
+            session.language = opt_in[folded] or session.language
             return await self._opt_in(content, session, now)
         waiting = content.runner.waiting_step(session)
         expecting_free_text = waiting is not None and waiting.collect is not None
@@ -329,9 +305,7 @@ class Engine(OperatorDesk):
             result.confirm,
         )
         lang = session.language
-        if result.intent == OPT_OUT or (
-            session.key.channel in SMS_CHANNELS and fold(text) in SMS_OPT_OUT_WORDS
-        ):
+        if wants_opt_out(session.key.channel, folded, result.intent):
             return await self._opt_out(content, session, now)
         if result.intent in CLOSES:
             status, reason = CLOSES[result.intent]

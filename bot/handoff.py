@@ -26,15 +26,15 @@ from datetime import datetime
 
 from bot.content import Snapshot
 from bot.flows.slots import fold
+from bot.intents.result import CANCEL, GOODBYE
 from bot.messages import InboundMessage
 from bot.metrics import Metrics
+from bot.opt_out import wants_opt_out
 from bot.privacy import mask_phone
 from bot.sessions.model import CloseReason, MessageRecord, Session, Status
 
 log = logging.getLogger(__name__)
 
-HANDOFF = "handoff"
-"""The built-in intent that asks for a person ("quiero hablar con una persona")."""
 USER_REQUEST = "user_request"
 """Handoff reason when the user asked for a person (the ``handoff`` intent)."""
 AGENT_REASON = "agent"
@@ -42,9 +42,6 @@ AGENT_REASON = "agent"
 CANCEL_FLAG = {"flag": "cancel"}
 """``payload`` of an inbound message that asked to cancel while a person had the session."""
 
-_GOODBYE, _CANCEL, _OPT_OUT = "goodbye", "cancel", "opt_out"
-_SMS_OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
-"""Twilio's opt-out keywords (as the engine's): on SMS they opt out, also in a handoff."""
 
 
 class HandoffTurns:
@@ -115,13 +112,12 @@ class HandoffTurns:
         if session.language is None and result.lang:
             session.language = result.lang
         self.metrics.intent(result.intent)
-        if result.intent == _OPT_OUT or (
-            session.key.channel == "sms" and fold(text) in _SMS_OPT_OUT_WORDS
-        ):
+        folded = fold(text)
+        if wants_opt_out(session.key.channel, folded, result.intent):
             return await self._opt_out(content, session, now)
-        if result.intent == _GOODBYE:
+        if result.intent == GOODBYE:
             return self._close(content, session, Status.COMPLETED, CloseReason.GOODBYE, now)
-        if result.intent == _CANCEL or fold(text) == _CANCEL:
+        if result.intent == CANCEL or folded == CANCEL:
             inbound.payload = dict(CANCEL_FLAG)
             log.info(
                 "user %s asked to cancel; passed to the agent", mask_phone(session.key.user_id)

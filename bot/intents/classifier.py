@@ -88,6 +88,9 @@ class IntentClassifier:
             corrections={code: model.index.corrects for code, model in self._models.items()},
         )
         self._intents = frozenset(name for model in self._models.values() for name in model.specs)
+        self._opt_in = tuple(
+            (code, text) for code, model in self._models.items() for text in model.opt_in
+        )
         self._learned = learned
         self._fusion = fusion or Fusion()
         specs = [spec for model in self._models.values() for spec in model.specs.values()]
@@ -178,7 +181,7 @@ class IntentClassifier:
         """``(language, message)`` for every language's ``opt_in`` messages
         (``intents/<lang>.yaml``, as written): a user who opted out and writes one of them,
         alone, opts back in."""
-        return tuple((code, text) for code, model in self._models.items() for text in model.opt_in)
+        return self._opt_in
 
     @property
     def languages(self) -> tuple[str, ...]:
