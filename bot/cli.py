@@ -259,17 +259,10 @@ def classify(
 
     Quote a message of several words ("quiero una pizza"); --explain prints a report instead.
     """
-    from bot.intents import IntentClassifier
+    from bot.wiring import build_classifier
 
     settings = _settings(config_path, env_file)
-    classifier = IntentClassifier.from_directory(
-        settings.intents_dir,
-        settings.languages,
-        threshold=settings.intent_threshold,
-        learned=settings.intents_learned,
-        training_sets=settings.intents_training,
-        cache_dir=settings.cache_dir,
-    )
+    classifier = build_classifier(settings)
     lines = list(text) if text else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
         if explain:
@@ -303,18 +296,11 @@ def eval_command(
     config_path: Path, env_file: Path, no_hint: bool, errors: bool, data: Path
 ) -> None:
     """Measure the classifier on labelled JSON lines ({"text", "intent", "lang"})."""
-    from bot.intents import IntentClassifier
     from bot.intents.evaluation import format_run, run_eval
+    from bot.wiring import build_classifier
 
     settings = _settings(config_path, env_file)
-    classifier = IntentClassifier.from_directory(
-        settings.intents_dir,
-        settings.languages,
-        threshold=settings.intent_threshold,
-        learned=settings.intents_learned,
-        training_sets=settings.intents_training,
-        cache_dir=settings.cache_dir,
-    )
+    classifier = build_classifier(settings)
     run = run_eval(data, classifier, settings.intents_dir, settings.languages, use_hint=not no_hint)
     click.echo(format_run(run, show_errors=errors))
 

@@ -28,6 +28,24 @@ from bot.sessions.sweeper import Sweeper
 __all__ = ["Content", "Runtime", "build_runtime", "load_content", "mail_actions"]
 
 
+def build_classifier(settings: Settings) -> IntentClassifier:
+    """The intent classifier the settings describe (intent files, languages, threshold, the
+    semantic layer and its training sets, cache folder): the one `bot serve`, `bot
+    classify` and `bot eval` use.
+
+    Raises:
+        DataFileError: An intent file is invalid (``file:line: problem``).
+    """
+    return IntentClassifier.from_directory(
+        settings.intents_dir,
+        settings.languages,
+        threshold=settings.intent_threshold,
+        learned=settings.intents_learned,
+        training_sets=settings.intents_training,
+        cache_dir=settings.cache_dir,
+    )
+
+
 def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Content:
     """Load ``locales/``, ``intents/`` and ``flows/`` for ``settings.languages``.
 
@@ -40,14 +58,7 @@ def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Co
         InvalidFlows: The flow files have problems (all of them, ``file:line:column``).
     """
     locales = Locales.load(settings.locales_dir, settings.languages, settings.default_language)
-    classifier = IntentClassifier.from_directory(
-        settings.intents_dir,
-        settings.languages,
-        threshold=settings.intent_threshold,
-        learned=settings.intents_learned,
-        training_sets=settings.intents_training,
-        cache_dir=settings.cache_dir,
-    )
+    classifier = build_classifier(settings)
     if env is None:
         env = read_environment(None)
     flows = load_flows(settings.flows_dir, locales, classifier.intents, env)

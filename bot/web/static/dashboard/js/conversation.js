@@ -8,7 +8,7 @@ import { html, useEffect, useRef, useState } from "../vendor/preact-htm.js";
 import { api, serverNow } from "./api.js";
 import { duration, reasonLabel, sessionTitle, valueText, when } from "./format.js";
 import { fromStep, handoffReason } from "./handoffs.js";
-import { usePoll, useTicker } from "./hooks.js";
+import { pollWhileVisible, usePoll, useTicker } from "./hooks.js";
 import { ReplyBox, SeatBar, failureText, savedAgent } from "./seat.js";
 import { StatusBadge, Updated } from "./widgets.js";
 
@@ -157,42 +157,28 @@ function useMessages(id) {
   const [state, setState] = useState({ messages: null, error: null });
   const current = useRef([]);
   useEffect(() => {
-    let alive = true;
-    let timer = null;
     current.current = [];
     setState({ messages: null, error: null });
-    const update = (messages) => {
-      current.current = messages;
-      if (alive) setState({ messages, error: null });
-    };
     let loaded = false;
-    async function run() {
-      clearTimeout(timer);
-      if (!document.hidden) {
-        try {
-          if (!loaded) {
-            const session = await api(`sessions/${encodeURIComponent(id)}?limit=${HISTORY}`);
-            loaded = true;
-            update(merged(current.current, session.messages));
-          } else {
-            const after = cursor(current.current);
-            const body = await api(`sessions/${encodeURIComponent(id)}/messages?after=${after}`);
-            update(merged(current.current, body.messages));
-          }
-        } catch (error) {
-          if (alive) setState((old) => ({ ...old, error }));
+    return pollWhileVisible(async (alive) => {
+      const update = (messages) => {
+        current.current = messages;
+        if (alive()) setState({ messages, error: null });
+      };
+      try {
+        if (!loaded) {
+          const session = await api(`sessions/${encodeURIComponent(id)}?limit=${HISTORY}`);
+          loaded = true;
+          update(merged(current.current, session.messages));
+        } else {
+          const after = cursor(current.current);
+          const body = await api(`sessions/${encodeURIComponent(id)}/messages?after=${after}`);
+          update(merged(current.current, body.messages));
         }
+      } catch (error) {
+        if (alive()) setState((old) => ({ ...old, error }));
       }
-      if (alive) timer = setTimeout(run, MESSAGES_POLL_MS);
-    }
-    const onVisible = () => !document.hidden && run();
-    document.addEventListener("visibilitychange", onVisible);
-    run();
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-      document.removeEventListener("visibilitychange", onVisible);
-    };
+    }, MESSAGES_POLL_MS);
   }, [id]);
   const set = (messages) => {
     current.current = messages;

@@ -5,7 +5,7 @@
 import { html, useEffect, useRef, useState } from "../vendor/preact-htm.js";
 import { api, serverNow } from "./api.js";
 import { duration, sessionTitle, when } from "./format.js";
-import { go, useTicker } from "./hooks.js";
+import { go, pollWhileVisible, useTicker } from "./hooks.js";
 import { Updated } from "./widgets.js";
 
 export const QUEUE_POLL_MS = 2000;
@@ -31,44 +31,30 @@ export function useHandoffQueue(intervalMs = QUEUE_POLL_MS) {
   const [state, setState] = useState({ items: null, total: 0, waiting: 0, error: null, updatedAt: null });
   const known = useRef(new Map());
   useEffect(() => {
-    let alive = true;
-    let timer = null;
     let since = null;
-    async function run() {
-      clearTimeout(timer);
-      if (!document.hidden) {
-        try {
-          const query = since ? `?since=${encodeURIComponent(since)}` : "";
-          const body = await api(`handoffs${query}`);
-          const map = known.current;
-          for (const item of body.handoffs) map.set(item.session_id, item);
-          const present = new Set(body.ids);
-          for (const id of [...map.keys()]) if (!present.has(id)) map.delete(id);
-          since = new Date(Date.parse(body.now) - OVERLAP_MS).toISOString();
-          const items = [...map.values()].sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
-          if (alive) {
-            setState({
-              items,
-              total: body.total,
-              waiting: items.filter((i) => !i.agent).length,
-              error: null,
-              updatedAt: new Date(),
-            });
-          }
-        } catch (error) {
-          if (alive) setState((old) => ({ ...old, error }));
+    return pollWhileVisible(async (alive) => {
+      try {
+        const query = since ? `?since=${encodeURIComponent(since)}` : "";
+        const body = await api(`handoffs${query}`);
+        const map = known.current;
+        for (const item of body.handoffs) map.set(item.session_id, item);
+        const present = new Set(body.ids);
+        for (const id of [...map.keys()]) if (!present.has(id)) map.delete(id);
+        since = new Date(Date.parse(body.now) - OVERLAP_MS).toISOString();
+        const items = [...map.values()].sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
+        if (alive()) {
+          setState({
+            items,
+            total: body.total,
+            waiting: items.filter((i) => !i.agent).length,
+            error: null,
+            updatedAt: new Date(),
+          });
         }
+      } catch (error) {
+        if (alive()) setState((old) => ({ ...old, error }));
       }
-      if (alive) timer = setTimeout(run, intervalMs);
-    }
-    const onVisible = () => !document.hidden && run();
-    document.addEventListener("visibilitychange", onVisible);
-    run();
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-      document.removeEventListener("visibilitychange", onVisible);
-    };
+    }, intervalMs);
   }, [intervalMs]);
   return state;
 }

@@ -4,6 +4,29 @@ import { useEffect, useState } from "../vendor/preact-htm.js";
 export const POLL_MS = 2500;
 
 /**
+ * Run `step(alive)` now and every `intervalMs` while the tab is visible (and at once when it
+ * comes back); `alive()` turns false once stopped. Returns the stop function, for an effect's
+ * cleanup. `step` catches its own errors.
+ */
+export function pollWhileVisible(step, intervalMs) {
+  let alive = true;
+  let timer = null;
+  async function run() {
+    clearTimeout(timer);
+    if (!document.hidden) await step(() => alive);
+    if (alive) timer = setTimeout(run, intervalMs);
+  }
+  const onVisible = () => !document.hidden && run();
+  document.addEventListener("visibilitychange", onVisible);
+  run();
+  return () => {
+    alive = false;
+    clearTimeout(timer);
+    document.removeEventListener("visibilitychange", onVisible);
+  };
+}
+
+/**
  * Call `load()` now and every `intervalMs` while the tab is visible (and at once when it comes
  * back), restarting when `deps` change. Returns [{data, error, updatedAt}, refresh].
  * Old data is dropped when `deps` change, so a new filter never shows the previous rows.
@@ -11,30 +34,18 @@ export const POLL_MS = 2500;
 export function usePoll(load, deps, intervalMs = POLL_MS) {
   const [state, setState] = useState({ data: null, error: null, updatedAt: null });
   const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let alive = true;
-    let timer = null;
-    async function run() {
-      clearTimeout(timer);
-      if (!document.hidden) {
+  useEffect(
+    () =>
+      pollWhileVisible(async (alive) => {
         try {
           const data = await load();
-          if (alive) setState({ data, error: null, updatedAt: new Date() });
+          if (alive()) setState({ data, error: null, updatedAt: new Date() });
         } catch (error) {
-          if (alive) setState((old) => ({ ...old, error }));
+          if (alive()) setState((old) => ({ ...old, error }));
         }
-      }
-      if (alive) timer = setTimeout(run, intervalMs);
-    }
-    const onVisible = () => !document.hidden && run();
-    document.addEventListener("visibilitychange", onVisible);
-    run();
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-      document.removeEventListener("visibilitychange", onVisible);
-    };
-  }, [...deps, tick]);
+      }, intervalMs),
+    [...deps, tick],
+  );
   useEffect(() => setState({ data: null, error: null, updatedAt: null }), deps);
   return [state, () => setTick((n) => n + 1)];
 }
