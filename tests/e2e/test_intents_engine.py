@@ -26,14 +26,13 @@ import pytest_asyncio
 from bot.confirmation import CONFIRM_NO, CONFIRM_YES
 from bot.locales import Locales
 from tests.conftest import REPO
-from tests.e2e.server import APP_SECRET, BotServer
-from tests.fakes.cloud_payloads import envelope, interactive_reply, signed, text_message
-from tests.fakes.graph_api import FakeGraphAPI, RecordedSend
+from tests.e2e.chat import say, sent, session_of, tap, texts
+from tests.e2e.server import BotServer
+from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.http_action import FakeActionAPI
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PHONE_ID = "1234567890"
 LOCALES = Locales.load(REPO / "locales", ["es", "en"], "es")
 UNSURE_BYE = "bueno, creo que con eso estaría"
 """A closing phrase the classifier is unsure of (``confirm: goodbye``)."""
@@ -63,41 +62,6 @@ async def server(
     await bot.start()
     yield bot
     assert await bot.stop() == 0, bot.log()
-
-
-async def post(server: BotServer, value: dict[str, Any]) -> None:
-    body, headers = signed(envelope(value), APP_SECRET)
-    status, _ = await server.post(body, headers)
-    assert status == 200
-
-
-async def say(server: BotServer, user: str, text: str) -> None:
-    await post(server, text_message(text, wa_id=user, phone_number_id=PHONE_ID))
-
-
-async def tap(server: BotServer, user: str, reply_id: str, title: str) -> None:
-    await post(server, interactive_reply(reply_id, title, wa_id=user, phone_number_id=PHONE_ID))
-
-
-async def sent(
-    fake: FakeGraphAPI, user: str, count: int, timeout_s: float = 15
-) -> list[RecordedSend]:
-    """Wait until ``user`` got ``count`` messages; return them all."""
-    await fake.wait_for(
-        lambda reqs: len([r for r in reqs if r.to == user and r.wamid]) >= count, timeout_s
-    )
-    return [r for r in fake.requests if r.to == user and r.wamid]
-
-
-async def texts(fake: FakeGraphAPI, user: str, count: int) -> list[str]:
-    return [r.text or "" for r in await sent(fake, user, count)]
-
-
-async def session_of(server: BotServer, user: str) -> dict[str, Any]:
-    status, body = await server.admin(f"/v1/sessions?user={user}")
-    assert status == 200 and body["sessions"], body
-    newest: dict[str, Any] = body["sessions"][0]
-    return newest
 
 
 async def test_an_unsure_goodbye_is_asked_and_yes_closes_with_the_notice(
