@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.intents.analyzer import Clause, TokenKind
 from bot.intents.model import LanguageModel
-from bot.intents.scoring import BUSINESS_VETO, PAST_VETO, ClauseScore
+from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 
 Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
@@ -30,9 +30,10 @@ def semantic_view(
     """What the guards say about the message for the semantic layer, or ``None`` when the
     layer is not heard at all (and the encoder does not run):
 
-    - a guard vetoed an intent for anything but a business object or a past-time word (a
-      negation, a question, a conditional, a deferral, a noun, a name), or the vetoed
-      phrase's own verb is in the past ("ya anulé ese pedido la semana pasada");
+    - a guard vetoed an intent for anything but a business object (in its clause or in
+      another: "ese pedido, anulalo") or a past-time word (a negation, a question, a
+      conditional, a deferral, a noun, a name), or the vetoed phrase's own verb is in the
+      past ("ya anulé ese pedido la semana pasada");
     - the lexicon's phrases (fillers, anti-examples) explain every word ("gracias", "ok");
     - no word is one of the language's own ("Juan Carlos", an email address);
     - a message of one word ("todo": :data:`~bot.intents.semantic.MIN_WORDS`), or a guard
@@ -51,7 +52,7 @@ def semantic_view(
             return None
         for clause, score in zip(clauses, clause_scores, strict=True):
             for intent, reason in score.vetoes.items():
-                if reason == BUSINESS_VETO:
+                if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
                     business = vetoed_business = True
                 elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):
                     past = True  # a past-time word: "the order I placed yesterday, cancel it"

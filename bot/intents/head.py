@@ -1,13 +1,22 @@
-"""A supervised head over sentence vectors: multinomial logistic regression in numpy.
+"""A supervised head over sentence vectors: a few small multilayer perceptrons in numpy.
 
 The semantic layer's vectors (:mod:`bot.intents.encoder`, 512-d unit vectors) go through one
-linear map and a softmax: ``p = softmax(x @ weights + bias)``, one probability per label
-(``"none"`` included). Calibrated probabilities replace nearest-example similarity
-thresholds: the classifier acts when ``p`` is high, asks about a close in a middle band.
+hidden layer of rectified linear units and a softmax:
+``p = softmax(relu(x @ w1 + b1) @ w2 + b2)``, one probability per label (``"none"``
+included); the head averages ``p`` over a few such networks trained from different seeds
+(one network's close probabilities on a message it never saw move by several points from
+seed to seed; their mean does not).
 
-Training is full-batch gradient descent (Adam) on the weighted cross-entropy with an L2
-penalty on the weights, deterministic (zero start, fixed steps); about 0.5 s for ten
-thousand examples on one core. Prediction is one ``(512,) @ (512, labels)`` product.
+The hidden layer lets the head combine directions of the sentence space a linear map
+cannot ("not" + "go on" is a cancel, "not" + "cancel" is not): cross-validated on the
+tuning sets it classifies 0.90 of messages right against 0.885 for a linear map, and finds
+about 40 % more of the closes at the same false closes (``python -m bench.intents_cv``).
+
+Training is mini-batch Adam on the weighted cross-entropy with dropout on the hidden layer
+and an L2 penalty, deterministic (a fixed seed for the first weights, the batches and the
+dropout; one BLAS thread); about 3 s for fourteen thousand examples on one core.
+Prediction is two small products per network, ``(512,) @ (512, 256)`` and
+``(256,) @ (256, labels)``.
 """
 
 from __future__ import annotations
@@ -27,38 +36,76 @@ class TrainingSettings:
     """How the head is fitted.
 
     Attributes:
-        l2: Weight of the L2 penalty on the weights (per example, mean loss).
-        steps: Adam steps over the whole set.
+        hidden: Units of the hidden layer.
+        epochs: Passes over the whole set.
+        batch: Examples per Adam step.
         learning_rate: Adam's step size.
+        dropout: Share of hidden units dropped at each training step (``0`` <= x < ``1``).
+        l2: Weight of the L2 penalty on the weights (per batch, mean loss).
+        seed: Seed of the first network's weights, batch order and dropout (``seed + k`` for
+            the network ``k``).
+        members: Networks averaged.
     """
 
+    hidden: int = 256
+    epochs: int = 30
+    batch: int = 128
+    learning_rate: float = 0.003
+    dropout: float = 0.3
     l2: float = 1e-5
-    steps: int = 300
-    learning_rate: float = 0.1
+    seed: int = 0
+    members: int = 3
 
 
 class SoftmaxHead:
     """Label probabilities for sentence vectors.
 
     Args:
-        labels: Label names, one per column of ``weights``.
-        weights: ``(dimensions, len(labels))`` float32.
-        bias: ``(len(labels),)`` float32.
+        labels: Label names, one per output column.
+        hidden_weights: ``(members, dimensions, hidden)`` float32.
+        hidden_bias: ``(members, hidden)`` float32.
+        weights: ``(members, hidden, len(labels))`` float32.
+        bias: ``(members, len(labels))`` float32.
 
     Raises:
         ValueError: The shapes disagree with each other or with ``labels``.
     """
 
-    def __init__(self, labels: Sequence[str], weights: Floats, bias: Floats) -> None:
-        if weights.ndim != 2 or weights.shape[1] != len(labels) or bias.shape != (len(labels),):
-            raise ValueError(f"head of shape {weights.shape} {bias.shape} for {len(labels)} labels")
+    def __init__(
+        self,
+        labels: Sequence[str],
+        hidden_weights: Floats,
+        hidden_bias: Floats,
+        weights: Floats,
+        bias: Floats,
+    ) -> None:
+        members, hidden = hidden_weights.shape[0], hidden_weights.shape[-1]
+        if (
+            hidden_weights.ndim != 3
+            or hidden_bias.shape != (members, hidden)
+            or weights.shape != (members, hidden, len(labels))
+            or bias.shape != (members, len(labels))
+        ):
+            raise ValueError(
+                f"head of shapes {hidden_weights.shape} {hidden_bias.shape} {weights.shape} "
+                f"{bias.shape} for {len(labels)} labels"
+            )
         self.labels = tuple(labels)
+        self.hidden_weights = np.ascontiguousarray(hidden_weights, dtype=np.float32)
+        self.hidden_bias = np.ascontiguousarray(hidden_bias, dtype=np.float32)
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
 
     def probabilities(self, vectors: Floats) -> Floats:
-        """``(n, len(labels))`` probabilities (rows sum to 1) for ``(n, dimensions)`` vectors."""
-        return _softmax(vectors @ self.weights + self.bias)
+        """``(n, len(labels))`` probabilities (rows sum to 1) for ``(n, dimensions)`` vectors:
+        the mean of the networks'."""
+        total = np.zeros((vectors.shape[0], len(self.labels)), dtype=np.float32)
+        for w1, b1, w2, b2 in zip(
+            self.hidden_weights, self.hidden_bias, self.weights, self.bias, strict=True
+        ):
+            total += _softmax(np.maximum(vectors @ w1 + b1, 0.0) @ w2 + b2)
+        result: Floats = (total / len(self.hidden_weights)).astype(np.float32)
+        return result
 
     @classmethod
     def train(
@@ -74,57 +121,33 @@ class SoftmaxHead:
             vectors: One row per example.
             labels: Each row's label.
             sample_weights: Each row's weight in the loss (default 1); normalized to mean 1.
-            settings: Penalty and steps; defaults to :class:`TrainingSettings`.
+            settings: Layer size, steps, penalty; defaults to :class:`TrainingSettings`.
 
         Raises:
             ValueError: Fewer than two distinct labels, or lengths that disagree.
         """
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads cost more
-            return cls._fit(vectors, labels, sample_weights, settings or TrainingSettings())
-
-    @classmethod
-    def _fit(
-        cls,
-        vectors: Floats,
-        labels: Sequence[str],
-        sample_weights: npt.NDArray[np.float64] | None,
-        settings: TrainingSettings,
-    ) -> SoftmaxHead:
+        settings = settings or TrainingSettings()
         names = sorted(set(labels))
-        if len(names) < 2 or len(labels) != vectors.shape[0]:
-            raise ValueError(
-                f"{vectors.shape[0]} vectors, {len(labels)} labels of {len(names)} kinds"
-            )
-        column = {name: i for i, name in enumerate(names)}
-        x = np.asarray(vectors, dtype=np.float32)
-        target = np.zeros((x.shape[0], len(names)), dtype=np.float32)
-        target[np.arange(x.shape[0]), [column[label] for label in labels]] = 1.0
-        weight = np.ones(x.shape[0]) if sample_weights is None else np.asarray(sample_weights)
-        weight = (weight / weight.mean() / x.shape[0]).astype(np.float32)[:, None]
-        w = np.zeros((x.shape[1], len(names)), dtype=np.float32)
-        b = np.zeros(len(names), dtype=np.float32)
-        moments = [np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)]
-        beta1, beta2, eps = 0.9, 0.999, 1e-8
-        for step in range(1, settings.steps + 1):
-            error = (_softmax(x @ w + b) - target) * weight
-            grads = (x.T @ error + settings.l2 * w, error.sum(axis=0))
-            for k, (param, grad) in enumerate(zip((w, b), grads, strict=True)):
-                m, v = moments[2 * k], moments[2 * k + 1]
-                m *= beta1
-                m += (1 - beta1) * grad
-                v *= beta2
-                v += (1 - beta2) * grad * grad
-                m_hat = m / (1 - beta1**step)
-                v_hat = v / (1 - beta2**step)
-                param -= settings.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
-        return cls(names, w, b)
+        with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads cost more
+            nets = [
+                _fit(vectors, labels, names, sample_weights, settings, settings.seed + k)
+                for k in range(settings.members)
+            ]
+        return cls(names, *(np.stack(arrays) for arrays in zip(*nets, strict=True)))
 
     def save(self, path: Path) -> None:
         """Write the head to ``path`` (``.npz``)."""
         with path.open("wb") as file:
-            np.savez(file, labels=np.array(self.labels), weights=self.weights, bias=self.bias)
+            np.savez(
+                file,
+                labels=np.array(self.labels),
+                hidden_weights=self.hidden_weights,
+                hidden_bias=self.hidden_bias,
+                weights=self.weights,
+                bias=self.bias,
+            )
 
     @classmethod
     def load(cls, path: Path) -> SoftmaxHead:
@@ -137,9 +160,89 @@ class SoftmaxHead:
         try:
             with np.load(path, allow_pickle=False) as archive:
                 labels = [str(label) for label in archive["labels"]]
-                return cls(labels, archive["weights"], archive["bias"])
+                return cls(
+                    labels,
+                    archive["hidden_weights"],
+                    archive["hidden_bias"],
+                    archive["weights"],
+                    archive["bias"],
+                )
         except KeyError as exc:
             raise ValueError(f"{path}: not a head ({exc})") from exc
+
+
+def _fit(
+    vectors: Floats,
+    labels: Sequence[str],
+    names: Sequence[str],
+    sample_weights: npt.NDArray[np.float64] | None,
+    settings: TrainingSettings,
+    seed: int,
+) -> list[Floats]:
+    """One network's ``[w1, b1, w2, b2]`` fitted on the vectors and labels.
+
+    Raises:
+        ValueError: Fewer than two distinct labels, or lengths that disagree.
+    """
+    n = len(labels)
+    if len(names) < 2 or n != vectors.shape[0]:
+        raise ValueError(f"{vectors.shape[0]} vectors, {n} labels of {len(names)} kinds")
+    column = {name: i for i, name in enumerate(names)}
+    x = np.asarray(vectors, dtype=np.float32)
+    target = np.zeros((n, len(names)), dtype=np.float32)
+    target[np.arange(n), [column[label] for label in labels]] = 1.0
+    weight = np.ones(n) if sample_weights is None else np.asarray(sample_weights)
+    weight = (weight / weight.mean()).astype(np.float32)[:, None]
+    rng = np.random.default_rng(seed)
+    scale = np.sqrt(2.0 / x.shape[1])  # He initialization for rectified units
+    params = [
+        (rng.standard_normal((x.shape[1], settings.hidden)) * scale).astype(np.float32),
+        np.zeros(settings.hidden, dtype=np.float32),
+        np.zeros((settings.hidden, len(names)), dtype=np.float32),
+        np.zeros(len(names), dtype=np.float32),
+    ]
+    adam = _Adam(params, settings.learning_rate)
+    keep = 1.0 - settings.dropout
+    for _ in range(settings.epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, settings.batch):
+            rows = order[start : start + settings.batch]
+            w1, b1, w2, b2 = params
+            batch = x[rows]
+            before = batch @ w1 + b1
+            mask = (rng.random(before.shape) < keep).astype(np.float32) / keep
+            hidden = np.maximum(before, 0.0) * mask
+            error = (_softmax(hidden @ w2 + b2) - target[rows]) * weight[rows] / len(rows)
+            back = (error @ w2.T) * mask * (before > 0)
+            adam.step(
+                (
+                    batch.T @ back + settings.l2 * w1,
+                    back.sum(axis=0),
+                    hidden.T @ error + settings.l2 * w2,
+                    error.sum(axis=0),
+                )
+            )
+    return params
+
+
+class _Adam:
+    """Adam's update of ``params`` in place (Kingma and Ba, 2015; beta 0.9 / 0.999)."""
+
+    def __init__(self, params: list[Floats], learning_rate: float) -> None:
+        self.params = params
+        self.rate = learning_rate
+        self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        self.steps = 0
+
+    def step(self, grads: Sequence[Floats]) -> None:
+        self.steps += 1
+        first_fix, second_fix = 1 - 0.9**self.steps, 1 - 0.999**self.steps
+        for param, grad, (m, v) in zip(self.params, grads, self.moments, strict=True):
+            m *= 0.9
+            m += 0.1 * grad
+            v *= 0.999
+            v += 0.001 * grad * grad
+            param -= self.rate * (m / first_fix) / (np.sqrt(v / second_fix) + 1e-8)
 
 
 def _softmax(logits: Floats) -> Floats:

@@ -14,7 +14,7 @@ from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words
 from bot.intents.result import CANCEL, NONE_INTENT
-from bot.intents.scoring import ClauseScore, ClauseScorer, IntentTraits
+from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, ClauseScore, ClauseScorer, IntentTraits
 
 _MAX_SHOUTED = 64
 """Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
@@ -144,7 +144,7 @@ class LanguageModel:
                 any(objects.starts_at(c.tokens, i) for i in range(len(c.tokens))) for c in clauses
             ]
             if any(business):
-                why = "about a business object named in another clause, not the conversation"
+                why = BUSINESS_ELSEWHERE_VETO
                 scores = [
                     replace(
                         score,

@@ -16,6 +16,9 @@ _NAME_PAIR = "a name here (beside another capitalized name)"
 _BUSINESS = "about a business object (a booking, an order), not the conversation"
 BUSINESS_VETO = _BUSINESS
 """The veto of a close beside a business object ("cancel my booking")."""
+BUSINESS_ELSEWHERE_VETO = "about a business object named in another clause, not the conversation"
+"""The veto of a cancel in one clause when another names a business object ("olvidate del
+pedido, cancelalo")."""
 QUESTION_VETO = "in a question"
 """How the veto of a closing intent in a question starts."""
 PAST_VETO = "a report of the past"

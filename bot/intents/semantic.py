@@ -64,7 +64,7 @@ lies next to "eso es todo", a goodbye)."""
 MESSAGE_WEIGHT = 3.0
 """Weight of one labelled message in training against one file example of an intent with
 as many examples as the average (real messages are rarer and worth more)."""
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 CONFIRMABLE: frozenset[str] = frozenset({GOODBYE, CANCEL})
 """Closing intents the engine can ask about (``IntentResult.confirm``)."""
@@ -365,11 +365,13 @@ def doubt(
     lexical: IntentResult, guess: Guess, fusion: Fusion, routes: frozenset[str] = frozenset()
 ) -> IntentResult:
     """A second opinion on a close the lexicon found among other words ("I need to cancel
-    the session on Thursday"): asked about instead when the head is sure it is ``none``
-    (goodbye and cancel; an opt-out is kept), an intent of ``routes`` (guarded intents that
+    the session on Thursday"): asked about instead when the head is sure it is ``none`` or
+    another intent that does not close ("hey, good to see you" rated a greeting; goodbye and
+    cancel; an opt-out is kept), an intent of ``routes`` (guarded intents that
     do not close: an order cancel) or an opt-out rather than a cancel when the head is sure
     of it; else the lexicon's close."""
-    if guess.intent == NONE_INTENT and guess.probability >= fusion.doubt:
+    other = guess.intent not in (GOODBYE, CANCEL, OPT_OUT) and guess.intent not in routes
+    if other and guess.probability >= fusion.doubt:  # none, or a greeting ("hey, good to see you")
         if lexical.intent in CONFIRMABLE:
             return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)
         return lexical

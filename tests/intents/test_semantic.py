@@ -1,4 +1,4 @@
-"""The semantic layer (issue 14): a softmax head over a multilingual sentence space.
+"""The semantic layer (issue 14): a small neural head over a multilingual sentence space.
 
 It knows paraphrases no file lists, in any language of the encoder, from the intent files
 and the tuning sets; it is heard only where the lexicon acted on nothing, a guard's veto
@@ -16,6 +16,7 @@ import pytest
 from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.encoder import SentenceEncoder
+from bot.intents.head import SoftmaxHead, TrainingSettings
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
     MAX_WORDS,
@@ -24,6 +25,7 @@ from bot.intents.semantic import (
     Guess,
     LexiconView,
     SemanticModel,
+    doubt,
     encoder_text,
     fuse,
 )
@@ -148,6 +150,57 @@ def test_a_business_object_lets_the_head_route_to_an_order_cancel_but_never_clos
     blocked = replace(OPEN, blocked=True)  # a conditional
     assert fuse(NOTHING, guess("cancel_order", 1.0), blocked, Fusion()) == NOTHING
     assert fuse(NOTHING, guess("cancel", 1.0), blocked, Fusion()) == NOTHING
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("ese pedido, anulalo porfa", "es"),
+        ("el pedido 3321, cancélalo", "es"),
+        ("the order from monday, cancel it please", "en"),
+    ],
+)
+def test_an_order_named_in_another_clause_than_the_cancel_is_an_order_cancel(
+    classifier: IntentClassifier, text: str, lang: str
+) -> None:
+    # The lexicon vetoes the cancel (a business object in another clause); the head routes it.
+    assert classifier.with_semantic(None).classify(text, lang).intent == "none"
+    assert classifier.classify(text, lang).intent == "cancel_order"
+
+
+def test_a_lexicon_close_the_head_rates_another_intent_is_asked_about() -> None:
+    close = IntentResult("goodbye", 0.77, "en", (("goodbye", 0.77),))  # "hey, good to see you"
+    asked = doubt(close, guess("greet", 0.95), Fusion())
+    assert (asked.intent, asked.confirm) == ("none", "goodbye")
+    assert doubt(close, guess("greet", 0.6), Fusion()) == close
+    assert doubt(close, guess("cancel", 0.99), Fusion()) == close  # another close: kept
+
+
+def test_the_head_learns_what_a_linear_map_cannot() -> None:
+    # Exclusive or: "not" + "stop" and "go on" alone are one label, both or neither the other.
+    rng = np.random.default_rng(0)
+    corners = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=np.float32)
+    labels = ["cancel", "cancel", "none", "none"]
+    points = np.repeat(corners, 50, axis=0) + rng.normal(0, 0.05, (200, 2)).astype(np.float32)
+    head = SoftmaxHead.train(points, [labels[i // 50] for i in range(200)])
+    best = head.probabilities(corners).argmax(axis=1)
+    assert [head.labels[i] for i in best] == labels
+
+
+def test_the_head_is_the_mean_of_its_networks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(60, 8)).astype(np.float32)
+    labels = ["a", "b", "c"] * 20
+    head = SoftmaxHead.train(vectors, labels, settings=TrainingSettings(members=3, epochs=5))
+    alone = [
+        SoftmaxHead.train(vectors, labels, settings=TrainingSettings(members=1, epochs=5, seed=k))
+        for k in range(3)
+    ]
+    mean = sum(one.probabilities(vectors) for one in alone) / 3
+    np.testing.assert_allclose(head.probabilities(vectors), mean, atol=1e-5)
+    head.save(tmp_path / "head.npz")
+    again = SoftmaxHead.load(tmp_path / "head.npz")
+    np.testing.assert_array_equal(again.probabilities(vectors), head.probabilities(vectors))
 
 
 def test_an_unsure_close_of_the_lexicon_is_settled_by_the_head() -> None:
