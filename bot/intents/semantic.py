@@ -270,7 +270,7 @@ class Fusion:
             one at this probability or more ("cut out the messages, I'm not interested").
     """
 
-    close: float = 0.97
+    close: float = 0.95
     ask: float = 0.8
     act: float = 0.75
     confirmed: float = 0.6
