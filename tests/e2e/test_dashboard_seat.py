@@ -93,6 +93,10 @@ async def test_an_agent_takes_replies_and_returns_a_conversation_to_the_bot(
 
     # The queue shows her without a reload, with why, what she said, and a ticking wait.
     await expect(page.get_by_test_id("handoff-count")).to_have_text(re.compile(r"\b1$"))
+    await page.reload()  # Health counts her apart from the sessions the bot answers
+    await expect(page.get_by_test_id("active-sessions")).to_contain_text(
+        "1 more with a person or waiting for one"
+    )
     await page.get_by_role("link", name="Handoffs").click()
     row = queue_row(page, CARLA_TITLE)
     await expect(row).to_contain_text("asked for a person")
@@ -108,6 +112,11 @@ async def test_an_agent_takes_replies_and_returns_a_conversation_to_the_bot(
     # Open it: nobody holds it, so the reply box is disabled until she is taken.
     await row.get_by_role("link", name=CARLA_TITLE).click()
     await expect(page.get_by_test_id("holder")).to_contain_text("Waiting for a person")
+    nav = page.get_by_role("navigation", name="Views")
+    await expect(nav.get_by_role("link", name="Handoffs")).to_have_attribute("aria-current", "page")
+    await expect(nav.get_by_role("link", name="Sessions")).not_to_have_attribute(
+        "aria-current", "page"
+    )
     reply = page.get_by_label("Reply to the user")
     await expect(reply).to_be_disabled()
     chat = page.get_by_role("list", name="Messages")

@@ -56,6 +56,8 @@ function SignIn({ notice, onSignedIn }) {
 function Shell({ onSignOut }) {
   const { path, params } = useRoute();
   const [view = "health", id] = path;
+  // A conversation opened from the Handoffs queue belongs to that section of the navigation.
+  const section = view === "sessions" && id && params.get("from") === "handoffs" ? "handoffs" : view;
   const queue = useHandoffQueue();
   let page;
   if (view === "sessions" && id) page = html`<${Conversation} id=${id} />`;
@@ -69,7 +71,7 @@ function Shell({ onSignOut }) {
       <nav aria-label="Views">
         ${VIEWS.map(
           ([key, label]) => html`
-            <a href=${`#/${key}`} aria-current=${(view === key || (key === "health" && !VIEWS.some(([k]) => k === view))) ? "page" : undefined}>${label}${key === "handoffs" && html`<${QueueCount} queue=${queue} />`}</a>`,
+            <a href=${`#/${key}`} aria-current=${(section === key || (key === "health" && !VIEWS.some(([k]) => k === section))) ? "page" : undefined}>${label}${key === "handoffs" && html`<${QueueCount} queue=${queue} />`}</a>`,
         )}
       </nav>
       <button type="button" class="link" onClick=${onSignOut}>Sign out</button>

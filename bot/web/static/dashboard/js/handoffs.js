@@ -68,7 +68,7 @@ export function QueueCount({ queue }) {
 }
 
 function Row({ item }) {
-  const href = `#/sessions/${encodeURIComponent(item.session_id)}`;
+  const href = `#/sessions/${encodeURIComponent(item.session_id)}?from=handoffs`; // the nav keeps Handoffs lit
   const open = (event) => {
     if (event.target.closest("a")) return; // the link navigates itself
     go(`sessions/${encodeURIComponent(item.session_id)}`);

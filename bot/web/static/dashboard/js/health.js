@@ -87,7 +87,8 @@ export function Health() {
     <div class="view-head"><h1>Health</h1><${Updated} at=${updatedAt} error=${error} /></div>
     <div class="figures">
       <${Figure} testid="active-sessions" label="Active sessions"
-        value=${data.active_sessions ?? "—"} />
+        value=${data.active_sessions ?? "—"}
+        detail=${data.handoff_sessions == null ? "" : `${data.handoff_sessions} more with a person or waiting for one`} />
       <${Figure} testid="sweeper-lag" label="Sweeper lag"
         value=${lag === null ? "—" : duration(lag)}
         tone=${lag !== null && lag > LAG_WARNING_S ? "warn" : ""}
