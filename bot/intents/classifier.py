@@ -12,13 +12,13 @@ from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_v
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import Seen, explained, semantic_view
+from bot.intents.gating import Seen, explained, goes_on, semantic_view
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
-from bot.intents.result import NONE_INTENT, IntentResult
+from bot.intents.result import GOODBYE, NONE_INTENT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
     Example,
@@ -31,6 +31,10 @@ from bot.intents.semantic import (
 )
 
 log = logging.getLogger(__name__)
+
+SECOND_OPINION = frozenset({GOODBYE})
+"""Closes the head is asked about, however sure the lexicon, when the message goes on
+after them (:func:`~bot.intents.gating.goes_on`)."""
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
 
@@ -297,10 +301,15 @@ class IntentClassifier:
         if self._learned is None or not seen or expecting_free_text:
             return lexical
         if lexical.intent in self._closing:
-            if lexical.confidence >= self._fusion.sure or all(
-                explained(c, s)
-                for _, clauses, scores in seen[-1:]
-                for c, s in zip(clauses, scores, strict=True)
+            # "thanks, now how do I...": the head's second opinion, however sure the close
+            more = lexical.intent in SECOND_OPINION and goes_on(seen, lexical.intent)
+            if not more and (
+                lexical.confidence >= self._fusion.sure
+                or all(
+                    explained(c, s)
+                    for _, clauses, scores in seen[-1:]
+                    for c, s in zip(clauses, scores, strict=True)
+                )
             ):
                 return lexical  # the message is all closing words ("bye", "cancleá esto")
             routes = self._guarded - self._closing

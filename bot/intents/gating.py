@@ -146,3 +146,17 @@ def explained(clause: Clause, score: ClauseScore) -> bool:
     return all(
         i in covered for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
     )
+
+
+def goes_on(seen: Seen, intent: str) -> bool:
+    """True when a clause after the first one with ``intent`` (in the language that found it,
+    the last one tried) has no intent and words the lexicon's phrases do not explain: thanks
+    that go on to something new ("appreciate it, now how do i reset my password", "obrigada
+    pela ajuda, mas o boleto não chegou") rather than a goodbye."""
+    _, clauses, scores = seen[-1]
+    found = False
+    for clause, score in zip(clauses, scores, strict=True):
+        if found and not score.scores and not explained(clause, score):
+            return True
+        found = found or intent in score.scores
+    return False

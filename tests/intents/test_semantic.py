@@ -168,6 +168,33 @@ def test_an_order_named_in_another_clause_than_the_cancel_is_an_order_cancel(
     assert classifier.classify(text, lang).intent == "cancel_order"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "appreciate it, now how do i change my email",
+        "cheers mate, and how much is shipping to leeds",
+    ],
+)
+def test_thanks_that_go_on_to_something_new_do_not_close(
+    classifier: IntentClassifier, text: str
+) -> None:
+    # The lexicon is sure of the goodbye; the clause after it is a new request.
+    assert classifier.with_semantic(None).classify(text, "en").intent == "goodbye"
+    result = classifier.classify(text, "en")
+    assert result.intent == "none"
+    assert result.confirm == "goodbye"  # asked about: one extra turn, never a silent close
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("thanks for everything, have a great day", "en"), ("gracias, nos vemos", "es")],
+)
+def test_thanks_and_a_goodbye_still_close(
+    classifier: IntentClassifier, text: str, lang: str
+) -> None:
+    assert classifier.classify(text, lang).intent == "goodbye"
+
+
 def test_a_lexicon_close_the_head_rates_another_intent_is_asked_about() -> None:
     close = IntentResult("goodbye", 0.77, "en", (("goodbye", 0.77),))  # "hey, good to see you"
     asked = doubt(close, guess("greet", 0.95), Fusion())
