@@ -255,8 +255,9 @@ class Fusion:
             acted on at this probability or more.
         confirmed: The lexicon would ask about a closing intent: it closes without asking
             when the head gives that intent this probability or more.
-        cautious: See ``ask``: a close in a question or beside a guard word is only asked
-            about, never acted on (the encoder hardly tells "cancel" from "don't cancel").
+        cautious: See ``ask``: a close in a question or beside a guard word is asked about
+            from here (the encoder hardly tells "cancel" from "don't cancel"; see
+            ``negated_close``).
         request: See ``LexiconView.request``: a polite request for a close ("can you call it
             off please") is acted on from this probability.
         sure: The lexicon's close at this confidence or more (its phrases explain the whole
@@ -266,6 +267,11 @@ class Fusion:
         negated: An opt-out beside a negation or deferral word that vetoed nothing is acted
             on at this probability or more: opting out is usually said negated ("no me
             manden más", "don't text me again").
+        negated_close: Any close beside a negation or deferral word that vetoed nothing
+            (outside a question and a past report) is acted on at this probability or more,
+            else only asked about from ``cautious``: giving up is often said negated ("not
+            doing this anymore", "no tengo ganas de seguir", "não tô mais a fim"), while
+            "don't cancel" is vetoed by the lexicon before the head is heard.
         switch: A lexicon's cancel below ``sure`` becomes an opt-out when the head rates it
             one at this probability or more ("cut out the messages, I'm not interested").
     """
@@ -280,6 +286,7 @@ class Fusion:
     doubt: float = 0.9
     switch: float = 0.95
     negated: float = 0.95
+    negated_close: float = 0.995
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,8 +332,9 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
       close beside a business object: the lexicon's result.
     - The lexicon would ask about a close: it closes when the head gives it ``confirmed``.
     - A close in a question or beside a guard word (negation, deferral, past): asked about
-      from ``cautious`` (goodbye and cancel only), never acted on. Another guarded intent
-      in a question: the lexicon's result.
+      from ``cautious`` (goodbye and cancel only); beside a negation or deferral outside a
+      question, acted on from ``negated_close`` (an opt-out from ``negated``). Another
+      guarded intent in a question: the lexicon's result.
     - Else a close is acted on from ``close`` and asked about from ``ask``; a handoff is
       acted on from ``close`` too; another intent is acted on from ``act``.
     """
@@ -345,6 +353,8 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     if closing:
         if view.cautious and not view.question and intent == OPT_OUT and p >= fusion.negated:
             return _acted(lexical, intent, p)  # "no me manden más mensajes", "don't text me"
+        if view.cautious and not view.question and not view.past and p >= fusion.negated_close:
+            return _acted(lexical, intent, p)  # "not doing this anymore", "ya no quiero seguir"
         if view.question or view.cautious:
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical

@@ -126,11 +126,18 @@ def test_fusion_acts_asks_or_keeps_the_lexicon() -> None:
     assert fuse(acted, guess("cancel", 1.0), OPEN, fusion) == acted
 
 
-def test_a_close_in_a_question_or_beside_a_guard_word_is_only_asked_about() -> None:
+def test_a_close_in_a_question_or_beside_a_guard_word_is_asked_about() -> None:
     fusion = Fusion()
-    for view in (replace(OPEN, question=True), replace(OPEN, cautious=True)):
-        asked = fuse(NOTHING, guess("cancel", 1.0), view, fusion)
+    for view, p in ((replace(OPEN, question=True), 1.0), (replace(OPEN, cautious=True), 0.99)):
+        asked = fuse(NOTHING, guess("cancel", p), view, fusion)
         assert (asked.intent, asked.confirm) == ("none", "cancel")
+    # giving up said negated ("not doing this anymore"): acted on only when the head is sure
+    negated_close = fuse(NOTHING, guess("cancel", 0.999), replace(OPEN, cautious=True), fusion)
+    assert (negated_close.intent, negated_close.confirm) == ("cancel", None)
+    in_a_question = replace(OPEN, cautious=True, question=True)
+    assert fuse(NOTHING, guess("cancel", 0.999), in_a_question, fusion).intent == "none"
+    past = replace(OPEN, cautious=True, past=True)
+    assert fuse(NOTHING, guess("cancel", 0.999), past, fusion) == NOTHING
     assert fuse(NOTHING, guess("opt_out", 1.0), replace(OPEN, question=True), fusion) == NOTHING
     # opting out is usually said negated ("no me manden más"): acted on when the head is sure
     negated = replace(OPEN, cautious=True)
@@ -139,6 +146,21 @@ def test_a_close_in_a_question_or_beside_a_guard_word_is_only_asked_about() -> N
     question = replace(OPEN, question=True)
     assert fuse(NOTHING, guess("greet", 0.95), question, fusion).intent == "greet"
     assert fuse(NOTHING, guess("cancel_order", 1.0), question, fusion) == NOTHING
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("honestly i'm not doing this form anymore", "en", "cancel"),
+        ("don't stop now, keep asking", "en", "none"),
+        ("no, no lo borres", "es", "none"),
+        ("no lo dejes a medias", "es", "none"),
+    ],
+)
+def test_giving_up_said_negated_closes_and_a_negated_close_does_not(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
 
 
 def test_a_business_object_lets_the_head_route_to_an_order_cancel_but_never_close() -> None:
