@@ -12,7 +12,7 @@ from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_v
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import Seen, explained, goes_on, semantic_view
+from bot.intents.gating import Seen, goes_on, only_names_besides, semantic_view
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
@@ -303,15 +303,8 @@ class IntentClassifier:
         if lexical.intent in self._closing:
             # "thanks, now how do I...": the head's second opinion, however sure the close
             more = lexical.intent in SECOND_OPINION and goes_on(seen, lexical.intent)
-            if not more and (
-                lexical.confidence >= self._fusion.sure
-                or all(
-                    explained(c, s)
-                    for _, clauses, scores in seen[-1:]
-                    for c, s in zip(clauses, scores, strict=True)
-                )
-            ):
-                return lexical  # the message is all closing words ("bye", "cancleá esto")
+            if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
+                return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
             routes = self._guarded - self._closing
             return doubt(lexical, self._learned.guess(text), self._fusion, routes)
         if lexical.intent != NONE_INTENT:

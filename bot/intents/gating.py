@@ -160,3 +160,18 @@ def goes_on(seen: Seen, intent: str) -> bool:
             return True
         found = found or intent in score.scores
     return False
+
+
+def only_names_besides(seen: Seen) -> bool:
+    """True when every word the lexicon's phrases leave unexplained (in the language that
+    found the intent, the last one tried) is capitalized and not one of the language's own:
+    a close said to someone by name ("bye Peter", "chau Martín") is all closing words."""
+    model, clauses, scores = seen[-1]
+    lexicon = model.lexicon
+    for clause, score in zip(clauses, scores, strict=True):
+        covered = {i for span in score.spans for i in range(span.start, span.end)}
+        for i, token in enumerate(clause.tokens):
+            named = token.capital and token.norm.lower() not in lexicon
+            if token.kind is TokenKind.WORD and i not in covered and not named:
+                return False
+    return True

@@ -207,6 +207,13 @@ def test_thanks_that_go_on_to_something_new_do_not_close(
     assert result.confirm == "goodbye"  # asked about: one extra turn, never a silent close
 
 
+@pytest.mark.parametrize(("text", "lang"), [("bye Peter", "en"), ("chau Martín", "es")])
+def test_a_goodbye_said_to_someone_by_name_closes(
+    classifier: IntentClassifier, text: str, lang: str
+) -> None:
+    assert classifier.classify(text, lang).intent == "goodbye"
+
+
 @pytest.mark.parametrize(
     ("text", "lang"),
     [("thanks for everything, have a great day", "en"), ("gracias, nos vemos", "es")],
