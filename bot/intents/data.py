@@ -31,6 +31,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     abbreviations: {q: que}       # optional: chat shorthand → words
     fillers: [por favor]          # optional: words that neither add nor remove meaning
     negations: ["no"]             # optional: words that cancel a following intent phrase
+    answers: [nope]               # optional: negations that, opening a clause right before a
+                                  #   goodbye, answer a question instead ("nope nothing else")
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
@@ -72,6 +74,7 @@ _TOP_KEYS = frozenset(
         "abbreviations",
         "fillers",
         "negations",
+        "answers",
         "question_words",
         "conditionals",
         "deferrals",
@@ -170,9 +173,9 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, question_words, conditionals, deferrals, determiners, past,
-            names, request_openers, business_objects: Word lists for the guards (see the
-            module docstring).
+        fillers, negations, answers, question_words, conditionals, deferrals, determiners,
+            past, names, request_openers, business_objects: Word lists for the guards (see
+            the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
     """
@@ -192,6 +195,7 @@ class LanguageData:
     request_openers: tuple[Phrase, ...] = ()
     business_objects: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
+    answers: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -280,6 +284,7 @@ class _Loader:
             request_openers=self.phrases(root, "request_openers"),
             business_objects=self.phrases(root, "business_objects"),
             opt_in=self.phrases(root, "opt_in"),
+            answers=self.phrases(root, "answers"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

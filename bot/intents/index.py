@@ -110,6 +110,7 @@ class PhraseIndex:
             fuzzy_words.update(w for w in key if len(w) >= config.fuzzy_min_length)
 
         self.negations = GuardWords(data.negations, analyzer)
+        self.answers = GuardWords(data.answers, analyzer)
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)

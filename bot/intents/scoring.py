@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.config import ScoringConfig
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
-from bot.intents.result import NONE_INTENT
+from bot.intents.result import GOODBYE, NONE_INTENT
 
 _NOUN = "a noun here (after a determiner)"
 _NAME = "a name here (capitalized in mid-sentence)"
@@ -265,7 +265,11 @@ class ClauseScorer:
         ):
             if position in fillers or position not in free:
                 break  # a filler or another phrase of the intent ("never mind, forget it")
-            if index.negations.ends_at(tokens, position) and not self._declines(tokens, position):
+            if (
+                index.negations.ends_at(tokens, position)
+                and not self._declines(tokens, position)
+                and not (span.entry.intent == GOODBYE and self._answers(tokens, position, span))
+            ):
                 return f"negated by {tokens[position].orth!r}"
         if span.end == len(tokens) - 1 and index.negations.ends_at(tokens, span.end):
             return f"negated by a trailing {tokens[span.end].orth!r}"
@@ -360,6 +364,12 @@ class ClauseScorer:
             if self._index.past_form(token.orth, item.lemma, before):
                 return f"{PAST_VETO}: {token.orth!r}"
         return None
+
+    def _answers(self, tokens: tuple[Token, ...], position: int, span: Span) -> bool:
+        """True for "nope nothing else", "no that's all thanks": an answer word opening the
+        clause right before a goodbye answers "anything else?"; it negates nothing (a
+        cancel keeps the veto: "no cancel" may mean "don't")."""
+        return position == 0 and span.start == 1 and self._index.answers.ends_at(tokens, 0)
 
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:
         """True for "no thanks"/"no gracias": a negation directly followed by a filler word."""

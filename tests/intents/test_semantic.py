@@ -207,6 +207,21 @@ def test_thanks_that_go_on_to_something_new_do_not_close(
     assert result.confirm == "goodbye"  # asked about: one extra turn, never a silent close
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("no that's it thanks", "goodbye"),  # answering "anything else?"
+        ("no that's everything thank you", "goodbye"),
+        ("no cancel", "none"),  # a cancel keeps the negation's veto
+        ("not goodbye yet", "none"),
+    ],
+)
+def test_an_answer_word_before_a_goodbye_negates_nothing(
+    lexicon: IntentClassifier, text: str, intent: str
+) -> None:
+    assert lexicon.classify(text, "en").intent == intent
+
+
 @pytest.mark.parametrize(("text", "lang"), [("bye Peter", "en"), ("chau Martín", "es")])
 def test_a_goodbye_said_to_someone_by_name_closes(
     classifier: IntentClassifier, text: str, lang: str
