@@ -27,7 +27,7 @@ from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.data import load_language_file
 from bot.intents.evaluation import Report, evaluate
-from bot.intents.head import SoftmaxHead
+from bot.intents.head import IntentHead
 from bot.intents.labelled import LabelledMessage, load_labelled
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
@@ -109,11 +109,11 @@ def run(
     heads = []
     for k in range(folds):
         keep = np.concatenate([np.ones(n_files, bool), fold_of != k])
-        head = SoftmaxHead.train(
+        head = IntentHead.train(
             vectors[keep], [y for y, kept in zip(labels, keep, strict=True) if kept], weights[keep]
         )
         heads.append(SemanticModel(encoder, head))
-    full = SemanticModel(encoder, SoftmaxHead.train(vectors, labels, weights))
+    full = SemanticModel(encoder, IntentHead.train(vectors, labels, weights))
     for fusion in fusions:
         out.append(f"-- {fusion}")
         answers: dict[int, IntentResult] = {}

@@ -306,7 +306,7 @@ class IntentClassifier:
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
                 return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
             routes = self._guarded - self._closing
-            return doubt(lexical, self._learned.guess(text), self._fusion, routes)
+            return doubt(lexical, self._learned.guess(text), self._fusion, routes, self._closing)
         if lexical.intent != NONE_INTENT:
             return lexical
         view = semantic_view(seen, self._closing, self._guarded)

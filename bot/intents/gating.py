@@ -6,9 +6,9 @@ answer may count (:func:`semantic_view`); the guards keep their veto where they 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from bot.intents.analyzer import Clause, TokenKind
+from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.model import LanguageModel
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
@@ -142,9 +142,17 @@ def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
 
 def explained(clause: Clause, score: ClauseScore) -> bool:
     """True when the clause's phrases (fillers and anti-examples included) cover every word."""
+    return not any(uncovered_words(clause, score))
+
+
+def uncovered_words(clause: Clause, score: ClauseScore) -> Iterator[Token]:
+    """The clause's words that none of its phrases (fillers and anti-examples included)
+    covers, in order."""
     covered = {i for span in score.spans for i in range(span.start, span.end)}
-    return all(
-        i in covered for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
+    return (
+        token
+        for i, token in enumerate(clause.tokens)
+        if token.kind is TokenKind.WORD and i not in covered
     )
 
 
@@ -167,11 +175,8 @@ def only_names_besides(seen: Seen) -> bool:
     found the intent, the last one tried) is capitalized and not one of the language's own:
     a close said to someone by name ("bye Peter", "chau Martín") is all closing words."""
     model, clauses, scores = seen[-1]
-    lexicon = model.lexicon
-    for clause, score in zip(clauses, scores, strict=True):
-        covered = {i for span in score.spans for i in range(span.start, span.end)}
-        for i, token in enumerate(clause.tokens):
-            named = token.capital and token.norm.lower() not in lexicon
-            if token.kind is TokenKind.WORD and i not in covered and not named:
-                return False
-    return True
+    return all(
+        token.capital and token.norm.lower() not in model.lexicon
+        for clause, score in zip(clauses, scores, strict=True)
+        for token in uncovered_words(clause, score)
+    )

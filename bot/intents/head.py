@@ -57,7 +57,7 @@ class TrainingSettings:
     members: int = 3
 
 
-class SoftmaxHead:
+class IntentHead:
     """Label probabilities for sentence vectors.
 
     Args:
@@ -114,7 +114,7 @@ class SoftmaxHead:
         labels: Sequence[str],
         sample_weights: npt.NDArray[np.float64] | None = None,
         settings: TrainingSettings | None = None,
-    ) -> SoftmaxHead:
+    ) -> IntentHead:
         """Fit the head on ``(n, dimensions)`` vectors and their ``n`` labels.
 
         Args:
@@ -150,7 +150,7 @@ class SoftmaxHead:
             )
 
     @classmethod
-    def load(cls, path: Path) -> SoftmaxHead:
+    def load(cls, path: Path) -> IntentHead:
         """Read a head written by :meth:`save`.
 
         Raises:

@@ -2,7 +2,7 @@
 
 The lexicon (phrases, guards, frames) is precise but knows only the phrasings it lists. This
 layer encodes a message (:mod:`bot.intents.encoder`, Universal Sentence Encoder multilingual
-v3) and a softmax head (:mod:`bot.intents.head`) turns the vector into one probability per
+v3) and a small neural head (:mod:`bot.intents.head`) turns the vector into one probability per
 intent, ``none`` included: "could we just drop this" lies next to "drop it", "olvidate de
 todo" next to "forget the whole thing", in any of the encoder's 16 languages.
 
@@ -38,7 +38,7 @@ import numpy.typing as npt
 from bot.intents.bounds import bound_sequence, bounded_view
 from bot.intents.data import LanguageData
 from bot.intents.encoder import SentenceEncoder, model_version
-from bot.intents.head import SoftmaxHead, TrainingSettings
+from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.labelled import LabelledMessage
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.normalize import prepare
@@ -144,7 +144,7 @@ class Guess:
 
 
 class SemanticModel:
-    """A softmax head over sentence vectors.
+    """The trained head over sentence vectors, with a cache of its answers.
 
     Args:
         encoder: Turns texts into unit vectors.
@@ -152,7 +152,7 @@ class SemanticModel:
         cache_size: Guesses kept per normalized text (LRU; 0 turns the cache off).
     """
 
-    def __init__(self, encoder: SentenceEncoder, head: SoftmaxHead, cache_size: int = 10_000):
+    def __init__(self, encoder: SentenceEncoder, head: IntentHead, cache_size: int = 10_000):
         self._encoder = encoder
         self.head = head
         self.labels = head.labels
@@ -184,10 +184,10 @@ class SemanticModel:
         path = (cache_dir or DEFAULT_CACHE_DIR) / f"semantic-head-{key.hexdigest()[:16]}.npz"
         head = None
         with contextlib.suppress(OSError, ValueError):
-            head = SoftmaxHead.load(path)
+            head = IntentHead.load(path)
         if head is None:
             vectors = example_vectors(examples, encoder, cache_dir)
-            head = SoftmaxHead.train(vectors, [e.label for e in examples], weights, settings)
+            head = IntentHead.train(vectors, [e.label for e in examples], weights, settings)
             with contextlib.suppress(OSError):
                 _save(path, head.save)
         encoder.load()  # at start-up, not on the first message
@@ -351,10 +351,10 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
             return _acted(lexical, intent, p)
         return lexical
     if closing:
-        if view.cautious and not view.question and intent == OPT_OUT and p >= fusion.negated:
-            return _acted(lexical, intent, p)  # "no me manden más mensajes", "don't text me"
-        if view.cautious and not view.question and not view.past and p >= fusion.negated_close:
-            return _acted(lexical, intent, p)  # "not doing this anymore", "ya no quiero seguir"
+        # Said negated: "no me manden más mensajes" (an opt-out), "not doing this anymore"
+        negated = fusion.negated if intent == OPT_OUT else fusion.negated_close
+        if view.cautious and not view.question and p >= negated:
+            return _acted(lexical, intent, p)
         if view.question or view.cautious:
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical
@@ -372,15 +372,19 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
 
 
 def doubt(
-    lexical: IntentResult, guess: Guess, fusion: Fusion, routes: frozenset[str] = frozenset()
+    lexical: IntentResult,
+    guess: Guess,
+    fusion: Fusion,
+    routes: frozenset[str] = frozenset(),
+    closing: frozenset[str] = CONFIRMABLE | {OPT_OUT},
 ) -> IntentResult:
     """A second opinion on a close the lexicon found among other words ("I need to cancel
     the session on Thursday"): asked about instead when the head is sure it is ``none`` or
-    another intent that does not close ("hey, good to see you" rated a greeting; goodbye and
-    cancel; an opt-out is kept), an intent of ``routes`` (guarded intents that
-    do not close: an order cancel) or an opt-out rather than a cancel when the head is sure
-    of it; else the lexicon's close."""
-    other = guess.intent not in (GOODBYE, CANCEL, OPT_OUT) and guess.intent not in routes
+    another intent outside ``closing`` and ``routes`` ("hey, good to see you" rated a
+    greeting; goodbye and cancel are asked about, an opt-out is kept), an intent of
+    ``routes`` (guarded intents that do not close: an order cancel) or an opt-out rather
+    than a cancel when the head is sure of it; else the lexicon's close."""
+    other = guess.intent not in closing and guess.intent not in routes
     if other and guess.probability >= fusion.doubt:  # none, or a greeting ("hey, good to see you")
         if lexical.intent in CONFIRMABLE:
             return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)

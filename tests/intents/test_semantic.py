@@ -16,7 +16,7 @@ import pytest
 from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.encoder import SentenceEncoder
-from bot.intents.head import SoftmaxHead, TrainingSettings
+from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
     MAX_WORDS,
@@ -245,6 +245,9 @@ def test_a_lexicon_close_the_head_rates_another_intent_is_asked_about() -> None:
     assert (asked.intent, asked.confirm) == ("none", "goodbye")
     assert doubt(close, guess("greet", 0.6), Fusion()) == close
     assert doubt(close, guess("cancel", 0.99), Fusion()) == close  # another close: kept
+    authors = frozenset({"goodbye", "cancel", "opt_out", "end_survey"})  # a flow's own close
+    assert doubt(close, guess("end_survey", 0.99), Fusion(), closing=authors) == close
+    assert doubt(close, guess("end_survey", 0.99), Fusion()).confirm == "goodbye"
 
 
 def test_the_head_learns_what_a_linear_map_cannot() -> None:
@@ -253,7 +256,7 @@ def test_the_head_learns_what_a_linear_map_cannot() -> None:
     corners = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=np.float32)
     labels = ["cancel", "cancel", "none", "none"]
     points = np.repeat(corners, 50, axis=0) + rng.normal(0, 0.05, (200, 2)).astype(np.float32)
-    head = SoftmaxHead.train(points, [labels[i // 50] for i in range(200)])
+    head = IntentHead.train(points, [labels[i // 50] for i in range(200)])
     best = head.probabilities(corners).argmax(axis=1)
     assert [head.labels[i] for i in best] == labels
 
@@ -262,15 +265,15 @@ def test_the_head_is_the_mean_of_its_networks(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(60, 8)).astype(np.float32)
     labels = ["a", "b", "c"] * 20
-    head = SoftmaxHead.train(vectors, labels, settings=TrainingSettings(members=3, epochs=5))
+    head = IntentHead.train(vectors, labels, settings=TrainingSettings(members=3, epochs=5))
     alone = [
-        SoftmaxHead.train(vectors, labels, settings=TrainingSettings(members=1, epochs=5, seed=k))
+        IntentHead.train(vectors, labels, settings=TrainingSettings(members=1, epochs=5, seed=k))
         for k in range(3)
     ]
     mean = sum(one.probabilities(vectors) for one in alone) / 3
     np.testing.assert_allclose(head.probabilities(vectors), mean, atol=1e-5)
     head.save(tmp_path / "head.npz")
-    again = SoftmaxHead.load(tmp_path / "head.npz")
+    again = IntentHead.load(tmp_path / "head.npz")
     np.testing.assert_array_equal(again.probabilities(vectors), head.probabilities(vectors))
 
 

@@ -18,7 +18,6 @@ from bot.sessions.redis import keys as redis_keys
 from bot.sessions.redis.batch import CommandBatcher
 from bot.sessions.redis.codec import epoch_s, to_iso
 from bot.sessions.redis.connection import (
-    CLUSTER_ERRORS,
     MAX_CONNECTIONS,
     POOL_WAIT_S,
     PROBE_TTL_MS,
@@ -40,6 +39,26 @@ from bot.sessions.redis.scripts import (
 from bot.sessions.store import DeletedCounts, MaintenanceStore, SessionQuery, StoreUnavailable
 
 CLUSTER_MAX_CONNECTIONS = 1000
+SOCKET_TIMEOUT_S = 5
+"""Longest wait for a connection or a reply of one Redis before the call fails."""
+HEALTH_CHECK_INTERVAL_S = 15
+"""An idle connection is pinged before reuse after this long."""
+
+
+def _client_options() -> dict[str, Any]:
+    """Options shared by the client of one Redis and of a cluster: text replies, the socket
+    timeouts, three quick retries (20 ms doubling to 0.5 s) on a lost connection or a
+    timeout (a fresh ``Retry`` for each client: it counts its own attempts)."""
+    return {
+        "decode_responses": True,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": SOCKET_TIMEOUT_S,
+        "health_check_interval": HEALTH_CHECK_INTERVAL_S,
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3),
+        "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+    }
+
+
 """Connections per cluster node and process (redis-py's cluster client fails a command that
 finds them all busy rather than waiting; the command batcher keeps the scripts to a few)."""
 
@@ -107,13 +126,8 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
                 startup_nodes=cluster_nodes(self.url),
                 username=username,
                 password=password,
-                decode_responses=True,
                 max_connections=CLUSTER_MAX_CONNECTIONS,
-                socket_timeout=5,
-                socket_connect_timeout=5,
-                health_check_interval=15,
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3),
-                retry_on_error=list(CLUSTER_ERRORS[:2]),
+                **_client_options(),
             )
         else:
             self._redis = self._single()
@@ -128,15 +142,7 @@ class RedisMaintenance(RedisConnection, MaintenanceStore):
         # A blocking pool: a burst waits for one of the connections instead of failing with
         # "Too many connections".
         pool = BlockingConnectionPool.from_url(
-            self.url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=POOL_WAIT_S,
-            decode_responses=True,
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            health_check_interval=15,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3),
-            retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+            self.url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S, **_client_options()
         )
         return Redis.from_pool(pool)
 
