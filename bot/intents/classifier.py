@@ -24,6 +24,7 @@ from bot.intents.semantic import (
     Example,
     Fusion,
     SemanticModel,
+    beside_greeting,
     doubt,
     examples_from_files,
     examples_from_messages,
@@ -100,6 +101,7 @@ class IntentClassifier:
         specs = [spec for model in self._models.values() for spec in model.specs.values()]
         self._closing = frozenset(spec.name for spec in specs if spec.closing)
         self._guarded = frozenset(spec.name for spec in specs if spec.closing or spec.guarded)
+        self._social = frozenset(spec.name for spec in specs if spec.priority <= 0)
         self._cache_size = cache_size
         self._cached: Callable[[str, str | None, bool], IntentResult] = lru_cache(
             maxsize=cache_size
@@ -307,11 +309,14 @@ class IntentClassifier:
                 return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
             routes = self._guarded - self._closing
             return doubt(lexical, self._learned.guess(text), self._fusion, routes, self._closing)
-        if lexical.intent != NONE_INTENT:
+        greeted = lexical.intent != NONE_INTENT
+        if greeted and not all(intent in self._social for intent, _ in lexical.ranked):
             return lexical
         view = semantic_view(seen, self._closing, self._guarded)
         if view is None:
             return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
+        if greeted:  # "hello, please stop messaging me"
+            return beside_greeting(lexical, self._learned.guess(text), view, self._fusion)
         return fuse(lexical, self._learned.guess(text), view, self._fusion)
 
     def _lexicon(

@@ -274,6 +274,9 @@ class Fusion:
             "don't cancel" is vetoed by the lexicon before the head is heard.
         switch: A lexicon's cancel below ``sure`` becomes an opt-out when the head rates it
             one at this probability or more ("cut out the messages, I'm not interested").
+        greeted: The lexicon found only a greeting, beside words it does not explain: a
+            close the head names is acted on at this probability or more ("hello, please
+            stop messaging me"), never asked about ("oi, voltei" is no goodbye).
     """
 
     close: float = 0.95
@@ -287,6 +290,7 @@ class Fusion:
     switch: float = 0.95
     negated: float = 0.95
     negated_close: float = 0.995
+    greeted: float = 0.995
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +373,25 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     # ("I need support" names the support flow's keyword, not a person).
     needed = fusion.close if intent == HANDOFF else fusion.act
     return _acted(lexical, intent, p) if p >= needed else lexical
+
+
+def beside_greeting(
+    lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion
+) -> IntentResult:
+    """The lexicon found only greetings (``lexical``) in a message with words they do not
+    explain: the head's intent is heard as :func:`fuse` hears it where the lexicon found
+    nothing, and ranks before the greetings ("hello, I'd like to cancel the order I made
+    yesterday" routes to the order cancel and greets); a close only from ``greeted``, and it
+    replaces the greeting. A question about a close is not asked: the greeting stands."""
+    if guess.intent in view.closing and guess.probability < fusion.greeted:
+        return lexical
+    unsure = replace(lexical, intent=NONE_INTENT, confidence=0.0, ranked=(), confirm=None)
+    fused = fuse(unsure, guess, view, fusion)
+    if fused.intent == NONE_INTENT or any(fused.intent == i for i, _ in lexical.ranked):
+        return lexical
+    if fused.intent in view.closing:
+        return fused
+    return replace(fused, ranked=(*fused.ranked, *lexical.ranked))
 
 
 def doubt(

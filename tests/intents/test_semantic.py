@@ -25,6 +25,7 @@ from bot.intents.semantic import (
     Guess,
     LexiconView,
     SemanticModel,
+    beside_greeting,
     doubt,
     encoder_text,
     fuse,
@@ -237,6 +238,37 @@ def test_thanks_and_a_goodbye_still_close(
     classifier: IntentClassifier, text: str, lang: str
 ) -> None:
     assert classifier.classify(text, lang).intent == "goodbye"
+
+
+def test_the_head_is_heard_beside_a_greeting() -> None:
+    greeting = IntentResult("greet", 1.0, "en", (("greet", 1.0),))
+    ordered = replace(OPEN, evidence=frozenset({"cancel_order"}))  # an action word: "anular"
+    routed = beside_greeting(greeting, guess("cancel_order", 0.9), ordered, Fusion())
+    assert routed.ranked == (("cancel_order", 0.9), ("greet", 1.0))  # routes, and greets
+    assert beside_greeting(greeting, guess("cancel_order", 0.6), ordered, Fusion()) == greeting
+    assert beside_greeting(greeting, guess("cancel_order", 0.9), OPEN, Fusion()) == greeting
+    opted = beside_greeting(greeting, guess("opt_out", 0.998), OPEN, Fusion())
+    assert opted.ranked == (("opt_out", 0.998),)  # a close replaces the greeting
+    # below `greeted` a close is neither acted on nor asked about ("oi, voltei")
+    assert beside_greeting(greeting, guess("goodbye", 0.97), OPEN, Fusion()) == greeting
+    assert beside_greeting(greeting, guess("greet", 0.99), OPEN, Fusion()) == greeting
+    guarded = replace(OPEN, question=True)  # "hi, can I cancel later?"
+    assert beside_greeting(greeting, guess("cancel", 0.999), guarded, Fusion()) == greeting
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("hola buenas, quisiera anular el pedido que hice ayer", "es", "cancel_order"),
+        ("hi there, kindly stop messaging me with offers", "en", "opt_out"),
+        ("hola, tengo una consulta sobre mi pedido", "es", "greet"),
+        ("hi, i just got here", "en", "greet"),
+    ],
+)
+def test_a_greeting_does_not_hide_what_follows_it(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
 
 
 def test_a_lexicon_close_the_head_rates_another_intent_is_asked_about() -> None:
