@@ -76,6 +76,9 @@ def test_a_paraphrase_no_file_lists_is_understood(
         "please cancel my spa reservation for Friday",
         "I wish to cancel my hotel booking",
         "tengo que cancelar el turno del sábado",
+        # what was bought, named by its verb in another clause
+        "i bought the wrong color by mistake, please cancel it",
+        "compré dos por error, cancelalo",
     ],
 )
 def test_a_business_object_cancel_never_closes(classifier: IntentClassifier, text: str) -> None:
