@@ -61,15 +61,16 @@ def semantic_view(
         index = model.index
         for clause in clauses:
             tokens = clause.tokens
-            if index.request_openers.starts_at(tokens, 0):
+            opener = index.request_openers.starts_at(tokens, 0)
+            if opener:
                 request = True  # "can you call it off please", "¿me lo anulás?"
             elif clause.is_question:
                 question = True
             for i in range(len(tokens)):
                 if index.business_objects.starts_at(tokens, i):
                     business = True
-                if index.conditionals.starts_at(tokens, i):
-                    blocked = True
+                if index.conditionals.starts_at(tokens, i) and i >= opener:
+                    blocked = True  # not the "if" of "would you mind if we stopped here"
                 elif index.past.starts_at(tokens, i):
                     past = True  # "we stopped using it last year": a report, never a close
                 elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(tokens, i):

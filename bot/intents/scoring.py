@@ -138,6 +138,9 @@ class ClauseScorer:
             for i in range(len(tokens) - 1)
             if self._declines(tokens, i) and self._index.negations.ends_at(tokens, i)
         )
+        phrased = {  # words of some intent's phrase (an anti-example's too)
+            i for span in chosen if span.entry.intent != FILLER for i in range(span.start, span.end)
+        }
         vetoes: dict[str, str] = {}
         by_intent: dict[str, list[Span]] = {}
         for span in chosen:
@@ -147,9 +150,12 @@ class ClauseScorer:
         for intent, spans in by_intent.items():
             own = {i for span in spans for i in range(span.start, span.end)}
             free = [i for i in range(len(tokens)) if i not in own]
+            others = phrased.difference(own)
             reported: str | None = None
             for span in spans:
-                reason = self._guarded(span, clause, resolved, tokens, filler_positions, free)
+                reason = self._guarded(
+                    span, clause, resolved, tokens, filler_positions, free, others
+                )
                 if reason is not None:
                     vetoes[intent] = reason
                     break
@@ -245,8 +251,10 @@ class ClauseScorer:
         tokens: tuple[Token, ...],
         fillers: set[int],
         free: list[int],
+        others: set[int],
     ) -> str | None:
-        """Why the span's intent must not fire in this clause, or ``None``.
+        """Why the span's intent must not fire in this clause, or ``None`` (``others``: the
+        positions of other intents' phrases).
 
         Any intent: a negation shortly before the phrase (not one inside another of the
         intent's phrases: the "never" of "nvm, forget it"). Closing intents also: a question,
@@ -277,13 +285,15 @@ class ClauseScorer:
         if not traits.guarded:
             return None
         opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
-        request = self._request(span, tokens, opener, free)
+        request = self._request(span, tokens, opener, free, others)
         if clause.is_question and not request:
             return QUESTION_VETO
         if opener < span.start and not request and index.question_words.starts_at(tokens, opener):
             return f"{QUESTION_VETO} opened by {tokens[opener].orth!r}"
+        # the "if" of an opener asks ("would you mind if we stop here"): not a condition
+        asking = range(opener, opener + index.request_openers.starts_at(tokens, opener))
         for i in free:
-            if index.conditionals.starts_at(tokens, i):
+            if index.conditionals.starts_at(tokens, i) and not (request and i in asking):
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
@@ -309,13 +319,19 @@ class ClauseScorer:
             return range(0)
         return range(opener, opener + self._index.request_openers.starts_at(tokens, opener))
 
-    def _request(self, span: Span, tokens: tuple[Token, ...], opener: int, free: list[int]) -> bool:
+    def _request(
+        self, span: Span, tokens: tuple[Token, ...], opener: int, free: list[int], others: set[int]
+    ) -> bool:
         """True when the clause asks for the action politely: it opens with a request opener
-        ("could you", "would you mind", "¿podrías", "¿me lo") before the phrase, and no
-        question word follows the opener ("can you tell me how to cancel?" asks about it)."""
+        ("could you", "would you mind", "¿podrías", "¿me lo", "is it ok if we") before the
+        phrase with no other intent's phrase between (in "is it ok if I cancel later?" the
+        opener asks for the cancel, not for the goodbye "later"), and no question word
+        follows the opener ("can you tell me how to cancel?" asks about it)."""
         index = self._index
         length = index.request_openers.starts_at(tokens, opener)
         if not length or opener + length >= span.end:
+            return False
+        if any(i in others for i in range(opener + length, span.start)):
             return False
         return not any(
             index.question_words.starts_at(tokens, i) for i in free if i >= opener + length

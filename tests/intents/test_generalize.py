@@ -29,8 +29,14 @@ def classifier() -> IntentClassifier:
         ("could you cancel this for me?", "en", "cancel"),
         ("¿me lo cancelás?", "es", "cancel"),
         ("¿podrías frenar todo?", "es", "cancel"),
+        ("is it alright if we end this here?", "en", "cancel"),  # the "if" of an opener asks
+        ("¿te molestaría si lo frenamos acá?", "es", "cancel"),
+        ("could you perhaps drop all of this?", "en", "cancel"),
         # ...a question about the action does not.
         ("can I cancel later?", "en", "none"),
+        ("is it ok if i cancel later?", "en", "none"),  # nor does it ask for the goodbye "later"
+        ("is it possible to cancel afterwards?", "en", "none"),
+        ("¿es posible cancelar más adelante?", "es", "none"),
         ("can you tell me how to cancel?", "en", "none"),
         ("¿qué pasa si cancelo?", "es", "none"),
         # Business objects: an order goes to the author's intent, the rest is not a close.

@@ -87,3 +87,18 @@ def test_adding_portuguese_moves_no_es_en_figure(
         after = run_eval(DATA / name, three, REPO / "intents", THREE, use_hint=use_hint).classifier
         assert after.macro_f1 >= before.macro_f1 - 0.005
         assert after.false_close_rate <= before.false_close_rate
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("tem problema se eu desistir?", "cancel"),  # asks for it: the "se" of an opener
+        ("você se importa se a gente desistir disso?", "cancel"),
+        ("posso cancelar depois?", "none"),  # asks about it
+        ("comprei o tamanho errado, cancela por favor", "none"),  # what was bought: no close
+    ],
+)
+def test_a_polite_request_asks_and_a_question_about_it_does_not(
+    three: IntentClassifier, text: str, intent: str
+) -> None:
+    assert three.classify(text, "pt").intent == intent
