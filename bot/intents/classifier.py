@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_v
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import Seen, goes_on, only_names_besides, semantic_view
+from bot.intents.gating import Seen, goes_on, only_names_besides, semantic_view, turns
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
@@ -304,7 +305,10 @@ class IntentClassifier:
             return lexical
         if lexical.intent in self._closing:
             # "thanks, now how do I...": the head's second opinion, however sure the close
-            more = lexical.intent in SECOND_OPINION and goes_on(seen, lexical.intent)
+            more = lexical.intent in SECOND_OPINION and goes_on(seen, lexical.intent, self._closing)
+            if more and turns(seen, lexical.intent, self._closing):
+                # "eso es todo, pero tengo otra consulta": asked about, never acted on
+                return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
                 return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
             routes = self._guarded - self._closing

@@ -33,6 +33,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     negations: ["no"]             # optional: words that cancel a following intent phrase
     answers: [nope]               # optional: negations that, opening a clause right before a
                                   #   goodbye, answer a question instead ("nope nothing else")
+    contrasts: [pero]             # optional: words that, opening a clause after a goodbye,
+                                  #   turn to something new ("eso es todo, pero tengo otra duda")
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
@@ -75,6 +77,7 @@ _TOP_KEYS = frozenset(
         "fillers",
         "negations",
         "answers",
+        "contrasts",
         "question_words",
         "conditionals",
         "deferrals",
@@ -173,9 +176,9 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, answers, question_words, conditionals, deferrals, determiners,
-            past, names, request_openers, business_objects: Word lists for the guards (see
-            the module docstring).
+        fillers, negations, answers, contrasts, question_words, conditionals, deferrals,
+            determiners, past, names, request_openers, business_objects: Word lists for the
+            guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
     """
@@ -196,6 +199,7 @@ class LanguageData:
     business_objects: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
+    contrasts: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -285,6 +289,7 @@ class _Loader:
             business_objects=self.phrases(root, "business_objects"),
             opt_in=self.phrases(root, "opt_in"),
             answers=self.phrases(root, "answers"),
+            contrasts=self.phrases(root, "contrasts"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

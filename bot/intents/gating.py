@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.model import LanguageModel
+from bot.intents.result import NONE_INTENT
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 
@@ -157,18 +158,33 @@ def uncovered_words(clause: Clause, score: ClauseScore) -> Iterator[Token]:
     )
 
 
-def goes_on(seen: Seen, intent: str) -> bool:
+def goes_on(seen: Seen, intent: str, closing: frozenset[str]) -> bool:
     """True when a clause after the first one with ``intent`` (in the language that found it,
-    the last one tried) has no intent and words the lexicon's phrases do not explain: thanks
-    that go on to something new ("appreciate it, now how do i reset my password", "obrigada
-    pela ajuda, mas o boleto não chegou") rather than a goodbye."""
+    the last one tried) has no ``closing`` intent and words the lexicon's phrases do not
+    explain, or an anti-example of the intent files: thanks that go on to something new
+    ("appreciate it, now how do i reset my password", "obrigada pela ajuda, mas o boleto não
+    chegou") rather than a goodbye."""
+    return any(True for _ in _going_on(seen, intent, closing))
+
+
+def turns(seen: Seen, intent: str, closing: frozenset[str]) -> bool:
+    """True when such a clause (:func:`goes_on`) opens with a contrast word of the language
+    (``contrasts``: "but", "pero", "mas"): "eso es todo, pero tengo otra consulta" turns to
+    something new whatever the head says of it."""
+    model = seen[-1][0]
+    return any(
+        model.index.contrasts.starts_at(c.tokens, 0) for c in _going_on(seen, intent, closing)
+    )
+
+
+def _going_on(seen: Seen, intent: str, closing: frozenset[str]) -> Iterator[Clause]:
     _, clauses, scores = seen[-1]
     found = False
     for clause, score in zip(clauses, scores, strict=True):
-        if found and not score.scores and not explained(clause, score):
-            return True
+        new = not explained(clause, score) or NONE_INTENT in score.matched  # an anti-example
+        if found and new and not closing & score.scores.keys():
+            yield clause
         found = found or intent in score.scores
-    return False
 
 
 def only_names_besides(seen: Seen) -> bool:

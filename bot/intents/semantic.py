@@ -288,7 +288,7 @@ class Fusion:
     request: float = 0.8
     doubt: float = 0.9
     switch: float = 0.95
-    negated: float = 0.95
+    negated: float = 0.98
     negated_close: float = 0.995
     greeted: float = 0.995
 
@@ -382,8 +382,11 @@ def beside_greeting(
     explain: the head's intent is heard as :func:`fuse` hears it where the lexicon found
     nothing, and ranks before the greetings ("hello, I'd like to cancel the order I made
     yesterday" routes to the order cancel and greets); a close only from ``greeted``, and it
-    replaces the greeting. A question about a close is not asked: the greeting stands."""
-    if guess.intent in view.closing and guess.probability < fusion.greeted:
+    replaces the greeting. A question about a close is not asked, and a goodbye the head
+    hears after a greeting is none ("oi, acabei de chegar aqui"): the greeting stands."""
+    if guess.intent == GOODBYE or (
+        guess.intent in view.closing and guess.probability < fusion.greeted
+    ):
         return lexical
     unsure = replace(lexical, intent=NONE_INTENT, confidence=0.0, ranked=(), confirm=None)
     fused = fuse(unsure, guess, view, fusion)

@@ -145,8 +145,8 @@ def test_a_close_in_a_question_or_beside_a_guard_word_is_asked_about() -> None:
     assert fuse(NOTHING, guess("opt_out", 1.0), replace(OPEN, question=True), fusion) == NOTHING
     # opting out is usually said negated ("no me manden más"): acted on when the head is sure
     negated = replace(OPEN, cautious=True)
-    assert fuse(NOTHING, guess("opt_out", 0.97), negated, fusion).intent == "opt_out"
-    assert fuse(NOTHING, guess("opt_out", 0.9), negated, fusion) == NOTHING
+    assert fuse(NOTHING, guess("opt_out", 0.985), negated, fusion).intent == "opt_out"
+    assert fuse(NOTHING, guess("opt_out", 0.97), negated, fusion) == NOTHING
     question = replace(OPEN, question=True)
     assert fuse(NOTHING, guess("greet", 0.95), question, fusion).intent == "greet"
     assert fuse(NOTHING, guess("cancel_order", 1.0), question, fusion) == NOTHING
@@ -254,6 +254,7 @@ def test_the_head_is_heard_beside_a_greeting() -> None:
     assert opted.ranked == (("opt_out", 0.998),)  # a close replaces the greeting
     # below `greeted` a close is neither acted on nor asked about ("oi, voltei")
     assert beside_greeting(greeting, guess("goodbye", 0.97), OPEN, Fusion()) == greeting
+    assert beside_greeting(greeting, guess("goodbye", 0.999), OPEN, Fusion()) == greeting
     assert beside_greeting(greeting, guess("greet", 0.99), OPEN, Fusion()) == greeting
     guarded = replace(OPEN, question=True)  # "hi, can I cancel later?"
     assert beside_greeting(greeting, guess("cancel", 0.999), guarded, Fusion()) == greeting
@@ -272,6 +273,36 @@ def test_a_greeting_does_not_hide_what_follows_it(
     classifier: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("that's all, but i still have a question about billing", "en"),
+        ("eso es todo, pero tengo otra consulta", "es"),
+        ("gracias por todo, aunque me queda una duda", "es"),
+    ],
+)
+def test_a_goodbye_that_turns_to_something_new_is_asked_about(
+    classifier: IntentClassifier, text: str, lang: str
+) -> None:
+    # "but" / "pero" opens a clause with no close in it: whatever the head says
+    result = classifier.classify(text, lang)
+    assert (result.intent, result.confirm) == ("none", "goodbye")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("no more queries from me, cheers", "en"),
+        ("I don't have any other questions", "en"),
+        ("ya no me quedan dudas, mil gracias", "es"),
+        ("listo, no le quito más tiempo", "es"),
+        ("gracias, pero chau", "es"),  # the clause after "pero" is a goodbye itself
+    ],
+)
+def test_no_more_questions_is_a_goodbye(classifier: IntentClassifier, text: str, lang: str) -> None:
+    assert classifier.with_semantic(None).classify(text, lang).intent == "goodbye"
 
 
 def test_a_lexicon_close_the_head_rates_another_intent_is_asked_about() -> None:
