@@ -37,6 +37,11 @@ def classifier() -> IntentClassifier:
         ("is it ok if i cancel later?", "en", "none"),  # nor does it ask for the goodbye "later"
         ("is it possible to cancel afterwards?", "en", "none"),
         ("¿es posible cancelar más adelante?", "es", "none"),
+        # a typo corrected in another language than the words' is no evidence ("aló")
+        ("thanks! also, do you ship to canada?", "en", "none"),
+        # other senses: "let me think it over" is no cancel
+        ("mmm, dejame pensarlo bien", "es", "none"),
+        ("let me think it over", "en", "none"),
         ("can you tell me how to cancel?", "en", "none"),
         ("¿qué pasa si cancelo?", "es", "none"),
         # Business objects: an order goes to the author's intent, the rest is not a close.

@@ -281,6 +281,7 @@ def test_a_greeting_does_not_hide_what_follows_it(
         ("that's all, but i still have a question about billing", "en"),
         ("eso es todo, pero tengo otra consulta", "es"),
         ("gracias por todo, aunque me queda una duda", "es"),
+        ("eso sería todo, gracias. por cierto, ¿hacen envíos al interior?", "es"),  # new topic
     ],
 )
 def test_a_goodbye_that_turns_to_something_new_is_asked_about(
