@@ -271,7 +271,7 @@ class IntentClassifier:
                         matches.setdefault(span.entry.intent, []).append(match)
                 for intent in sorted(set(matches) | set(score.scores)):
                     found = matches.get(intent) or [
-                        Match(intent, "(whole message)", "", "example", 1.0)
+                        Match(intent, "(whole message or clause)", "", "example", 1.0)
                     ]
                     candidates.append(
                         Candidate(

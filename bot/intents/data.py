@@ -26,6 +26,8 @@ A file holds one language's intents plus the small word lists the classifier's g
                                   #   threshold) makes the classifier ask (``confirm``)
         shouted: [STOP]           # optional: whole messages, matched case-sensitively (an SMS
                                   #   keyword in capitals), that mean the intent
+        alone: [pará]             # optional: the intent only as a whole clause, fillers aside
+                                  #   ("por favor, pará"; "para" inside a sentence is "for")
       none:                       # optional: phrases that are never an intent ("bus stop")
         examples: [parada de bus]
     abbreviations: {q: que}       # optional: chat shorthand → words
@@ -110,6 +112,7 @@ _INTENT_KEYS = frozenset(
         "guarded",
         "confirm_floor",
         "shouted",
+        "alone",
     }
 )
 
@@ -150,6 +153,9 @@ class IntentSpec:
             asks.
         shouted: Whole messages matched case-sensitively, punctuation aside ("STOP"), that
             mean the intent whatever their words mean in lower case.
+        alone: Phrases that mean the intent only when they are a whole clause, fillers
+            aside, matched like examples (accents optional): "pará", "para ya" ("para" in a
+            sentence is the preposition).
     """
 
     name: str
@@ -165,6 +171,7 @@ class IntentSpec:
     guarded: bool = False
     confirm_floor: float | None = None
     shouted: tuple[Phrase, ...] = ()
+    alone: tuple[Phrase, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +351,7 @@ class _Loader:
             guarded=self.boolean(body, "guarded", name, closing),
             confirm_floor=confirm_floor,
             shouted=self.phrases(body, "shouted", owner=f"intent {name!r}"),
+            alone=self.phrases(body, "alone", owner=f"intent {name!r}"),
         )
 
     def phrases(

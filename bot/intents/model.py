@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from bot.intents.analyzer import Analyzer, Clause
+from bot.intents.analyzer import Analyzer, Clause, TokenKind
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, LanguageData
-from bot.intents.index import PhraseIndex, Resolved
+from bot.intents.index import FILLER, PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
-from bot.intents.normalize import plain_words
+from bot.intents.normalize import plain_words, prepare
 from bot.intents.result import CANCEL, NONE_INTENT
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, ClauseScore, ClauseScorer, IntentTraits
 
@@ -22,6 +22,13 @@ _MAX_SHOUTED = 64
 
 def _shouted_key(text: str) -> str:
     return " ".join(text.strip(" \t\n.!¡?¿").split())
+
+
+def _words(clauses: tuple[Clause, ...]) -> tuple[str, ...]:
+    """The words of ``clauses`` as matched (lowercase, accents dropped), in order."""
+    return tuple(
+        token.norm for clause in clauses for token in clause.tokens if token.kind is TokenKind.WORD
+    )
 
 
 class LanguageModel:
@@ -70,6 +77,13 @@ class LanguageModel:
             for phrase in spec.shouted
         }
         """Whole messages matched case-sensitively (``"STOP"``) → intent (see :meth:`shout`)."""
+        self.alone: Mapping[tuple[str, ...], str] = {
+            words: spec.name
+            for spec in self.specs.values()
+            for phrase in spec.alone
+            if (words := _words(self.analyzer.analyze(prepare(phrase.text))))
+        }
+        """A clause's words (fillers aside, accents dropped) → the intent they mean alone."""
         index = self.index
         words_of: dict[str, set[str]] = {}
         for table in (index.surface, index.lemma):
@@ -155,12 +169,46 @@ class LanguageModel:
                     else score
                     for score, named in zip(scores, business, strict=True)
                 ]
+        if self.alone:
+            vetoed = {intent for score in scores for intent in score.vetoes}
+            if any(NONE_INTENT in score.matched for score in scores):
+                vetoed.update(self.alone.values())  # an anti-example: "no, pará, no canceles nada"
+            scores = [self._alone(c, s, vetoed) for c, s in zip(clauses, scores, strict=True)]
         if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
             forms = tuple(item.form for items in resolved for item in items)
             entry = self.index.surface.get(forms)
             if entry is not None and entry.intent in self.specs:
                 scores[-1].scores[entry.intent] = 1.0
         return scores
+
+    def _alone(self, clause: Clause, score: ClauseScore, vetoed: set[str]) -> ClauseScore:
+        """``score`` with the intent of the file's ``alone`` phrase that is the whole clause
+        (fillers aside, not a question: "por favor, pará", "para ya"); the phrase is the
+        whole clause, so it is the clause's only intent. Not where a guard vetoed that
+        intent in the message, nor beside an anti-example ("no, pará, no canceles nada": "pará" is
+        "wait" there)."""
+        if clause.is_question:
+            return score
+        fillers = {
+            i
+            for span in score.spans
+            if span.entry.intent == FILLER
+            for i in range(span.start, span.end)
+        }
+        words = _words(
+            (
+                replace(
+                    clause,
+                    tokens=tuple(
+                        token for i, token in enumerate(clause.tokens) if i not in fillers
+                    ),
+                ),
+            )
+        )
+        intent = self.alone.get(words)
+        if intent is None or intent in vetoed:
+            return score
+        return replace(score, scores={intent: 1.0}, matched=score.matched | {intent})
 
     def _after_condition(self, before: Clause, score: ClauseScore) -> ClauseScore:
         """``score`` without its guarded intents when the clause ``before`` it opens with a

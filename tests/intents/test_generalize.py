@@ -37,6 +37,12 @@ def classifier() -> IntentClassifier:
         ("is it ok if i cancel later?", "en", "none"),  # nor does it ask for the goodbye "later"
         ("is it possible to cancel afterwards?", "en", "none"),
         ("¿es posible cancelar más adelante?", "es", "none"),
+        # "pará" / "para" alone is a stop, as a whole clause too; in a sentence it is "for"
+        ("pará", "es", "cancel"),
+        ("bueno, para ya", "es", "cancel"),
+        ("no entendés nada, pará", "es", "cancel"),
+        ("para mañana", "es", "none"),
+        ("no, pará, no canceles nada", "es", "none"),  # "wait", beside an anti-example
         # a typo corrected in another language than the words' is no evidence ("aló")
         ("thanks! also, do you ship to canada?", "en", "none"),
         # other senses: "let me think it over" is no cancel

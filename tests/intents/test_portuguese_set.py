@@ -96,6 +96,8 @@ def test_adding_portuguese_moves_no_es_en_figure(
         ("você se importa se a gente desistir disso?", "cancel"),
         ("posso cancelar depois?", "none"),  # asks about it
         ("comprei o tamanho errado, cancela por favor", "none"),  # what was bought: no close
+        ("chega, para já", "cancel"),  # "para" as a whole clause
+        ("vou para casa", "none"),  # "para" in a sentence
     ],
 )
 def test_a_polite_request_asks_and_a_question_about_it_does_not(
