@@ -145,8 +145,11 @@ def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket
     if settings.twilio.enabled and not settings.public_base_url:
         log.info("Twilio signatures are checked against the request URL (PUBLIC_BASE_URL unset)")
     env = read_environment(env_file)
-    content = load_content(settings, env)
-    app = create_app(settings, content, reload=lambda: load_content(settings, env))
+    # A head the cache does not hold (a first start, edited intents) trains in the background
+    # once the service is up; the lexicon answers alone until then.
+    content = load_content(settings, env, train=False)
+    warm = (lambda: load_content(settings, env)) if content.classifier.head_pending else None
+    app = create_app(settings, content, reload=lambda: load_content(settings, env), warm=warm)
     web.run_app(
         app,
         sock=sockets,
@@ -172,11 +175,13 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 @config_option
 @env_file_option
 @click.option("--user", "user", default=None, help="The sender's number, digits [5490000000000].")
+@click.option("--url", default=None, help="The running bot serve [http://127.0.0.1:PORT].")
 @click.option(
-    "--url", default=None, help="The running bot serve [http://127.0.0.1:PORT]."
-)
-@click.option(
-    "--wait", "wait_s", type=click.FloatRange(min=0), default=5.0, show_default=True,
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
     help="Seconds to wait for each message's replies.",
 )
 @click.argument("texts", nargs=-1, required=True)

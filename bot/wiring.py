@@ -28,10 +28,11 @@ from bot.sessions.sweeper import Sweeper
 __all__ = ["Content", "Runtime", "build_runtime", "load_content", "mail_actions"]
 
 
-def build_classifier(settings: Settings) -> IntentClassifier:
+def build_classifier(settings: Settings, train: bool = True) -> IntentClassifier:
     """The intent classifier the settings describe (intent files, languages, threshold, the
     semantic layer and its training sets, cache folder): the one `bot serve`, `bot
-    classify` and `bot eval` use.
+    classify` and `bot eval` use. With ``train`` false, a head the cache does not hold is
+    not trained (``IntentClassifier.head_pending``).
 
     Raises:
         DataFileError: An intent file is invalid (``file:line: problem``).
@@ -43,22 +44,26 @@ def build_classifier(settings: Settings) -> IntentClassifier:
         learned=settings.intents_learned,
         training_sets=settings.intents_training,
         cache_dir=settings.cache_dir,
+        train=train,
     )
 
 
-def load_content(settings: Settings, env: Mapping[str, str] | None = None) -> Content:
+def load_content(
+    settings: Settings, env: Mapping[str, str] | None = None, train: bool = True
+) -> Content:
     """Load ``locales/``, ``intents/`` and ``flows/`` for ``settings.languages``.
 
     Args:
         env: Values for ``${VAR}`` in flow files, as :func:`~bot.config.read_environment`
             gives them (default: that of the process, without a ``.env`` file).
+        train: See :func:`build_classifier`.
 
     Raises:
         DataFileError: A locale or intent file is invalid (``file:line: problem``).
         InvalidFlows: The flow files have problems (all of them, ``file:line:column``).
     """
     locales = Locales.load(settings.locales_dir, settings.languages, settings.default_language)
-    classifier = build_classifier(settings)
+    classifier = build_classifier(settings, train)
     if env is None:
         env = read_environment(None)
     flows = load_flows(settings.flows_dir, locales, classifier.intents, env)

@@ -107,6 +107,9 @@ class IntentClassifier:
         self._guarded = frozenset(spec.name for spec in specs if spec.closing or spec.guarded)
         self._social = frozenset(spec.name for spec in specs if spec.priority <= 0)
         self._cache_size = cache_size
+        self.head_pending = False
+        """True when the semantic layer was asked for but its head is not trained yet
+        (:meth:`from_directory` with ``train=False``): the lexicon answers alone."""
         self._cached: Callable[[str, str | None, bool], IntentResult] = lru_cache(
             maxsize=cache_size
         )(self._classify)
@@ -124,6 +127,7 @@ class IntentClassifier:
         training: Sequence[Example] | None = None,
         cache_dir: Path | None = None,
         training_sets: Sequence[Path] = (),
+        train: bool = True,
     ) -> IntentClassifier:
         """Load ``directory/<lang>.yaml`` for each language and build the classifier.
 
@@ -147,6 +151,9 @@ class IntentClassifier:
             cache_dir: Folder of the disk cache: lemma tables, the encoder's weights and the
                 examples' vectors (``Settings.cache_dir``; default:
                 :data:`bot.intents.lemmas.DEFAULT_CACHE_DIR`).
+            train: With ``learned``, train the head when the cache does not hold it (10-20
+                s); false builds the classifier without the layer then, and sets
+                :attr:`head_pending` (the caller trains later, e.g. in the background).
 
         Returns:
             A ready classifier.
@@ -161,6 +168,7 @@ class IntentClassifier:
         models = {data.language: LanguageModel(data, config, cache_dir) for data in files}
         fallback = LinguaFallback(tuple(languages)) if statistical_language_id else None
         model = None
+        pending = False
         if learned:
             examples = examples_from_files(files) if training is None else list(training)
             for path in training_sets:
@@ -169,8 +177,13 @@ class IntentClassifier:
                     continue
                 examples += examples_from_messages(load_labelled(Path(path)))
             if len({example.label for example in examples}) > 1:  # else nothing to tell apart
-                model = SemanticModel.build(examples, cache_dir=cache_dir, cache_size=cache_size)
-        return cls(models, threshold, config, cache_size, fallback, model)
+                model = SemanticModel.build(
+                    examples, cache_dir=cache_dir, cache_size=cache_size, train=train
+                )
+                pending = model is None
+        classifier = cls(models, threshold, config, cache_size, fallback, model)
+        classifier.head_pending = pending
+        return classifier
 
     def with_semantic(self, learned: SemanticModel | None) -> IntentClassifier:
         """A classifier with the same language models and another semantic layer (empty

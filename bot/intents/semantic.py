@@ -168,9 +168,12 @@ class SemanticModel:
         cache_dir: Path | None = None,
         cache_size: int = 10_000,
         settings: TrainingSettings | None = None,
-    ) -> SemanticModel:
+        train: bool = True,
+    ) -> SemanticModel | None:
         """Train the head on ``examples`` (or read it from the cache folder, keyed by a hash
-        of the texts, labels, weights, settings and encoder version) and build the model.
+        of the texts, labels, weights, settings and encoder version) and build the model;
+        with ``train`` false, ``None`` when the head is not in the cache (training takes
+        10-20 s: ``bot serve`` starts without the layer and trains in the background).
 
         Raises:
             ValueError: ``examples`` holds fewer than two labels.
@@ -185,6 +188,8 @@ class SemanticModel:
         head = None
         with contextlib.suppress(OSError, ValueError):
             head = IntentHead.load(path)
+        if head is None and not train:
+            return None
         if head is None:
             vectors = example_vectors(examples, encoder, cache_dir)
             head = IntentHead.train(vectors, [e.label for e in examples], weights, settings)

@@ -47,7 +47,7 @@ from bot.tasks import TaskSet, periodic
 from bot.web import admin, dashboard, observability, twilio, voice, whatsapp
 from bot.web.errors import error_middleware
 from bot.web.keys import RUNTIME, SETTINGS, TASKS
-from bot.wiring import Content, build_runtime
+from bot.wiring import Content, Runtime, build_runtime
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,15 @@ def create_app(
     content: Content,
     clock: Clock = utc_now,
     reload: Callable[[], Content] | None = None,
+    warm: Callable[[], Content] | None = None,
 ) -> web.Application:
     """The application for ``settings``, with ``content`` already loaded and validated.
 
     With ``reload`` (a function that loads and validates the content again), edited flows,
-    intents and locales are picked up while running (see :mod:`bot.flows.reload`).
+    intents and locales are picked up while running (see :mod:`bot.flows.reload`). With
+    ``warm`` (the same, training what ``content`` lacks: the semantic head a first start
+    did not find in the cache), the service starts at once and serves the warmed content
+    when ``warm`` returns (a thread; 10-20 s), unless a reload came first.
     """
     app = web.Application(middlewares=[observability.latency_middleware, error_middleware])
     app[SETTINGS] = settings
@@ -131,6 +135,8 @@ def create_app(
                 periodic(stop, STATS_INTERVAL_S, lambda: log_active_sessions(store, clock), "stats")
             ),
         ]
+        if warm is not None:
+            upkeep.append(asyncio.create_task(_warm_up(runtime, warm), name="semantic head"))
         if reload is not None:
             watcher = ContentWatcher(
                 (settings.flows_dir, settings.intents_dir, settings.locales_dir),
@@ -165,6 +171,24 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+async def _warm_up(runtime: Runtime, warm: Callable[[], Content]) -> None:
+    """Run ``warm`` in a thread and serve its content, unless another reload (an edited
+    file) replaced the content meanwhile; a failure is logged and the content stays."""
+    started = runtime.content
+    log.info(
+        "semantic head not in the cache: training it in the background (10-20 s); "
+        "until then the lexicon answers alone"
+    )
+    try:
+        content = await asyncio.to_thread(warm)
+    except Exception:
+        log.exception("semantic head training failed: the lexicon answers alone")
+        return
+    if runtime.content is started:
+        runtime.reload(content)
+        log.info("semantic head trained and in use")
 
 
 def _whatsapp_sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:

@@ -1,0 +1,90 @@
+"""A first start whose cache lacks the semantic head serves at once and swaps the trained
+head in when the background training returns (``create_app(warm=...)``, ``bot serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.intents import IntentClassifier
+from bot.intents.semantic import Example, SemanticModel
+from bot.web.app import create_app
+from bot.web.keys import RUNTIME
+from bot.wiring import Content, Runtime
+from tests.conftest import REPO
+from tests.fakes.clock import FakeClock
+from tests.fakes.graph_api import FakeGraphAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.web.conftest import web_settings
+
+
+async def _training_done() -> None:
+    (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "semantic head"]
+    await asyncio.wait_for(task, timeout=10)
+
+
+async def test_the_service_answers_before_the_head_is_trained_and_uses_it_after(
+    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
+) -> None:
+    graph, twilio = fakes
+    trained = replace(content)  # what the background training returns
+    release = threading.Event()
+
+    def warm() -> Content:
+        release.wait(10)
+        return trained
+
+    settings = web_settings(tmp_path, graph.url, twilio.url)
+    app = create_app(settings, content, FakeClock(), warm=warm)
+    async with TestClient(TestServer(app)) as client:
+        runtime: Runtime = client.app[RUNTIME]
+        async with client.get("/healthz") as response:
+            assert response.status == 200  # ready while the head trains
+        assert runtime.content is content
+        release.set()
+        await _training_done()
+        assert runtime.content is trained
+
+
+async def test_an_edit_reloaded_during_training_is_not_undone_by_it(
+    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
+) -> None:
+    graph, twilio = fakes
+    stale, edited = replace(content), replace(content)
+    release = threading.Event()
+
+    def warm() -> Content:
+        release.wait(10)
+        return stale  # trained on the files as they were at start
+
+    app = create_app(web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm)
+    async with TestClient(TestServer(app)) as client:
+        runtime: Runtime = client.app[RUNTIME]
+        runtime.reload(edited)  # the content watcher picked up an edited file
+        release.set()
+        await _training_done()
+        assert runtime.content is edited
+
+
+def test_a_head_not_in_the_cache_is_left_pending_when_not_training(tmp_path: Path) -> None:
+    examples = [Example("hola", "greet"), Example("chau", "goodbye"), Example("ok", "none")]
+
+    def build(train: bool) -> IntentClassifier:
+        return IntentClassifier.from_directory(
+            REPO / "intents",
+            ("es",),
+            learned=True,
+            training=examples,
+            cache_dir=tmp_path,
+            train=train,
+        )
+
+    pending = build(train=False)
+    assert pending.head_pending
+    assert pending.classify("chau").intent == "goodbye"  # the lexicon alone answers
+    SemanticModel.build(examples, cache_dir=tmp_path)  # what the background training does
+    assert not build(train=False).head_pending
