@@ -337,7 +337,11 @@ class IntentClassifier:
             return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
         if greeted:  # "hello, please stop messaging me"
             return beside_greeting(lexical, self._learned.guess(text), view, self._fusion)
-        return fuse(lexical, self._learned.guess(text), view, self._fusion)
+        fused = fuse(lexical, self._learned.guess(text), view, self._fusion)
+        if fused.intent == GOODBYE and turns(seen, None, self._closing):
+            # the head's goodbye, then "agora me explica a garantia": asked about
+            return replace(fused, intent=NONE_INTENT, ranked=(), confirm=GOODBYE)
+        return fused
 
     def _lexicon(
         self,

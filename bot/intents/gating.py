@@ -167,24 +167,26 @@ def goes_on(seen: Seen, intent: str, closing: frozenset[str]) -> bool:
     return any(True for _ in _going_on(seen, intent, closing))
 
 
-def turns(seen: Seen, intent: str, closing: frozenset[str]) -> bool:
+def turns(seen: Seen, intent: str | None, closing: frozenset[str]) -> bool:
     """True when such a clause (:func:`goes_on`) opens with a contrast word of the language
     (``contrasts``: "but", "pero", "mas"): "eso es todo, pero tengo otra consulta" turns to
-    something new whatever the head says of it."""
-    model = seen[-1][0]
+    something new whatever the head says of it. With ``intent`` ``None`` (the head's
+    goodbye, the lexicon found nothing), any clause after the first in the language tried
+    first: "obrigado, já ajudou. agora me explica a garantia"."""
+    model = seen[-1][0] if intent is not None else seen[0][0]
     return any(
         model.index.contrasts.starts_at(c.tokens, 0) for c in _going_on(seen, intent, closing)
     )
 
 
-def _going_on(seen: Seen, intent: str, closing: frozenset[str]) -> Iterator[Clause]:
-    _, clauses, scores = seen[-1]
+def _going_on(seen: Seen, intent: str | None, closing: frozenset[str]) -> Iterator[Clause]:
+    _, clauses, scores = seen[-1] if intent is not None else seen[0]
     found = False
     for clause, score in zip(clauses, scores, strict=True):
         new = not explained(clause, score) or NONE_INTENT in score.matched  # an anti-example
         if found and new and not closing & score.scores.keys():
             yield clause
-        found = found or intent in score.scores
+        found = found or intent is None or intent in score.scores
 
 
 def only_names_besides(seen: Seen) -> bool:

@@ -43,6 +43,10 @@ def classifier() -> IntentClassifier:
         ("no entendés nada, pará", "es", "cancel"),
         ("para mañana", "es", "none"),
         ("no, pará, no canceles nada", "es", "none"),  # "wait", beside an anti-example
+        # unwillingness to go on, the negation part of the phrase
+        ("i'd prefer not to go on", "en", "cancel"),
+        ("ya no tengo ganas de responder", "es", "cancel"),
+        ("no voy a responder eso", "es", "none"),  # declining one question is no cancel
         # a typo corrected in another language than the words' is no evidence ("aló")
         ("thanks! also, do you ship to canada?", "en", "none"),
         # other senses: "let me think it over" is no cancel

@@ -97,6 +97,7 @@ def test_adding_portuguese_moves_no_es_en_figure(
         ("posso cancelar depois?", "none"),  # asks about it
         ("comprei o tamanho errado, cancela por favor", "none"),  # what was bought: no close
         ("chega, para já", "cancel"),  # "para" as a whole clause
+        ("não tô a fim de continuar isso", "cancel"),  # the negation is the phrase's own
         ("vou para casa", "none"),  # "para" in a sentence
     ],
 )

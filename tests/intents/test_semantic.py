@@ -16,6 +16,7 @@ import pytest
 from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.encoder import SentenceEncoder
+from bot.intents.gating import Seen, turns
 from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
@@ -290,6 +291,24 @@ def test_a_goodbye_that_turns_to_something_new_is_asked_about(
     # "but" / "pero" opens a clause with no close in it: whatever the head says
     result = classifier.classify(text, lang)
     assert (result.intent, result.confirm) == ("none", "goodbye")
+
+
+@pytest.mark.parametrize(
+    ("text", "turned"),
+    [
+        ("me sirvió un montón. ahora contame de la garantía", True),
+        ("me sirvió un montón. por cierto, ¿hacen envíos?", True),
+        ("me sirvió un montón. ahora sí, chau", False),  # the later clause is a goodbye
+        ("me sirvió un montón", False),
+    ],
+)
+def test_a_later_clause_that_turns_to_something_new_is_found_without_a_lexicon_close(
+    lexicon: IntentClassifier, text: str, turned: bool
+) -> None:
+    # what makes the head's own goodbye a question ("agora me explica a garantia")
+    seen: Seen = []
+    lexicon._lexicon(text, "es", False, None, seen)
+    assert turns(seen, None, CLOSING) is turned
 
 
 @pytest.mark.parametrize(
