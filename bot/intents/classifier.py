@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from bot.intents.semantic import (
     Example,
     Fusion,
     SemanticModel,
+    asked,
     beside_greeting,
     doubt,
     examples_from_files,
@@ -324,7 +324,7 @@ class IntentClassifier:
             more = lexical.intent in SECOND_OPINION and goes_on(seen, lexical.intent, self._closing)
             if more and turns(seen, lexical.intent, self._closing):
                 # "eso es todo, pero tengo otra consulta": asked about, never acted on
-                return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)
+                return asked(lexical, lexical.intent)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
                 return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
             routes = self._guarded - self._closing
@@ -340,7 +340,7 @@ class IntentClassifier:
         fused = fuse(lexical, self._learned.guess(text), view, self._fusion)
         if fused.intent == GOODBYE and turns(seen, None, self._closing):
             # the head's goodbye, then "agora me explica a garantia": asked about
-            return replace(fused, intent=NONE_INTENT, ranked=(), confirm=GOODBYE)
+            return asked(fused, GOODBYE)
         return fused
 
     def _lexicon(

@@ -418,13 +418,19 @@ def doubt(
     other = guess.intent not in closing and guess.intent not in routes
     if other and guess.probability >= fusion.doubt:  # none, or a greeting ("hey, good to see you")
         if lexical.intent in CONFIRMABLE:
-            return replace(lexical, intent=NONE_INTENT, ranked=(), confirm=lexical.intent)
+            return asked(lexical, lexical.intent)
         return lexical
     if guess.intent in routes and guess.probability >= fusion.doubt:
         return _acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
     if lexical.intent == CANCEL and guess.intent == OPT_OUT and guess.probability >= fusion.switch:
         return _acted(lexical, OPT_OUT, guess.probability)
     return lexical
+
+
+def asked(result: IntentResult, intent: str) -> IntentResult:
+    """``result`` acting on nothing and asking about the closing ``intent`` instead
+    (``intent: none, confirm: <intent>``: the engine's yes/no question)."""
+    return replace(result, intent=NONE_INTENT, ranked=(), confirm=intent)
 
 
 def _acted(lexical: IntentResult, intent: str, probability: float) -> IntentResult:
