@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -136,7 +138,8 @@ def create_app(
             ),
         ]
         if warm is not None:
-            upkeep.append(asyncio.create_task(_warm_up(runtime, warm), name="semantic head"))
+            warming = _warm_up(runtime, warm, stop)
+            upkeep.append(asyncio.create_task(warming, name="semantic head"))
         if reload is not None:
             watcher = ContentWatcher(
                 (settings.flows_dir, settings.intents_dir, settings.locales_dir),
@@ -173,21 +176,51 @@ def create_app(
     return app
 
 
-async def _warm_up(runtime: Runtime, warm: Callable[[], Content]) -> None:
-    """Run ``warm`` in a thread and serve its content, unless another reload (an edited
-    file) replaced the content meanwhile; a failure is logged and the content stays."""
+async def _warm_up(runtime: Runtime, warm: Callable[[], Content], stop: asyncio.Event) -> None:
+    """Run ``warm`` in a daemon thread and serve its content, unless another reload (an
+    edited file) replaced the content meanwhile; a failure is logged and the content stays.
+    A shutdown does not wait for it (the thread ends with the process)."""
     started = runtime.content
     log.info(
         "semantic head not in the cache: training it in the background (10-20 s); "
         "until then the lexicon answers alone"
     )
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Content] = loop.create_future()
+
+    def settle(outcome: Content | Exception) -> None:
+        if done.done():
+            return
+        if isinstance(outcome, Exception):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
+
+    def work() -> None:
+        outcome: Content | Exception
+        try:
+            outcome = warm()
+        except Exception as exc:  # reported on the loop
+            outcome = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed: the service stopped
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=work, name="semantic head", daemon=True).start()
+    stopping = asyncio.ensure_future(stop.wait())
+    waiting: set[asyncio.Future[Any]] = {done, stopping}
+    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not done.done():
+        return  # shutting down
     try:
-        content = await asyncio.to_thread(warm)
+        content = done.result()
     except Exception:
         log.exception("semantic head training failed: the lexicon answers alone")
         return
     if runtime.content is started:
         runtime.reload(content)
+        gc.collect()
+        gc.freeze()  # like start-up's content: out of the collector's full passes
         log.info("semantic head trained and in use")
 
 

@@ -70,6 +70,40 @@ async def test_an_edit_reloaded_during_training_is_not_undone_by_it(
         assert runtime.content is edited
 
 
+async def test_a_failed_training_leaves_the_lexicon_serving(
+    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
+) -> None:
+    graph, twilio = fakes
+
+    def warm() -> Content:
+        raise OSError("disk full")
+
+    app = create_app(web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm)
+    async with TestClient(TestServer(app)) as client:
+        runtime: Runtime = client.app[RUNTIME]
+        await _training_done()
+        assert runtime.content is content
+
+
+async def test_a_shutdown_does_not_wait_for_the_training(
+    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
+) -> None:
+    graph, twilio = fakes
+    release = threading.Event()
+
+    def warm() -> Content:
+        release.wait(30)  # still training when the service stops
+        return content
+
+    app = create_app(web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        await asyncio.wait_for(client.close(), timeout=10)  # would wait 30 s for the thread
+    finally:
+        release.set()
+
+
 def test_a_head_not_in_the_cache_is_left_pending_when_not_training(tmp_path: Path) -> None:
     examples = [Example("hola", "greet"), Example("chau", "goodbye"), Example("ok", "none")]
 
