@@ -328,6 +328,9 @@ async def test_an_agent_takes_over_an_active_conversation_with_the_keyboard(
     await page.get_by_label("Reply to the user").press_sequentially("Hola Hugo")
     await page.get_by_label("Reply to the user").press("Enter")
     assert (await service.replies_to(user, 3))[2] == "Hola Hugo"
+    # the box has the focus back once the send is answered (ready for the next reply); a
+    # link pressed before that answer used to lose its Enter to the box
+    await expect(page.get_by_label("Reply to the user")).to_be_focused()
     await page.get_by_role("link", name="← Handoffs").press("Enter")
     row = queue_row(page, title)
     await expect(row).to_contain_text("taken over by an agent")

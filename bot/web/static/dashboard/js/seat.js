@@ -167,7 +167,10 @@ export function ReplyBox({ session, me, send }) {
     } catch {
       setText(value);
     }
-    box.current?.focus();
+    // Back to the box for the next reply, unless the agent moved on meanwhile (a keyboard
+    // user who tabbed to a link must not be pulled back while the send was in flight).
+    const moved = document.activeElement;
+    if (!moved || moved === document.body || box.current?.form?.contains(moved)) box.current?.focus();
   }
   function onKeyDown(event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);
