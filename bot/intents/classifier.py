@@ -12,7 +12,7 @@ from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_v
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import Seen, goes_on, only_names_besides, semantic_view, turns
+from bot.intents.gating import Seen, only_names_besides, onward, semantic_view, turns
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
@@ -36,15 +36,12 @@ log = logging.getLogger(__name__)
 
 SECOND_OPINION = frozenset({GOODBYE})
 """Closes the head is asked about, however sure the lexicon, when the message goes on
-after them (:func:`~bot.intents.gating.goes_on`)."""
+after them (:func:`~bot.intents.gating.onward`)."""
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
 
 DEFAULT_THRESHOLD = 0.75
 """Default minimum confidence for an intent to be returned instead of ``"none"``."""
-FALLBACK_CONFIDENCE = 0.9
-"""Least confidence of an intent found in a language other than the one the message's words
-were identified as (a typo correction there costs 0.15: no evidence)."""
 
 
 class IntentClassifier:
@@ -321,8 +318,11 @@ class IntentClassifier:
             return lexical
         if lexical.intent in self._closing:
             # "thanks, now how do I...": the head's second opinion, however sure the close
-            more = lexical.intent in SECOND_OPINION and goes_on(seen, lexical.intent, self._closing)
-            if more and turns(seen, lexical.intent, self._closing):
+            tried = seen[-1]  # the language that found the close
+            more: list[Clause] = []
+            if lexical.intent in SECOND_OPINION:
+                more = onward(tried, lexical.intent, self._closing)
+            if turns(tried[0], more):
                 # "eso es todo, pero tengo otra consulta": asked about, never acted on
                 return asked(lexical, lexical.intent)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
@@ -338,7 +338,7 @@ class IntentClassifier:
         if greeted:  # "hello, please stop messaging me"
             return beside_greeting(lexical, self._learned.guess(text), view, self._fusion)
         fused = fuse(lexical, self._learned.guess(text), view, self._fusion)
-        if fused.intent == GOODBYE and turns(seen, None, self._closing):
+        if fused.intent == GOODBYE and turns(seen[0][0], onward(seen[0], None, self._closing)):
             # the head's goodbye, then "agora me explica a garantia": asked about
             return asked(fused, GOODBYE)
         return fused
@@ -378,7 +378,7 @@ class IntentClassifier:
             if detected is not None and code != detected:
                 # another language than the words': a typo-corrected match there is no
                 # evidence ("thanks! also, ..." is no Spanish "aló")
-                ranked = tuple(item for item in ranked if item[1] >= FALLBACK_CONFIDENCE)
+                ranked = tuple(item for item in ranked if not _typos_only(clause_scores, item[0]))
             if ranked:
                 intent, confidence = ranked[0]
                 return IntentResult(intent, confidence, detected, ranked)
@@ -455,6 +455,13 @@ class IntentClassifier:
         if spec.closing:
             return max(base, self._config.free_text_closing_threshold)
         return base
+
+
+def _typos_only(clause_scores: Sequence[ClauseScore], intent: str) -> bool:
+    """True when every phrase of ``intent`` found in the clauses is a corrected misspelling
+    (``Span.fuzzy``)."""
+    spans = [span for score in clause_scores for span in score.spans if span.entry.intent == intent]
+    return bool(spans) and all(span.fuzzy for span in spans)
 
 
 def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:

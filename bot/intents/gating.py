@@ -14,8 +14,10 @@ from bot.intents.result import NONE_INTENT
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 
-Seen = list[tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]]
-"""Each language model the lexicon tried, with the message's clauses and their scores."""
+Tried = tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]
+"""A language model the lexicon tried, with the message's clauses and their scores."""
+Seen = list[Tried]
+"""Each language model the lexicon tried, in order."""
 
 MAX_EVIDENCE_WORDS = 12
 """Words of a message whose lemma is looked up for an intent's action words ("anulalo" →
@@ -158,35 +160,28 @@ def uncovered_words(clause: Clause, score: ClauseScore) -> Iterator[Token]:
     )
 
 
-def goes_on(seen: Seen, intent: str, closing: frozenset[str]) -> bool:
-    """True when a clause after the first one with ``intent`` (in the language that found it,
-    the last one tried) has no ``closing`` intent and words the lexicon's phrases do not
-    explain, or an anti-example of the intent files: thanks that go on to something new
-    ("appreciate it, now how do i reset my password", "obrigada pela ajuda, mas o boleto não
-    chegou") rather than a goodbye."""
-    return any(True for _ in _going_on(seen, intent, closing))
-
-
-def turns(seen: Seen, intent: str | None, closing: frozenset[str]) -> bool:
-    """True when such a clause (:func:`goes_on`) opens with a contrast word of the language
-    (``contrasts``: "but", "pero", "mas"): "eso es todo, pero tengo otra consulta" turns to
-    something new whatever the head says of it. With ``intent`` ``None`` (the head's
-    goodbye, the lexicon found nothing), any clause after the first in the language tried
-    first: "obrigado, já ajudou. agora me explica a garantia"."""
-    model = seen[-1][0] if intent is not None else seen[0][0]
-    return any(
-        model.index.contrasts.starts_at(c.tokens, 0) for c in _going_on(seen, intent, closing)
-    )
-
-
-def _going_on(seen: Seen, intent: str | None, closing: frozenset[str]) -> Iterator[Clause]:
-    _, clauses, scores = seen[-1] if intent is not None else seen[0]
-    found = False
-    for clause, score in zip(clauses, scores, strict=True):
+def onward(tried: Tried, intent: str | None, closing: frozenset[str]) -> list[Clause]:
+    """The clauses after the first one with ``intent`` (``None``: after the first clause)
+    that have no ``closing`` intent and words the lexicon's phrases do not explain, or an
+    anti-example of the intent files: where thanks go on to something new ("appreciate it,
+    now how do i reset my password", "obrigada pela ajuda, mas o boleto não chegou")
+    rather than say goodbye. Empty when the message does not go on."""
+    _, clauses, scores = tried
+    found = intent is None
+    result = []
+    for position, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
         new = not explained(clause, score) or NONE_INTENT in score.matched  # an anti-example
-        if found and new and not closing & score.scores.keys():
-            yield clause
-        found = found or intent is None or intent in score.scores
+        if found and position and new and not closing & score.scores.keys():
+            result.append(clause)
+        found = found or intent in score.scores
+    return result
+
+
+def turns(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
+    """True when one of ``clauses`` (:func:`onward`'s) opens with a contrast word of the
+    language (``contrasts``: "but", "pero", "mas", "por cierto"): "eso es todo, pero tengo
+    otra consulta" turns to something new whatever the head says of it."""
+    return any(model.index.contrasts.starts_at(clause.tokens, 0) for clause in clauses)
 
 
 def only_names_besides(seen: Seen) -> bool:

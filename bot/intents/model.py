@@ -25,7 +25,8 @@ def _shouted_key(text: str) -> str:
 
 
 def _words(clauses: tuple[Clause, ...]) -> tuple[str, ...]:
-    """The words of ``clauses`` as matched (lowercase, accents dropped), in order."""
+    """The words of ``clauses`` as matched (lowercase, accents dropped), in order: the key
+    of an ``alone`` phrase."""
     return tuple(
         token.norm for clause in clauses for token in clause.tokens if token.kind is TokenKind.WORD
     )
@@ -185,8 +186,8 @@ class LanguageModel:
         """``score`` with the intent of the file's ``alone`` phrase that is the whole clause
         (fillers aside, not a question: "por favor, pará", "para ya"); the phrase is the
         whole clause, so it is the clause's only intent. Not where a guard vetoed that
-        intent in the message, nor beside an anti-example ("no, pará, no canceles nada": "pará" is
-        "wait" there)."""
+        intent in the message, nor beside an anti-example ("no, pará, no canceles nada":
+        "pará" is "wait" there)."""
         if clause.is_question:
             return score
         fillers = {
@@ -195,15 +196,10 @@ class LanguageModel:
             if span.entry.intent == FILLER
             for i in range(span.start, span.end)
         }
-        words = _words(
-            (
-                replace(
-                    clause,
-                    tokens=tuple(
-                        token for i, token in enumerate(clause.tokens) if i not in fillers
-                    ),
-                ),
-            )
+        words = tuple(
+            token.norm
+            for i, token in enumerate(clause.tokens)
+            if token.kind is TokenKind.WORD and i not in fillers
         )
         intent = self.alone.get(words)
         if intent is None or intent in vetoed:

@@ -285,15 +285,15 @@ class ClauseScorer:
         if not traits.guarded:
             return None
         opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
-        request = self._request(span, tokens, opener, free, others)
+        asking = self._request(span, tokens, opener, free, others)
+        request = bool(asking)
         if clause.is_question and not request:
             return QUESTION_VETO
         if opener < span.start and not request and index.question_words.starts_at(tokens, opener):
             return f"{QUESTION_VETO} opened by {tokens[opener].orth!r}"
-        # the "if" of an opener asks ("would you mind if we stop here"): not a condition
-        asking = range(opener, opener + index.request_openers.starts_at(tokens, opener))
         for i in free:
-            if index.conditionals.starts_at(tokens, i) and not (request and i in asking):
+            # the "if" of an opener asks ("would you mind if we stop here"): not a condition
+            if index.conditionals.starts_at(tokens, i) and i not in asking:
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
@@ -321,21 +321,22 @@ class ClauseScorer:
 
     def _request(
         self, span: Span, tokens: tuple[Token, ...], opener: int, free: list[int], others: set[int]
-    ) -> bool:
-        """True when the clause asks for the action politely: it opens with a request opener
-        ("could you", "would you mind", "¿podrías", "¿me lo", "is it ok if we") before the
-        phrase with no other intent's phrase between (in "is it ok if I cancel later?" the
-        opener asks for the cancel, not for the goodbye "later"), and no question word
-        follows the opener ("can you tell me how to cancel?" asks about it)."""
+    ) -> range:
+        """The positions of the request opener when the clause asks for the action politely,
+        else an empty range: it opens with a request opener ("could you", "would you mind",
+        "¿podrías", "¿me lo", "is it ok if we") before the phrase with no other intent's
+        phrase between (in "is it ok if I cancel later?" the opener asks for the cancel, not
+        for the goodbye "later"), and no question word follows the opener ("can you tell me
+        how to cancel?" asks about it)."""
         index = self._index
-        length = index.request_openers.starts_at(tokens, opener)
-        if not length or opener + length >= span.end:
-            return False
-        if any(i in others for i in range(opener + length, span.start)):
-            return False
-        return not any(
-            index.question_words.starts_at(tokens, i) for i in free if i >= opener + length
-        )
+        end = opener + index.request_openers.starts_at(tokens, opener)
+        if end == opener or end >= span.end:
+            return range(0)
+        if any(i in others for i in range(end, span.start)):
+            return range(0)
+        if any(index.question_words.starts_at(tokens, i) for i in free if i >= end):
+            return range(0)
+        return range(opener, end)
 
     def _name_reason(
         self, span: Span, resolved: list[Resolved], tokens: tuple[Token, ...], fillers: set[int]

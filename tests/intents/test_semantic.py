@@ -16,7 +16,7 @@ import pytest
 from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.encoder import SentenceEncoder
-from bot.intents.gating import Seen, turns
+from bot.intents.gating import Seen, onward, turns
 from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
@@ -308,7 +308,7 @@ def test_a_later_clause_that_turns_to_something_new_is_found_without_a_lexicon_c
     # what makes the head's own goodbye a question ("agora me explica a garantia")
     seen: Seen = []
     lexicon._lexicon(text, "es", False, None, seen)
-    assert turns(seen, None, CLOSING) is turned
+    assert turns(seen[0][0], onward(seen[0], None, CLOSING)) is turned
 
 
 @pytest.mark.parametrize(

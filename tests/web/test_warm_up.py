@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.intents import IntentClassifier
@@ -21,26 +23,40 @@ from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.web.conftest import web_settings
 
+Fakes = tuple[FakeGraphAPI, FakeTwilioAPI]
+
 
 async def _training_done() -> None:
     (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "semantic head"]
     await asyncio.wait_for(task, timeout=10)
 
 
-async def test_the_service_answers_before_the_head_is_trained_and_uses_it_after(
-    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
-) -> None:
+def _app(
+    tmp_path: Path, content: Content, fakes: Fakes, warm: Callable[[], Content]
+) -> web.Application:
     graph, twilio = fakes
-    trained = replace(content)  # what the background training returns
+    return create_app(
+        web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm
+    )
+
+
+def _held(trained: Content, wait_s: float = 10) -> tuple[Callable[[], Content], threading.Event]:
+    """A training that returns ``trained`` once the event is set (at most ``wait_s``)."""
     release = threading.Event()
 
     def warm() -> Content:
-        release.wait(10)
+        release.wait(wait_s)
         return trained
 
-    settings = web_settings(tmp_path, graph.url, twilio.url)
-    app = create_app(settings, content, FakeClock(), warm=warm)
-    async with TestClient(TestServer(app)) as client:
+    return warm, release
+
+
+async def test_the_service_answers_before_the_head_is_trained_and_uses_it_after(
+    tmp_path: Path, content: Content, fakes: Fakes
+) -> None:
+    trained = replace(content)  # what the background training returns
+    warm, release = _held(trained)
+    async with TestClient(TestServer(_app(tmp_path, content, fakes, warm))) as client:
         runtime: Runtime = client.app[RUNTIME]
         async with client.get("/healthz") as response:
             assert response.status == 200  # ready while the head trains
@@ -51,18 +67,11 @@ async def test_the_service_answers_before_the_head_is_trained_and_uses_it_after(
 
 
 async def test_an_edit_reloaded_during_training_is_not_undone_by_it(
-    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
+    tmp_path: Path, content: Content, fakes: Fakes
 ) -> None:
-    graph, twilio = fakes
     stale, edited = replace(content), replace(content)
-    release = threading.Event()
-
-    def warm() -> Content:
-        release.wait(10)
-        return stale  # trained on the files as they were at start
-
-    app = create_app(web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm)
-    async with TestClient(TestServer(app)) as client:
+    warm, release = _held(stale)  # trained on the files as they were at start
+    async with TestClient(TestServer(_app(tmp_path, content, fakes, warm))) as client:
         runtime: Runtime = client.app[RUNTIME]
         runtime.reload(edited)  # the content watcher picked up an edited file
         release.set()
@@ -71,32 +80,22 @@ async def test_an_edit_reloaded_during_training_is_not_undone_by_it(
 
 
 async def test_a_failed_training_leaves_the_lexicon_serving(
-    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
+    tmp_path: Path, content: Content, fakes: Fakes
 ) -> None:
-    graph, twilio = fakes
-
     def warm() -> Content:
         raise OSError("disk full")
 
-    app = create_app(web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm)
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(TestServer(_app(tmp_path, content, fakes, warm))) as client:
         runtime: Runtime = client.app[RUNTIME]
         await _training_done()
         assert runtime.content is content
 
 
 async def test_a_shutdown_does_not_wait_for_the_training(
-    tmp_path: Path, content: Content, fakes: tuple[FakeGraphAPI, FakeTwilioAPI]
+    tmp_path: Path, content: Content, fakes: Fakes
 ) -> None:
-    graph, twilio = fakes
-    release = threading.Event()
-
-    def warm() -> Content:
-        release.wait(30)  # still training when the service stops
-        return content
-
-    app = create_app(web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm)
-    client = TestClient(TestServer(app))
+    warm, release = _held(content, wait_s=30)  # still training when the service stops
+    client = TestClient(TestServer(_app(tmp_path, content, fakes, warm)))
     await client.start_server()
     try:
         await asyncio.wait_for(client.close(), timeout=10)  # would wait 30 s for the thread
