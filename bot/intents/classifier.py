@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_v
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import Seen, only_names_besides, onward, semantic_view, turns
+from bot.intents.gating import Seen, only_names_besides, onward, semantic_view, turns, waits
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
@@ -313,6 +314,20 @@ class IntentClassifier:
         self, text: str, hint: str | None, expecting_free_text: bool, trace: _Trace | None
     ) -> IntentResult:
         seen: Seen = []
+        result = self._decide(text, hint, expecting_free_text, trace, seen)
+        if GOODBYE in (result.intent, result.confirm) and waits(seen):
+            return _without(result, GOODBYE)  # "un momento, ya te contesto": no goodbye
+        return result
+
+    def _decide(
+        self,
+        text: str,
+        hint: str | None,
+        expecting_free_text: bool,
+        trace: _Trace | None,
+        seen: Seen,
+    ) -> IntentResult:
+        """The lexicon's result fused with the semantic layer's where it may be heard."""
         lexical = self._lexicon(text, hint, expecting_free_text, trace, seen)
         if self._learned is None or not seen or expecting_free_text:
             return lexical
@@ -455,6 +470,17 @@ class IntentClassifier:
         if spec.closing:
             return max(base, self._config.free_text_closing_threshold)
         return base
+
+
+def _without(result: IntentResult, intent: str) -> IntentResult:
+    """``result`` with ``intent`` neither acted on nor asked about: the next ranked intent
+    acts ("hola, un segundo" greets), else nothing."""
+    ranked = tuple(item for item in result.ranked if item[0] != intent)
+    confirm = None if result.confirm == intent else result.confirm
+    if result.intent != intent:
+        return replace(result, ranked=ranked, confirm=confirm)
+    best, confidence = ranked[0] if ranked else (NONE_INTENT, 0.0)
+    return replace(result, intent=best, confidence=confidence, ranked=ranked, confirm=confirm)
 
 
 def _typos_only(clause_scores: Sequence[ClauseScore], intent: str) -> bool:

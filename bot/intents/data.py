@@ -37,6 +37,9 @@ A file holds one language's intents plus the small word lists the classifier's g
                                   #   goodbye, answer a question instead ("nope nothing else")
     contrasts: [pero]             # optional: words that, opening a clause after a goodbye,
                                   #   turn to something new ("eso es todo, pero tengo otra duda")
+    waits: [ya vuelvo]            # optional: phrases saying the user is right back or asks to
+                                  #   wait: a message with one is no goodbye ("un momento, ya
+                                  #   te contesto")
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
@@ -80,6 +83,7 @@ _TOP_KEYS = frozenset(
         "negations",
         "answers",
         "contrasts",
+        "waits",
         "question_words",
         "conditionals",
         "deferrals",
@@ -183,7 +187,7 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, answers, contrasts, question_words, conditionals, deferrals,
+        fillers, negations, answers, contrasts, waits, question_words, conditionals, deferrals,
             determiners, past, names, request_openers, business_objects: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
@@ -207,6 +211,7 @@ class LanguageData:
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()
+    waits: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -297,6 +302,7 @@ class _Loader:
             opt_in=self.phrases(root, "opt_in"),
             answers=self.phrases(root, "answers"),
             contrasts=self.phrases(root, "contrasts"),
+            waits=self.phrases(root, "waits"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

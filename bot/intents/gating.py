@@ -184,6 +184,18 @@ def turns(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
     return any(model.index.contrasts.starts_at(clause.tokens, 0) for clause in clauses)
 
 
+def waits(seen: Seen) -> bool:
+    """True when a clause of the message, in a language tried, holds one of that language's
+    ``waits`` ("un momento", "ya te contesto", "brb", "peraí que já volto"): the user is
+    coming right back, so the message says no goodbye whatever else reads like one."""
+    return any(
+        model.index.waits.starts_at(clause.tokens, i)
+        for model, clauses, _ in seen
+        for clause in clauses
+        for i in range(len(clause.tokens))
+    )
+
+
 def only_names_besides(seen: Seen) -> bool:
     """True when every word the lexicon's phrases leave unexplained (in the language that
     found the intent, the last one tried) is capitalized and not one of the language's own:

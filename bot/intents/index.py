@@ -112,6 +112,7 @@ class PhraseIndex:
         self.negations = GuardWords(data.negations, analyzer)
         self.answers = GuardWords(data.answers, analyzer)
         self.contrasts = GuardWords(data.contrasts, analyzer)
+        self.waits = GuardWords(data.waits, analyzer)
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)

@@ -312,6 +312,41 @@ def test_a_later_clause_that_turns_to_something_new_is_found_without_a_lexicon_c
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("un momento porfa, ya te contesto", "es", "none"),  # the head read a goodbye
+        ("estoy manejando, ahora te respondo", "es", "none"),
+        ("gracias! ya vuelvo", "es", "none"),
+        ("thanks, brb", "en", "none"),
+        ("ok thank you, one sec", "en", "none"),
+        ("hola, un segundo", "es", "greet"),  # the greeting still greets
+        ("espera, mejor cancelá todo", "es", "cancel"),  # only a goodbye is no goodbye
+        ("hold on, cancel the whole thing", "en", "cancel"),
+    ],
+)
+def test_a_wait_is_no_goodbye(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = classifier.classify(text, lang)
+    assert (result.intent, result.confirm) == (intent, None)
+
+
+@pytest.mark.parametrize(
+    "text", ["calma aí, já volto", "tô dirigindo, já te respondo", "valeu, peraí que já volto"]
+)
+def test_a_wait_is_no_goodbye_in_portuguese(text: str) -> None:
+    # the served classifier (the config's languages and training sets: the head make
+    # install cached) read the first two as goodbyes
+    settings = load_settings(REPO / "config.yaml", {})
+    served = IntentClassifier.from_directory(
+        INTENTS, settings.languages, learned=True, training_sets=settings.intents_training
+    )
+    result = served.classify(text, "pt")
+    assert (result.intent, result.confirm) == ("none", None)
+    assert served.classify("valeu, tchau", "pt").intent == "goodbye"  # without a wait
+
+
+@pytest.mark.parametrize(
     ("text", "lang"),
     [
         ("no more queries from me, cheers", "en"),
