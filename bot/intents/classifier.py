@@ -13,13 +13,21 @@ from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_v
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import Seen, only_names_besides, onward, semantic_view, turns, waits
+from bot.intents.gating import (
+    Seen,
+    goes_ahead,
+    only_names_besides,
+    onward,
+    semantic_view,
+    turns,
+    waits,
+)
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
-from bot.intents.result import GOODBYE, NONE_INTENT, IntentResult
+from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
     Example,
@@ -104,6 +112,7 @@ class IntentClassifier:
         self._closing = frozenset(spec.name for spec in specs if spec.closing)
         self._guarded = frozenset(spec.name for spec in specs if spec.closing or spec.guarded)
         self._social = frozenset(spec.name for spec in specs if spec.priority <= 0)
+        self._ending = self._closing | {OPT_OUT}
         self._cache_size = cache_size
         self.head_pending = False
         """True when the semantic layer was asked for but its head is not trained yet
@@ -350,13 +359,18 @@ class IntentClassifier:
         view = semantic_view(seen, self._closing, self._guarded)
         if view is None:
             return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
+        guess = self._learned.guess(text)
         if greeted:  # "hello, please stop messaging me"
-            return beside_greeting(lexical, self._learned.guess(text), view, self._fusion)
-        fused = fuse(lexical, self._learned.guess(text), view, self._fusion)
-        if fused.intent == GOODBYE and turns(seen[0][0], onward(seen[0], None, self._closing)):
+            heard = beside_greeting(lexical, guess, view, self._fusion)
+        else:
+            heard = fuse(lexical, guess, view, self._fusion)
+        ending = heard.intent in self._ending or heard.confirm is not None
+        if ending and goes_ahead(seen):
+            return lexical  # "isso mesmo, pode mandar": the head's close is not heard
+        if heard.intent == GOODBYE and turns(seen[0][0], onward(seen[0], None, self._closing)):
             # the head's goodbye, then "agora me explica a garantia": asked about
-            return asked(fused, GOODBYE)
-        return fused
+            return asked(heard, GOODBYE)
+        return heard
 
     def _lexicon(
         self,

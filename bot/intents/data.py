@@ -40,6 +40,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     waits: [ya vuelvo]            # optional: phrases saying the user is right back or asks to
                                   #   wait: a message with one is no goodbye ("un momento, ya
                                   #   te contesto")
+    go_aheads: [dale, seguí]      # optional: phrases that tell the bot to go on: the semantic
+                                  #   layer's close beside one (not negated) is not heard
+                                  #   ("isso mesmo, pode mandar")
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
@@ -84,6 +87,7 @@ _TOP_KEYS = frozenset(
         "answers",
         "contrasts",
         "waits",
+        "go_aheads",
         "question_words",
         "conditionals",
         "deferrals",
@@ -187,7 +191,8 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, answers, contrasts, waits, question_words, conditionals, deferrals,
+        fillers, negations, answers, contrasts, waits, go_aheads, question_words, conditionals,
+            deferrals,
             determiners, past, names, request_openers, business_objects: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
@@ -212,6 +217,7 @@ class LanguageData:
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()
     waits: tuple[Phrase, ...] = ()
+    go_aheads: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -303,6 +309,7 @@ class _Loader:
             answers=self.phrases(root, "answers"),
             contrasts=self.phrases(root, "contrasts"),
             waits=self.phrases(root, "waits"),
+            go_aheads=self.phrases(root, "go_aheads"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.index import FILLER
 from bot.intents.model import LanguageModel
 from bot.intents.result import NONE_INTENT
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
@@ -194,6 +195,35 @@ def waits(seen: Seen) -> bool:
         for clause in clauses
         for i in range(len(clause.tokens))
     )
+
+
+def goes_ahead(seen: Seen) -> bool:
+    """True when a clause without a negation, in a language tried, opens (fillers aside)
+    with one of that language's ``go_aheads`` ("go ahead", "dale, seguí", "isso mesmo, pode
+    mandar"): the user tells the bot to go on, which the semantic layer must not read as a
+    close. "i don't want to continue" and "unable to continue" are no go-aheads."""
+    for model, clauses, scores in seen:
+        index = model.index
+        for clause, score in zip(clauses, scores, strict=True):
+            tokens = clause.tokens
+            start = opening(clause, score)
+            if (
+                start < len(tokens)
+                and index.go_aheads.starts_at(tokens, start)
+                and not any(index.negations.starts_at(tokens, i) for i in range(len(tokens)))
+            ):
+                return True
+    return False
+
+
+def opening(clause: Clause, score: ClauseScore) -> int:
+    """The position of the clause's first word that no leading filler covers ("ok, yes,
+    go ahead" → 3)."""
+    ends = {span.start: span.end for span in score.spans if span.entry.intent == FILLER}
+    start = 0
+    while start in ends and ends[start] > start:
+        start = ends[start]
+    return start
 
 
 def only_names_besides(seen: Seen) -> bool:

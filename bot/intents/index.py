@@ -113,6 +113,7 @@ class PhraseIndex:
         self.answers = GuardWords(data.answers, analyzer)
         self.contrasts = GuardWords(data.contrasts, analyzer)
         self.waits = GuardWords(data.waits, analyzer)
+        self.go_aheads = GuardWords(data.go_aheads, analyzer)
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)

@@ -331,19 +331,52 @@ def test_a_wait_is_no_goodbye(
     assert (result.intent, result.confirm) == (intent, None)
 
 
+@pytest.fixture(scope="module")
+def served() -> IntentClassifier:
+    """The served classifier: the config's languages and training sets (the head make
+    install cached)."""
+    settings = load_settings(REPO / "config.yaml", {})
+    return IntentClassifier.from_directory(
+        INTENTS, settings.languages, learned=True, training_sets=settings.intents_training
+    )
+
+
 @pytest.mark.parametrize(
     "text", ["calma aí, já volto", "tô dirigindo, já te respondo", "valeu, peraí que já volto"]
 )
-def test_a_wait_is_no_goodbye_in_portuguese(text: str) -> None:
-    # the served classifier (the config's languages and training sets: the head make
-    # install cached) read the first two as goodbyes
-    settings = load_settings(REPO / "config.yaml", {})
-    served = IntentClassifier.from_directory(
-        INTENTS, settings.languages, learned=True, training_sets=settings.intents_training
-    )
+def test_a_wait_is_no_goodbye_in_portuguese(served: IntentClassifier, text: str) -> None:
     result = served.classify(text, "pt")
     assert (result.intent, result.confirm) == ("none", None)
     assert served.classify("valeu, tchau", "pt").intent == "goodbye"  # without a wait
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("isso mesmo, pode mandar", "pt"),  # the head read an opt-out
+        ("perfeito, manda ver", "pt"),  # and a goodbye
+        ("all correct, you can confirm", "en"),  # and asked about a goodbye
+        ("sí, es correcto, confirmalo", "es"),
+    ],
+)
+def test_a_go_ahead_is_no_close(served: IntentClassifier, text: str, lang: str) -> None:
+    result = served.classify(text, lang)
+    assert (result.intent, result.confirm) == ("none", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("i don't want to continue", "en"),  # a negated go-ahead is none
+        ("ok go ahead and cancel it", "en"),  # a close the lists find stands
+        ("dale, cancelalo", "es"),
+        ("não quero continuar", "pt"),
+    ],
+)
+def test_a_close_beside_a_go_ahead_word_stands(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    assert served.classify(text, lang).intent == "cancel"
 
 
 @pytest.mark.parametrize(
