@@ -103,12 +103,14 @@ class SentenceEncoder:
         together; the cache forgets its oldest entries beyond :data:`PIECE_CACHE`."""
         cache = self._piece_cache
         new = sorted({i for i in ids if i not in cache})
-        if new:
-            for piece, row in zip(new, _piece_work(self._backend, new), strict=True):
-                cache[piece] = row
-            while len(cache) > PIECE_CACHE:
-                del cache[next(iter(cache))]
-        return np.stack([cache[i] for i in ids])
+        if not new:
+            return np.stack([cache[i] for i in ids])
+        for piece, row in zip(new, _piece_work(self._backend, new), strict=True):
+            cache[piece] = row
+        rows = np.stack([cache[i] for i in ids])  # before forgetting: this text's own pieces
+        while len(cache) > PIECE_CACHE:  # may be the oldest (the start and end pieces)
+            del cache[next(iter(cache))]
+        return rows
 
     def load(self) -> Any:
         """Load the tokenizer and the weights now (once; :meth:`encode` does it otherwise)."""

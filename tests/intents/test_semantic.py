@@ -523,6 +523,23 @@ def test_the_encoder_reads_at_most_max_pieces_and_matches_the_batch_path(
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
 
 
+def test_the_piece_cache_forgets_old_pieces_without_losing_a_texts_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a long-running process meets more pieces than the cache holds: the text's start and
+    # end pieces, cached first, are the oldest when new pieces overflow it
+    from bot.intents import encoder as encoder_module
+
+    monkeypatch.setattr(encoder_module, "PIECE_CACHE", 8)
+    encoder = SentenceEncoder(tmp_path)
+    fresh = SentenceEncoder(tmp_path)
+    texts = ["hola", "quiero cancelar mi pedido de ayer", "thanks a lot, bye for now", "hola"]
+    for text in texts:
+        vector = encoder.encode_one(text)
+        assert np.allclose(vector, fresh.encode([text])[0], atol=1e-5)
+    assert len(encoder._piece_cache) <= 8
+
+
 def test_a_missing_training_set_is_skipped_and_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
