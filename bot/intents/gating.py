@@ -179,10 +179,17 @@ def onward(tried: Tried, intent: str | None, closing: frozenset[str]) -> list[Cl
 
 
 def turns(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
-    """True when one of ``clauses`` (:func:`onward`'s) opens with a contrast word of the
-    language (``contrasts``: "but", "pero", "mas", "por cierto"): "eso es todo, pero tengo
-    otra consulta" turns to something new whatever the head says of it."""
-    return any(model.index.contrasts.starts_at(clause.tokens, 0) for clause in clauses)
+    """True when one of ``clauses`` (:func:`onward`'s) is a question, or opens with a
+    contrast word of the language (``contrasts``: "but", "pero", "mas", "por cierto", "one
+    more question"): "eso es todo, pero tengo otra consulta" and "good night team, are you
+    open tomorrow?" turn to something new whatever the head says of them."""
+    index = model.index
+    return any(
+        clause.is_question
+        or index.contrasts.starts_at(clause.tokens, 0)
+        or index.question_words.starts_at(clause.tokens, 0)
+        for clause in clauses
+    )
 
 
 def waits(seen: Seen) -> bool:

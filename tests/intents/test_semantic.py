@@ -55,6 +55,16 @@ def classifier() -> IntentClassifier:
     return IntentClassifier.from_directory(INTENTS, LANGUAGES, learned=True, training_sets=training)
 
 
+@pytest.fixture(scope="module")
+def served() -> IntentClassifier:
+    """The served classifier: the config's languages and training sets (the head make
+    install cached)."""
+    settings = load_settings(REPO / "config.yaml", {})
+    return IntentClassifier.from_directory(
+        INTENTS, settings.languages, learned=True, training_sets=settings.intents_training
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "lang", "intent"),
     [
@@ -294,6 +304,39 @@ def test_a_goodbye_that_turns_to_something_new_is_asked_about(
 
 
 @pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("hey good night, are you open tomorrow", "en"),  # a question after the goodbye
+        ("gracias! una cosita más", "es"),  # a question announced
+        ("thanks dear, one doubt is there", "en"),
+        ("valeu, tchau! vcs abrem amanhã?", "pt"),
+    ],
+)
+def test_a_goodbye_before_a_question_is_asked_about(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    result = served.classify(text, lang)
+    assert (result.intent, result.confirm) == ("none", "goodbye")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("my boss told me to unsubscribe from all this, can i keep the invoices", "en"),
+        ("my son typed cancel by mistake", "en"),
+        ("me dijeron que podía cancelar sin costo", "es"),
+        ("o rapaz da loja falou pra eu cancelar aqui pelo zap", "pt"),
+    ],
+)
+def test_what_someone_else_said_closes_nothing(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    result = served.classify(text, lang)
+    assert result.intent == "none"
+    assert result.confirm is None
+
+
+@pytest.mark.parametrize(
     ("text", "turned"),
     [
         ("me sirvió un montón. ahora contame de la garantía", True),
@@ -329,16 +372,6 @@ def test_a_wait_is_no_goodbye(
 ) -> None:
     result = classifier.classify(text, lang)
     assert (result.intent, result.confirm) == (intent, None)
-
-
-@pytest.fixture(scope="module")
-def served() -> IntentClassifier:
-    """The served classifier: the config's languages and training sets (the head make
-    install cached)."""
-    settings = load_settings(REPO / "config.yaml", {})
-    return IntentClassifier.from_directory(
-        INTENTS, settings.languages, learned=True, training_sets=settings.intents_training
-    )
 
 
 @pytest.mark.parametrize(
