@@ -149,10 +149,12 @@ class LanguageModel:
         """
         resolved = self._scorer.resolve_all(clauses)
         scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
-        scores[1:] = [
-            self._after_condition(before, score)
-            for before, score in zip(clauses, scores[1:], strict=False)
-        ]
+        condition: Clause | None = None  # the last clause with words besides fillers
+        for n, (clause, score) in enumerate(zip(clauses, list(scores), strict=True)):
+            if condition is not None:
+                scores[n] = self._after_condition(condition, score)
+            if not _fillers_only(clause, score):
+                condition = clause  # "se não chegar até domingo, uai, vou desistir"
         if len(clauses) > 1 and any(CANCEL in score.scores for score in scores):
             objects = self.index.business_objects
             business = [
@@ -207,8 +209,9 @@ class LanguageModel:
         return replace(score, scores={intent: 1.0}, matched=score.matched | {intent})
 
     def _after_condition(self, before: Clause, score: ClauseScore) -> ClauseScore:
-        """``score`` without its guarded intents when the clause ``before`` it opens with a
-        conditional word ("si ...", "if ..."): the clause is the condition's consequence."""
+        """``score`` without its guarded intents when the clause ``before`` it (fillers-only
+        clauses between aside) opens with a conditional word ("si ...", "if ..."): the
+        clause is the condition's consequence."""
         hypothetical = [name for name in score.scores if name in self._guarded]
         if not hypothetical or not self.index.conditionals.starts_at(before.tokens, 0):
             return score
@@ -216,3 +219,16 @@ class LanguageModel:
         scores = {k: v for k, v in score.scores.items() if k not in hypothetical}
         vetoes = {**score.vetoes, **dict.fromkeys(hypothetical, why)}
         return replace(score, scores=scores, vetoes=vetoes)
+
+
+def _fillers_only(clause: Clause, score: ClauseScore) -> bool:
+    """True when fillers cover every word of the clause ("uai", "ok", "bueno")."""
+    covered = {
+        i
+        for span in score.spans
+        if span.entry.intent == FILLER
+        for i in range(span.start, span.end)
+    }
+    return all(
+        token.kind is not TokenKind.WORD or i in covered for i, token in enumerate(clause.tokens)
+    )

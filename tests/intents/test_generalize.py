@@ -134,6 +134,12 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("si me sale muy caro, cancelo", "es", "none"),
         ("if the price goes up, I quit", "en", "none"),
         ("si no te molesta, cancelá todo", "es", "none"),
+        ("si no llega el domingo, bueno, cancelo", "es", "none"),  # fillers between
+        ("if it doesn't work by friday, well, i quit", "en", "none"),
+        ("si, cancelá todo", "es", "cancel"),  # "sí" typed without its accent: no condition
+        # A deferral said as the future: "more ahead".
+        ("lo cancelo más adelante", "es", "none"),
+        ("i'll cancel it later on", "en", "none"),
         # A business object in another clause is what "cancel it" is about: no close.
         ("the booking for friday, cancel it", "en", "none"),
         ("ya no quiero el pedido, cancelalo", "es", "none"),

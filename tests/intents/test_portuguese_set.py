@@ -105,3 +105,17 @@ def test_a_polite_request_asks_and_a_question_about_it_does_not(
     three: IntentClassifier, text: str, intent: str
 ) -> None:
     assert three.classify(text, "pt").intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("se esse trem não chegar até domingo, uai, vou desistir", "none"),  # a regional filler
+        ("qualquer coisa eu cancelo mais pra frente", "none"),  # put off
+        ("uai, desisto", "cancel"),
+    ],
+)
+def test_a_condition_or_a_deferral_reads_past_a_regional_filler(
+    three: IntentClassifier, text: str, intent: str
+) -> None:
+    assert three.classify(text, "pt").intent == intent
