@@ -22,6 +22,8 @@ pedido, cancelalo")."""
 QUESTION_VETO = "in a question"
 """How the veto of a closing intent in a question starts."""
 PAST_VETO = "a report of the past"
+NEGATED = "negated"
+"""How a negation veto's reason starts ("negated by 'no'")."""
 """How the veto of a guarded intent by a past-time word or a past form starts."""
 SUPPRESSED_VETO = "part of a guarded"
 """How the veto of a lesser intent dragged along by a guarded close starts."""
@@ -152,16 +154,24 @@ class ClauseScorer:
             free = [i for i in range(len(tokens)) if i not in own]
             others = phrased.difference(own)
             reported: str | None = None
-            for span in spans:
+            negated: dict[int, str] = {}  # span index -> why
+            for n, span in enumerate(spans):
                 reason = self._guarded(
                     span, clause, resolved, tokens, filler_positions, free, others
                 )
+                if reason is not None and reason.startswith(NEGATED):
+                    negated[n] = reason
+                    continue
                 if reason is not None:
                     vetoes[intent] = reason
                     break
                 if reported is None:
                     reported = self._past_form_reason(span, resolved)
             else:
+                why = _negated_throughout(spans, negated)
+                if why is not None:
+                    vetoes[intent] = why
+                    continue
                 # A past form reports; it vetoes only if every phrase of the intent is one
                 # ("ya cancelé la tarjeta y quiero cancelar la cuenta" still asks).
                 if reported is not None and all(
@@ -278,9 +288,9 @@ class ClauseScorer:
                 and not self._declines(tokens, position)
                 and not (span.entry.intent == GOODBYE and self._answers(tokens, position, span))
             ):
-                return f"negated by {tokens[position].orth!r}"
+                return f"{NEGATED} by {tokens[position].orth!r}"
         if span.end == len(tokens) - 1 and index.negations.ends_at(tokens, span.end):
-            return f"negated by a trailing {tokens[span.end].orth!r}"
+            return f"{NEGATED} by a trailing {tokens[span.end].orth!r}"
         traits = self._traits[span.entry.intent]
         if not traits.guarded:
             return None
@@ -437,3 +447,23 @@ def _select(spans: list[Span]) -> list[Span]:
             chosen.append(span)
     chosen.sort(key=lambda s: s.start)
     return chosen
+
+
+def _negated_throughout(spans: list[Span], negated: dict[int, str]) -> str | None:
+    """Why the intent is negated, when every run of its overlapping phrases is negated at
+    its start, else ``None``. "no quiero cancelar" is one run ("quiero cancelar" and
+    "cancelar" overlap), negated; in "no stop stop" and "no no stop i dont want to do this"
+    a later run of the intent is not: the "no" is an interjection, not the phrase's."""
+    if not negated:
+        return None
+    order = sorted(range(len(spans)), key=lambda n: (spans[n].start, -spans[n].end))
+    end = -1
+    why: str | None = None
+    for n in order:
+        span = spans[n]
+        if span.start >= end:  # a new run: negated or not at its first phrase
+            if n not in negated:
+                return None
+            why = why or negated[n]
+        end = max(end, span.end)
+    return why

@@ -149,6 +149,13 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("never mind forget it", "en", "cancel"),
         # ...a real one still does.
         ("don't forget it", "en", "none"),
+        # A "no" before a phrase the intent says again after it is an interjection...
+        ("no stop stop please", "en", "cancel"),
+        ("no no stop i don't want to do this anymore", "en", "cancel"),
+        # ...not where every phrase of the intent is negated (overlapping phrases are one).
+        ("no stop", "en", "none"),
+        ("no, no quiero cancelar nada", "es", "none"),
+        ("i don't want to stop", "en", "none"),
     ],
 )
 def test_conditions_and_negations_read_across_phrases(
