@@ -15,6 +15,7 @@ from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.gating import (
     Seen,
+    Tried,
     goes_ahead,
     only_names_besides,
     onward,
@@ -28,7 +29,7 @@ from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
-from bot.intents.scoring import ClauseScore
+from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, ClauseScore
 from bot.intents.semantic import (
     Example,
     Fusion,
@@ -349,6 +350,9 @@ class IntentClassifier:
             if turns(tried[0], more):
                 # "eso es todo, pero tengo otra consulta": asked about, never acted on
                 return asked(lexical, lexical.intent)
+            if lexical.intent == GOODBYE and _about_business(tried):
+                # "could you cancel my lesson this arvo, cheers": the request is no goodbye
+                return asked(lexical, GOODBYE)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
                 return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
             routes = self._guarded - self._closing
@@ -484,6 +488,16 @@ class IntentClassifier:
         if spec.closing:
             return max(base, self._config.free_text_closing_threshold)
         return base
+
+
+def _about_business(tried: Tried) -> bool:
+    """True when a guard vetoed an intent of the message for a business object ("cancel my
+    booking"): a request about it, which a goodbye beside it does not end."""
+    return any(
+        reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO)
+        for score in tried[2]
+        for reason in score.vetoes.values()
+    )
 
 
 def _without(result: IntentResult, intent: str) -> IntentResult:

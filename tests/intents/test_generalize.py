@@ -36,6 +36,7 @@ def classifier() -> IntentClassifier:
         ("can I cancel later?", "en", "none"),
         ("is it ok if i cancel later?", "en", "none"),  # nor does it ask for the goodbye "later"
         ("is it possible to cancel afterwards?", "en", "none"),
+        ("out of curiosity how do people usually opt out", "en", "none"),  # a filler first
         ("¿es posible cancelar más adelante?", "es", "none"),
         # "pará" / "para" alone is a stop, as a whole clause too; in a sentence it is "for"
         ("pará", "es", "cancel"),

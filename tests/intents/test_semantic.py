@@ -337,6 +337,22 @@ def test_what_someone_else_said_closes_nothing(
 
 
 @pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("could you cancel my lesson this arvo, cheers", "en"),
+        ("cancelame el turno del martes, gracias, chau", "es"),
+        ("cancela a vistoria do carro, valeu, falou", "pt"),
+    ],
+)
+def test_a_goodbye_beside_a_business_object_request_is_asked_about(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    # the request is about a booking: closing on the goodbye would drop it
+    result = served.classify(text, lang)
+    assert (result.intent, result.confirm) == ("none", "goodbye")
+
+
+@pytest.mark.parametrize(
     ("text", "turned"),
     [
         ("me sirvió un montón. ahora contame de la garantía", True),
