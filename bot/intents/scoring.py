@@ -165,7 +165,7 @@ class ClauseScorer:
                 if reason is not None:
                     vetoes[intent] = reason
                     break
-                if reported is None:
+                if reported is None and not self._subjunctive(tokens, filler_positions):
                     reported = self._past_form_reason(span, resolved)
             else:
                 why = _negated_throughout(spans, negated)
@@ -329,6 +329,15 @@ class ClauseScorer:
             return range(0)
         return range(opener, opener + self._index.request_openers.starts_at(tokens, opener))
 
+    def _subjunctive(self, tokens: tuple[Token, ...], fillers: set[int]) -> bool:
+        """True when the clause opens with a request opener holding a conditional word
+        ("would you mind if we", "is it ok if i"): a past form after it is wished for, not
+        reported ("would you mind if we stopped here?")."""
+        index = self._index
+        return any(
+            index.conditionals.starts_at(tokens, i) for i in self._request_opener(tokens, fillers)
+        )
+
     def _request(
         self, span: Span, tokens: tuple[Token, ...], opener: int, free: list[int], others: set[int]
     ) -> range:
@@ -345,7 +354,7 @@ class ClauseScorer:
         if any(i in others for i in range(end, span.start)):
             return range(0)
         if any(index.question_words.starts_at(tokens, i) for i in free if i >= end):
-            return range(0)
+            return range(0)  # after the phrase too: "dá pra cancelar quando quiser?"
         return range(opener, end)
 
     def _name_reason(

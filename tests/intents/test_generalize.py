@@ -32,6 +32,11 @@ def classifier() -> IntentClassifier:
         ("is it alright if we end this here?", "en", "cancel"),  # the "if" of an opener asks
         ("¿te molestaría si lo frenamos acá?", "es", "cancel"),
         ("could you perhaps drop all of this?", "en", "cancel"),
+        ("would you mind if we stopped here?", "en", "cancel"),  # wished for, not reported
+        ("¿me cancelás lo que empezamos?", "es", "cancel"),  # what was started: context
+        ("sabés qué, no da, lo dejamos", "es", "cancel"),  # "lo dejamos" as a whole clause
+        ("lo dejamos en la puerta", "es", "none"),
+        ("would you mind if i cancelled my order yesterday", "en", "none"),  # a past time
         # ...a question about the action does not.
         ("can I cancel later?", "en", "none"),
         ("is it ok if i cancel later?", "en", "none"),  # nor does it ask for the goodbye "later"
