@@ -12,6 +12,7 @@ from typing import cast
 import spacy
 from spacy.tokenizer import Tokenizer
 
+from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence
 from bot.intents.normalize import (
     is_emoji,
     prepare,
@@ -298,3 +299,18 @@ def _expansion_tokens(text: str) -> tuple[Token, ...]:
         else:
             tokens.extend(Token(w, strip_accents(w), TokenKind.WORD) for w in split_word(piece))
     return tuple(tokens)
+
+
+def bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
+    """The clauses of the message's first and last tokens (see
+    :func:`~bot.intents.bounds.bound_sequence`): a piece like ``a-b-c-d`` is several tokens, and
+    each new token may cost a typo search."""
+    if sum(len(clause.tokens) for clause in clauses) <= HEAD_ITEMS + TAIL_ITEMS:
+        return clauses
+    numbered = [(n, token) for n, clause in enumerate(clauses) for token in clause.tokens]
+    kept: dict[int, list[Token]] = {}
+    for n, token in bound_sequence(numbered):
+        kept.setdefault(n, []).append(token)
+    return tuple(
+        Clause(tuple(tokens), clauses[n].is_question) for n, tokens in sorted(kept.items())
+    )

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from bot.intents.analyzer import Clause, Token
-from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence, bounded_view
+from bot.intents.analyzer import Clause, bounded_clauses
+from bot.intents.bounds import bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, load_language_file
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.gating import (
     Seen,
-    Tried,
+    about_business,
     goes_ahead,
     only_names_besides,
     onward,
     semantic_view,
     turns,
+    typos_only,
     waits,
 )
 from bot.intents.index import FILLER
@@ -29,7 +29,7 @@ from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
 from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
-from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, ClauseScore
+from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
     Example,
     Fusion,
@@ -326,7 +326,7 @@ class IntentClassifier:
         seen: Seen = []
         result = self._decide(text, hint, expecting_free_text, trace, seen)
         if GOODBYE in (result.intent, result.confirm) and waits(seen):
-            return _without(result, GOODBYE)  # "un momento, ya te contesto": no goodbye
+            return result.without(GOODBYE)  # "un momento, ya te contesto": no goodbye
         return result
 
     def _decide(
@@ -350,7 +350,7 @@ class IntentClassifier:
             if turns(tried[0], more):
                 # "eso es todo, pero tengo otra consulta": asked about, never acted on
                 return asked(lexical, lexical.intent)
-            if lexical.intent == GOODBYE and _about_business(tried):
+            if lexical.intent == GOODBYE and about_business(tried):
                 # "could you cancel my lesson this arvo, cheers": the request is no goodbye
                 return asked(lexical, GOODBYE)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
@@ -402,7 +402,7 @@ class IntentClassifier:
         undecided: IntentResult | None = None
         for code in order:
             model = self._models[code]
-            clauses = _bounded_clauses(model.analyze(prepared))
+            clauses = bounded_clauses(model.analyze(prepared))
             clause_scores = model.score(clauses)
             if trace is not None:
                 trace.append((code, clauses, clause_scores))
@@ -411,7 +411,7 @@ class IntentClassifier:
             if detected is not None and code != detected:
                 # another language than the words': a typo-corrected match there is no
                 # evidence ("thanks! also, ..." is no Spanish "aló")
-                ranked = tuple(item for item in ranked if not _typos_only(clause_scores, item[0]))
+                ranked = tuple(item for item in ranked if not typos_only(clause_scores, item[0]))
             if ranked:
                 intent, confidence = ranked[0]
                 return IntentResult(intent, confidence, detected, ranked)
@@ -488,46 +488,3 @@ class IntentClassifier:
         if spec.closing:
             return max(base, self._config.free_text_closing_threshold)
         return base
-
-
-def _about_business(tried: Tried) -> bool:
-    """True when a guard vetoed an intent of the message for a business object ("cancel my
-    booking"): a request about it, which a goodbye beside it does not end."""
-    return any(
-        reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO)
-        for score in tried[2]
-        for reason in score.vetoes.values()
-    )
-
-
-def _without(result: IntentResult, intent: str) -> IntentResult:
-    """``result`` with ``intent`` neither acted on nor asked about: the next ranked intent
-    acts ("hola, un segundo" greets), else nothing."""
-    ranked = tuple(item for item in result.ranked if item[0] != intent)
-    confirm = None if result.confirm == intent else result.confirm
-    if result.intent != intent:
-        return replace(result, ranked=ranked, confirm=confirm)
-    best, confidence = ranked[0] if ranked else (NONE_INTENT, 0.0)
-    return replace(result, intent=best, confidence=confidence, ranked=ranked, confirm=confirm)
-
-
-def _typos_only(clause_scores: Sequence[ClauseScore], intent: str) -> bool:
-    """True when every phrase of ``intent`` found in the clauses is a corrected misspelling
-    (``Span.fuzzy``)."""
-    spans = [span for score in clause_scores for span in score.spans if span.entry.intent == intent]
-    return bool(spans) and all(span.fuzzy for span in spans)
-
-
-def _bounded_clauses(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
-    """The clauses of the message's first and last tokens (see
-    :func:`~bot.intents.bounds.bound_sequence`): a piece like ``a-b-c-d`` is several tokens, and
-    each new token may cost a typo search."""
-    if sum(len(clause.tokens) for clause in clauses) <= HEAD_ITEMS + TAIL_ITEMS:
-        return clauses
-    numbered = [(n, token) for n, clause in enumerate(clauses) for token in clause.tokens]
-    kept: dict[int, list[Token]] = {}
-    for n, token in bound_sequence(numbered):
-        kept.setdefault(n, []).append(token)
-    return tuple(
-        Clause(tuple(tokens), clauses[n].is_question) for n, tokens in sorted(kept.items())
-    )

@@ -243,3 +243,20 @@ def only_names_besides(seen: Seen) -> bool:
         for clause, score in zip(clauses, scores, strict=True)
         for token in uncovered_words(clause, score)
     )
+
+
+def about_business(tried: Tried) -> bool:
+    """True when a guard vetoed an intent of the message for a business object ("cancel my
+    booking"): a request about it, which a goodbye beside it does not end."""
+    return any(
+        reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO)
+        for score in tried[2]
+        for reason in score.vetoes.values()
+    )
+
+
+def typos_only(clause_scores: Sequence[ClauseScore], intent: str) -> bool:
+    """True when every phrase of ``intent`` found in the clauses is a corrected misspelling
+    (``Span.fuzzy``)."""
+    spans = [span for score in clause_scores for span in score.spans if span.entry.intent == intent]
+    return bool(spans) and all(span.fuzzy for span in spans)

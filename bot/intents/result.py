@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 NONE_INTENT = "none"
 """Intent name returned when no intent reaches its threshold."""
@@ -45,3 +45,13 @@ class IntentResult:
     lang: str | None
     ranked: tuple[tuple[str, float], ...] = ()
     confirm: str | None = None
+
+    def without(self, intent: str) -> IntentResult:
+        """This result with ``intent`` neither acted on nor asked about: the next ranked
+        intent acts ("hola, un segundo" greets), else nothing."""
+        ranked = tuple(item for item in self.ranked if item[0] != intent)
+        confirm = None if self.confirm == intent else self.confirm
+        if self.intent != intent:
+            return replace(self, ranked=ranked, confirm=confirm)
+        best, confidence = ranked[0] if ranked else (NONE_INTENT, 0.0)
+        return replace(self, intent=best, confidence=confidence, ranked=ranked, confirm=confirm)
