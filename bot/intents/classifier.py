@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from bot.intents.explain import Candidate, Explanation, Match, normalized_text, 
 from bot.intents.gating import (
     Seen,
     about_business,
+    farewell,
     goes_ahead,
     only_names_besides,
     onward,
@@ -28,7 +30,7 @@ from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
-from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
+from bot.intents.result import GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
     Example,
@@ -327,6 +329,9 @@ class IntentClassifier:
         result = self._decide(text, hint, expecting_free_text, trace, seen)
         if GOODBYE in (result.intent, result.confirm) and waits(seen):
             return result.without(GOODBYE)  # "un momento, ya te contesto": no goodbye
+        if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
+            said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
+            return replace(result, intent=GOODBYE, ranked=said, confirm=None)
         return result
 
     def _decide(

@@ -40,6 +40,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     waits: [ya vuelvo]            # optional: phrases saying the user is right back or asks to
                                   #   wait: a message with one is no goodbye ("un momento, ya
                                   #   te contesto")
+    farewells: [buenas noches]    # optional: greetings that say goodbye right after thanks
+    thanks: [gracias]             #   ("gracias, buenas noches"; "buenas noches" alone greets)
     go_aheads: [dale, seguí]      # optional: phrases that tell the bot to go on: the semantic
                                   #   layer's close beside one (not negated) is not heard
                                   #   ("isso mesmo, pode mandar")
@@ -88,6 +90,8 @@ _TOP_KEYS = frozenset(
         "contrasts",
         "waits",
         "go_aheads",
+        "farewells",
+        "thanks",
         "question_words",
         "conditionals",
         "deferrals",
@@ -191,8 +195,8 @@ class LanguageData:
         path: The file, as given to :func:`load_language_file`.
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
-        fillers, negations, answers, contrasts, waits, go_aheads, question_words, conditionals,
-            deferrals,
+        fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
+            question_words, conditionals, deferrals,
             determiners, past, names, request_openers, business_objects: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
@@ -218,6 +222,8 @@ class LanguageData:
     contrasts: tuple[Phrase, ...] = ()
     waits: tuple[Phrase, ...] = ()
     go_aheads: tuple[Phrase, ...] = ()
+    farewells: tuple[Phrase, ...] = ()
+    thanks: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -310,6 +316,8 @@ class _Loader:
             contrasts=self.phrases(root, "contrasts"),
             waits=self.phrases(root, "waits"),
             go_aheads=self.phrases(root, "go_aheads"),
+            farewells=self.phrases(root, "farewells"),
+            thanks=self.phrases(root, "thanks"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.index import FILLER
 from bot.intents.model import LanguageModel
-from bot.intents.result import NONE_INTENT
+from bot.intents.result import GREET, NONE_INTENT
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 
@@ -220,6 +220,28 @@ def goes_ahead(seen: Seen) -> bool:
                 and not any(index.negations.starts_at(tokens, i) for i in range(len(tokens)))
             ):
                 return True
+    return False
+
+
+def farewell(tried: Tried) -> bool:
+    """True when a greeting that doubles as a farewell ("buenas noches", "boa tarde") comes
+    after thanks, in the thanks' clause or the next one, with no greeting before the thanks:
+    "valeu parceiro, boa noite" and "obrigado pela informação boa tarde" say goodbye;
+    "boa noite, tudo bem?" and "obrigado, preciso de ajuda, boa noite" do not."""
+    model, clauses, scores = tried
+    index = model.index
+    thanked: int | None = None  # the clause of the first thanks
+    for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
+        tokens = clause.tokens
+        for i in range(len(tokens)):
+            if index.farewells.starts_at(tokens, i):
+                return thanked is not None and n - thanked <= 1
+            if thanked is None and index.thanks.starts_at(tokens, i):
+                thanked = n
+            elif thanked is None and any(
+                span.start == i and span.entry.intent == GREET for span in score.spans
+            ):
+                return False  # "oi, obrigado, boa noite": a greeting first
     return False
 
 

@@ -114,6 +114,8 @@ class PhraseIndex:
         self.contrasts = GuardWords(data.contrasts, analyzer)
         self.waits = GuardWords(data.waits, analyzer)
         self.go_aheads = GuardWords(data.go_aheads, analyzer)
+        self.farewells = GuardWords(data.farewells, analyzer)
+        self.thanks = GuardWords(data.thanks, analyzer)
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)

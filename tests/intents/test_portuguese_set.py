@@ -119,3 +119,27 @@ def test_a_condition_or_a_deferral_reads_past_a_regional_filler(
     three: IntentClassifier, text: str, intent: str
 ) -> None:
     assert three.classify(text, "pt").intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # a greeting that doubles as a farewell, right after thanks, says goodbye...
+        ("valeu parceiro, boa noite", "pt", "goodbye"),
+        ("obrigada pela ajuda e bom fim de semana", "pt", "goodbye"),
+        ("gracias, buenas noches", "es", "goodbye"),
+        ("thanks a lot, good evening", "en", "goodbye"),
+        # ...alone, first, or after a request it greets
+        ("boa noite, tudo bem?", "pt", "greet"),
+        ("buenas noches, gracias", "es", "greet"),
+        ("obrigado, preciso de ajuda, boa noite", "pt", "greet"),
+        ("oi, obrigado, boa noite", "pt", "greet"),
+        # "e" (and) is no "é" (is): "e até amanhã" says goodbye, "é até amanhã" does not
+        ("boa noite e até amanhã", "pt", "goodbye"),
+        ("a promoção é até amanhã?", "pt", "none"),
+    ],
+)
+def test_a_farewell_greeting_after_thanks_says_goodbye(
+    three: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert three.classify(text, lang).intent == intent
