@@ -132,7 +132,7 @@ def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket
     from aiohttp import web
 
     from bot.web.app import create_app
-    from bot.wiring import load_content
+    from bot.wiring import Content, load_content
 
     _setup_logging(settings.log_level, settings.log_format)
     log = logging.getLogger("bot")
@@ -148,8 +148,17 @@ def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket
     # A head the cache does not hold (a first start, edited intents) trains in the background
     # once the service is up; the lexicon answers alone until then.
     content = load_content(settings, env, train=False)
-    warm = (lambda: load_content(settings, env)) if content.classifier.head_pending else None
-    app = create_app(settings, content, reload=lambda: load_content(settings, env), warm=warm)
+
+    def trained() -> Content:
+        return load_content(settings, env)
+
+    app = create_app(
+        settings,
+        content,
+        reload=lambda: load_content(settings, env, train=False),  # an edit applies at once
+        warm=trained if content.classifier.head_pending else None,
+        retrain=trained,  # and a head the edit needs trains in the background
+    )
     web.run_app(
         app,
         sock=sockets,

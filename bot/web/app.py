@@ -69,6 +69,7 @@ def create_app(
     clock: Clock = utc_now,
     reload: Callable[[], Content] | None = None,
     warm: Callable[[], Content] | None = None,
+    retrain: Callable[[], Content] | None = None,
 ) -> web.Application:
     """The application for ``settings``, with ``content`` already loaded and validated.
 
@@ -76,7 +77,10 @@ def create_app(
     intents and locales are picked up while running (see :mod:`bot.flows.reload`). With
     ``warm`` (the same, training what ``content`` lacks: the semantic head a first start
     did not find in the cache), the service starts at once and serves the warmed content
-    when ``warm`` returns (a thread; 10-20 s), unless a reload came first.
+    when ``warm`` returns (a thread; 10-20 s), unless a reload came first. With
+    ``retrain`` (like ``warm``), a reloaded content whose head the cache lacks (edited
+    intents; ``IntentClassifier.head_pending``) is served at once the same way, the head
+    trained in the background, so an edit applies within a poll, not after a training.
     """
     app = web.Application(middlewares=[observability.latency_middleware, error_middleware])
     app[SETTINGS] = settings
@@ -141,10 +145,15 @@ def create_app(
             warming = _warm_up(runtime, warm, stop)
             upkeep.append(asyncio.create_task(warming, name="semantic head"))
         if reload is not None:
+
+            def apply(reloaded: Content) -> None:
+                runtime.reload(reloaded)
+                if retrain is not None and reloaded.classifier.head_pending:
+                    training = _warm_up(runtime, retrain, stop)
+                    upkeep.append(asyncio.create_task(training, name="semantic head"))
+
             watcher = ContentWatcher(
-                (settings.flows_dir, settings.intents_dir, settings.locales_dir),
-                reload,
-                runtime.reload,
+                (settings.flows_dir, settings.intents_dir, settings.locales_dir), reload, apply
             )
             upkeep.append(asyncio.create_task(watcher.run(stop), name="content watcher"))
         # What start-up loaded (intent tables, flows, spaCy's vocabulary: ~150,000 objects)

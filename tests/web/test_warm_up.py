@@ -4,6 +4,8 @@ head in when the background training returns (``create_app(warm=...)``, ``bot se
 from __future__ import annotations
 
 import asyncio
+import copy
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -101,6 +103,37 @@ async def test_a_shutdown_does_not_wait_for_the_training(
         await asyncio.wait_for(client.close(), timeout=10)  # would wait 30 s for the thread
     finally:
         release.set()
+
+
+async def test_an_edit_whose_head_is_not_cached_applies_at_once_and_trains_behind(
+    tmp_path: Path, content: Content, fakes: Fakes
+) -> None:
+    # bot serve reloads without training; the head an edit needs trains in the background
+    graph, twilio = fakes
+    flows = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", flows)
+    settings = replace(web_settings(tmp_path, graph.url, twilio.url), flows_dir=flows)
+    classifier = copy.copy(content.classifier)
+    classifier.head_pending = True
+    edited, trained = replace(content, classifier=classifier), replace(content)
+    retrain, release = _held(trained)
+    app = create_app(settings, content, FakeClock(), reload=lambda: edited, retrain=retrain)
+    async with TestClient(TestServer(app)) as client:
+        runtime: Runtime = client.app[RUNTIME]
+        (flows / "order.yaml").write_text(
+            (flows / "order.yaml").read_text(encoding="utf-8") + "\n", encoding="utf-8"
+        )
+        await _until(lambda: runtime.content is edited)  # the watcher's polls: about 2 s
+        release.set()
+        await _until(lambda: runtime.content is trained)
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Poll ``condition`` (state the watcher and the training thread set, no event) until it
+    holds; ``TimeoutError`` after ``timeout_s``."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - polls state that sets no event
+            await asyncio.sleep(0.05)
 
 
 def test_a_head_not_in_the_cache_is_left_pending_when_not_training(tmp_path: Path) -> None:
