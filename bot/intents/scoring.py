@@ -289,7 +289,11 @@ class ClauseScorer:
                 and not (span.entry.intent == GOODBYE and self._answers(tokens, position, span))
             ):
                 return f"{NEGATED} by {tokens[position].orth!r}"
-        if span.end == len(tokens) - 1 and index.negations.ends_at(tokens, span.end):
+        if (
+            span.end == len(tokens) - 1
+            and index.negations.ends_at(tokens, span.end)
+            and not any(index.negations.starts_at(tokens, i) for i in range(span.start, span.end))
+        ):  # (a negated phrase's trailing "não" is concord: "não quero mais isso não")
             return f"{NEGATED} by a trailing {tokens[span.end].orth!r}"
         traits = self._traits[span.entry.intent]
         if not traits.guarded:

@@ -143,3 +143,19 @@ def test_a_farewell_greeting_after_thanks_says_goodbye(
     three: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert three.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("não quero mais isso não, moço", "cancel"),  # a negated phrase's trailing "não"
+        ("não quero cancelar não", "none"),  # ...but a plain phrase's still negates
+        ("cancelar não", "none"),
+        ("não quero dar continuidade", "cancel"),
+        ("dispenso, obrigado", "cancel"),
+    ],
+)
+def test_a_trailing_nao_after_a_negated_phrase_is_concord(
+    three: IntentClassifier, text: str, intent: str
+) -> None:
+    assert three.classify(text, "pt").intent == intent
