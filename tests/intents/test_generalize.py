@@ -183,6 +183,8 @@ def test_conditions_and_negations_read_across_phrases(
         ("borrá mi pedido", "es", "cancel_order"),
         # Gratitude and a completion state close without a closing word.
         ("great, I'm all sorted, thanks", "en", "goodbye"),
+        ("nope, i'm good, cheers", "en", "goodbye"),  # declining more, "no" first
+        ("i'm not fine", "en", "none"),
         ("that was everything I needed, cheers", "en", "goodbye"),
         ("listo, ya tengo todo, mil gracias", "es", "goodbye"),
         ("eso sería todo, gracias genia", "es", "goodbye"),
