@@ -391,7 +391,13 @@ def test_a_wait_is_no_goodbye(
 
 
 @pytest.mark.parametrize(
-    "text", ["calma aí, já volto", "tô dirigindo, já te respondo", "valeu, peraí que já volto"]
+    "text",
+    [
+        "calma aí, já volto",
+        "tô dirigindo, já te respondo",
+        "valeu, peraí que já volto",
+        "deixa eu conferir o extrato aqui rapidinho",  # checking, then back
+    ],
 )
 def test_a_wait_is_no_goodbye_in_portuguese(served: IntentClassifier, text: str) -> None:
     result = served.classify(text, "pt")
