@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,21 +15,22 @@ from bot.intents.explain import Candidate, Explanation, Match, normalized_text, 
 from bot.intents.gating import (
     Seen,
     about_business,
-    farewell,
     goes_ahead,
     only_names_besides,
     onward,
+    opens_with_greeting,
     semantic_view,
+    settle,
+    thanks_only,
     turns,
     typos_only,
-    waits,
 )
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare
-from bot.intents.result import GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult
+from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
     Example,
@@ -327,12 +327,7 @@ class IntentClassifier:
     ) -> IntentResult:
         seen: Seen = []
         result = self._decide(text, hint, expecting_free_text, trace, seen)
-        if GOODBYE in (result.intent, result.confirm) and waits(seen):
-            return result.without(GOODBYE)  # "un momento, ya te contesto": no goodbye
-        if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
-            said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
-            return replace(result, intent=GOODBYE, ranked=said, confirm=None)
-        return result
+        return settle(result, seen, expecting_free_text)
 
     def _decide(
         self,
@@ -355,14 +350,18 @@ class IntentClassifier:
             if turns(tried[0], more):
                 # "eso es todo, pero tengo otra consulta": asked about, never acted on
                 return asked(lexical, lexical.intent)
-            if lexical.intent == GOODBYE and about_business(tried):
-                # "could you cancel my lesson this arvo, cheers": the request is no goodbye
+            if lexical.intent == GOODBYE and (
+                about_business(tried) or thanks_only(tried, GOODBYE)
+            ):
+                # "could you cancel my lesson this arvo, cheers", "please come after 10pm,
+                # cheers": thanks for a request, no goodbye
                 return asked(lexical, GOODBYE)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
                 return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
             routes = self._guarded - self._closing
             return doubt(lexical, self._learned.guess(text), self._fusion, routes, self._closing)
-        greeted = lexical.intent != NONE_INTENT
+        # a greeting below its threshold opens the message too ("holaa gracias por ...")
+        greeted = lexical.intent != NONE_INTENT or opens_with_greeting(seen[0])
         if greeted and not all(intent in self._social for intent, _ in lexical.ranked):
             return lexical
         view = semantic_view(seen, self._closing, self._guarded)

@@ -40,6 +40,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     waits: [ya vuelvo]            # optional: phrases saying the user is right back or asks to
                                   #   wait: a message with one is no goodbye ("un momento, ya
                                   #   te contesto")
+    corrections: [quise decir]    # optional: a clause opened by one corrects an answer: a
+                                  #   cancel elsewhere in the message is a "wait", no close
+                                  #   ("no espera, para, quise decir talla M")
     farewells: [buenas noches]    # optional: greetings that say goodbye right after thanks
     thanks: [gracias]             #   ("gracias, buenas noches"; "buenas noches" alone greets)
     go_aheads: [dale, seguí]      # optional: phrases that tell the bot to go on: the semantic
@@ -91,6 +94,7 @@ _TOP_KEYS = frozenset(
         "waits",
         "go_aheads",
         "farewells",
+        "corrections",
         "thanks",
         "question_words",
         "conditionals",
@@ -196,7 +200,7 @@ class LanguageData:
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
-            question_words, conditionals, deferrals,
+            corrections, question_words, conditionals, deferrals,
             determiners, past, names, request_openers, business_objects: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
@@ -224,6 +228,7 @@ class LanguageData:
     go_aheads: tuple[Phrase, ...] = ()
     farewells: tuple[Phrase, ...] = ()
     thanks: tuple[Phrase, ...] = ()
+    corrections: tuple[Phrase, ...] = ()
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -318,6 +323,7 @@ class _Loader:
             go_aheads=self.phrases(root, "go_aheads"),
             farewells=self.phrases(root, "farewells"),
             thanks=self.phrases(root, "thanks"),
+            corrections=self.phrases(root, "corrections"),
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:

@@ -7,11 +7,12 @@ answer may count (:func:`semantic_view`); the guards keep their veto where they 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.index import FILLER
 from bot.intents.model import LanguageModel
-from bot.intents.result import GREET, NONE_INTENT
+from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 
@@ -243,6 +244,74 @@ def farewell(tried: Tried) -> bool:
             ):
                 return False  # "oi, obrigado, boa noite": a greeting first
     return False
+
+
+def settle(result: IntentResult, seen: Seen, expecting_free_text: bool) -> IntentResult:
+    """``result`` as the whole message bears it out: a goodbye beside a wait is none
+    (:func:`waits`), a cancel beside a correction is none (:func:`corrects`), a greeting that
+    doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
+    if GOODBYE in (result.intent, result.confirm) and waits(seen):
+        return result.without(GOODBYE)  # "un momento, ya te contesto"
+    if CANCEL in (result.intent, result.confirm) and corrects(seen, CANCEL):
+        return result.without(CANCEL)  # "no espera, para, quise decir talla M"
+    if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
+        said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
+        return replace(result, intent=GOODBYE, ranked=said, confirm=None)
+    return result
+
+
+def corrects(seen: Seen, intent: str) -> bool:
+    """True when a clause without a phrase of ``intent``, in a language tried, opens (fillers
+    aside) with one of that language's ``corrections`` ("i meant", "quise decir", "me
+    equivoqué"): "no wait, stop, I meant size M" stops to correct an answer, not the chat."""
+    for model, clauses, scores in seen:
+        for clause, score in zip(clauses, scores, strict=True):
+            if any(span.entry.intent == intent for span in score.spans):
+                continue
+            start = opening(clause, score)
+            if start < len(clause.tokens) and model.index.corrections.starts_at(
+                clause.tokens, start
+            ):
+                return True
+    return False
+
+
+def opens_with_greeting(tried: Tried) -> bool:
+    """True when the message's first words, fillers aside, are a greeting phrase, whether or
+    not it reached its threshold ("holaa gracias por el seguimiento!!")."""
+    _, clauses, scores = tried
+    if not clauses:
+        return False
+    start = opening(clauses[0], scores[0])
+    return any(span.start == start and span.entry.intent == GREET for span in scores[0].spans)
+
+
+THANKED_FOR_WORDS = 5
+"""Words the lexicon does not explain beside a goodbye that is only thanks, from which the
+thanks are *for* something (a request, an instruction) rather than a goodbye: "cheers, that's
+me done" (4: "that is me done") closes, "pop it through the letterbox if it fits, cheers" (7)
+does not."""
+
+
+def thanks_only(tried: Tried, intent: str) -> bool:
+    """True when every phrase of ``intent`` in the message is a word of thanks of the
+    language (``thanks``: "cheers", "thanks", "valeu"), and at least
+    :data:`THANKED_FOR_WORDS` words are ones the lexicon does not explain: thanks *for*
+    something ("my shift ends at 10pm so please come after that, cheers"), not a goodbye."""
+    model, clauses, scores = tried
+    thanks = model.index.thanks
+    spans = [
+        (clause, span)
+        for clause, score in zip(clauses, scores, strict=True)
+        for span in score.spans
+        if span.entry.intent == intent
+    ]
+    return (
+        bool(spans)
+        and all(thanks.starts_at(c.tokens, s.start) >= s.end - s.start for c, s in spans)
+        and sum(1 for c, s in zip(clauses, scores, strict=True) for _ in uncovered_words(c, s))
+        >= THANKED_FOR_WORDS
+    )
 
 
 def opening(clause: Clause, score: ClauseScore) -> int:

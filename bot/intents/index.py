@@ -116,6 +116,7 @@ class PhraseIndex:
         self.go_aheads = GuardWords(data.go_aheads, analyzer)
         self.farewells = GuardWords(data.farewells, analyzer)
         self.thanks = GuardWords(data.thanks, analyzer)
+        self.corrections = GuardWords(data.corrections, analyzer)
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)

@@ -353,6 +353,27 @@ def test_a_goodbye_beside_a_business_object_request_is_asked_about(
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("no wait, stop, I meant size M", "en", "none"),  # stopping to correct an answer
+        ("no espera, para, quise decir talla M", "es", "none"),
+        ("não, para, quis dizer tamanho M", "pt", "none"),
+        ("uy, me equivoqué, cancelá", "es", "cancel"),  # an apology alone corrects nothing
+        # thanks for a request are no goodbye; thanks beside a few words of slang are
+        ("my shift ends at 10pm so please come after that, cheers", "en", "none"),
+        ("cheers, that's me done", "en", "goodbye"),
+        # a greeting below its threshold opens the message: the head's goodbye is not heard
+        ("holaa gracias por el seguimiento!!", "es", "none"),
+        ('perdón, mi nene mandó "chau" desde mi celu, sigo acá', "es", "none"),  # reported
+    ],
+)
+def test_corrections_thanks_for_something_and_reported_goodbyes(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert served.classify(text, lang).intent == intent  # (thanks for a request: asked about)
+
+
+@pytest.mark.parametrize(
     ("text", "turned"),
     [
         ("me sirvió un montón. ahora contame de la garantía", True),
