@@ -276,7 +276,9 @@ class IntentClassifier:
         text = bounded_view(text)
         hint = lang if lang in self._models else None
         trace: _Trace = []
-        result = self._run(text, hint, expecting_free_text, trace)
+        seen: Seen = []
+        decided = self._decide(text, hint, expecting_free_text, trace, seen)
+        result, settled = settle(decided, seen, expecting_free_text)
         normalized: dict[str, str] = {}
         candidates: list[Candidate] = []
         fillers: list[Match] = []
@@ -317,17 +319,13 @@ class IntentClassifier:
             normalized=normalized,
             candidates=tuple(candidates),
             fillers=tuple(fillers),
+            settled=settled,
         )
 
     def _classify(self, text: str, hint: str | None, expecting_free_text: bool) -> IntentResult:
-        return self._run(text, hint, expecting_free_text, None)
-
-    def _run(
-        self, text: str, hint: str | None, expecting_free_text: bool, trace: _Trace | None
-    ) -> IntentResult:
         seen: Seen = []
-        result = self._decide(text, hint, expecting_free_text, trace, seen)
-        return settle(result, seen, expecting_free_text)
+        decided = self._decide(text, hint, expecting_free_text, None, seen)
+        return settle(decided, seen, expecting_free_text)[0]
 
     def _decide(
         self,

@@ -87,6 +87,8 @@ class Explanation:
             separated by ``" | "``, corrections shown as ``typed>word``.
         candidates: Every intent considered, best first.
         fillers: Filler and anti-example phrases found (they explain words, nothing more).
+        settled: Why the whole message changed the result after the phrases were weighed
+            ("a wait: no goodbye"), or ``None``.
     """
 
     text: str
@@ -97,6 +99,7 @@ class Explanation:
     normalized: Mapping[str, str]
     candidates: tuple[Candidate, ...]
     fillers: tuple[Match, ...]
+    settled: str | None = None
 
     def lines(self) -> list[str]:
         """A human-readable report, one item per line."""
@@ -104,7 +107,8 @@ class Explanation:
         context = " (a flow waits for free text)" if self.expecting_free_text else ""
         out = [
             f"text:        {self.text}",
-            f"result:      {self.result.intent} {self.result.confidence:.3f}{context}",
+            f"result:      {self.result.intent} {self.result.confidence:.3f}{context}"
+            + (f" (asks about {self.result.confirm})" if self.result.confirm else ""),
             f"language:    {self.result.lang or 'unknown'} (hint {self.hint or '-'}; "
             f"evidence {points})",
         ]
@@ -116,6 +120,8 @@ class Explanation:
             out.append("candidates:  none (no example or keyword matched)")
         if self.fillers:
             out.append("also:        " + "; ".join(match.describe() for match in self.fillers))
+        if self.settled:
+            out.append(f"settled:     {self.settled}")
         return out
 
     def summary(self) -> str:

@@ -246,18 +246,22 @@ def farewell(tried: Tried) -> bool:
     return False
 
 
-def settle(result: IntentResult, seen: Seen, expecting_free_text: bool) -> IntentResult:
-    """``result`` as the whole message bears it out: a goodbye beside a wait is none
-    (:func:`waits`), a cancel beside a correction is none (:func:`corrects`), a greeting that
-    doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
+def settle(
+    result: IntentResult, seen: Seen, expecting_free_text: bool
+) -> tuple[IntentResult, str | None]:
+    """``result`` as the whole message bears it out, and why it changed (``None``: it did
+    not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
+    none (:func:`corrects`), a greeting that doubles as a farewell after thanks is a goodbye
+    (:func:`farewell`)."""
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
-        return result.without(GOODBYE)  # "un momento, ya te contesto"
+        return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
     if CANCEL in (result.intent, result.confirm) and corrects(seen, CANCEL):
-        return result.without(CANCEL)  # "no espera, para, quise decir talla M"
+        return result.without(CANCEL), "a correction (corrections): no cancel"
     if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
         said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
-        return replace(result, intent=GOODBYE, ranked=said, confirm=None)
-    return result
+        farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"
+        return replace(result, intent=GOODBYE, ranked=said, confirm=None), farewell_after_thanks
+    return result, None
 
 
 def corrects(seen: Seen, intent: str) -> bool:

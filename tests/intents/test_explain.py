@@ -21,7 +21,16 @@ def classifier() -> IntentClassifier:
 
 @pytest.mark.parametrize(
     "text",
-    ["gracias, adiós", "no quiero cancelar", "cancleá", "hello 👋", "Juan Pérez", "nos bemos"],
+    [
+        "gracias, adiós",
+        "no quiero cancelar",
+        "cancleá",
+        "hello 👋",
+        "Juan Pérez",
+        "nos bemos",
+        "gracias, buenas tardes",  # settled: a farewell greeting after thanks
+        "no espera, para, quise decir talla M",  # settled: a correction
+    ],
 )
 def test_explain_gives_the_same_answer_as_classify(classifier: IntentClassifier, text: str) -> None:
     for hint in (None, "es", "en"):
@@ -167,3 +176,26 @@ def test_bot_classify_free_text_raises_the_bar_for_closing(tmp_path: Path) -> No
 
     assert '"intent": "goodbye"' in normal.output
     assert '"intent": "none"' in in_flow.output
+
+
+@pytest.mark.parametrize(
+    ("text", "settled"),
+    [
+        ("gracias, buenas tardes", "a farewell greeting after thanks (farewells): goodbye"),
+        ("no espera, para, quise decir talla M", "a correction (corrections): no cancel"),
+        ("gracias, chau", None),
+    ],
+)
+def test_what_the_whole_message_changed_is_said(
+    classifier: IntentClassifier, text: str, settled: str | None
+) -> None:
+    explanation = classifier.explain(text, "es")
+    assert explanation.settled == settled
+    assert (f"settled:     {settled}" in explanation.lines()) is (settled is not None)
+
+
+def test_a_question_instead_of_a_close_is_shown(classifier: IntentClassifier) -> None:
+    # "ok so I guess that is it" scores a goodbye between its floor and its threshold
+    explanation = classifier.explain("ok so I guess that is it", "en")
+    assert explanation.result.confirm == "goodbye"
+    assert explanation.lines()[1].endswith("(asks about goodbye)")
