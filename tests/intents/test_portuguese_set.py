@@ -159,3 +159,18 @@ def test_a_trailing_nao_after_a_negated_phrase_is_concord(
     three: IntentClassifier, text: str, intent: str
 ) -> None:
     assert three.classify(text, "pt").intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Bom dia! Desde já agradeço a atenção.", "greet"),  # thanks in advance: a reply awaited
+        ("obrigado, tchau", "goodbye"),
+        ("para tudo, o endereço certo é rua 7, 120", "none"),  # stopping to correct a value
+        ("encerra o chamado antigo e abre um novo", "none"),  # a support ticket: a business object
+    ],
+)
+def test_thanks_in_advance_a_correction_and_a_ticket_close_nothing(
+    three: IntentClassifier, text: str, intent: str
+) -> None:
+    assert three.classify(text, "pt").intent == intent
