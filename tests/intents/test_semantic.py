@@ -433,6 +433,8 @@ def test_a_wait_is_no_goodbye_in_portuguese(served: IntentClassifier, text: str)
         ("perfeito, manda ver", "pt"),  # and a goodbye
         ("all correct, you can confirm", "en"),  # and asked about a goodbye
         ("sí, es correcto, confirmalo", "es"),
+        ("isso, o de baixo", "pt"),  # choosing an option
+        ("tá bom, pode ser no sábado", "pt"),
     ],
 )
 def test_a_go_ahead_is_no_close(served: IntentClassifier, text: str, lang: str) -> None:
