@@ -185,6 +185,16 @@ def test_conditions_and_negations_read_across_phrases(
         ("great, I'm all sorted, thanks", "en", "goodbye"),
         ("nope, i'm good, cheers", "en", "goodbye"),  # declining more, "no" first
         ("i'm not fine", "en", "none"),
+        # what an assistant command acts on is not the conversation
+        ("skip this song, it's rubbish", "en", "none"),
+        ("stop the recording", "en", "none"),
+        ("stop this", "en", "cancel"),
+        # a shouted contraction without its apostrophe still negates
+        ("DONT CANCEL THE ORDER PLS", "en", "none"),
+        ("I DONT WANT TO CONTINUE", "en", "cancel"),
+        # a correction that names the new value, not a cancel
+        ("scratch that, make it 3 pizzas", "en", "none"),
+        ("sorry, wrong number, cancel", "en", "cancel"),
         ("that was everything I needed, cheers", "en", "goodbye"),
         ("listo, ya tengo todo, mil gracias", "es", "goodbye"),
         ("eso sería todo, gracias genia", "es", "goodbye"),
