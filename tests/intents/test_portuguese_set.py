@@ -174,3 +174,18 @@ def test_thanks_in_advance_a_correction_and_a_ticket_close_nothing(
     three: IntentClassifier, text: str, intent: str
 ) -> None:
     assert three.classify(text, "pt").intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("pará la grabación", "es", "none"),  # what an assistant command acts on
+        ("cancela o alarme das 7", "pt", "none"),
+        ("cancelá todo", "es", "cancel"),
+        ("para tudo", "pt", "cancel"),
+    ],
+)
+def test_an_assistant_command_on_a_thing_closes_nothing(
+    three: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert three.classify(text, lang).intent == intent
