@@ -132,7 +132,7 @@ def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket
     from aiohttp import web
 
     from bot.web.app import create_app
-    from bot.wiring import Content, load_content
+    from bot.wiring import load_content
 
     _setup_logging(settings.log_level, settings.log_format)
     log = logging.getLogger("bot")
@@ -149,15 +149,11 @@ def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket
     # once the service is up; the lexicon answers alone until then.
     content = load_content(settings, env, train=False)
 
-    def trained() -> Content:
-        return load_content(settings, env)
-
     app = create_app(
         settings,
         content,
         reload=lambda: load_content(settings, env, train=False),  # an edit applies at once
-        warm=trained if content.classifier.head_pending else None,
-        retrain=trained,  # and a head the edit needs trains in the background
+        train=lambda: load_content(settings, env),  # and a pending head trains behind it
     )
     web.run_app(
         app,

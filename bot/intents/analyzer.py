@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 from typing import cast
@@ -162,7 +162,10 @@ class Analyzer:
         for number, line in enumerate(prepared.split("\n")):
             if number:  # a line break ends a clause
                 question = self._close(clauses, current, question)
-            for piece in line.split():
+            for typed in line.split():
+                # spaCy's tokenizer exceptions are case-sensitive ("dont" and "Dont" split,
+                # "DONT" does not): an all-capitals piece is read lowercased, its capital kept
+                piece = typed.lower() if typed.isupper() else typed
                 if len(piece) > MAX_SPACY_PIECE or _SYMBOL_RUN_RE.search(piece):
                     items = self._linear_items(piece, cased)
                 elif _LETTERS_RE.fullmatch(piece) and piece not in exceptions:
@@ -172,6 +175,8 @@ class Analyzer:
                     items = piece_items(piece, cased)
                 else:
                     items = self._linear_items(piece, cased)
+                if cased and piece is not typed and typed[:1].isupper():
+                    items = _capital_first(items)
                 for item in items:
                     if isinstance(item, str):  # a clause boundary
                         if current or item not in _QUESTION_MARKS:
@@ -283,6 +288,17 @@ def _append_boundaries(items: list[str | tuple[Token, ...]], symbols: str) -> No
     items.append("?" if "?" in marks else marks[0])
     if "¿" in marks and marks[0] != "¿":
         items.append("¿")
+
+
+def _capital_first(
+    items: tuple[str | tuple[Token, ...], ...],
+) -> tuple[str | tuple[Token, ...], ...]:
+    """``items`` with their first word marked ``capital`` (a piece typed in capitals)."""
+    for n, item in enumerate(items):
+        if isinstance(item, tuple) and item and item[0].kind is TokenKind.WORD:
+            first = replace(item[0], capital=True)
+            return (*items[:n], (first, *item[1:]), *items[n + 1 :])
+    return items
 
 
 def _emoji_token(char: str) -> Token:

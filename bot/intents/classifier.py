@@ -348,9 +348,7 @@ class IntentClassifier:
             if turns(tried[0], more):
                 # "eso es todo, pero tengo otra consulta": asked about, never acted on
                 return asked(lexical, lexical.intent)
-            if lexical.intent == GOODBYE and (
-                about_business(tried) or thanks_only(tried, GOODBYE)
-            ):
+            if lexical.intent == GOODBYE and (about_business(tried) or thanks_only(tried, GOODBYE)):
                 # "could you cancel my lesson this arvo, cheers", "please come after 10pm,
                 # cheers": thanks for a request, no goodbye
                 return asked(lexical, GOODBYE)

@@ -10,7 +10,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from bot.intents.analyzer import Clause, Token, TokenKind
-from bot.intents.index import FILLER
 from bot.intents.model import LanguageModel
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
@@ -64,10 +63,13 @@ def semantic_view(
                 else:
                     return None  # incl. the intent's own verb in the past: "ya anulé ese pedido"
         index = model.index
-        for clause in clauses:
+        for clause, score in zip(clauses, clause_scores, strict=True):
             tokens = clause.tokens
-            opener = index.request_openers.starts_at(tokens, 0)
-            if opener:
+            start = opening(clause, score)  # "ok, can you ...": fillers aside, as the scorer
+            opener = start + (
+                index.request_openers.starts_at(tokens, start) if start < len(tokens) else 0
+            )
+            if opener > start:
                 request = True  # "can you call it off please", "¿me lo anulás?"
             elif clause.is_question:
                 question = True
@@ -198,10 +200,9 @@ def waits(seen: Seen) -> bool:
     ``waits`` ("un momento", "ya te contesto", "brb", "peraí que já volto"): the user is
     coming right back, so the message says no goodbye whatever else reads like one."""
     return any(
-        model.index.waits.starts_at(clause.tokens, i)
+        model.index.waits.anywhere(clause.tokens)
         for model, clauses, _ in seen
         for clause in clauses
-        for i in range(len(clause.tokens))
     )
 
 
@@ -218,7 +219,7 @@ def goes_ahead(seen: Seen) -> bool:
             if (
                 start < len(tokens)
                 and index.go_aheads.starts_at(tokens, start)
-                and not any(index.negations.starts_at(tokens, i) for i in range(len(tokens)))
+                and not index.negations.anywhere(tokens)
             ):
                 return True
     return False
@@ -321,10 +322,10 @@ def thanks_only(tried: Tried, intent: str) -> bool:
 def opening(clause: Clause, score: ClauseScore) -> int:
     """The position of the clause's first word that no leading filler covers ("ok, yes,
     go ahead" → 3)."""
-    ends = {span.start: span.end for span in score.spans if span.entry.intent == FILLER}
+    fillers = score.filler_positions
     start = 0
-    while start in ends and ends[start] > start:
-        start = ends[start]
+    while start in fillers:
+        start += 1
     return start
 
 

@@ -45,6 +45,12 @@ class GuardWords:
                 best = len(phrase)
         return best
 
+    def anywhere(self, tokens: tuple[Token, ...], start: int = 0, end: int | None = None) -> bool:
+        """True when a guard phrase starts at one of ``tokens[start:end]`` (it may run past
+        ``end``)."""
+        stop = len(tokens) if end is None else min(end, len(tokens))
+        return any(self.starts_at(tokens, i) for i in range(max(start, 0), stop))
+
     def ends_at(self, tokens: tuple[Token, ...], index: int) -> bool:
         """True when a guard phrase ends at ``tokens[index]`` (inclusive)."""
         for phrase in self._by_last.get(tokens[index].norm, ()):

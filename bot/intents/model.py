@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.intents.analyzer import Analyzer, Clause, TokenKind
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, LanguageData
-from bot.intents.index import FILLER, PhraseIndex, Resolved
+from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words, prepare
@@ -157,9 +157,7 @@ class LanguageModel:
                 condition = clause  # "se não chegar até domingo, uai, vou desistir"
         if len(clauses) > 1 and any(CANCEL in score.scores for score in scores):
             objects = self.index.business_objects
-            business = [
-                any(objects.starts_at(c.tokens, i) for i in range(len(c.tokens))) for c in clauses
-            ]
+            business = [objects.anywhere(c.tokens) for c in clauses]
             if any(business):
                 why = BUSINESS_ELSEWHERE_VETO
                 scores = [
@@ -192,12 +190,7 @@ class LanguageModel:
         "pará" is "wait" there)."""
         if clause.is_question:
             return score
-        fillers = {
-            i
-            for span in score.spans
-            if span.entry.intent == FILLER
-            for i in range(span.start, span.end)
-        }
+        fillers = score.filler_positions
         words = tuple(
             token.norm
             for i, token in enumerate(clause.tokens)
@@ -223,12 +216,7 @@ class LanguageModel:
 
 def _fillers_only(clause: Clause, score: ClauseScore) -> bool:
     """True when fillers cover every word of the clause ("uai", "ok", "bueno")."""
-    covered = {
-        i
-        for span in score.spans
-        if span.entry.intent == FILLER
-        for i in range(span.start, span.end)
-    }
+    covered = score.filler_positions
     return all(
         token.kind is not TokenKind.WORD or i in covered for i, token in enumerate(clause.tokens)
     )

@@ -62,6 +62,16 @@ class ClauseScore:
     spans: tuple[Span, ...] = ()
     vetoes: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def filler_positions(self) -> frozenset[int]:
+        """Token positions in the clause that fillers cover ("ok", "bueno", "uai")."""
+        return frozenset(
+            i
+            for span in self.spans
+            if span.entry.intent == FILLER
+            for i in range(span.start, span.end)
+        )
+
 
 class ClauseScorer:
     """Confidence per intent for one clause of one language.
@@ -292,7 +302,7 @@ class ClauseScorer:
         if (
             span.end == len(tokens) - 1
             and index.negations.ends_at(tokens, span.end)
-            and not any(index.negations.starts_at(tokens, i) for i in range(span.start, span.end))
+            and not index.negations.anywhere(tokens, span.start, span.end)
         ):  # (a negated phrase's trailing "não" is concord: "não quero mais isso não")
             return f"{NEGATED} by a trailing {tokens[span.end].orth!r}"
         traits = self._traits[span.entry.intent]

@@ -68,19 +68,18 @@ def create_app(
     content: Content,
     clock: Clock = utc_now,
     reload: Callable[[], Content] | None = None,
-    warm: Callable[[], Content] | None = None,
-    retrain: Callable[[], Content] | None = None,
+    train: Callable[[], Content] | None = None,
 ) -> web.Application:
     """The application for ``settings``, with ``content`` already loaded and validated.
 
     With ``reload`` (a function that loads and validates the content again), edited flows,
     intents and locales are picked up while running (see :mod:`bot.flows.reload`). With
-    ``warm`` (the same, training what ``content`` lacks: the semantic head a first start
-    did not find in the cache), the service starts at once and serves the warmed content
-    when ``warm`` returns (a thread; 10-20 s), unless a reload came first. With
-    ``retrain`` (like ``warm``), a reloaded content whose head the cache lacks (edited
-    intents; ``IntentClassifier.head_pending``) is served at once the same way, the head
-    trained in the background, so an edit applies within a poll, not after a training.
+    ``train`` (the same, also training the semantic head the cache lacks), content whose
+    head is pending (``IntentClassifier.head_pending``: a first start, edited intents) is
+    served at once, the lexicon answering alone, and the trained content replaces it when
+    ``train`` returns (a thread; 10-20 s), unless a newer edit came first: then the newer
+    content is trained next (see :class:`HeadTraining`). An edit applies within a poll,
+    not after a training.
     """
     app = web.Application(middlewares=[observability.latency_middleware, error_middleware])
     app[SETTINGS] = settings
@@ -141,26 +140,22 @@ def create_app(
                 periodic(stop, STATS_INTERVAL_S, lambda: log_active_sessions(store, clock), "stats")
             ),
         ]
-        if warm is not None:
-            warming = _warm_up(runtime, warm, stop)
-            upkeep.append(asyncio.create_task(warming, name="semantic head"))
+        training = HeadTraining(runtime, train, stop) if train is not None else None
+        if training is not None:
+            upkeep.append(asyncio.create_task(training.run(), name="semantic head"))
         if reload is not None:
 
             def apply(reloaded: Content) -> None:
                 runtime.reload(reloaded)
-                if retrain is not None and reloaded.classifier.head_pending:
-                    training = _warm_up(runtime, retrain, stop)
-                    upkeep.append(asyncio.create_task(training, name="semantic head"))
+                _freeze()
+                if training is not None:
+                    training.wanted()
 
             watcher = ContentWatcher(
                 (settings.flows_dir, settings.intents_dir, settings.locales_dir), reload, apply
             )
             upkeep.append(asyncio.create_task(watcher.run(stop), name="content watcher"))
-        # What start-up loaded (intent tables, flows, spaCy's vocabulary: ~150,000 objects)
-        # lives as long as the process: keep it out of the garbage collector's full passes,
-        # which walked it all (a ~45 ms pause, now and then, in the middle of requests).
-        gc.collect()
-        gc.freeze()
+        _freeze()
         log.info(
             "ready: %d flows, languages %s, session timeout %.2f min, store %s",
             len(content.flows),
@@ -185,52 +180,105 @@ def create_app(
     return app
 
 
-async def _warm_up(runtime: Runtime, warm: Callable[[], Content], stop: asyncio.Event) -> None:
-    """Run ``warm`` in a daemon thread and serve its content, unless another reload (an
-    edited file) replaced the content meanwhile; a failure is logged and the content stays.
-    A shutdown does not wait for it (the thread ends with the process)."""
-    started = runtime.content
-    log.info(
-        "semantic head not in the cache: training it in the background (10-20 s); "
-        "until then the lexicon answers alone"
-    )
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[Content] = loop.create_future()
+def _freeze() -> None:
+    """Keep the content just loaded out of the garbage collector's full passes.
 
-    def settle(outcome: Content | Exception) -> None:
-        if done.done():
-            return
-        if isinstance(outcome, Exception):
-            done.set_exception(outcome)
-        else:
-            done.set_result(outcome)
+    Content (intent tables, flows, spaCy's vocabulary: ~150,000 objects) lives until the
+    next reload; full passes walked it all (a ~45 ms pause, now and then, in the middle of
+    requests). Content a reload replaced stays frozen: a few MB per edit.
+    """
+    gc.collect()
+    gc.freeze()
 
-    def work() -> None:
-        outcome: Content | Exception
+
+class HeadTraining:
+    """Trains the semantic head of the served content when it is pending, one training at
+    a time, in a daemon thread.
+
+    ``train`` loads the content again and trains the head the cache lacks (10-20 s of CPU).
+    :meth:`run` trains at start if the served content's head is pending, and again each time
+    :meth:`wanted` is called (after a reload) and the served content's head is pending. A
+    training whose content was replaced meanwhile (an edit) is discarded, and the newer
+    content is trained next: edits made during a training cost one more training, never two
+    threads at once. A failure is logged and the lexicon keeps answering alone. A shutdown
+    (``stop`` set) does not wait for a thread (it ends with the process).
+    """
+
+    def __init__(self, runtime: Runtime, train: Callable[[], Content], stop: asyncio.Event) -> None:
+        self._runtime = runtime
+        self._train = train
+        self._stop = stop
+        self._wanted = asyncio.Event()
+        self._wanted.set()  # the content served at start
+
+    def wanted(self) -> None:
+        """The served content changed: train its head if it is pending."""
+        self._wanted.set()
+
+    async def run(self) -> None:
+        """Train whenever wanted and pending, until ``stop`` is set."""
+        while await _first(self._stop, self._wanted) is self._wanted:
+            self._wanted.clear()
+            if self._runtime.content.classifier.head_pending:
+                await self._once()
+
+    async def _once(self) -> None:
+        """One training; its content is served if nothing replaced the content meanwhile."""
+        runtime = self._runtime
+        started = runtime.content
+        log.info(
+            "semantic head not in the cache: training it in the background (10-20 s); "
+            "until then the lexicon answers alone"
+        )
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Content] = loop.create_future()
+
+        def settle(outcome: Content | Exception) -> None:
+            if done.done():
+                return
+            if isinstance(outcome, Exception):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+
+        def work() -> None:
+            outcome: Content | Exception
+            try:
+                outcome = self._train()
+            except Exception as exc:  # reported on the loop
+                outcome = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed: the service stopped
+                loop.call_soon_threadsafe(settle, outcome)
+
+        threading.Thread(target=work, name="semantic head", daemon=True).start()
+        stopping = asyncio.ensure_future(self._stop.wait())
+        waiting: set[asyncio.Future[Any]] = {done, stopping}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not done.done():
+            return  # shutting down
         try:
-            outcome = warm()
-        except Exception as exc:  # reported on the loop
-            outcome = exc
-        with contextlib.suppress(RuntimeError):  # the loop closed: the service stopped
-            loop.call_soon_threadsafe(settle, outcome)
-
-    threading.Thread(target=work, name="semantic head", daemon=True).start()
-    stopping = asyncio.ensure_future(stop.wait())
-    waiting: set[asyncio.Future[Any]] = {done, stopping}
-    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    if not done.done():
-        return  # shutting down
-    try:
-        content = done.result()
-    except Exception:
-        log.exception("semantic head training failed: the lexicon answers alone")
-        return
-    if runtime.content is started:
+            content = done.result()
+        except Exception:
+            log.exception("semantic head training failed: the lexicon answers alone")
+            return
+        if runtime.content is not started:
+            log.info("semantic head trained for content an edit replaced: discarded")
+            return
         runtime.reload(content)
-        gc.collect()
-        gc.freeze()  # like start-up's content: out of the collector's full passes
+        _freeze()
         log.info("semantic head trained and in use")
+
+
+async def _first(*events: asyncio.Event) -> asyncio.Event:
+    """Wait until one of ``events`` is set and return it (the first of them, if several)."""
+    waiters = {asyncio.ensure_future(event.wait()): event for event in events}
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    return next(event for event in events if event.is_set())
 
 
 def _whatsapp_sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:

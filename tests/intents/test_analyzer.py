@@ -41,3 +41,20 @@ def test_line_breaks_and_punctuation_end_clauses(analyzer: Analyzer) -> None:
         ["chau"],
     ]
     assert [c.is_question for c in clauses] == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("DONT CANCEL", [("do", False), ("not", False), ("cancel", False)]),
+        ("I WASNT THERE", [("i", False), ("was", False), ("not", False), ("there", False)]),
+        ("please DONT go", [("please", False), ("do", True), ("not", False), ("go", False)]),
+        ("Dont go", [("do", True), ("not", False), ("go", False)]),
+    ],
+)
+def test_a_contraction_without_its_apostrophe_splits_in_capitals_too(
+    text: str, expected: list[tuple[str, bool]]
+) -> None:
+    # spaCy's tokenizer exceptions are case-sensitive: "DONT" used to stay one word, so
+    # "DONT CANCEL" read as a cancel. No abbreviation list is given here.
+    assert words(Analyzer("en", {}), text) == [expected]

@@ -1,19 +1,22 @@
-"""A first start whose cache lacks the semantic head serves at once and swaps the trained
-head in when the background training returns (``create_app(warm=...)``, ``bot serve``)."""
+"""Content whose semantic head the cache lacks (a first start, edited intents) is served at
+once and replaced by the trained content when the background training returns
+(``create_app(train=...)``, :class:`bot.web.app.HeadTraining`, ``bot serve``)."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from aiohttp import web
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.config import Settings
 from bot.intents import IntentClassifier
 from bot.intents.semantic import Example, SemanticModel
 from bot.web.app import create_app
@@ -28,104 +31,149 @@ from tests.web.conftest import web_settings
 Fakes = tuple[FakeGraphAPI, FakeTwilioAPI]
 
 
-async def _training_done() -> None:
-    (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "semantic head"]
-    await asyncio.wait_for(task, timeout=10)
+def _pending(content: Content) -> Content:
+    """``content`` as loaded without training a head the cache lacks."""
+    classifier = copy.copy(content.classifier)
+    classifier.head_pending = True
+    return replace(content, classifier=classifier)
 
 
-def _app(
-    tmp_path: Path, content: Content, fakes: Fakes, warm: Callable[[], Content]
-) -> web.Application:
+class _Trainings:
+    """A ``train`` function that returns ``results`` in turn, each once its release event is
+    set (at most ``wait_s``); records calls and how many ran at once."""
+
+    def __init__(self, *results: Content, wait_s: float = 10) -> None:
+        self.results = list(results)
+        self.releases = [threading.Event() for _ in results]
+        self.calls = 0
+        self.running = 0
+        self.most_at_once = 0
+        self.wait_s = wait_s
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Content:
+        with self._lock:
+            call, self.calls = self.calls, self.calls + 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            self.releases[call].wait(self.wait_s)
+            return self.results[call]
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    def release_all(self) -> None:
+        for release in self.releases:
+            release.set()
+
+
+def _settings_with_own_flows(tmp_path: Path, fakes: Fakes) -> tuple[Settings, Path]:
     graph, twilio = fakes
-    return create_app(
-        web_settings(tmp_path, graph.url, twilio.url), content, FakeClock(), warm=warm
-    )
+    flows = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", flows)
+    return replace(web_settings(tmp_path, graph.url, twilio.url), flows_dir=flows), flows
 
 
-def _held(trained: Content, wait_s: float = 10) -> tuple[Callable[[], Content], threading.Event]:
-    """A training that returns ``trained`` once the event is set (at most ``wait_s``)."""
-    release = threading.Event()
-
-    def warm() -> Content:
-        release.wait(wait_s)
-        return trained
-
-    return warm, release
+def _edit(flows: Path) -> None:
+    """Touch a flow file the way an author saves it (the watcher polls every ~2 s)."""
+    path = flows / "order.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
 
 
 async def test_the_service_answers_before_the_head_is_trained_and_uses_it_after(
     tmp_path: Path, content: Content, fakes: Fakes
 ) -> None:
-    trained = replace(content)  # what the background training returns
-    warm, release = _held(trained)
-    async with TestClient(TestServer(_app(tmp_path, content, fakes, warm))) as client:
+    graph, twilio = fakes
+    served, trained = _pending(content), replace(content)
+    train = _Trainings(trained)
+    app = create_app(
+        web_settings(tmp_path, graph.url, twilio.url), served, FakeClock(), train=train
+    )
+    async with TestClient(TestServer(app)) as client:
         runtime: Runtime = client.app[RUNTIME]
         async with client.get("/healthz") as response:
             assert response.status == 200  # ready while the head trains
-        assert runtime.content is content
-        release.set()
-        await _training_done()
-        assert runtime.content is trained
+        assert runtime.content is served
+        train.release_all()
+        await _until(lambda: runtime.content is trained)
+    assert train.calls == 1
 
 
-async def test_an_edit_reloaded_during_training_is_not_undone_by_it(
+async def test_an_edit_during_training_is_not_undone_and_is_trained_next(
     tmp_path: Path, content: Content, fakes: Fakes
 ) -> None:
-    stale, edited = replace(content), replace(content)
-    warm, release = _held(stale)  # trained on the files as they were at start
-    async with TestClient(TestServer(_app(tmp_path, content, fakes, warm))) as client:
+    settings, flows = _settings_with_own_flows(tmp_path, fakes)
+    served, edited = _pending(content), _pending(content)
+    stale, trained = replace(content), replace(content)  # trained on the files at start / edited
+    train = _Trainings(stale, trained)
+    app = create_app(settings, served, FakeClock(), reload=lambda: edited, train=train)
+    async with TestClient(TestServer(app)) as client:
         runtime: Runtime = client.app[RUNTIME]
-        runtime.reload(edited)  # the content watcher picked up an edited file
-        release.set()
-        await _training_done()
-        assert runtime.content is edited
+        await _until(lambda: train.calls == 1)
+        _edit(flows)
+        await _until(lambda: runtime.content is edited)  # applied at once, training or not
+        train.release_all()
+        await _until(lambda: runtime.content is trained)
+    assert train.calls == 2
+    assert train.most_at_once == 1  # the edit waited for the running training
 
 
 async def test_a_failed_training_leaves_the_lexicon_serving(
-    tmp_path: Path, content: Content, fakes: Fakes
+    tmp_path: Path, content: Content, fakes: Fakes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def warm() -> Content:
+    graph, twilio = fakes
+    served = _pending(content)
+
+    def train() -> Content:
         raise OSError("disk full")
 
-    async with TestClient(TestServer(_app(tmp_path, content, fakes, warm))) as client:
+    caplog.set_level(logging.ERROR, logger="bot.web.app")
+    app = create_app(
+        web_settings(tmp_path, graph.url, twilio.url), served, FakeClock(), train=train
+    )
+    async with TestClient(TestServer(app)) as client:
         runtime: Runtime = client.app[RUNTIME]
-        await _training_done()
-        assert runtime.content is content
+        await _until(lambda: "semantic head training failed" in caplog.text)
+        assert runtime.content is served
+        async with client.get("/healthz") as response:
+            assert response.status == 200
 
 
 async def test_a_shutdown_does_not_wait_for_the_training(
     tmp_path: Path, content: Content, fakes: Fakes
 ) -> None:
-    warm, release = _held(content, wait_s=30)  # still training when the service stops
-    client = TestClient(TestServer(_app(tmp_path, content, fakes, warm)))
+    graph, twilio = fakes
+    train = _Trainings(content, wait_s=30)  # still training when the service stops
+    app = create_app(
+        web_settings(tmp_path, graph.url, twilio.url), _pending(content), FakeClock(), train=train
+    )
+    client = TestClient(TestServer(app))
     await client.start_server()
     try:
+        await _until(lambda: train.calls == 1)
         await asyncio.wait_for(client.close(), timeout=10)  # would wait 30 s for the thread
     finally:
-        release.set()
+        train.release_all()
 
 
 async def test_an_edit_whose_head_is_not_cached_applies_at_once_and_trains_behind(
     tmp_path: Path, content: Content, fakes: Fakes
 ) -> None:
     # bot serve reloads without training; the head an edit needs trains in the background
-    graph, twilio = fakes
-    flows = tmp_path / "flows"
-    shutil.copytree(REPO / "flows", flows)
-    settings = replace(web_settings(tmp_path, graph.url, twilio.url), flows_dir=flows)
-    classifier = copy.copy(content.classifier)
-    classifier.head_pending = True
-    edited, trained = replace(content, classifier=classifier), replace(content)
-    retrain, release = _held(trained)
-    app = create_app(settings, content, FakeClock(), reload=lambda: edited, retrain=retrain)
+    settings, flows = _settings_with_own_flows(tmp_path, fakes)
+    edited, trained = _pending(content), replace(content)
+    train = _Trainings(trained)
+    app = create_app(settings, content, FakeClock(), reload=lambda: edited, train=train)
     async with TestClient(TestServer(app)) as client:
         runtime: Runtime = client.app[RUNTIME]
-        (flows / "order.yaml").write_text(
-            (flows / "order.yaml").read_text(encoding="utf-8") + "\n", encoding="utf-8"
-        )
-        await _until(lambda: runtime.content is edited)  # the watcher's polls: about 2 s
-        release.set()
+        await asyncio.sleep(0)  # the training task's first turn
+        assert train.calls == 0  # the head served at start was not pending
+        _edit(flows)
+        await _until(lambda: runtime.content is edited)
+        train.release_all()
         await _until(lambda: runtime.content is trained)
+    assert train.calls == 1
 
 
 async def _until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
