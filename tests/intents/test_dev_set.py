@@ -163,12 +163,15 @@ CROSS_VALIDATED = (
     "dev8",
     "dev9",
     "dev10",
+    "dev11",
+    "dev12",
     "pt_dev2",
     "pt_dev3",
     "pt_dev4",
+    "pt_dev5",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev8-dev10, pt_dev3, pt_dev4), with ``bot eval``: a message that is a
+or, not trained on (dev8-dev12, pt_dev3-pt_dev5), with ``bot eval``: a message that is a
 phrase of the intent files would be in the head's training data either way."""
 
 
