@@ -45,6 +45,8 @@ A piece past the budget reads alike unless it is a contraction ("don't,") or an 
 with a dot ("Sr.").
 """
 _LETTERS_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]+")
+_INITIALS_RE = re.compile(r"(?:[A-Z]\.)+")
+"""A name's initials in a mixed-case message ("R.", "J.R."), when a capitalized word follows."""
 _SYMBOL_RUN_RE = re.compile(rf"[\W_]{{{MAX_SYMBOL_RUN + 1}}}")
 _RUN_RE = re.compile(r"[^\W_]+|[\W_]+")
 _URL_STARTS = ("http://", "https://", "www.")
@@ -162,7 +164,19 @@ class Analyzer:
         for number, line in enumerate(prepared.split("\n")):
             if number:  # a line break ends a clause
                 question = self._close(clauses, current, question)
-            for typed in line.split():
+            pieces = line.split()
+            for number_in_line, typed in enumerate(pieces):
+                if (
+                    cased
+                    and _INITIALS_RE.fullmatch(typed)
+                    and typed != "I."
+                    and number_in_line + 1 < len(pieces)
+                    and pieces[number_in_line + 1][:1].isupper()
+                ):  # "R. Patel", "J.R. Smith": a name's initials, no clause end, no "are"
+                    current.extend(
+                        Token(c.lower(), c.lower(), TokenKind.WORD, True) for c in typed if c != "."
+                    )
+                    continue
                 # spaCy's tokenizer exceptions are case-sensitive ("dont" and "Dont" split,
                 # "DONT" does not): an all-capitals piece is read lowercased, its capital kept
                 piece = typed.lower() if typed.isupper() else typed

@@ -15,6 +15,7 @@ from bot.intents.explain import Candidate, Explanation, Match, normalized_text, 
 from bot.intents.gating import (
     Seen,
     about_business,
+    explained,
     goes_ahead,
     only_names_besides,
     onward,
@@ -42,6 +43,8 @@ from bot.intents.semantic import (
     examples_from_files,
     examples_from_messages,
     fuse,
+    switched,
+    thanked,
 )
 
 log = logging.getLogger(__name__)
@@ -348,12 +351,17 @@ class IntentClassifier:
             if turns(tried[0], more):
                 # "eso es todo, pero tengo otra consulta": asked about, never acted on
                 return asked(lexical, lexical.intent)
-            if lexical.intent == GOODBYE and (about_business(tried) or thanks_only(tried, GOODBYE)):
-                # "could you cancel my lesson this arvo, cheers", "please come after 10pm,
-                # cheers": thanks for a request, no goodbye
+            if lexical.intent == GOODBYE and about_business(tried):
+                # "could you cancel my lesson this arvo, cheers": thanks for a request
                 return asked(lexical, GOODBYE)
+            if lexical.intent == GOODBYE and thanks_only(tried, GOODBYE):
+                return thanked(lexical, self._learned.guess(text), self._fusion)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
-                return lexical  # all closing words ("bye", "cancleá esto"), a name ("bye Peter")
+                _, clauses, scores = tried
+                if all(explained(c, s) for c, s in zip(clauses, scores, strict=True)):
+                    return lexical  # all closing words ("bye", "cancleá esto"), a name
+                # "cansei, vou embora": which close, the head may know better
+                return switched(lexical, self._learned.guess(text), self._fusion)
             routes = self._guarded - self._closing
             return doubt(lexical, self._learned.guess(text), self._fusion, routes, self._closing)
         # a greeting below its threshold opens the message too ("holaa gracias por ...")

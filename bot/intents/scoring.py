@@ -9,6 +9,7 @@ from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.config import ScoringConfig
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.result import GOODBYE, NONE_INTENT
+from bot.intents.spans import select_context, select_spans
 
 _NOUN = "a noun here (after a determiner)"
 _NAME = "a name here (capitalized in mid-sentence)"
@@ -139,7 +140,7 @@ class ClauseScorer:
     def score(self, clause: Clause, resolved: list[Resolved]) -> ClauseScore:
         """Confidence for each intent with a phrase in ``clause`` (its tokens ``resolved`` by
         :meth:`resolve_all`) that survived the guards."""
-        chosen = _select(self._index.find_spans(resolved))
+        chosen = select_spans(self._index.find_spans(resolved))
         if not chosen:
             return ClauseScore({}, frozenset())
         tokens = tuple(item.token for item in resolved)
@@ -219,7 +220,7 @@ class ClauseScorer:
                     for span in other_spans
                     for i in range(span.start, span.end)
                 }
-                for span in _select_context(context, intent, taken):
+                for span in select_context(context, intent, taken):
                     kept_context.append(span)
                     covered.update(range(span.start, span.end))
             coverage = sum(weights[i] for i in covered) / total
@@ -416,10 +417,20 @@ class ClauseScorer:
         return None
 
     def _answers(self, tokens: tuple[Token, ...], position: int, span: Span) -> bool:
-        """True for "nope nothing else", "no that's all thanks": an answer word opening the
-        clause right before a goodbye answers "anything else?"; it negates nothing (a
-        cancel keeps the veto: "no cancel" may mean "don't")."""
-        return position == 0 and span.start == 1 and self._index.answers.ends_at(tokens, 0)
+        """True for "nope nothing else", "no that's all thanks", "no no that's everything":
+        answer words, and nothing else, opening the clause right before a goodbye answer
+        "anything else?"; they negate nothing (a cancel keeps the veto: "no cancel" may mean
+        "don't")."""
+        if position >= span.start:
+            return False
+        answers = self._index.answers
+        start = 0
+        while start < span.start:
+            length = answers.starts_at(tokens, start)
+            if not length:
+                return False
+            start += length
+        return start == span.start
 
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:
         """True for "no thanks"/"no gracias": a negation directly followed by a filler word."""
@@ -430,46 +441,6 @@ class ClauseScorer:
 def _emoji_only(span: Span) -> bool:
     """True for a one-token span whose phrase has no letters or digits (an emoji cue)."""
     return span.end - span.start == 1 and not any(char.isalnum() for char in span.entry.text)
-
-
-def _select_context(context: list[Span], intent: str, taken: set[int]) -> list[Span]:
-    """The intent's context spans, longest first, that overlap neither each other nor the
-    ``taken`` positions (its own phrases, fillers, phrases of intents that outrank it):
-    "del chat" rather than "chat"; "about the trial" may cover a lesser intent's "trial"."""
-    kept: list[Span] = []
-    used = set(taken)
-    for span in sorted(context, key=lambda s: (s.start - s.end, s.start)):
-        positions = range(span.start, span.end)
-        if span.entry.intent == intent and not any(i in used for i in positions):
-            used.update(positions)
-            kept.append(span)
-    return kept
-
-
-def _select(spans: list[Span]) -> list[Span]:
-    """Spans that do not overlap another intent's, longest first; intents before fillers.
-
-    Overlapping spans of one intent are all kept, so "me gustaría probar" (an example) and
-    "probar gratis" (a keyword) together explain "me gustaría probar gratis".
-    """
-    spans.sort(key=lambda s: (-(s.end - s.start), s.entry.intent == FILLER, -s.score, s.start))
-    owner: dict[int, str] = {}
-    chosen: list[Span] = []
-    for span in spans:
-        intent = span.entry.intent
-        positions = range(span.start, span.end)
-        if all(owner.get(i, intent) == intent for i in positions) and (
-            intent != FILLER or all(i not in owner for i in positions)
-        ):
-            if any(
-                s.entry.intent == intent and s.start <= span.start and span.end <= s.end
-                for s in chosen
-            ):
-                continue  # inside a longer phrase of the same intent: adds nothing
-            owner.update(dict.fromkeys(positions, intent))
-            chosen.append(span)
-    chosen.sort(key=lambda s: s.start)
-    return chosen
 
 
 def _negated_throughout(spans: list[Span], negated: dict[int, str]) -> str | None:

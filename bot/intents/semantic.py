@@ -277,8 +277,9 @@ class Fusion:
             else only asked about from ``cautious``: giving up is often said negated ("not
             doing this anymore", "no tengo ganas de seguir", "não tô mais a fim"), while
             "don't cancel" is vetoed by the lexicon before the head is heard.
-        switch: A lexicon's cancel below ``sure`` becomes an opt-out when the head rates it
-            one at this probability or more ("cut out the messages, I'm not interested").
+        switch: A lexicon's close among words it does not explain becomes the head's other
+            close (:data:`SWITCHES`) when the head rates it at this probability or more
+            ("cut out the messages, I'm not interested" opts out).
         greeted: The lexicon found only a greeting, beside words it does not explain: a
             close the head names is acted on at this probability or more ("hello, please
             stop messaging me"), never asked about ("oi, voltei" is no goodbye).
@@ -422,9 +423,30 @@ def doubt(
         return lexical
     if guess.intent in routes and guess.probability >= fusion.doubt:
         return _acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
-    if lexical.intent == CANCEL and guess.intent == OPT_OUT and guess.probability >= fusion.switch:
-        return _acted(lexical, OPT_OUT, guess.probability)
+    return switched(lexical, guess, fusion)
+
+
+SWITCHES = frozenset({(CANCEL, OPT_OUT), (GOODBYE, CANCEL), (CANCEL, GOODBYE)})
+"""(the lexicon's close, the head's) pairs where a head sure of its close is acted on
+instead: each still closes the session; they differ in the notice, the opt-out record."""
+
+
+def switched(lexical: IntentResult, guess: Guess, fusion: Fusion) -> IntentResult:
+    """The lexicon's close, or the head's other close (:data:`SWITCHES`) when the head rates
+    it from ``switch``: "this is going nowhere, i'm done" gives up (a cancel), "tudo
+    esclarecido, pode encerrar" is a goodbye, "block me from your list, just stop" opts out."""
+    if (lexical.intent, guess.intent) in SWITCHES and guess.probability >= fusion.switch:
+        return _acted(lexical, guess.intent, guess.probability)
     return lexical
+
+
+def thanked(lexical: IntentResult, guess: Guess, fusion: Fusion) -> IntentResult:
+    """A goodbye said only with thanks, beside many words the lexicon does not explain:
+    thanks for a request ("please come after 10pm, cheers"), asked about, unless the head
+    rates the message a goodbye from ``close`` ("that's exactly what I was after, cheers")."""
+    if guess.intent == GOODBYE and guess.probability >= fusion.close:
+        return lexical
+    return asked(lexical, GOODBYE)
 
 
 def asked(result: IntentResult, intent: str) -> IntentResult:

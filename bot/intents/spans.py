@@ -1,13 +1,13 @@
 """Finding phrases in a message: the index's phrases as tries of words (and of lemmas),
 walked word by word from each position, so a scan ends as soon as no phrase can continue;
-context phrases by their prefixes."""
+context phrases by their prefixes. And choosing among overlapping finds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.intents.matches import Entry, Resolved, Span
+from bot.intents.matches import FILLER, Entry, Resolved, Span
 
 
 class PhraseFinder:
@@ -146,3 +146,43 @@ def _trie(table: Mapping[tuple[str, ...], Entry]) -> dict[str, _Node]:
 
 def _prefixes(keys: Iterable[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:
     return frozenset(key[:length] for key in keys for length in range(1, len(key) + 1))
+
+
+def select_context(context: list[Span], intent: str, taken: set[int]) -> list[Span]:
+    """The intent's context spans, longest first, that overlap neither each other nor the
+    ``taken`` positions (its own phrases, fillers, phrases of intents that outrank it):
+    "del chat" rather than "chat"; "about the trial" may cover a lesser intent's "trial"."""
+    kept: list[Span] = []
+    used = set(taken)
+    for span in sorted(context, key=lambda s: (s.start - s.end, s.start)):
+        positions = range(span.start, span.end)
+        if span.entry.intent == intent and not any(i in used for i in positions):
+            used.update(positions)
+            kept.append(span)
+    return kept
+
+
+def select_spans(spans: list[Span]) -> list[Span]:
+    """Spans that do not overlap another intent's, longest first; intents before fillers.
+
+    Overlapping spans of one intent are all kept, so "me gustaría probar" (an example) and
+    "probar gratis" (a keyword) together explain "me gustaría probar gratis".
+    """
+    spans.sort(key=lambda s: (-(s.end - s.start), s.entry.intent == FILLER, -s.score, s.start))
+    owner: dict[int, str] = {}
+    chosen: list[Span] = []
+    for span in spans:
+        intent = span.entry.intent
+        positions = range(span.start, span.end)
+        if all(owner.get(i, intent) == intent for i in positions) and (
+            intent != FILLER or all(i not in owner for i in positions)
+        ):
+            if any(
+                s.entry.intent == intent and s.start <= span.start and span.end <= s.end
+                for s in chosen
+            ):
+                continue  # inside a longer phrase of the same intent: adds nothing
+            owner.update(dict.fromkeys(positions, intent))
+            chosen.append(span)
+    chosen.sort(key=lambda s: s.start)
+    return chosen

@@ -30,6 +30,7 @@ from bot.intents.semantic import (
     doubt,
     encoder_text,
     fuse,
+    switched,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -227,6 +228,7 @@ def test_thanks_that_go_on_to_something_new_do_not_close(
     [
         ("no that's it thanks", "goodbye"),  # answering "anything else?"
         ("no that's everything thank you", "goodbye"),
+        ("nope, no that's all", "goodbye"),
         ("no cancel", "none"),  # a cancel keeps the negation's veto
         ("not goodbye yet", "none"),
     ],
@@ -476,7 +478,8 @@ def test_a_lexicon_close_the_head_rates_another_intent_is_asked_about() -> None:
     asked = doubt(close, guess("greet", 0.95), Fusion())
     assert (asked.intent, asked.confirm) == ("none", "goodbye")
     assert doubt(close, guess("greet", 0.6), Fusion()) == close
-    assert doubt(close, guess("cancel", 0.99), Fusion()) == close  # another close: kept
+    assert doubt(close, guess("cancel", 0.9), Fusion()) == close  # another close: kept,
+    assert doubt(close, guess("cancel", 0.99), Fusion()).intent == "cancel"  # unless sure
     authors = frozenset({"goodbye", "cancel", "opt_out", "end_survey"})  # a flow's own close
     assert doubt(close, guess("end_survey", 0.99), Fusion(), closing=authors) == close
     assert doubt(close, guess("end_survey", 0.99), Fusion()).confirm == "goodbye"
@@ -713,3 +716,57 @@ def test_naming_an_order_is_not_cancelling_it(
     the intent's action words ("cancel", "void", "anular") is in the message ("pedido" is the
     order flow's keyword)."""
     assert classifier.classify(text, lang).intent == "none"
+
+
+def test_a_close_among_words_the_lexicon_does_not_explain_may_be_the_heads_other_close() -> None:
+    fusion = Fusion()
+    goodbye = IntentResult("goodbye", 1.0, "pt", (("goodbye", 1.0),))
+    cancel = IntentResult("cancel", 1.0, "pt", (("cancel", 1.0),))
+    assert (
+        switched(goodbye, guess("cancel", 0.97), fusion).intent == "cancel"
+    )  # "cansei, vou embora"
+    assert switched(cancel, guess("goodbye", 0.99), fusion).intent == "goodbye"
+    assert switched(cancel, guess("opt_out", 0.96), fusion).intent == "opt_out"
+    assert switched(goodbye, guess("cancel", 0.9), fusion) == goodbye  # not sure enough
+    assert switched(goodbye, guess("opt_out", 1.0), fusion) == goodbye  # no goodbye opts out
+    assert switched(cancel, guess("none", 1.0), fusion) == cancel
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Many thanks for your patience. That will be all for today. Kind regards, R. Patel", "en"),
+        ("Muchas gracias por todo, eso sería todo. Saludos, J. M. Pérez", "es"),
+    ],
+)
+def test_a_signature_with_initials_is_no_question(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    # "R." was read as the chat shorthand "r" (are), a question opener after the goodbye
+    assert served.classify(text, lang).intent == "goodbye"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("tchau e obrigado", "pt", "goodbye"),  # "e" (and) was read as "é" (is)
+        ("valeu, tchau e até amanhã", "pt", "goodbye"),
+        ("tchau é com ch ou x?", "pt", "none"),  # the word talked about
+        ("cancelar é fácil?", "pt", "none"),
+    ],
+)
+def test_and_is_not_is_in_portuguese(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert served.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("no no that's everything thanks", "en"), ("não não, era só isso, valeu", "pt")],
+)
+def test_a_run_of_answer_words_before_a_goodbye_negates_nothing(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    # "no no" answers "anything else?": the goodbye's veto silenced the head too
+    assert served.classify(text, lang).intent == "goodbye"
