@@ -171,8 +171,8 @@ CROSS_VALIDATED = (
     "pt_dev5",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev8-dev12, pt_dev3-pt_dev5), with ``bot eval``: a message that is a
-phrase of the intent files would be in the head's training data either way."""
+or, not trained on (dev11, pt_dev5), with ``bot eval``: a message that is a phrase of the
+intent files would be in the head's training data either way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)
