@@ -295,7 +295,7 @@ class Fusion:
     doubt: float = 0.9
     switch: float = 0.95
     negated: float = 0.98
-    negated_close: float = 0.995
+    negated_close: float = 0.98
     greeted: float = 0.995
 
 
