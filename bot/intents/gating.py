@@ -268,7 +268,9 @@ def settle(
 def corrects(seen: Seen, intent: str) -> bool:
     """True when a clause without a phrase of ``intent``, in a language tried, opens (fillers
     aside) with one of that language's ``corrections`` ("i meant", "quise decir", "me
-    equivoqué"): "no wait, stop, I meant size M" stops to correct an answer, not the chat."""
+    equivoqué"), or when the message sets a number against another (:func:`_number_not_number`):
+    "no wait, stop, I meant size M" and "stop, the zip is 10012 not 10021" stop to correct
+    an answer, not the chat."""
     for model, clauses, scores in seen:
         for clause, score in zip(clauses, scores, strict=True):
             if any(span.entry.intent == intent for span in score.spans):
@@ -277,6 +279,29 @@ def corrects(seen: Seen, intent: str) -> bool:
             if start < len(clause.tokens) and model.index.corrections.starts_at(
                 clause.tokens, start
             ):
+                return True
+        if _number_not_number(model, clauses):
+            return True
+    return False
+
+
+NUMBER_GAP = 2
+"""Words at most between a number and the negation that sets another against it ("42 not
+24", "11300, no 11200", "é 42 e não 44")."""
+
+
+def _number_not_number(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
+    """True when a number is followed (clause boundaries aside, at most :data:`NUMBER_GAP`
+    words between) by a negation and right after it another number: a corrected value."""
+    tokens = tuple(token for clause in clauses for token in clause.tokens)
+    negations = model.index.negations
+    for i, token in enumerate(tokens):
+        if token.kind is not TokenKind.NUMBER:
+            continue
+        for j in range(i + 1, min(i + 2 + NUMBER_GAP, len(tokens))):
+            length = negations.starts_at(tokens, j)
+            after = j + length
+            if length and after < len(tokens) and tokens[after].kind is TokenKind.NUMBER:
                 return True
     return False
 

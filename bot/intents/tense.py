@@ -49,6 +49,15 @@ _EN_OPENERS = frozenset(
 """Words after which an English past form is a simple past or a perfect ("I've cancelled")."""
 
 
+_IRREGULAR_PAST: dict[str, dict[str, frozenset[str]]] = {
+    "es": {"dar": frozenset({"di", "diste", "dio", "dimos", "disteis", "dieron", "dado", "dada"})},
+    "pt": {"dar": frozenset({"dei", "deu", "demos", "deram", "dado", "dada"})},
+}
+"""Unambiguous past forms of short irregular verbs that closing phrases use ("me dieron de
+baja", "ya me había dado de baja", "deram baixa"), accent-stripped. Not "ir": "me fui" and
+"fui!" say goodbye."""
+
+
 def is_past_form(language: str, orth: str, lemma: str, before: str | None) -> bool:
     """True when ``orth`` is an unambiguous past form of the verb ``lemma``.
 
@@ -59,6 +68,9 @@ def is_past_form(language: str, orth: str, lemma: str, before: str | None) -> bo
         lemma: Its lemma, accent-stripped (``"cancelar"``).
         before: The clause's previous word (accent-stripped), ``None`` at its start.
     """
+    irregular = _IRREGULAR_PAST.get(language, {}).get(lemma)
+    if irregular is not None:
+        return strip_accents(orth) in irregular
     if language == "es":
         return _spanish_past(orth, lemma)
     if language == "pt":

@@ -344,6 +344,19 @@ def test_a_goodbye_before_a_question_is_asked_about(
 
 @pytest.mark.parametrize(
     ("text", "lang"),
+    [("me dieron de baja sin avisar", "es"), ("ya me había dado de baja antes", "es")],
+)
+def test_an_opt_out_reported_in_the_past_is_none(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    # "dar de baja" in a past form of "dar" reports what happened
+    result = served.classify(text, lang)
+    assert result.intent == "none"
+    assert result.confirm is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
     [
         ("my boss told me to unsubscribe from all this, can i keep the invoices", "en"),
         ("my son typed cancel by mistake", "en"),
@@ -382,6 +395,10 @@ def test_a_goodbye_beside_a_business_object_request_is_asked_about(
         ("no espera, para, quise decir talla M", "es", "none"),
         ("não, para, quis dizer tamanho M", "pt", "none"),
         ("uy, me equivoqué, cancelá", "es", "cancel"),  # an apology alone corrects nothing
+        ("stop, the zip is 10012 not 10021", "en", "none"),  # a number set against another
+        ("para, para, el código postal es 11300, no 11200", "es", "none"),
+        ("para, para, é 42 e não 44", "pt", "none"),
+        ("cancelá, no quiero 2", "es", "cancel"),  # one number: nothing corrected
         # thanks for a request are no goodbye; thanks beside a few words of slang are
         ("my shift ends at 10pm so please come after that, cheers", "en", "none"),
         ("cheers, that's me done", "en", "goodbye"),

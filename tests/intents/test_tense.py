@@ -25,6 +25,12 @@ CASES: list[tuple[str, str, str, str | None, bool]] = [
     ("es", "cancelamos", "cancelar", None, False),  # we cancel / we cancelled
     ("es", "salí", "salir", None, False),  # voseo imperative too
     ("es", "cancelar", "cancelar", None, False),
+    ("es", "dieron", "dar", "me", True),  # "me dieron de baja": short irregular verbs
+    ("es", "dado", "dar", "habia", True),
+    ("es", "doy", "dar", "me", False),  # "me doy de baja"
+    ("es", "dame", "dar", None, False),
+    ("pt", "deram", "dar", "me", True),
+    ("pt", "dá", "dar", "me", False),
     ("en", "cancelled", "cancel", None, True),
     ("en", "canceled", "cancel", "i", True),
     ("en", "forgot", "forget", "already", True),
