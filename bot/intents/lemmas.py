@@ -216,6 +216,10 @@ def load_lemma_table(language: str, cache_dir: Path | None = None) -> HashedTabl
     return table
 
 
+MAX_OWN_LEMMA = 2
+"""Words this short are their own lemma (see :meth:`LemmaLookup._lemma`)."""
+
+
 class LemmaLookup:
     """Maps a lowercase word to its lemma, without accents.
 
@@ -263,9 +267,12 @@ class LemmaLookup:
         return word.isascii() and self._with_accent_restored(word) is not None
 
     def _lemma(self, word: str) -> str:
-        """Lemma of ``word`` (lowercase, accents allowed), accent-stripped; itself if unknown."""
+        """Lemma of ``word`` (lowercase, accents allowed), accent-stripped; itself if unknown,
+        and for a word of :data:`MAX_OWN_LEMMA` letters or fewer: the tables' entries for
+        those are mostly articles and pronouns read as verbs (pt "te" and "té" → "ter", so
+        the goodbye "té mais" matched "tem mais"; "se" → "ser", "da" → "dar")."""
         table = self._table
-        if table is None or not word:
+        if table is None or len(word) <= MAX_OWN_LEMMA:
             return strip_accents(word)
         found = self._find(word)
         if found is None:

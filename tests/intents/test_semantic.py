@@ -794,6 +794,7 @@ def test_a_signature_with_initials_is_no_question(
     ("text", "lang", "intent"),
     [
         ("tchau e obrigado", "pt", "goodbye"),  # "e" (and) was read as "é" (is)
+        ("tem mais alguma coisa que eu precise saber?", "pt", "none"),  # "té mais" by lemma
         ("valeu, tchau e até amanhã", "pt", "goodbye"),
         ("tchau é com ch ou x?", "pt", "none"),  # the word talked about
         ("cancelar é fácil?", "pt", "none"),
