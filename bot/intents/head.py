@@ -3,9 +3,11 @@
 The semantic layer's vectors (:mod:`bot.intents.encoder`, 512-d unit vectors) go through one
 hidden layer of rectified linear units and a softmax:
 ``p = softmax(relu(x @ w1 + b1) @ w2 + b2)``, one probability per label (``"none"``
-included); the head averages ``p`` over a few such networks trained from different seeds
+included); the head averages ``p`` over eight such networks trained from different seeds
 (one network's close probabilities on a message it never saw move by several points from
-seed to seed; their mean does not).
+seed to seed; their mean does not). Eight rather than three: any edit of the examples
+retrains the head, and with three networks adding one greeting example changed 95 of the
+8,261 answers on the tuning sets (1.2 %), with eight 40 (0.5 %).
 
 The hidden layer lets the head combine directions of the sentence space a linear map
 cannot ("not" + "go on" is a cancel, "not" + "cancel" is not): cross-validated on the
@@ -14,9 +16,9 @@ about 40 % more of the closes at the same false closes (``python -m bench.intent
 
 Training is mini-batch Adam on the weighted cross-entropy with dropout on the hidden layer
 and an L2 penalty, deterministic (a fixed seed for the first weights, the batches and the
-dropout; one BLAS thread); about 3 s for fourteen thousand examples on one core.
-Prediction is two small products per network, ``(512,) @ (512, 256)`` and
-``(256,) @ (256, labels)``.
+dropout; one BLAS thread); about 3 s per network for fourteen thousand examples on one core.
+Prediction is one product for all networks' hidden layers, ``(512,) @ (512, 8 × 256)``
+(about 40 µs), and one small one per network, ``(256,) @ (256, labels)``.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class TrainingSettings:
     dropout: float = 0.3
     l2: float = 1e-5
     seed: int = 0
-    members: int = 3
+    members: int = 8
 
 
 class IntentHead:
@@ -91,20 +93,30 @@ class IntentHead:
                 f"{bias.shape} for {len(labels)} labels"
             )
         self.labels = tuple(labels)
-        self.hidden_weights = np.ascontiguousarray(hidden_weights, dtype=np.float32)
+        # every network's hidden layer side by side, (dimensions, members * hidden): one
+        # product for all of them (8 networks cost about what 3 did one by one)
+        self._stacked = np.ascontiguousarray(
+            np.concatenate(list(hidden_weights), axis=1), dtype=np.float32
+        )
         self.hidden_bias = np.ascontiguousarray(hidden_bias, dtype=np.float32)
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
 
+    @property
+    def hidden_weights(self) -> Floats:
+        """``(members, dimensions, hidden)``: each network's first layer (a view)."""
+        members, hidden = self.hidden_bias.shape
+        view: Floats = self._stacked.reshape(-1, members, hidden).transpose(1, 0, 2)
+        return view
+
     def probabilities(self, vectors: Floats) -> Floats:
         """``(n, len(labels))`` probabilities (rows sum to 1) for ``(n, dimensions)`` vectors:
         the mean of the networks'."""
-        total = np.zeros((vectors.shape[0], len(self.labels)), dtype=np.float32)
-        for w1, b1, w2, b2 in zip(
-            self.hidden_weights, self.hidden_bias, self.weights, self.bias, strict=True
-        ):
-            total += _softmax(np.maximum(vectors @ w1 + b1, 0.0) @ w2 + b2)
-        result: Floats = (total / len(self.hidden_weights)).astype(np.float32)
+        members, hidden = self.hidden_bias.shape
+        activations = np.maximum(vectors @ self._stacked + self.hidden_bias.reshape(-1), 0.0)
+        per_network = activations.reshape(len(vectors), members, hidden)
+        logits = np.einsum("nmh,mhl->nml", per_network, self.weights) + self.bias
+        result: Floats = _softmax(logits).mean(axis=1).astype(np.float32)
         return result
 
     @classmethod
