@@ -15,11 +15,11 @@ from bot.intents.explain import Candidate, Explanation, Match, normalized_text, 
 from bot.intents.gating import (
     Seen,
     about_business,
-    explained,
     goes_ahead,
     only_names_besides,
     onward,
     opens_with_greeting,
+    says_more,
     semantic_view,
     settle,
     thanks_only,
@@ -357,9 +357,8 @@ class IntentClassifier:
             if lexical.intent == GOODBYE and thanks_only(tried, GOODBYE):
                 return thanked(lexical, self._learned.guess(text), self._fusion)
             if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
-                _, clauses, scores = tried
-                if all(explained(c, s) for c, s in zip(clauses, scores, strict=True)):
-                    return lexical  # all closing words ("bye", "cancleá esto"), a name
+                if not says_more(tried):
+                    return lexical  # all closing words ("bye", "no, no, cancelá"), a name
                 # "cansei, vou embora": which close, the head may know better
                 return switched(lexical, self._learned.guess(text), self._fusion)
             routes = self._guarded - self._closing

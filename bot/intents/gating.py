@@ -164,6 +164,19 @@ def uncovered_words(clause: Clause, score: ClauseScore) -> Iterator[Token]:
     )
 
 
+def says_more(tried: Tried) -> bool:
+    """True when a word of the message that no phrase covers is neither a stop word nor a
+    negation of the language: "cansei, vou embora" says more than its goodbye; "no, no,
+    cancelá" and "pará, pará" do not."""
+    model, clauses, scores = tried
+    index = model.index
+    return any(
+        token.norm not in index.stop_words and not index.negations.starts_at((token,), 0)
+        for clause, score in zip(clauses, scores, strict=True)
+        for token in uncovered_words(clause, score)
+    )
+
+
 def onward(tried: Tried, intent: str | None, closing: frozenset[str]) -> list[Clause]:
     """The clauses after the first one with ``intent`` (``None``: after the first clause)
     that have no ``closing`` intent and words the lexicon's phrases do not explain, or an
