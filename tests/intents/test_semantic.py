@@ -815,3 +815,32 @@ def test_a_run_of_answer_words_before_a_goodbye_negates_nothing(
 ) -> None:
     # "no no" answers "anything else?": the goodbye's veto silenced the head too
     assert served.classify(text, lang).intent == "goodbye"
+
+
+class _SpyHead:
+    """A semantic layer that records what reaches it and always names ``intent``."""
+
+    def __init__(self, intent: str) -> None:
+        self.intent = intent
+        self.asked: list[str] = []
+
+    def guess(self, text: str) -> Guess:
+        self.asked.append(text)
+        return Guess(self.intent, 1.0, len(text.split()))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "asked", "intent"),
+    [
+        ("no, no, cancelá", "es", False, "cancel"),  # negations only: no encoder
+        ("pará, pará", "es", False, "cancel"),
+        ("nah forget it, this is going nowhere", "en", True, "goodbye"),  # the head's close
+    ],
+)
+def test_a_sure_close_asks_the_head_which_close_only_beside_a_word_that_says_more(
+    served: IntentClassifier, text: str, lang: str, asked: bool, intent: str
+) -> None:
+    spy = _SpyHead("goodbye")
+    result = served.with_semantic(spy).classify(text, lang)  # type: ignore[arg-type]
+    assert bool(spy.asked) is asked
+    assert result.intent == intent
