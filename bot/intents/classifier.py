@@ -30,7 +30,7 @@ from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
-from bot.intents.normalize import prepare
+from bot.intents.normalize import prepare, without_mentions
 from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
@@ -396,7 +396,8 @@ class IntentClassifier:
         if hint not in self._models:
             hint = None
         text = bounded_view(text)  # a no-op for callers that bounded it already
-        prepared = bounded_view(prepare(text, keep_case=True))  # NFKC and emoji may lengthen it
+        # NFKC and emoji may lengthen it; a quoted word is mentioned, not said
+        prepared = bounded_view(prepare(without_mentions(text), keep_case=True))
         detected = self._identifier.detect(text, hint, prepared)
         primary = detected or hint
         order = [primary] if primary else []

@@ -58,6 +58,22 @@ def prepare(text: str, keep_case: bool = False) -> str:
     return _LAUGH_RE.sub(r"\1\1", text)
 
 
+_QUOTED_RE = re.compile(r'"[^"\n]{1,200}"|“[^”\n]{1,200}”|«[^»\n]{1,200}»|„[^“”\n]{1,200}[“”]')
+"""A quoted part of a message: double quotes, curly double quotes, guillemets (not single
+quotes, which are also apostrophes)."""
+
+
+def without_mentions(text: str) -> str:
+    """``text`` without its quoted parts when words stand outside them: a quoted word is
+    mentioned, not said ('the message says "reply STOP to unsubscribe", is that free?', 'mi
+    nene mandó "chau" desde mi celu'). A message that is all quotes ('"cancelar"') is kept.
+    Linear in the text's length."""
+    if '"' not in text and not any(mark in text for mark in "“«„"):
+        return text
+    outside = _QUOTED_RE.sub(" ", text)
+    return outside if any(char.isalpha() for char in outside) else text
+
+
 def strip_accents(word: str) -> str:
     """Remove diacritics: ``"adiós"`` → ``"adios"``, ``"ñ"`` → ``"n"``; emoji are unchanged."""
     if word.isascii():

@@ -12,6 +12,7 @@ from bot.intents.normalize import (
     remove_apostrophes,
     split_word,
     strip_accents,
+    without_mentions,
 )
 from bot.intents.phonetic import spanish_sound
 
@@ -112,3 +113,17 @@ def test_spanish_diminutives_point_at_their_base(spanish: LemmaLookup) -> None:
     assert "pronto" in spanish.diminutive_bases("prontito")
     assert "ahora" in spanish.diminutive_bases("ahorita")
     assert LemmaLookup("en").diminutive_bases("bonito") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('mi nene mandó "chau" desde mi celu', "mi nene mandó   desde mi celu"),
+        ("what does «opt out» mean?", "what does   mean?"),
+        ('"cancelar"', '"cancelar"'),  # all quotes: said, not mentioned
+        ("don't go", "don't go"),  # single quotes are apostrophes too
+        ('a "lone quote', 'a "lone quote'),
+    ],
+)
+def test_quoted_words_are_mentioned_not_said(text: str, expected: str) -> None:
+    assert without_mentions(text) == expected

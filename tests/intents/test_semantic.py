@@ -403,6 +403,7 @@ def test_a_goodbye_beside_a_business_object_request_is_asked_about(
         ("my shift ends at 10pm so please come after that, cheers", "en", "none"),
         ("cheers, that's me done", "en", "goodbye"),
         ('perdón, mi nene mandó "chau" desde mi celu, sigo acá', "es", "none"),  # reported
+        ('the message says "reply STOP to unsubscribe", is that free?', "en", "none"),  # quoted
     ],
 )
 def test_corrections_thanks_for_something_and_reported_goodbyes(
