@@ -1,6 +1,6 @@
 """Content whose semantic head the cache lacks (a first start, edited intents) is served at
 once and replaced by the trained content when the background training returns
-(``create_app(train=...)``, :class:`bot.web.app.HeadTraining`, ``bot serve``)."""
+(``create_app(train=...)``, :class:`bot.web.training.HeadTraining`, ``bot serve``)."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ async def test_a_failed_training_leaves_the_lexicon_serving(
     def train() -> Content:
         raise OSError("disk full")
 
-    caplog.set_level(logging.ERROR, logger="bot.web.app")
+    caplog.set_level(logging.ERROR, logger="bot.web.training")
     app = create_app(
         web_settings(tmp_path, graph.url, twilio.url), served, FakeClock(), train=train
     )
