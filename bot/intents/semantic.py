@@ -266,7 +266,9 @@ class Fusion:
         request: See ``LexiconView.request``: a polite request for a close ("can you call it
             off please") is acted on from this probability.
         sure: The lexicon's close at this confidence or more (its phrases explain the whole
-            message: "bye", "cancel this") is not second-guessed (:func:`doubt`).
+            message: "bye", "cancel this") is not second-guessed (:func:`doubt`); beside a
+            word that says more ("cansei, vou embora") it may only become another close
+            (:func:`switched`).
         doubt: A lexicon's close below ``sure`` becomes a question (``confirm``) when the
             head rates the message ``none`` at this probability or more.
         negated: An opt-out beside a negation or deferral word that vetoed nothing is acted
@@ -277,7 +279,7 @@ class Fusion:
             else only asked about from ``cautious``: giving up is often said negated ("not
             doing this anymore", "no tengo ganas de seguir", "não tô mais a fim"), while
             "don't cancel" is vetoed by the lexicon before the head is heard.
-        switch: A lexicon's close among words it does not explain becomes the head's other
+        switch: A lexicon's close beside words it does not explain becomes the head's other
             close (:data:`SWITCHES`) when the head rates it at this probability or more
             ("cut out the messages, I'm not interested" opts out).
         greeted: The lexicon found only a greeting, beside words it does not explain: a
