@@ -66,9 +66,7 @@ def semantic_view(
         for clause, score in zip(clauses, clause_scores, strict=True):
             tokens = clause.tokens
             start = opening(clause, score)  # "ok, can you ...": fillers aside, as the scorer
-            opener = start + (
-                index.request_openers.starts_at(tokens, start) if start < len(tokens) else 0
-            )
+            opener = start + index.request_openers.starts_at(tokens, start)
             if opener > start:
                 request = True  # "can you call it off please", "¿me lo anulás?"
             elif clause.is_question:
@@ -229,11 +227,7 @@ def goes_ahead(seen: Seen) -> bool:
         for clause, score in zip(clauses, scores, strict=True):
             tokens = clause.tokens
             start = opening(clause, score)
-            if (
-                start < len(tokens)
-                and index.go_aheads.starts_at(tokens, start)
-                and not index.negations.anywhere(tokens)
-            ):
+            if index.go_aheads.starts_at(tokens, start) and not index.negations.anywhere(tokens):
                 return True
     return False
 
@@ -289,9 +283,7 @@ def corrects(seen: Seen, intent: str) -> bool:
             if any(span.entry.intent == intent for span in score.spans):
                 continue
             start = opening(clause, score)
-            if start < len(clause.tokens) and model.index.corrections.starts_at(
-                clause.tokens, start
-            ):
+            if model.index.corrections.starts_at(clause.tokens, start):
                 return True
         if _number_not_number(model, clauses):
             return True

@@ -33,7 +33,10 @@ class GuardWords:
         return frozenset(token.norm for phrase in self._phrases for token in phrase)
 
     def starts_at(self, tokens: tuple[Token, ...], index: int) -> int:
-        """Length of the longest guard phrase starting at ``tokens[index]``, 0 if none."""
+        """Length of the longest guard phrase starting at ``tokens[index]``, 0 if none (and
+        at or past the end: a clause of fillers only has no word after them)."""
+        if index >= len(tokens):
+            return 0
         best = 0
         for phrase in self._by_first.get(tokens[index].norm, ()):
             end = index + len(phrase)

@@ -307,12 +307,8 @@ class LemmaLookup:
         return None
 
     def _with_accent_restored(self, word: str) -> str | None:
-        """The lemma of ``word`` with one accent restored, if the table lists that form. Not
-        for a word of one letter: a conjunction or article is its own lemma, so the table
-        lacks it, and pt "e" (and) would become "é" (is: "ser") and "tchau e obrigado" a
-        sentence about the word "tchau"."""
         table = self._table
-        if table is None or len(word) < 2:
+        if table is None:
             return None
         variants = [
             word[:index] + accented + word[index + 1 :]
