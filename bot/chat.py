@@ -11,7 +11,6 @@ its answer, so the output reads as a transcript.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import sys
 import tempfile
@@ -153,6 +152,5 @@ async def run_chat(
                 await closes.report()
         finally:
             stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await asyncio.wait([sweeper])
             await store.close()

@@ -27,6 +27,10 @@ from bot.errors import BotError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+WATCHDOG_MARGIN_S = 10.0
+"""Seconds a stopping ``bot serve`` gets beyond the sum of its shutdown steps' bounds before
+the watchdog ends it."""
+
 config_option = click.option(
     "--config",
     "config_path",
@@ -131,7 +135,8 @@ def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket
     """Load the content and serve on ``sockets`` until a signal stops the service."""
     from aiohttp import web
 
-    from bot.web.app import create_app
+    from bot.watchdog import ShutdownWatchdog
+    from bot.web.app import REQUESTS_GRACE_S, create_app, shutdown_limit_s
     from bot.wiring import load_content
 
     _setup_logging(settings.log_level, settings.log_format)
@@ -155,12 +160,16 @@ def _run_service(settings: Settings, env_file: Path, sockets: list[socket.socket
         reload=lambda: load_content(settings, env, train=False),  # an edit applies at once
         train=lambda: load_content(settings, env),  # and a pending head trains behind it
     )
+    # Should a stop still hang past every step's bound (the loop, or the interpreter's exit
+    # waiting for a thread), the process exits anyway: the timer is a daemon thread.
+    watchdog = ShutdownWatchdog(shutdown_limit_s(settings) + WATCHDOG_MARGIN_S)
+    app.on_shutdown.append(watchdog.on_shutdown)
     web.run_app(
         app,
         sock=sockets,
         print=None,
         access_log=None,
-        shutdown_timeout=15.0,
+        shutdown_timeout=REQUESTS_GRACE_S,
         loop=_event_loop(),
     )
 

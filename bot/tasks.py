@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,45 @@ class TaskSet:
             task.cancel()
         if pending:
             log.warning("cancelled %d background tasks at shutdown", len(pending))
-            await asyncio.gather(*pending, return_exceptions=True)
+            await stop_tasks(pending, CANCEL_WAIT_S)
+
+
+CANCEL_WAIT_S = 5.0
+"""How long a cancelled task is waited for before shutdown goes on without it."""
+
+
+async def stop_tasks(tasks: Collection[asyncio.Task[Any]], limit_s: float) -> None:
+    """Cancel ``tasks`` (those not done) and wait up to ``limit_s`` seconds for them to end.
+
+    A task that swallows its cancellation and keeps awaiting is left behind with a warning
+    naming it, instead of holding the shutdown forever. The caller's own cancellation is not
+    swallowed.
+    """
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, stuck = await asyncio.wait(tasks, timeout=limit_s)
+    if stuck:
+        log.warning(
+            "%d tasks did not end %.1f s after being cancelled: %s",
+            len(stuck),
+            limit_s,
+            ", ".join(sorted(t.get_name() for t in stuck)),
+        )
+
+
+async def bounded(step: Awaitable[object], limit_s: float, what: str) -> None:
+    """Await ``step`` for up to ``limit_s`` seconds; past that it is cancelled and a warning
+    names ``what``. An exception from ``step`` is logged, not raised: a shutdown step that
+    fails or hangs must not keep the next ones from running."""
+    try:
+        async with asyncio.timeout(limit_s):
+            await step
+    except TimeoutError:
+        log.warning("shutdown: %s did not finish in %.1f s; going on without it", what, limit_s)
+    except Exception:
+        log.exception("shutdown: %s failed", what)
 
 
 async def periodic(

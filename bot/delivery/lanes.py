@@ -18,6 +18,7 @@ from datetime import datetime
 
 from bot.privacy import mask_phone
 from bot.sessions.model import SessionKey
+from bot.tasks import CANCEL_WAIT_S, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class SendQueue:
         workers = [w for lane in self._lanes.values() for w in lane.workers]
         for worker in workers:
             worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await stop_tasks(workers, CANCEL_WAIT_S)
         self._lanes.clear()
 
     def _lane(self, key: SessionKey) -> _Lane:

@@ -86,6 +86,7 @@ from bot.sessions.model import (
 )
 from bot.sessions.redis.locks import LockTimeout
 from bot.sessions.store import OutboxStore, StoreUnavailable
+from bot.tasks import CANCEL_WAIT_S, stop_tasks
 
 __all__ = [
     "INLINE_CHANNELS",
@@ -253,9 +254,7 @@ class Outbox:
         self._stopped = True
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks([task], CANCEL_WAIT_S)
         grace_s = self.shutdown_grace_s if grace_s is None else grace_s
         try:
             await asyncio.wait_for(self.join(), timeout=grace_s)

@@ -17,7 +17,6 @@ in this process, or the Redis store's (shared by every worker), from ``OutboxSto
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -25,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.sessions.slots import SendSlots
+from bot.tasks import CANCEL_WAIT_S, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,5 @@ class Pacer:
                 turn.cancel()
             gate.waiters.clear()
             if gate.task is not None:
-                gate.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await gate.task
+                await stop_tasks([gate.task], CANCEL_WAIT_S)
         self._gates.clear()

@@ -11,7 +11,6 @@ for the next start) and closes all.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -42,7 +41,7 @@ from bot.sessions.maintenance import (
     purge_expired,
 )
 from bot.sessions.store import StoreUnavailable
-from bot.tasks import TaskSet, periodic
+from bot.tasks import TaskSet, bounded, periodic, stop_tasks
 from bot.web import admin, dashboard, observability, twilio, voice, whatsapp
 from bot.web.errors import error_middleware
 from bot.web.keys import RUNTIME, SETTINGS, TASKS
@@ -52,6 +51,21 @@ from bot.wiring import Content, build_runtime
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
+"""Seconds running turns get to finish at shutdown before they are cancelled."""
+STEP_S = 5.0
+"""Seconds any other shutdown step gets beyond its own grace (closing a client, the store)."""
+REQUESTS_GRACE_S = 15.0
+"""Seconds in-flight webhook requests get to finish once the listener closes (aiohttp's
+``shutdown_timeout``)."""
+
+
+def shutdown_limit_s(settings: Settings) -> float:
+    """The longest a graceful shutdown can take, in seconds, when each step uses its whole
+    bound: requests, turns, background loops, the outbox's grace, clients and the store."""
+    steps_s = REQUESTS_GRACE_S + (SHUTDOWN_GRACE_S + STEP_S) + 2 * STEP_S
+    return steps_s + (settings.delivery.shutdown_grace_s + STEP_S) + 3 * STEP_S
+
+
 RECOVERY_INTERVAL_S = 5.0
 """How often inboxes left by a crashed or stopped worker are looked for (first run at start)."""
 
@@ -164,15 +178,19 @@ def create_app(
         try:
             yield
         finally:
-            await app[TASKS].drain(SHUTDOWN_GRACE_S)
+            # Each step is bounded on its own: one that hangs is logged and skipped, and the
+            # store still closes (bot.watchdog ends the process should the loop still hang).
+            await bounded(app[TASKS].drain(SHUTDOWN_GRACE_S), SHUTDOWN_GRACE_S + STEP_S, "turns")
             stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(sweeper, recovery, *upkeep)
-            await runtime.outbox.stop()
-            await http.close()
+            loops = [sweeper, recovery, *upkeep]
+            _, running = await asyncio.wait(loops, timeout=STEP_S)
+            await stop_tasks(running, STEP_S)
+            outbox_s = settings.delivery.shutdown_grace_s + STEP_S
+            await bounded(runtime.outbox.stop(), outbox_s, "outbox")
+            await bounded(http.close(), STEP_S, "WhatsApp HTTP client")
             if twilio_http is not None:
-                await twilio_http.close()
-            await store.close()
+                await bounded(twilio_http.close(), STEP_S, "Twilio HTTP client")
+            await bounded(store.close(), STEP_S, "store")
 
     app.cleanup_ctx.append(resources)
     return app
