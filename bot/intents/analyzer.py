@@ -129,6 +129,11 @@ class Analyzer:
         self._exceptions = frozenset(cast(Tokenizer, self._nlp.tokenizer).rules or ())
         """The tokenizer's special cases ("dont" → do not): the only letter-only pieces it
         does not read as one word."""
+        self._unnamed = frozenset(
+            strip_accents(word) for word in self._nlp.Defaults.stop_words if len(word) == 1
+        )
+        """One-letter function words ("I", "y", "e"): written with a capital, no hint of a
+        name (English always capitalizes "I": "but I'd like to stop here")."""
         self._abbreviations = {
             strip_accents(prepare(short).strip()): _expansion_tokens(long)
             for short, long in abbreviations.items()
@@ -282,7 +287,7 @@ class Analyzer:
         if word.isdigit():
             tokens.append(Token(word, norm, TokenKind.NUMBER))
         else:
-            tokens.append(Token(word, norm, TokenKind.WORD, capital))
+            tokens.append(Token(word, norm, TokenKind.WORD, capital and norm not in self._unnamed))
 
     @staticmethod
     def _close(clauses: list[Clause], current: list[Token], question: bool) -> bool:

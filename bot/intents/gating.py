@@ -12,7 +12,13 @@ from dataclasses import replace
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.model import LanguageModel
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
-from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, BUSINESS_VETO, PAST_VETO, ClauseScore
+from bot.intents.scoring import (
+    BUSINESS_ELSEWHERE_VETO,
+    BUSINESS_VETO,
+    NOUN_VETO,
+    PAST_VETO,
+    ClauseScore,
+)
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 
 Tried = tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]
@@ -35,9 +41,9 @@ def semantic_view(
     layer is not heard at all (and the encoder does not run):
 
     - a guard vetoed an intent for anything but a business object (in its clause or in
-      another: "ese pedido, anulalo") or a past-time word (a negation, a question, a
-      conditional, a deferral, a noun, a name), or the vetoed phrase's own verb is in the
-      past ("ya anulé ese pedido la semana pasada");
+      another: "ese pedido, anulalo"), a noun ("all sorted on my end, thanks") or a
+      past-time word (a negation, a question, a conditional, a deferral, a name), or the
+      vetoed phrase's own verb is in the past ("ya anulé ese pedido la semana pasada");
     - the lexicon's phrases (fillers, anti-examples) explain every word ("gracias", "ok");
     - no word is one of the language's own ("Juan Carlos", an email address);
     - a message of one word ("todo": :data:`~bot.intents.semantic.MIN_WORDS`), or a guard
@@ -58,6 +64,8 @@ def semantic_view(
             for intent, reason in score.vetoes.items():
                 if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
                     business = vetoed_business = True
+                elif reason == NOUN_VETO:
+                    continue  # "all sorted on my end, thanks": the word was no close at all
                 elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):
                     past = True  # a past-time word: "the order I placed yesterday, cancel it"
                 else:
@@ -74,8 +82,12 @@ def semantic_view(
             for i in range(len(tokens)):
                 if index.business_objects.starts_at(tokens, i):
                     business = True
-                if index.conditionals.starts_at(tokens, i) and i >= opener:
-                    blocked = True  # not the "if" of "would you mind if we stopped here"
+                if (
+                    index.conditionals.starts_at(tokens, i)
+                    and i >= opener
+                    and not {i, i + 1} <= score.filler_positions  # a filler opens here
+                ):
+                    blocked = True  # not "would you mind if we stopped here", "if that's ok"
                 elif index.past.starts_at(tokens, i):
                     past = True  # "we stopped using it last year": a report, never a close
                 elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(tokens, i):

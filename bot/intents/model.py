@@ -13,7 +13,7 @@ from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words, prepare
-from bot.intents.result import CANCEL, NONE_INTENT
+from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT
 from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, ClauseScore, ClauseScorer, IntentTraits
 
 _MAX_SHOUTED = 64
@@ -204,8 +204,10 @@ class LanguageModel:
     def _after_condition(self, before: Clause, score: ClauseScore) -> ClauseScore:
         """``score`` without its guarded intents when the clause ``before`` it (fillers-only
         clauses between aside) opens with a conditional word ("si ...", "if ..."): the
-        clause is the condition's consequence."""
-        hypothetical = [name for name in score.scores if name in self._guarded]
+        clause is the condition's consequence. Not a goodbye: one said in a clause of its own
+        is said, whatever the clause before supposed ("se precisar eu chamo. abraço", "if
+        I need anything else I'll write, thanks bye")."""
+        hypothetical = [n for n in score.scores if n in self._guarded and n != GOODBYE]
         if not hypothetical or not self.index.conditionals.starts_at(before.tokens, 0):
             return score
         why = f"hypothetical: {before.tokens[0].orth!r} in the clause before"

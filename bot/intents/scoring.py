@@ -11,7 +11,8 @@ from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.result import GOODBYE, NONE_INTENT
 from bot.intents.spans import select_context, select_spans
 
-_NOUN = "a noun here (after a determiner)"
+NOUN_VETO = "a noun here (after a determiner)"
+"""The veto of a closing word used as a noun ("on my end", "the end one")."""
 _NAME = "a name here (capitalized in mid-sentence)"
 _NAME_PAIR = "a name here (beside another capitalized name)"
 _BUSINESS = "about a business object (a booking, an order), not the conversation"
@@ -28,7 +29,7 @@ NEGATED = "negated"
 """How a negation veto's reason starts ("negated by 'no'")."""
 SUPPRESSED_VETO = "part of a guarded"
 """How the veto of a lesser intent dragged along by a guarded close starts."""
-_NOT_ABOUT = frozenset({_NOUN, _NAME, _NAME_PAIR, _BUSINESS})
+_NOT_ABOUT = frozenset({NOUN_VETO, _NAME, _NAME_PAIR, _BUSINESS})
 """Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
 
@@ -316,9 +317,14 @@ class ClauseScorer:
             return QUESTION_VETO
         if opener < span.start and not request and index.question_words.starts_at(tokens, opener):
             return f"{QUESTION_VETO} opened by {tokens[opener].orth!r}"
+
+        def polite(i: int) -> bool:  # a filler of several words opens here ("sí" is one)
+            return i in fillers and i + 1 in fillers
+
         for i in free:
-            # the "if" of an opener asks ("would you mind if we stop here"): not a condition
-            if index.conditionals.starts_at(tokens, i) and i not in asking:
+            # the "if" of an opener asks ("would you mind if we stop here"), and a filler's
+            # is politeness ("if that's alright with you", "si no es molestia"): no condition
+            if index.conditionals.starts_at(tokens, i) and i not in asking and not polite(i):
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
@@ -326,7 +332,7 @@ class ClauseScorer:
             if any(index.business_objects.starts_at(tokens, i) for i in free):
                 return _BUSINESS
             if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
-                return _NOUN
+                return NOUN_VETO
             name = self._name_reason(span, resolved, tokens, fillers)
             if name is not None:
                 return name

@@ -308,6 +308,9 @@ NAMES: list[tuple[str, str, str]] = [
     ("Chau gracias", "es", "goodbye"),
     ("Chao amigo", "es", "goodbye"),
     ("chau Pedro", "es", "goodbye"),
+    # English writes "I" with a capital everywhere: no name ("but I'd like to stop here").
+    ("sorry to waste your time, but I'd like to stop here", "en", "cancel"),
+    ("ok so I want to stop", "en", "cancel"),
 ]
 
 

@@ -165,13 +165,15 @@ CROSS_VALIDATED = (
     "dev10",
     "dev11",
     "dev12",
+    "dev13",
     "pt_dev2",
     "pt_dev3",
     "pt_dev4",
     "pt_dev5",
+    "pt_dev6",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev11, pt_dev5), with ``bot eval``: a message that is a phrase of the
+or, not trained on (dev11, dev13, pt_dev5, pt_dev6), with ``bot eval``: a message that is a phrase of the
 intent files would be in the head's training data either way."""
 
 

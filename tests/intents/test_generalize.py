@@ -139,9 +139,16 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         # The clause after a conditional one is its consequence: hypothetical, not a close.
         ("si me sale muy caro, cancelo", "es", "none"),
         ("if the price goes up, I quit", "en", "none"),
-        ("si no te molesta, cancelá todo", "es", "none"),
+        # ...not a filler's "if", which is politeness: a polite request for the close.
+        ("si no te molesta, cancelá todo", "es", "cancel"),
+        ("let's stop here, if that's alright with you", "en", "cancel"),
+        ("if you don't mind, cancel it", "en", "cancel"),
+        ("si no me contestás, cancelo", "es", "none"),  # a condition all the same
         ("si no llega el domingo, bueno, cancelo", "es", "none"),  # fillers between
         ("if it doesn't work by friday, well, i quit", "en", "none"),
+        # A goodbye in a clause of its own is said, whatever the clause before supposed.
+        ("if i need anything else i'll write. thanks, bye", "en", "goodbye"),
+        ("si necesito algo te escribo. chau", "es", "goodbye"),
         ("si, cancelá todo", "es", "cancel"),  # "sí" typed without its accent: no condition
         # A deferral said as the future: "more ahead".
         ("lo cancelo más adelante", "es", "none"),

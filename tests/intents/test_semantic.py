@@ -845,3 +845,22 @@ def test_a_sure_close_asks_the_head_which_close_only_beside_a_word_that_says_mor
     result = served.with_semantic(spy).classify(text, lang)  # type: ignore[arg-type]
     assert bool(spy.asked) is asked
     assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A closing word read as a noun closes nothing, but the head still hears the rest.
+        ("all sorted on my end, thanks again", "en", "goodbye"),
+        ("tudo resolvido do meu lado, uma boa tarde pra você", "pt", "goodbye"),
+        # A negation, a question or a condition still silences it.
+        ("don't end the chat yet", "en", "none"),
+        ("should I end the chat?", "en", "none"),
+    ],
+)
+def test_a_noun_vetoed_leaves_the_message_to_the_head(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    spy = _SpyHead("goodbye")
+    result = served.with_semantic(spy).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
