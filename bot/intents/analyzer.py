@@ -46,6 +46,11 @@ with a dot ("Sr.").
 """
 _LETTERS_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]+")
 _INITIALS_RE = re.compile(r"(?:[A-Z]\.)+")
+_JOINED_NUMBER_RE = re.compile(r"(#?\d+(?:[-/.]\d+)+)([.,;:!?]*)")
+_NUMBER_STARTS = frozenset("0123456789#")
+"""An order, phone or reference number written in groups ("10-4432", "55/1023"): one number."""
+_NUMBER_SIGN_RE = re.compile(r"(?:no|nº|n°|nro|núm|num)\.", re.IGNORECASE)
+""""No." before a number abbreviates "number": its period ends no clause ("order no. 55")."""
 """A name's initials in a mixed-case message ("R.", "J.R."), when a capitalized word follows."""
 _SYMBOL_RUN_RE = re.compile(rf"[\W_]{{{MAX_SYMBOL_RUN + 1}}}")
 _RUN_RE = re.compile(r"[^\W_]+|[\W_]+")
@@ -182,6 +187,15 @@ class Analyzer:
                         Token(c.lower(), c.lower(), TokenKind.WORD, True) for c in typed if c != "."
                     )
                     continue
+                joined = _JOINED_NUMBER_RE.fullmatch(typed)
+                if joined:  # "10-4432": one number, not two words the message leaves unsaid
+                    typed = re.sub(r"[-/.]", "", joined.group(1)) + joined.group(2)
+                elif (
+                    _NUMBER_SIGN_RE.fullmatch(typed)
+                    and number_in_line + 1 < len(pieces)
+                    and pieces[number_in_line + 1][:1] in _NUMBER_STARTS
+                ):
+                    typed = typed[:-1]  # "order no. 55-1023": no clause end, no trailing "no"
                 # spaCy's tokenizer exceptions are case-sensitive ("dont" and "Dont" split,
                 # "DONT" does not): an all-capitals piece is read lowercased, its capital kept
                 piece = typed.lower() if typed.isupper() else typed
@@ -195,7 +209,7 @@ class Analyzer:
                 else:
                     items = self._linear_items(piece, cased)
                 if cased and piece is not typed and typed[:1].isupper():
-                    items = _capital_first(items)
+                    items = _capital_first(items, self._unnamed)
                 for item in items:
                     if isinstance(item, str):  # a clause boundary
                         if current or item not in _QUESTION_MARKS:
@@ -310,11 +324,14 @@ def _append_boundaries(items: list[str | tuple[Token, ...]], symbols: str) -> No
 
 
 def _capital_first(
-    items: tuple[str | tuple[Token, ...], ...],
+    items: tuple[str | tuple[Token, ...], ...], unnamed: frozenset[str]
 ) -> tuple[str | tuple[Token, ...], ...]:
-    """``items`` with their first word marked ``capital`` (a piece typed in capitals)."""
+    """``items`` with their first word marked ``capital`` (a piece typed in capitals), unless
+    it is one of ``unnamed`` (English "I")."""
     for n, item in enumerate(items):
         if isinstance(item, tuple) and item and item[0].kind is TokenKind.WORD:
+            if item[0].norm in unnamed:
+                return items
             first = replace(item[0], capital=True)
             return (*items[:n], (first, *item[1:]), *items[n + 1 :])
     return items

@@ -58,3 +58,39 @@ def test_a_contraction_without_its_apostrophe_splits_in_capitals_too(
     # spaCy's tokenizer exceptions are case-sensitive: "DONT" used to stay one word, so
     # "DONT CANCEL" read as a cancel. No abbreviation list is given here.
     assert words(Analyzer("en", {}), text) == [expected]
+
+
+def test_a_number_written_in_groups_is_one_number() -> None:
+    english = Analyzer("en", {})
+    clauses = english.analyze(prepare("cancel order #55-1023. thanks", keep_case=True))
+    assert [[(t.norm, t.kind.name) for t in clause.tokens] for clause in clauses] == [
+        [("cancel", "WORD"), ("order", "WORD"), ("551023", "NUMBER")],
+        [("thanks", "WORD")],
+    ]
+    assert words(english, "call 555-1234 or 10/4") == [
+        [("call", False), ("5551234", False), ("or", False), ("104", False)]
+    ]
+
+
+def test_no_before_a_number_abbreviates_number_and_ends_no_clause() -> None:
+    english = Analyzer("en", {})
+    assert words(english, "Kindly cancel my order No. 55") == [
+        [
+            ("kindly", True),
+            ("cancel", False),
+            ("my", False),
+            ("order", False),
+            ("no", True),
+            ("55", False),
+        ]
+    ]
+    assert words(english, "no. I want it") == [
+        [("no", False)],
+        [("i", False), ("want", False), ("it", False)],
+    ]
+
+
+def test_english_i_is_no_hint_of_a_name() -> None:
+    assert words(Analyzer("en", {}), "but I want Chao") == [
+        [("but", False), ("i", False), ("want", False), ("chao", True)]
+    ]

@@ -173,8 +173,8 @@ CROSS_VALIDATED = (
     "pt_dev6",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev11, dev13, pt_dev5, pt_dev6), with ``bot eval``: a message that is a phrase of the
-intent files would be in the head's training data either way."""
+or, not trained on (dev11, dev13, pt_dev5, pt_dev6), with ``bot eval``: a message that is a
+phrase of the intent files would be in the head's training data either way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)

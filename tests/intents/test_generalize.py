@@ -146,6 +146,9 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("si no me contestás, cancelo", "es", "none"),  # a condition all the same
         ("si no llega el domingo, bueno, cancelo", "es", "none"),  # fillers between
         ("if it doesn't work by friday, well, i quit", "en", "none"),
+        # An order number in groups is one number; "no." before it abbreviates "number".
+        ("cancele la orden número 10-4432 por favor", "es", "cancel_order"),
+        ("Kindly cancel my order no. 55-1023", "en", "cancel_order"),
         # A goodbye in a clause of its own is said, whatever the clause before supposed.
         ("if i need anything else i'll write. thanks, bye", "en", "goodbye"),
         ("si necesito algo te escribo. chau", "es", "goodbye"),
