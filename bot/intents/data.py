@@ -54,6 +54,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     past: [ayer]                  # optional: words that make a closing phrase a report of the
                                   #   past ("cancelé el pedido ayer", "I quit last week")
     determiners: [el]             # optional: a closing word right after one is a noun ("el stop")
+    mentions: [escribí]           # optional: a closing word right after one is mentioned, not
+                                  #   said ("mi hijo escribió cancelar sin querer"); the
+                                  #   semantic layer still hears the message
     names: [chao]                 # optional: closing words that are also names or surnames:
                                   #   capitalized beside another capitalized word the file
                                   #   does not know, they are a name ("Chao Wang")
@@ -101,6 +104,7 @@ _TOP_KEYS = frozenset(
         "deferrals",
         "past",
         "determiners",
+        "mentions",
         "names",
         "request_openers",
         "business_objects",
@@ -201,7 +205,8 @@ class LanguageData:
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals,
-            determiners, past, names, request_openers, business_objects: Word lists for the
+            determiners, mentions, past, names, request_openers, business_objects: Word
+            lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -217,6 +222,7 @@ class LanguageData:
     conditionals: tuple[Phrase, ...]
     deferrals: tuple[Phrase, ...]
     determiners: tuple[Phrase, ...] = ()
+    mentions: tuple[Phrase, ...] = ()
     past: tuple[Phrase, ...] = ()
     names: tuple[Phrase, ...] = ()
     request_openers: tuple[Phrase, ...] = ()
@@ -312,6 +318,7 @@ class _Loader:
             conditionals=self.phrases(root, "conditionals"),
             deferrals=self.phrases(root, "deferrals"),
             determiners=self.phrases(root, "determiners"),
+            mentions=self.phrases(root, "mentions"),
             past=self.phrases(root, "past"),
             names=self.phrases(root, "names"),
             request_openers=self.phrases(root, "request_openers"),

@@ -15,6 +15,8 @@ from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
+    MENTION_VETO,
+    MENTIONED_ELSEWHERE_VETO,
     NOUN_VETO,
     PAST_VETO,
     ClauseScore,
@@ -41,7 +43,8 @@ def semantic_view(
     layer is not heard at all (and the encoder does not run):
 
     - a guard vetoed an intent for anything but a business object (in its clause or in
-      another: "ese pedido, anulalo"), a noun ("all sorted on my end, thanks") or a
+      another: "ese pedido, anulalo"), a noun ("all sorted on my end, thanks"), a mention
+      ("I've sent STOP twice and you still text me") or a
       past-time word (a negation, a question, a conditional, a deferral, a name), or the
       vetoed phrase's own verb is in the past ("ya anulé ese pedido la semana pasada");
     - the lexicon's phrases (fillers, anti-examples) explain every word ("gracias", "ok");
@@ -64,8 +67,8 @@ def semantic_view(
             for intent, reason in score.vetoes.items():
                 if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
                     business = vetoed_business = True
-                elif reason == NOUN_VETO:
-                    continue  # "all sorted on my end, thanks": the word was no close at all
+                elif reason in (NOUN_VETO, MENTION_VETO, MENTIONED_ELSEWHERE_VETO):
+                    continue  # "all sorted on my end, thanks", "I've sent STOP twice"
                 elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):
                     past = True  # a past-time word: "the order I placed yesterday, cancel it"
                 else:

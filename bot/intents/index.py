@@ -122,6 +122,7 @@ class PhraseIndex:
         self.deferrals = GuardWords(data.deferrals, analyzer)
         self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
+        self.mentions = GuardWords(data.mentions, analyzer)
         self.names = GuardWords(data.names, analyzer)
         self.request_openers = GuardWords(data.request_openers, analyzer)
         self.business_objects = GuardWords(data.business_objects, analyzer)

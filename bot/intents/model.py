@@ -14,7 +14,14 @@ from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words, prepare
 from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT
-from bot.intents.scoring import BUSINESS_ELSEWHERE_VETO, ClauseScore, ClauseScorer, IntentTraits
+from bot.intents.scoring import (
+    BUSINESS_ELSEWHERE_VETO,
+    MENTION_VETO,
+    MENTIONED_ELSEWHERE_VETO,
+    ClauseScore,
+    ClauseScorer,
+    IntentTraits,
+)
 
 _MAX_SHOUTED = 64
 """Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
@@ -143,7 +150,9 @@ class LanguageModel:
         fails, I quit") is its consequence: its guarded intents are vetoed as hypothetical.
         A cancel in a clause without an object, in a message whose other clause names a
         business object ("the order I placed yesterday, cancel it"), is about that object:
-        vetoed, so it never closes the conversation.
+        vetoed, so it never closes the conversation. A closing intent whose word the
+        message mentions ("mi hijo escribió cancelar sin querer, ignoralo") is vetoed in
+        every clause: the message is about that word.
         A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
         for that intent in its last clause, unless one of its clauses is a question.
         """
@@ -170,6 +179,9 @@ class LanguageModel:
                     else score
                     for score, named in zip(scores, business, strict=True)
                 ]
+        mentioned = {i for s in scores for i, why in s.vetoes.items() if why == MENTION_VETO}
+        if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
+            scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
         if self.alone:
             vetoed = {intent for score in scores for intent in score.vetoes}
             if any(NONE_INTENT in score.matched for score in scores):
@@ -214,6 +226,15 @@ class LanguageModel:
         scores = {k: v for k, v in score.scores.items() if k not in hypothetical}
         vetoes = {**score.vetoes, **dict.fromkeys(hypothetical, why)}
         return replace(score, scores=scores, vetoes=vetoes)
+
+
+def _without(score: ClauseScore, intents: set[str], why: str) -> ClauseScore:
+    """``score`` with ``intents`` vetoed for ``why`` (those it scored; others unchanged)."""
+    dropped = intents & score.scores.keys()
+    if not dropped:
+        return score
+    scores = {k: v for k, v in score.scores.items() if k not in dropped}
+    return replace(score, scores=scores, vetoes={**score.vetoes, **dict.fromkeys(dropped, why)})
 
 
 def _fillers_only(clause: Clause, score: ClauseScore) -> bool:

@@ -13,6 +13,11 @@ from bot.intents.spans import select_context, select_spans
 
 NOUN_VETO = "a noun here (after a determiner)"
 """The veto of a closing word used as a noun ("on my end", "the end one")."""
+MENTION_VETO = "mentioned, not said (after a verb of typing or saying)"
+"""The veto of a closing word reported as typed or said ("mi hija escribió stop sin querer")."""
+MENTIONED_ELSEWHERE_VETO = "about a closing word the message mentions"
+"""The veto of a close in a message that mentions its word elsewhere ("typed stop, ignore
+that")."""
 _NAME = "a name here (capitalized in mid-sentence)"
 _NAME_PAIR = "a name here (beside another capitalized name)"
 _BUSINESS = "about a business object (a booking, an order), not the conversation"
@@ -310,6 +315,8 @@ class ClauseScorer:
         traits = self._traits[span.entry.intent]
         if not traits.guarded:
             return None
+        if traits.closing and span.start > 0 and index.mentions.ends_at(tokens, span.start - 1):
+            return MENTION_VETO  # "my son typed cancel by mistake": the word is quoted
         opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
         asking = self._request(span, tokens, opener, free, others)
         request = bool(asking)

@@ -146,6 +146,11 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("si no me contestás, cancelo", "es", "none"),  # a condition all the same
         ("si no llega el domingo, bueno, cancelo", "es", "none"),  # fillers between
         ("if it doesn't work by friday, well, i quit", "en", "none"),
+        # A closing word after a verb of typing or saying is mentioned, not said, and so is
+        # a close that refers back to it ("ignore that").
+        ("my son typed cancel by mistake, ignore that", "en", "none"),
+        ("mi hijo escribió cancelar sin querer", "es", "none"),
+        ("she said bye to the courier", "en", "none"),
         # An order number in groups is one number; "no." before it abbreviates "number".
         ("cancele la orden número 10-4432 por favor", "es", "cancel_order"),
         ("Kindly cancel my order no. 55-1023", "en", "cancel_order"),

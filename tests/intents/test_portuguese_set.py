@@ -189,3 +189,13 @@ def test_an_assistant_command_on_a_thing_closes_nothing(
     three: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert three.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["meu filho digitou sair sem querer, pode continuar", "apertei cancelar sem querer"],
+)
+def test_a_closing_word_typed_by_mistake_is_mentioned_not_said(
+    three: IntentClassifier, text: str
+) -> None:
+    assert three.classify(text, "pt").intent == "none"

@@ -850,8 +850,10 @@ def test_a_sure_close_asks_the_head_which_close_only_beside_a_word_that_says_mor
 @pytest.mark.parametrize(
     ("text", "lang", "intent"),
     [
-        # A closing word read as a noun closes nothing, but the head still hears the rest.
+        # A closing word read as a noun or mentioned closes nothing, but the head still hears
+        # the rest.
         ("all sorted on my end, thanks again", "en", "goodbye"),
+        ("I've sent STOP three times and you keep texting me", "en", "goodbye"),
         ("tudo resolvido do meu lado, uma boa tarde pra você", "pt", "goodbye"),
         # A negation, a question or a condition still silences it.
         ("don't end the chat yet", "en", "none"),
