@@ -21,7 +21,7 @@ from bot.intents.guards import GuardWords
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.matches import FILLER, Entry, Resolved, Span
 from bot.intents.normalize import dedouble, dedouble_variants
-from bot.intents.result import NONE_INTENT
+from bot.intents.result import GOODBYE, NONE_INTENT
 from bot.intents.spans import PhraseFinder
 from bot.intents.tense import is_past_form
 from bot.intents.typos import TypoSearch
@@ -65,6 +65,8 @@ class PhraseIndex:
         self.surface: dict[tuple[str, ...], Entry] = {}
         self.lemma: dict[tuple[str, ...], Entry] = {}
         self._lemma_ambiguous: set[tuple[str, ...]] = set()
+        self.told_past: dict[Entry, tuple[tuple[int, str], ...]] = {}
+        """Goodbye phrases matched by lemmas only in the same tense (see _tense_agrees)."""
         self._owner_line: dict[tuple[str, ...], int | None] = {}
         words: set[str] = set()
         fuzzy_words: set[str] = set()
@@ -165,7 +167,9 @@ class PhraseIndex:
             config,
         )
         self.max_phrase_len = max((len(key) for key in self.surface), default=1)
-        self._finder = PhraseFinder(self.surface, self.lemma, self._context, config.lemma_factor)
+        self._finder = PhraseFinder(
+            self.surface, self.lemma, self._context, config.lemma_factor, self._tense_agrees
+        )
         self._bigrams = frozenset(pair for key in self.surface for pair in itertools.pairwise(key))
         self.resolve: Callable[[Token], Resolved] = lru_cache(maxsize=50_000)(self._resolve)
         """A token matched to the vocabulary without a typo search (see :meth:`search`)."""
@@ -218,6 +222,31 @@ class PhraseIndex:
                 self._lemma_ambiguous.add(lemma_key)
             elif known is None or (entry.keyword and not known.keyword):
                 self.lemma[lemma_key] = entry
+                if entry.intent == GOODBYE:  # thanks for what was done: "me ajudou"
+                    past = self._past_positions(tokens)
+                    if past:
+                        self.told_past[entry] = past
+
+    def _past_positions(self, tokens: tuple[Token, ...]) -> tuple[tuple[int, str], ...]:
+        """(position, word) of each past form in a phrase ("me *ajudou*", "you *helped*")."""
+        return tuple(
+            (i, t.norm)
+            for i, t in enumerate(tokens)
+            if t.kind is TokenKind.WORD
+            and is_past_form(self.language, t.orth, self._token_lemma(t), None)
+        )
+
+    def _tense_agrees(self, entry: Entry, words: list[Resolved]) -> bool:
+        """False when a goodbye phrase thanks for what was done and the message's word at
+        one of its past forms is another tense: "me ajuda" asks for help, "me ajudou" thanks
+        for it; "me ayudaste" still matches "me ayudó"."""
+        for position, word in self.told_past.get(entry, ()):
+            item = words[position]
+            if item.form != word and not is_past_form(
+                self.language, item.token.orth, item.lemma, None
+            ):
+                return False
+        return True
 
     def _promote_examples_with_keywords(self) -> None:
         """Mark examples that contain one of their intent's keywords as keywords themselves.

@@ -416,8 +416,9 @@ class ClauseScorer:
     def _past_form_reason(self, span: Span, resolved: list[Resolved]) -> str | None:
         """Why a span of a closing intent reports the past: one of its words is a past form
         of its verb that no phrase lists ("cancelé la tarjeta", "I cancelled my card"; not
-        "me arrepentí"), see :mod:`~bot.intents.tense`; else ``None``."""
-        if not self._traits[span.entry.intent].guarded:
+        "me arrepentí"), see :mod:`~bot.intents.tense`; else ``None``. Not a goodbye's: its
+        past thanks for what was done ("vocês me ajudaram muito", "me fui")."""
+        if not self._traits[span.entry.intent].guarded or span.entry.intent == GOODBYE:
             return None
         for i in range(span.start, span.end):
             item = resolved[i]

@@ -4,7 +4,7 @@ context phrases by their prefixes. And choosing among overlapping finds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.intents.matches import FILLER, Entry, Resolved, Span
@@ -18,6 +18,8 @@ class PhraseFinder:
         lemma: Phrases by their lemmas.
         context: Context phrases (by words and by lemmas), each with its intents' entries.
         lemma_factor: Score factor of a phrase matched through lemmas.
+        agrees: Whether a phrase matched through lemmas may stand for the message's words
+            (``(entry, words) -> bool``; the tense of a goodbye's thanks); all by default.
     """
 
     def __init__(
@@ -26,8 +28,10 @@ class PhraseFinder:
         lemma: Mapping[tuple[str, ...], Entry],
         context: Mapping[tuple[str, ...], list[Entry]],
         lemma_factor: float,
+        agrees: Callable[[Entry, list[Resolved]], bool] | None = None,
     ) -> None:
         self._lemma_factor = lemma_factor
+        self._agrees = agrees
         self._surface_trie = _trie(surface)
         self._lemma_trie = _trie(lemma)
         self._context = context
@@ -69,7 +73,9 @@ class PhraseFinder:
                     ):
                         by_form = by_lemma  # "cancela" is an example, its lemma a keyword
                     spans.append(Span(start, end + 1, by_form, score, fuzzy))
-                elif by_lemma is not None:
+                elif by_lemma is not None and (
+                    self._agrees is None or self._agrees(by_lemma, resolved[start : end + 1])
+                ):
                     spans.append(
                         Span(start, end + 1, by_lemma, score * lemma_factor, fuzzy, by_lemma=True)
                     )

@@ -199,3 +199,17 @@ def test_a_closing_word_typed_by_mistake_is_mentioned_not_said(
     three: IntentClassifier, text: str
 ) -> None:
     assert three.classify(text, "pt").intent == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("esse app é horrível, não consigo nem logar, me ajuda", "none"),  # asks for help
+        ("você me ajudou demais", "goodbye"),  # thanks for the help given
+        ("vocês me ajudaram muito, valeu", "goodbye"),
+    ],
+)
+def test_thanks_for_help_given_is_no_request_for_help(
+    three: IntentClassifier, text: str, intent: str
+) -> None:
+    assert three.classify(text, "pt").intent == intent

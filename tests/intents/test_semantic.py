@@ -866,3 +866,18 @@ def test_a_noun_vetoed_leaves_the_message_to_the_head(
     spy = _SpyHead("goodbye")
     result = served.with_semantic(spy).classify(text, lang)  # type: ignore[arg-type]
     assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("ya te hice el SINPE, revisá porfa", "es"),
+        ("i said bye earlier by mistake lol, still need help", "en"),
+        ("o boleto não chegou, me ajuda", "pt"),
+    ],
+)
+def test_a_request_for_help_is_no_close_whatever_the_head_says(
+    served: IntentClassifier, text: str, lang: str
+) -> None:
+    result = served.with_semantic(_SpyHead("goodbye")).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == ("none", None)
