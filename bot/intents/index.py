@@ -66,7 +66,9 @@ class PhraseIndex:
         self.lemma: dict[tuple[str, ...], Entry] = {}
         self._lemma_ambiguous: set[tuple[str, ...]] = set()
         self.told_past: dict[Entry, tuple[tuple[int, str], ...]] = {}
-        """Goodbye phrases matched by lemmas only in the same tense (see _tense_agrees)."""
+        """Goodbye phrases matched by lemmas only in the same tense (see _lemma_agrees)."""
+        self._forms: dict[Entry, tuple[str, ...]] = {}
+        """The words of each phrase of several words in the lemma index."""
         self._owner_line: dict[tuple[str, ...], int | None] = {}
         words: set[str] = set()
         fuzzy_words: set[str] = set()
@@ -168,7 +170,7 @@ class PhraseIndex:
         )
         self.max_phrase_len = max((len(key) for key in self.surface), default=1)
         self._finder = PhraseFinder(
-            self.surface, self.lemma, self._context, config.lemma_factor, self._tense_agrees
+            self.surface, self.lemma, self._context, config.lemma_factor, self._lemma_agrees
         )
         self._bigrams = frozenset(pair for key in self.surface for pair in itertools.pairwise(key))
         self.resolve: Callable[[Token], Resolved] = lru_cache(maxsize=50_000)(self._resolve)
@@ -222,6 +224,8 @@ class PhraseIndex:
                 self._lemma_ambiguous.add(lemma_key)
             elif known is None or (entry.keyword and not known.keyword):
                 self.lemma[lemma_key] = entry
+                if len(tokens) > 1:
+                    self._forms[entry] = key
                 if entry.intent == GOODBYE:  # thanks for what was done: "me ajudou"
                     past = self._past_positions(tokens)
                     if past:
@@ -236,10 +240,15 @@ class PhraseIndex:
             and is_past_form(self.language, t.orth, self._token_lemma(t), None)
         )
 
-    def _tense_agrees(self, entry: Entry, words: list[Resolved]) -> bool:
-        """False when a goodbye phrase thanks for what was done and the message's word at
-        one of its past forms is another tense: "me ajuda" asks for help, "me ajudou" thanks
-        for it; "me ayudaste" still matches "me ayudó"."""
+    def _lemma_agrees(self, entry: Entry, words: list[Resolved]) -> bool:
+        """Whether a phrase matched by lemmas stands for ``words``: a phrase of several
+        words shares one word with them as written (the tables read "o verde" as "nos
+        vemos": "o" and "nos" → "o", "verde" → "ver"); a goodbye phrase that thanks for what
+        was done is said in the past there too ("me ajuda" asks for help, "me ajudou"
+        thanks for it; "me ayudaste" still matches "me ayudó")."""
+        forms = self._forms.get(entry)
+        if forms is not None and all(w.form != f for w, f in zip(words, forms, strict=True)):
+            return False
         for position, word in self.told_past.get(entry, ()):
             item = words[position]
             if item.form != word and not is_past_form(
