@@ -158,6 +158,10 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("if i need anything else i'll write. thanks, bye", "en", "goodbye"),
         ("si necesito algo te escribo. chau", "es", "goodbye"),
         ("si, cancelá todo", "es", "cancel"),  # "sí" typed without its accent: no condition
+        # An opt-out put off is no opt-out now.
+        ("a fin de mes me doy de baja, ahora necesito el horario", "es", "none"),
+        ("i'll unsubscribe next month, now i need the schedule", "en", "none"),
+        ("dame de baja", "es", "opt_out"),
         # A deferral said as the future: "more ahead".
         ("lo cancelo más adelante", "es", "none"),
         ("i'll cancel it later on", "en", "none"),
