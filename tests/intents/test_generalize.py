@@ -158,6 +158,14 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("if i need anything else i'll write. thanks, bye", "en", "goodbye"),
         ("si necesito algo te escribo. chau", "es", "goodbye"),
         ("si, cancelá todo", "es", "cancel"),  # "sí" typed without its accent: no condition
+        # A goodbye is about a business object that follows it closely, not one the user
+        # thanks for before it (a voice transcript has no commas).
+        (
+            "ok the technician came and the line works so we're sorted thanks goodbye",
+            "en",
+            "goodbye",
+        ),
+        ("that's all for the booking", "en", "none"),
         # An opt-out put off is no opt-out now.
         ("a fin de mes me doy de baja, ahora necesito el horario", "es", "none"),
         ("i'll unsubscribe next month, now i need the schedule", "en", "none"),
