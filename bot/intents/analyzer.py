@@ -187,11 +187,13 @@ class Analyzer:
                         Token(c.lower(), c.lower(), TokenKind.WORD, True) for c in typed if c != "."
                     )
                     continue
-                joined = _JOINED_NUMBER_RE.fullmatch(typed)
+                first = typed[0]
+                joined = _JOINED_NUMBER_RE.fullmatch(typed) if first in _NUMBER_STARTS else None
                 if joined:  # "10-4432": one number, not two words the message leaves unsaid
                     typed = re.sub(r"[-/.]", "", joined.group(1)) + joined.group(2)
                 elif (
-                    _NUMBER_SIGN_RE.fullmatch(typed)
+                    first in "nN"
+                    and _NUMBER_SIGN_RE.fullmatch(typed)
                     and number_in_line + 1 < len(pieces)
                     and pieces[number_in_line + 1][:1] in _NUMBER_STARTS
                 ):

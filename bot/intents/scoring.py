@@ -331,13 +331,15 @@ class ClauseScorer:
         if opener < span.start and not request and index.question_words.starts_at(tokens, opener):
             return f"{QUESTION_VETO} opened by {tokens[opener].orth!r}"
 
-        def polite(i: int) -> bool:  # a filler of several words opens here ("sí" is one)
-            return i in fillers and i + 1 in fillers
-
         for i in free:
-            # the "if" of an opener asks ("would you mind if we stop here"), and a filler's
-            # is politeness ("if that's alright with you", "si no es molestia"): no condition
-            if index.conditionals.starts_at(tokens, i) and i not in asking and not polite(i):
+            # the "if" of an opener asks ("would you mind if we stop here"), and that of a
+            # filler of several words is politeness ("if that's alright with you", "si no es
+            # molestia"; "si" alone is "sí"): no condition
+            if (
+                index.conditionals.starts_at(tokens, i)
+                and i not in asking
+                and not (i in fillers and i + 1 in fillers)
+            ):
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
