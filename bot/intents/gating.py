@@ -274,12 +274,16 @@ def settle(
 ) -> tuple[IntentResult, str | None]:
     """``result`` as the whole message bears it out, and why it changed (``None``: it did
     not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
-    none (:func:`corrects`), a greeting that doubles as a farewell after thanks is a goodbye
-    (:func:`farewell`)."""
+    none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
+    "esquece, pode continuar"), a greeting that doubles as a farewell after thanks is a
+    goodbye (:func:`farewell`)."""
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
     if CANCEL in (result.intent, result.confirm) and corrects(seen, CANCEL):
         return result.without(CANCEL), "a correction (corrections): no cancel"
+    if result.intent == CANCEL and goes_ahead(seen):  # "cancela só a batata, o resto pode mandar"
+        asked = replace(result.without(CANCEL), confirm=CANCEL)
+        return asked, "a go-ahead (go_aheads): the cancel is asked about"
     if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
         said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
         farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"

@@ -166,6 +166,9 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
             "goodbye",
         ),
         ("that's all for the booking", "en", "none"),
+        # Correcting a value stops to correct it, not the chat.
+        ("stop, the address is wrong, it's 5 main st", "en", "none"),
+        ("pará, la dirección está mal, es Rivadavia 200", "es", "none"),
         # An opt-out put off is no opt-out now.
         ("a fin de mes me doy de baja, ahora necesito el horario", "es", "none"),
         ("i'll unsubscribe next month, now i need the schedule", "en", "none"),

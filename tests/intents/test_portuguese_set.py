@@ -221,3 +221,12 @@ def test_a_phrase_matched_by_lemmas_shares_a_written_word(three: IntentClassifie
     classifier = three
     assert classifier.classify("agora quero o verde", "pt").intent == "none"
     assert classifier.classify("vocês me ajudaram muito", "pt").intent == "goodbye"
+
+
+def test_a_cancel_beside_a_go_ahead_is_asked_and_a_wrong_value_is_corrected(
+    three: IntentClassifier,
+) -> None:
+    asked = three.classify("esquece, pode continuar", "pt")
+    assert (asked.intent, asked.confirm) == ("none", "cancel")
+    assert three.classify("para, para, o CEP tá errado: é 40140-110", "pt").intent == "none"
+    assert three.classify("esquece", "pt").intent == "cancel"
