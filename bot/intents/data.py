@@ -65,6 +65,9 @@ A file holds one language's intents plus the small word lists the classifier's g
                                   #   closing phrase through unless a question word follows
     business_objects: [reserva]   # optional: things a user cancels with a business (a booking,
                                   #   an order): a closing phrase beside one is not a close
+    messaging: [mensajes]         # optional: the messages a business sends: an opt-out the
+                                  #   semantic layer hears beside a business object is heard
+                                  #   when one is named ("mensajes de la farmacia")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -108,6 +111,7 @@ _TOP_KEYS = frozenset(
         "names",
         "request_openers",
         "business_objects",
+        "messaging",
         "opt_in",
     }
 )
@@ -205,8 +209,8 @@ class LanguageData:
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals,
-            determiners, mentions, past, names, request_openers, business_objects: Word
-            lists for the
+            determiners, mentions, past, names, request_openers, business_objects,
+            messaging: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -227,6 +231,7 @@ class LanguageData:
     names: tuple[Phrase, ...] = ()
     request_openers: tuple[Phrase, ...] = ()
     business_objects: tuple[Phrase, ...] = ()
+    messaging: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()
@@ -323,6 +328,7 @@ class _Loader:
             names=self.phrases(root, "names"),
             request_openers=self.phrases(root, "request_openers"),
             business_objects=self.phrases(root, "business_objects"),
+            messaging=self.phrases(root, "messaging"),
             opt_in=self.phrases(root, "opt_in"),
             answers=self.phrases(root, "answers"),
             contrasts=self.phrases(root, "contrasts"),

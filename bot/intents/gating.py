@@ -116,8 +116,20 @@ def semantic_view(
     evidence = frozenset(
         intent for intent in guarded - closing if model.action_words.get(intent, frozenset()) & said
     )
+    messaging = business and any(
+        m.index.messaging.anywhere(clause.tokens) for m, cs, _ in seen for clause in cs
+    )
     return LexiconView(
-        closing, guarded, blocked, question, business, cautious, past, request, evidence
+        closing,
+        guarded,
+        blocked,
+        question,
+        business,
+        cautious,
+        past,
+        request,
+        evidence,
+        messaging,
     )
 
 

@@ -130,6 +130,7 @@ class PhraseIndex:
         self.names = GuardWords(data.names, analyzer)
         self.request_openers = GuardWords(data.request_openers, analyzer)
         self.business_objects = GuardWords(data.business_objects, analyzer)
+        self.messaging = GuardWords(data.messaging, analyzer)
         self._listed: frozenset[str] = frozenset(listed)
         """Words of the intents' examples and keywords as written, accents kept ("me
         arrepentí"; anti-examples left out)."""

@@ -323,6 +323,8 @@ class LexiconView:
         evidence: Guarded intents that do not close (an order cancel) with one of their
             action words in the message ("void", "anular"): only those may be acted on ("el
             pedido de ayer" names an order, it does not cancel one).
+        messaging: The message names the messages a business sends ("mensajes", "promos",
+            "envio de mensagens"): an opt-out is heard beside a business object.
     """
 
     closing: frozenset[str]
@@ -334,6 +336,7 @@ class LexiconView:
     past: bool = False
     request: bool = False
     evidence: frozenset[str] = frozenset()
+    messaging: bool = False
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
@@ -356,7 +359,9 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     if intent == NONE_INTENT:
         return lexical
     closing = intent in view.closing
-    if (intent in view.guarded and view.blocked) or (closing and (view.business or view.past)):
+    # a business object: "cancel my gym membership" is no close, "stop the gym's messages" is
+    about_object = view.business and not (intent == OPT_OUT and view.messaging)
+    if (intent in view.guarded and view.blocked) or (closing and (about_object or view.past)):
         return lexical
     if lexical.confirm is not None:
         if intent == lexical.confirm and p >= fusion.confirmed:

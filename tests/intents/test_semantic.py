@@ -881,3 +881,20 @@ def test_a_request_for_help_is_no_close_whatever_the_head_says(
 ) -> None:
     result = served.with_semantic(_SpyHead("goodbye")).classify(text, lang)  # type: ignore[arg-type]
     assert (result.intent, result.confirm) == ("none", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A business object beside the messages it sends: the head's opt-out is heard.
+        ("gostaria de não receber mais mensagens da academia", "pt", "opt_out"),
+        ("ya no quiero recibir recordatorios de la clínica dental", "es", "opt_out"),
+        # A business object alone: a business cancel, never an opt-out.
+        ("please end my gym membership at the end of the month", "en", "none"),
+    ],
+)
+def test_an_opt_out_beside_a_business_object_needs_the_messages_named(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = served.with_semantic(_SpyHead("opt_out")).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
