@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.complements import negated_complement
 from bot.intents.config import ScoringConfig
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.result import GOODBYE, NONE_INTENT
@@ -299,6 +300,9 @@ class ClauseScorer:
         (:meth:`_past_form_reason`): they veto only when every phrase of the intent is one.
         """
         index = self._index
+        negation = negated_complement(index, span, tokens, resolved, free)
+        if negation is not None:  # "no me interesa cancelar", "not interested in cancelling"
+            return f"what the phrase before it negates ({negation!r}) is not wanted"
         # Negation shortly before the phrase ("no quiero cancelar"); fillers end its scope
         # ("no gracias, adiós"). A trailing "no" at the end of the clause ("cancelar no").
         for position in range(

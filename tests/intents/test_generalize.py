@@ -169,6 +169,13 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         # Correcting a value stops to correct it, not the chat.
         ("stop, the address is wrong, it's 5 main st", "en", "none"),
         ("pará, la dirección está mal, es Rivadavia 200", "es", "none"),
+        # A closing verb that completes a negated phrase is what the user does not want...
+        ("no me interesa cancelar", "es", "none"),
+        ("not interested in cancelling, i just want to change the address", "en", "none"),
+        # ...while the phrase alone, or a close after a comma, still closes.
+        ("no me interesa", "es", "cancel"),
+        ("no me interesa, cancelá", "es", "cancel"),
+        ("never mind forget it", "en", "cancel"),
         # An opt-out put off is no opt-out now.
         ("a fin de mes me doy de baja, ahora necesito el horario", "es", "none"),
         ("i'll unsubscribe next month, now i need the schedule", "en", "none"),

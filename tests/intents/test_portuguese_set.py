@@ -230,3 +230,9 @@ def test_a_cancel_beside_a_go_ahead_is_asked_and_a_wrong_value_is_corrected(
     assert (asked.intent, asked.confirm) == ("none", "cancel")
     assert three.classify("para, para, o CEP tá errado: é 40140-110", "pt").intent == "none"
     assert three.classify("esquece", "pt").intent == "cancel"
+
+
+def test_not_interested_in_cancelling_cancels_nothing(three: IntentClassifier) -> None:
+    text = "Não tenho interesse em cancelar, apenas em trocar o endereço."
+    assert three.classify(text, "pt").intent == "none"
+    assert three.classify("não tenho interesse, pode cancelar", "pt").intent == "cancel"

@@ -1,0 +1,51 @@
+"""A closing verb that completes a negated phrase before it: "no me interesa cancelar",
+"not interested in cancelling", "não tenho interesse em cancelar". The phrase before ("no
+me interesa", "not interested") closes on its own, and a negation inside a phrase of the
+intent negates nothing after it ("never mind, forget it" still cancels); but a verb that is
+its complement (an infinitive, a gerund, "to" and a verb) is what the user does not want.
+"""
+
+from __future__ import annotations
+
+from bot.intents.analyzer import Token
+from bot.intents.index import PhraseIndex, Resolved, Span
+from bot.intents.normalize import strip_accents
+
+_INFINITIVE_ENDINGS = ("ar", "er", "ir")
+"""Spanish and Portuguese infinitives: the word is its own lemma and ends in one of these."""
+
+
+def negated_complement(
+    index: PhraseIndex,
+    span: Span,
+    tokens: tuple[Token, ...],
+    resolved: list[Resolved],
+    free: list[int],
+) -> str | None:
+    """The negation word of the phrase ``span`` completes, or ``None``.
+
+    ``span`` must start right after another phrase of its intent (positions not in
+    ``free``), or one word after it (a preposition: "em", "in"); that phrase must hold a
+    negation; and ``span``'s first word must be a non-finite verb: an infinitive in Spanish
+    or Portuguese, a gerund or a verb after "to" in English.
+    """
+    start = span.start
+    gap = 1 if start >= 1 and (start - 1) in free else 0
+    end = start - gap  # the phrase before ends here (exclusive)
+    if end <= 0 or (end - 1) in free:
+        return None
+    if not _non_finite(index.language, resolved[start], tokens[start - 1].norm if gap else None):
+        return None
+    position = end - 1
+    while position >= 0 and position not in free:
+        if index.negations.ends_at(tokens, position):
+            return tokens[position].orth
+        position -= 1
+    return None
+
+
+def _non_finite(language: str, word: Resolved, before: str | None) -> bool:
+    form = strip_accents(word.token.orth)
+    if language == "en":
+        return form.endswith("ing") or before == "to"
+    return form == word.lemma and form.endswith(_INFINITIVE_ENDINGS)
