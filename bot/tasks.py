@@ -33,12 +33,11 @@ class TaskSet:
         return len(self._tasks)
 
     async def drain(self, timeout_s: float) -> None:
-        """Wait up to ``timeout_s`` seconds for running tasks, then cancel what is left."""
+        """Wait up to ``timeout_s`` seconds for running tasks, then cancel what is left and
+        wait up to :data:`CANCEL_WAIT_S` seconds more for it (see :func:`stop_tasks`)."""
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
-        for task in pending:
-            task.cancel()
         if pending:
             log.warning("cancelled %d background tasks at shutdown", len(pending))
             await stop_tasks(pending, CANCEL_WAIT_S)

@@ -46,12 +46,15 @@ with a dot ("Sr.").
 """
 _LETTERS_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]+")
 _INITIALS_RE = re.compile(r"(?:[A-Z]\.)+")
+"""A name's initials in a mixed-case message ("R.", "J.R."), when a capitalized word follows."""
 _JOINED_NUMBER_RE = re.compile(r"(#?\d+(?:[-/.]\d+)+)([.,;:!?]*)")
+"""An order, phone or reference number written in groups ("10-4432", "55/1023"): one number
+(the groups, then any punctuation that ends the piece)."""
+_NUMBER_SEPARATORS_RE = re.compile(r"[-/.]")
 _NUMBER_STARTS = frozenset("0123456789#")
-"""An order, phone or reference number written in groups ("10-4432", "55/1023"): one number."""
+"""First characters of a piece that may be a number in groups, or follow "No."."""
 _NUMBER_SIGN_RE = re.compile(r"(?:no|nº|n°|nro|núm|num)\.", re.IGNORECASE)
 """"No." before a number abbreviates "number": its period ends no clause ("order no. 55")."""
-"""A name's initials in a mixed-case message ("R.", "J.R."), when a capitalized word follows."""
 _SYMBOL_RUN_RE = re.compile(rf"[\W_]{{{MAX_SYMBOL_RUN + 1}}}")
 _RUN_RE = re.compile(r"[^\W_]+|[\W_]+")
 _URL_STARTS = ("http://", "https://", "www.")
@@ -190,7 +193,7 @@ class Analyzer:
                 first = typed[0]
                 joined = _JOINED_NUMBER_RE.fullmatch(typed) if first in _NUMBER_STARTS else None
                 if joined:  # "10-4432": one number, not two words the message leaves unsaid
-                    typed = re.sub(r"[-/.]", "", joined.group(1)) + joined.group(2)
+                    typed = _NUMBER_SEPARATORS_RE.sub("", joined.group(1)) + joined.group(2)
                 elif (
                     first in "nN"
                     and _NUMBER_SIGN_RE.fullmatch(typed)

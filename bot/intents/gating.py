@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
 from bot.intents.scoring import (
@@ -88,7 +89,7 @@ def semantic_view(
                 if (
                     index.conditionals.starts_at(tokens, i)
                     and i >= opener
-                    and not {i, i + 1} <= score.filler_positions  # a filler opens here
+                    and not opens_filler(score.filler_positions, i)
                 ):
                     blocked = True  # not "would you mind if we stopped here", "if that's ok"
                 elif index.past.starts_at(tokens, i):

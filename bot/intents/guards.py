@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 from bot.intents.analyzer import Analyzer, Token
 from bot.intents.data import Phrase
@@ -69,3 +70,10 @@ def _guard_match(typed: Token, listed: Token) -> bool:
     if typed.orth == listed.orth:
         return True
     return typed.orth.isascii() and typed.norm == listed.norm
+
+
+def opens_filler(fillers: AbstractSet[int], position: int) -> bool:
+    """True when a filler of several words covers ``position`` and the word after it: its
+    conditional is politeness ("if that's alright with you", "si no es molestia"), while
+    "si" alone may be "sí" typed without its accent."""
+    return position in fillers and position + 1 in fillers

@@ -23,7 +23,7 @@ from bot.intents.matches import FILLER, Entry, Resolved, Span
 from bot.intents.normalize import dedouble, dedouble_variants
 from bot.intents.result import GOODBYE, NONE_INTENT
 from bot.intents.spans import PhraseFinder
-from bot.intents.tense import is_past_form
+from bot.intents.tense import is_past_form, tells_past
 from bot.intents.typos import TypoSearch
 
 __all__ = ["FILLER", "Entry", "PhraseIndex", "Resolved", "Span"]
@@ -65,10 +65,8 @@ class PhraseIndex:
         self.surface: dict[tuple[str, ...], Entry] = {}
         self.lemma: dict[tuple[str, ...], Entry] = {}
         self._lemma_ambiguous: set[tuple[str, ...]] = set()
-        self.told_past: dict[Entry, tuple[tuple[int, str], ...]] = {}
-        """Goodbye phrases matched by lemmas only in the same tense (see _lemma_agrees)."""
-        self._forms: dict[Entry, tuple[str, ...]] = {}
-        """The words of each phrase of several words in the lemma index."""
+        self._phrase_of_lemmas: dict[tuple[str, ...], tuple[Token, ...]] = {}
+        """The phrase behind each key of several lemmas (for :meth:`_lemma_agrees`)."""
         self._owner_line: dict[tuple[str, ...], int | None] = {}
         words: set[str] = set()
         fuzzy_words: set[str] = set()
@@ -148,6 +146,7 @@ class PhraseIndex:
             words.update(t.norm for t in analyzer.phrase_tokens(expansion.text))
 
         self._promote_examples_with_keywords()
+        self._lemma_checks()
         self.filler_words: frozenset[str] = frozenset(
             key[0] for key, entry in self.surface.items() if entry.intent == FILLER
         )
@@ -226,20 +225,29 @@ class PhraseIndex:
             elif known is None or (entry.keyword and not known.keyword):
                 self.lemma[lemma_key] = entry
                 if len(tokens) > 1:
-                    self._forms[entry] = key
-                if entry.intent == GOODBYE:  # thanks for what was done: "me ajudou"
-                    past = self._past_positions(tokens)
-                    if past:
-                        self.told_past[entry] = past
+                    self._phrase_of_lemmas[lemma_key] = tokens
 
-    def _past_positions(self, tokens: tuple[Token, ...]) -> tuple[tuple[int, str], ...]:
-        """(position, word) of each past form in a phrase ("me *ajudou*", "you *helped*")."""
-        return tuple(
-            (i, t.norm)
-            for i, t in enumerate(tokens)
-            if t.kind is TokenKind.WORD
-            and is_past_form(self.language, t.orth, self._token_lemma(t), None)
-        )
+    def _lemma_checks(self) -> None:
+        """What :meth:`_lemma_agrees` needs, by entry (taken once examples are promoted to
+        keywords, which replaces their entries): each phrase's words, and a goodbye's
+        (position, word) of the past forms that thank for what was done ("me *ajudou*")."""
+        self._forms: dict[Entry, tuple[str, ...]] = {}
+        self._told_past: dict[Entry, tuple[tuple[int, str], ...]] = {}
+        for lemma_key, tokens in self._phrase_of_lemmas.items():
+            entry = self.lemma.get(lemma_key)
+            if entry is None:
+                continue  # made ambiguous by another intent's phrase
+            self._forms[entry] = tuple(t.norm for t in tokens)
+            if entry.intent != GOODBYE:
+                continue
+            past = tuple(
+                (i, t.norm)
+                for i, t in enumerate(tokens)
+                if t.kind is TokenKind.WORD
+                and tells_past(self.language, t.orth, self._token_lemma(t))
+            )
+            if past:
+                self._told_past[entry] = past
 
     def _lemma_agrees(self, entry: Entry, words: list[Resolved]) -> bool:
         """Whether a phrase matched by lemmas stands for ``words``: a phrase of several
@@ -250,11 +258,9 @@ class PhraseIndex:
         forms = self._forms.get(entry)
         if forms is not None and all(w.form != f for w, f in zip(words, forms, strict=True)):
             return False
-        for position, word in self.told_past.get(entry, ()):
+        for position, word in self._told_past.get(entry, ()):
             item = words[position]
-            if item.form != word and not is_past_form(
-                self.language, item.token.orth, item.lemma, None
-            ):
+            if item.form != word and not tells_past(self.language, item.token.orth, item.lemma):
                 return False
         return True
 

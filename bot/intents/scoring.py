@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.complements import negated_complement
 from bot.intents.config import ScoringConfig
+from bot.intents.guards import opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.result import GOODBYE, NONE_INTENT
 from bot.intents.spans import select_context, select_spans
@@ -342,7 +343,7 @@ class ClauseScorer:
             if (
                 index.conditionals.starts_at(tokens, i)
                 and i not in asking
-                and not (i in fillers and i + 1 in fillers)
+                and not opens_filler(fillers, i)
             ):
                 return f"hypothetical: {tokens[i].orth!r}"
             if index.past.starts_at(tokens, i):

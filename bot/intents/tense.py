@@ -119,3 +119,13 @@ def _portuguese_past(orth: str, lemma: str) -> bool:
             ):
                 return True
     return False
+
+
+def tells_past(language: str, orth: str, lemma: str) -> bool:
+    """True when ``orth`` tells what was done, as a goodbye's thanks do ("me ayudó", "you
+    helped"): :func:`is_past_form` with no word before it, in English only a form in "-ed"
+    (there any form other than the lemma counts as past after a subject, and a goodbye's
+    "more", "better", "are" or "got" are no thanks for what was done)."""
+    if language == "en":
+        return orth.endswith("ed") and is_past_form(language, orth, lemma, None)
+    return is_past_form(language, orth, lemma, None)

@@ -218,9 +218,8 @@ def test_thanks_for_help_given_is_no_request_for_help(
 def test_a_phrase_matched_by_lemmas_shares_a_written_word(three: IntentClassifier) -> None:
     """The pt lemma table reads "o verde" as "nos vemos" ("o", "nos" -> "o"; "verde" ->
     "ver"): a phrase of several words matched through lemmas alone is no match."""
-    classifier = three
-    assert classifier.classify("agora quero o verde", "pt").intent == "none"
-    assert classifier.classify("vocês me ajudaram muito", "pt").intent == "goodbye"
+    assert three.classify("agora quero o verde", "pt").intent == "none"
+    assert three.classify("vocês me ajudaram muito", "pt").intent == "goodbye"
 
 
 def test_a_cancel_beside_a_go_ahead_is_asked_and_a_wrong_value_is_corrected(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intents.tense import is_past_form
+from bot.intents.tense import is_past_form, tells_past
 
 # (language, typed word, lemma, previous word, past form?)
 CASES: list[tuple[str, str, str, str | None, bool]] = [
@@ -61,3 +61,20 @@ CASES: list[tuple[str, str, str, str | None, bool]] = [
 @pytest.mark.parametrize(("language", "orth", "lemma", "before", "past"), CASES)
 def test_is_past_form(language: str, orth: str, lemma: str, before: str | None, past: bool) -> None:
     assert is_past_form(language, orth, lemma, before) is past
+
+
+@pytest.mark.parametrize(
+    ("language", "orth", "lemma", "told"),
+    [
+        ("en", "helped", "help", True),
+        ("en", "more", "much", False),  # past for is_past_form after a subject, no thanks
+        ("en", "got", "get", False),
+        ("pt", "ajudou", "ajudar", True),
+        ("pt", "ajuda", "ajudar", False),
+        ("es", "ayudaste", "ayudar", True),
+    ],
+)
+def test_a_goodbye_tells_the_past_only_with_a_past_form(
+    language: str, orth: str, lemma: str, told: bool
+) -> None:
+    assert tells_past(language, orth, lemma) is told
