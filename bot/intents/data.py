@@ -79,7 +79,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -88,33 +88,6 @@ from bot.intents.names import canonical_intent, is_valid_intent_name
 from bot.intents.result import CANCEL, CLOSING_INTENTS, GREET
 from bot.yamlfile import load_yaml, where
 
-_TOP_KEYS = frozenset(
-    {
-        "language",
-        "intents",
-        "abbreviations",
-        "fillers",
-        "negations",
-        "answers",
-        "contrasts",
-        "waits",
-        "go_aheads",
-        "farewells",
-        "corrections",
-        "thanks",
-        "question_words",
-        "conditionals",
-        "deferrals",
-        "past",
-        "determiners",
-        "mentions",
-        "names",
-        "request_openers",
-        "business_objects",
-        "messaging",
-        "opt_in",
-    }
-)
 Pos = tuple[int | None, int | None]
 """1-based (line, column) of a YAML node; ``(None, None)`` when unknown."""
 
@@ -220,11 +193,11 @@ class LanguageData:
     path: str
     intents: Mapping[str, IntentSpec]
     abbreviations: Mapping[str, Phrase]
-    fillers: tuple[Phrase, ...]
-    negations: tuple[Phrase, ...]
-    question_words: tuple[Phrase, ...]
-    conditionals: tuple[Phrase, ...]
-    deferrals: tuple[Phrase, ...]
+    fillers: tuple[Phrase, ...] = ()
+    negations: tuple[Phrase, ...] = ()
+    question_words: tuple[Phrase, ...] = ()
+    conditionals: tuple[Phrase, ...] = ()
+    deferrals: tuple[Phrase, ...] = ()
     determiners: tuple[Phrase, ...] = ()
     mentions: tuple[Phrase, ...] = ()
     past: tuple[Phrase, ...] = ()
@@ -240,6 +213,14 @@ class LanguageData:
     farewells: tuple[Phrase, ...] = ()
     thanks: tuple[Phrase, ...] = ()
     corrections: tuple[Phrase, ...] = ()
+
+
+WORD_LISTS = tuple(
+    field.name for field in fields(LanguageData) if field.type == "tuple[Phrase, ...]"
+)
+"""The guard word lists a language file may hold, each a YAML list of phrases under a
+top-level key of the same name (``fillers``, ``negations``, ... ``opt_in``)."""
+_TOP_KEYS = frozenset({"language", "intents", "abbreviations", *WORD_LISTS})
 
 
 def expand_alternatives(text: str) -> list[str]:
@@ -317,26 +298,7 @@ class _Loader:
             path=self.path,
             intents=self.intents(root["intents"], _key_pos(root, "intents")),
             abbreviations=self.abbreviations(root),
-            fillers=self.phrases(root, "fillers"),
-            negations=self.phrases(root, "negations"),
-            question_words=self.phrases(root, "question_words"),
-            conditionals=self.phrases(root, "conditionals"),
-            deferrals=self.phrases(root, "deferrals"),
-            determiners=self.phrases(root, "determiners"),
-            mentions=self.phrases(root, "mentions"),
-            past=self.phrases(root, "past"),
-            names=self.phrases(root, "names"),
-            request_openers=self.phrases(root, "request_openers"),
-            business_objects=self.phrases(root, "business_objects"),
-            messaging=self.phrases(root, "messaging"),
-            opt_in=self.phrases(root, "opt_in"),
-            answers=self.phrases(root, "answers"),
-            contrasts=self.phrases(root, "contrasts"),
-            waits=self.phrases(root, "waits"),
-            go_aheads=self.phrases(root, "go_aheads"),
-            farewells=self.phrases(root, "farewells"),
-            thanks=self.phrases(root, "thanks"),
-            corrections=self.phrases(root, "corrections"),
+            **{key: self.phrases(root, key) for key in WORD_LISTS},
         )
 
     def intents(self, node: Any, line: Pos) -> dict[str, IntentSpec]:
