@@ -68,6 +68,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     messaging: [mensajes]         # optional: the messages a business sends: an opt-out the
                                   #   semantic layer hears beside a business object is heard
                                   #   when one is named ("mensajes de la farmacia")
+    pronouns: [lo, los]           # optional: pronouns a phrase matched through lemmas must
+                                  #   keep as written: "lo dejo" (I drop it) is not "los
+                                  #   dejo" (I leave you all)
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -183,7 +186,7 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals,
             determiners, mentions, past, names, request_openers, business_objects,
-            messaging: Word lists for the
+            messaging, pronouns: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -205,6 +208,7 @@ class LanguageData:
     request_openers: tuple[Phrase, ...] = ()
     business_objects: tuple[Phrase, ...] = ()
     messaging: tuple[Phrase, ...] = ()
+    pronouns: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

@@ -35,6 +35,9 @@ MAX_EVIDENCE_WORDS = 12
 MAX_SLOT_WORDS = 4
 """A message this short with a name or an address in it is a slot answer ("soy Martín", "my
 name is Peter", "mi mail es ana@x.com"): the semantic layer is not asked about it."""
+PARTIAL_SCORE = 0.25
+"""A closing intent the lexicon scored this much or more, below its threshold, is in the
+view's ``partial``: its phrase explains part of the message ("descadastra meu zap daí")."""
 
 
 def semantic_view(
@@ -120,6 +123,13 @@ def semantic_view(
     messaging = business and any(
         m.index.messaging.anywhere(clause.tokens) for m, cs, _ in seen for clause in cs
     )
+    partial = frozenset(  # "descadastra meu zap daí": the phrase explains a part
+        intent
+        for _, _, scores in seen
+        for score in scores
+        for intent, value in score.scores.items()
+        if intent in closing and value >= PARTIAL_SCORE
+    )
     return LexiconView(
         closing,
         guarded,
@@ -131,6 +141,7 @@ def semantic_view(
         request,
         evidence,
         messaging,
+        partial,
     )
 
 

@@ -129,6 +129,9 @@ class PhraseIndex:
         self.request_openers = GuardWords(data.request_openers, analyzer)
         self.business_objects = GuardWords(data.business_objects, analyzer)
         self.messaging = GuardWords(data.messaging, analyzer)
+        self._pronouns = frozenset(
+            t.norm for p in data.pronouns for t in self._phrase_tokens(p, "pronouns")
+        )
         self._listed: frozenset[str] = frozenset(listed)
         """Words of the intents' examples and keywords as written, accents kept ("me
         arrepentí"; anti-examples left out)."""
@@ -233,11 +236,15 @@ class PhraseIndex:
         (position, word) of the past forms that thank for what was done ("me *ajudou*")."""
         self._forms: dict[Entry, tuple[str, ...]] = {}
         self._told_past: dict[Entry, tuple[tuple[int, str], ...]] = {}
+        self._kept: dict[Entry, tuple[tuple[int, str], ...]] = {}
         for lemma_key, tokens in self._phrase_of_lemmas.items():
             entry = self.lemma.get(lemma_key)
             if entry is None:
                 continue  # made ambiguous by another intent's phrase
             self._forms[entry] = tuple(t.norm for t in tokens)
+            kept = tuple((i, t.norm) for i, t in enumerate(tokens) if t.norm in self._pronouns)
+            if kept:
+                self._kept[entry] = kept
             if entry.intent != GOODBYE:
                 continue
             past = tuple(
@@ -252,11 +259,14 @@ class PhraseIndex:
     def _lemma_agrees(self, entry: Entry, words: list[Resolved]) -> bool:
         """Whether a phrase matched by lemmas stands for ``words``: a phrase of several
         words shares one word with them as written (the tables read "o verde" as "nos
-        vemos": "o" and "nos" → "o", "verde" → "ver"); a goodbye phrase that thanks for what
-        was done is said in the past there too ("me ajuda" asks for help, "me ajudou"
-        thanks for it; "me ayudaste" still matches "me ayudó")."""
+        vemos": "o" and "nos" → "o", "verde" → "ver") and keeps its pronouns (the file's
+        ``pronouns``: "lo dejo" drops it, "los dejo" says goodbye); a goodbye phrase that
+        thanks for what was done is said in the past there too ("me ajuda" asks for help,
+        "me ajudou" thanks for it; "me ayudaste" still matches "me ayudó")."""
         forms = self._forms.get(entry)
         if forms is not None and all(w.form != f for w, f in zip(words, forms, strict=True)):
+            return False
+        if any(words[i].form != word for i, word in self._kept.get(entry, ())):
             return False
         for position, word in self._told_past.get(entry, ()):
             item = words[position]

@@ -18,11 +18,14 @@ from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     MENTION_VETO,
     MENTIONED_ELSEWHERE_VETO,
+    NEGATED,
     ClauseScore,
     ClauseScorer,
     IntentTraits,
 )
 
+TAKEN_BACK_VETO = "a 'wait' before a close the message takes back"
+"""The veto of a stop before a negated close ("stop, don't cancel", "para, não cancela")."""
 _MAX_SHOUTED = 64
 """Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
 
@@ -74,6 +77,9 @@ class LanguageModel:
             for spec in data.intents.values()
         }
         self._guarded = frozenset(name for name, trait in traits.items() if trait.guarded)
+        self._stops = frozenset(
+            name for name, trait in traits.items() if trait.closing and name != GOODBYE
+        )
         self._scorer = ClauseScorer(self.index, traits, config)
         self.lexicon: frozenset[str] = (
             stop_words | self.index.words | plain_words(data.abbreviations)
@@ -152,16 +158,20 @@ class LanguageModel:
         business object ("the order I placed yesterday, cancel it"), is about that object:
         vetoed, so it never closes the conversation. A closing intent whose word the
         message mentions ("mi hijo escribió cancelar sin querer, ignoralo") is vetoed in
-        every clause: the message is about that word.
+        every clause: the message is about that word. A stop (a closing intent but goodbye)
+        in a clause before one whose stop is negated is a "wait" ("stop, don't cancel"):
+        vetoed.
         A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
         for that intent in its last clause, unless one of its clauses is a question.
         """
         resolved = self._scorer.resolve_all(clauses)
         scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
         condition: Clause | None = None  # the last clause with words besides fillers
+        supposed: set[int] = set()  # clauses that are a condition's consequence
         for n, (clause, score) in enumerate(zip(clauses, list(scores), strict=True)):
-            if condition is not None:
+            if condition is not None and self.index.conditionals.starts_at(condition.tokens, 0):
                 scores[n] = self._after_condition(condition, score)
+                supposed.add(n)
             if not _fillers_only(clause, score):
                 condition = clause  # "se não chegar até domingo, uai, vou desistir"
         if len(clauses) > 1 and any(CANCEL in score.scores for score in scores):
@@ -182,11 +192,26 @@ class LanguageModel:
         mentioned = {i for s in scores for i, why in s.vetoes.items() if why == MENTION_VETO}
         if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
             scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
+        negated = [
+            n
+            for n, score in enumerate(scores)
+            if any(i in self._stops and why.startswith(NEGATED) for i, why in score.vetoes.items())
+        ]
+        if negated:  # "stop, don't cancel", "espera, no me des de baja": a "wait"
+            scores = [
+                _without(score, set(self._stops), TAKEN_BACK_VETO) if n < negated[-1] else score
+                for n, score in enumerate(scores)
+            ]
         if self.alone:
             vetoed = {intent for score in scores for intent in score.vetoes}
-            if any(NONE_INTENT in score.matched for score in scores):
-                vetoed.update(self.alone.values())  # an anti-example: "no, pará, no canceles nada"
-            scores = [self._alone(c, s, vetoed) for c, s in zip(clauses, scores, strict=True)]
+            if any(NONE_INTENT in score.matched for score in scores) or vetoed & self._guarded:
+                # an anti-example or a close the message takes back: "pará" is "wait" in
+                # "no, pará, no canceles nada" and "no, pará, no me des de baja"
+                vetoed.update(self.alone.values())
+            scores = [
+                score if n in supposed else self._alone(clause, score, vetoed)
+                for n, (clause, score) in enumerate(zip(clauses, scores, strict=True))
+            ]
         if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
             forms = tuple(item.form for items in resolved for item in items)
             entry = self.index.surface.get(forms)
@@ -214,13 +239,13 @@ class LanguageModel:
         return replace(score, scores={intent: 1.0}, matched=score.matched | {intent})
 
     def _after_condition(self, before: Clause, score: ClauseScore) -> ClauseScore:
-        """``score`` without its guarded intents when the clause ``before`` it (fillers-only
-        clauses between aside) opens with a conditional word ("si ...", "if ..."): the
+        """``score`` without its guarded intents, the clause ``before`` it (fillers-only
+        clauses between aside) opening with a conditional word ("si ...", "if ..."): the
         clause is the condition's consequence. Not a goodbye: one said in a clause of its own
         is said, whatever the clause before supposed ("se precisar eu chamo. abraço", "if
         I need anything else I'll write, thanks bye")."""
         hypothetical = [n for n in score.scores if n in self._guarded and n != GOODBYE]
-        if not hypothetical or not self.index.conditionals.starts_at(before.tokens, 0):
+        if not hypothetical:
             return score
         why = f"hypothetical: {before.tokens[0].orth!r} in the clause before"
         scores = {k: v for k, v in score.scores.items() if k not in hypothetical}

@@ -285,6 +285,10 @@ class Fusion:
         greeted: The lexicon found only a greeting, beside words it does not explain: a
             close the head names is acted on at this probability or more ("hello, please
             stop messaging me"), never asked about ("oi, voltei" is no goodbye).
+        agreed: The lexicon found a close's phrase that explains only part of the message
+            (``LexiconView.partial``), outside a question and beside no guard word: the head
+            naming that close is acted on at this probability or more ("descadastra meu zap
+            daí", "STOP mensagens").
     """
 
     close: float = 0.95
@@ -299,6 +303,7 @@ class Fusion:
     negated: float = 0.98
     negated_close: float = 0.98
     greeted: float = 0.995
+    agreed: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +330,9 @@ class LexiconView:
             pedido de ayer" names an order, it does not cancel one).
         messaging: The message names the messages a business sends ("mensajes", "promos",
             "envio de mensagens"): an opt-out is heard beside a business object.
+        partial: Closing intents whose phrase the lexicon found below its threshold, the
+            phrase explaining only part of the message ("descadastra meu zap daí"): the
+            head naming one of them is acted on from ``agreed``.
     """
 
     closing: frozenset[str]
@@ -337,6 +345,7 @@ class LexiconView:
     request: bool = False
     evidence: frozenset[str] = frozenset()
     messaging: bool = False
+    partial: frozenset[str] = frozenset()
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
@@ -376,6 +385,8 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical
         if p >= (fusion.request if view.request else fusion.close):
+            return _acted(lexical, intent, p)
+        if intent in view.partial and p >= fusion.agreed:  # two readings agree
             return _acted(lexical, intent, p)
         if intent in CONFIRMABLE and p >= fusion.ask:
             return replace(lexical, confirm=intent)

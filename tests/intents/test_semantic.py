@@ -898,3 +898,41 @@ def test_an_opt_out_beside_a_business_object_needs_the_messages_named(
 ) -> None:
     result = served.with_semantic(_SpyHead("opt_out")).classify(text, lang)  # type: ignore[arg-type]
     assert result.intent == intent
+
+
+class _SureHead:
+    """A semantic layer that names ``intent`` with ``probability`` whatever the text."""
+
+    def __init__(self, intent: str, probability: float) -> None:
+        self.intent = intent
+        self.probability = probability
+
+    def guess(self, text: str) -> Guess:
+        return Guess(self.intent, self.probability, len(text.split()))
+
+
+def test_the_head_agreeing_with_a_partial_phrase_acts_below_its_close_probability() -> None:
+    partial = replace(OPEN, partial=frozenset({"opt_out"}))
+    fusion = Fusion()
+    agreed = guess("opt_out", fusion.agreed)
+    below = guess("opt_out", fusion.agreed - 0.01)
+
+    assert fuse(NOTHING, agreed, partial, fusion).intent == "opt_out"
+    assert fuse(NOTHING, below, partial, fusion).intent == "none"
+    assert fuse(NOTHING, agreed, OPEN, fusion).intent == "none"  # no phrase found: 0.95
+    assert fuse(NOTHING, guess("cancel", 0.9), partial, fusion).intent != "cancel"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("descadastra meu zap daí", "opt_out"),  # 'descadastra' explains part of it
+        ("vi que vocês mandam muita coisa pelo zap", "none"),  # no opt-out phrase at all
+    ],
+)
+def test_a_partial_opt_out_phrase_and_the_head_together_opt_out(
+    served: IntentClassifier, text: str, intent: str
+) -> None:
+    head = _SureHead("opt_out", 0.85)
+    result = served.with_semantic(head).classify(text, "pt")  # type: ignore[arg-type]
+    assert result.intent == intent
