@@ -28,6 +28,9 @@ A file holds one language's intents plus the small word lists the classifier's g
                                   #   keyword in capitals), that mean the intent
         alone: [pará]             # optional: the intent only as a whole clause, fillers aside
                                   #   ("por favor, pará"; "para" inside a sentence is "for")
+        objects: [pedido]         # optional, author intents: business objects it is about: a
+                                  #   cancel the guards hold beside one is this intent
+                                  #   ("cancelá el pedido de la remera")
       none:                       # optional: phrases that are never an intent ("bus stop")
         examples: [parada de bus]
     abbreviations: {q: que}       # optional: chat shorthand → words
@@ -113,6 +116,7 @@ _INTENT_KEYS = frozenset(
         "confirm_floor",
         "shouted",
         "alone",
+        "objects",
     }
 )
 
@@ -156,6 +160,10 @@ class IntentSpec:
         alone: Phrases that mean the intent only when they are a whole clause, fillers
             aside, matched like examples (accents optional): "pará", "para ya" ("para" in a
             sentence is the preposition).
+        objects: Business objects an author intent is about ("pedido", "order"): a cancel
+            the guards hold as being about one of them is this intent ("cancel the dog food
+            order"), and so is a phrase of the intent beside one, however long the object's
+            description ("cancela esse pedido do remédio do gato").
     """
 
     name: str
@@ -172,6 +180,7 @@ class IntentSpec:
     confirm_floor: float | None = None
     shouted: tuple[Phrase, ...] = ()
     alone: tuple[Phrase, ...] = ()
+    objects: tuple[Phrase, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +367,7 @@ class _Loader:
             confirm_floor=confirm_floor,
             shouted=self.phrases(body, "shouted", owner=f"intent {name!r}"),
             alone=self.phrases(body, "alone", owner=f"intent {name!r}"),
+            objects=self.phrases(body, "objects", owner=f"intent {name!r}"),
         )
 
     def phrases(

@@ -299,10 +299,14 @@ def settle(
     """``result`` as the whole message bears it out, and why it changed (``None``: it did
     not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
-    "esquece, pode continuar"), a greeting that doubles as a farewell after thanks is a
-    goodbye (:func:`farewell`)."""
+    "esquece, pode continuar"), and so is one the semantic layer heard beside a wait ("pera,
+    falta coisa": no phrase of the lexicon says cancel), a greeting that doubles as a
+    farewell after thanks is a goodbye (:func:`farewell`)."""
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
+    if result.intent == CANCEL and waits(seen) and not _phrased(seen, CANCEL):
+        asked = replace(result.without(CANCEL), confirm=CANCEL)  # "pera, falta coisa"
+        return asked, "a wait (waits) and no cancel phrase: the cancel is asked about"
     if CANCEL in (result.intent, result.confirm) and corrects(seen, CANCEL):
         return result.without(CANCEL), "a correction (corrections): no cancel"
     if result.intent == CANCEL and goes_ahead(seen):  # "cancela só a batata, o resto pode mandar"
@@ -313,6 +317,12 @@ def settle(
         farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"
         return replace(result, intent=GOODBYE, ranked=said, confirm=None), farewell_after_thanks
     return result, None
+
+
+def _phrased(seen: Seen, intent: str) -> bool:
+    """True when a phrase of ``intent`` is in the message, in a language tried (vetoed or
+    not)."""
+    return any(intent in score.matched for _, _, scores in seen for score in scores)
 
 
 def corrects(seen: Seen, intent: str) -> bool:

@@ -129,6 +129,12 @@ class PhraseIndex:
         self.request_openers = GuardWords(data.request_openers, analyzer)
         self.business_objects = GuardWords(data.business_objects, analyzer)
         self.messaging = GuardWords(data.messaging, analyzer)
+        self.objects = {
+            spec.name: GuardWords(spec.objects, analyzer)
+            for spec in data.intents.values()
+            if spec.objects
+        }
+        """Author intent → the business objects it is about (its ``objects``)."""
         self._pronouns = frozenset(
             t.norm for p in data.pronouns for t in self._phrase_tokens(p, "pronouns")
         )

@@ -16,6 +16,7 @@ from bot.intents.normalize import plain_words, prepare
 from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
+    BUSINESS_VETO,
     MENTION_VETO,
     MENTIONED_ELSEWHERE_VETO,
     NEGATED,
@@ -23,9 +24,13 @@ from bot.intents.scoring import (
     ClauseScorer,
     IntentTraits,
 )
+from bot.intents.tense import tells_past
 
 TAKEN_BACK_VETO = "a 'wait' before a close the message takes back"
 """The veto of a stop before a negated close ("stop, don't cancel", "para, não cancela")."""
+ROUTED_SCORE = 0.8
+"""Confidence of an author intent a business-object cancel is routed to (its ``objects``),
+at least: above the default threshold, below a whole-message example's 1.0."""
 _MAX_SHOUTED = 64
 """Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
 
@@ -158,7 +163,8 @@ class LanguageModel:
         business object ("the order I placed yesterday, cancel it"), is about that object:
         vetoed, so it never closes the conversation. A closing intent whose word the
         message mentions ("mi hijo escribió cancelar sin querer, ignoralo") is vetoed in
-        every clause: the message is about that word. A stop (a closing intent but goodbye)
+        every clause: the message is about that word. A cancel about an author intent's
+        business object is that intent (:meth:`_routed`). A stop (a closing intent but goodbye)
         in a clause before one whose stop is negated is a "wait" ("stop, don't cancel"):
         vetoed.
         A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
@@ -189,6 +195,8 @@ class LanguageModel:
                     else score
                     for score, named in zip(scores, business, strict=True)
                 ]
+        if self.index.objects:
+            scores = self._routed(clauses, scores)
         mentioned = {i for s in scores for i, why in s.vetoes.items() if why == MENTION_VETO}
         if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
             scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
@@ -218,6 +226,62 @@ class LanguageModel:
             if entry is not None and entry.intent in self.specs:
                 scores[-1].scores[entry.intent] = 1.0
         return scores
+
+    def _routed(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
+        """``scores`` with the author intent a business-object cancel is about (its file's
+        ``objects``) at :data:`ROUTED_SCORE` at least, in a message without a question (a
+        request aside) whose clause says one of the intent's action words, in no past form
+        and not put off (:meth:`_says_action`):
+
+        - a stop (a cancel, an opt-out) of that clause vetoed as about a business object,
+          one of the intent's objects, in the clause ("please cancel the dog food order";
+          not "deixa a encomenda na sombra", "my husband cancelled the order") or, vetoed
+          for an object named elsewhere, in another clause ("no, ya no me traigan el
+          pedido, cancelen");
+        - the intent's own phrase beside one of its objects, however long the object's
+          description ("cancela esse pedido do remédio do gato").
+        """
+        if any(clause.is_question for clause in clauses):
+            return scores  # "ya fue la compra, ¿cuándo me llega?"; a request was no veto
+        routed = []
+        for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
+            for intent, objects in self.index.objects.items():
+                if intent in score.vetoes or score.scores.get(intent, 0.0) >= ROUTED_SCORE:
+                    continue
+                vetoes = {score.vetoes.get(stop) for stop in self._stops}
+                here = objects.anywhere(clause.tokens)
+                elsewhere = any(objects.anywhere(c.tokens) for m, c in enumerate(clauses) if m != n)
+                if not (
+                    (intent in score.scores and (here or elsewhere))
+                    or (BUSINESS_VETO in vetoes and here)
+                    or (BUSINESS_ELSEWHERE_VETO in vetoes and elsewhere)
+                ) or not self._says_action(intent, clause):
+                    continue
+                score = replace(
+                    score,
+                    scores={**score.scores, intent: ROUTED_SCORE},
+                    matched=score.matched | {intent},
+                )
+            routed.append(score)
+        return routed
+
+    def _says_action(self, intent: str, clause: Clause) -> bool:
+        """True when ``clause`` says one of ``intent``'s action words, typed in no past form
+        ("cancelled"), and no deferral puts a deferrable intent off."""
+        index = self.index
+        if self.specs[intent].deferrable and index.deferrals.anywhere(clause.tokens):
+            return False  # "cancelá el pedido mañana" waits
+        actions = self.action_words.get(intent, frozenset())
+        said = False
+        for token in clause.tokens:
+            if token.kind is not TokenKind.WORD:
+                continue
+            lemma = index.resolve(token).lemma
+            if token.norm in actions or lemma in actions:
+                if tells_past(self.analyzer.language, token.orth, lemma):
+                    return False  # "my husband cancelled the order by mistake"
+                said = True
+        return said
 
     def _alone(self, clause: Clause, score: ClauseScore, vetoed: set[str]) -> ClauseScore:
         """``score`` with the intent of the file's ``alone`` phrase that is the whole clause

@@ -353,10 +353,10 @@ class ClauseScorer:
             if span.entry.intent == GOODBYE:  # "all done with the payment", not "so the line
                 # works now, thanks, bye": the object a goodbye is about follows it closely
                 near = [i for i in free if span.end <= i < span.end + GOODBYE_OBJECT_WINDOW]
+            if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
+                return NOUN_VETO  # before the object: "the stop button on my order page"
             if any(index.business_objects.starts_at(tokens, i) for i in near):
                 return _BUSINESS
-            if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
-                return NOUN_VETO
             name = self._name_reason(span, resolved, tokens, fillers)
             if name is not None:
                 return name

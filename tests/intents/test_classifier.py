@@ -199,7 +199,7 @@ def test_free_text_answers_need_an_unmistakable_close(
 
 
 @pytest.mark.parametrize(
-    "text", ["quiero cancelar la inscripción de mi hermano", "Adiós Ping", "cancelr"]
+    "text", ["quiero cancelar el trámite de mi hermano", "Adiós Ping", "cancelr"]
 )
 def test_free_text_rule_only_raises_the_bar_for_closing_intents(
     classifier: IntentClassifier, text: str

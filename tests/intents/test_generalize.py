@@ -185,7 +185,7 @@ def test_also_must_name_intents(tmp_path: Path) -> None:
         ("i'll cancel it later on", "en", "none"),
         # A business object in another clause is what "cancel it" is about: no close.
         ("the booking for friday, cancel it", "en", "none"),
-        ("ya no quiero el pedido, cancelalo", "es", "none"),
+        ("ya no quiero el pedido, cancelalo", "es", "cancel_order"),  # an order: its intent
         ("cancel it, thanks", "en", "cancel"),
         # A negation word inside another phrase of the same intent does not negate it.
         ("nvm, forget it", "en", "cancel"),

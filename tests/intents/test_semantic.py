@@ -220,8 +220,9 @@ def test_a_business_object_lets_the_head_route_to_an_order_cancel_but_never_clos
 def test_an_order_named_in_another_clause_than_the_cancel_is_an_order_cancel(
     classifier: IntentClassifier, text: str, lang: str
 ) -> None:
-    # The lexicon vetoes the cancel (a business object in another clause); the head routes it.
-    assert classifier.with_semantic(None).classify(text, lang).intent == "none"
+    # The lexicon holds the cancel as about the order in another clause and routes it to
+    # the intent whose objects name orders; the head agrees.
+    assert classifier.with_semantic(None).classify(text, lang).intent == "cancel_order"
     assert classifier.classify(text, lang).intent == "cancel_order"
 
 
@@ -936,3 +937,18 @@ def test_a_partial_opt_out_phrase_and_the_head_together_opt_out(
     head = _SureHead("opt_out", 0.85)
     result = served.with_semantic(head).classify(text, "pt")  # type: ignore[arg-type]
     assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent", "confirm"),
+    [
+        ("pera, falta coisa", "pt", "none", "cancel"),  # the head's cancel beside a wait
+        ("hold on, something's missing", "en", "none", "cancel"),
+        ("pera, cancela tudo", "pt", "cancel", None),  # the lexicon's cancel stands
+    ],
+)
+def test_a_cancel_only_the_head_hears_beside_a_wait_is_asked_about(
+    served: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
+) -> None:
+    result = served.with_semantic(_SpyHead("cancel")).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, confirm)

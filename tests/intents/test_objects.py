@@ -1,0 +1,81 @@
+"""Issue 14: a business-object cancel goes to the author intent whose ``objects`` name that
+object (the sample order flow's ``cancel_order``), however the object is described; other
+business objects stay no close. Each routed case was ``none`` before (main at 0160e30).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.errors import DataFileError
+from bot.intents import IntentClassifier
+from bot.intents.data import load_language_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> IntentClassifier:
+    return IntentClassifier.from_directory(REPO / "intents", ("es", "en", "pt"))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # a cancel held as being about an order, with words between verb and noun
+        ("please cancel the dog food order, he's on a new diet", "en", "cancel_order"),
+        ("scrap my order of brake pads, found them cheaper", "en", "cancel_order"),
+        ("no, ya no me traigan el pedido, cancelen", "es", "cancel_order"),
+        ("che, dame de baja el pedido de la remera", "es", "cancel_order"),  # an opt-out word
+        # the intent's own phrase, however long the order's description
+        (
+            "uai, cancela esse pedido do remédio do gato, sô, o veterinário trocou",
+            "pt",
+            "cancel_order",
+        ),
+        ("cancelem a encomenda da coleira, ganhei outra de presente", "pt", "cancel_order"),
+        # the guards still hold: a question, a report, a negation, a condition
+        ("can I cancel my order later?", "en", "none"),
+        ("I cancelled the order yesterday", "en", "none"),
+        ("my husband cancelled the order by mistake", "en", "none"),
+        ("deixa a encomenda na sombra por favor", "pt", "none"),  # no action word of orders
+        ("basta de verso, ¿cuándo llega mi pedido?", "es", "none"),  # a question
+        ("don't cancel my order", "en", "none"),
+        ("si no llega mañana cancelen el pedido", "es", "none"),
+        ("cancelei o pedido ontem", "pt", "none"),
+        # another business object has no author intent: no close, no route
+        ("please cancel my dog's grooming appointment", "en", "none"),
+    ],
+)
+def test_a_business_object_cancel_goes_to_the_intent_of_that_object(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = classifier.classify(text, lang)
+    assert result.intent == intent
+    assert result.confirm is None
+
+
+def test_objects_are_read_per_intent(tmp_path: Path) -> None:
+    path = tmp_path / "en.yaml"
+    path.write_text(
+        "language: en\n"
+        "intents:\n"
+        "  cancel_booking:\n"
+        "    examples: [cancel my booking]\n"
+        "    objects: ['(booking|reservation)']\n",
+        encoding="utf-8",
+    )
+    spec = load_language_file(path, "en").intents["cancel_booking"]
+    assert [phrase.text for phrase in spec.objects] == ["booking", "reservation"]
+
+
+def test_objects_must_be_a_list_of_phrases(tmp_path: Path) -> None:
+    path = tmp_path / "en.yaml"
+    path.write_text(
+        "language: en\nintents:\n  cancel_booking:\n    examples: [x]\n    objects: 3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError, match=r"en\.yaml:5"):
+        load_language_file(path, "en")
