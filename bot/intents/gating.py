@@ -12,7 +12,7 @@ from dataclasses import replace
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel
-from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
+from bot.intents.result import CANCEL, CLOSING_INTENTS, GOODBYE, GREET, NONE_INTENT, IntentResult
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
@@ -260,12 +260,17 @@ def goes_ahead(seen: Seen) -> bool:
     """True when a clause without a negation, in a language tried, opens (fillers aside)
     with one of that language's ``go_aheads`` ("go ahead", "dale, seguí", "isso mesmo, pode
     mandar"): the user tells the bot to go on, which the semantic layer must not read as a
-    close. "i don't want to continue" and "unable to continue" are no go-aheads."""
+    close. "i don't want to continue" and "unable to continue" are no go-aheads, nor is a
+    close's own phrase that opens with one ("bora parar?")."""
     for model, clauses, scores in seen:
         index = model.index
         for clause, score in zip(clauses, scores, strict=True):
             tokens = clause.tokens
             start = opening(clause, score)
+            if any(
+                s.start <= start < s.end and s.entry.intent in CLOSING_INTENTS for s in score.spans
+            ):
+                continue  # the word opens a close's own phrase: "bora parar?"
             if index.go_aheads.starts_at(tokens, start) and not index.negations.anywhere(tokens):
                 return True
     return False

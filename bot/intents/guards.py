@@ -77,3 +77,12 @@ def opens_filler(fillers: AbstractSet[int], position: int) -> bool:
     conditional is politeness ("if that's alright with you", "si no es molestia"), while
     "si" alone may be "sí" typed without its accent."""
     return position in fillers and position + 1 in fillers
+
+
+def in_a_run(negations: GuardWords, tokens: tuple[Token, ...], position: int, end: int) -> bool:
+    """True when a negation ends at ``position`` beside another one before ``end`` ("no no
+    no ...": a run that stresses what follows)."""
+    return negations.ends_at(tokens, position) and (
+        (position > 0 and negations.ends_at(tokens, position - 1))
+        or (position + 1 < end and negations.ends_at(tokens, position + 1))
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.complements import negated_complement
 from bot.intents.config import ScoringConfig
-from bot.intents.guards import opens_filler
+from bot.intents.guards import in_a_run, opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.result import GOODBYE, NONE_INTENT
 from bot.intents.spans import select_context, select_spans
@@ -305,12 +305,16 @@ class ClauseScorer:
         if negation is not None:  # "no me interesa cancelar", "not interested in cancelling"
             return f"what the phrase before it negates ({negation!r}) is not wanted"
         # Negation shortly before the phrase ("no quiero cancelar"); fillers end its scope
-        # ("no gracias, adiós"). A trailing "no" at the end of the clause ("cancelar no").
+        # ("no gracias, adiós"), and a run of them only stresses a phrase that holds its own
+        # ("no no no para para ya no quiero seguir"). A trailing "no" ("cancelar no").
+        negative = index.negations.anywhere(tokens, span.start, span.end)
         for position in range(
             span.start - 1, max(-1, span.start - 1 - self._config.negation_window), -1
         ):
             if position in fillers or position not in free:
                 break  # a filler or another phrase of the intent ("never mind, forget it")
+            if negative and in_a_run(index.negations, tokens, position, span.start):
+                break
             if (
                 index.negations.ends_at(tokens, position)
                 and not self._declines(tokens, position)
@@ -405,18 +409,15 @@ class ClauseScorer:
     def _name_reason(
         self, span: Span, resolved: list[Resolved], tokens: tuple[Token, ...], fillers: set[int]
     ) -> str | None:
-        """A closing word capitalized in mid-sentence is part of a name ("me llamo Chao",
-        "vivo en Chau Street"); after a filler it is not ("Gracias Chau"). A closing word
-        that is also a name (the file's ``names``: "Chao", "Chau") is one at the start too
+        """A closing phrase whose first word is capitalized in mid-sentence is part of a
+        name ("me llamo Chao", "vivo en Chau Street"); after a filler it is not ("Gracias
+        Chau"), nor is a capital further in ("fica com Deus"). A closing word that is also
+        a name (the file's ``names``: "Chao", "Chau") is one at the start too
         when a capitalized word the file does not know follows it ("Chao Wang", "Chau
         Ming Li"), but not before a known word ("Chau Gracias", "Chao Amigo")."""
         before = span.start - 1
-        if (
-            before >= 0
-            and before not in fillers
-            and any(tokens[i].capital for i in range(span.start, span.end))
-        ):
-            return _NAME
+        if before >= 0 and before not in fillers and tokens[span.start].capital:
+            return _NAME  # its first word: "fica com Deus" says goodbye
         after = span.end
         if (
             after < len(tokens)

@@ -354,7 +354,9 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     - The lexicon acted, or the head says ``none``: the lexicon's result.
     - A guarded intent (a close, an order cancel) in a clause with a conditional, or any
       close beside a business object: the lexicon's result.
-    - The lexicon would ask about a close: it closes when the head gives it ``confirmed``.
+    - The lexicon would ask about a close: it closes when the head gives it ``confirmed``,
+      or with the head's other close from ``switch`` outside a question and beside no guard
+      word ("i'm gonna bounce, this is too complicated": a goodbye asked, a cancel heard).
     - A close in a question or beside a guard word (negation, deferral, past): asked about
       from ``cautious`` (goodbye and cancel only); beside a negation or deferral outside a
       question, acted on from ``negated_close`` (an opt-out from ``negated``). Another
@@ -375,6 +377,8 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     if lexical.confirm is not None:
         if intent == lexical.confirm and p >= fusion.confirmed:
             return _acted(lexical, intent, p)
+        if closing and p >= fusion.switch and not (view.cautious or view.question):
+            return _acted(lexical, intent, p)  # "i'm gonna bounce, this is too complicated"
         return lexical
     if closing:
         # Said negated: "no me manden más mensajes" (an opt-out), "not doing this anymore"

@@ -561,7 +561,9 @@ def test_the_head_is_the_mean_of_its_networks(tmp_path: Path) -> None:
 def test_an_unsure_close_of_the_lexicon_is_settled_by_the_head() -> None:
     unsure = IntentResult("none", 0.6, "en", confirm="cancel")
     assert fuse(unsure, guess("cancel", 0.7), OPEN, Fusion()).intent == "cancel"
-    assert fuse(unsure, guess("goodbye", 0.99), OPEN, Fusion()) == unsure
+    assert fuse(unsure, guess("goodbye", 0.9), OPEN, Fusion()) == unsure
+    # the head's other close, sure from ``switch``: the message closes as the head says
+    assert fuse(unsure, guess("goodbye", 0.99), OPEN, Fusion()).intent == "goodbye"
 
 
 def test_a_third_language_works_from_its_examples_alone(tmp_path: Path) -> None:
@@ -952,3 +954,16 @@ def test_a_cancel_only_the_head_hears_beside_a_wait_is_asked_about(
 ) -> None:
     result = served.with_semantic(_SpyHead("cancel")).classify(text, lang)  # type: ignore[arg-type]
     assert (result.intent, result.confirm) == (intent, confirm)
+
+
+def test_a_close_the_lexicon_asks_about_becomes_the_head_s_other_close_when_it_is_sure() -> None:
+    asked = IntentResult("none", 0.57, "en", confirm="goodbye")  # "i'm gonna bounce, ..."
+    fusion = Fusion()
+
+    assert fuse(asked, guess("cancel", fusion.switch), OPEN, fusion).intent == "cancel"
+    assert fuse(asked, guess("cancel", fusion.switch - 0.01), OPEN, fusion) == asked
+    cautious = replace(OPEN, cautious=True)
+    assert fuse(asked, guess("cancel", 1.0), cautious, fusion) == asked
+    question = replace(OPEN, question=True)
+    assert fuse(asked, guess("cancel", 1.0), question, fusion) == asked
+    assert fuse(asked, guess("request_trial", 1.0), OPEN, fusion) == asked  # closes only

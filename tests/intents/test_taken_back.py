@@ -84,9 +84,62 @@ def test_a_phrase_read_through_lemmas_keeps_its_pronouns(
         ("fui", "pt", "goodbye"),
         ("bom, fui", "pt", "goodbye"),
         ("fui ao banco ontem", "pt", "none"),
+        ("resolvi ligando pra seguradora, mas obrigado mesmo assim. até", "pt", "goodbye"),
+        ("até quando vai a promoção?", "pt", "none"),  # "até" in a sentence: until
+        ("nao, so isso msm, brigado", "pt", "goodbye"),  # "msm": mesmo
     ],
 )
 def test_one_word_goodbyes_and_greetings(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # a suggestion asks for the action, like a polite request
+        ("shall we stop here?", "en", "cancel"),
+        ("bora parar? tô sem paciência", "pt", "cancel"),  # "bora" opens the phrase: no go-ahead
+        ("que tal cancelar?", "pt", "cancel"),
+        # ...a question about the action still does not
+        ("vamos cancelar quando?", "pt", "none"),
+        ("mind if i ask how to cancel?", "en", "none"),
+        ("shall we continue?", "en", "none"),
+    ],
+)
+def test_a_suggestion_asks_for_the_action(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("ah tá bom então minha filha já entendi tudo obrigada viu fica com Deus", "pt", "goodbye"),
+        ("tá certo moço vai com Deus", "pt", "goodbye"),
+        ("me llamo Chao", "es", "none"),  # the phrase's first word: a name
+        ("vivo en Chau Street", "es", "none"),
+    ],
+)
+def test_only_a_capital_that_opens_the_phrase_makes_it_a_name(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # a run of negations stresses a phrase that holds its own (a voice transcript)
+        ("no no no ya no quiero seguir con esto", "es", "cancel"),
+        # one negation before it still negates it, and one before a plain phrase too
+        ("no es que no quiera seguir", "es", "none"),
+        ("no no quiero cancelar", "es", "none"),
+    ],
+)
+def test_a_run_of_negations_stresses_a_negative_phrase(
     classifier: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert classifier.classify(text, lang).intent == intent
