@@ -74,6 +74,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     pronouns: [lo, los]           # optional: pronouns a phrase matched through lemmas must
                                   #   keep as written: "lo dejo" (I drop it) is not "los
                                   #   dejo" (I leave you all)
+    partials: [solo]              # optional: a word right after a closing phrase that makes it
+                                  #   about a part of what was asked for ("cancelá solo las
+                                  #   papas"): a business cancel, no close
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -195,7 +198,7 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals,
             determiners, mentions, past, names, request_openers, business_objects,
-            messaging, pronouns: Word lists for the
+            messaging, pronouns, partials: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -218,6 +221,7 @@ class LanguageData:
     business_objects: tuple[Phrase, ...] = ()
     messaging: tuple[Phrase, ...] = ()
     pronouns: tuple[Phrase, ...] = ()
+    partials: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

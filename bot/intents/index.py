@@ -129,6 +129,7 @@ class PhraseIndex:
         self.request_openers = GuardWords(data.request_openers, analyzer)
         self.business_objects = GuardWords(data.business_objects, analyzer)
         self.messaging = GuardWords(data.messaging, analyzer)
+        self.partials = GuardWords(data.partials, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)
             for spec in data.intents.values()

@@ -295,7 +295,8 @@ class ClauseScorer:
         intent's phrases: the "never" of "nvm, forget it"). Closing intents also: a question,
         a question word opening the clause, a conditional or a past-time word at one of the
         ``free`` positions (outside the intent's own phrases: "cancelo si no me gusta",
-        "cancelé el pedido ayer"), a determiner right before the phrase, a capital letter
+        "cancelé el pedido ayer"), a business object or a ``partials`` word right after the
+        phrase ("cancela só a batata"), a determiner right before it, a capital letter
         that makes it a name ("me llamo Chao", "Chao Wang"); deferrable ones also a deferral
         word there ("I'll cancel later"). Past forms of the verb are checked by the caller
         (:meth:`_past_form_reason`): they veto only when every phrase of the intent is one.
@@ -361,6 +362,8 @@ class ClauseScorer:
                 return NOUN_VETO  # before the object: "the stop button on my order page"
             if any(index.business_objects.starts_at(tokens, i) for i in near):
                 return _BUSINESS
+            if span.end < len(tokens) and index.partials.starts_at(tokens, span.end):
+                return _BUSINESS  # a part of what was asked for: "cancela só a batata"
             name = self._name_reason(span, resolved, tokens, fillers)
             if name is not None:
                 return name

@@ -45,6 +45,11 @@ def classifier() -> IntentClassifier:
         ("don't cancel my order", "en", "none"),
         ("si no llega mañana cancelen el pedido", "es", "none"),
         ("cancelei o pedido ontem", "pt", "none"),
+        # a close limited to a part of what was asked for is about the order, no close
+        ("cancela só a batata, o resto pode mandar", "pt", "none"),
+        ("cancel only the fries", "en", "none"),
+        ("cancelá solo las papas", "es", "none"),
+        ("just cancel it", "en", "cancel"),  # "just" before the phrase limits nothing
         # another business object has no author intent: no close, no route
         ("please cancel my dog's grooming appointment", "en", "none"),
     ],
