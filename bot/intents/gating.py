@@ -309,7 +309,7 @@ def settle(
     farewell after thanks is a goodbye (:func:`farewell`)."""
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
-    if result.intent == CANCEL and waits(seen) and not _phrased(seen, CANCEL):
+    if result.intent == CANCEL and not _phrased(seen, CANCEL) and waits(seen):
         asked = replace(result.without(CANCEL), confirm=CANCEL)  # "pera, falta coisa"
         return asked, "a wait (waits) and no cancel phrase: the cancel is asked about"
     if CANCEL in (result.intent, result.confirm) and corrects(seen, CANCEL):

@@ -53,7 +53,11 @@ class GuardWords:
         """True when a guard phrase starts at one of ``tokens[start:end]`` (it may run past
         ``end``)."""
         stop = len(tokens) if end is None else min(end, len(tokens))
-        return any(self.starts_at(tokens, i) for i in range(max(start, 0), stop))
+        firsts = self._by_first  # a word no phrase starts with costs no call
+        return any(
+            tokens[i].norm in firsts and self.starts_at(tokens, i)
+            for i in range(max(start, 0), stop)
+        )
 
     def ends_at(self, tokens: tuple[Token, ...], index: int) -> bool:
         """True when a guard phrase ends at ``tokens[index]`` (inclusive)."""

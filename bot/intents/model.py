@@ -243,26 +243,27 @@ class LanguageModel:
         """
         if any(clause.is_question for clause in clauses):
             return scores  # "ya fue la compra, ¿cuándo me llega?"; a request was no veto
-        routed = []
-        for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
-            for intent, objects in self.index.objects.items():
+        routed = list(scores)
+        for intent, objects in self.index.objects.items():
+            named = [objects.anywhere(clause.tokens) for clause in clauses]
+            if not any(named):
+                continue  # most messages: no object of the intent
+            for n, (clause, score) in enumerate(zip(clauses, routed, strict=True)):
                 if intent in score.vetoes or score.scores.get(intent, 0.0) >= ROUTED_SCORE:
                     continue
                 vetoes = {score.vetoes.get(stop) for stop in self._stops}
-                here = objects.anywhere(clause.tokens)
-                elsewhere = any(objects.anywhere(c.tokens) for m, c in enumerate(clauses) if m != n)
+                elsewhere = any(named[:n] + named[n + 1 :])
                 if not (
-                    (intent in score.scores and (here or elsewhere))
-                    or (BUSINESS_VETO in vetoes and here)
+                    (intent in score.scores and (named[n] or elsewhere))
+                    or (BUSINESS_VETO in vetoes and named[n])
                     or (BUSINESS_ELSEWHERE_VETO in vetoes and elsewhere)
                 ) or not self._says_action(intent, clause):
                     continue
-                score = replace(
+                routed[n] = replace(
                     score,
                     scores={**score.scores, intent: ROUTED_SCORE},
                     matched=score.matched | {intent},
                 )
-            routed.append(score)
         return routed
 
     def _says_action(self, intent: str, clause: Clause) -> bool:
