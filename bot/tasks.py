@@ -71,11 +71,16 @@ async def stop_tasks(tasks: Collection[asyncio.Task[Any]], limit_s: float) -> No
 async def bounded(step: Awaitable[object], limit_s: float, what: str) -> None:
     """Await ``step`` for up to ``limit_s`` seconds; past that it is cancelled and a warning
     names ``what``. An exception from ``step`` is logged, not raised: a shutdown step that
-    fails or hangs must not keep the next ones from running."""
+    fails or hangs must not keep the next ones from running (a ``TimeoutError`` of its own,
+    raised before the limit, is a failure, not a hang)."""
+    limit = asyncio.timeout(limit_s)
     try:
-        async with asyncio.timeout(limit_s):
+        async with limit:
             await step
     except TimeoutError:
+        if not limit.expired():
+            log.exception("shutdown: %s failed", what)
+            return
         log.warning("shutdown: %s did not finish in %.1f s; going on without it", what, limit_s)
     except Exception:
         log.exception("shutdown: %s failed", what)

@@ -62,6 +62,17 @@ async def test_a_failing_step_is_logged_and_the_next_one_runs(
     assert "shutdown: outbox failed" in caplog.text
 
 
+async def test_a_step_s_own_timeout_is_a_failure_not_a_hang(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def connect() -> None:
+        raise TimeoutError("the store did not answer")  # its own, well before the limit
+
+    await bounded(connect(), 5, "store")
+    assert "shutdown: store failed" in caplog.text
+    assert "did not finish" not in caplog.text
+
+
 async def test_a_task_that_swallows_its_cancellation_does_not_hold_the_stop(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
