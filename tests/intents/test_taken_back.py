@@ -143,3 +143,18 @@ def test_a_run_of_negations_stresses_a_negative_phrase(
     classifier: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # "I'll end up giving up" predicts a cancel; it asks for none
+        ("desse jeito vou acabar desistindo de vocês, hein. resolve meu problema", "pt", "none"),
+        ("voy a terminar cancelando todo si siguen así", "es", "none"),
+        ("vou desistir", "pt", "cancel"),
+    ],
+)
+def test_ending_up_cancelling_is_a_prediction(
+    classifier: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert classifier.classify(text, lang).intent == intent
