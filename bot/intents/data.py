@@ -28,6 +28,8 @@ A file holds one language's intents plus the small word lists the classifier's g
                                   #   keyword in capitals), that mean the intent
         alone: [pará]             # optional: the intent only as a whole clause, fillers aside
                                   #   ("por favor, pará"; "para" inside a sentence is "for")
+        farewell: true            # optional: said, not asked for (default: goodbye): no
+                                  #   condition, past form or object before it vetoes it
         objects: [pedido]         # optional, author intents: business objects it is about: a
                                   #   cancel the guards hold beside one is this intent
                                   #   ("cancelá el pedido de la remera")
@@ -94,7 +96,7 @@ from typing import Any
 
 from bot.errors import DataFileError
 from bot.intents.names import canonical_intent, is_valid_intent_name
-from bot.intents.result import CANCEL, CLOSING_INTENTS, GREET
+from bot.intents.result import CANCEL, CLOSING_INTENTS, GOODBYE, GREET
 from bot.yamlfile import load_yaml, where
 
 Pos = tuple[int | None, int | None]
@@ -120,6 +122,7 @@ _INTENT_KEYS = frozenset(
         "shouted",
         "alone",
         "objects",
+        "farewell",
     }
 )
 
@@ -163,6 +166,11 @@ class IntentSpec:
         alone: Phrases that mean the intent only when they are a whole clause, fillers
             aside, matched like examples (accents optional): "pará", "para ya" ("para" in a
             sentence is the preposition).
+        farewell: True when the intent is said, not asked for (goodbye, the default there):
+            a condition in the clause before supposes nothing ("if I need anything I'll
+            write, bye"), its past thanks for what was done ("me ayudaste mucho"), a business
+            object vetoes it only right after it ("that's all for the booking"), and an
+            answer word before it answers ("nope, that's all, bye").
         objects: Business objects an author intent is about ("pedido", "order"): a cancel
             the guards hold as being about one of them is this intent ("cancel the dog food
             order"), and so is a phrase of the intent beside one, however long the object's
@@ -184,6 +192,7 @@ class IntentSpec:
     shouted: tuple[Phrase, ...] = ()
     alone: tuple[Phrase, ...] = ()
     objects: tuple[Phrase, ...] = ()
+    farewell: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +381,7 @@ class _Loader:
             shouted=self.phrases(body, "shouted", owner=f"intent {name!r}"),
             alone=self.phrases(body, "alone", owner=f"intent {name!r}"),
             objects=self.phrases(body, "objects", owner=f"intent {name!r}"),
+            farewell=self.boolean(body, "farewell", name, name == GOODBYE),
         )
 
     def phrases(

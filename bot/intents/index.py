@@ -21,7 +21,7 @@ from bot.intents.guards import GuardWords
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.matches import FILLER, Entry, Resolved, Span
 from bot.intents.normalize import dedouble, dedouble_variants
-from bot.intents.result import GOODBYE, NONE_INTENT
+from bot.intents.result import NONE_INTENT
 from bot.intents.spans import PhraseFinder
 from bot.intents.tense import is_past_form, tells_past
 from bot.intents.typos import TypoSearch
@@ -156,7 +156,7 @@ class PhraseIndex:
             words.update(t.norm for t in analyzer.phrase_tokens(expansion.text))
 
         self._promote_examples_with_keywords()
-        self._lemma_checks()
+        self._lemma_checks(data)
         self.filler_words: frozenset[str] = frozenset(
             key[0] for key, entry in self.surface.items() if entry.intent == FILLER
         )
@@ -237,10 +237,11 @@ class PhraseIndex:
                 if len(tokens) > 1:
                     self._phrase_of_lemmas[lemma_key] = tokens
 
-    def _lemma_checks(self) -> None:
+    def _lemma_checks(self, data: LanguageData) -> None:
         """What :meth:`_lemma_agrees` needs, by entry (taken once examples are promoted to
-        keywords, which replaces their entries): each phrase's words, and a goodbye's
-        (position, word) of the past forms that thank for what was done ("me *ajudou*")."""
+        keywords, which replaces their entries): each phrase's words, and a farewell's (a
+        goodbye's) (position, word) of the past forms that thank for what was done ("me
+        *ajudou*")."""
         self._forms: dict[Entry, tuple[str, ...]] = {}
         self._told_past: dict[Entry, tuple[tuple[int, str], ...]] = {}
         self._kept: dict[Entry, tuple[tuple[int, str], ...]] = {}
@@ -252,7 +253,8 @@ class PhraseIndex:
             kept = tuple((i, t.norm) for i, t in enumerate(tokens) if t.norm in self._pronouns)
             if kept:
                 self._kept[entry] = kept
-            if entry.intent != GOODBYE:
+            spec = data.intents.get(entry.intent)
+            if spec is None or not spec.farewell:
                 continue
             past = tuple(
                 (i, t.norm)

@@ -13,7 +13,7 @@ from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words, prepare
-from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT
+from bot.intents.result import CANCEL, NONE_INTENT
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
@@ -77,13 +77,18 @@ class LanguageModel:
         )
         traits = {
             spec.name: IntentTraits(
-                spec.closing, spec.deferrable, spec.priority, spec.guarded or spec.closing
+                spec.closing,
+                spec.deferrable,
+                spec.priority,
+                spec.guarded or spec.closing,
+                spec.farewell,
             )
             for spec in data.intents.values()
         }
         self._guarded = frozenset(name for name, trait in traits.items() if trait.guarded)
+        self._farewells = frozenset(name for name, trait in traits.items() if trait.farewell)
         self._stops = frozenset(
-            name for name, trait in traits.items() if trait.closing and name != GOODBYE
+            name for name, trait in traits.items() if trait.closing and not trait.farewell
         )
         self._scorer = ClauseScorer(self.index, traits, config)
         self.lexicon: frozenset[str] = (
@@ -309,7 +314,7 @@ class LanguageModel:
         clause is the condition's consequence. Not a goodbye: one said in a clause of its own
         is said, whatever the clause before supposed ("se precisar eu chamo. abraço", "if
         I need anything else I'll write, thanks bye")."""
-        hypothetical = [n for n in score.scores if n in self._guarded and n != GOODBYE]
+        hypothetical = [n for n in score.scores if n in self._guarded and n not in self._farewells]
         if not hypothetical:
             return score
         why = f"hypothetical: {before.tokens[0].orth!r} in the clause before"

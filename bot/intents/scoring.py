@@ -10,7 +10,7 @@ from bot.intents.complements import negated_complement
 from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
-from bot.intents.result import GOODBYE, NONE_INTENT
+from bot.intents.result import NONE_INTENT
 from bot.intents.spans import select_context, select_spans
 
 NOUN_VETO = "a noun here (after a determiner)"
@@ -56,6 +56,8 @@ class IntentTraits:
     guarded: bool = False
     """Questions, conditionals, deferrals and past reports veto it (closing intents, and
     author intents such as ``cancel_order`` that ask for them)."""
+    farewell: bool = False
+    """Said, not asked for (goodbye): see :attr:`~bot.intents.data.IntentSpec.farewell`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +304,7 @@ class ClauseScorer:
         (:meth:`_past_form_reason`): they veto only when every phrase of the intent is one.
         """
         index = self._index
+        traits = self._traits[span.entry.intent]
         negation = negated_complement(index, span, tokens, resolved, free)
         if negation is not None:  # "no me interesa cancelar", "not interested in cancelling"
             return f"what the phrase before it negates ({negation!r}) is not wanted"
@@ -319,7 +322,7 @@ class ClauseScorer:
             if (
                 index.negations.ends_at(tokens, position)
                 and not self._declines(tokens, position)
-                and not (span.entry.intent == GOODBYE and self._answers(tokens, position, span))
+                and not (traits.farewell and self._answers(tokens, position, span))
             ):
                 return f"{NEGATED} by {tokens[position].orth!r}"
         if (
@@ -328,7 +331,6 @@ class ClauseScorer:
             and not index.negations.anywhere(tokens, span.start, span.end)
         ):  # (a negated phrase's trailing "não" is concord: "não quero mais isso não")
             return f"{NEGATED} by a trailing {tokens[span.end].orth!r}"
-        traits = self._traits[span.entry.intent]
         if not traits.guarded:
             return None
         if traits.closing and span.start > 0 and index.mentions.ends_at(tokens, span.start - 1):
@@ -355,7 +357,7 @@ class ClauseScorer:
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
         if traits.closing:
             near = free
-            if span.entry.intent == GOODBYE:  # "all done with the payment", not "so the line
+            if traits.farewell:  # "all done with the payment", not "so the line
                 # works now, thanks, bye": the object a goodbye is about follows it closely
                 near = [i for i in free if span.end <= i < span.end + GOODBYE_OBJECT_WINDOW]
             if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
@@ -439,7 +441,7 @@ class ClauseScorer:
         of its verb that no phrase lists ("cancelé la tarjeta", "I cancelled my card"; not
         "me arrepentí"), see :mod:`~bot.intents.tense`; else ``None``. Not a goodbye's: its
         past thanks for what was done ("vocês me ajudaram muito", "me fui")."""
-        if not self._traits[span.entry.intent].guarded or span.entry.intent == GOODBYE:
+        if not (traits := self._traits[span.entry.intent]).guarded or traits.farewell:
             return None
         for i in range(span.start, span.end):
             item = resolved[i]

@@ -523,3 +523,52 @@ def test_context_and_past_are_checked_like_the_other_lists(tmp_path: Path) -> No
     write(tmp_path, "en", "language: en\nintents:\n  cancel:\n    examples: [cancel]\npast: [7]\n")
     with pytest.raises(DataFileError, match=f"{path}:5:.*'past' entries must be text"):
         load_language_file(path, "en")
+
+
+def test_a_goodbye_is_a_farewell_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "en.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            language: en
+            intents:
+              goodbye:
+                examples: [bye]
+              cancel:
+                examples: [cancel]
+              see_you_there:
+                examples: [see you at the clinic]
+                closing: true
+                farewell: true
+            """
+        ),
+        encoding="utf-8",
+    )
+    intents = load_language_file(path, "en").intents
+    assert intents["goodbye"].farewell
+    assert not intents["cancel"].farewell
+    assert intents["see_you_there"].farewell
+
+
+def test_a_farewell_is_said_whatever_the_clause_before_supposes(tmp_path: Path) -> None:
+    """A condition in the clause before vetoes a close that is asked for, not a farewell."""
+    for farewell in (True, False):
+        folder = tmp_path / str(farewell)
+        folder.mkdir()
+        (folder / "en.yaml").write_text(
+            textwrap.dedent(
+                f"""\
+                language: en
+                intents:
+                  goodbye:
+                    examples: [bye]
+                    farewell: {str(farewell).lower()}
+                conditionals: [if]
+                """
+            ),
+            encoding="utf-8",
+        )
+        result = IntentClassifier.from_directory(folder, ("en",)).classify(
+            "if I need anything I will write. bye", "en"
+        )
+        assert (result.intent == "goodbye") is farewell
