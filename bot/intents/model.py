@@ -160,77 +160,108 @@ class LanguageModel:
         return self._scorer.resolve_all(clauses)
 
     def score(self, clauses: tuple[Clause, ...]) -> list[ClauseScore]:
-        """Scores of each clause, in clause order.
+        """Scores of each clause, in clause order: each clause scored on its own
+        (:class:`~bot.intents.scoring.ClauseScorer`), then the rules that read across
+        clauses, in this order:
 
-        A clause right after one opened by a conditional ("si sale caro, cancelo", "if it
-        fails, I quit") is its consequence: its guarded intents are vetoed as hypothetical.
-        A cancel in a clause without an object, in a message whose other clause names a
-        business object ("the order I placed yesterday, cancel it"), is about that object:
-        vetoed, so it never closes the conversation. A closing intent whose word the
-        message mentions ("mi hijo escribió cancelar sin querer, ignoralo") is vetoed in
-        every clause: the message is about that word. A cancel about an author intent's
-        business object is that intent (:meth:`_routed`). A stop (a closing intent but goodbye)
-        in a clause before one whose stop is negated is a "wait" ("stop, don't cancel"):
-        vetoed.
-        A multi-clause message that is exactly an example ("gracias, adiós") also scores 1.0
-        for that intent in its last clause, unless one of its clauses is a question.
+        1. :meth:`_conditions`: a clause right after a condition is its consequence;
+        2. :meth:`_business_elsewhere`: a cancel beside an object named in another clause;
+        3. :meth:`_routed`: a cancel about an author intent's business object is that intent;
+        4. a closing word the message mentions is vetoed in every clause;
+        5. :meth:`_taken_back`: a stop before a close the message negates is a "wait";
+        6. :meth:`_alones`: the file's ``alone`` phrases that are a whole clause;
+        7. a multi-clause message that is exactly an example ("gracias, adiós") also scores
+           1.0 for that intent in its last clause, unless one of its clauses is a question.
         """
         resolved = self._scorer.resolve_all(clauses)
         scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
-        condition: Clause | None = None  # the last clause with words besides fillers
-        supposed: set[int] = set()  # clauses that are a condition's consequence
-        for n, (clause, score) in enumerate(zip(clauses, list(scores), strict=True)):
-            if condition is not None and self.index.conditionals.starts_at(condition.tokens, 0):
-                scores[n] = self._after_condition(condition, score)
-                supposed.add(n)
-            if not _fillers_only(clause, score):
-                condition = clause  # "se não chegar até domingo, uai, vou desistir"
-        if len(clauses) > 1 and any(CANCEL in score.scores for score in scores):
-            objects = self.index.business_objects
-            business = [objects.anywhere(c.tokens) for c in clauses]
-            if any(business):
-                why = BUSINESS_ELSEWHERE_VETO
-                scores = [
-                    replace(
-                        score,
-                        scores={k: v for k, v in score.scores.items() if k != CANCEL},
-                        vetoes={**score.vetoes, CANCEL: why},
-                    )
-                    if CANCEL in score.scores and not named
-                    else score
-                    for score, named in zip(scores, business, strict=True)
-                ]
+        scores, supposed = self._conditions(clauses, scores)
+        scores = self._business_elsewhere(clauses, scores)
         if self.index.objects:
             scores = self._routed(clauses, scores)
         mentioned = {i for s in scores for i, why in s.vetoes.items() if why == MENTION_VETO}
         if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
             scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
-        negated = [
-            n
-            for n, score in enumerate(scores)
-            if any(i in self._stops and why.startswith(NEGATED) for i, why in score.vetoes.items())
-        ]
-        if negated:  # "stop, don't cancel", "espera, no me des de baja": a "wait"
-            scores = [
-                _without(score, set(self._stops), TAKEN_BACK_VETO) if n < negated[-1] else score
-                for n, score in enumerate(scores)
-            ]
+        scores = self._taken_back(scores)
         if self.alone:
-            vetoed = {intent for score in scores for intent in score.vetoes}
-            if any(NONE_INTENT in score.matched for score in scores) or vetoed & self._guarded:
-                # an anti-example or a close the message takes back: "pará" is "wait" in
-                # "no, pará, no canceles nada" and "no, pará, no me des de baja"
-                vetoed.update(self.alone.values())
-            scores = [
-                score if n in supposed else self._alone(clause, score, vetoed)
-                for n, (clause, score) in enumerate(zip(clauses, scores, strict=True))
-            ]
+            scores = self._alones(clauses, scores, supposed)
         if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
             forms = tuple(item.form for items in resolved for item in items)
             entry = self.index.surface.get(forms)
             if entry is not None and entry.intent in self.specs:
                 scores[-1].scores[entry.intent] = 1.0
         return scores
+
+    def _conditions(
+        self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
+    ) -> tuple[list[ClauseScore], set[int]]:
+        """``scores`` with each clause right after one opened by a conditional ("si sale
+        caro, cancelo", "if it fails, I quit"; fillers-only clauses between aside) read as
+        its consequence (:meth:`_after_condition`), and the positions of those clauses."""
+        scores = list(scores)
+        condition: Clause | None = None  # the last clause with words besides fillers
+        supposed: set[int] = set()
+        for n, (clause, score) in enumerate(zip(clauses, list(scores), strict=True)):
+            if condition is not None and self.index.conditionals.starts_at(condition.tokens, 0):
+                scores[n] = self._after_condition(condition, score)
+                supposed.add(n)
+            if not _fillers_only(clause, score):
+                condition = clause  # "se não chegar até domingo, uai, vou desistir"
+        return scores, supposed
+
+    def _business_elsewhere(
+        self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
+    ) -> list[ClauseScore]:
+        """``scores`` with a cancel vetoed in a clause without a business object when another
+        clause names one ("the order I placed yesterday, cancel it"): it is about that
+        object, so it never closes the conversation."""
+        if len(clauses) < 2 or not any(CANCEL in score.scores for score in scores):
+            return scores
+        objects = self.index.business_objects
+        business = [objects.anywhere(c.tokens) for c in clauses]
+        if not any(business):
+            return scores
+        return [
+            replace(
+                score,
+                scores={k: v for k, v in score.scores.items() if k != CANCEL},
+                vetoes={**score.vetoes, CANCEL: BUSINESS_ELSEWHERE_VETO},
+            )
+            if CANCEL in score.scores and not named
+            else score
+            for score, named in zip(scores, business, strict=True)
+        ]
+
+    def _taken_back(self, scores: list[ClauseScore]) -> list[ClauseScore]:
+        """``scores`` with a stop (a closing intent that is no farewell) vetoed in every
+        clause before the last one whose stop is negated: "stop, don't cancel", "espera, no
+        me des de baja" say "wait"."""
+        negated = [
+            n
+            for n, score in enumerate(scores)
+            if any(i in self._stops and why.startswith(NEGATED) for i, why in score.vetoes.items())
+        ]
+        if not negated:
+            return scores
+        return [
+            _without(score, set(self._stops), TAKEN_BACK_VETO) if n < negated[-1] else score
+            for n, score in enumerate(scores)
+        ]
+
+    def _alones(
+        self, clauses: tuple[Clause, ...], scores: list[ClauseScore], supposed: set[int]
+    ) -> list[ClauseScore]:
+        """``scores`` with the file's ``alone`` phrases that are a whole clause
+        (:meth:`_alone`), except in a condition's consequence, beside an anti-example, or
+        where a guard vetoed a guarded intent: "pará" is "wait" in "no, pará, no canceles
+        nada" and "no, pará, no me des de baja"."""
+        vetoed = {intent for score in scores for intent in score.vetoes}
+        if any(NONE_INTENT in score.matched for score in scores) or vetoed & self._guarded:
+            vetoed.update(self.alone.values())
+        return [
+            score if n in supposed else self._alone(clause, score, vetoed)
+            for n, (clause, score) in enumerate(zip(clauses, scores, strict=True))
+        ]
 
     def _routed(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the author intent a business-object cancel is about (its file's
