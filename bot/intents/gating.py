@@ -430,12 +430,15 @@ def only_names_besides(seen: Seen) -> bool:
 
 
 def about_business(tried: Tried) -> bool:
-    """True when a guard vetoed an intent of the message for a business object ("cancel my
-    booking"): a request about it, which a goodbye beside it does not end."""
+    """True when a guard vetoed an intent that is asked for (no farewell) for a business
+    object ("cancel my booking"): a request about it, which a goodbye beside it does not
+    end. A farewell vetoed so ("ya quedó la cita, nos vemos el martes": the appointment is
+    set) requests nothing."""
+    farewells = tried[0].farewells
     return any(
-        reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO)
+        reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO) and intent not in farewells
         for score in tried[2]
-        for reason in score.vetoes.values()
+        for intent, reason in score.vetoes.items()
     )
 
 

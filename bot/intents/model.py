@@ -86,7 +86,8 @@ class LanguageModel:
             for spec in data.intents.values()
         }
         self._guarded = frozenset(name for name, trait in traits.items() if trait.guarded)
-        self._farewells = frozenset(name for name, trait in traits.items() if trait.farewell)
+        self.farewells = frozenset(name for name, trait in traits.items() if trait.farewell)
+        """Intents said, not asked for (``farewell``: goodbye)."""
         self._stops = frozenset(
             name for name, trait in traits.items() if trait.closing and not trait.farewell
         )
@@ -345,7 +346,7 @@ class LanguageModel:
         clause is the condition's consequence. Not a goodbye: one said in a clause of its own
         is said, whatever the clause before supposed ("se precisar eu chamo. abraço", "if
         I need anything else I'll write, thanks bye")."""
-        hypothetical = [n for n in score.scores if n in self._guarded and n not in self._farewells]
+        hypothetical = [n for n in score.scores if n in self._guarded and n not in self.farewells]
         if not hypothetical:
             return score
         why = f"hypothetical: {before.tokens[0].orth!r} in the clause before"

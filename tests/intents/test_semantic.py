@@ -967,3 +967,20 @@ def test_a_close_the_lexicon_asks_about_becomes_the_head_s_other_close_when_it_i
     question = replace(OPEN, question=True)
     assert fuse(asked, guess("cancel", 1.0), question, fusion) == asked
     assert fuse(asked, guess("request_trial", 1.0), OPEN, fusion) == asked  # closes only
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent", "confirm"),
+    [
+        # a goodbye after a statement about an object: nothing about it is asked for
+        ("gracias 🙏 ya quedó la cita, nos vemos el martes", "es", "goodbye", None),
+        # a goodbye after a request about one: thanks for the request, asked about
+        ("cancelame el turno del martes, gracias, chau", "es", "none", "goodbye"),
+        ("could you cancel my lesson this arvo, cheers", "en", "none", "goodbye"),
+    ],
+)
+def test_a_goodbye_beside_a_business_object_is_asked_about_only_after_a_request(
+    served: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
+) -> None:
+    result = served.with_semantic(_SpyHead("goodbye")).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, confirm)
