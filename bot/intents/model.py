@@ -165,18 +165,21 @@ class LanguageModel:
         (:class:`~bot.intents.scoring.ClauseScorer`), then the rules that read across
         clauses, in this order:
 
-        1. :meth:`_conditions`: a clause right after a condition is its consequence;
-        2. :meth:`_business_elsewhere`: a cancel beside an object named in another clause;
-        3. :meth:`_routed`: a cancel about an author intent's business object is that intent;
-        4. a closing word the message mentions is vetoed in every clause;
-        5. :meth:`_taken_back`: a stop before a close the message negates is a "wait";
-        6. :meth:`_alones`: the file's ``alone`` phrases that are a whole clause;
+        1. :meth:`_alones`: the file's ``alone`` phrases that are a whole clause, so that the
+           rules below hold for them as for any phrase;
+        2. :meth:`_conditions`: a clause right after a condition is its consequence;
+        3. :meth:`_business_elsewhere`: a cancel beside an object named in another clause;
+        4. :meth:`_routed`: a cancel about an author intent's business object is that intent;
+        5. a closing word the message mentions is vetoed in every clause;
+        6. :meth:`_taken_back`: a stop before a close the message negates is a "wait";
         7. a multi-clause message that is exactly an example ("gracias, adiós") also scores
            1.0 for that intent in its last clause, unless one of its clauses is a question.
         """
         resolved = self._scorer.resolve_all(clauses)
         scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
-        scores, supposed = self._conditions(clauses, scores)
+        if self.alone:
+            scores = self._alones(clauses, scores)
+        scores = self._conditions(clauses, scores)
         scores = self._business_elsewhere(clauses, scores)
         if self.index.objects:
             scores = self._routed(clauses, scores)
@@ -184,8 +187,6 @@ class LanguageModel:
         if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
             scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
         scores = self._taken_back(scores)
-        if self.alone:
-            scores = self._alones(clauses, scores, supposed)
         if len(clauses) > 1 and not any(clause.is_question for clause in clauses):
             forms = tuple(item.form for items in resolved for item in items)
             entry = self.index.surface.get(forms)
@@ -195,20 +196,18 @@ class LanguageModel:
 
     def _conditions(
         self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
-    ) -> tuple[list[ClauseScore], set[int]]:
+    ) -> list[ClauseScore]:
         """``scores`` with each clause right after one opened by a conditional ("si sale
         caro, cancelo", "if it fails, I quit"; fillers-only clauses between aside) read as
-        its consequence (:meth:`_after_condition`), and the positions of those clauses."""
+        its consequence (:meth:`_after_condition`)."""
         scores = list(scores)
         condition: Clause | None = None  # the last clause with words besides fillers
-        supposed: set[int] = set()
         for n, (clause, score) in enumerate(zip(clauses, list(scores), strict=True)):
             if condition is not None and self.index.conditionals.starts_at(condition.tokens, 0):
                 scores[n] = self._after_condition(condition, score)
-                supposed.add(n)
             if not _fillers_only(clause, score):
                 condition = clause  # "se não chegar até domingo, uai, vou desistir"
-        return scores, supposed
+        return scores
 
     def _business_elsewhere(
         self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
@@ -249,20 +248,14 @@ class LanguageModel:
             for n, score in enumerate(scores)
         ]
 
-    def _alones(
-        self, clauses: tuple[Clause, ...], scores: list[ClauseScore], supposed: set[int]
-    ) -> list[ClauseScore]:
+    def _alones(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the file's ``alone`` phrases that are a whole clause
-        (:meth:`_alone`), except in a condition's consequence, beside an anti-example, or
-        where a guard vetoed a guarded intent: "pará" is "wait" in "no, pará, no canceles
-        nada" and "no, pará, no me des de baja"."""
+        (:meth:`_alone`), except beside an anti-example ("no, pará, no canceles nada":
+        "pará" is "wait" there) or where a guard vetoed that intent in the message."""
         vetoed = {intent for score in scores for intent in score.vetoes}
-        if any(NONE_INTENT in score.matched for score in scores) or vetoed & self._guarded:
+        if any(NONE_INTENT in score.matched for score in scores):
             vetoed.update(self.alone.values())
-        return [
-            score if n in supposed else self._alone(clause, score, vetoed)
-            for n, (clause, score) in enumerate(zip(clauses, scores, strict=True))
-        ]
+        return [self._alone(c, s, vetoed) for c, s in zip(clauses, scores, strict=True)]
 
     def _routed(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the author intent a business-object cancel is about (its file's
