@@ -90,9 +90,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from bot.errors import DataFileError
 from bot.intents.names import canonical_intent, is_valid_intent_name
@@ -242,7 +242,7 @@ class LanguageData:
 
 
 WORD_LISTS = tuple(
-    field.name for field in fields(LanguageData) if field.type == "tuple[Phrase, ...]"
+    name for name, kind in get_type_hints(LanguageData).items() if kind == tuple[Phrase, ...]
 )
 """The guard word lists a language file may hold, each a YAML list of phrases under a
 top-level key of the same name (``fillers``, ``negations``, ... ``opt_in``)."""

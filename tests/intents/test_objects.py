@@ -13,13 +13,6 @@ from bot.errors import DataFileError
 from bot.intents import IntentClassifier
 from bot.intents.data import load_language_file
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def classifier() -> IntentClassifier:
-    return IntentClassifier.from_directory(REPO / "intents", ("es", "en", "pt"))
-
 
 @pytest.mark.parametrize(
     ("text", "lang", "intent"),
@@ -55,9 +48,9 @@ def classifier() -> IntentClassifier:
     ],
 )
 def test_a_business_object_cancel_goes_to_the_intent_of_that_object(
-    classifier: IntentClassifier, text: str, lang: str, intent: str
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
-    result = classifier.classify(text, lang)
+    result = trilingual.classify(text, lang)
     assert result.intent == intent
     assert result.confirm is None
 
