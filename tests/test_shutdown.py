@@ -174,3 +174,20 @@ def test_a_service_whose_stop_hangs_still_exits() -> None:
     assert code == EXIT_CODE
     assert "shutdown did not finish in 1 s" in stderr
     assert "stuck_generator" in stderr  # the stack dump shows what hung
+
+
+def test_the_watchdog_limit_is_every_shutdown_step_at_its_bound() -> None:
+    """The process watchdog (``bot serve``) must not end a shutdown whose steps are all still
+    within their bounds: a longer outbox grace lengthens the limit by as much."""
+    from dataclasses import replace
+
+    from bot.config import load_settings
+    from bot.web.app import shutdown_bounds_s, shutdown_limit_s
+
+    settings = load_settings(REPO / "config.yaml", {})
+    grace_s = settings.delivery.shutdown_grace_s
+    longer = replace(settings, delivery=replace(settings.delivery, shutdown_grace_s=grace_s + 30))
+
+    assert shutdown_limit_s(longer) - shutdown_limit_s(settings) == pytest.approx(30)
+    assert shutdown_bounds_s(settings)["outbox"] > grace_s
+    assert list(shutdown_bounds_s(settings))[-1] == "store"

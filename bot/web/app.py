@@ -59,11 +59,27 @@ REQUESTS_GRACE_S = 15.0
 ``shutdown_timeout``)."""
 
 
+def shutdown_bounds_s(settings: Settings) -> dict[str, float]:
+    """Each graceful-shutdown step's bound in seconds, in the order the steps run (a step
+    past its bound is cancelled and the next one runs; see :func:`bot.tasks.bounded`).
+
+    ``requests`` is aiohttp's ``shutdown_timeout``; ``background loops`` is a wait for the
+    loops to see the stop, then as long again to cancel those still running."""
+    return {
+        "requests": REQUESTS_GRACE_S,
+        "turns": SHUTDOWN_GRACE_S + STEP_S,
+        "background loops": 2 * STEP_S,
+        "outbox": settings.delivery.shutdown_grace_s + STEP_S,
+        "WhatsApp HTTP client": STEP_S,
+        "Twilio HTTP client": STEP_S,
+        "store": STEP_S,
+    }
+
+
 def shutdown_limit_s(settings: Settings) -> float:
-    """The longest a graceful shutdown can take, in seconds, when each step uses its whole
-    bound: requests, turns, background loops, the outbox's grace, clients and the store."""
-    steps_s = REQUESTS_GRACE_S + (SHUTDOWN_GRACE_S + STEP_S) + 2 * STEP_S
-    return steps_s + (settings.delivery.shutdown_grace_s + STEP_S) + 3 * STEP_S
+    """The longest a graceful shutdown can take, in seconds: every step of
+    :func:`shutdown_bounds_s` using its whole bound."""
+    return sum(shutdown_bounds_s(settings).values())
 
 
 RECOVERY_INTERVAL_S = 5.0
@@ -180,17 +196,18 @@ def create_app(
         finally:
             # Each step is bounded on its own: one that hangs is logged and skipped, and the
             # store still closes (bot.watchdog ends the process should the loop still hang).
-            await bounded(app[TASKS].drain(SHUTDOWN_GRACE_S), SHUTDOWN_GRACE_S + STEP_S, "turns")
+            bounds_s = shutdown_bounds_s(settings)
+            await bounded(app[TASKS].drain(SHUTDOWN_GRACE_S), bounds_s["turns"], "turns")
             stop.set()
             loops = [sweeper, recovery, *upkeep]
-            _, running = await asyncio.wait(loops, timeout=STEP_S)
-            await stop_tasks(running, STEP_S)
-            outbox_s = settings.delivery.shutdown_grace_s + STEP_S
-            await bounded(runtime.outbox.stop(), outbox_s, "outbox")
-            await bounded(http.close(), STEP_S, "WhatsApp HTTP client")
+            _, running = await asyncio.wait(loops, timeout=bounds_s["background loops"] / 2)
+            await stop_tasks(running, bounds_s["background loops"] / 2)
+            await bounded(runtime.outbox.stop(), bounds_s["outbox"], "outbox")
+            await bounded(http.close(), bounds_s["WhatsApp HTTP client"], "WhatsApp HTTP client")
             if twilio_http is not None:
-                await bounded(twilio_http.close(), STEP_S, "Twilio HTTP client")
-            await bounded(store.close(), STEP_S, "store")
+                twilio_s = bounds_s["Twilio HTTP client"]
+                await bounded(twilio_http.close(), twilio_s, "Twilio HTTP client")
+            await bounded(store.close(), bounds_s["store"], "store")
 
     app.cleanup_ctx.append(resources)
     return app
