@@ -12,7 +12,7 @@ from dataclasses import replace
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel
-from bot.intents.result import CANCEL, CLOSING_INTENTS, GOODBYE, GREET, NONE_INTENT, IntentResult
+from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
@@ -107,18 +107,11 @@ def semantic_view(
     if business and not vetoed_business and words < MIN_CAUTIOUS_WORDS:
         return None  # a business object named alone ("pedido", "my order") is no request
     model, clauses = seen[0][0], seen[0][1]
-    typed = [t for clause in clauses for t in clause.tokens if t.kind is TokenKind.WORD]
-    said = {  # lemmas of the first words only: a new word's lemma costs a lookup
-        form
-        for n, token in enumerate(typed)
-        for form in (
-            (token.norm, model.index.resolve(token).lemma)
-            if n < MAX_EVIDENCE_WORDS
-            else (token.norm,)
-        )
-    }
+    typed = [t for clause in clauses for t in clause.tokens]
     evidence = frozenset(
-        intent for intent in guarded - closing if model.action_words.get(intent, frozenset()) & said
+        intent
+        for intent, _, _ in model.actions_said(typed, MAX_EVIDENCE_WORDS)
+        if intent in guarded - closing
     )
     messaging = business and any(
         m.index.messaging.anywhere(clause.tokens) for m, cs, _ in seen for clause in cs
@@ -267,9 +260,8 @@ def goes_ahead(seen: Seen) -> bool:
         for clause, score in zip(clauses, scores, strict=True):
             tokens = clause.tokens
             start = opening(clause, score)
-            if any(
-                s.start <= start < s.end and s.entry.intent in CLOSING_INTENTS for s in score.spans
-            ):
+            closes = (s for s in score.spans if s.entry.intent in model.closing)
+            if any(s.start <= start < s.end for s in closes):
                 continue  # the word opens a close's own phrase: "bora parar?"
             if index.go_aheads.starts_at(tokens, start) and not index.negations.anywhere(tokens):
                 return True

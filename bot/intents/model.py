@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bot.intents.analyzer import Analyzer, Clause, TokenKind
+from bot.intents.analyzer import Analyzer, Clause, Token, TokenKind
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, LanguageData
 from bot.intents.index import PhraseIndex, Resolved
@@ -86,6 +86,8 @@ class LanguageModel:
             for spec in data.intents.values()
         }
         self._guarded = frozenset(name for name, trait in traits.items() if trait.guarded)
+        self.closing = frozenset(name for name, trait in traits.items() if trait.closing)
+        """Intents that close the session (``closing``: goodbye, cancel, an author's own)."""
         self.farewells = frozenset(name for name, trait in traits.items() if trait.farewell)
         """Intents said, not asked for (``farewell``: goodbye)."""
         self._stops = frozenset(
@@ -296,22 +298,37 @@ class LanguageModel:
                 )
         return routed
 
-    def _says_action(self, intent: str, clause: Clause) -> bool:
-        """True when ``clause`` says one of ``intent``'s action words, typed in no past form
-        ("cancelled"), and no deferral puts a deferrable intent off."""
-        index = self.index
-        if self.specs[intent].deferrable and index.deferrals.anywhere(clause.tokens):
-            return False  # "cancelá el pedido mañana" waits
-        actions = self.action_words.get(intent, frozenset())
-        said = False
-        for token in clause.tokens:
+    def actions_said(
+        self, tokens: Sequence[Token], lemmas_up_to: int | None = None
+    ) -> Iterator[tuple[str, Token, str]]:
+        """``(intent, token, lemma)`` for each word of ``tokens`` that is one of an intent's
+        :attr:`action_words`, by its form or its lemma; only the first ``lemmas_up_to`` words
+        are looked up by lemma (a new word's lemma costs a lookup), all of them when
+        ``None``. ``lemma`` is ``""`` for a word not looked up."""
+        n = 0
+        for token in tokens:
             if token.kind is not TokenKind.WORD:
                 continue
-            lemma = index.resolve(token).lemma
-            if token.norm in actions or lemma in actions:
-                if tells_past(self.analyzer.language, token.orth, lemma):
-                    return False  # "my husband cancelled the order by mistake"
-                said = True
+            lemma = (
+                self.index.resolve(token).lemma if lemmas_up_to is None or n < lemmas_up_to else ""
+            )
+            n += 1
+            for intent, actions in self.action_words.items():
+                if token.norm in actions or lemma in actions:
+                    yield intent, token, lemma
+
+    def _says_action(self, intent: str, clause: Clause) -> bool:
+        """True when ``clause`` says one of ``intent``'s action words (:meth:`actions_said`),
+        typed in no past form ("cancelled"), and no deferral puts a deferrable intent off."""
+        if self.specs[intent].deferrable and self.index.deferrals.anywhere(clause.tokens):
+            return False  # "cancelá el pedido mañana" waits
+        said = False
+        for name, token, lemma in self.actions_said(clause.tokens):
+            if name != intent:
+                continue
+            if tells_past(self.analyzer.language, token.orth, lemma):
+                return False  # "my husband cancelled the order by mistake"
+            said = True
         return said
 
     def _alone(self, clause: Clause, score: ClauseScore, vetoed: set[str]) -> ClauseScore:
