@@ -167,17 +167,19 @@ CROSS_VALIDATED = (
     "dev12",
     "dev13",
     "dev14",
+    "dev15",
     "pt_dev2",
     "pt_dev3",
     "pt_dev4",
     "pt_dev5",
     "pt_dev6",
     "pt_dev7",
+    "pt_dev8",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev11, dev13, dev14, pt_dev5, pt_dev6, pt_dev7), with ``bot eval``: a
-message that is a phrase of the intent files would be in the head's training data either
-way."""
+or, not trained on (dev11, dev13, dev14, dev15, pt_dev5, pt_dev6, pt_dev7, pt_dev8), with
+``bot eval``: a message that is a phrase of the intent files would be in the head's training
+data either way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)
