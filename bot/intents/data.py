@@ -79,6 +79,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     partials: [solo]              # optional: a word right after a closing phrase that makes it
                                   #   about a part of what was asked for ("cancelá solo las
                                   #   papas"): a business cancel, no close
+    meetings: [en]                # optional: a word right after a goodbye that says where the
+                                  #   user will meet the business ("nos vemos en la cita"): a
+                                  #   business object after it is no veto
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -207,7 +210,7 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals,
             determiners, mentions, past, names, request_openers, business_objects,
-            messaging, pronouns, partials: Word lists for the
+            messaging, pronouns, partials, meetings: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -231,6 +234,7 @@ class LanguageData:
     messaging: tuple[Phrase, ...] = ()
     pronouns: tuple[Phrase, ...] = ()
     partials: tuple[Phrase, ...] = ()
+    meetings: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

@@ -20,6 +20,7 @@ from bot.intents.scoring import (
     MENTIONED_ELSEWHERE_VETO,
     NOUN_VETO,
     PAST_VETO,
+    QUESTION_VETO,
     ClauseScore,
 )
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
@@ -64,11 +65,18 @@ def semantic_view(
     if not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
         return None
     question = business = blocked = cautious = past = request = vetoed_business = False
-    for model, clauses, clause_scores in seen:
+    # the message's own language tells a request: "¿me haces el favor de parar esto?" is no
+    # question in Portuguese, which has no "haces" among its request openers
+    asks = any(_opener(seen[0][0], c, s)[1] for c, s in zip(seen[0][1], seen[0][2], strict=True))
+    for tried, (model, clauses, clause_scores) in enumerate(seen):
         if all(explained(c, s) for c, s in zip(clauses, clause_scores, strict=True)):
             return None
         for clause, score in zip(clauses, clause_scores, strict=True):
             for intent, reason in score.vetoes.items():
+                if tried and (
+                    _only_corrected(score, intent) or (asks and reason.startswith(QUESTION_VETO))
+                ):
+                    continue  # another language's misspelling ("free" read as es "frene")
                 if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
                     business = vetoed_business = True
                 elif reason in (NOUN_VETO, MENTION_VETO, MENTIONED_ELSEWHERE_VETO):
@@ -78,14 +86,13 @@ def semantic_view(
                 else:
                     return None  # incl. the intent's own verb in the past: "ya anulé ese pedido"
         index = model.index
-        for clause, score in zip(clauses, clause_scores, strict=True):
+        for n, (clause, score) in enumerate(zip(clauses, clause_scores, strict=True)):
             tokens = clause.tokens
-            start = opening(clause, score)  # "ok, can you ...": fillers aside, as the scorer
-            opener = start + index.request_openers.starts_at(tokens, start)
-            if opener > start:
+            opener, requested = _opener(model, clause, score)
+            if requested:
                 request = True  # "can you call it off please", "¿me lo anulás?"
-            elif clause.is_question:
-                question = True
+            elif clause.is_question and not (n and tag_question(clause, score)):
+                question = question or not (tried and asks)
             for i in range(len(tokens)):
                 if index.business_objects.starts_at(tokens, i):
                     business = True
@@ -116,13 +123,22 @@ def semantic_view(
     messaging = business and any(
         m.index.messaging.anywhere(clause.tokens) for m, cs, _ in seen for clause in cs
     )
-    partial = frozenset(  # "descadastra meu zap daí": the phrase explains a part
+    scored = {  # "descadastra meu zap daí": the phrase explains a part
         intent
         for _, _, scores in seen
         for score in scores
         for intent, value in score.scores.items()
-        if intent in closing and value >= PARTIAL_SCORE
-    )
+        if value >= PARTIAL_SCORE
+    }
+    partial = frozenset(scored & closing)
+    routes = guarded - closing
+    evidence |= scored & routes  # "i want to call off my order": its own phrase, in part
+    if vetoed_business:  # a stop about one of the intent's objects: "larga mão desse pedido"
+        evidence |= {
+            intent
+            for intent, objects in model.index.objects.items()
+            if intent in routes and any(objects.anywhere(clause.tokens) for clause in clauses)
+        }
     return LexiconView(
         closing,
         guarded,
@@ -176,6 +192,30 @@ def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
         for clause in clauses
         for token in clause.tokens
     )
+
+
+def _opener(model: LanguageModel, clause: Clause, score: ClauseScore) -> tuple[int, bool]:
+    """Where the clause's words start after a request opener of the language ("can you",
+    "¿me lo", "você pode"; fillers aside, as the scorer reads it), and whether one is there."""
+    start = opening(clause, score)  # "ok, can you ...": fillers aside, as the scorer
+    opener = start + model.index.request_openers.starts_at(clause.tokens, start)
+    return opener, opener > start
+
+
+def _only_corrected(score: ClauseScore, intent: str) -> bool:
+    """True when every phrase of ``intent`` the clause matched went through a corrected
+    misspelling."""
+    spans = [span for span in score.spans if span.entry.intent == intent]
+    return bool(spans) and all(span.fuzzy for span in spans)
+
+
+def tag_question(clause: Clause, score: ClauseScore) -> bool:
+    """True when ``clause`` is a question of fillers only ("ok?", "¿sí?", "tá?", "right?"):
+    after a statement it asks for assent, not about the statement ("nada de mandar mais
+    promoção pra esse número, ok?" opts out)."""
+    fillers = score.filler_positions
+    words = [i for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD]
+    return clause.is_question and bool(words) and all(i in fillers for i in words)
 
 
 def explained(clause: Clause, score: ClauseScore) -> bool:
@@ -250,11 +290,12 @@ def waits(seen: Seen) -> bool:
 
 
 def goes_ahead(seen: Seen) -> bool:
-    """True when a clause without a negation, in a language tried, opens (fillers aside)
-    with one of that language's ``go_aheads`` ("go ahead", "dale, seguí", "isso mesmo, pode
-    mandar"): the user tells the bot to go on, which the semantic layer must not read as a
-    close. "i don't want to continue" and "unable to continue" are no go-aheads, nor is a
-    close's own phrase that opens with one ("bora parar?")."""
+    """True when a clause without a negation, in a language tried, opens (fillers and a
+    request opener aside) with one of that language's ``go_aheads`` ("go ahead", "dale,
+    seguí", "isso mesmo, pode mandar", "¿podemos seguir?"): the user tells the bot to go
+    on, which the semantic layer must not read as a close. "i don't want to continue" and
+    "unable to continue" are no go-aheads, nor is a close's own phrase that opens with one
+    ("bora parar?")."""
     for model, clauses, scores in seen:
         index = model.index
         for clause, score in zip(clauses, scores, strict=True):
@@ -263,7 +304,12 @@ def goes_ahead(seen: Seen) -> bool:
             closes = (s for s in score.spans if s.entry.intent in model.closing)
             if any(s.start <= start < s.end for s in closes):
                 continue  # the word opens a close's own phrase: "bora parar?"
-            if index.go_aheads.starts_at(tokens, start) and not index.negations.anywhere(tokens):
+            # or right after a request opener: "¿podemos seguir?", "can we keep going?"
+            after = _opener(model, clause, score)[0]
+            go_on = index.go_aheads.starts_at(tokens, start) or (
+                after > start and index.go_aheads.starts_at(tokens, after)
+            )
+            if go_on and not index.negations.anywhere(tokens):
                 return True
     return False
 

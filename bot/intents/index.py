@@ -28,6 +28,11 @@ from bot.intents.typos import TypoSearch
 
 __all__ = ["FILLER", "Entry", "PhraseIndex", "Resolved", "Span"]
 
+GOODBYE_OBJECT_WINDOW = 3
+"""Words after a goodbye phrase where a business object makes it about that object ("that's
+all for the booking"); one said before it ("the technician fixed the line, thanks, bye") is
+what the user thanks for."""
+
 
 class PhraseIndex:
     """All phrases of one language file, indexed for span lookup.
@@ -130,6 +135,7 @@ class PhraseIndex:
         self.business_objects = GuardWords(data.business_objects, analyzer)
         self.messaging = GuardWords(data.messaging, analyzer)
         self.partials = GuardWords(data.partials, analyzer)
+        self.meetings = GuardWords(data.meetings, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)
             for spec in data.intents.values()
@@ -354,6 +360,18 @@ class PhraseIndex:
                     token, word, self._lemmas.lemma(word), config.sound_factor, True, 1.0, "sound"
                 )
         return Resolved(token, norm, lemma, 1.0, False, self._weight(norm), "unknown")
+
+    def farewell_window(
+        self, tokens: tuple[Token, ...], end: int, free: Iterable[int]
+    ) -> list[int]:
+        """The positions of ``free`` where a business object makes the goodbye phrase ending
+        at ``end`` about that object ("that's all for the booking", "chau suscripción"): the
+        :data:`GOODBYE_OBJECT_WINDOW` words after it; none when one of the ``meetings``
+        words follows it ("see you at the show", "até o show", "nos vemos en la cita": where
+        the user will meet the business, a goodbye)."""
+        if self.meetings.starts_at(tokens, end):
+            return []
+        return [i for i in free if end <= i < end + GOODBYE_OBJECT_WINDOW]
 
     def as_typed(self, token: Token) -> Resolved:
         """``token`` unknown, as typed, without looking it up (past a message's budget)."""

@@ -40,12 +40,6 @@ _NOT_ABOUT = frozenset({NOUN_VETO, _NAME, _NAME_PAIR, _BUSINESS})
 """Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
 
-GOODBYE_OBJECT_WINDOW = 3
-"""Words after a goodbye phrase where a business object makes it about that object ("that's
-all for the booking"); one said before it ("the technician fixed the line, thanks, bye") is
-what the user thanks for."""
-
-
 @dataclass(frozen=True, slots=True)
 class IntentTraits:
     """What scoring needs to know about an intent besides its phrases."""
@@ -356,10 +350,8 @@ class ClauseScorer:
             if index.past.starts_at(tokens, i):
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
         if traits.closing:
-            near = free
-            if traits.farewell:  # "all done with the payment", not "so the line
-                # works now, thanks, bye": the object a goodbye is about follows it closely
-                near = [i for i in free if span.end <= i < span.end + GOODBYE_OBJECT_WINDOW]
+            # the object a goodbye is about follows it closely: "all done with the payment"
+            near = index.farewell_window(tokens, span.end, free) if traits.farewell else free
             if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
                 return NOUN_VETO  # before the object: "the stop button on my order page"
             if any(index.business_objects.starts_at(tokens, i) for i in near):

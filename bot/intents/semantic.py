@@ -325,9 +325,12 @@ class LexiconView:
             name an order cancel (it learned the past reports as ``none``).
         request: A clause opens with a request opener ("can you", "would you mind",
             "¿me lo"): a close is acted on from ``request`` rather than ``close``.
-        evidence: Guarded intents that do not close (an order cancel) with one of their
-            action words in the message ("void", "anular"): only those may be acted on ("el
-            pedido de ayer" names an order, it does not cancel one).
+        evidence: Guarded intents that do not close (an order cancel) the message gives
+            evidence of: one of their action words ("void", "anular"), one of their own
+            phrases explaining part of it ("i want to call off my order"), or a stop vetoed
+            as about a business object beside one of their ``objects`` ("larga mão desse
+            pedido aí", "no me manden el pedido, ya no lo quiero"). Only those may be acted
+            on ("el pedido de ayer" names an order, it does not cancel one).
         messaging: The message names the messages a business sends ("mensajes", "promos",
             "envio de mensagens"): an opt-out is heard beside a business object.
         partial: Closing intents whose phrase the lexicon found below its threshold, the

@@ -973,3 +973,101 @@ def test_a_close_is_asked_about_where_the_message_leaves_it_in_doubt(
 ) -> None:
     result = served.with_semantic(_SpyHead(heard)).classify(text, lang)  # type: ignore[arg-type]
     assert (result.intent, result.confirm) == (intent, confirm)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("nada de mandar mais promoção pra esse número, ok?", "pt", "opt_out"),  # a tag
+        ("stop sending me the promos, right?", "en", "opt_out"),
+        ("ya no me manden más ofertas, ¿sí?", "es", "opt_out"),
+        ("¿siguen mandando promos los sábados?", "es", "none"),  # a question, not a tag
+        ("¿ok? ¿me siguen mandando promos?", "es", "none"),  # the tag opens: no statement
+    ],
+)
+def test_a_tag_question_after_a_statement_asks_for_assent_not_about_it(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = served.with_semantic(_SpyHead("opt_out")).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # "free" read by the Spanish lexicon as a misspelled "frene", vetoed in a question
+        ("can i try the coworking for a day free?", "en", "request_trial"),
+        ("is the first clean free?", "en", "request_trial"),
+        # the message's own language: a misspelled close in a question still holds the head
+        ("can i cancell it later?", "en", "none"),
+    ],
+)
+def test_another_languages_misspelling_does_not_hold_the_head(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    spy = _SpyHead("request_trial" if intent == "request_trial" else "cancel")
+    result = served.with_semantic(spy).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # Portuguese reads "parar" but has no "haces" among its request openers
+        ("¿me haces el favor de parar esto?", "es", "cancel"),
+        ("¿sería posible detener el registro?", "es", "cancel"),
+        ("¿lo podemos cortar acá?", "es", "cancel"),
+        # a question in the message's own language stays one
+        ("¿y si paro acá qué pasa con mis datos?", "es", "none"),
+    ],
+)
+def test_the_messages_own_language_tells_a_request_from_a_question(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = served.with_semantic(_SureHead("cancel", 0.97)).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("mi nieto cerró el chat sin querer, ¿podemos seguir?", "es"),
+        ("sorry, wrong button. can we continue?", "en"),
+        ("apertei errado, a gente pode seguir?", "pt"),
+    ],
+)
+def test_asking_to_go_on_is_no_close(served: IntentClassifier, text: str, lang: str) -> None:
+    result = served.with_semantic(_SureHead("cancel", 0.97)).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == ("none", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("i want to call off my order", "en", "cancel_order"),  # its own phrase, in part
+        ("larga mão desse pedido aí", "pt", "cancel_order"),  # a stop about an order
+        ("no me manden el pedido, ya no lo quiero", "es", "cancel_order"),
+        ("el pedido de ayer llegó frío", "es", "none"),  # an order named: no evidence
+        ("where's my order? it's been an hour", "en", "none"),
+    ],
+)
+def test_the_head_routes_to_an_order_cancel_only_on_evidence_of_one(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = served.with_semantic(_SureHead("cancel_order", 0.97)).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("see you at the show!", "en", "goodbye"),  # where the user will meet the business
+        ("gracias, nos vemos en la mudanza", "es", "goodbye"),
+        ("that's all for the booking", "en", "none"),  # about the booking
+    ],
+)
+def test_a_goodbye_before_where_the_user_will_meet_the_business_closes(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = served.with_semantic(_SureHead("goodbye", 0.99)).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
