@@ -69,7 +69,11 @@ def semantic_view(
     # question in Portuguese, which has no "haces" among its request openers
     asks = any(_opener(seen[0][0], c, s)[1] for c, s in zip(seen[0][1], seen[0][2], strict=True))
     for tried, (model, clauses, clause_scores) in enumerate(seen):
-        if all(explained(c, s) for c, s in zip(clauses, clause_scores, strict=True)):
+        # all explained: fillers, anti-examples ("gracias", "ok"), not a phrase the lexicon
+        # scored below its threshold ("ativa o teste pra mim": the head may agree)
+        if all(
+            explained(c, s) and not s.scores for c, s in zip(clauses, clause_scores, strict=True)
+        ):
             return None
         for clause, score in zip(clauses, clause_scores, strict=True):
             for intent, reason in score.vetoes.items():
@@ -342,9 +346,9 @@ def settle(
     """``result`` as the whole message bears it out, and why it changed (``None``: it did
     not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
-    "esquece, pode continuar"), and so is one the semantic layer heard beside a wait ("pera,
-    falta coisa": no phrase of the lexicon says cancel), a greeting that doubles as a
-    farewell after thanks is a goodbye (:func:`farewell`)."""
+    "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked
+    about ("pera, falta coisa": no phrase of the lexicon says cancel), a greeting that
+    doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
     if result.intent == CANCEL and not _phrased(seen, CANCEL) and waits(seen):

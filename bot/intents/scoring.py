@@ -319,10 +319,11 @@ class ClauseScorer:
                 and not (traits.farewell and self._answers(tokens, position, span))
             ):
                 return f"{NEGATED} by {tokens[position].orth!r}"
-        if (
+        if (  # not in a question, where it is a tag: "tem teste gratuito, não?"
             span.end == len(tokens) - 1
             and index.negations.ends_at(tokens, span.end)
             and not index.negations.anywhere(tokens, span.start, span.end)
+            and not clause.is_question
         ):  # (a negated phrase's trailing "não" is concord: "não quero mais isso não")
             return f"{NEGATED} by a trailing {tokens[span.end].orth!r}"
         if not traits.guarded:

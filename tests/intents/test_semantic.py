@@ -1071,3 +1071,42 @@ def test_a_goodbye_before_where_the_user_will_meet_the_business_closes(
 ) -> None:
     result = served.with_semantic(_SureHead("goodbye", 0.99)).classify(text, lang)  # type: ignore[arg-type]
     assert result.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "head", "intent"),
+    [
+        # a phrase the lexicon scored below its threshold: the head may agree
+        ("ativa o teste pra mim", "pt", "request_trial", "request_trial"),
+        ("STOP mensagens", "pt", "opt_out", "opt_out"),
+        # fillers only: the head is not asked
+        ("ok", "es", "goodbye", "none"),
+        ("dale, perfecto", "es", "goodbye", "none"),
+        # a trailing "não" in a question is a tag, not a negation
+        ("oxe, tem teste gratuito não?", "pt", "request_trial", "request_trial"),
+        ("não quero teste não", "pt", "request_trial", "none"),
+    ],
+)
+def test_the_head_hears_what_the_lexicon_only_half_read(
+    served: IntentClassifier, text: str, lang: str, head: str, intent: str
+) -> None:
+    result = served.with_semantic(_SureHead(head, 0.99)).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("is there a way to just end this?", "en", "cancel"),
+        ("será que a gente pode deixar pra lá?", "pt", "cancel"),
+        ("O senhor poderia interromper esse procedimento, por obséquio?", "pt", "cancel"),
+        # asking about the policy, not for the action
+        ("is it possible to cancel afterwards?", "en", "none"),
+        ("¿se puede cancelar en cualquier momento?", "es", "none"),
+    ],
+)
+def test_more_polite_ways_to_ask_for_a_stop(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    result = served.with_semantic(_SureHead("cancel", 0.99)).classify(text, lang)  # type: ignore[arg-type]
+    assert result.intent == intent
