@@ -13,7 +13,7 @@ from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.normalize import plain_words, prepare
-from bot.intents.result import CANCEL, NONE_INTENT
+from bot.intents.result import CANCEL, NONE_INTENT, OPT_OUT
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
@@ -31,6 +31,9 @@ TAKEN_BACK_VETO = "a 'wait' before a close the message takes back"
 ROUTED_SCORE = 0.8
 """Confidence of an author intent a business-object cancel is routed to (its ``objects``),
 at least: above the default threshold, below a whole-message example's 1.0."""
+MESSAGES_SCORE = 0.25
+"""A cancel scored this much or more beside the messages a business sends opts out
+(:meth:`LanguageModel._messages_stopped`); below it the clause hardly says a stop."""
 _MAX_SHOUTED = 64
 """Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
 
@@ -172,6 +175,7 @@ class LanguageModel:
         2. :meth:`_conditions`: a clause right after a condition is its consequence;
         3. :meth:`_business_elsewhere`: a cancel beside an object named in another clause;
         4. :meth:`_routed`: a cancel about an author intent's business object is that intent;
+           :meth:`_messages_stopped`: a cancel of the messages a business sends opts out;
         5. a closing word the message mentions is vetoed in every clause;
         6. :meth:`_taken_back`: a stop before a close the message negates is a "wait";
         7. a multi-clause message that is exactly an example ("gracias, adiós") also scores
@@ -185,6 +189,7 @@ class LanguageModel:
         scores = self._business_elsewhere(clauses, scores)
         if self.index.objects:
             scores = self._routed(clauses, scores)
+        scores = self._messages_stopped(clauses, scores)
         mentioned = {i for s in scores for i, why in s.vetoes.items() if why == MENTION_VETO}
         if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
             scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
@@ -233,6 +238,35 @@ class LanguageModel:
             else score
             for score, named in zip(scores, business, strict=True)
         ]
+
+    def _messages_stopped(
+        self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
+    ) -> list[ClauseScore]:
+        """``scores`` with a cancel the guards let through, scored :data:`MESSAGES_SCORE` or
+        more, in a clause that names the messages a business sends (the file's
+        ``messaging``), read as an opt-out of at least :data:`ROUTED_SCORE`: "please stop
+        the walk reminders", "ya no me manden recordatorios del paseo" ask for no more
+        messages, not for the end of the conversation."""
+        stopped = list(scores)
+        for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
+            value = score.scores.get(CANCEL, 0.0)
+            if value < MESSAGES_SCORE or OPT_OUT in score.vetoes:
+                continue
+            tokens = clause.tokens
+            stop = min((s.start for s in score.spans if s.entry.intent == CANCEL), default=0)
+            named = [
+                i for i in range(stop, len(tokens)) if self.index.messaging.starts_at(tokens, i)
+            ]
+            if not named or any(
+                self.index.partials.starts_at(tokens, i) for i in range(stop, named[0])
+            ):
+                continue  # about what follows the stop, all of it: not "só as de cobrança"
+            kept = {k: v for k, v in score.scores.items() if k != CANCEL}
+            opted = max(value, ROUTED_SCORE, kept.get(OPT_OUT, 0.0))
+            stopped[n] = replace(
+                score, scores={**kept, OPT_OUT: opted}, matched=score.matched | {OPT_OUT}
+            )
+        return stopped
 
     def _taken_back(self, scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with a stop (a closing intent that is no farewell) vetoed in every

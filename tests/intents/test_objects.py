@@ -77,3 +77,21 @@ def test_objects_must_be_a_list_of_phrases(tmp_path: Path) -> None:
     )
     with pytest.raises(DataFileError, match=r"en\.yaml:5"):
         load_language_file(path, "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("my dog passed away last month. please stop the walk reminders", "en", "opt_out"),
+        ("ya no me manden promociones", "es", "opt_out"),
+        ("cancela o envio dessas cobranças pra mim, não sou mais cliente", "pt", "opt_out"),
+        # the stop is about something else: no messages named after it
+        ("the reminders are fine, stop the booking", "en", "none"),
+        # a part of the messages: no opt-out
+        ("tem como parar de receber só as mensagens de cobrança?", "pt", "none"),
+    ],
+)
+def test_a_stop_of_the_messages_a_business_sends_is_an_opt_out(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
