@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from bot.intents.analyzer import Clause, bounded_clauses
@@ -15,6 +15,7 @@ from bot.intents.explain import Candidate, Explanation, Match, normalized_text, 
 from bot.intents.gating import (
     Seen,
     about_business,
+    closing_tail,
     goes_ahead,
     only_names_besides,
     onward,
@@ -361,8 +362,9 @@ class IntentClassifier:
                     return lexical  # all closing words ("bye", "no, no, cancelá"), a name
                 # "cansei, vou embora": which close, the head may know better
                 return switched(lexical, self._learned.guess(text), self._fusion)
-            routes = self._guarded - self._closing
-            return doubt(lexical, self._learned.guess(text), self._fusion, routes, self._closing)
+            routes, tail = self._guarded - self._closing, closing_tail(tried, lexical.intent)
+            whole, told = self._learned.guess(text), partial(self._learned.guess, tail)
+            return doubt(lexical, whole, self._fusion, routes, self._closing, told)
         # a greeting below its threshold opens the message too ("holaa gracias por ...")
         greeted = lexical.intent != NONE_INTENT or opens_with_greeting(seen[0])
         if greeted and not all(intent in self._social for intent, _ in lexical.ranked):

@@ -268,6 +268,21 @@ def onward(tried: Tried, intent: str | None, closing: frozenset[str]) -> list[Cl
     return result
 
 
+def closing_tail(tried: Tried, intent: str) -> str:
+    """The words of the last clause with ``intent`` and of the fillers-only clauses after
+    it, when clauses come before it: a close said at the end of a story ("el camión viene
+    el jueves, ya les pasé la dirección. gracias y hasta el jueves"). Empty otherwise."""
+    _, clauses, scores = tried
+    found = [n for n, score in enumerate(scores) if intent in score.scores]
+    if not found or found[-1] == 0:
+        return ""
+    last = found[-1]
+    after = zip(clauses[last + 1 :], scores[last + 1 :], strict=True)
+    if any(not explained(clause, score) or score.scores for clause, score in after):
+        return ""
+    return " ".join(token.orth for clause in clauses[last:] for token in clause.tokens)
+
+
 def turns(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
     """True when one of ``clauses`` (:func:`onward`'s) is a question, or opens with a
     contrast word of the language (``contrasts``: "but", "pero", "mas", "por cierto", "one

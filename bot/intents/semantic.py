@@ -434,18 +434,24 @@ def doubt(
     fusion: Fusion,
     routes: frozenset[str] = frozenset(),
     closing: frozenset[str] = CONFIRMABLE | {OPT_OUT},
+    tail: Callable[[], Guess] | None = None,
 ) -> IntentResult:
     """A second opinion on a close the lexicon found among other words ("I need to cancel
     the session on Thursday"): asked about instead when the head is sure it is ``none`` or
     another intent outside ``closing`` and ``routes`` ("hey, good to see you" rated a
-    greeting; goodbye and cancel are asked about, an opt-out is kept), an intent of
-    ``routes`` (guarded intents that do not close: an order cancel) or an opt-out rather
-    than a cancel when the head is sure of it; else the lexicon's close."""
+    greeting; goodbye and cancel are asked about, an opt-out is kept), unless the head
+    rates the ``tail`` (the last clause, where the lexicon found the close after a story)
+    that close from ``close``; an intent of ``routes`` (guarded intents that do not close:
+    an order cancel) or an opt-out rather than a cancel when the head is sure of it; else
+    the lexicon's close."""
     other = guess.intent not in closing and guess.intent not in routes
     if other and guess.probability >= fusion.doubt:  # none, or a greeting ("hey, good to see you")
-        if lexical.intent in CONFIRMABLE:
-            return asked(lexical, lexical.intent)
-        return lexical
+        if lexical.intent not in CONFIRMABLE:
+            return lexical
+        said = tail() if tail is not None else None  # "..., gracias y hasta el jueves"
+        if said is not None and said.intent == lexical.intent and said.probability >= fusion.close:
+            return lexical
+        return asked(lexical, lexical.intent)
     if guess.intent in routes and guess.probability >= fusion.doubt:
         return _acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
     return switched(lexical, guess, fusion)

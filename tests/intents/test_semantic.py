@@ -1110,3 +1110,48 @@ def test_more_polite_ways_to_ask_for_a_stop(
 ) -> None:
     result = served.with_semantic(_SureHead("cancel", 0.99)).classify(text, lang)  # type: ignore[arg-type]
     assert result.intent == intent
+
+
+class _StoryHead:
+    """Rates a long text ``none`` and a short one ``intent``: a head that hears the story,
+    not the goodbye at its end."""
+
+    def __init__(self, intent: str) -> None:
+        self.intent = intent
+        self.asked: list[str] = []
+
+    def guess(self, text: str) -> Guess:
+        self.asked.append(text)
+        words = len(text.split())
+        return Guess("none" if words > 8 else self.intent, 0.99, words)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent", "confirm"),
+    [
+        (
+            "resulta que el auto tenía el tanque lleno y yo pensando que me iban a cobrar, "
+            "así que todo perfecto, muchas gracias y hasta luego",
+            "es",
+            "goodbye",
+            None,
+        ),
+        (
+            "ok so the electrician came and fixed the breaker in ten minutes, turns out it "
+            "was a loose wire. see you next time",
+            "en",
+            "goodbye",
+            None,
+        ),
+    ],
+)
+def test_a_close_said_at_the_end_of_a_story_is_heard_apart(
+    served: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
+) -> None:
+    head = _StoryHead("goodbye")
+    result = served.with_semantic(head).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, confirm)
+    assert len(head.asked) == 2  # the whole message, then its last clause
+    # a head that hears no goodbye at the end either: asked about, as before
+    unsure = served.with_semantic(_StoryHead("none")).classify(text, lang)  # type: ignore[arg-type]
+    assert (unsure.intent, unsure.confirm) == ("none", "goodbye")
