@@ -84,6 +84,8 @@ def test_objects_must_be_a_list_of_phrases(tmp_path: Path) -> None:
     [
         ("my dog passed away last month. please stop the walk reminders", "en", "opt_out"),
         ("ya no me manden promociones", "es", "opt_out"),
+        ("please stop the newsletters", "en", "opt_out"),
+        ("pode parar os avisos do condomínio", "pt", "opt_out"),
         ("cancela o envio dessas cobranças pra mim, não sou mais cliente", "pt", "opt_out"),
         # the stop is about something else: no messages named after it
         ("the reminders are fine, stop the booking", "en", "none"),
