@@ -412,18 +412,28 @@ NUMBER_GAP = 2
 
 def _number_not_number(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
     """True when a number is followed (clause boundaries aside, at most :data:`NUMBER_GAP`
-    words between) by a negation and right after it another number: a corrected value."""
+    words between) by a negation and right after it (a determiner aside) another number: a
+    corrected value ("it's the 12th not the 21st")."""
     tokens = tuple(token for clause in clauses for token in clause.tokens)
-    negations = model.index.negations
+    negations, determiners = model.index.negations, model.index.determiners
     for i, token in enumerate(tokens):
-        if token.kind is not TokenKind.NUMBER:
+        if not _numeric(token):
             continue
         for j in range(i + 1, min(i + 2 + NUMBER_GAP, len(tokens))):
             length = negations.starts_at(tokens, j)
             after = j + length
-            if length and after < len(tokens) and tokens[after].kind is TokenKind.NUMBER:
-                return True
+            if length and after < len(tokens):
+                after += determiners.starts_at(tokens, after)  # "the 12th, not the 21st"
+                if after < len(tokens) and _numeric(tokens[after]):
+                    return True
     return False
+
+
+def _numeric(token: Token) -> bool:
+    """A number, or an ordinal written with digits ("21st", "2º" read as "2o")."""
+    return token.kind is TokenKind.NUMBER or (
+        token.norm[:1].isdigit() and token.norm.rstrip("abcdefghijklmnopqrstuvwxyz").isdigit()
+    )
 
 
 def opens_with_greeting(tried: Tried) -> bool:

@@ -91,6 +91,8 @@ def test_a_paraphrase_no_file_lists_is_understood(
         # what was bought, named by its verb in another clause
         "i bought the wrong color by mistake, please cancel it",
         "compré dos por error, cancelalo",
+        "dame de baja del club de lectura",  # a membership: no opt-out
+        "unsubscribe me from the wine club, keep my account",
     ],
 )
 def test_a_business_object_cancel_never_closes(classifier: IntentClassifier, text: str) -> None:
@@ -397,6 +399,8 @@ def test_a_goodbye_beside_a_business_object_request_is_asked_about(
         ("não, para, quis dizer tamanho M", "pt", "none"),
         ("uy, me equivoqué, cancelá", "es", "cancel"),  # an apology alone corrects nothing
         ("stop, the zip is 10012 not 10021", "en", "none"),  # a number set against another
+        ("stop, it's the 12th not the 21st", "en", "none"),  # ordinals, a determiner between
+        ("para, es el 1º no el 2º", "es", "none"),
         ("para, para, el código postal es 11300, no 11200", "es", "none"),
         ("para, para, é 42 e não 44", "pt", "none"),
         ("cancelá, no quiero 2", "es", "cancel"),  # one number: nothing corrected
