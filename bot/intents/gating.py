@@ -52,7 +52,9 @@ def semantic_view(
       ("I've sent STOP twice and you still text me") or a
       past-time word (a negation, a question, a conditional, a deferral, a name), or the
       vetoed phrase's own verb is in the past ("ya anulé ese pedido la semana pasada");
-    - the lexicon's phrases (fillers, anti-examples) explain every word ("gracias", "ok");
+    - the lexicon's fillers and anti-examples explain every word ("ok", "dale, perfecto"),
+      no phrase of an intent scored below its threshold and no thanks are among them (the
+      head tells "got it, thanks", a goodbye, from a bare "gracias");
     - no word is one of the language's own ("Juan Carlos", an email address);
     - a message of one word ("todo": :data:`~bot.intents.semantic.MIN_WORDS`), or a guard
       word in a message of fewer than :data:`MIN_CAUTIOUS_WORDS` words ("ya no");
@@ -69,9 +71,10 @@ def semantic_view(
     # question in Portuguese, which has no "haces" among its request openers
     asks = any(_opener(seen[0][0], c, s)[1] for c, s in zip(seen[0][1], seen[0][2], strict=True))
     for tried, (model, clauses, clause_scores) in enumerate(seen):
-        # all explained: fillers, anti-examples ("gracias", "ok"), not a phrase the lexicon
-        # scored below its threshold ("ativa o teste pra mim": the head may agree)
-        if all(
+        # all explained: fillers, anti-examples ("ok"), not a phrase the lexicon scored below
+        # its threshold ("ativa o teste pra mim": the head may agree) nor thanks
+        thanked = any(model.index.thanks.anywhere(c.tokens) for c in clauses)
+        if not thanked and all(
             explained(c, s) and not s.scores for c, s in zip(clauses, clause_scores, strict=True)
         ):
             return None

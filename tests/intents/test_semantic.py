@@ -1159,3 +1159,20 @@ def test_a_close_said_at_the_end_of_a_story_is_heard_apart(
     # a head that hears no goodbye at the end either: asked about, as before
     unsure = served.with_semantic(_StoryHead("none")).classify(text, lang)  # type: ignore[arg-type]
     assert (unsure.intent, unsure.confirm) == ("none", "goodbye")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "head", "intent", "confirm"),
+    [
+        # thanks the lexicon explains with fillers alone: the head decides
+        ("got it got it, thanks", "en", _SureHead("goodbye", 0.99), "goodbye", None),
+        ("listo parce, muchas gracias", "es", _SureHead("goodbye", 0.97), "goodbye", None),
+        ("ok thank you", "en", _SureHead("goodbye", 0.85), "none", "goodbye"),  # asked
+        ("gracias", "es", _SureHead("none", 0.99), "none", None),  # a bare thanks stays none
+    ],
+)
+def test_thanks_the_lexicon_explains_are_left_to_the_head(
+    served: IntentClassifier, text: str, lang: str, head: object, intent: str, confirm: str | None
+) -> None:
+    result = served.with_semantic(head).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, confirm)
