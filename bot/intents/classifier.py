@@ -369,7 +369,7 @@ class IntentClassifier:
         greeted = lexical.intent != NONE_INTENT or opens_with_greeting(seen[0])
         if greeted and not all(intent in self._social for intent, _ in lexical.ranked):
             return lexical
-        view = semantic_view(seen, self._closing, self._guarded)
+        view = semantic_view(seen, self._closing, self._guarded, frozenset(dict(lexical.ranked)))
         if view is None:
             return lexical  # the encoder (about 0.6 ms) only runs where it may be heard
         guess = self._learned.guess(text)

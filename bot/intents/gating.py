@@ -42,7 +42,10 @@ view's ``partial``: its phrase explains part of the message ("descadastra meu za
 
 
 def semantic_view(
-    seen: Seen, closing: frozenset[str], guarded: frozenset[str]
+    seen: Seen,
+    closing: frozenset[str],
+    guarded: frozenset[str],
+    acted: frozenset[str] = frozenset(),
 ) -> LexiconView | None:
     """What the guards say about the message for the semantic layer, or ``None`` when the
     layer is not heard at all (and the encoder does not run):
@@ -53,8 +56,9 @@ def semantic_view(
       past-time word (a negation, a question, a conditional, a deferral, a name), or the
       vetoed phrase's own verb is in the past ("ya anulé ese pedido la semana pasada");
     - the lexicon's fillers and anti-examples explain every word ("ok", "dale, perfecto"),
-      no phrase of an intent scored below its threshold and no thanks are among them (the
-      head tells "got it, thanks", a goodbye, from a bare "gracias");
+      no phrase of an intent scored below its threshold (those it acted on, ``acted``,
+      aside: "hola, qué tal") and no thanks are among them (the head tells "got it, thanks",
+      a goodbye, from a bare "gracias");
     - no word is one of the language's own ("Juan Carlos", an email address);
     - a message of one word ("todo": :data:`~bot.intents.semantic.MIN_WORDS`), or a guard
       word in a message of fewer than :data:`MIN_CAUTIOUS_WORDS` words ("ya no");
@@ -75,7 +79,8 @@ def semantic_view(
         # its threshold ("ativa o teste pra mim": the head may agree) nor thanks
         thanked = any(model.index.thanks.anywhere(c.tokens) for c in clauses)
         if not thanked and all(
-            explained(c, s) and not s.scores for c, s in zip(clauses, clause_scores, strict=True)
+            explained(c, s) and not s.scores.keys() - acted
+            for c, s in zip(clauses, clause_scores, strict=True)
         ):
             return None
         for clause, score in zip(clauses, clause_scores, strict=True):
