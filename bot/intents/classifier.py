@@ -16,13 +16,11 @@ from bot.intents.gating import (
     Seen,
     about_business,
     closing_tail,
-    goes_ahead,
     only_names_besides,
     onward,
     opens_with_greeting,
     says_more,
     semantic_view,
-    settle,
     thanks_only,
     turns,
     typos_only,
@@ -47,6 +45,7 @@ from bot.intents.semantic import (
     switched,
     thanked,
 )
+from bot.intents.settling import goes_ahead, settle
 
 log = logging.getLogger(__name__)
 

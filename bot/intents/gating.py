@@ -7,12 +7,11 @@ answer may count (:func:`semantic_view`); the guards keep their veto where they 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel
-from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
+from bot.intents.result import GREET, NONE_INTENT
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
@@ -73,7 +72,8 @@ def semantic_view(
     question = business = blocked = cautious = past = request = vetoed_business = False
     # the message's own language tells a request: "¿me haces el favor de parar esto?" is no
     # question in Portuguese, which has no "haces" among its request openers
-    asks = any(_opener(seen[0][0], c, s)[1] for c, s in zip(seen[0][1], seen[0][2], strict=True))
+    own, own_clauses, own_scores = seen[0]
+    asks = any(request_opener(own, c, s)[1] for c, s in zip(own_clauses, own_scores, strict=True))
     for tried, (model, clauses, clause_scores) in enumerate(seen):
         # all explained: fillers, anti-examples ("ok"), not a phrase the lexicon scored below
         # its threshold ("ativa o teste pra mim": the head may agree) nor thanks
@@ -88,7 +88,7 @@ def semantic_view(
                 if tried and (
                     _only_corrected(score, intent) or (asks and reason.startswith(QUESTION_VETO))
                 ):
-                    continue  # another language's misspelling ("free" read as es "frene")
+                    continue  # another language's misspelling ("free" as es "frene") or question
                 if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
                     business = vetoed_business = True
                 elif reason in (NOUN_VETO, MENTION_VETO, MENTIONED_ELSEWHERE_VETO):
@@ -100,7 +100,7 @@ def semantic_view(
         index = model.index
         for n, (clause, score) in enumerate(zip(clauses, clause_scores, strict=True)):
             tokens = clause.tokens
-            opener, requested = _opener(model, clause, score)
+            opener, requested = request_opener(model, clause, score)
             if requested:
                 request = True  # "can you call it off please", "¿me lo anulás?"
             elif clause.is_question and not (n and tag_question(clause, score)):
@@ -206,7 +206,7 @@ def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
     )
 
 
-def _opener(model: LanguageModel, clause: Clause, score: ClauseScore) -> tuple[int, bool]:
+def request_opener(model: LanguageModel, clause: Clause, score: ClauseScore) -> tuple[int, bool]:
     """Where the clause's words start after a request opener of the language ("can you",
     "¿me lo", "você pode"; fillers aside, as the scorer reads it), and whether one is there."""
     start = opening(clause, score)  # "ok, can you ...": fillers aside, as the scorer
@@ -302,145 +302,6 @@ def turns(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
         or index.contrasts.starts_at(clause.tokens, 0)
         or index.question_words.starts_at(clause.tokens, 0)
         for clause in clauses
-    )
-
-
-def waits(seen: Seen) -> bool:
-    """True when a clause of the message, in a language tried, holds one of that language's
-    ``waits`` ("un momento", "ya te contesto", "brb", "peraí que já volto"): the user is
-    coming right back, so the message says no goodbye whatever else reads like one."""
-    return any(
-        model.index.waits.anywhere(clause.tokens)
-        for model, clauses, _ in seen
-        for clause in clauses
-    )
-
-
-def goes_ahead(seen: Seen) -> bool:
-    """True when a clause without a negation, in a language tried, opens (fillers and a
-    request opener aside) with one of that language's ``go_aheads`` ("go ahead", "dale,
-    seguí", "isso mesmo, pode mandar", "¿podemos seguir?"): the user tells the bot to go
-    on, which the semantic layer must not read as a close. "i don't want to continue" and
-    "unable to continue" are no go-aheads, nor is a close's own phrase that opens with one
-    ("bora parar?")."""
-    for model, clauses, scores in seen:
-        index = model.index
-        for clause, score in zip(clauses, scores, strict=True):
-            tokens = clause.tokens
-            start = opening(clause, score)
-            closes = (s for s in score.spans if s.entry.intent in model.closing)
-            if any(s.start <= start < s.end for s in closes):
-                continue  # the word opens a close's own phrase: "bora parar?"
-            # or right after a request opener: "¿podemos seguir?", "can we keep going?"
-            after = _opener(model, clause, score)[0]
-            go_on = index.go_aheads.starts_at(tokens, start) or (
-                after > start and index.go_aheads.starts_at(tokens, after)
-            )
-            if go_on and not index.negations.anywhere(tokens):
-                return True
-    return False
-
-
-def farewell(tried: Tried) -> bool:
-    """True when a greeting that doubles as a farewell ("buenas noches", "boa tarde") comes
-    after thanks, in the thanks' clause or the next one, with no greeting before the thanks:
-    "valeu parceiro, boa noite" and "obrigado pela informação boa tarde" say goodbye;
-    "boa noite, tudo bem?" and "obrigado, preciso de ajuda, boa noite" do not."""
-    model, clauses, scores = tried
-    index = model.index
-    thanked: int | None = None  # the clause of the first thanks
-    for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
-        tokens = clause.tokens
-        for i in range(len(tokens)):
-            if index.farewells.starts_at(tokens, i):
-                return thanked is not None and n - thanked <= 1
-            if thanked is None and index.thanks.starts_at(tokens, i):
-                thanked = n
-            elif thanked is None and any(
-                span.start == i and span.entry.intent == GREET for span in score.spans
-            ):
-                return False  # "oi, obrigado, boa noite": a greeting first
-    return False
-
-
-def settle(
-    result: IntentResult, seen: Seen, expecting_free_text: bool
-) -> tuple[IntentResult, str | None]:
-    """``result`` as the whole message bears it out, and why it changed (``None``: it did
-    not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
-    none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
-    "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked
-    about ("pera, falta coisa": no phrase of the lexicon says cancel), a greeting that
-    doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
-    if GOODBYE in (result.intent, result.confirm) and waits(seen):
-        return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
-    if result.intent == CANCEL and not _phrased(seen, CANCEL) and waits(seen):
-        asked = replace(result.without(CANCEL), confirm=CANCEL)  # "pera, falta coisa"
-        return asked, "a wait (waits) and no cancel phrase: the cancel is asked about"
-    if CANCEL in (result.intent, result.confirm) and corrects(seen, CANCEL):
-        return result.without(CANCEL), "a correction (corrections): no cancel"
-    if result.intent == CANCEL and goes_ahead(seen):  # "cancela só a batata, o resto pode mandar"
-        asked = replace(result.without(CANCEL), confirm=CANCEL)
-        return asked, "a go-ahead (go_aheads): the cancel is asked about"
-    if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
-        said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
-        farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"
-        return replace(result, intent=GOODBYE, ranked=said, confirm=None), farewell_after_thanks
-    return result, None
-
-
-def _phrased(seen: Seen, intent: str) -> bool:
-    """True when a phrase of ``intent`` is in the message, in a language tried (vetoed or
-    not)."""
-    return any(intent in score.matched for _, _, scores in seen for score in scores)
-
-
-def corrects(seen: Seen, intent: str) -> bool:
-    """True when a clause without a phrase of ``intent``, in a language tried, opens (fillers
-    aside) with one of that language's ``corrections`` ("i meant", "quise decir", "me
-    equivoqué"), or when the message sets a number against another (:func:`_number_not_number`):
-    "no wait, stop, I meant size M" and "stop, the zip is 10012 not 10021" stop to correct
-    an answer, not the chat."""
-    for model, clauses, scores in seen:
-        for clause, score in zip(clauses, scores, strict=True):
-            if any(span.entry.intent == intent for span in score.spans):
-                continue
-            start = opening(clause, score)
-            if model.index.corrections.starts_at(clause.tokens, start):
-                return True
-        if _number_not_number(model, clauses):
-            return True
-    return False
-
-
-NUMBER_GAP = 2
-"""Words at most between a number and the negation that sets another against it ("42 not
-24", "11300, no 11200", "é 42 e não 44")."""
-
-
-def _number_not_number(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
-    """True when a number is followed (clause boundaries aside, at most :data:`NUMBER_GAP`
-    words between) by a negation and right after it (a determiner aside) another number: a
-    corrected value ("it's the 12th not the 21st")."""
-    tokens = tuple(token for clause in clauses for token in clause.tokens)
-    negations, determiners = model.index.negations, model.index.determiners
-    for i, token in enumerate(tokens):
-        if not _numeric(token):
-            continue
-        for j in range(i + 1, min(i + 2 + NUMBER_GAP, len(tokens))):
-            length = negations.starts_at(tokens, j)
-            after = j + length
-            if length and after < len(tokens):
-                after += determiners.starts_at(tokens, after)  # "the 12th, not the 21st"
-                if after < len(tokens) and _numeric(tokens[after]):
-                    return True
-    return False
-
-
-def _numeric(token: Token) -> bool:
-    """A number, or an ordinal written with digits ("21st", "2º" read as "2o")."""
-    return token.kind is TokenKind.NUMBER or (
-        token.norm[:1].isdigit() and token.norm.rstrip("abcdefghijklmnopqrstuvwxyz").isdigit()
     )
 
 
