@@ -72,16 +72,18 @@ def semantic_view(
     question = business = blocked = cautious = past = request = vetoed_business = False
     # the message's own language tells a request: "¿me haces el favor de parar esto?" is no
     # question in Portuguese, which has no "haces" among its request openers
+    # (only read when another language was tried too: most messages are scored in one)
     own, own_clauses, own_scores = seen[0]
-    asks = any(request_opener(own, c, s)[1] for c, s in zip(own_clauses, own_scores, strict=True))
+    asks = len(seen) > 1 and any(
+        request_opener(own, c, s)[1] for c, s in zip(own_clauses, own_scores, strict=True)
+    )
     for tried, (model, clauses, clause_scores) in enumerate(seen):
         # all explained: fillers, anti-examples ("ok"), not a phrase the lexicon scored below
         # its threshold ("ativa o teste pra mim": the head may agree) nor thanks
-        thanked = any(model.index.thanks.anywhere(c.tokens) for c in clauses)
-        if not thanked and all(
+        if all(
             explained(c, s) and not s.scores.keys() - acted
             for c, s in zip(clauses, clause_scores, strict=True)
-        ):
+        ) and not any(model.index.thanks.anywhere(c.tokens) for c in clauses):
             return None
         for clause, score in zip(clauses, clause_scores, strict=True):
             for intent, reason in score.vetoes.items():

@@ -979,141 +979,78 @@ def test_a_close_is_asked_about_where_the_message_leaves_it_in_doubt(
     assert (result.intent, result.confirm) == (intent, confirm)
 
 
-@pytest.mark.parametrize(
-    ("text", "lang", "intent"),
-    [
-        ("nada de mandar mais promoção pra esse número, ok?", "pt", "opt_out"),  # a tag
-        ("stop sending me the promos, right?", "en", "opt_out"),
-        ("ya no me manden más ofertas, ¿sí?", "es", "opt_out"),
-        ("¿siguen mandando promos los sábados?", "es", "none"),  # a question, not a tag
-        ("¿ok? ¿me siguen mandando promos?", "es", "none"),  # the tag opens: no statement
-    ],
-)
-def test_a_tag_question_after_a_statement_asks_for_assent_not_about_it(
-    served: IntentClassifier, text: str, lang: str, intent: str
+ROUND_11 = [
+    # (text, lang, the head's intent and probability, the answer and its question)
+    # a tag after a statement asks for assent, not about it
+    ("nada de mandar mais promoção pra esse número, ok?", "pt", "opt_out", 1.0, "opt_out", None),
+    ("stop sending me the promos, right?", "en", "opt_out", 1.0, "opt_out", None),
+    ("ya no me manden más ofertas, ¿sí?", "es", "opt_out", 1.0, "opt_out", None),
+    ("¿siguen mandando promos los sábados?", "es", "opt_out", 1.0, "none", None),
+    ("¿ok? ¿me siguen mandando promos?", "es", "opt_out", 1.0, "none", None),
+    # another language's misspelling ("free" as es "frene") vetoed in a question
+    ("can i try the coworking for a day free?", "en", "request_trial", 1.0, "request_trial", None),
+    ("is the first clean free?", "en", "request_trial", 1.0, "request_trial", None),
+    ("can i cancell it later?", "en", "cancel", 1.0, "none", None),  # its own language's
+    # the message's own language tells a request from a question
+    ("¿me haces el favor de parar esto?", "es", "cancel", 0.97, "cancel", None),
+    ("¿sería posible detener el registro?", "es", "cancel", 0.97, "cancel", None),
+    ("¿lo podemos cortar acá?", "es", "cancel", 0.97, "cancel", None),
+    ("¿y si paro acá qué pasa con mis datos?", "es", "cancel", 0.97, "none", None),
+    ("is there a way to just end this?", "en", "cancel", 0.99, "cancel", None),
+    ("será que a gente pode deixar pra lá?", "pt", "cancel", 0.99, "cancel", None),
+    (
+        "O senhor poderia interromper esse procedimento, por obséquio?",
+        "pt",
+        "cancel",
+        0.99,
+        "cancel",
+        None,
+    ),
+    ("is it possible to cancel afterwards?", "en", "cancel", 0.99, "none", None),  # policy
+    ("¿se puede cancelar en cualquier momento?", "es", "cancel", 0.99, "none", None),
+    # asking to go on is no close
+    ("mi nieto cerró el chat sin querer, ¿podemos seguir?", "es", "cancel", 0.97, "none", None),
+    ("sorry, wrong button. can we continue?", "en", "cancel", 0.97, "none", None),
+    ("apertei errado, a gente pode seguir?", "pt", "cancel", 0.97, "none", None),
+    # an order cancel on evidence of one: its own phrase in part, a stop about an order
+    ("i want to call off my order", "en", "cancel_order", 0.97, "cancel_order", None),
+    ("larga mão desse pedido aí", "pt", "cancel_order", 0.97, "cancel_order", None),
+    ("no me manden el pedido, ya no lo quiero", "es", "cancel_order", 0.97, "cancel_order", None),
+    ("el pedido de ayer llegó frío", "es", "cancel_order", 0.97, "none", None),
+    ("where's my order? it's been an hour", "en", "cancel_order", 0.97, "none", None),
+    # a goodbye before where the user will meet the business
+    ("see you at the show!", "en", "goodbye", 0.99, "goodbye", None),
+    ("gracias, nos vemos en la mudanza", "es", "goodbye", 0.99, "goodbye", None),
+    ("that's all for the booking", "en", "goodbye", 0.99, "none", None),
+    # a phrase the lexicon scored below its threshold: the head may agree
+    ("ativa o teste pra mim", "pt", "request_trial", 0.99, "request_trial", None),
+    ("STOP mensagens", "pt", "opt_out", 0.99, "opt_out", None),
+    ("ok", "es", "goodbye", 0.99, "none", None),  # fillers only: not asked
+    ("dale, perfecto", "es", "goodbye", 0.99, "none", None),
+    ("oxe, tem teste gratuito não?", "pt", "request_trial", 0.99, "request_trial", None),  # tag
+    ("não quero teste não", "pt", "request_trial", 0.99, "none", None),
+    # thanks the lexicon explains with fillers alone: the head decides
+    ("got it got it, thanks", "en", "goodbye", 0.99, "goodbye", None),
+    ("listo parce, muchas gracias", "es", "goodbye", 0.97, "goodbye", None),
+    ("ok thank you", "en", "goodbye", 0.85, "none", "goodbye"),  # asked
+    ("gracias", "es", "none", 0.99, "none", None),  # a bare thanks stays none
+]
+"""Round 11's rules on what the message's own words say, each with a head that names
+``intent`` at ``p`` whatever the text (docs/intents.md, "Round 11")."""
+
+
+@pytest.mark.parametrize(("text", "lang", "head", "p", "intent", "confirm"), ROUND_11)
+def test_what_the_messages_own_words_say(
+    served: IntentClassifier,
+    text: str,
+    lang: str,
+    head: str,
+    p: float,
+    intent: str,
+    confirm: str | None,
 ) -> None:
-    result = served.with_semantic(_SpyHead("opt_out")).classify(text, lang)  # type: ignore[arg-type]
-    assert result.intent == intent
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "intent"),
-    [
-        # "free" read by the Spanish lexicon as a misspelled "frene", vetoed in a question
-        ("can i try the coworking for a day free?", "en", "request_trial"),
-        ("is the first clean free?", "en", "request_trial"),
-        # the message's own language: a misspelled close in a question still holds the head
-        ("can i cancell it later?", "en", "none"),
-    ],
-)
-def test_another_languages_misspelling_does_not_hold_the_head(
-    served: IntentClassifier, text: str, lang: str, intent: str
-) -> None:
-    spy = _SpyHead("request_trial" if intent == "request_trial" else "cancel")
-    result = served.with_semantic(spy).classify(text, lang)  # type: ignore[arg-type]
-    assert result.intent == intent
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "intent"),
-    [
-        # Portuguese reads "parar" but has no "haces" among its request openers
-        ("¿me haces el favor de parar esto?", "es", "cancel"),
-        ("¿sería posible detener el registro?", "es", "cancel"),
-        ("¿lo podemos cortar acá?", "es", "cancel"),
-        # a question in the message's own language stays one
-        ("¿y si paro acá qué pasa con mis datos?", "es", "none"),
-    ],
-)
-def test_the_messages_own_language_tells_a_request_from_a_question(
-    served: IntentClassifier, text: str, lang: str, intent: str
-) -> None:
-    result = served.with_semantic(_SureHead("cancel", 0.97)).classify(text, lang)  # type: ignore[arg-type]
-    assert result.intent == intent
-
-
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
-        ("mi nieto cerró el chat sin querer, ¿podemos seguir?", "es"),
-        ("sorry, wrong button. can we continue?", "en"),
-        ("apertei errado, a gente pode seguir?", "pt"),
-    ],
-)
-def test_asking_to_go_on_is_no_close(served: IntentClassifier, text: str, lang: str) -> None:
-    result = served.with_semantic(_SureHead("cancel", 0.97)).classify(text, lang)  # type: ignore[arg-type]
-    assert (result.intent, result.confirm) == ("none", None)
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "intent"),
-    [
-        ("i want to call off my order", "en", "cancel_order"),  # its own phrase, in part
-        ("larga mão desse pedido aí", "pt", "cancel_order"),  # a stop about an order
-        ("no me manden el pedido, ya no lo quiero", "es", "cancel_order"),
-        ("el pedido de ayer llegó frío", "es", "none"),  # an order named: no evidence
-        ("where's my order? it's been an hour", "en", "none"),
-    ],
-)
-def test_the_head_routes_to_an_order_cancel_only_on_evidence_of_one(
-    served: IntentClassifier, text: str, lang: str, intent: str
-) -> None:
-    result = served.with_semantic(_SureHead("cancel_order", 0.97)).classify(text, lang)  # type: ignore[arg-type]
-    assert result.intent == intent
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "intent"),
-    [
-        ("see you at the show!", "en", "goodbye"),  # where the user will meet the business
-        ("gracias, nos vemos en la mudanza", "es", "goodbye"),
-        ("that's all for the booking", "en", "none"),  # about the booking
-    ],
-)
-def test_a_goodbye_before_where_the_user_will_meet_the_business_closes(
-    served: IntentClassifier, text: str, lang: str, intent: str
-) -> None:
-    result = served.with_semantic(_SureHead("goodbye", 0.99)).classify(text, lang)  # type: ignore[arg-type]
-    assert result.intent == intent
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "head", "intent"),
-    [
-        # a phrase the lexicon scored below its threshold: the head may agree
-        ("ativa o teste pra mim", "pt", "request_trial", "request_trial"),
-        ("STOP mensagens", "pt", "opt_out", "opt_out"),
-        # fillers only: the head is not asked
-        ("ok", "es", "goodbye", "none"),
-        ("dale, perfecto", "es", "goodbye", "none"),
-        # a trailing "não" in a question is a tag, not a negation
-        ("oxe, tem teste gratuito não?", "pt", "request_trial", "request_trial"),
-        ("não quero teste não", "pt", "request_trial", "none"),
-    ],
-)
-def test_the_head_hears_what_the_lexicon_only_half_read(
-    served: IntentClassifier, text: str, lang: str, head: str, intent: str
-) -> None:
-    result = served.with_semantic(_SureHead(head, 0.99)).classify(text, lang)  # type: ignore[arg-type]
-    assert (result.intent, result.confirm) == (intent, None)
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "intent"),
-    [
-        ("is there a way to just end this?", "en", "cancel"),
-        ("será que a gente pode deixar pra lá?", "pt", "cancel"),
-        ("O senhor poderia interromper esse procedimento, por obséquio?", "pt", "cancel"),
-        # asking about the policy, not for the action
-        ("is it possible to cancel afterwards?", "en", "none"),
-        ("¿se puede cancelar en cualquier momento?", "es", "none"),
-    ],
-)
-def test_more_polite_ways_to_ask_for_a_stop(
-    served: IntentClassifier, text: str, lang: str, intent: str
-) -> None:
-    result = served.with_semantic(_SureHead("cancel", 0.99)).classify(text, lang)  # type: ignore[arg-type]
-    assert result.intent == intent
+    result = served.with_semantic(_SureHead(head, p)).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, confirm)
 
 
 class _StoryHead:
@@ -1159,20 +1096,3 @@ def test_a_close_said_at_the_end_of_a_story_is_heard_apart(
     # a head that hears no goodbye at the end either: asked about, as before
     unsure = served.with_semantic(_StoryHead("none")).classify(text, lang)  # type: ignore[arg-type]
     assert (unsure.intent, unsure.confirm) == ("none", "goodbye")
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "head", "intent", "confirm"),
-    [
-        # thanks the lexicon explains with fillers alone: the head decides
-        ("got it got it, thanks", "en", _SureHead("goodbye", 0.99), "goodbye", None),
-        ("listo parce, muchas gracias", "es", _SureHead("goodbye", 0.97), "goodbye", None),
-        ("ok thank you", "en", _SureHead("goodbye", 0.85), "none", "goodbye"),  # asked
-        ("gracias", "es", _SureHead("none", 0.99), "none", None),  # a bare thanks stays none
-    ],
-)
-def test_thanks_the_lexicon_explains_are_left_to_the_head(
-    served: IntentClassifier, text: str, lang: str, head: object, intent: str, confirm: str | None
-) -> None:
-    result = served.with_semantic(head).classify(text, lang)  # type: ignore[arg-type]
-    assert (result.intent, result.confirm) == (intent, confirm)
