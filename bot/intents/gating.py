@@ -7,10 +7,11 @@ answer may count (:func:`semantic_view`); the guards keep their veto where they 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.guards import opens_filler
-from bot.intents.model import LanguageModel
+from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.result import GREET, NONE_INTENT
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
@@ -69,7 +70,7 @@ def semantic_view(
     """
     if not any(_knows_a_word(model, clauses) for model, clauses, _ in seen):
         return None
-    question = business = blocked = cautious = past = request = vetoed_business = False
+    guards = _Guards()
     # the message's own language tells a request: "¿me haces el favor de parar esto?" is no
     # question in Portuguese, which has no "haces" among its request openers
     # (only read when another language was tried too: most messages are scored in one)
@@ -85,48 +86,105 @@ def semantic_view(
             for c, s in zip(clauses, clause_scores, strict=True)
         ) and not any(model.index.thanks.anywhere(c.tokens) for c in clauses):
             return None
-        for clause, score in zip(clauses, clause_scores, strict=True):
-            for intent, reason in score.vetoes.items():
-                if tried and (
-                    _only_corrected(score, intent) or (asks and reason.startswith(QUESTION_VETO))
-                ):
-                    continue  # another language's misspelling ("free" as es "frene") or question
-                if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
-                    business = vetoed_business = True
-                elif reason in (NOUN_VETO, MENTION_VETO, MENTIONED_ELSEWHERE_VETO):
-                    continue  # "all sorted on my end, thanks", "I've sent STOP twice"
-                elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):
-                    past = True  # a past-time word: "the order I placed yesterday, cancel it"
-                else:
-                    return None  # incl. the intent's own verb in the past: "ya anulé ese pedido"
-        index = model.index
-        for n, (clause, score) in enumerate(zip(clauses, clause_scores, strict=True)):
-            tokens = clause.tokens
-            opener, requested = request_opener(model, clause, score)
-            if requested:
-                request = True  # "can you call it off please", "¿me lo anulás?"
-            elif clause.is_question and not (n and tag_question(clause, score)):
-                question = question or not (tried and asks)
-            for i in range(len(tokens)):
-                if index.business_objects.starts_at(tokens, i):
-                    business = True
-                if (
-                    index.conditionals.starts_at(tokens, i)
-                    and i >= opener
-                    and not opens_filler(score.filler_positions, i)
-                ):
-                    blocked = True  # not "would you mind if we stopped here", "if that's ok"
-                elif index.past.starts_at(tokens, i):
-                    past = True  # "we stopped using it last year": a report, never a close
-                elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(tokens, i):
-                    cautious = True
+        if not _read_vetoes(guards, (model, clauses, clause_scores), bool(tried), asks):
+            return None
+        _read_words(guards, (model, clauses, clause_scores), bool(tried), asks)
     words = sum(len(clause.tokens) for clause in seen[0][1])
-    if words < MIN_WORDS or ((cautious or past) and words < MIN_CAUTIOUS_WORDS):
+    if words < MIN_WORDS or ((guards.cautious or guards.past) and words < MIN_CAUTIOUS_WORDS):
         return None
     if words <= MAX_SLOT_WORDS and _slot_answer(seen[0][0], seen[0][1]):
         return None
-    if business and not vetoed_business and words < MIN_CAUTIOUS_WORDS:
+    if guards.business and not guards.vetoed_business and words < MIN_CAUTIOUS_WORDS:
         return None  # a business object named alone ("pedido", "my order") is no request
+    evidence, messaging, partial = _evidence(seen, closing, guarded, guards)
+    return LexiconView(
+        closing,
+        guarded,
+        guards.blocked,
+        guards.question,
+        guards.business,
+        guards.cautious,
+        guards.past,
+        guards.request,
+        evidence,
+        messaging,
+        partial,
+    )
+
+
+@dataclass
+class _Guards:
+    """What :func:`semantic_view` gathers over the languages tried (the flags of
+    :class:`~bot.intents.semantic.LexiconView`); ``vetoed_business``: a guard vetoed a
+    phrase for a business object, rather than one only being named."""
+
+    question: bool = False
+    business: bool = False
+    vetoed_business: bool = False
+    blocked: bool = False
+    cautious: bool = False
+    past: bool = False
+    request: bool = False
+
+
+def _read_vetoes(guards: _Guards, tried: Tried, other: bool, asks: bool) -> bool:
+    """Read the guards' vetoes of one language into ``guards``; false when one of them
+    keeps the semantic layer from being heard (a negation, a question, a conditional, a
+    deferral, a name, or the vetoed phrase's own verb in the past: "ya anulé ese pedido").
+
+    ``other``: the language is not the message's own (its misspellings and, when the own
+    language ``asks``, its question vetoes are ignored)."""
+    model, clauses, clause_scores = tried
+    for clause, score in zip(clauses, clause_scores, strict=True):
+        for intent, reason in score.vetoes.items():
+            if other and (
+                _only_corrected(score, intent) or (asks and reason.startswith(QUESTION_VETO))
+            ):
+                continue  # another language's misspelling ("free" as es "frene") or question
+            if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
+                guards.business = guards.vetoed_business = True
+            elif reason in (NOUN_VETO, MENTION_VETO, MENTIONED_ELSEWHERE_VETO):
+                continue  # "all sorted on my end, thanks", "I've sent STOP twice"
+            elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):
+                guards.past = True  # a past-time word: "the order I placed yesterday, cancel it"
+            else:
+                return False
+    return True
+
+
+def _read_words(guards: _Guards, tried: Tried, other: bool, asks: bool) -> None:
+    """Read one language's guard words into ``guards``: request openers, questions (a tag
+    question after a statement asks for assent), business objects, conditionals, past-time
+    words, negations and deferrals. ``other`` and ``asks`` as for :func:`_read_vetoes`."""
+    model, clauses, clause_scores = tried
+    index = model.index
+    for n, (clause, score) in enumerate(zip(clauses, clause_scores, strict=True)):
+        tokens = clause.tokens
+        opener, requested = request_opener(model, clause, score)
+        if requested:
+            guards.request = True  # "can you call it off please", "¿me lo anulás?"
+        elif clause.is_question and not (n and tag_question(clause, score)):
+            guards.question = guards.question or not (other and asks)
+        for i in range(len(tokens)):
+            if index.business_objects.starts_at(tokens, i):
+                guards.business = True
+            if (
+                index.conditionals.starts_at(tokens, i)
+                and i >= opener
+                and not opens_filler(score.filler_positions, i)
+            ):
+                guards.blocked = True  # not "would you mind if we stopped here", "if that's ok"
+            elif index.past.starts_at(tokens, i):
+                guards.past = True  # "we stopped using it last year": a report, never a close
+            elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(tokens, i):
+                guards.cautious = True
+
+
+def _evidence(
+    seen: Seen, closing: frozenset[str], guarded: frozenset[str], guards: _Guards
+) -> tuple[frozenset[str], bool, frozenset[str]]:
+    """``(evidence, messaging, partial)`` of :class:`~bot.intents.semantic.LexiconView` for
+    the message the languages in ``seen`` read."""
     model, clauses = seen[0][0], seen[0][1]
     typed = [t for clause in clauses for t in clause.tokens]
     evidence = frozenset(
@@ -134,7 +192,7 @@ def semantic_view(
         for intent, _, _ in model.actions_said(typed, MAX_EVIDENCE_WORDS)
         if intent in guarded - closing
     )
-    messaging = business and any(
+    messaging = guards.business and any(
         m.index.messaging.anywhere(clause.tokens) for m, cs, _ in seen for clause in cs
     )
     scored = {  # "descadastra meu zap daí": the phrase explains a part
@@ -144,28 +202,15 @@ def semantic_view(
         for intent, value in score.scores.items()
         if value >= PARTIAL_SCORE
     }
-    partial = frozenset(scored & closing)
     routes = guarded - closing
     evidence |= scored & routes  # "i want to call off my order": its own phrase, in part
-    if vetoed_business:  # a stop about one of the intent's objects: "larga mão desse pedido"
+    if guards.vetoed_business:  # a stop about one of the intent's objects: "larga mão desse"
         evidence |= {
             intent
             for intent, objects in model.index.objects.items()
             if intent in routes and any(objects.anywhere(clause.tokens) for clause in clauses)
         }
-    return LexiconView(
-        closing,
-        guarded,
-        blocked,
-        question,
-        business,
-        cautious,
-        past,
-        request,
-        evidence,
-        messaging,
-        partial,
-    )
+    return evidence, messaging, frozenset(scored & closing)
 
 
 def _past_verb(model: LanguageModel, clause: Clause, score: ClauseScore, intent: str) -> bool:
@@ -227,9 +272,11 @@ def tag_question(clause: Clause, score: ClauseScore) -> bool:
     """True when ``clause`` is a question of fillers only ("ok?", "¿sí?", "tá?", "right?"):
     after a statement it asks for assent, not about the statement ("nada de mandar mais
     promoção pra esse número, ok?" opts out)."""
-    fillers = score.filler_positions
-    words = [i for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD]
-    return clause.is_question and bool(words) and all(i in fillers for i in words)
+    return (
+        clause.is_question
+        and any(token.kind is TokenKind.WORD for token in clause.tokens)
+        and fillers_only(clause, score)
+    )
 
 
 def explained(clause: Clause, score: ClauseScore) -> bool:

@@ -212,7 +212,7 @@ class LanguageModel:
         for n, (clause, score) in enumerate(zip(clauses, list(scores), strict=True)):
             if condition is not None and self.index.conditionals.starts_at(condition.tokens, 0):
                 scores[n] = self._after_condition(condition, score)
-            if not _fillers_only(clause, score):
+            if not fillers_only(clause, score):
                 condition = clause  # "se não chegar até domingo, uai, vou desistir"
         return scores
 
@@ -408,7 +408,7 @@ def _without(score: ClauseScore, intents: set[str], why: str) -> ClauseScore:
     return replace(score, scores=scores, vetoes={**score.vetoes, **dict.fromkeys(dropped, why)})
 
 
-def _fillers_only(clause: Clause, score: ClauseScore) -> bool:
+def fillers_only(clause: Clause, score: ClauseScore) -> bool:
     """True when fillers cover every word of the clause ("uai", "ok", "bueno")."""
     covered = score.filler_positions
     return all(
