@@ -56,6 +56,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
+    subordinators: [antes de]     # optional: shortly before a guarded phrase, they make it
+                                  #   the background of what is asked ("antes de cancelar
+                                  #   mi plan, ¿puedo probar?", "instead of cancelling")
     past: [ayer]                  # optional: words that make a closing phrase a report of the
                                   #   past ("cancelé el pedido ayer", "I quit last week")
     determiners: [el]             # optional: a closing word right after one is a noun ("el stop")
@@ -208,7 +211,7 @@ class LanguageData:
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
-            corrections, question_words, conditionals, deferrals,
+            corrections, question_words, conditionals, deferrals, subordinators,
             determiners, mentions, past, names, request_openers, business_objects,
             messaging, pronouns, partials, meetings: Word lists for the
             guards (see the module docstring).
@@ -225,6 +228,7 @@ class LanguageData:
     question_words: tuple[Phrase, ...] = ()
     conditionals: tuple[Phrase, ...] = ()
     deferrals: tuple[Phrase, ...] = ()
+    subordinators: tuple[Phrase, ...] = ()
     determiners: tuple[Phrase, ...] = ()
     mentions: tuple[Phrase, ...] = ()
     past: tuple[Phrase, ...] = ()

@@ -14,6 +14,7 @@ from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.result import GREET, NONE_INTENT
 from bot.intents.scoring import (
+    BACKGROUND_VETO,
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
     MENTION_VETO,
@@ -143,6 +144,8 @@ def _read_vetoes(guards: _Guards, tried: Tried, other: bool, asks: bool) -> bool
                 continue  # another language's misspelling ("free" as es "frene") or question
             if reason in (BUSINESS_VETO, BUSINESS_ELSEWHERE_VETO):
                 guards.business = guards.vetoed_business = True
+            elif reason == BACKGROUND_VETO:  # "before I cancel mine, can I try yours free?"
+                guards.business = True  # no close; what the close is the background of may be
             elif reason in (NOUN_VETO, MENTION_VETO, MENTIONED_ELSEWHERE_VETO):
                 continue  # "all sorted on my end, thanks", "I've sent STOP twice"
             elif reason.startswith(PAST_VETO) and not _past_verb(model, clause, score, intent):

@@ -127,6 +127,7 @@ class PhraseIndex:
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)
+        self.subordinators = GuardWords(data.subordinators, analyzer)
         self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
         self.mentions = GuardWords(data.mentions, analyzer)

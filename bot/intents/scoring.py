@@ -20,6 +20,8 @@ MENTION_VETO = "mentioned, not said (after a verb of typing or saying)"
 MENTIONED_ELSEWHERE_VETO = "about a closing word the message mentions"
 """The veto of a close in a message that mentions its word elsewhere ("typed stop, ignore
 that")."""
+BACKGROUND_VETO = "a background to what is asked (after a subordinator: 'before', 'en vez de')"
+"""The veto of a guarded phrase that subordinates to another request ("before I cancel...")."""
 _NAME = "a name here (capitalized in mid-sentence)"
 _NAME_PAIR = "a name here (beside another capitalized name)"
 _BUSINESS = "about a business object (a booking, an order), not the conversation"
@@ -36,7 +38,7 @@ NEGATED = "negated"
 """How a negation veto's reason starts ("negated by 'no'")."""
 SUPPRESSED_VETO = "part of a guarded"
 """How the veto of a lesser intent dragged along by a guarded close starts."""
-_NOT_ABOUT = frozenset({NOUN_VETO, _NAME, _NAME_PAIR, _BUSINESS})
+_NOT_ABOUT = frozenset({NOUN_VETO, _NAME, _NAME_PAIR, _BUSINESS, BACKGROUND_VETO})
 """Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
 
@@ -288,7 +290,8 @@ class ClauseScorer:
         positions of other intents' phrases).
 
         Any intent: a negation shortly before the phrase (not one inside another of the
-        intent's phrases: the "never" of "nvm, forget it"). Closing intents also: a question,
+        intent's phrases: the "never" of "nvm, forget it"); guarded ones also a subordinator
+        there ("before I cancel", "em vez de cancelar"). Closing intents also: a question,
         a question word opening the clause, a conditional or a past-time word at one of the
         ``free`` positions (outside the intent's own phrases: "cancelo si no me gusta",
         "cancelé el pedido ayer"), a business object or a ``partials`` word right after the
@@ -311,6 +314,8 @@ class ClauseScorer:
         ):
             if position in fillers or position not in free:
                 break  # a filler or another phrase of the intent ("never mind, forget it")
+            if traits.guarded and index.subordinators.ends_at(tokens, position):
+                return BACKGROUND_VETO  # "antes de cancelar meu plano, quero testar o de vocês"
             if negative and in_a_run(index.negations, tokens, position, span.start):
                 break
             if (

@@ -244,3 +244,25 @@ def test_frames_generalize_beyond_listed_phrases(
     classifier: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert classifier.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A close shortly after a subordinator is the background of what is asked...
+        ("antes de cancelar meu outro streaming quero testar o de vcs", "pt", "request_trial"),
+        ("antes de cancelar mi plan actual quiero la prueba gratis", "es", "request_trial"),
+        ("before i cancel my current plan, i want to try yours for free", "en", "request_trial"),
+        ("can i pause it instead of cancelling?", "en", "none"),
+        ("tem como pausar em vez de cancelar?", "pt", "none"),
+        ("¿puedo congelar la cuota en lugar de darme de baja?", "es", "none"),
+        # ...one after the close is not: it says when to do it.
+        ("cancelá el pedido antes de que salga, porfa", "es", "cancel_order"),
+        ("cancela o pedido antes de enviar", "pt", "cancel_order"),
+        ("please cancel the order before it ships", "en", "cancel_order"),
+    ],
+)
+def test_a_close_after_a_subordinator_is_a_background(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
