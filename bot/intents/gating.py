@@ -93,7 +93,7 @@ def semantic_view(
     words = sum(len(clause.tokens) for clause in seen[0][1])
     if words < MIN_WORDS or ((guards.cautious or guards.past) and words < MIN_CAUTIOUS_WORDS):
         return None
-    if words <= MAX_SLOT_WORDS and _slot_answer(seen[0][0], seen[0][1]):
+    if words <= MAX_SLOT_WORDS and slot_answer(seen[0][0], seen[0][1]):
         return None
     if guards.business and not guards.vetoed_business and words < MIN_CAUTIOUS_WORDS:
         return None  # a business object named alone ("pedido", "my order") is no request
@@ -232,7 +232,7 @@ def _past_verb(model: LanguageModel, clause: Clause, score: ClauseScore, intent:
     )
 
 
-def _slot_answer(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
+def slot_answer(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
     """True when a token is an email address or URL, or a word after the first is
     capitalized and not one of the language's own (a name: "soy Martín", "it's Jessica")."""
     lexicon = model.lexicon

@@ -266,3 +266,32 @@ def test_a_close_after_a_subordinator_is_a_background(
     trilingual: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert trilingual.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A report that ends with thanks closes: the user got what they came for...
+        ("the beans arrived and they smell incredible, thank you", "en", "goodbye"),
+        ("o livro chegou, amei o embrulho, obrigada", "pt", "goodbye"),
+        ("los muebles ya están armados y quedaron preciosos, gracias", "es", "goodbye"),
+        ("ya tengo las entradas en el mail, todo bien. gracias!", "es", "goodbye"),  # not greet
+        # ...a request, a question, a wait, a name or thanks alone do not.
+        ("pode confirmar o agendamento para as 14h, obrigada", "pt", "none"),
+        ("the beans arrived, can you send more? thanks", "en", "none"),
+        ("un momento que busco el código, gracias", "es", "none"),
+        ("soy Martín Pérez, gracias", "es", "none"),
+        ("ok, gracias", "es", "none"),
+    ],
+)
+def test_a_report_that_ends_with_thanks_says_goodbye(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
+
+
+def test_a_slot_answer_with_thanks_is_no_goodbye(trilingual: IntentClassifier) -> None:
+    # where a flow waits for free text, a report with thanks answers the step
+    text = "the courier left it at the back door, thanks"
+    assert trilingual.classify(text, "en").intent == "goodbye"
+    assert trilingual.classify(text, "en", expecting_free_text=True).intent == "none"
