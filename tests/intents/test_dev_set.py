@@ -168,6 +168,7 @@ CROSS_VALIDATED = (
     "dev13",
     "dev14",
     "dev15",
+    "dev16",
     "pt_dev2",
     "pt_dev3",
     "pt_dev4",
@@ -175,9 +176,10 @@ CROSS_VALIDATED = (
     "pt_dev6",
     "pt_dev7",
     "pt_dev8",
+    "pt_dev9",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev11, dev13, dev14, dev15, pt_dev5, pt_dev6, pt_dev7, pt_dev8), with
+or, not trained on (dev11, dev13-dev16, pt_dev5-pt_dev9), with
 ``bot eval``: a message that is a phrase of the intent files would be in the head's training
 data either way."""
 
