@@ -76,6 +76,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     messaging: [mensajes]         # optional: the messages a business sends: an opt-out the
                                   #   semantic layer hears beside a business object is heard
                                   #   when one is named ("mensajes de la farmacia")
+    further: [más]                # optional: after a negation, with a ``messaging`` word, they
+                                  #   refuse more messages: an opt-out ("no más promos")
     pronouns: [lo, los]           # optional: pronouns a phrase matched through lemmas must
                                   #   keep as written: "lo dejo" (I drop it) is not "los
                                   #   dejo" (I leave you all)
@@ -213,7 +215,7 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, mentions, past, names, request_openers, business_objects,
-            messaging, pronouns, partials, meetings: Word lists for the
+            messaging, further, pronouns, partials, meetings: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -236,6 +238,7 @@ class LanguageData:
     request_openers: tuple[Phrase, ...] = ()
     business_objects: tuple[Phrase, ...] = ()
     messaging: tuple[Phrase, ...] = ()
+    further: tuple[Phrase, ...] = ()
     pronouns: tuple[Phrase, ...] = ()
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()

@@ -135,6 +135,7 @@ class PhraseIndex:
         self.request_openers = GuardWords(data.request_openers, analyzer)
         self.business_objects = GuardWords(data.business_objects, analyzer)
         self.messaging = GuardWords(data.messaging, analyzer)
+        self.further = GuardWords(data.further, analyzer)
         self.partials = GuardWords(data.partials, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.objects = {

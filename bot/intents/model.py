@@ -176,6 +176,7 @@ class LanguageModel:
         3. :meth:`_business_elsewhere`: a cancel beside an object named in another clause;
         4. :meth:`_routed`: a cancel about an author intent's business object is that intent;
            :meth:`_messages_stopped`: a cancel of the messages a business sends opts out;
+           :meth:`_messages_refused`: so does "no more" of them;
         5. a closing word the message mentions is vetoed in every clause;
         6. :meth:`_taken_back`: a stop before a close the message negates is a "wait";
         7. a multi-clause message that is exactly an example ("gracias, adiós") also scores
@@ -190,6 +191,7 @@ class LanguageModel:
         if self.index.objects:
             scores = self._routed(clauses, scores)
         scores = self._messages_stopped(clauses, scores)
+        scores = self._messages_refused(clauses, scores)
         mentioned = {i for s in scores for i, why in s.vetoes.items() if why == MENTION_VETO}
         if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
             scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
@@ -267,6 +269,35 @@ class LanguageModel:
                 score, scores={**kept, OPT_OUT: opted}, matched=score.matched | {OPT_OUT}
             )
         return stopped
+
+    def _messages_refused(
+        self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
+    ) -> list[ClauseScore]:
+        """``scores`` with an opt-out of :data:`ROUTED_SCORE` in a clause where a negation
+        comes before a word of the file's ``further`` ("more", "más", "mais", "anymore") and
+        a word naming the messages a business sends (``messaging``): "please don't send me
+        offers anymore", "no necesito más mensajes de la agencia", "gostaria de não receber
+        mais as ofertas". Not in a message with a question ("¿qué escribo para no recibir
+        más mensajes?"), nor in a clause with a past-time word ("i said stop last week and
+        got 3 more texts") or where an opt-out was vetoed ("no me den de baja")."""
+        if any(clause.is_question for clause in clauses):
+            return scores
+        index = self.index
+        refused = list(scores)
+        for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
+            tokens = clause.tokens
+            if OPT_OUT in score.scores or OPT_OUT in score.vetoes:
+                continue
+            negated = [i for i in range(len(tokens)) if index.negations.starts_at(tokens, i)]
+            if not negated or any(index.past.starts_at(tokens, i) for i in range(len(tokens))):
+                continue
+            after = range(negated[0], len(tokens))
+            if any(index.further.starts_at(tokens, i) for i in after) and any(
+                index.messaging.starts_at(tokens, i) for i in after
+            ):
+                opted = {**score.scores, OPT_OUT: ROUTED_SCORE}
+                refused[n] = replace(score, scores=opted, matched=score.matched | {OPT_OUT})
+        return refused
 
     def _taken_back(self, scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with a stop (a closing intent that is no farewell) vetoed in every

@@ -295,3 +295,25 @@ def test_a_slot_answer_with_thanks_is_no_goodbye(trilingual: IntentClassifier) -
     text = "the courier left it at the back door, thanks"
     assert trilingual.classify(text, "en").intent == "goodbye"
     assert trilingual.classify(text, "en", expecting_free_text=True).intent == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # "No more" of the messages a business sends opts out...
+        ("thanks for the glasses, but please don't send me offers anymore", "en", "opt_out"),
+        ("no more parking offers please", "en", "opt_out"),
+        ("ya volvimos del viaje, no necesito más mensajes de la agencia", "es", "opt_out"),
+        ("no me manden mas promos", "es", "opt_out"),
+        ("olá! gostaria de não receber mais as ofertas do buffet", "pt", "opt_out"),
+        # ...asked about, reported, or without the messages, it does not.
+        ("¿qué tengo que escribir para no recibir más mensajes?", "es", "none"),
+        ("i said stop last week and then got 3 more texts", "en", "none"),
+        ("no quiero más azúcar en el café", "es", "none"),
+        ("no thanks, nothing more", "en", "goodbye"),
+    ],
+)
+def test_no_more_of_the_messages_opts_out(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
