@@ -317,3 +317,21 @@ def test_no_more_of_the_messages_opts_out(
     trilingual: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert trilingual.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # What the chat has been putting together (a quote, a form) is the process a stop ends...
+        ("esquece aquele orçamento que eu comecei", "pt", "cancel"),
+        ("olvidate de la cotización que estábamos armando", "es", "cancel"),
+        ("stop the estimate you were putting together", "en", "cancel"),
+        # ...while a question about it is none.
+        ("o orçamento que você tá montando inclui frete?", "pt", "none"),
+        ("¿la cotización incluye IVA?", "es", "none"),
+    ],
+)
+def test_a_stop_of_what_the_chat_started_cancels(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
