@@ -10,6 +10,7 @@ from bot.intents.complements import negated_complement
 from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
+from bot.intents.person_names import NAME_PAIR_VETO, NAME_VETO, name_reason
 from bot.intents.result import NONE_INTENT
 from bot.intents.spans import select_context, select_spans
 
@@ -22,8 +23,6 @@ MENTIONED_ELSEWHERE_VETO = "about a closing word the message mentions"
 that")."""
 BACKGROUND_VETO = "a background to what is asked (after a subordinator: 'before', 'en vez de')"
 """The veto of a guarded phrase that subordinates to another request ("before I cancel...")."""
-_NAME = "a name here (capitalized in mid-sentence)"
-_NAME_PAIR = "a name here (beside another capitalized name)"
 _BUSINESS = "about a business object (a booking, an order), not the conversation"
 BUSINESS_VETO = _BUSINESS
 """The veto of a close beside a business object ("cancel my booking")."""
@@ -38,7 +37,7 @@ NEGATED = "negated"
 """How a negation veto's reason starts ("negated by 'no'")."""
 SUPPRESSED_VETO = "part of a guarded"
 """How the veto of a lesser intent dragged along by a guarded close starts."""
-_NOT_ABOUT = frozenset({NOUN_VETO, _NAME, _NAME_PAIR, _BUSINESS, BACKGROUND_VETO})
+_NOT_ABOUT = frozenset({NOUN_VETO, NAME_VETO, NAME_PAIR_VETO, _BUSINESS, BACKGROUND_VETO})
 """Vetoes saying the word is not the closing intent at all, so the clause is not about it."""
 
 
@@ -336,7 +335,7 @@ class ClauseScorer:
         if traits.closing and span.start > 0 and index.mentions.ends_at(tokens, span.start - 1):
             return MENTION_VETO  # "my son typed cancel by mistake": the word is quoted
         opener = next((i for i in range(len(tokens)) if i not in fillers), 0)
-        asking = self._request(span, tokens, opener, free, others)
+        asking = self._request(span, resolved, opener, free, others)
         request = bool(asking)
         if clause.is_question and not request:
             return QUESTION_VETO
@@ -364,7 +363,7 @@ class ClauseScorer:
                 return _BUSINESS
             if span.end < len(tokens) and index.partials.starts_at(tokens, span.end):
                 return _BUSINESS  # a part of what was asked for: "cancela só a batata"
-            name = self._name_reason(span, resolved, tokens, fillers)
+            name = name_reason(self._index, span, resolved, tokens, fillers)
             if name is not None:
                 return name
         if traits.deferrable:
@@ -391,48 +390,28 @@ class ClauseScorer:
         )
 
     def _request(
-        self, span: Span, tokens: tuple[Token, ...], opener: int, free: list[int], others: set[int]
+        self, span: Span, resolved: list[Resolved], opener: int, free: list[int], others: set[int]
     ) -> range:
         """The positions of the request opener when the clause asks for the action politely,
         else an empty range: it opens with a request opener ("could you", "would you mind",
         "¿podrías", "¿me lo", "is it ok if we") before the phrase with no other intent's
         phrase between (in "is it ok if I cancel later?" the opener asks for the cancel, not
         for the goodbye "later"), and no question word follows the opener ("can you tell me
-        how to cancel?" asks about it)."""
+        how to cancel?" asks about it) but one that opens the intent's context ("can you
+        cancel what we started?")."""
         index = self._index
+        tokens = tuple(item.token for item in resolved)
         end = opener + index.request_openers.starts_at(tokens, opener)
         if end == opener or end >= span.end:
             return range(0)
         if any(i in others for i in range(end, span.start)):
             return range(0)
-        if any(index.question_words.starts_at(tokens, i) for i in free if i >= end):
-            return range(0)  # after the phrase too: "dá pra cancelar quando quiser?"
+        asked = [i for i in free if i >= end and index.question_words.starts_at(tokens, i)]
+        if asked:  # after the phrase too: "dá pra cancelar quando quiser?"
+            context = index.find_context(resolved, (span.entry.intent,))
+            if any(all(c.start != i for c in context) for i in asked):
+                return range(0)
         return range(opener, end)
-
-    def _name_reason(
-        self, span: Span, resolved: list[Resolved], tokens: tuple[Token, ...], fillers: set[int]
-    ) -> str | None:
-        """A closing phrase whose first word is capitalized in mid-sentence is part of a
-        name ("me llamo Chao", "vivo en Chau Street"); after a filler it is not ("Gracias
-        Chau"), nor is a capital further in ("fica com Deus"). A closing word that is also
-        a name (the file's ``names``: "Chao", "Chau") is one at the start too
-        when a capitalized word the file does not know follows it ("Chao Wang", "Chau
-        Ming Li"), but not before a known word ("Chau Gracias", "Chao Amigo")."""
-        before = span.start - 1
-        if before >= 0 and before not in fillers and tokens[span.start].capital:
-            return _NAME  # its first word: "fica com Deus" says goodbye
-        after = span.end
-        if (
-            after < len(tokens)
-            and span.end - span.start == 1
-            and tokens[span.start].capital
-            and tokens[after].capital
-            and resolved[after].how == "unknown"
-            and tokens[after].kind is TokenKind.WORD
-            and self._index.names.starts_at(tokens, span.start) == 1
-        ):
-            return _NAME_PAIR
-        return None
 
     def _past_form_reason(self, span: Span, resolved: list[Resolved]) -> str | None:
         """Why a span of a closing intent reports the past: one of its words is a past form

@@ -335,3 +335,27 @@ def test_a_stop_of_what_the_chat_started_cancels(
     trilingual: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert trilingual.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # More polite openers ask for the action...
+        ("será que dá pra parar por aqui?", "pt", "cancel"),
+        ("você se importaria de parar com isso?", "pt", "cancel"),
+        ("any chance we could stop here?", "en", "cancel"),
+        ("¿te molestaría que lo dejemos acá?", "es", "cancel"),
+        # ...and what a request opener asks for may be "what we started"...
+        ("can you cancel what we started?", "en", "cancel"),
+        ("¿me cancelás lo que empezamos?", "es", "cancel"),
+        # ...but a question word about when or how still asks about it, and a deferral defers.
+        ("can you tell me how to cancel?", "en", "none"),
+        ("dá pra cancelar quando quiser?", "pt", "none"),
+        ("será que dá pra cancelar depois?", "pt", "none"),
+        ("any chance we can cancel later?", "en", "none"),
+    ],
+)
+def test_polite_openers_ask_for_the_action(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
