@@ -289,6 +289,9 @@ class Fusion:
             (``LexiconView.partial``), outside a question and beside no guard word: the head
             naming that close is acted on at this probability or more ("descadastra meu zap
             daí", "STOP mensagens").
+        farewell: ``close`` for a goodbye ("thanks guys ❤️", "tá joia, brigado"): on the
+            tuning sets the head was not trained on, a goodbye it named from 0.8 up to
+            ``close`` was one 22 times in 23.
     """
 
     close: float = 0.95
@@ -304,6 +307,7 @@ class Fusion:
     negated_close: float = 0.98
     greeted: float = 0.995
     agreed: float = 0.8
+    farewell: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +395,8 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         if view.question or view.cautious:
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical
-        if p >= (fusion.request if view.request else fusion.close):
+        needed = fusion.farewell if intent == GOODBYE else fusion.close
+        if p >= (min(fusion.request, needed) if view.request else needed):
             return _acted(lexical, intent, p)
         if intent in view.partial and p >= fusion.agreed:  # two readings agree
             return _acted(lexical, intent, p)

@@ -345,6 +345,9 @@ def test_a_stop_of_what_the_chat_started_cancels(
         ("você se importaria de parar com isso?", "pt", "cancel"),
         ("any chance we could stop here?", "en", "cancel"),
         ("¿te molestaría que lo dejemos acá?", "es", "cancel"),
+        ("vc se incomoda se a gente parar por aqui?", "pt", "cancel"),
+        ("¿sería tan amable de frenar esto?", "es", "cancel"),
+        ("¿serían tan amables de decirme el horario?", "es", "none"),
         # ...and what a request opener asks for may be "what we started"...
         ("can you cancel what we started?", "en", "cancel"),
         ("¿me cancelás lo que empezamos?", "es", "cancel"),

@@ -134,8 +134,9 @@ def test_the_layer_is_not_heard_while_a_flow_waits_for_free_text(
 def test_fusion_acts_asks_or_keeps_the_lexicon() -> None:
     fusion = Fusion()
     assert fuse(NOTHING, guess("cancel", 0.97), OPEN, fusion).intent == "cancel"
-    asked = fuse(NOTHING, guess("goodbye", 0.85), OPEN, fusion)
-    assert (asked.intent, asked.confirm) == ("none", "goodbye")
+    asked = fuse(NOTHING, guess("cancel", 0.85), OPEN, fusion)
+    assert (asked.intent, asked.confirm) == ("none", "cancel")
+    assert fuse(NOTHING, guess("goodbye", 0.85), OPEN, fusion).intent == "goodbye"  # farewell
     assert fuse(NOTHING, guess("goodbye", 0.5), OPEN, fusion) == NOTHING
     assert fuse(NOTHING, guess("opt_out", 0.85), OPEN, fusion) == NOTHING  # never asked
     assert fuse(NOTHING, guess("greet", 0.9), OPEN, fusion).intent == "greet"
@@ -1032,7 +1033,7 @@ ROUND_11 = [
     # thanks the lexicon explains with fillers alone: the head decides
     ("got it got it, thanks", "en", "goodbye", 0.99, "goodbye", None),
     ("listo parce, muchas gracias", "es", "goodbye", 0.97, "goodbye", None),
-    ("ok thank you", "en", "goodbye", 0.85, "none", "goodbye"),  # asked
+    ("ok thank you", "en", "goodbye", 0.75, "none", None),  # from 0.8 on, see ROUND_12
     ("gracias", "es", "none", 0.99, "none", None),  # a bare thanks stays none
 ]
 """Round 11's rules on what the message's own words say, each with a head that names
@@ -1041,6 +1042,42 @@ ROUND_11 = [
 
 @pytest.mark.parametrize(("text", "lang", "head", "p", "intent", "confirm"), ROUND_11)
 def test_what_the_messages_own_words_say(
+    served: IntentClassifier,
+    text: str,
+    lang: str,
+    head: str,
+    p: float,
+    intent: str,
+    confirm: str | None,
+) -> None:
+    result = served.with_semantic(_SureHead(head, p)).classify(text, lang)  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, confirm)
+
+
+ROUND_12 = [
+    # (text, lang, the head's intent and probability, the answer and its question)
+    # a goodbye the head names is acted on from Fusion.farewell, a cancel asked about
+    ("tá joia, brigado", "pt", "goodbye", 0.85, "goodbye", None),
+    ("ok thank you", "en", "goodbye", 0.85, "goodbye", None),
+    ("please stand down, I've handled it", "en", "cancel", 0.85, "none", "cancel"),
+    ("ok signing off", "en", "goodbye", 0.75, "none", None),
+    ("ok signing off", "en", "goodbye", 0.85, "goodbye", None),
+    # a close after a subordinator is the background: the head may name what is asked
+    (
+        "before i cancel my plan, can i try yours for free?",
+        "en",
+        "request_trial",
+        0.9,
+        "request_trial",
+        None,
+    ),
+    ("before i cancel my plan, can i try yours for free?", "en", "cancel", 0.99, "none", None),
+]
+"""Round 12's rules where the head is heard (docs/intents.md, "Round 12")."""
+
+
+@pytest.mark.parametrize(("text", "lang", "head", "p", "intent", "confirm"), ROUND_12)
+def test_round_12_hears_the_head_where_it_is_right(
     served: IntentClassifier,
     text: str,
     lang: str,
