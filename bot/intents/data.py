@@ -87,6 +87,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     meetings: [en]                # optional: a word right after a goodbye that says where the
                                   #   user will meet the business ("nos vemos en la cita"): a
                                   #   business object after it is no veto
+    ordering: [pedí, hice]        # optional: verbs that place what is cancelled: a past-time
+                                  #   word right after one dates the order, not the cancel
+                                  #   ("cancelá el pedido que hice ayer")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -215,7 +218,7 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, mentions, past, names, request_openers, business_objects,
-            messaging, further, pronouns, partials, meetings: Word lists for the
+            messaging, further, pronouns, partials, meetings, ordering: Word lists for the
             guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -242,6 +245,7 @@ class LanguageData:
     pronouns: tuple[Phrase, ...] = ()
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()
+    ordering: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

@@ -177,9 +177,9 @@ def _read_words(guards: _Guards, tried: Tried, other: bool, asks: bool) -> None:
                 and not opens_filler(score.filler_positions, i)
             ):
                 guards.blocked = True  # not "would you mind if we stopped here", "if that's ok"
-            elif index.past.starts_at(tokens, i):
+            elif index.past_at(tokens, i):
                 guards.past = True  # "we stopped using it last year": a report, never a close
-            elif index.negations.starts_at(tokens, i) or index.deferrals.starts_at(tokens, i):
+            elif index.negations.starts_at(tokens, i) or index.deferral_at(tokens, i):
                 guards.cautious = True
 
 

@@ -286,8 +286,8 @@ class LanguageModel:
         refused = list(scores)
         for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
             tokens = clause.tokens
-            if OPT_OUT in score.scores or OPT_OUT in score.vetoes:
-                continue
+            if score.scores.get(OPT_OUT, 0.0) >= ROUTED_SCORE or OPT_OUT in score.vetoes:
+                continue  # (one the lexicon scored below its threshold is raised)
             negated = [i for i in range(len(tokens)) if index.negations.starts_at(tokens, i)]
             if not negated or any(index.past.starts_at(tokens, i) for i in range(len(tokens))):
                 continue
@@ -385,7 +385,10 @@ class LanguageModel:
     def _says_action(self, intent: str, clause: Clause) -> bool:
         """True when ``clause`` says one of ``intent``'s action words (:meth:`actions_said`),
         typed in no past form ("cancelled"), and no deferral puts a deferrable intent off."""
-        if self.specs[intent].deferrable and self.index.deferrals.anywhere(clause.tokens):
+        tokens = clause.tokens
+        if self.specs[intent].deferrable and any(
+            self.index.deferral_at(tokens, i) for i in range(len(tokens))
+        ):
             return False  # "cancelá el pedido mañana" waits
         said = False
         for name, token, lemma in self.actions_said(clause.tokens):

@@ -352,7 +352,7 @@ class ClauseScorer:
                 and not opens_filler(fillers, i)
             ):
                 return f"hypothetical: {tokens[i].orth!r}"
-            if index.past.starts_at(tokens, i):
+            if index.past_at(tokens, i, span.end):
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
         if traits.closing:
             # the object a goodbye is about follows it closely: "all done with the payment"
@@ -368,7 +368,7 @@ class ClauseScorer:
                 return name
         if traits.deferrable:
             for i in free:
-                if index.deferrals.starts_at(tokens, i):
+                if index.deferral_at(tokens, i):
                     return f"put off by {tokens[i].orth!r}"
         return None
 

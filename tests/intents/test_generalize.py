@@ -306,6 +306,7 @@ def test_a_slot_answer_with_thanks_is_no_goodbye(trilingual: IntentClassifier) -
         ("ya volvimos del viaje, no necesito más mensajes de la agencia", "es", "opt_out"),
         ("no me manden mas promos", "es", "opt_out"),
         ("olá! gostaria de não receber mais as ofertas do buffet", "pt", "opt_out"),
+        ("buenas, no quiero recibir más mensajes de la heladería", "es", "opt_out"),  # raised
         # ...asked about, reported, or without the messages, it does not.
         ("¿qué tengo que escribir para no recibir más mensajes?", "es", "none"),
         ("i said stop last week and then got 3 more texts", "en", "none"),
@@ -359,6 +360,25 @@ def test_a_stop_of_what_the_chat_started_cancels(
     ],
 )
 def test_polite_openers_ask_for_the_action(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A past-time word right after the order is placed dates the order, not the cancel...
+        ("cancel the lamp i ordered yesterday please", "en", "cancel_order"),
+        ("cancela o pedido que eu fiz ontem", "pt", "cancel_order"),
+        ("quiero cancelar el pedido que hice esta mañana", "es", "cancel_order"),  # not tomorrow
+        # ...one before it dates the asking, and a deferral still defers.
+        ("eu pedi pra cancelar ontem e nada", "pt", "none"),
+        ("cancelá el pedido mañana", "es", "none"),
+        ("i cancelled the order yesterday", "en", "none"),
+    ],
+)
+def test_a_past_word_after_an_order_dates_the_order(
     trilingual: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert trilingual.classify(text, lang).intent == intent
