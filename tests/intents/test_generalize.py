@@ -382,3 +382,18 @@ def test_a_past_word_after_an_order_dates_the_order(
     trilingual: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert trilingual.classify(text, lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        # A vocative adds nothing: Venezuelan "chamo" is no misspelled "chao"
+        ("hola chamo, ¿cómo estás?", "es", "greet"),
+        ("qué más parcero, todo bien?", "es", "greet"),
+        ("chao chamo", "es", "goodbye"),
+    ],
+)
+def test_a_vocative_adds_nothing(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    assert trilingual.classify(text, lang).intent == intent
