@@ -305,7 +305,7 @@ class Fusion:
     switch: float = 0.95
     negated: float = 0.98
     negated_close: float = 0.98
-    greeted: float = 0.995
+    greeted: float = 0.98
     agreed: float = 0.8
     farewell: float = 0.8
 

@@ -1062,6 +1062,9 @@ ROUND_12 = [
     ("please stand down, I've handled it", "en", "cancel", 0.85, "none", "cancel"),
     ("ok signing off", "en", "goodbye", 0.75, "none", None),
     ("ok signing off", "en", "goodbye", 0.85, "goodbye", None),
+    # after a greeting, a close the head names from Fusion.greeted (0.98) replaces it
+    ("morning, please stop the promo texts", "en", "opt_out", 0.985, "opt_out", None),
+    ("morning, please stop the promo texts", "en", "opt_out", 0.97, "greet", None),
     # a close after a subordinator is the background: the head may name what is asked
     (
         "before i cancel my plan, can i try yours for free?",
