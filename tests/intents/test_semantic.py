@@ -1040,20 +1040,6 @@ ROUND_11 = [
 ``intent`` at ``p`` whatever the text (docs/intents.md, "Round 11")."""
 
 
-@pytest.mark.parametrize(("text", "lang", "head", "p", "intent", "confirm"), ROUND_11)
-def test_what_the_messages_own_words_say(
-    served: IntentClassifier,
-    text: str,
-    lang: str,
-    head: str,
-    p: float,
-    intent: str,
-    confirm: str | None,
-) -> None:
-    result = served.with_semantic(_SureHead(head, p)).classify(text, lang)  # type: ignore[arg-type]
-    assert (result.intent, result.confirm) == (intent, confirm)
-
-
 ROUND_12 = [
     # (text, lang, the head's intent and probability, the answer and its question)
     # a goodbye the head names is acted on from Fusion.farewell, a cancel asked about
@@ -1079,8 +1065,8 @@ ROUND_12 = [
 """Round 12's rules where the head is heard (docs/intents.md, "Round 12")."""
 
 
-@pytest.mark.parametrize(("text", "lang", "head", "p", "intent", "confirm"), ROUND_12)
-def test_round_12_hears_the_head_where_it_is_right(
+@pytest.mark.parametrize(("text", "lang", "head", "p", "intent", "confirm"), ROUND_11 + ROUND_12)
+def test_what_the_messages_own_words_say(
     served: IntentClassifier,
     text: str,
     lang: str,
