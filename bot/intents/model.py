@@ -288,12 +288,15 @@ class LanguageModel:
             tokens = clause.tokens
             if score.scores.get(OPT_OUT, 0.0) >= ROUTED_SCORE or OPT_OUT in score.vetoes:
                 continue  # (one the lexicon scored below its threshold is raised)
-            negated = [i for i in range(len(tokens)) if index.negations.starts_at(tokens, i)]
-            if not negated or any(index.past.starts_at(tokens, i) for i in range(len(tokens))):
-                continue
-            after = range(negated[0], len(tokens))
-            if any(index.further.starts_at(tokens, i) for i in after) and any(
-                index.messaging.starts_at(tokens, i) for i in after
+            if not index.messaging.anywhere(tokens) or index.past.anywhere(tokens):
+                continue  # most clauses name no messages: the cheap test first
+            negation = next(
+                (i for i in range(len(tokens)) if index.negations.starts_at(tokens, i)), None
+            )
+            if (
+                negation is not None
+                and index.further.anywhere(tokens, negation)
+                and index.messaging.anywhere(tokens, negation)
             ):
                 opted = {**score.scores, OPT_OUT: ROUTED_SCORE}
                 refused[n] = replace(score, scores=opted, matched=score.matched | {OPT_OUT})
