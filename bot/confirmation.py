@@ -1,11 +1,12 @@
 """The yes/no question asked before an unsure close, and its answer.
 
 When the classifier is not sure enough that a message closes the conversation
-(``IntentResult.confirm``: goodbye or cancel), the engine asks instead of closing: a
-localized question (``confirm.goodbye``, ``confirm.cancel``) with Sí/No reply buttons. The
-pending question is kept in the session (``Session.confirming``) until the user answers:
-"yes" closes with the usual notice, "no" goes on where the user was, anything else drops the
-question and is processed as usual.
+(``IntentResult.confirm``: goodbye, cancel or opt_out), the engine asks instead of closing: a
+localized question (``confirm.goodbye``, ``confirm.cancel``, ``confirm.opt_out``) with Sí/No
+reply buttons. The pending question is kept in the session (``Session.confirming``) until the
+user answers: "yes" closes with the usual notice (an opt-out: records it and confirms it
+once), "no" goes on where the user was, anything else drops the question and is processed as
+usual.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ question, which may be waiting at the same time)."""
 
 
 def ask(content: Snapshot, session: Session, intent: str, now: datetime) -> MessageRecord:
-    """The question whether the user means closing (``intent``: ``"goodbye"`` or
-    ``"cancel"``), with Sí/No reply buttons, at the step the session waits at; the question
-    is remembered in ``session.confirming`` until answered."""
+    """The question whether the user means closing (``intent``: ``"goodbye"``,
+    ``"cancel"`` or ``"opt_out"``), with Sí/No reply buttons, at the step the session waits
+    at; the question is remembered in ``session.confirming`` until answered."""
     session.confirming = intent
     data, lang = session.data, session.language
     choices = (

@@ -35,7 +35,7 @@ from bot.desk import OperatorDesk
 from bot.flows.slots import fold
 from bot.flows.turn import Turn
 from bot.handoff import USER_REQUEST
-from bot.intents.result import CANCEL, GOODBYE, GREET, HANDOFF
+from bot.intents.result import CANCEL, GOODBYE, GREET, HANDOFF, OPT_OUT
 from bot.metrics import NO_METRICS, Metrics
 from bot.opt_out import opt_in_words, wants_opt_out
 from bot.privacy import mask_phone
@@ -278,6 +278,8 @@ class Engine(OperatorDesk):
                 if yes and pending in CLOSES:
                     status, reason = CLOSES[pending]
                     return self._close(content, session, status, reason, now)
+                if yes and pending == OPT_OUT:  # "stop the sms, email me": "yes, no more"
+                    return await self._opt_out(content, session, now)
                 # "no", or a stale tap on an old question: go on where the user was
                 return [confirmation.resume(content, session, now)]
         if content.runner.accepts_tap(session, message.payload):  # a button/list tap: no intents
@@ -314,7 +316,7 @@ class Engine(OperatorDesk):
             return self._close(content, session, Status.CANCELLED, CloseReason.CANCEL, now)
         if result.intent == HANDOFF:  # the user asks for a person
             return [self._hand_off(content, session, USER_REQUEST, now)]
-        if result.confirm in CLOSES:
+        if result.confirm in CLOSES or result.confirm == OPT_OUT:
             return [confirmation.ask(content, session, result.confirm, now)]
         if waiting is not None:
             turn = await content.runner.answer(session, text, message.payload)

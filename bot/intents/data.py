@@ -78,6 +78,9 @@ A file holds one language's intents plus the small word lists the classifier's g
                                   #   when one is named ("mensajes de la farmacia")
     further: [más]                # optional: after a negation, with a ``messaging`` word, they
                                   #   refuse more messages: an opt-out ("no más promos")
+    redirects: [por mail]         # optional: another way to reach the user ("por mail",
+                                  #   "llámenme", "instead"): an opt-out beside one, not
+                                  #   negated, asks for other messages, so it is asked about
     pronouns: [lo, los]           # optional: pronouns a phrase matched through lemmas must
                                   #   keep as written: "lo dejo" (I drop it) is not "los
                                   #   dejo" (I leave you all)
@@ -218,8 +221,8 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, mentions, past, names, request_openers, business_objects,
-            messaging, further, pronouns, partials, meetings, ordering: Word lists for the
-            guards (see the module docstring).
+            messaging, further, redirects, pronouns, partials, meetings, ordering: Word lists
+            for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
     """
@@ -242,6 +245,7 @@ class LanguageData:
     business_objects: tuple[Phrase, ...] = ()
     messaging: tuple[Phrase, ...] = ()
     further: tuple[Phrase, ...] = ()
+    redirects: tuple[Phrase, ...] = ()
     pronouns: tuple[Phrase, ...] = ()
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()

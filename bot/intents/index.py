@@ -141,6 +141,7 @@ class PhraseIndex:
         self.business_objects = GuardWords(data.business_objects, analyzer)
         self.messaging = GuardWords(data.messaging, analyzer)
         self.further = GuardWords(data.further, analyzer)
+        self.redirects = GuardWords(data.redirects, analyzer)
         self.partials = GuardWords(data.partials, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.gating import Seen, Tried, explained, opening, request_opener, slot_answer
 from bot.intents.model import LanguageModel, fillers_only
-from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, IntentResult
+from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult
 
 THANKED_CONFIDENCE = 0.8
 """The confidence of the goodbye a report ending with thanks says (:func:`thanks_last`)."""
@@ -54,6 +54,26 @@ def goes_ahead(seen: Seen) -> bool:
             if go_on and not index.negations.anywhere(tokens):
                 return True
     return False
+
+
+def redirects(seen: Seen) -> bool:
+    """True when a clause without a negation or a close's phrase, in a language tried, holds
+    one of that language's ``redirects`` (another way to reach the user: "by email",
+    "llámenme", "me chama só aqui", "instead"): "chega de sms, manda o código por email" asks
+    for other messages, not for none; in the opt-out's own clause the words say which
+    messages stop ("stop the promos by email"), and "stop texting me, and don't call me
+    either" is an opt-out."""
+    return any(
+        model.index.redirects.anywhere(clause.tokens)
+        and not model.index.negations.anywhere(clause.tokens)
+        and not any(span.entry.intent in _STOPS for span in score.spans)
+        for model, clauses, scores in seen
+        for clause, score in zip(clauses, scores, strict=True)
+    )
+
+
+_STOPS = frozenset({OPT_OUT, CANCEL, GOODBYE})
+"""The intents whose phrase in a clause makes its ``redirects`` say which messages stop."""
 
 
 def farewell(tried: Tried) -> bool:
@@ -107,7 +127,8 @@ def settle(
     not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
     "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked
-    about ("pera, falta coisa": no phrase of the lexicon says cancel), a greeting that
+    about ("pera, falta coisa": no phrase of the lexicon says cancel), an opt-out beside
+    another way to reach the user is asked about (:func:`redirects`), a greeting that
     doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
     if (
         result.intent in (NONE_INTENT, GREET)
@@ -122,6 +143,9 @@ def settle(
         return thanked, "a report ending with thanks: goodbye"
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
+    if result.intent == OPT_OUT and redirects(seen):  # "para de mandar sms, me chama aqui"
+        asked = replace(result.without(OPT_OUT), confirm=OPT_OUT)
+        return asked, "another way to reach the user (redirects): the opt-out is asked about"
     if result.intent == CANCEL and not _phrased(seen, CANCEL) and waits(seen):
         asked = replace(result.without(CANCEL), confirm=CANCEL)  # "pera, falta coisa"
         return asked, "a wait (waits) and no cancel phrase: the cancel is asked about"

@@ -325,6 +325,32 @@ def test_round_12_rules(trilingual: IntentClassifier, text: str, lang: str, inte
     assert trilingual.classify(text, lang).intent == intent
 
 
+ROUND_13 = [
+    # (text, lang, intent, confirm): round 13's rules (docs/intents.md, "Round 13")
+    # An opt-out beside another way to reach the user asks for other messages: asked about...
+    ("chega de sms, manda o código por email", "pt", "none", "opt_out"),
+    ("para de me mandar mensagem no fixo, me chama só pelo zap", "pt", "none", "opt_out"),
+    ("basta de promos, mándenme solo la factura", "es", "none", "opt_out"),
+    ("no more texts please, email me instead", "en", "none", "opt_out"),
+    # ...while in the opt-out's own clause they say which messages stop, and negated they
+    # refuse those too.
+    ("para de me mandar promoções por email", "pt", "opt_out", None),
+    ("stop texting me, and don't call me either", "en", "opt_out", None),
+    ("dejen de escribirme, no me llamen tampoco", "es", "opt_out", None),
+    # Chat shorthand for "después" defers like the word.
+    ("dsp me doy de baja, ahora no", "es", "none", None),
+    ("dps cancelo, ahora sigo", "es", "none", None),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "intent", "confirm"), ROUND_13)
+def test_round_13_rules(
+    trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
+) -> None:
+    result = trilingual.classify(text, lang)
+    assert (result.intent, result.confirm) == (intent, confirm)
+
+
 def test_a_slot_answer_with_thanks_is_no_goodbye(trilingual: IntentClassifier) -> None:
     # where a flow waits for free text, a report with thanks answers the step
     text = "the courier left it at the back door, thanks"

@@ -32,6 +32,7 @@ from tests.fakes.recording_sender import RecordingSender, Sent
 USER = "5491155550001"
 UNSURE_BYE = "bueno, creo que con eso estaría"
 HOLA_TRIAL = "hola, quiero una prueba gratis"
+REDIRECTED_OPT_OUT = "basta de promos, mándenme solo la factura por mail"
 
 
 class Scripted:
@@ -273,6 +274,29 @@ async def test_opt_out_confirms_once_closes_silently_and_is_recorded(bot: Bot) -
     opted = await bot.store.list_sessions(SessionQuery(opted_out=True))
     assert [s.id for s in opted] == [session.id]
     assert await bot.store.list_sessions(SessionQuery(opted_out=False)) == []
+
+
+async def test_an_opt_out_with_another_way_to_reach_the_user_is_asked_and_yes_opts_out(
+    bot: Bot,
+) -> None:
+    await bot.say("hola")
+    [question] = await bot.send(REDIRECTED_OPT_OUT)  # the real classifier: confirm=opt_out
+    assert question.text == bot.t("confirm.opt_out")
+    assert [c.id for c in question.choices] == [CONFIRM_YES, CONFIRM_NO]
+    key = SessionKey("whatsapp", BOT_ID, USER)
+    assert await bot.store.opted_out_at(key) is None  # nothing recorded while asking
+    assert await bot.say("sí") == [bot.t("opt_out.done")]
+    session = await bot.session()
+    assert (session.status, session.close_reason) == (Status.CANCELLED, "opted_out")
+    assert await bot.store.opted_out_at(key) == bot.clock()
+
+
+async def test_no_to_the_opt_out_question_keeps_the_user_subscribed(bot: Bot) -> None:
+    await bot.say("hola")
+    await bot.say(REDIRECTED_OPT_OUT)
+    assert await bot.say("no") == [bot.t("confirm.resume_idle")]
+    assert await bot.store.opted_out_at(SessionKey("whatsapp", BOT_ID, USER)) is None
+    assert (await bot.session()).status is Status.ACTIVE
 
 
 async def test_no_proactive_message_reaches_an_opted_out_user_until_they_opt_back_in(
