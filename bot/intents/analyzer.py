@@ -146,9 +146,22 @@ class Analyzer:
             strip_accents(prepare(short).strip()): _expansion_tokens(long)
             for short, long in abbreviations.items()
         }
+        self._piece_cache_size = piece_cache_size
         self._piece: Callable[[str, bool], tuple[str | tuple[Token, ...], ...]] = lru_cache(
             maxsize=piece_cache_size
         )(self._piece_items)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without spaCy's pipeline and the piece cache (:mod:`~bot.intents.prebuilt`)."""
+        state = self.__dict__.copy()
+        del state["_nlp"], state["_piece"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """A fresh ``spacy.blank`` tokenizer (about 0.2 s) and an empty piece cache."""
+        self.__dict__.update(state)
+        self._nlp = spacy.blank(self.language)
+        self._piece = lru_cache(maxsize=self._piece_cache_size)(self._piece_items)
 
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
         """Split prepared text into clauses of tokens.

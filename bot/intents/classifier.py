@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.intents.analyzer import Clause, bounded_clauses
 from bot.intents.bounds import bounded_view
 from bot.intents.config import ScoringConfig
-from bot.intents.data import IntentSpec, load_language_file
+from bot.intents.data import IntentSpec
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.gating import (
     Seen,
@@ -30,6 +30,7 @@ from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare, without_mentions
+from bot.intents.prebuilt import load_models
 from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.semantic import (
@@ -177,8 +178,7 @@ class IntentClassifier:
             ValueError: ``languages`` is empty or ``threshold`` is outside ``(0, 1]``.
         """
         config = config or ScoringConfig()
-        files = [load_language_file(Path(directory) / f"{code}.yaml", code) for code in languages]
-        models = {data.language: LanguageModel(data, config, cache_dir) for data in files}
+        files, models = load_models(Path(directory), languages, config, cache_dir)
         fallback = LinguaFallback(tuple(languages)) if statistical_language_id else None
         model = None
         pending = False

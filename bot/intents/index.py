@@ -198,17 +198,34 @@ class PhraseIndex:
             self.surface, self.lemma, self._context, config.lemma_factor, self._lemma_agrees
         )
         self._bigrams = frozenset(pair for key in self.surface for pair in itertools.pairwise(key))
+        self._memoize()
+
+    def _memoize(self) -> None:
+        """The per-token caches, empty, and the aliases of the typo and lemma lookups' own."""
         self.resolve: Callable[[Token], Resolved] = lru_cache(maxsize=50_000)(self._resolve)
         """A token matched to the vocabulary without a typo search (see :meth:`search`)."""
         self.search: Callable[[Token], Resolved | None] = lru_cache(maxsize=20_000)(self._search)
         self._typo_of = self._typos.typo_of
         """:meth:`TypoSearch.typo_of`: language identification and scoring share it."""
+        self.lemma_of = self._lemmas.lemma
         self.compound: Callable[[Token], tuple[Token, Token] | None] = lru_cache(maxsize=10_000)(
             self._compound
         )
         self.past_form: Callable[[str, str, str | None], bool] = lru_cache(maxsize=10_000)(
             self._past_form
         )
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the caches of :meth:`_memoize` (:mod:`~bot.intents.prebuilt`)."""
+        state = self.__dict__.copy()
+        for name in ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """The index as pickled, with empty caches."""
+        self.__dict__.update(state)
+        self._memoize()
 
     def _past_form(self, orth: str, lemma: str, before: str | None) -> bool:
         """True when a phrase word typed as ``orth`` (lemma ``lemma``, after ``before``) is a

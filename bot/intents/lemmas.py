@@ -239,7 +239,19 @@ class LemmaLookup:
         self._table = load_lemma_table(language, cache_dir)
         self._enclitics = _ENCLITICS.get(language, ())
         self._diminutives = _DIMINUTIVES.get(language, ())
+        self._cache_size = cache_size
         self.lemma: Callable[[str], str] = lru_cache(maxsize=cache_size)(self._lemma)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the lemma cache (:mod:`~bot.intents.prebuilt`)."""
+        state = self.__dict__.copy()
+        del state["lemma"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """An empty lemma cache."""
+        self.__dict__.update(state)
+        self.lemma = lru_cache(maxsize=self._cache_size)(self._lemma)
 
     def diminutive_bases(self, word: str) -> list[str]:
         """Words ``word`` may be a diminutive of, most likely first (Spanish only).

@@ -71,6 +71,17 @@ class TypoSearch:
         )
         """:meth:`_typo` cached by word: language identification and scoring share it."""
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the typo cache (:mod:`~bot.intents.prebuilt`)."""
+        state = self.__dict__.copy()
+        del state["typo_of"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """An empty typo cache."""
+        self.__dict__.update(state)
+        self.typo_of = lru_cache(maxsize=20_000)(self._typo)
+
     def by_sound(self, norm: str) -> str | None:
         """The intent word that sounds like ``norm`` (the closest by edits when several do),
         or ``None`` (also for a language without a sound key)."""
