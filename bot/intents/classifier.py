@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
 from bot.intents.analyzer import Clause, bounded_clauses
@@ -12,19 +12,7 @@ from bot.intents.bounds import bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import (
-    Seen,
-    about_business,
-    closing_tail,
-    only_names_besides,
-    onward,
-    opens_with_greeting,
-    says_more,
-    semantic_view,
-    thanks_only,
-    turns,
-    typos_only,
-)
+from bot.intents.gating import Seen, onward, opens_with_greeting, semantic_view, turns, typos_only
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
@@ -33,26 +21,20 @@ from bot.intents.normalize import prepare, without_mentions
 from bot.intents.prebuilt import load_models
 from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
+from bot.intents.second_opinion import reconsider
 from bot.intents.semantic import (
     Example,
     Fusion,
     SemanticModel,
     asked,
     beside_greeting,
-    doubt,
     examples_from_files,
     examples_from_messages,
     fuse,
-    switched,
-    thanked,
 )
 from bot.intents.settling import goes_ahead, settle
 
 log = logging.getLogger(__name__)
-
-SECOND_OPINION = frozenset({GOODBYE})
-"""Closes the head is asked about, however sure the lexicon, when the message goes on
-after them (:func:`~bot.intents.gating.onward`)."""
 
 _Trace = list[tuple[str, tuple[Clause, ...], list[ClauseScore]]]
 
@@ -342,28 +324,9 @@ class IntentClassifier:
         lexical = self._lexicon(text, hint, expecting_free_text, trace, seen)
         if self._learned is None or not seen or expecting_free_text:
             return lexical
-        if lexical.intent in self._closing:
-            # "thanks, now how do I...": the head's second opinion, however sure the close
-            tried = seen[-1]  # the language that found the close
-            more: list[Clause] = []
-            if lexical.intent in SECOND_OPINION:
-                more = onward(tried, lexical.intent, self._closing)
-            if turns(tried[0], more):
-                # "eso es todo, pero tengo otra consulta": asked about, never acted on
-                return asked(lexical, lexical.intent)
-            if lexical.intent == GOODBYE and about_business(tried):
-                # "could you cancel my lesson this arvo, cheers": thanks for a request
-                return asked(lexical, GOODBYE)
-            if lexical.intent == GOODBYE and thanks_only(tried, GOODBYE):
-                return thanked(lexical, self._learned.guess(text), self._fusion)
-            if not more and (lexical.confidence >= self._fusion.sure or only_names_besides(seen)):
-                if not says_more(tried):
-                    return lexical  # all closing words ("bye", "no, no, cancelá"), a name
-                # "cansei, vou embora": which close, the head may know better
-                return switched(lexical, self._learned.guess(text), self._fusion)
-            routes, tail = self._guarded - self._closing, closing_tail(tried, lexical.intent)
-            whole, told = self._learned.guess(text), partial(self._learned.guess, tail)
-            return doubt(lexical, whole, self._fusion, routes, self._closing, told)
+        if lexical.intent in self._closing:  # "thanks, now how do I...": a second opinion
+            routes, head = self._guarded - self._closing, self._learned.guess
+            return reconsider(lexical, seen, head, self._fusion, self._closing, routes, text)
         # a greeting below its threshold opens the message too ("holaa gracias por ...")
         greeted = lexical.intent != NONE_INTENT or opens_with_greeting(seen[0])
         if greeted and not all(intent in self._social for intent, _ in lexical.ranked):

@@ -62,6 +62,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     past: [ayer]                  # optional: words that make a closing phrase a report of the
                                   #   past ("cancelé el pedido ayer", "I quit last week")
     determiners: [el]             # optional: a closing word right after one is a noun ("el stop")
+    demonstratives: [este, ese]   # optional: the determiners that point at what the chat is
+                                  #   doing: "cancelá ese trámite" ends it, "cancelá el
+                                  #   trámite de Juan" names a business object (asked about)
     mentions: [escribí]           # optional: a closing word right after one is mentioned, not
                                   #   said ("mi hijo escribió cancelar sin querer"); the
                                   #   semantic layer still hears the message
@@ -220,7 +223,7 @@ class LanguageData:
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, subordinators,
-            determiners, mentions, past, names, request_openers, business_objects,
+            determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, pronouns, partials, meetings, ordering: Word lists
             for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
@@ -238,6 +241,7 @@ class LanguageData:
     deferrals: tuple[Phrase, ...] = ()
     subordinators: tuple[Phrase, ...] = ()
     determiners: tuple[Phrase, ...] = ()
+    demonstratives: tuple[Phrase, ...] = ()
     mentions: tuple[Phrase, ...] = ()
     past: tuple[Phrase, ...] = ()
     names: tuple[Phrase, ...] = ()

@@ -395,6 +395,34 @@ def thanks_only(tried: Tried, intent: str) -> bool:
     )
 
 
+def names_object(tried: Tried, intent: str) -> bool:
+    """True when a phrase of ``intent`` is followed, right after one of the language's
+    ``determiners`` ("the", "my", "o", "la"), by a word no phrase explains and that is no
+    stop word: "cancel my photo shoot", "cancela o recolhimento do tapete" name something to
+    cancel with the business, which the lexicon does not know; "cancel the whole thing"
+    and "cancel my registration" name the chat's own process (the intent's ``context``), and
+    one of the ``demonstratives`` points at it ("cancela essa parada")."""
+    model, clauses, scores = tried
+    index = model.index
+    for clause, score in zip(clauses, scores, strict=True):
+        tokens = clause.tokens
+        loose = {id(token) for token in uncovered_words(clause, score)}
+        starts = {span.start for span in score.spans}
+        for span in score.spans:
+            if span.entry.intent != intent or span.entry.context or span.end in starts:
+                continue  # its object is a phrase's: "cancela essa cotação", "cancel it all"
+            after = span.end + index.determiners.starts_at(tokens, span.end)
+            if (
+                after > span.end
+                and not index.demonstratives.starts_at(tokens, span.end)
+                and after < len(tokens)
+                and id(tokens[after]) in loose
+                and tokens[after].norm not in index.stop_words
+            ):
+                return True
+    return False
+
+
 def opening(clause: Clause, score: ClauseScore) -> int:
     """The position of the clause's first word that no leading filler covers ("ok, yes,
     go ahead" → 3)."""

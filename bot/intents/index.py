@@ -135,6 +135,7 @@ class PhraseIndex:
         self.subordinators = GuardWords(data.subordinators, analyzer)
         self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
+        self.demonstratives = GuardWords(data.demonstratives, analyzer)
         self.mentions = GuardWords(data.mentions, analyzer)
         self.names = GuardWords(data.names, analyzer)
         self.request_openers = GuardWords(data.request_openers, analyzer)

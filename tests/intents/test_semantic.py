@@ -1064,8 +1064,26 @@ ROUND_12 = [
 ]
 """Round 12's rules where the head is heard (docs/intents.md, "Round 12")."""
 
+ROUND_13 = [
+    # a cancel followed by an object no phrase explains is asked about, even when the head
+    # is sure of the cancel: "cancel my photo shoot" is a business object
+    ("cancel my photo shoot", "en", "cancel", 0.99, "none", "cancel"),
+    ("cancela o recolhimento do tapete", "pt", "cancel", 0.99, "none", "cancel"),
+    ("cancelá el afinado del piano", "es", "cancel", 0.99, "none", "cancel"),
+    # ...routed when the head is sure of the order cancel...
+    ("cancela o gás que pedi agora há pouco", "pt", "cancel_order", 0.99, "cancel_order", None),
+    # ...while the chat's own process, or one pointed at, is cancelled
+    ("cancel my registration", "en", "cancel", 0.99, "cancel", None),
+    ("cancela essa parada aí, mano", "pt", "cancel", 0.99, "cancel", None),
+    ("cancela a operação", "pt", "cancel", 0.99, "cancel", None),
+    ("cancel the whole lot", "en", "cancel", 0.99, "cancel", None),
+]
+"""Round 13's rules where the head is heard (docs/intents.md, "Round 13")."""
 
-@pytest.mark.parametrize(("text", "lang", "head", "p", "intent", "confirm"), ROUND_11 + ROUND_12)
+
+@pytest.mark.parametrize(
+    ("text", "lang", "head", "p", "intent", "confirm"), ROUND_11 + ROUND_12 + ROUND_13
+)
 def test_what_the_messages_own_words_say(
     served: IntentClassifier,
     text: str,

@@ -1,0 +1,83 @@
+"""The semantic layer's second opinion on a close the lexicon found (:func:`reconsider`).
+
+The lexicon's closing phrases are precise, but the words around them can change what the
+message does: it goes on to a question ("eso es todo, pero tengo otra consulta"), thanks for
+a request ("could you cancel my lesson this arvo, cheers"), names something to cancel with
+the business ("cancel my photo shoot"), or says another close ("cansei, vou embora"). Here
+the head's answer for the whole message (and for the clause that closes it, after a story)
+settles each of those, or the close is asked about instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from bot.intents.analyzer import Clause
+from bot.intents.gating import (
+    Seen,
+    about_business,
+    closing_tail,
+    names_object,
+    only_names_besides,
+    onward,
+    says_more,
+    thanks_only,
+    turns,
+)
+from bot.intents.result import CANCEL, GOODBYE, IntentResult
+from bot.intents.semantic import Fusion, Guess, asked, doubt, switched, thanked
+
+SECOND_OPINION = frozenset({GOODBYE})
+"""Closes the head is asked about, however sure the lexicon, when the message goes on
+after them (:func:`~bot.intents.gating.onward`)."""
+
+
+def reconsider(
+    lexical: IntentResult,
+    seen: Seen,
+    guess: Callable[[str], Guess],
+    fusion: Fusion,
+    closing: frozenset[str],
+    routes: frozenset[str],
+    text: str,
+) -> IntentResult:
+    """``lexical`` (a close, ``lexical.intent`` in ``closing``) as the head bears it out.
+
+    Args:
+        lexical: The lexicon's result for ``text``.
+        seen: The languages tried, the one that found the close last.
+        guess: The head's answer for a text (cached by the caller).
+        fusion: The confidences at which the head is heard.
+        closing: The intents that close the session.
+        routes: Guarded intents that do not close (an order cancel): a head sure of one
+            routes the message there.
+        text: The message.
+
+    Returns:
+        The close, the head's other close, a route, or the close asked about (``confirm``).
+    """
+    tried = seen[-1]  # the language that found the close
+    more: list[Clause] = []
+    if lexical.intent in SECOND_OPINION:
+        more = onward(tried, lexical.intent, closing)
+    if turns(tried[0], more):
+        # "eso es todo, pero tengo otra consulta": asked about, never acted on
+        return asked(lexical, lexical.intent)
+    if lexical.intent == GOODBYE and about_business(tried):
+        # "could you cancel my lesson this arvo, cheers": thanks for a request
+        return asked(lexical, GOODBYE)
+    if lexical.intent == GOODBYE and thanks_only(tried, GOODBYE):
+        return thanked(lexical, guess(text), fusion)
+    if not more and (lexical.confidence >= fusion.sure or only_names_besides(seen)):
+        if not says_more(tried):
+            return lexical  # all closing words ("bye", "no, no, cancelá"), a name
+        # "cansei, vou embora": which close, the head may know better
+        return switched(lexical, guess(text), fusion)
+    whole, told = guess(text), partial(guess, closing_tail(tried, lexical.intent))
+    routed = whole.intent in routes and whole.probability >= fusion.doubt
+    if lexical.intent == CANCEL and names_object(tried, CANCEL) and not routed:
+        # "cancel my photo shoot": something to cancel with the business, which the
+        # lexicon does not know: asked about, unless the head is sure of a route
+        return asked(lexical, CANCEL)
+    return doubt(lexical, whole, fusion, routes, closing, told)
