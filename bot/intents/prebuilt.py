@@ -72,7 +72,8 @@ def load_models(
     target = folder / f"models-{key}.pickle"
     if key is not None and target.is_file():
         try:
-            built: Built = pickle.loads(target.read_bytes())  # noqa: S301 - our own cache folder
+            with target.open("rb") as stream:  # streamed: no copy of the whole file in memory
+                built: Built = pickle.load(stream)  # noqa: S301 - our own cache folder
             return built
         except Exception as error:  # a damaged or truncated file is rebuilt
             log.warning("intent models cache %s unreadable (%s): rebuilt", target, error)

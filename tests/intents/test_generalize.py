@@ -332,6 +332,7 @@ ROUND_13 = [
     ("para de me mandar mensagem no fixo, me chama só pelo zap", "pt", "none", "opt_out"),
     ("basta de promos, mándenme solo la factura", "es", "none", "opt_out"),
     ("no more texts please, email me instead", "en", "none", "opt_out"),
+    ("para de me mandar mensagem por sms, manda no whatsapp mesmo", "pt", "none", "opt_out"),
     # ...while in the opt-out's own clause they say which messages stop, and negated they
     # refuse those too.
     ("para de me mandar promoções por email", "pt", "opt_out", None),
