@@ -9,6 +9,9 @@ my card") rather than asking for it. Only unambiguous forms count:
   "cancele" (please cancel) and "cancelaré" (future) are not. Forms shared with a present or
   an imperative are left out: "cancelamos" (we cancel / we cancelled), voseo "salí" (go out
   / I went out).
+- Spanish and Portuguese imperfect ("me olvidaba", "cancelaban", "esquecia"): what was
+  going on, except for the verbs whose imperfect asks politely or describes ("quería
+  cancelar", "queria cancelar o pedido", "como estaba").
 - Portuguese: preterite ("cancelei", "cancelou", "cancelaram", "esqueci", "esqueceu",
   "desistiu"; "cheguei", "fiquei") and participle ("cancelado", "chegada"), as for Spanish.
   Not past: "cancele", "cancelo", "cancela", "cancelamos" (we cancel / we cancelled), and
@@ -29,6 +32,28 @@ _ES_ENDINGS: dict[str, tuple[str, ...]] = {
     "ir": ("ió", "iste", "isteis", "ieron", "ido", "ida", "idos", "idas"),
 }
 """Conjugation (infinitive ending) → endings of its unambiguous past forms."""
+
+_ES_IMPERFECT: dict[str, tuple[str, ...]] = {
+    "ar": ("aba", "abas", "ábamos", "abais", "aban"),
+    "er": ("ía", "ías", "íamos", "íais", "ían"),
+    "ir": ("ía", "ías", "íamos", "íais", "ían"),
+}
+"""Conjugation → imperfect endings: "me olvidaba" (I was forgetting) and "cancelaban" report
+what was going on. Not for :data:`_MODALS`, whose imperfect is a polite present."""
+
+_PT_IMPERFECT: dict[str, tuple[str, ...]] = {
+    "ar": ("ava", "avas", "ávamos", "áveis", "avam"),
+    "er": ("ia", "ias", "íamos", "íeis", "iam"),
+    "ir": ("ia", "ias", "íamos", "íeis", "iam"),
+}
+"""Portuguese conjugation → imperfect endings ("esquecia", "cancelava")."""
+
+_MODALS = frozenset(
+    {"querer", "poder", "deber", "dever", "necesitar", "precisar", "desear", "desejar"}
+    | {"estar", "haber", "haver", "tener"}
+)
+"""Verbs whose imperfect asks politely ("quería cancelar", "queria cancelar o pedido") or
+describes ("dejá todo como estaba"): never a report."""
 
 _ES_FIRST_PERSON_STEMS: tuple[tuple[str, str], ...] = (("c", "qu"), ("g", "gu"), ("z", "c"))
 """Spelling changes before the "-é" of an -ar preterite: buscar → busqué, llegar → llegué."""
@@ -89,7 +114,8 @@ def _spanish_past(orth: str, lemma: str) -> bool:
     if endings is None or len(lemma) < 4:
         return False
     stem = lemma[:-2]
-    for ending in endings:
+    imperfect = () if lemma in _MODALS else _ES_IMPERFECT[lemma[-2:]]
+    for ending in (*endings, *imperfect):
         if orth.endswith(ending) and strip_accents(orth[: -len(ending)]) == stem:
             return True
     if lemma.endswith("ar") and orth.endswith("é"):
@@ -106,7 +132,8 @@ def _portuguese_past(orth: str, lemma: str) -> bool:
         return False
     stem = lemma[:-2]
     plain = strip_accents(orth)
-    for ending in endings:
+    imperfect = () if lemma in _MODALS else _PT_IMPERFECT[lemma[-2:]]
+    for ending in (*endings, *(strip_accents(e) for e in imperfect)):
         if not plain.endswith(ending) or plain[: -len(ending)] != stem:
             continue
         # "sai" (goes out), "sai!" (get out): after a vowel only "saí" is past

@@ -338,6 +338,10 @@ ROUND_13 = [
     ("para de me mandar promoções por email", "pt", "opt_out", None),
     ("stop texting me, and don't call me either", "en", "opt_out", None),
     ("dejen de escribirme, no me llamen tampoco", "es", "opt_out", None),
+    # An imperfect reports what was going on; a modal's imperfect still asks.
+    ("me olvidaba de preguntar, ¿abren los domingos?", "es", "none", None),
+    ("quería cancelar, por favor", "es", "cancel", None),
+    ("queria cancelar por favor", "pt", "cancel", None),
     # Chat shorthand for "después" defers like the word.
     ("dsp me doy de baja, ahora no", "es", "none", None),
     ("dps cancelo, ahora sigo", "es", "none", None),

@@ -29,6 +29,15 @@ CASES: list[tuple[str, str, str, str | None, bool]] = [
     ("es", "dado", "dar", "habia", True),
     ("es", "doy", "dar", "me", False),  # "me doy de baja"
     ("es", "dame", "dar", None, False),
+    ("es", "olvidaba", "olvidar", "me", True),  # imperfect: what was going on
+    ("es", "cancelaban", "cancelar", None, True),
+    ("es", "desistía", "desistir", None, True),
+    ("es", "desistiría", "desistir", None, False),  # conditional
+    ("es", "quería", "querer", None, False),  # "quería cancelar": a polite present
+    ("es", "estaba", "estar", "como", False),  # "dejá todo como estaba"
+    ("pt", "esquecia", "esquecer", None, True),
+    ("pt", "cancelava", "cancelar", "eu", True),
+    ("pt", "queria", "querer", None, False),  # "queria cancelar o pedido"
     ("pt", "deram", "dar", "me", True),
     ("pt", "dá", "dar", "me", False),
     ("en", "cancelled", "cancel", None, True),
