@@ -1077,6 +1077,10 @@ ROUND_13 = [
     ("cancela essa parada aí, mano", "pt", "cancel", 0.99, "cancel", None),
     ("cancela a operação", "pt", "cancel", 0.99, "cancel", None),
     ("cancel the whole lot", "en", "cancel", 0.99, "cancel", None),
+    # a goodbye taken back by an afterthought (contrasts) is asked about, whatever the head
+    ("ok adiós, ah no perdón, me falta el número", "es", "goodbye", 0.99, "none", "goodbye"),
+    ("obrigado, tchau! quer dizer, ainda falta o boleto", "pt", "goodbye", 0.99, "none", "goodbye"),
+    ("bye! oh wait, i still need the receipt", "en", "goodbye", 0.99, "none", "goodbye"),
 ]
 """Round 13's rules where the head is heard (docs/intents.md, "Round 13")."""
 
