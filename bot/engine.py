@@ -60,6 +60,10 @@ CLOSES: dict[str, tuple[Status, CloseReason]] = {
 }
 """How each closing intent closes a session."""
 
+ASKED = frozenset({*CLOSES, OPT_OUT})
+"""What the engine asks about when the classifier is unsure (``IntentResult.confirm``): a
+close, or an opt-out beside another way to reach the user."""
+
 class IntentLike(Protocol):
     """What the engine reads of a classification (see :class:`bot.intents.IntentResult`)."""
 
@@ -316,7 +320,7 @@ class Engine(OperatorDesk):
             return self._close(content, session, Status.CANCELLED, CloseReason.CANCEL, now)
         if result.intent == HANDOFF:  # the user asks for a person
             return [self._hand_off(content, session, USER_REQUEST, now)]
-        if result.confirm in CLOSES or result.confirm == OPT_OUT:
+        if result.confirm in ASKED:
             return [confirmation.ask(content, session, result.confirm, now)]
         if waiting is not None:
             turn = await content.runner.answer(session, text, message.payload)

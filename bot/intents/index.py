@@ -39,6 +39,10 @@ DATED_WINDOW = 3
 ("the order I placed yesterday", "o pedido que eu fiz semana passada")."""
 
 
+_MEMOIZED = ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form")
+"""What :meth:`PhraseIndex._memoize` sets: dropped when pickled, set again when loaded."""
+
+
 class PhraseIndex:
     """All phrases of one language file, indexed for span lookup.
 
@@ -219,7 +223,7 @@ class PhraseIndex:
     def __getstate__(self) -> dict[str, object]:
         """Pickled without the caches of :meth:`_memoize` (:mod:`~bot.intents.prebuilt`)."""
         state = self.__dict__.copy()
-        for name in ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form"):
+        for name in _MEMOIZED:
             del state[name]
         return state
 

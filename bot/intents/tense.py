@@ -42,11 +42,12 @@ _ES_IMPERFECT: dict[str, tuple[str, ...]] = {
 what was going on. Not for :data:`_MODALS`, whose imperfect is a polite present."""
 
 _PT_IMPERFECT: dict[str, tuple[str, ...]] = {
-    "ar": ("ava", "avas", "ávamos", "áveis", "avam"),
-    "er": ("ia", "ias", "íamos", "íeis", "iam"),
-    "ir": ("ia", "ias", "íamos", "íeis", "iam"),
+    "ar": ("ava", "avas", "avamos", "aveis", "avam"),
+    "er": ("ia", "ias", "iamos", "ieis", "iam"),
+    "ir": ("ia", "ias", "iamos", "ieis", "iam"),
 }
-"""Portuguese conjugation → imperfect endings ("esquecia", "cancelava")."""
+"""Portuguese conjugation → imperfect endings ("esquecia", "cancelava"), accent-stripped as
+the typed word is compared."""
 
 _MODALS = frozenset(
     {"querer", "poder", "deber", "dever", "necesitar", "precisar", "desear", "desejar"}
@@ -133,7 +134,7 @@ def _portuguese_past(orth: str, lemma: str) -> bool:
     stem = lemma[:-2]
     plain = strip_accents(orth)
     imperfect = () if lemma in _MODALS else _PT_IMPERFECT[lemma[-2:]]
-    for ending in (*endings, *(strip_accents(e) for e in imperfect)):
+    for ending in (*endings, *imperfect):
         if not plain.endswith(ending) or plain[: -len(ending)] != stem:
             continue
         # "sai" (goes out), "sai!" (get out): after a vowel only "saí" is past

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import DataFileError
-from bot.intents import IntentClassifier
+from bot.intents import IntentClassifier, prebuilt
 from bot.intents.config import ScoringConfig
 from bot.intents.prebuilt import load_models
 
@@ -46,15 +46,20 @@ def answers(directory: Path, cache: Path) -> list[tuple[str, float, str | None]]
 
 
 def test_a_second_start_reads_the_cached_models_and_answers_the_same(
-    intents: Path, tmp_path: Path
+    intents: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "cache"
     built = answers(intents, cache)
     [cached] = pickles(cache)
+
+    def no_yaml(path: Path, language: str) -> None:
+        raise AssertionError(f"{path} was parsed again: the cache was not read")
+
+    monkeypatch.setattr(prebuilt, "load_language_file", no_yaml)
     loaded = answers(intents, cache)
     assert loaded == built
     assert pickles(cache) == [cached]
-    files, models = load_models(intents, ("es",), ScoringConfig(), cache)
+    files, models = load_models(intents, ("es",), ScoringConfig(), cache)  # the cache too
     assert [f.language for f in files] == ["es"] and list(models) == ["es"]
     assert "cancel" in models["es"].closing
 
