@@ -19,9 +19,9 @@ from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare, without_mentions
 from bot.intents.prebuilt import load_models
-from bot.intents.result import GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
+from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
-from bot.intents.second_opinion import reconsider
+from bot.intents.second_opinion import reconsider, unsure_object
 from bot.intents.semantic import (
     Example,
     Fusion,
@@ -322,6 +322,8 @@ class IntentClassifier:
     ) -> IntentResult:
         """The lexicon's result fused with the semantic layer's where it may be heard."""
         lexical = self._lexicon(text, hint, expecting_free_text, trace, seen)
+        if self._learned is None and seen and unsure_object(lexical, seen, self._fusion):
+            return asked(lexical, CANCEL)  # "cancel my photo shoot", no head to ask
         if self._learned is None or not seen or expecting_free_text:
             return lexical
         if lexical.intent in self._closing:  # "thanks, now how do I...": a second opinion

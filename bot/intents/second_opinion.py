@@ -81,3 +81,16 @@ def reconsider(
         # lexicon does not know: asked about, unless the head is sure of a route
         return asked(lexical, CANCEL)
     return doubt(lexical, whole, fusion, routes, closing, told)
+
+
+def unsure_object(lexical: IntentResult, seen: Seen, fusion: Fusion) -> bool:
+    """True when the lexicon's cancel, below ``fusion.sure``, is followed by a business
+    object it does not know (:func:`~bot.intents.gating.names_object`): without a head to
+    ask, "cancel my photo shoot" is asked about, as :func:`reconsider` does when the head
+    is not sure of a route; "stop the sign-up" (sure: a phrase names the chat's process)
+    still closes."""
+    return (
+        lexical.intent == CANCEL
+        and lexical.confidence < fusion.sure
+        and names_object(seen[-1], CANCEL)
+    )

@@ -1101,6 +1101,26 @@ def test_what_the_messages_own_words_say(
     assert (result.intent, result.confirm) == (intent, confirm)
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "intent", "confirm"),
+    [
+        # without a head, a cancel the lexicon is unsure of, followed by a business object
+        # it does not know, is asked about as the head's path asks about it...
+        ("cancel my photo shoot", "en", "none", "cancel"),
+        ("cancelá el afinado del piano", "es", "none", "cancel"),
+        # ...while the chat's own process (a sure phrase) or the whole of it still closes
+        ("cancel my registration", "en", "cancel", None),
+        ("stop the sign-up", "en", "cancel", None),
+        ("cancel the whole lot", "en", "cancel", None),
+    ],
+)
+def test_a_business_object_is_asked_about_without_a_head(
+    lexicon: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
+) -> None:
+    result = lexicon.classify(text, lang)
+    assert (result.intent, result.confirm) == (intent, confirm)
+
+
 class _StoryHead:
     """Rates a long text ``none`` and a short one ``intent``: a head that hears the story,
     not the goodbye at its end."""
