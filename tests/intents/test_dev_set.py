@@ -170,6 +170,7 @@ CROSS_VALIDATED = (
     "dev15",
     "dev16",
     "dev17",
+    "dev20",
     "pt_dev2",
     "pt_dev3",
     "pt_dev4",
@@ -179,9 +180,10 @@ CROSS_VALIDATED = (
     "pt_dev8",
     "pt_dev9",
     "pt_dev10",
+    "pt_dev13",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev17, pt_dev10), with ``bot eval``: a message that is a phrase of the
+or, not trained on (dev20, pt_dev13), with ``bot eval``: a message that is a phrase of the
 intent files would be in the head's training data either way."""
 
 
