@@ -303,9 +303,9 @@ class Fusion:
     request: float = 0.8
     doubt: float = 0.9
     switch: float = 0.95
-    negated: float = 0.98
-    negated_close: float = 0.98
-    greeted: float = 0.98
+    negated: float = 0.95
+    negated_close: float = 0.9
+    greeted: float = 0.9
     agreed: float = 0.8
     farewell: float = 0.8
 

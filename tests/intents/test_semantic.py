@@ -101,18 +101,26 @@ def test_a_business_object_cancel_never_closes(classifier: IntentClassifier, tex
     assert result.confirm is None
 
 
-@pytest.mark.parametrize(
-    ("text", "lang", "intent"),
-    [
-        ("how has your week been going?", "en", "greet"),
-        ("¿qué tal te viene tratando el día?", "es", "greet"),
-    ],
-)
+WELL_BEING = [
+    ("how has your week been going?", "en"),
+    ("how's life treating you these days?", "en"),
+    ("¿qué tal te viene tratando el día?", "es"),
+    ("¿cómo andan las cosas por allá?", "es"),
+    ("¿cómo te ha ido esta semana?", "es"),
+    ("e aí, como tão as coisas por aí?", "pt"),
+    ("como tem passado, tudo tranquilo?", "pt"),
+]
+"""Well-being questions no phrase of the intent files says."""
+
+
 def test_a_well_being_question_is_a_greeting(
-    lexicon: IntentClassifier, served: IntentClassifier, text: str, lang: str, intent: str
+    lexicon: IntentClassifier, served: IntentClassifier
 ) -> None:
-    assert lexicon.classify(text, lang).intent == "none"
-    assert served.classify(text, lang).intent == intent
+    # the head hears what the lexicon does not; one in seven may fall below its bar (the
+    # head is retrained whenever the labelled sets grow)
+    assert {lexicon.classify(text, lang).intent for text, lang in WELL_BEING} == {"none"}
+    greeted = [text for text, lang in WELL_BEING if served.classify(text, lang).intent == "greet"]
+    assert len(greeted) >= len(WELL_BEING) - 1, greeted
 
 
 @pytest.mark.parametrize(
@@ -147,12 +155,12 @@ def test_fusion_acts_asks_or_keeps_the_lexicon() -> None:
 
 def test_a_close_in_a_question_or_beside_a_guard_word_is_asked_about() -> None:
     fusion = Fusion()
-    for view, p in ((replace(OPEN, question=True), 1.0), (replace(OPEN, cautious=True), 0.97)):
-        asked = fuse(NOTHING, guess("cancel", p), view, fusion)
-        assert (asked.intent, asked.confirm) == ("none", "cancel")
+    asked = fuse(NOTHING, guess("cancel", 1.0), replace(OPEN, question=True), fusion)
+    assert (asked.intent, asked.confirm) == ("none", "cancel")
     # giving up said negated ("not doing this anymore"): acted on only when the head is sure
-    negated_close = fuse(NOTHING, guess("cancel", 0.985), replace(OPEN, cautious=True), fusion)
+    negated_close = fuse(NOTHING, guess("cancel", 0.95), replace(OPEN, cautious=True), fusion)
     assert (negated_close.intent, negated_close.confirm) == ("cancel", None)
+    assert fuse(NOTHING, guess("cancel", 0.85), replace(OPEN, cautious=True), fusion) == NOTHING
     in_a_question = replace(OPEN, cautious=True, question=True)
     assert fuse(NOTHING, guess("cancel", 0.999), in_a_question, fusion).intent == "none"
     past = replace(OPEN, cautious=True, past=True)
@@ -160,8 +168,8 @@ def test_a_close_in_a_question_or_beside_a_guard_word_is_asked_about() -> None:
     assert fuse(NOTHING, guess("opt_out", 1.0), replace(OPEN, question=True), fusion) == NOTHING
     # opting out is usually said negated ("no me manden más"): acted on when the head is sure
     negated = replace(OPEN, cautious=True)
-    assert fuse(NOTHING, guess("opt_out", 0.985), negated, fusion).intent == "opt_out"
-    assert fuse(NOTHING, guess("opt_out", 0.97), negated, fusion) == NOTHING
+    assert fuse(NOTHING, guess("opt_out", 0.96), negated, fusion).intent == "opt_out"
+    assert fuse(NOTHING, guess("opt_out", 0.93), negated, fusion) == NOTHING
     question = replace(OPEN, question=True)
     assert fuse(NOTHING, guess("greet", 0.95), question, fusion).intent == "greet"
     assert fuse(NOTHING, guess("cancel_order", 1.0), question, fusion) == NOTHING
@@ -371,8 +379,10 @@ def test_an_opt_out_reported_in_the_past_is_none(
 def test_what_someone_else_said_closes_nothing(
     served: IntentClassifier, text: str, lang: str
 ) -> None:
+    # the head may still route it ("the shop told me to cancel here" is an order cancel to
+    # the 36-set head), but neither closes nor asks about closing
     result = served.classify(text, lang)
-    assert result.intent == "none"
+    assert result.intent not in {"goodbye", "cancel", "opt_out"}
     assert result.confirm is None
 
 
@@ -1048,9 +1058,9 @@ ROUND_12 = [
     ("please stand down, I've handled it", "en", "cancel", 0.85, "none", "cancel"),
     ("ok signing off", "en", "goodbye", 0.75, "none", None),
     ("ok signing off", "en", "goodbye", 0.85, "goodbye", None),
-    # after a greeting, a close the head names from Fusion.greeted (0.98) replaces it
-    ("morning, please stop the promo texts", "en", "opt_out", 0.985, "opt_out", None),
-    ("morning, please stop the promo texts", "en", "opt_out", 0.97, "greet", None),
+    # after a greeting, a close the head names from Fusion.greeted (0.9) replaces it
+    ("morning, please stop the promo texts", "en", "opt_out", 0.96, "opt_out", None),
+    ("morning, please stop the promo texts", "en", "opt_out", 0.85, "greet", None),
     # a close after a subordinator is the background: the head may name what is asked
     (
         "before i cancel my plan, can i try yours for free?",
