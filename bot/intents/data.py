@@ -84,6 +84,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     redirects: [por mail]         # optional: another way to reach the user ("por mail",
                                   #   "llámenme", "instead"): an opt-out beside one, not
                                   #   negated, asks for other messages, so it is asked about
+    instructions: [dejalo]        # optional: a clause opening with one tells the business
+                                  #   what to do ("dejalo en portería, gracias"): thanks
+                                  #   after it are for that, no goodbye
     pronouns: [lo, los]           # optional: pronouns a phrase matched through lemmas must
                                   #   keep as written: "lo dejo" (I drop it) is not "los
                                   #   dejo" (I leave you all)
@@ -224,8 +227,8 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
-            messaging, further, redirects, pronouns, partials, meetings, ordering: Word lists
-            for the guards (see the module docstring).
+            messaging, further, redirects, instructions, pronouns, partials, meetings, ordering:
+            Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
     """
@@ -250,6 +253,7 @@ class LanguageData:
     messaging: tuple[Phrase, ...] = ()
     further: tuple[Phrase, ...] = ()
     redirects: tuple[Phrase, ...] = ()
+    instructions: tuple[Phrase, ...] = ()
     pronouns: tuple[Phrase, ...] = ()
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()

@@ -147,6 +147,7 @@ class PhraseIndex:
         self.messaging = GuardWords(data.messaging, analyzer)
         self.further = GuardWords(data.further, analyzer)
         self.redirects = GuardWords(data.redirects, analyzer)
+        self.instructions = GuardWords(data.instructions, analyzer)
         self.partials = GuardWords(data.partials, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)

@@ -15,6 +15,7 @@ from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.gating import Seen, Tried, explained, opening, request_opener, slot_answer
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult
+from bot.intents.scoring import ClauseScore
 
 THANKED_CONFIDENCE = 0.8
 """The confidence of the goodbye a report ending with thanks says (:func:`thanks_last`)."""
@@ -116,8 +117,18 @@ def thanks_last(tried: Tried) -> bool:
     pairs = list(zip(clauses, scores, strict=True))
     if any(request_opener(model, clause, score)[1] for clause, score in pairs):
         return False
+    if any(instructs(model, clause, score) for clause, score in pairs[:-1]):
+        return False  # "leave the parcel with security, thanks": thanks for doing that
     reported = any(not explained(clause, score) for clause, score in pairs[:-1])
     return reported and not slot_answer(model, clauses)
+
+
+def instructs(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
+    """True when the clause opens (fillers and a request opener aside) with one of the
+    language's ``instructions``: "dejala en la puerta del edificio", "leave the parcel with
+    security", "entreguem na portaria" tell the business what to do."""
+    start = request_opener(model, clause, score)[0]
+    return bool(model.index.instructions.starts_at(clause.tokens, start))
 
 
 def settle(

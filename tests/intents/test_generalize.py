@@ -348,8 +348,22 @@ ROUND_13 = [
 ]
 
 
-@pytest.mark.parametrize(("text", "lang", "intent", "confirm"), ROUND_13)
-def test_round_13_rules(
+ROUND_14 = [
+    # (text, lang, intent, confirm): round 14's rules (docs/intents.md, "Round 14")
+    # Thanks after an instruction to the business are for doing it, no goodbye...
+    ("leave the parcel with security, thanks", "en", "none", None),
+    ("dejala en la puerta del edificio, gracias!", "es", "none", None),
+    ("deixa com o porteiro do prédio, obrigado", "pt", "none", None),
+    ("entreguem as flores na portaria, obrigada", "pt", "none", None),
+    ("deliver it by 4pm please, the gate man will collect, thanks", "en", "none", None),
+    # ...while a report ending with thanks still says goodbye.
+    ("the courier left it with security, thanks", "en", "goodbye", None),
+    ("el pedido llegó a la portería, gracias", "es", "goodbye", None),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "intent", "confirm"), ROUND_13 + ROUND_14)
+def test_round_13_and_14_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
