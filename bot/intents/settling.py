@@ -123,6 +123,16 @@ def thanks_last(tried: Tried) -> bool:
     return reported and not slot_answer(model, clauses)
 
 
+def instructed(seen: Seen) -> bool:
+    """True when a clause of the message, in a language tried, opens with one of that
+    language's ``instructions`` (:func:`instructs`)."""
+    return any(
+        instructs(model, clause, score)
+        for model, clauses, scores in seen
+        for clause, score in zip(clauses, scores, strict=True)
+    )
+
+
 def instructs(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
     """True when the clause opens (fillers and a request opener aside) with one of the
     language's ``instructions``: "dejala en la puerta del edificio", "leave the parcel with
@@ -139,7 +149,8 @@ def settle(
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
     "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked
     about ("pera, falta coisa": no phrase of the lexicon says cancel), an opt-out beside
-    another way to reach the user is asked about (:func:`redirects`), a greeting that
+    another way to reach the user is asked about (:func:`redirects`), a goodbye beside an
+    instruction to the business is asked about (:func:`instructed`), a greeting that
     doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
     if (
         result.intent in (NONE_INTENT, GREET)
@@ -152,6 +163,9 @@ def settle(
         said = ((GOODBYE, THANKED_CONFIDENCE),)
         thanked = replace(result, intent=GOODBYE, confidence=THANKED_CONFIDENCE, ranked=said)
         return thanked, "a report ending with thanks: goodbye"
+    if result.intent == GOODBYE and instructed(seen):  # "dejala en la puerta, gracias"
+        told = replace(result.without(GOODBYE), confirm=GOODBYE)
+        return told, "an instruction to the business (instructions): the goodbye is asked about"
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
     if result.intent == OPT_OUT and redirects(seen):  # "para de mandar sms, me chama aqui"

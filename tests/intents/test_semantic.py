@@ -1094,9 +1094,18 @@ ROUND_13 = [
 ]
 """Round 13's rules where the head is heard (docs/intents.md, "Round 13")."""
 
+ROUND_14 = [
+    # a goodbye beside an instruction to the business is asked about, whatever the head
+    ("dejala en la puerta del edificio, gracias!", "es", "goodbye", 0.99, "none", "goodbye"),
+    ("pop it through the letterbox if it fits, cheers", "en", "goodbye", 0.99, "none", "goodbye"),
+    # ...while a goodbye after what the business did still closes
+    ("the courier left it with security, cheers", "en", "goodbye", 0.99, "goodbye", None),
+]
+"""Round 14's rules where the head is heard (docs/intents.md, "Round 14")."""
+
 
 @pytest.mark.parametrize(
-    ("text", "lang", "head", "p", "intent", "confirm"), ROUND_11 + ROUND_12 + ROUND_13
+    ("text", "lang", "head", "p", "intent", "confirm"), ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14
 )
 def test_what_the_messages_own_words_say(
     served: IntentClassifier,
