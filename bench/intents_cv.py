@@ -121,7 +121,8 @@ def run(
     lexicon = base.with_semantic(None)
     for name, ms in sets.items():
         out.append(line(f"{name} lexicon", _eval(lexicon, ms)))
-    trained = _heads(heads_dir, examples, folds, seed)
+    key = _data_key(examples, folds, seed)
+    trained = _heads(heads_dir, key, folds)
     if trained is None:
         trained = []
         for k in range(folds):
@@ -130,7 +131,7 @@ def run(
             trained.append(IntentHead.train(vectors[keep], kept_labels, weights[keep]))
         trained.append(IntentHead.train(vectors, labels, weights))
         if heads_dir is not None:
-            _save_heads(heads_dir, examples, folds, seed, trained)
+            _save_heads(heads_dir, key, trained)
     heads = [SemanticModel(encoder, head) for head in trained[:folds]]
     full = SemanticModel(encoder, trained[folds])
     for number, fusion in enumerate(fusions):
@@ -191,28 +192,25 @@ def _data_key(examples: Sequence[object], folds: int, seed: int) -> str:
     return digest.hexdigest()
 
 
-def _heads(
-    folder: Path | None, examples: Sequence[object], folds: int, seed: int
-) -> list[IntentHead] | None:
-    """The ``folds`` fold heads and the full head saved in ``folder`` for this data, or
-    ``None`` (no folder, other data, a missing or unreadable file)."""
+def _heads(folder: Path | None, key: str, folds: int) -> list[IntentHead] | None:
+    """The ``folds`` fold heads and the full head saved in ``folder`` under ``key``
+    (:func:`_data_key`), or ``None`` (no folder, another key, a missing or unreadable
+    file)."""
     if folder is None:
         return None
     try:
-        if (folder / "key.txt").read_text().strip() != _data_key(examples, folds, seed):
+        if (folder / "key.txt").read_text().strip() != key:
             return None
         return [IntentHead.load(folder / f"head{k}.npz") for k in range(folds + 1)]
     except (OSError, ValueError, KeyError):
         return None
 
 
-def _save_heads(
-    folder: Path, examples: Sequence[object], folds: int, seed: int, heads: list[IntentHead]
-) -> None:
+def _save_heads(folder: Path, key: str, heads: list[IntentHead]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for k, head in enumerate(heads):
         head.save(folder / f"head{k}.npz")
-    (folder / "key.txt").write_text(_data_key(examples, folds, seed) + "\n")
+    (folder / "key.txt").write_text(key + "\n")  # last: a half-saved folder has no key
 
 
 def _write_answers(

@@ -76,7 +76,7 @@ def reconsider(
         return switched(lexical, guess(text), fusion)
     whole, told = guess(text), partial(guess, closing_tail(tried, lexical.intent))
     routed = whole.intent in routes and whole.probability >= fusion.doubt
-    if lexical.intent == CANCEL and names_object(tried, CANCEL) and not routed:
+    if unsure_object(lexical, seen, fusion) and not routed:
         # "cancel my photo shoot": something to cancel with the business, which the
         # lexicon does not know: asked about, unless the head is sure of a route
         return asked(lexical, CANCEL)
@@ -86,9 +86,9 @@ def reconsider(
 def unsure_object(lexical: IntentResult, seen: Seen, fusion: Fusion) -> bool:
     """True when the lexicon's cancel, below ``fusion.sure``, is followed by a business
     object it does not know (:func:`~bot.intents.gating.names_object`): without a head to
-    ask, "cancel my photo shoot" is asked about, as :func:`reconsider` does when the head
-    is not sure of a route; "stop the sign-up" (sure: a phrase names the chat's process)
-    still closes."""
+    ask, "cancel my photo shoot" is asked about; :func:`reconsider` asks the same unless
+    the head is sure of a route. "stop the sign-up" (sure: a phrase names the chat's
+    process) still closes."""
     return (
         lexical.intent == CANCEL
         and lexical.confidence < fusion.sure

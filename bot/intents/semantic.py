@@ -261,8 +261,9 @@ class Fusion:
         confirmed: The lexicon would ask about a closing intent: it closes without asking
             when the head gives that intent this probability or more.
         cautious: See ``ask``: a close in a question or beside a guard word is asked about
-            from here (the encoder hardly tells "cancel" from "don't cancel"; see
-            ``negated_close``).
+            from here (the encoder hardly tells "cancel" from "don't cancel"); beside a
+            negation or deferral outside a question, only below ``negated_close`` (with
+            both at 0.9, such a close is acted on or not heard, never asked about).
         request: See ``LexiconView.request``: a polite request for a close ("can you call it
             off please") is acted on from this probability.
         sure: The lexicon's close at this confidence or more (its phrases explain the whole
@@ -276,7 +277,8 @@ class Fusion:
             manden más", "don't text me again").
         negated_close: Any close beside a negation or deferral word that vetoed nothing
             (outside a question and a past report) is acted on at this probability or more,
-            else only asked about from ``cautious``: giving up is often said negated ("not
+            else asked about from ``cautious`` if that is lower: giving up is often said
+            negated ("not
             doing this anymore", "no tengo ganas de seguir", "não tô mais a fim"), while
             "don't cancel" is vetoed by the lexicon before the head is heard.
         switch: A lexicon's close beside words it does not explain becomes the head's other
