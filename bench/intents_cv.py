@@ -38,10 +38,11 @@ from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.data import load_language_file
 from bot.intents.evaluation import Report, evaluate
-from bot.intents.head import IntentHead
+from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.labelled import LabelledMessage, load_labelled
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
+    Example,
     Fusion,
     SemanticModel,
     example_vectors,
@@ -121,7 +122,7 @@ def run(
     lexicon = base.with_semantic(None)
     for name, ms in sets.items():
         out.append(line(f"{name} lexicon", _eval(lexicon, ms)))
-    key = _data_key(examples, folds, seed)
+    key = _data_key(examples, weights, folds, seed)
     trained = _heads(heads_dir, key, folds)
     if trained is None:
         trained = []
@@ -182,13 +183,14 @@ def run(
     return out
 
 
-def _data_key(examples: Sequence[object], folds: int, seed: int) -> str:
-    """A SHA-256 of what the fold heads learn from and how: the examples in order, folds,
-    seed and the head's training code (``bot/intents/head.py``)."""
-    digest = hashlib.sha256(f"{folds} {seed}\n".encode())
+def _data_key(examples: Sequence[Example], weights: np.ndarray, folds: int, seed: int) -> str:
+    """A SHA-256 of what the fold heads learn from and how: each example with the weight it
+    trains at (as the service's own head cache keys it, ``SemanticModel.train``), the
+    training settings, the head's code (``bot/intents/head.py``), folds and seed."""
+    digest = hashlib.sha256(f"{folds} {seed} {TrainingSettings()}\n".encode())
     digest.update(Path(head_module.__file__).read_bytes())
-    for example in examples:
-        digest.update(repr(example).encode())
+    for example, weight in zip(examples, weights, strict=True):
+        digest.update(f"\0{example.label}\0{weight:.6g}\0{example.text}".encode())
     return digest.hexdigest()
 
 
