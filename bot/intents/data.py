@@ -99,6 +99,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     ordering: [pedí, hice]        # optional: verbs that place what is cancelled: a past-time
                                   #   word right after one dates the order, not the cancel
                                   #   ("cancelá el pedido que hice ayer")
+    orders: [que pedí]            # optional: words that name what the user ordered: a cancel
+                                  #   beside them is about it ("la pizza que pedí, cancelen")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -227,7 +229,8 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
-            messaging, further, redirects, instructions, pronouns, partials, meetings, ordering:
+            messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
+            orders:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -258,6 +261,7 @@ class LanguageData:
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()
     ordering: tuple[Phrase, ...] = ()
+    orders: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()
@@ -424,7 +428,7 @@ class _Loader:
             raise self.error(seq_line, f"{owner}: {key!r} must be a list of texts")
         phrases: list[Phrase] = []
         for index, item in enumerate(seq):
-            item_line = _known(_item_pos(seq, index), seq_line)
+            item_line = _known(where(seq, index), seq_line)
             if not isinstance(item, str):
                 raise self.error(
                     item_line, f"{owner}: {key!r} entries must be text, found {item!r}"
@@ -487,11 +491,6 @@ def _default_priority(name: str, closing: bool) -> int:
 def _key_pos(node: Any, key: Any) -> Pos:
     """Position of ``key`` in a ruamel mapping (of the mapping if the key is missing)."""
     return where(node, key)
-
-
-def _item_pos(node: Any, index: int) -> Pos:
-    """Position of item ``index`` in a ruamel sequence."""
-    return where(node, index)
 
 
 def _known(pos: Pos, fallback: Pos) -> Pos:

@@ -397,9 +397,10 @@ def thanks_only(tried: Tried, intent: str) -> bool:
 
 def names_object(tried: Tried, intent: str) -> bool:
     """True when a phrase of ``intent`` is followed, right after one of the language's
-    ``determiners`` ("the", "my", "o", "la"), by a word no phrase explains and that is no
-    stop word: "cancel my photo shoot", "cancela o recolhimento do tapete" name something to
-    cancel with the business, which the lexicon does not know; "cancel the whole thing"
+    ``determiners`` ("the", "my", "o", "el") or a pronoun read as an article (:func:`article`:
+    "las", "os"), by a word no phrase explains and that is no stop word: "cancel my photo
+    shoot", "cancela o recolhimento do tapete" name something to cancel with the business,
+    which the lexicon does not know; "cancel the whole thing"
     and "cancel my registration" name the chat's own process (the intent's ``context``), and
     one of the ``demonstratives`` points at it ("cancela essa parada")."""
     model, clauses, scores = tried
@@ -412,6 +413,8 @@ def names_object(tried: Tried, intent: str) -> bool:
             if span.entry.intent != intent or span.entry.context or span.end in starts:
                 continue  # its object is a phrase's: "cancela essa cotação", "cancel it all"
             after = span.end + index.determiners.starts_at(tokens, span.end)
+            if after == span.end and article(model, tokens, span.end):
+                after += 1  # "cancela os salgados", not "ya no lo quiero"
             if (
                 after > span.end
                 and not index.demonstratives.starts_at(tokens, span.end)
@@ -421,6 +424,26 @@ def names_object(tried: Tried, intent: str) -> bool:
             ):
                 return True
     return False
+
+
+def ordered(tried: Tried) -> bool:
+    """True when a clause holds one of the language's ``orders`` ("que pedí", "que eu
+    pedi", "i ordered"): the user names something they ordered ("la pizza que pedí,
+    cancelen"), so a cancel beside it is about that, not the chat."""
+    model, clauses, _ = tried
+    return any(model.index.orders.anywhere(clause.tokens) for clause in clauses)
+
+
+def article(model: LanguageModel, tokens: Sequence[Token], at: int) -> bool:
+    """True when ``tokens[at]`` is one of the file's ``pronouns`` before a word the file
+    does not use: right after a closing verb, es and pt object pronouns are the articles
+    they are written like ("cancelá las chispas", "cancela os salgados"); before a word
+    the file knows they stay pronouns ("ya no lo quiero")."""
+    return (
+        at + 1 < len(tokens)
+        and tokens[at].norm in model.index.pronouns
+        and tokens[at + 1].norm not in model.lexicon
+    )
 
 
 def opening(clause: Clause, score: ClauseScore) -> int:

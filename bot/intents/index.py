@@ -151,13 +151,14 @@ class PhraseIndex:
         self.partials = GuardWords(data.partials, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
+        self.orders = GuardWords(data.orders, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)
             for spec in data.intents.values()
             if spec.objects
         }
         """Author intent → the business objects it is about (its ``objects``)."""
-        self._pronouns = frozenset(
+        self.pronouns = frozenset(
             t.norm for p in data.pronouns for t in self._phrase_tokens(p, "pronouns")
         )
         self._listed: frozenset[str] = frozenset(listed)
@@ -288,7 +289,7 @@ class PhraseIndex:
             if entry is None:
                 continue  # made ambiguous by another intent's phrase
             self._forms[entry] = tuple(t.norm for t in tokens)
-            kept = tuple((i, t.norm) for i, t in enumerate(tokens) if t.norm in self._pronouns)
+            kept = tuple((i, t.norm) for i, t in enumerate(tokens) if t.norm in self.pronouns)
             if kept:
                 self._kept[entry] = kept
             spec = data.intents.get(entry.intent)

@@ -385,23 +385,23 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         return lexical
     if lexical.confirm is not None:
         if intent == lexical.confirm and p >= fusion.confirmed:
-            return _acted(lexical, intent, p)
+            return acted(lexical, intent, p)
         if closing and p >= fusion.switch and not (view.cautious or view.question):
-            return _acted(lexical, intent, p)  # "i'm gonna bounce, this is too complicated"
+            return acted(lexical, intent, p)  # "i'm gonna bounce, this is too complicated"
         return lexical
     if closing:
         # Said negated: "no me manden más mensajes" (an opt-out), "not doing this anymore"
         negated = fusion.negated if intent == OPT_OUT else fusion.negated_close
         if view.cautious and not view.question and p >= negated:
-            return _acted(lexical, intent, p)
+            return acted(lexical, intent, p)
         if view.question or view.cautious:
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical
         needed = fusion.farewell if intent == GOODBYE else fusion.close
         if p >= (min(fusion.request, needed) if view.request else needed):
-            return _acted(lexical, intent, p)
+            return acted(lexical, intent, p)
         if intent in view.partial and p >= fusion.agreed:  # two readings agree
-            return _acted(lexical, intent, p)
+            return acted(lexical, intent, p)
         if intent in CONFIRMABLE and p >= fusion.ask:
             return replace(lexical, confirm=intent)
         return lexical
@@ -410,7 +410,7 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
     # A handoff silences the bot for up to a day: the head needs a close's certainty for it
     # ("I need support" names the support flow's keyword, not a person).
     needed = fusion.close if intent == HANDOFF else fusion.act
-    return _acted(lexical, intent, p) if p >= needed else lexical
+    return acted(lexical, intent, p) if p >= needed else lexical
 
 
 def beside_greeting(
@@ -460,7 +460,7 @@ def doubt(
             return lexical
         return asked(lexical, lexical.intent)
     if guess.intent in routes and guess.probability >= fusion.doubt:
-        return _acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
+        return acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
     return switched(lexical, guess, fusion)
 
 
@@ -474,7 +474,7 @@ def switched(lexical: IntentResult, guess: Guess, fusion: Fusion) -> IntentResul
     it from ``switch``: "this is going nowhere, i'm done" gives up (a cancel), "tudo
     esclarecido, pode encerrar" is a goodbye, "block me from your list, just stop" opts out."""
     if (lexical.intent, guess.intent) in SWITCHES and guess.probability >= fusion.switch:
-        return _acted(lexical, guess.intent, guess.probability)
+        return acted(lexical, guess.intent, guess.probability)
     return lexical
 
 
@@ -493,7 +493,7 @@ def asked(result: IntentResult, intent: str) -> IntentResult:
     return replace(result, intent=NONE_INTENT, ranked=(), confirm=intent)
 
 
-def _acted(lexical: IntentResult, intent: str, probability: float) -> IntentResult:
+def acted(lexical: IntentResult, intent: str, probability: float) -> IntentResult:
     confidence = round(min(max(probability, 0.0), 1.0), 4)
     return replace(
         lexical, intent=intent, confidence=confidence, ranked=((intent, confidence),), confirm=None

@@ -1103,9 +1103,30 @@ ROUND_14 = [
 ]
 """Round 14's rules where the head is heard (docs/intents.md, "Round 14")."""
 
+ROUND_15 = [
+    # an article that is written like a pronoun ("la", "os") introduces a business object
+    ("cancelá las chispas de la torta, mi hija es alérgica", "es", "cancel", 0.7, "none", "cancel"),
+    ("cancela os passeios da semana que vem", "pt", "cancel", 0.7, "none", "cancel"),
+    # ...but before a word the file knows it stays a pronoun: "ya no lo quiero" gives up
+    ("vos olvidate, ya no lo quiero", "es", "cancel", 0.7, "cancel", None),
+    # a cancel beside something the user ordered (orders) is about it, however sure the
+    # lexicon: asked about...
+    ("ya no quiero lo que pedí, cancélenlo", "es", "cancel", 0.99, "none", "cancel"),
+    ("não manda mais o galão que eu pedi, cancela", "pt", "cancel", 0.99, "none", "cancel"),
+    # (in English the lexicon routes it already)
+    ("the cake i ordered, cancel it", "en", "none", 0.99, "cancel_order", None),
+    # ...or routed when the head is sure of the order cancel
+    ("la pizza que pedí, cancelen", "es", "cancel_order", 0.99, "cancel_order", None),
+    # ...while what the user asked the bot for, or did not order, is no order
+    ("olvidá lo que te pedí, cancelá", "es", "cancel", 0.99, "cancel", None),
+    ("eu não pedi nada, cancela isso", "pt", "cancel", 0.99, "cancel", None),
+]
+"""Round 15's rules where the head is heard (docs/intents.md, "Round 15")."""
+
 
 @pytest.mark.parametrize(
-    ("text", "lang", "head", "p", "intent", "confirm"), ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14
+    ("text", "lang", "head", "p", "intent", "confirm"),
+    ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14 + ROUND_15,
 )
 def test_what_the_messages_own_words_say(
     served: IntentClassifier,
@@ -1127,6 +1148,8 @@ def test_what_the_messages_own_words_say(
         # it does not know, is asked about as the head's path asks about it...
         ("cancel my photo shoot", "en", "none", "cancel"),
         ("cancelá el afinado del piano", "es", "none", "cancel"),
+        # ...and so is a cancel of something the user ordered, however sure
+        ("la pizza que pedí, cancelen", "es", "none", "cancel"),
         # ...while the chat's own process (a sure phrase) or the whole of it still closes
         ("cancel my registration", "en", "cancel", None),
         ("stop the sign-up", "en", "cancel", None),
