@@ -11,14 +11,18 @@ from bot.intents.analyzer import Clause, bounded_clauses
 from bot.intents.bounds import bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec
+from bot.intents.encoder import SentenceEncoder
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.gating import Seen, onward, opens_with_greeting, semantic_view, turns, typos_only
+from bot.intents.head import TrainingSettings
+from bot.intents.head_index import fingerprint, recall
 from bot.intents.index import FILLER
 from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
+from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare, without_mentions
-from bot.intents.prebuilt import load_models
+from bot.intents.prebuilt import load_models, models_key
 from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.second_opinion import reconsider, unsure_object
@@ -165,17 +169,33 @@ class IntentClassifier:
         model = None
         pending = False
         if learned:
-            examples = examples_from_files(files) if training is None else list(training)
-            for path in training_sets:
-                if not Path(path).is_file():
-                    log.info("intent training set %s not found: skipped", path)
-                    continue
-                examples += examples_from_messages(load_labelled(Path(path)))
-            if len({example.label for example in examples}) > 1:  # else nothing to tell apart
-                model = SemanticModel.build(
-                    examples, cache_dir=cache_dir, cache_size=cache_size, train=train
-                )
-                pending = model is None
+            # the head indexed under what its examples come from, without reading them
+            stamp = None
+            if training is None:
+                paths = [Path(directory) / f"{code}.yaml" for code in languages]
+                key = models_key(paths, languages, config)
+                stamp = fingerprint(key, training_sets, TrainingSettings())
+            head = recall(cache_dir or DEFAULT_CACHE_DIR, stamp) if stamp else None
+            if head is not None:
+                encoder = SentenceEncoder(cache_dir)
+                encoder.load()  # at start-up, not on the first message
+                model = SemanticModel(encoder, head, cache_size)
+            else:
+                examples = examples_from_files(files) if training is None else list(training)
+                for path in training_sets:
+                    if not Path(path).is_file():
+                        log.info("intent training set %s not found: skipped", path)
+                        continue
+                    examples += examples_from_messages(load_labelled(Path(path)))
+                if len({example.label for example in examples}) > 1:  # else nothing to learn
+                    model = SemanticModel.build(
+                        examples,
+                        cache_dir=cache_dir,
+                        cache_size=cache_size,
+                        train=train,
+                        index=stamp,
+                    )
+                    pending = model is None
         classifier = cls(models, threshold, config, cache_size, fallback, model)
         classifier.head_pending = pending
         return classifier

@@ -66,7 +66,7 @@ def load_models(
     paths = [Path(directory) / f"{code}.yaml" for code in languages]
     folder = cache_dir or DEFAULT_CACHE_DIR
     try:
-        key = _key(paths, languages, config)
+        key = models_key(paths, languages, config)
     except OSError:  # a file is missing: the loader names it
         key = None
     target = folder / f"models-{key}.pickle"
@@ -84,9 +84,10 @@ def load_models(
     return files, models
 
 
-def _key(paths: Sequence[Path], languages: Sequence[str], config: ScoringConfig) -> str:
-    """SHA-256 (hex) of what the models are built from. Raises ``OSError`` for a missing
-    file."""
+def models_key(paths: Sequence[Path], languages: Sequence[str], config: ScoringConfig) -> str:
+    """SHA-256 (hex, 32 characters) of what the models are built from: the intent files
+    ``paths`` of ``languages``, ``config``, the source of ``bot/intents/``, the Python and
+    spaCy versions. Raises ``OSError`` for a missing file."""
     digest = hashlib.sha256()
     parts = [str(CACHE_FORMAT), sys.version, version("spacy"), ",".join(languages), repr(config)]
     for part in parts:

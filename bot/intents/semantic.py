@@ -10,8 +10,9 @@ Training data: every example and keyword of the intent files (``none`` anti-exam
 included) and the labelled tuning sets named in ``config.yaml`` (``intents.training``: real
 messages, including the contrasts that must stay ``none``). Start-up: the examples' vectors
 and the trained head are kept in the cache folder under a hash of the texts, labels,
-weights, training settings and encoder version; a later start reads the head (a few kB) and
-never holds the vectors.
+weights, training settings and encoder version; a later start reads the head (about 4 MB)
+and never holds the vectors, and finds it through :mod:`bot.intents.head_index` without
+reading the examples while the files they come from are unchanged.
 
 Work per message is bounded: the encoder reads the classifier's bounded view, its words cut
 to the first and last ones (:mod:`bot.intents.bounds`), at most :data:`MAX_WORDS` words and
@@ -24,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -36,9 +35,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.intents.bounds import bound_sequence, bounded_view
+from bot.intents.cachefile import write_atomically
 from bot.intents.data import LanguageData
 from bot.intents.encoder import SentenceEncoder, model_version
 from bot.intents.head import IntentHead, TrainingSettings
+from bot.intents.head_index import remember
 from bot.intents.labelled import LabelledMessage
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.normalize import prepare
@@ -169,11 +170,14 @@ class SemanticModel:
         cache_size: int = 10_000,
         settings: TrainingSettings | None = None,
         train: bool = True,
+        index: str | None = None,
     ) -> SemanticModel | None:
         """Train the head on ``examples`` (or read it from the cache folder, keyed by a hash
         of the texts, labels, weights, settings and encoder version) and build the model;
         with ``train`` false, ``None`` when the head is not in the cache (training takes
         10-20 s: ``bot serve`` starts without the layer and trains in the background).
+        ``index``: a fingerprint of where the examples come from, to index the cached head
+        under (:mod:`bot.intents.head_index`: the next start finds it without them).
 
         Raises:
             ValueError: ``examples`` holds fewer than two labels.
@@ -194,7 +198,9 @@ class SemanticModel:
             vectors = example_vectors(examples, encoder, cache_dir)
             head = IntentHead.train(vectors, [e.label for e in examples], weights, settings)
             with contextlib.suppress(OSError):
-                _save(path, head.save)
+                write_atomically(path, head.save)
+        if index is not None and path.is_file():
+            remember(path.parent, index, path)
         encoder.load()  # at start-up, not on the first message
         return cls(encoder, head, cache_size)
 
@@ -226,23 +232,8 @@ def example_vectors(
     # rounded to float16 when fresh too, so a cached start and a fresh one train alike
     vectors = encoder.encode([encoder_text(e.text) for e in examples]).astype(np.float16)
     with contextlib.suppress(OSError):
-        _save(path, lambda target: np.save(target, vectors))
+        write_atomically(path, lambda target: np.save(target, vectors))
     return vectors.astype(np.float32)
-
-
-def _save(path: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write`` on a temporary file and move it to ``path`` (a concurrent reader never
-    sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 @dataclass(frozen=True, slots=True)
