@@ -357,11 +357,14 @@ class ClauseScorer:
         if traits.closing:
             # the object a goodbye is about follows it closely: "all done with the payment"
             near = index.farewell_window(tokens, span.end, free) if traits.farewell else free
-            if span.start > 0 and index.determiners.ends_at(tokens, span.start - 1):
+            # a guard word inside another of the intent's phrases is none ("cancel that
+            # cancel", "era só isso mesmo"): only ``free`` positions count
+            before = span.start - 1
+            if before in free and index.determiners.ends_at(tokens, before):
                 return NOUN_VETO  # before the object: "the stop button on my order page"
             if any(index.business_objects.starts_at(tokens, i) for i in near):
                 return _BUSINESS
-            if span.end < len(tokens) and index.partials.starts_at(tokens, span.end):
+            if span.end in free and index.partials.starts_at(tokens, span.end):
                 return _BUSINESS  # a part of what was asked for: "cancela só a batata"
             name = name_reason(self._index, span, resolved, tokens, fillers)
             if name is not None:

@@ -138,7 +138,14 @@ def instructs(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
     language's ``instructions``: "dejala en la puerta del edificio", "leave the parcel with
     security", "entreguem na portaria" tell the business what to do."""
     start = request_opener(model, clause, score)[0]
-    return bool(model.index.instructions.starts_at(clause.tokens, start))
+    tokens, instructions = clause.tokens, model.index.instructions
+    if instructions.starts_at(tokens, start):
+        return True
+    # after a fronted object or time: "el paquete dejalo con el guardia", "the box, leave it"
+    after = start + model.index.determiners.starts_at(tokens, start)
+    return after > start and any(
+        instructions.starts_at(tokens, i) for i in range(after + 1, min(after + 3, len(tokens)))
+    )
 
 
 def settle(

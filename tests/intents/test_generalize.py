@@ -361,9 +361,27 @@ ROUND_14 = [
     ("el pedido llegó a la portería, gracias", "es", "goodbye", None),
 ]
 
+ROUND_15 = [
+    # (text, lang, intent, confirm): round 15's rules (docs/intents.md, "Round 15")
+    # An instruction after a fronted object or time is one too...
+    ("el paquete dejalo con el guardia del edificio, gracias", "es", "none", None),
+    ("o presente deixa com o porteiro, obrigada", "pt", "none", None),
+    ("el viernes entreguen temprano, gracias", "es", "none", None),
+    # ...a report of what happened to it is not
+    ("el paquete llegó con el guardia del edificio, gracias", "es", "goodbye", None),
+    # A cancel beside what the user ordered is about it: asked about
+    ("la caja de vinos que pedí, cancélenla", "es", "none", "cancel"),
+    # A guard word inside another of the intent's phrases guards nothing...
+    ("okay cancel that cancel cancel", "en", "cancel", None),
+    ("não tá bom era só isso mesmo obrigada moça tchau", "pt", "goodbye", None),
+    # ...outside one it still does
+    ("cancel only the fries", "en", "none", None),
+    ("the stop button on my order page is broken", "en", "none", None),
+]
 
-@pytest.mark.parametrize(("text", "lang", "intent", "confirm"), ROUND_13 + ROUND_14)
-def test_round_13_and_14_rules(
+
+@pytest.mark.parametrize(("text", "lang", "intent", "confirm"), ROUND_13 + ROUND_14 + ROUND_15)
+def test_round_13_to_15_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
