@@ -1,4 +1,5 @@
-"""Writing a file of the classifier's disk cache so that no reader sees half of it."""
+"""Files of the classifier's disk cache: written so that no reader sees half of one, and
+pruned to the newest few."""
 
 from __future__ import annotations
 
@@ -27,3 +28,20 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def keep_newest(folder: Path, pattern: str, keep: int) -> None:
+    """Delete all but the ``keep`` most recently written files of ``folder`` matching the
+    glob ``pattern``; a file that cannot be deleted (or is gone) is left alone."""
+    files = sorted(folder.glob(pattern), key=_mtime, reverse=True)
+    for old in files[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def _mtime(path: Path) -> float:
+    """The file's modification time (0 when it is gone)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.intents.cachefile import write_atomically
+from bot.intents.cachefile import keep_newest, write_atomically
 from bot.intents.encoder import model_version
 from bot.intents.head import IntentHead, TrainingSettings
 
@@ -64,18 +64,8 @@ def remember(folder: Path, stamp: str, head_path: Path) -> None:
     entry = folder / f"semantic-index-{stamp}.txt"
     with contextlib.suppress(OSError):
         write_atomically(entry, lambda target: _write(target, head_path.name))
-        entries = sorted(folder.glob("semantic-index-*.txt"), key=_mtime, reverse=True)
-        for old in entries[KEEP:]:
-            old.unlink(missing_ok=True)
+    keep_newest(folder, "semantic-index-*.txt", KEEP)
 
 
 def _write(target: Path, text: str) -> None:
     target.write_text(text, encoding="utf-8")
-
-
-def _mtime(path: Path) -> float:
-    """The file's modification time (0 when it is gone)."""
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0

@@ -17,17 +17,15 @@ pickle runs code when loaded, so the folder must not be writable by others.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
+from bot.intents.cachefile import keep_newest, write_atomically
 from bot.intents.config import ScoringConfig
 from bot.intents.data import LanguageData, load_language_file
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
@@ -103,23 +101,12 @@ def _save(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically (a temporary file renamed), then delete all
     but the :data:`KEEP` newest pickles; a cache that cannot be written is only logged."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, target)
+        write_atomically(target, lambda temporary: _write(temporary, data))
     except OSError as error:
         log.warning("intent models cache %s not written: %s", target, error)
         return
-    kept = sorted(target.parent.glob("models-*.pickle"), key=_mtime, reverse=True)
-    for old in kept[KEEP:]:
-        with contextlib.suppress(OSError):
-            old.unlink()
+    keep_newest(target.parent, "models-*.pickle", KEEP)
 
 
-def _mtime(path: Path) -> float:
-    """The file's modification time (0 when it is gone)."""
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
+def _write(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
