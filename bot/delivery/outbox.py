@@ -76,6 +76,7 @@ from bot.delivery.retry import RetryPolicy
 from bot.delivery.window import WINDOW, WINDOW_CHANNELS, TemplateSender, template_values
 from bot.metrics import NO_METRICS, Metrics
 from bot.privacy import mask_phone
+from bot.sessions.locks import LockTimeout
 from bot.sessions.model import (
     INTERRUPTED_DETAIL,
     Delivery,
@@ -84,7 +85,6 @@ from bot.sessions.model import (
     Priority,
     SessionKey,
 )
-from bot.sessions.redis.locks import LockTimeout
 from bot.sessions.store import OutboxStore, StoreUnavailable
 from bot.tasks import CANCEL_WAIT_S, stop_tasks
 

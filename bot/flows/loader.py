@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.errors import DataFileError
 from bot.flows.checks import Reference, check_flows
-from bot.flows.model import Flow, Source, Step
+from bot.flows.model import Flow, SlotType, Source, Step
 from bot.flows.parse_actions import CREDENTIALS_KEYS, HTTP_KEYS
 from bot.flows.parse_fields import (
     MAX_OPTION_DESCRIPTION_CHARS,
@@ -29,6 +29,7 @@ from bot.flows.parse_fields import (
 )
 from bot.flows.parse_steps import ASK_KEYS, STEP_KEYS, StepReader
 from bot.flows.problems import Problems
+from bot.flows.slots import warm_dates
 from bot.locales import Locales
 from bot.yamlfile import load_yaml, where
 
@@ -176,4 +177,6 @@ def load_flows(
             flows.append(flow)
     check_flows(flows, references, known_intents, problems)
     problems.raise_if_any()
+    if any(step.ask and step.ask.type is SlotType.DATE for flow in flows for step in flow.steps):
+        warm_dates()  # at load time, not on the first date a user answers
     return {flow.id: flow for flow in flows}

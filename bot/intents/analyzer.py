@@ -7,10 +7,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
-from typing import cast
 
-import spacy
 from spacy.tokenizer import Tokenizer
+from spacy.util import (
+    compile_infix_regex,
+    compile_prefix_regex,
+    compile_suffix_regex,
+    get_lang_class,
+)
+from spacy.vocab import create_vocab
 
 from bot.intents.bounds import HEAD_ITEMS, TAIL_ITEMS, bound_sequence
 from bot.intents.normalize import (
@@ -104,11 +109,35 @@ class Clause:
     is_question: bool
 
 
+def spacy_tokenizer(language: str) -> Tokenizer:
+    """spaCy's rule-based tokenizer of ``language`` (``"es"``, ``"en"``, ``"pt"``): the one
+    ``spacy.blank(language)`` builds (the language's exceptions, prefixes, suffixes, infixes
+    and URL matcher, over a vocabulary with its lexical attributes), without the rest of a
+    pipeline: about half the time and 0.6 MiB less per language. On the 20,000 distinct
+    pieces of the labelled sets and intent files its tokens are those of ``spacy.blank``.
+
+    Raises:
+        ImportError: spaCy has no such language.
+    """
+    defaults = get_lang_class(language).Defaults
+    prefixes, suffixes, infixes = defaults.prefixes, defaults.suffixes, defaults.infixes
+    return Tokenizer(
+        create_vocab(language, defaults),
+        rules=defaults.tokenizer_exceptions,
+        prefix_search=compile_prefix_regex(prefixes).search if prefixes else None,
+        suffix_search=compile_suffix_regex(suffixes).search if suffixes else None,
+        infix_finditer=compile_infix_regex(infixes).finditer if infixes else None,
+        token_match=defaults.token_match,
+        url_match=defaults.url_match,
+    )
+
+
 class Analyzer:
     """Tokenizes prepared text (see :func:`bot.intents.normalize.prepare`) for one language.
 
-    Uses ``spacy.blank(language)``'s rule-based tokenizer, so contractions follow the language's
-    rules (``"don't"`` → ``do not`` in English), then expands chat abbreviations.
+    Uses spaCy's rule-based tokenizer of the language (:func:`spacy_tokenizer`), so
+    contractions follow the language's rules (``"don't"`` → ``do not`` in English), then
+    expands chat abbreviations.
     """
 
     def __init__(
@@ -133,12 +162,14 @@ class Analyzer:
         """
         self.language = language
         self._vocab_limit = vocab_limit
-        self._nlp = spacy.blank(language)
-        self._exceptions = frozenset(cast(Tokenizer, self._nlp.tokenizer).rules or ())
+        self._tokenizer = spacy_tokenizer(language)
+        self._exceptions = frozenset(self._tokenizer.rules or ())
         """The tokenizer's special cases ("dont" → do not): the only letter-only pieces it
         does not read as one word."""
         self._unnamed = frozenset(
-            strip_accents(word) for word in self._nlp.Defaults.stop_words if len(word) == 1
+            strip_accents(word)
+            for word in get_lang_class(language).Defaults.stop_words
+            if len(word) == 1
         )
         """One-letter function words ("I", "y", "e"): written with a capital, no hint of a
         name (English always capitalizes "I": "but I'd like to stop here")."""
@@ -154,13 +185,13 @@ class Analyzer:
     def __getstate__(self) -> dict[str, object]:
         """Pickled without spaCy's pipeline and the piece cache (:mod:`~bot.intents.prebuilt`)."""
         state = self.__dict__.copy()
-        del state["_nlp"], state["_piece"]
+        del state["_tokenizer"], state["_piece"]
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        """A fresh ``spacy.blank`` tokenizer (about 0.2 s) and an empty piece cache."""
+        """A fresh tokenizer (about 0.1 s) and an empty piece cache."""
         self.__dict__.update(state)
-        self._nlp = spacy.blank(self.language)
+        self._tokenizer = spacy_tokenizer(self.language)
         self._piece = lru_cache(maxsize=self._piece_cache_size)(self._piece_items)
 
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
@@ -249,9 +280,9 @@ class Analyzer:
     def _tokenize_piece(self, piece: str, cased: bool) -> tuple[str | tuple[Token, ...], ...]:
         """What one whitespace-free piece of a message is made of, in order: boundary
         punctuation (a ``str``) and the tokens of each other spaCy token (a tuple)."""
-        nlp = self._nlp
+        tokenizer = self._tokenizer
         items: list[str | tuple[Token, ...]] = []
-        for spacy_token in nlp.tokenizer(piece):
+        for spacy_token in tokenizer(piece):
             text = spacy_token.text
             if text in _BOUNDARIES or (spacy_token.is_punct and set(text) <= {".", "!", "?"}):
                 items.append(text)
@@ -274,8 +305,8 @@ class Analyzer:
                 self._append_word(tokens, word, capital)
                 capital = False
             items.append(tuple(tokens))
-        if len(nlp.vocab) > self._vocab_limit:
-            self._nlp = spacy.blank(self.language)
+        if len(tokenizer.vocab) > self._vocab_limit:
+            self._tokenizer = spacy_tokenizer(self.language)
         return tuple(items)
 
     def _linear_items(self, piece: str, cased: bool) -> tuple[str | tuple[Token, ...], ...]:

@@ -8,7 +8,7 @@ validated :class:`~bot.intents.data.LanguageData` and each
 SHA-256 of everything it was built from: the intent files' bytes, the languages, the scoring
 parameters, the source of ``bot/intents/``, and the Python and spaCy versions. Any edit of a
 file or of the code names another pickle, so a stale one is never read; a pickle that cannot
-be read is rebuilt. Loading one costs the three spaCy tokenizers (about 0.2 s each) and the
+be read is rebuilt. Loading one costs the three spaCy tokenizers (about 0.1 s each) and the
 unpickling (about 0.1 s).
 
 The cache folder is the service's own (``Settings.cache_dir``), as trusted as its code: a

@@ -7,6 +7,13 @@ from collections.abc import Hashable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from bot.errors import BotError
+
+
+class LockTimeout(BotError):
+    """A user's lock could not be taken within the wait limit (a lock shared by workers:
+    :class:`bot.sessions.redis.locks.RedisUserLocks`)."""
+
 
 class UserLocks(Protocol):
     """Mutual exclusion per user: the engine and the sweeper change a session only inside it.

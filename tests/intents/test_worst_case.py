@@ -48,6 +48,10 @@ class TokenizerSpy:
         self.lengths.append(len(text))
         return self.tokenizer(text)
 
+    @property
+    def vocab(self) -> Any:
+        return self.tokenizer.vocab
+
 
 @pytest.fixture(scope="module")
 def classifier() -> IntentClassifier:
@@ -64,13 +68,13 @@ def spies(classifier: IntentClassifier) -> Iterator[list[TokenizerSpy]]:
     """A spy on each language's tokenizer (restored afterwards)."""
     installed = []
     for model in classifier._models.values():
-        nlp = model.analyzer._nlp
-        spy = TokenizerSpy(nlp.tokenizer)
-        nlp.tokenizer = spy
-        installed.append((nlp, spy))
+        analyzer = model.analyzer
+        spy = TokenizerSpy(analyzer._tokenizer)
+        analyzer._tokenizer = spy  # type: ignore[assignment]
+        installed.append((analyzer, spy))
     yield [spy for _, spy in installed]
-    for nlp, spy in installed:
-        nlp.tokenizer = spy.tokenizer
+    for analyzer, spy in installed:
+        analyzer._tokenizer = spy.tokenizer
 
 
 def classify_timed(classifier: IntentClassifier, text: str, hint: str | None) -> tuple[Any, float]:
@@ -231,14 +235,14 @@ def test_any_text_is_classified_within_a_bounded_amount_of_work(
 ) -> None:
     spies = []
     for model in classifier._models.values():
-        spy = TokenizerSpy(model.analyzer._nlp.tokenizer)
-        model.analyzer._nlp.tokenizer = spy
-        spies.append((model.analyzer._nlp, spy))
+        spy = TokenizerSpy(model.analyzer._tokenizer)
+        model.analyzer._tokenizer = spy  # type: ignore[assignment]
+        spies.append((model.analyzer, spy))
     try:
         result, elapsed_ms = classify_timed(classifier, text, hint)
     finally:
-        for nlp, spy in spies:
-            nlp.tokenizer = spy.tokenizer
+        for analyzer, spy in spies:
+            analyzer._tokenizer = spy.tokenizer
     assert_valid(classifier, result)
     lengths = [n for _, spy in spies for n in spy.lengths]
     assert max(lengths, default=0) <= MAX_SPACY_PIECE
@@ -285,10 +289,9 @@ def work_spies(classifier: IntentClassifier) -> Iterator[dict[str, list[Any]]]:
         for name in ("resolve", "search", "compound"):
             getattr(index, name).cache_clear()
         index._typo_of.cache_clear()  # type: ignore[attr-defined]
-        nlp = model.analyzer._nlp
-        spy = TokenizerSpy(nlp.tokenizer)
-        nlp.tokenizer = spy
-        restore.append((nlp, "tokenizer", spy.tokenizer))
+        spy = TokenizerSpy(model.analyzer._tokenizer)
+        restore.append((model.analyzer, "_tokenizer", spy.tokenizer))
+        model.analyzer._tokenizer = spy  # type: ignore[assignment]
         spies["spacy"].append(spy)
         for name in ("resolve", "search"):
             counter = CallSpy(getattr(index, name))

@@ -31,8 +31,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from bot.errors import BotError
-from bot.sessions.locks import KeyedLock
+from bot.sessions.locks import KeyedLock, LockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,6 @@ _MAX_PAUSE_S = 0.05
 
 Take = Callable[[Hashable, str, str, int], Awaitable[bool]]
 """Tries once to take a lock: ``(key, Redis key name, token, lease ms) -> taken``."""
-
-
-class LockTimeout(BotError):
-    """A user's lock could not be taken within the wait limit."""
 
 
 class RedisUserLocks:
