@@ -38,18 +38,17 @@ from bot.config import load_settings
 from bot.intents import IntentClassifier
 from bot.intents.data import load_language_file
 from bot.intents.evaluation import Report, evaluate
+from bot.intents.examples import (
+    Example,
+    examples_from_files,
+    examples_from_messages,
+    head_key,
+    training_weights,
+)
 from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.labelled import LabelledMessage, load_labelled
 from bot.intents.result import IntentResult
-from bot.intents.semantic import (
-    Example,
-    Fusion,
-    SemanticModel,
-    example_vectors,
-    examples_from_files,
-    examples_from_messages,
-    training_weights,
-)
+from bot.intents.semantic import Fusion, SemanticModel, example_vectors
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -184,13 +183,13 @@ def run(
 
 
 def _data_key(examples: Sequence[Example], weights: np.ndarray, folds: int, seed: int) -> str:
-    """A SHA-256 of what the fold heads learn from and how: each example with the weight it
-    trains at (as the service's own head cache keys it, ``SemanticModel.train``), the
-    training settings, the head's code (``bot/intents/head.py``), folds and seed."""
-    digest = hashlib.sha256(f"{folds} {seed} {TrainingSettings()}\n".encode())
+    """A SHA-256 of what the fold heads learn from and how: the service's own head key
+    (:func:`~bot.intents.examples.head_key`: each example with the weight it trains at, the
+    training settings, the encoder version), the head's code (``bot/intents/head.py``),
+    folds and seed."""
+    digest = hashlib.sha256(f"{folds} {seed}\n".encode())
     digest.update(Path(head_module.__file__).read_bytes())
-    for example, weight in zip(examples, weights, strict=True):
-        digest.update(f"\0{example.label}\0{weight:.6g}\0{example.text}".encode())
+    digest.update(head_key(examples, weights, TrainingSettings()).encode())
     return digest.hexdigest()
 
 

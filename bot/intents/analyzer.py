@@ -155,7 +155,7 @@ class Analyzer:
                 ``porque``; the expansion may hold several words. A shorthand may also be
                 one emoji, read as another (``🚫`` → ``❌``) or as words (``👍`` → ``ok``).
             vocab_limit: spaCy keeps every new word it sees (numbers, emails, names) in its
-                vocabulary; past this many entries the tokenizer is rebuilt (about 20 ms) so a
+                vocabulary; past this many entries the tokenizer is rebuilt (about 0.05 s) so a
                 long-running service does not grow without bound.
             piece_cache_size: Whitespace-free pieces of text ("hola,", "don't") whose tokens
                 are kept (LRU; about 0.6 kB each, so 6 MB when full).

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write`` on a temporary file beside ``path`` and move it to ``path``: a
-    concurrent reader (another worker starting) sees the old file or the new one, never half
-    of one.
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Run ``write`` on a temporary file beside ``path`` (its result ignored) and move it to
+    ``path``: a concurrent reader (another worker starting) sees the old file or the new
+    one, never half of one.
 
     Raises:
         OSError: The folder cannot be created or written (the temporary file is removed).

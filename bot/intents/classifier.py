@@ -12,6 +12,7 @@ from bot.intents.bounds import bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec
 from bot.intents.encoder import SentenceEncoder
+from bot.intents.examples import Example, examples_from_files, examples_from_messages
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.gating import Seen, onward, opens_with_greeting, semantic_view, turns, typos_only
 from bot.intents.head import TrainingSettings
@@ -22,20 +23,11 @@ from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.model import LanguageModel
 from bot.intents.normalize import prepare, without_mentions
-from bot.intents.prebuilt import load_models, models_key
+from bot.intents.prebuilt import load_models
 from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 from bot.intents.second_opinion import reconsider, unsure_object
-from bot.intents.semantic import (
-    Example,
-    Fusion,
-    SemanticModel,
-    asked,
-    beside_greeting,
-    examples_from_files,
-    examples_from_messages,
-    fuse,
-)
+from bot.intents.semantic import Fusion, SemanticModel, asked, beside_greeting, fuse
 from bot.intents.settling import goes_ahead, settle
 
 log = logging.getLogger(__name__)
@@ -164,29 +156,21 @@ class IntentClassifier:
             ValueError: ``languages`` is empty or ``threshold`` is outside ``(0, 1]``.
         """
         config = config or ScoringConfig()
-        files, models = load_models(Path(directory), languages, config, cache_dir)
+        files, models, key = load_models(Path(directory), languages, config, cache_dir)
         fallback = LinguaFallback(tuple(languages)) if statistical_language_id else None
         model = None
         pending = False
         if learned:
-            # the head indexed under what its examples come from, without reading them
+            # the head indexed under what its examples are read from, found without them
             stamp = None
-            if training is None:
-                paths = [Path(directory) / f"{code}.yaml" for code in languages]
-                key = models_key(paths, languages, config)
+            if training is None and key is not None:
                 stamp = fingerprint(key, training_sets, TrainingSettings())
             head = recall(cache_dir or DEFAULT_CACHE_DIR, stamp) if stamp else None
             if head is not None:
-                encoder = SentenceEncoder(cache_dir)
-                encoder.load()  # at start-up, not on the first message
-                model = SemanticModel(encoder, head, cache_size)
+                model = SemanticModel.ready(SentenceEncoder(cache_dir), head, cache_size)
             else:
                 examples = examples_from_files(files) if training is None else list(training)
-                for path in training_sets:
-                    if not Path(path).is_file():
-                        log.info("intent training set %s not found: skipped", path)
-                        continue
-                    examples += examples_from_messages(load_labelled(Path(path)))
+                examples += _labelled_examples(training_sets)
                 if len({example.label for example in examples}) > 1:  # else nothing to learn
                     model = SemanticModel.build(
                         examples,
@@ -482,3 +466,15 @@ class IntentClassifier:
         if spec.closing:
             return max(base, self._config.free_text_closing_threshold)
         return base
+
+
+def _labelled_examples(paths: Sequence[Path]) -> list[Example]:
+    """The training examples of the labelled sets at ``paths`` (``config.yaml``
+    ``intents.training``); a missing set is skipped and logged."""
+    examples: list[Example] = []
+    for path in paths:
+        if not Path(path).is_file():
+            log.info("intent training set %s not found: skipped", path)
+            continue
+        examples += examples_from_messages(load_labelled(Path(path)))
+    return examples

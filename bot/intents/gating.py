@@ -400,9 +400,9 @@ def names_object(tried: Tried, intent: str) -> bool:
     ``determiners`` ("the", "my", "o", "el") or a pronoun read as an article (:func:`article`:
     "las", "os"), by a word no phrase explains and that is no stop word: "cancel my photo
     shoot", "cancela o recolhimento do tapete" name something to cancel with the business,
-    which the lexicon does not know; "cancel the whole thing"
-    and "cancel my registration" name the chat's own process (the intent's ``context``), and
-    one of the ``demonstratives`` points at it ("cancela essa parada")."""
+    which the lexicon does not know; "cancel the whole thing" and "cancel my registration"
+    name the chat's own process (the intent's ``context``), and one of the
+    ``demonstratives`` points at it ("cancela essa parada")."""
     model, clauses, scores = tried
     index = model.index
     for clause, score in zip(clauses, scores, strict=True):
@@ -424,14 +424,6 @@ def names_object(tried: Tried, intent: str) -> bool:
             ):
                 return True
     return False
-
-
-def ordered(tried: Tried) -> bool:
-    """True when a clause holds one of the language's ``orders`` ("que pedí", "que eu
-    pedi", "i ordered"): the user names something they ordered ("la pizza que pedí,
-    cancelen"), so a cancel beside it is about that, not the chat."""
-    model, clauses, _ = tried
-    return any(model.index.orders.anywhere(clause.tokens) for clause in clauses)
 
 
 def article(model: LanguageModel, tokens: Sequence[Token], at: int) -> bool:

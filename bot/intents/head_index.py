@@ -63,9 +63,5 @@ def remember(folder: Path, stamp: str, head_path: Path) -> None:
     :data:`KEEP` newest entries; a cache that cannot be written is left as it is."""
     entry = folder / f"semantic-index-{stamp}.txt"
     with contextlib.suppress(OSError):
-        write_atomically(entry, lambda target: _write(target, head_path.name))
+        write_atomically(entry, lambda target: target.write_text(head_path.name, "utf-8"))
     keep_newest(folder, "semantic-index-*.txt", KEEP)
-
-
-def _write(target: Path, text: str) -> None:
-    target.write_text(text, encoding="utf-8")

@@ -151,7 +151,6 @@ class PhraseIndex:
         self.partials = GuardWords(data.partials, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
-        self.orders = GuardWords(data.orders, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)
             for spec in data.intents.values()

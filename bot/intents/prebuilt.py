@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.intents.cachefile import keep_newest, write_atomically
 from bot.intents.config import ScoringConfig
@@ -42,15 +43,24 @@ KEEP = 8
 _CODE = Path(__file__).resolve().parent
 """The package whose source is part of the key."""
 
-Built = tuple[list[LanguageData], dict[str, LanguageModel]]
-"""The validated files, in the order of the languages, and the model of each language."""
+
+class Built(NamedTuple):
+    """What :func:`load_models` gives."""
+
+    files: list[LanguageData]
+    """The validated files, in the order of the languages."""
+    models: dict[str, LanguageModel]
+    """Language code → its model."""
+    key: str | None
+    """:func:`models_key` of what they were built from (``None``: a file appeared while
+    loading); the semantic layer's head is indexed under it (:mod:`bot.intents.head_index`)."""
 
 
 def load_models(
     directory: Path, languages: Sequence[str], config: ScoringConfig, cache_dir: Path | None
 ) -> Built:
-    """The files ``directory/<lang>.yaml`` and their built models, from the cache when it
-    holds them, else built (and cached).
+    """The files ``directory/<lang>.yaml``, their built models and the key naming them, from
+    the cache when it holds them, else built (and cached).
 
     Args:
         directory: Folder with the intent files.
@@ -71,15 +81,15 @@ def load_models(
     if key is not None and target.is_file():
         try:
             with target.open("rb") as stream:  # streamed: no copy of the whole file in memory
-                built: Built = pickle.load(stream)  # noqa: S301 - our own cache folder
-            return built
+                files, models = pickle.load(stream)  # noqa: S301 - our own cache folder
+            return Built(files, models, key)
         except Exception as error:  # a damaged or truncated file is rebuilt
             log.warning("intent models cache %s unreadable (%s): rebuilt", target, error)
     files = [load_language_file(path, code) for path, code in zip(paths, languages, strict=True)]
     models = {data.language: LanguageModel(data, config, cache_dir) for data in files}
     if key is not None:
         _save(target, pickle.dumps((files, models), protocol=pickle.HIGHEST_PROTOCOL))
-    return files, models
+    return Built(files, models, key)
 
 
 def models_key(paths: Sequence[Path], languages: Sequence[str], config: ScoringConfig) -> str:
@@ -101,12 +111,8 @@ def _save(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically (a temporary file renamed), then delete all
     but the :data:`KEEP` newest pickles; a cache that cannot be written is only logged."""
     try:
-        write_atomically(target, lambda temporary: _write(temporary, data))
+        write_atomically(target, lambda temporary: temporary.write_bytes(data))
     except OSError as error:
         log.warning("intent models cache %s not written: %s", target, error)
         return
     keep_newest(target.parent, "models-*.pickle", KEEP)
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.write_bytes(data)

@@ -21,13 +21,12 @@ from bot.intents.gating import (
     names_object,
     only_names_besides,
     onward,
-    ordered,
     says_more,
     thanks_only,
     turns,
 )
 from bot.intents.result import CANCEL, GOODBYE, IntentResult
-from bot.intents.semantic import Fusion, Guess, acted, asked, doubt, switched, thanked
+from bot.intents.semantic import Fusion, Guess, asked, doubt, routed, switched, thanked
 
 SECOND_OPINION = frozenset({GOODBYE})
 """Closes the head is asked about, however sure the lexicon, when the message goes on
@@ -71,9 +70,9 @@ def reconsider(
     if lexical.intent == GOODBYE and thanks_only(tried, GOODBYE):
         return thanked(lexical, guess(text), fusion)
     if unsure_object(lexical, seen, fusion):
-        # "cancel my photo shoot", "la pizza que pedí, cancelen": something to cancel with
-        # the business: asked about, unless the head is sure of a route
-        return routed_or_asked(lexical, guess(text), fusion, routes)
+        # "cancel my photo shoot": something to cancel with the business, which the
+        # lexicon does not know: asked about, unless the head is sure of a route
+        return routed(lexical, guess(text), fusion, routes) or asked(lexical, CANCEL)
     if not more and (lexical.confidence >= fusion.sure or only_names_besides(seen)):
         if not says_more(tried):
             return lexical  # all closing words ("bye", "no, no, cancelá"), a name
@@ -84,23 +83,13 @@ def reconsider(
 
 
 def unsure_object(lexical: IntentResult, seen: Seen, fusion: Fusion) -> bool:
-    """True when the lexicon's cancel is beside something the user ordered
-    (:func:`~bot.intents.gating.ordered`: "ya no quiero lo que pedí, cancelen") or, below
-    ``fusion.sure``, is followed by a business object it does not know
-    (:func:`~bot.intents.gating.names_object`): without a head to ask, "cancel my photo
-    shoot" is asked about; :func:`reconsider` asks the same unless the head is sure of a
-    route. "stop the sign-up" (sure: a phrase names the chat's process) still closes."""
-    return lexical.intent == CANCEL and (
-        ordered(seen[-1]) or (lexical.confidence < fusion.sure and names_object(seen[-1], CANCEL))
+    """True when the lexicon's cancel, below ``fusion.sure``, is followed by a business
+    object it does not know (:func:`~bot.intents.gating.names_object`): without a head to
+    ask, "cancel my photo shoot" is asked about; :func:`reconsider` asks the same unless
+    the head is sure of a route. "stop the sign-up" (sure: a phrase names the chat's
+    process) still closes."""
+    return (
+        lexical.intent == CANCEL
+        and lexical.confidence < fusion.sure
+        and names_object(seen[-1], CANCEL)
     )
-
-
-def routed_or_asked(
-    lexical: IntentResult, whole: Guess, fusion: Fusion, routes: frozenset[str]
-) -> IntentResult:
-    """A cancel about a business object: the head's route when it is sure of one (from
-    ``fusion.doubt``: "cancela la canasta que pedí" → ``cancel_order``), else the cancel
-    asked about."""
-    if whole.intent in routes and whole.probability >= fusion.doubt:
-        return acted(lexical, whole.intent, whole.probability)
-    return asked(lexical, CANCEL)

@@ -6,13 +6,14 @@ v3) and a small neural head (:mod:`bot.intents.head`) turns the vector into one 
 intent, ``none`` included: "could we just drop this" lies next to "drop it", "olvidate de
 todo" next to "forget the whole thing", in any of the encoder's 16 languages.
 
-Training data: every example and keyword of the intent files (``none`` anti-examples
-included) and the labelled tuning sets named in ``config.yaml`` (``intents.training``: real
-messages, including the contrasts that must stay ``none``). Start-up: the examples' vectors
-and the trained head are kept in the cache folder under a hash of the texts, labels,
-weights, training settings and encoder version; a later start reads the head (about 4 MB)
-and never holds the vectors, and finds it through :mod:`bot.intents.head_index` without
-reading the examples while the files they come from are unchanged.
+Training data (:mod:`bot.intents.examples`): every example and keyword of the intent files
+(``none`` anti-examples included) and the labelled tuning sets named in ``config.yaml``
+(``intents.training``: real messages, including the contrasts that must stay ``none``).
+Start-up: the examples' vectors and the trained head are kept in the cache folder under a
+hash of the texts, labels, weights, training settings and encoder version
+(:func:`~bot.intents.examples.head_key`); a later start reads the head (about 4 MB), never
+holds the vectors, and finds it through :mod:`bot.intents.head_index` without reading the
+examples while the files they come from are unchanged.
 
 Work per message is bounded: the encoder reads the classifier's bounded view, its words cut
 to the first and last ones (:mod:`bot.intents.bounds`), at most :data:`MAX_WORDS` words and
@@ -25,8 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -36,19 +36,14 @@ import numpy.typing as npt
 
 from bot.intents.bounds import bound_sequence, bounded_view
 from bot.intents.cachefile import write_atomically
-from bot.intents.data import LanguageData
 from bot.intents.encoder import SentenceEncoder, model_version
+from bot.intents.examples import CACHE_FORMAT, Example, head_key, training_weights
 from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.head_index import remember
-from bot.intents.labelled import LabelledMessage
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.normalize import prepare
 from bot.intents.result import CANCEL, GOODBYE, HANDOFF, NONE_INTENT, OPT_OUT, IntentResult
 
-MAX_PER_INTENT = 600
-"""Most expanded examples of one intent and language trained on (every k-th one, in file
-order): the ``(a|b|)`` expansions of a few long entries would otherwise outweigh the rest and
-cost start-up time (a vector is 2 kB)."""
 MAX_WORDS = 24
 """Words of the normalized text given to the encoder (the first and last ones)."""
 MAX_CHARS = 160
@@ -62,55 +57,9 @@ MIN_WORDS = 2
 """Fewest words of any message the layer may act on: one word is the lexicon's (its typos,
 shorthand, languages); a sentence encoder finds a neighbour for any single word ("todo"
 lies next to "eso es todo", a goodbye)."""
-MESSAGE_WEIGHT = 3.0
-"""Weight of one labelled message in training against one file example of an intent with
-as many examples as the average (real messages are rarer and worth more)."""
-_CACHE_FORMAT = 3
 
 CONFIRMABLE: frozenset[str] = frozenset({GOODBYE, CANCEL})
 """Closing intents the engine can ask about (``IntentResult.confirm``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One training text, its label (a canonical intent name or ``"none"``) and its weight
-    in the loss (``0`` = the default for its source, see :func:`training_weights`)."""
-
-    text: str
-    label: str
-    weight: float = 0.0
-
-
-def examples_from_files(languages: Iterable[LanguageData]) -> list[Example]:
-    """Examples from the intent files: each intent's expanded examples (at most
-    :data:`MAX_PER_INTENT` per intent and language, evenly spread) and keywords, and the
-    ``none`` anti-examples, in file order."""
-    result: list[Example] = []
-    for data in languages:
-        for spec in data.intents.values():
-            texts = [phrase.text for phrase in spec.examples]
-            if len(texts) > MAX_PER_INTENT:
-                step = len(texts) / MAX_PER_INTENT
-                texts = [texts[int(k * step)] for k in range(MAX_PER_INTENT)]
-            texts += [phrase.text for phrase in spec.keywords]
-            result += [Example(text, spec.name) for text in texts]
-    return result
-
-
-def examples_from_messages(messages: Iterable[LabelledMessage]) -> list[Example]:
-    """Labelled messages as training examples of weight :data:`MESSAGE_WEIGHT`."""
-    return [Example(m.text, m.intent, MESSAGE_WEIGHT) for m in messages]
-
-
-def training_weights(examples: Sequence[Example]) -> npt.NDArray[np.float64]:
-    """Each example's weight: its own when set, else (a file example) ``1 / sqrt(n)`` for a
-    label with ``n`` file examples, scaled to mean 1 over file examples (so an intent with
-    many expansions does not drown the others, nor one with few vanish)."""
-    counts = Counter(e.label for e in examples if not e.weight)
-    raw = {label: count**-0.5 for label, count in counts.items()}
-    total = sum(counts.values())
-    scale = total / sum(raw[label] * count for label, count in counts.items()) if total else 1.0
-    return np.array([e.weight or raw[e.label] * scale for e in examples], dtype=np.float64)
 
 
 def encoder_text(text: str) -> str:
@@ -185,10 +134,8 @@ class SemanticModel:
         encoder = encoder or SentenceEncoder(cache_dir)
         settings = settings or TrainingSettings()
         weights = training_weights(examples)
-        key = hashlib.sha256(f"{model_version()}|{_CACHE_FORMAT}|{settings}".encode())
-        for example, weight in zip(examples, weights, strict=True):
-            key.update(f"\0{example.label}\0{weight:.6g}\0{example.text}".encode())
-        path = (cache_dir or DEFAULT_CACHE_DIR) / f"semantic-head-{key.hexdigest()[:16]}.npz"
+        key = head_key(examples, weights, settings)
+        path = (cache_dir or DEFAULT_CACHE_DIR) / f"semantic-head-{key[:16]}.npz"
         head = None
         with contextlib.suppress(OSError, ValueError):
             head = IntentHead.load(path)
@@ -201,7 +148,13 @@ class SemanticModel:
                 write_atomically(path, head.save)
         if index is not None and path.is_file():
             remember(path.parent, index, path)
-        encoder.load()  # at start-up, not on the first message
+        return cls.ready(encoder, head, cache_size)
+
+    @classmethod
+    def ready(cls, encoder: SentenceEncoder, head: IntentHead, cache_size: int) -> SemanticModel:
+        """The model over a trained ``head``, the encoder's weights loaded now (at start-up,
+        not on the first message)."""
+        encoder.load()
         return cls(encoder, head, cache_size)
 
     def guess(self, text: str) -> Guess:
@@ -221,7 +174,7 @@ def example_vectors(
 ) -> npt.NDArray[np.float32]:
     """``(len(examples), 512)`` vectors of the examples' texts, read from the cache folder
     when the same texts were encoded before (float16 on disk, about 1 kB a text)."""
-    key = hashlib.sha256(f"{model_version()}|{_CACHE_FORMAT}".encode())
+    key = hashlib.sha256(f"{model_version()}|{CACHE_FORMAT}".encode())
     for example in examples:
         key.update(f"\0{example.text}".encode())
     path = (cache_dir or DEFAULT_CACHE_DIR) / f"semantic-{key.hexdigest()[:16]}.npy"
@@ -269,9 +222,8 @@ class Fusion:
         negated_close: Any close beside a negation or deferral word that vetoed nothing
             (outside a question and a past report) is acted on at this probability or more,
             else asked about from ``cautious`` if that is lower: giving up is often said
-            negated ("not
-            doing this anymore", "no tengo ganas de seguir", "não tô mais a fim"), while
-            "don't cancel" is vetoed by the lexicon before the head is heard.
+            negated ("not doing this anymore", "no tengo ganas de seguir", "não tô mais a
+            fim"), while "don't cancel" is vetoed by the lexicon before the head is heard.
         switch: A lexicon's close beside words it does not explain becomes the head's other
             close (:data:`SWITCHES`) when the head rates it at this probability or more
             ("cut out the messages, I'm not interested" opts out).
@@ -450,9 +402,18 @@ def doubt(
         if said is not None and said.intent == lexical.intent and said.probability >= fusion.close:
             return lexical
         return asked(lexical, lexical.intent)
+    return routed(lexical, guess, fusion, routes) or switched(lexical, guess, fusion)
+
+
+def routed(
+    lexical: IntentResult, guess: Guess, fusion: Fusion, routes: frozenset[str]
+) -> IntentResult | None:
+    """The head's intent of ``routes`` (guarded intents that do not close: an order cancel)
+    acted on instead of the lexicon's close when the head gives it ``fusion.doubt`` or more
+    ("cancel the session on Friday", "cancela la canasta que pedí"), else ``None``."""
     if guess.intent in routes and guess.probability >= fusion.doubt:
-        return acted(lexical, guess.intent, guess.probability)  # "cancel the session on Friday"
-    return switched(lexical, guess, fusion)
+        return acted(lexical, guess.intent, guess.probability)
+    return None
 
 
 SWITCHES = frozenset({(CANCEL, OPT_OUT), (GOODBYE, CANCEL), (CANCEL, GOODBYE)})
@@ -485,6 +446,8 @@ def asked(result: IntentResult, intent: str) -> IntentResult:
 
 
 def acted(lexical: IntentResult, intent: str, probability: float) -> IntentResult:
+    """``lexical`` acting on ``intent`` alone, its confidence the head's ``probability``
+    (clipped to ``[0, 1]``, 4 decimals), nothing asked."""
     confidence = round(min(max(probability, 0.0), 1.0), 4)
     return replace(
         lexical, intent=intent, confidence=confidence, ranked=((intent, confidence),), confirm=None

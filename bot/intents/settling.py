@@ -133,19 +133,23 @@ def instructed(seen: Seen) -> bool:
     )
 
 
+FRONTED_WORDS = 2
+"""Words at most after the determiner of a fronted object or time, before an instruction
+("el paquete dejalo con el guardia", "el viernes entreguen temprano")."""
+
+
 def instructs(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
     """True when the clause opens (fillers and a request opener aside) with one of the
-    language's ``instructions``: "dejala en la puerta del edificio", "leave the parcel with
-    security", "entreguem na portaria" tell the business what to do."""
+    language's ``instructions``, or with a determiner and at most :data:`FRONTED_WORDS`
+    words before one: "dejala en la puerta del edificio", "leave the parcel with security",
+    "el paquete dejalo con el guardia" tell the business what to do."""
     start = request_opener(model, clause, score)[0]
     tokens, instructions = clause.tokens, model.index.instructions
-    if instructions.starts_at(tokens, start):
-        return True
-    # after a fronted object or time: "el paquete dejalo con el guardia", "the box, leave it"
-    after = start + model.index.determiners.starts_at(tokens, start)
-    return after > start and any(
-        instructions.starts_at(tokens, i) for i in range(after + 1, min(after + 3, len(tokens)))
+    after = start + model.index.determiners.starts_at(tokens, start)  # a fronted object
+    candidates = (
+        range(after + 1, min(after + 1 + FRONTED_WORDS, len(tokens))) if after > start else ()
     )
+    return any(instructions.starts_at(tokens, i) for i in (start, *candidates))
 
 
 def settle(

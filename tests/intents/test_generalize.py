@@ -369,8 +369,11 @@ ROUND_15 = [
     ("el viernes entreguen temprano, gracias", "es", "none", None),
     # ...a report of what happened to it is not
     ("el paquete llegó con el guardia del edificio, gracias", "es", "goodbye", None),
-    # A cancel beside what the user ordered is about it: asked about
-    ("la caja de vinos que pedí, cancélenla", "es", "none", "cancel"),
+    # What the user ordered is a business object of the order cancel...
+    ("la caja de vinos que pedí, cancélenla", "es", "cancel_order", None),
+    ("a pipoca que eu pedi, cancela", "pt", "cancel_order", None),
+    # ...what the user asked the bot for is not
+    ("olvidá lo que te pedí, cancelá", "es", "cancel", None),
     # A guard word inside another of the intent's phrases guards nothing...
     ("okay cancel that cancel cancel", "en", "cancel", None),
     ("não tá bom era só isso mesmo obrigada moça tchau", "pt", "goodbye", None),

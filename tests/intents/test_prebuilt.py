@@ -59,7 +59,7 @@ def test_a_second_start_reads_the_cached_models_and_answers_the_same(
     loaded = answers(intents, cache)
     assert loaded == built
     assert pickles(cache) == [cached]
-    files, models = load_models(intents, ("es",), ScoringConfig(), cache)  # the cache too
+    files, models, _ = load_models(intents, ("es",), ScoringConfig(), cache)  # the cache too
     assert [f.language for f in files] == ["es"] and list(models) == ["es"]
     assert "cancel" in models["es"].closing
 

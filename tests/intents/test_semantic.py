@@ -1109,14 +1109,11 @@ ROUND_15 = [
     ("cancela os passeios da semana que vem", "pt", "cancel", 0.7, "none", "cancel"),
     # ...but before a word the file knows it stays a pronoun: "ya no lo quiero" gives up
     ("vos olvidate, ya no lo quiero", "es", "cancel", 0.7, "cancel", None),
-    # a cancel beside something the user ordered (orders) is about it, however sure the
-    # lexicon: asked about...
-    ("ya no quiero lo que pedí, cancélenlo", "es", "cancel", 0.99, "none", "cancel"),
-    ("não manda mais o galão que eu pedi, cancela", "pt", "cancel", 0.99, "none", "cancel"),
-    # (in English the lexicon routes it already)
+    # what the user ordered is a business object ("que pedí", "que eu pedi": the file's
+    # business_objects and cancel_order's objects): the order cancel, whatever the head...
+    ("ya no quiero lo que pedí, cancélenlo", "es", "cancel", 0.99, "cancel_order", None),
+    ("não manda mais o galão que eu pedi, cancela", "pt", "cancel", 0.99, "cancel_order", None),
     ("the cake i ordered, cancel it", "en", "none", 0.99, "cancel_order", None),
-    # ...or routed when the head is sure of the order cancel
-    ("la pizza que pedí, cancelen", "es", "cancel_order", 0.99, "cancel_order", None),
     # ...while what the user asked the bot for, or did not order, is no order
     ("olvidá lo que te pedí, cancelá", "es", "cancel", 0.99, "cancel", None),
     ("eu não pedi nada, cancela isso", "pt", "cancel", 0.99, "cancel", None),
@@ -1148,8 +1145,8 @@ def test_what_the_messages_own_words_say(
         # it does not know, is asked about as the head's path asks about it...
         ("cancel my photo shoot", "en", "none", "cancel"),
         ("cancelá el afinado del piano", "es", "none", "cancel"),
-        # ...and so is a cancel of something the user ordered, however sure
-        ("la pizza que pedí, cancelen", "es", "none", "cancel"),
+        # ...and what the user ordered is a business object of the order cancel
+        ("la pizza que pedí, cancelen", "es", "cancel_order", None),
         # ...while the chat's own process (a sure phrase) or the whole of it still closes
         ("cancel my registration", "en", "cancel", None),
         ("stop the sign-up", "en", "cancel", None),
