@@ -115,6 +115,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from bot.errors import DataFileError
+from bot.intents.cachefile import PickledAsFields
 from bot.intents.names import canonical_intent, is_valid_intent_name
 from bot.intents.result import CANCEL, CLOSING_INTENTS, GOODBYE, GREET
 from bot.yamlfile import load_yaml, where
@@ -148,7 +149,7 @@ _INTENT_KEYS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class Phrase:
+class Phrase(PickledAsFields):
     """One example, keyword or word-list entry and where it was written (1-based)."""
 
     text: str

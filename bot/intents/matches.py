@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.intents.analyzer import Token
+from bot.intents.cachefile import PickledAsFields
 
 FILLER = ""
 """Pseudo intent of filler phrases ("por favor", "thanks"): they explain tokens, nothing more."""
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(PickledAsFields):
     """What an indexed phrase means.
 
     Attributes:

@@ -382,9 +382,24 @@ ROUND_15 = [
     ("the stop button on my order page is broken", "en", "none", None),
 ]
 
+ROUND_16 = [
+    # (text, lang, intent, confirm): round 16's business objects (docs/intents.md, "Round 16")
+    # A visit or service booked with the business is one...
+    ("cancel tmrw's 9am pickup, snowstorm", "en", "none", None),
+    ("please cancel my weekly cleaning", "en", "none", None),
+    ("ya no voy a la entrevista, cancélenla", "es", "none", None),
+    ("por favor cancelen la instalación del jueves", "es", "none", None),
+    ("vou viajar, cancela a coleta da semana", "pt", "none", None),
+    # ...a quote or an application the chat is putting together is the chat's own process
+    ("ya no sigo con la cotización, olvídenla", "es", "cancel", None),
+    ("esquece esse orçamento aí", "pt", "cancel", None),
+]
 
-@pytest.mark.parametrize(("text", "lang", "intent", "confirm"), ROUND_13 + ROUND_14 + ROUND_15)
-def test_round_13_to_15_rules(
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent", "confirm"), ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16
+)
+def test_round_13_to_16_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
