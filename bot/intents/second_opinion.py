@@ -1,7 +1,8 @@
 """The semantic layer's second opinion on a close the lexicon found (:func:`reconsider`).
 
 The lexicon's closing phrases are precise, but the words around them can change what the
-message does: it goes on to a question ("eso es todo, pero tengo otra consulta"), thanks for
+message does: it goes on to a question ("eso es todo, pero tengo otra consulta"; after a
+cancel the lexicon is not sure of, "olvidate de la lija gruesa, ¿tenés fina?"), thanks for
 a request ("could you cancel my lesson this arvo, cheers"), names something to cancel with
 the business ("cancel my photo shoot"), or says another close ("cansei, vou embora"). Here
 the head's answer for the whole message (and for the clause that closes it, after a story)
@@ -64,6 +65,13 @@ def reconsider(
     if turns(tried[0], more):
         # "eso es todo, pero tengo otra consulta": asked about, never acted on
         return asked(lexical, lexical.intent)
+    if (
+        lexical.intent == CANCEL
+        and lexical.confidence < fusion.sure
+        and turns(tried[0], onward(tried, CANCEL, closing))
+    ):
+        # "olvidate de la lija gruesa, ¿tenés fina?": what is dropped makes way for a question
+        return asked(lexical, CANCEL)
     if lexical.intent == GOODBYE and about_business(tried):
         # "could you cancel my lesson this arvo, cheers": thanks for a request
         return asked(lexical, GOODBYE)

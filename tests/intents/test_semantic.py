@@ -1120,10 +1120,42 @@ ROUND_15 = [
 ]
 """Round 15's rules where the head is heard (docs/intents.md, "Round 15")."""
 
+ROUND_16 = [
+    # a cancel the lexicon is not sure of, followed by a question, makes way for the
+    # question: asked about, however sure the head
+    ("olvidate de la lija gruesa, ¿tenés fina?", "es", "cancel", 0.99, "none", "cancel"),
+    (
+        "desisto de entender essa tabela do IR kkk, me explica?",
+        "pt",
+        "cancel",
+        0.99,
+        "none",
+        "cancel",
+    ),
+    (
+        "i want to quit sugar, do you stock sugar-free cough syrup",
+        "en",
+        "cancel",
+        0.99,
+        "none",
+        "cancel",
+    ),
+    # ...a polite request that ends with a courtesy is no new question
+    (
+        "O senhor poderia interromper esse procedimento, por obséquio?",
+        "pt",
+        "cancel",
+        0.99,
+        "cancel",
+        None,
+    ),
+]
+"""Round 16's rules where the head is heard (docs/intents.md, "Round 16")."""
+
 
 @pytest.mark.parametrize(
     ("text", "lang", "head", "p", "intent", "confirm"),
-    ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14 + ROUND_15,
+    ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16,
 )
 def test_what_the_messages_own_words_say(
     served: IntentClassifier,
