@@ -23,6 +23,7 @@ from bot.intents.scoring import (
     PAST_VETO,
     QUESTION_VETO,
     ClauseScore,
+    opens_question,
 )
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 
@@ -352,7 +353,7 @@ def turns(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
     return any(
         clause.is_question
         or index.contrasts.starts_at(clause.tokens, 0)
-        or index.question_words.starts_at(clause.tokens, 0)
+        or opens_question(index, clause.tokens, 0)
         for clause in clauses
     )
 

@@ -339,7 +339,7 @@ class ClauseScorer:
         request = bool(asking)
         if clause.is_question and not request:
             return QUESTION_VETO
-        if opener < span.start and not request and index.question_words.starts_at(tokens, opener):
+        if opener < span.start and not request and opens_question(index, tokens, opener):
             return f"{QUESTION_VETO} opened by {tokens[opener].orth!r}"
 
         for i in free:
@@ -453,6 +453,19 @@ class ClauseScorer:
         """True for "no thanks"/"no gracias": a negation directly followed by a filler word."""
         following = position + 1
         return following < len(tokens) and tokens[following].norm in self._index.filler_words
+
+
+def opens_question(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
+    """True when one of the language's ``question_words`` starts at ``i`` and is not
+    negated before a word other than a ``pronouns`` one: "do you..." and "don't you
+    think..." ask; "don't need anything else", "doesn't matter" say (an imperative or a
+    statement without its subject)."""
+    length = index.question_words.starts_at(tokens, i)
+    if not length:
+        return False
+    negated = index.negations.starts_at(tokens, i + length)
+    after = i + length + negated
+    return not negated or (after < len(tokens) and tokens[after].norm in index.pronouns)
 
 
 def _emoji_only(span: Span) -> bool:

@@ -1140,6 +1140,12 @@ ROUND_16 = [
         "none",
         "cancel",
     ),
+    # a question word negated before a verb opens no question ("do" in "don't"): the head
+    # is heard...
+    ("thanks, dont need anything else", "en", "goodbye", 0.99, "goodbye", None),
+    ("don't continue", "en", "cancel", 0.99, "cancel", None),
+    # ...before a pronoun it still opens a question about cancelling
+    ("don't you think we should cancel", "en", "cancel", 0.99, "none", None),
     # ...a polite request that ends with a courtesy is no new question
     (
         "O senhor poderia interromper esse procedimento, por obséquio?",
