@@ -390,6 +390,8 @@ ROUND_16 = [
     ("ya no voy a la entrevista, cancélenla", "es", "none", None),
     ("por favor cancelen la instalación del jueves", "es", "none", None),
     ("vou viajar, cancela a coleta da semana", "pt", "none", None),
+    ("no thanks, not interested in premium", "en", "none", None),
+    ("cancel the extended warranty on my tv", "en", "none", None),
     # ...a quote or an application the chat is putting together is the chat's own process
     ("ya no sigo con la cotización, olvídenla", "es", "cancel", None),
     ("esquece esse orçamento aí", "pt", "cancel", None),
