@@ -90,13 +90,24 @@ class SentenceEncoder:
     def encode_one(self, text: str) -> npt.NDArray[np.float32]:
         """The ``(DIMENSIONS,)`` unit vector of one text, read as at most :data:`MAX_PIECES`
         pieces; the same vector as :meth:`encode` (to float rounding) for a text within
-        that bound, with each piece's input-side work cached (:data:`PIECE_CACHE`)."""
+        that bound, with each piece's input-side work cached (:data:`PIECE_CACHE`). Call it
+        inside :meth:`one_thread`."""
         backend = self.load()
         ids: list[int] = backend.sp.encode(text, out_type=int, add_bos=True, add_eos=True)
         if len(ids) > MAX_PIECES:
             ids = ids[: MAX_PIECES - MAX_PIECES // 4] + ids[-(MAX_PIECES // 4) :]
-        with self._limit(limits=1, user_api="blas"):
-            return _forward(backend, self._pieces(ids))
+        return _forward(backend, self._pieces(ids))
+
+    def one_thread(self) -> contextlib.AbstractContextManager[object]:
+        """A context in which BLAS runs on one thread: the products of one message (the
+        encoder's, and the head's over its vector) are small, and BLAS threads spinning up
+        on a shared core cost more than they save. Beside a busy process the head's product
+        took 390 µs with two threads and 160 µs with one (131 µs and 186 µs on a quiet
+        machine); the encoder's forward pass 5-70 ms instead of 0.6 ms. Entering it costs
+        about 15-30 µs, so one context serves both."""
+        self.load()
+        limited: contextlib.AbstractContextManager[object] = self._limit(limits=1, user_api="blas")
+        return limited
 
     def _pieces(self, ids: list[int]) -> npt.NDArray[np.float32]:
         """One row of input-side work per piece (:func:`_piece_work`), the new ones computed
@@ -135,8 +146,7 @@ class SentenceEncoder:
                 table, dense = _load_cached(folder)  # the memory-mapped copy
         backend = NumpyBackend.__new__(NumpyBackend)
         backend.sp = tokenizer
-        # One BLAS thread per call: the matrices are small, and BLAS threads spinning up on a
-        # shared core cost more than they save (5-70 ms instead of 0.6 ms on a busy machine).
+        # One BLAS thread (see one_thread): the matrices are small
         backend.threads = 1
         backend._threadpool = ThreadpoolController().limit
         _assign(backend, table, dense)

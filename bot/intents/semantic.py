@@ -164,7 +164,9 @@ class SemanticModel:
     def _guess(self, key: str) -> Guess:
         if not key:
             return Guess(NONE_INTENT, 1.0, 0)
-        probabilities = self.head.probabilities(self._encoder.encode_one(key)[None, :])[0]
+        with self._encoder.one_thread():  # the head's product too
+            vector = self._encoder.encode_one(key)
+            probabilities = self.head.probabilities(vector[None, :])[0]
         best = int(np.argmax(probabilities))
         return Guess(self.labels[best], float(probabilities[best]), len(key.split()))
 
