@@ -59,19 +59,15 @@ def reconsider(
         The close, the head's other close, a route, or the close asked about (``confirm``).
     """
     tried = seen[-1]  # the language that found the close
-    more: list[Clause] = []
-    if lexical.intent in SECOND_OPINION:
-        more = onward(tried, lexical.intent, closing)
-    if turns(tried[0], more):
-        # "eso es todo, pero tengo otra consulta": asked about, never acted on
+    unsure_cancel = lexical.intent == CANCEL and lexical.confidence < fusion.sure
+    after: list[Clause] = []
+    if lexical.intent in SECOND_OPINION or unsure_cancel:
+        after = onward(tried, lexical.intent, closing)
+    if turns(tried[0], after):
+        # "eso es todo, pero tengo otra consulta", "olvidate de la lija gruesa, ¿tenés
+        # fina?": the message turns to a question; asked about, never acted on
         return asked(lexical, lexical.intent)
-    if (
-        lexical.intent == CANCEL
-        and lexical.confidence < fusion.sure
-        and turns(tried[0], onward(tried, CANCEL, closing))
-    ):
-        # "olvidate de la lija gruesa, ¿tenés fina?": what is dropped makes way for a question
-        return asked(lexical, CANCEL)
+    more = after if lexical.intent in SECOND_OPINION else []  # what a goodbye goes on to
     if lexical.intent == GOODBYE and about_business(tried):
         # "could you cancel my lesson this arvo, cheers": thanks for a request
         return asked(lexical, GOODBYE)
