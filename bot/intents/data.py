@@ -99,6 +99,9 @@ A file holds one language's intents plus the small word lists the classifier's g
     ordering: [pedí, hice]        # optional: verbs that place what is cancelled: a past-time
                                   #   word right after one dates the order, not the cancel
                                   #   ("cancelá el pedido que hice ayer")
+    referring: [cancelar, lo]     # optional: single words by which a cancel takes a business
+                                  #   object named in another clause: verbs whose object is a
+                                  #   thing, pronouns ("el pedido de ayer, cancelalo")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -228,7 +231,8 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
-            messaging, further, redirects, instructions, pronouns, partials, meetings, ordering:
+            messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
+            referring:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -259,6 +263,7 @@ class LanguageData:
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()
     ordering: tuple[Phrase, ...] = ()
+    referring: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

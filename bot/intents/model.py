@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.intents.analyzer import Analyzer, Clause, Token, TokenKind
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec, LanguageData
+from bot.intents.elsewhere import business_elsewhere
 from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
@@ -173,7 +174,8 @@ class LanguageModel:
         1. :meth:`_alones`: the file's ``alone`` phrases that are a whole clause, so that the
            rules below hold for them as for any phrase;
         2. :meth:`_conditions`: a clause right after a condition is its consequence;
-        3. :meth:`_business_elsewhere`: a cancel beside an object named in another clause;
+        3. :func:`~bot.intents.elsewhere.business_elsewhere`: a cancel beside an object named in
+           another clause, when it takes that object;
         4. :meth:`_routed`: a cancel about an author intent's business object is that intent;
            :meth:`_messages_stopped`: a cancel of the messages a business sends opts out;
            :meth:`_messages_refused`: so does "no more" of them;
@@ -187,7 +189,7 @@ class LanguageModel:
         if self.alone:
             scores = self._alones(clauses, scores)
         scores = self._conditions(clauses, scores)
-        scores = self._business_elsewhere(clauses, scores)
+        scores = business_elsewhere(self.index, clauses, scores)
         if self.index.objects:
             scores = self._routed(clauses, scores)
         scores = self._messages_stopped(clauses, scores)
@@ -217,29 +219,6 @@ class LanguageModel:
             if not fillers_only(clause, score):
                 condition = clause  # "se não chegar até domingo, uai, vou desistir"
         return scores
-
-    def _business_elsewhere(
-        self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
-    ) -> list[ClauseScore]:
-        """``scores`` with a cancel vetoed in a clause without a business object when another
-        clause names one ("the order I placed yesterday, cancel it"): it is about that
-        object, so it never closes the conversation."""
-        if len(clauses) < 2 or not any(CANCEL in score.scores for score in scores):
-            return scores
-        objects = self.index.business_objects
-        business = [objects.anywhere(c.tokens) for c in clauses]
-        if not any(business):
-            return scores
-        return [
-            replace(
-                score,
-                scores={k: v for k, v in score.scores.items() if k != CANCEL},
-                vetoes={**score.vetoes, CANCEL: BUSINESS_ELSEWHERE_VETO},
-            )
-            if CANCEL in score.scores and not named
-            else score
-            for score, named in zip(scores, business, strict=True)
-        ]
 
     def _messages_stopped(
         self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
