@@ -39,7 +39,7 @@ A file holds one language's intents plus the small word lists the classifier's g
     fillers: [por favor]          # optional: words that neither add nor remove meaning
     negations: ["no"]             # optional: words that cancel a following intent phrase
     answers: [nope]               # optional: negations that, opening a clause right before a
-                                  #   goodbye, answer a question instead ("nope nothing else")
+                                  #   goodbye or a close of 2+ words, answer ("no, forget it")
     contrasts: [pero]             # optional: words that, opening a clause after a goodbye,
                                   #   turn to something new ("eso es todo, pero tengo otra duda")
     waits: [ya vuelvo]            # optional: phrases saying the user is right back or asks to
@@ -51,8 +51,7 @@ A file holds one language's intents plus the small word lists the classifier's g
     farewells: [buenas noches]    # optional: greetings that say goodbye right after thanks
     thanks: [gracias]             #   ("gracias, buenas noches"; "buenas noches" alone greets)
     go_aheads: [dale, seguí]      # optional: phrases that tell the bot to go on: the semantic
-                                  #   layer's close beside one (not negated) is not heard
-                                  #   ("isso mesmo, pode mandar")
+                                  #   layer's close beside one is not heard ("pode mandar")
     question_words: [puedo]       # optional: clause openers that make it a question
     conditionals: [si]            # optional: words that make a closing phrase hypothetical
     deferrals: [después]          # optional: words that put a deferrable phrase off
@@ -99,9 +98,10 @@ A file holds one language's intents plus the small word lists the classifier's g
     ordering: [pedí, hice]        # optional: verbs that place what is cancelled: a past-time
                                   #   word right after one dates the order, not the cancel
                                   #   ("cancelá el pedido que hice ayer")
-    referring: [cancelar, lo]     # optional: single words by which a cancel takes a business
-                                  #   object named in another clause: verbs whose object is a
-                                  #   thing, pronouns ("el pedido de ayer, cancelalo")
+    referring: [cancelar, lo]     # optional: words by which a cancel takes a business object
+                                  #   another clause names ("el pedido de ayer, cancelalo")
+    making: [hacer, llenar]       # optional: verbs (by lemma) that make the object after them
+                                  #   the chat's own process ("ya no quiero hacer la reserva")
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -232,7 +232,7 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
-            referring:
+            referring, making:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -264,6 +264,7 @@ class LanguageData:
     meetings: tuple[Phrase, ...] = ()
     ordering: tuple[Phrase, ...] = ()
     referring: tuple[Phrase, ...] = ()
+    making: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

@@ -44,7 +44,7 @@ def business_elsewhere(
     named = [index.business_objects.anywhere(clause.tokens) for clause in clauses]
     if not any(named):
         return scores
-    about = _about_the_object(index, clauses, scores, named)
+    about = _about_the_object(index, clauses, scores)
     return [
         replace(
             score,
@@ -71,7 +71,6 @@ def _about_the_object(
     index: PhraseIndex,
     clauses: tuple[Clause, ...],
     scores: list[ClauseScore],
-    named: list[bool],
 ) -> bool:
     """True when another phrase of the message is about the business object: point 1 of the
     module docstring."""
@@ -82,6 +81,7 @@ def _about_the_object(
     if any(o.anywhere(clause.tokens) for o in index.objects.values() for clause in clauses):
         return True
     return any(
-        here and (clause.is_question or opens_question(index, clause.tokens, 0))
-        for clause, here in zip(clauses, named, strict=True)
+        (clause.is_question or opens_question(index, clause.tokens, 0))
+        and index.business_objects.anywhere(clause.tokens)
+        for clause in clauses
     )

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.business import business_at
 from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.result import GREET, NONE_INTENT
@@ -170,7 +171,7 @@ def _read_words(guards: _Guards, tried: Tried, other: bool, asks: bool) -> None:
         elif clause.is_question and not (n and tag_question(clause, score)):
             guards.question = guards.question or not (other and asks)
         for i in range(len(tokens)):
-            if index.business_objects.starts_at(tokens, i):
+            if business_at(index, tokens, i):
                 guards.business = True
             if (
                 index.conditionals.starts_at(tokens, i)

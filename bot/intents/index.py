@@ -151,6 +151,7 @@ class PhraseIndex:
         self.partials = GuardWords(data.partials, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
+        self.making = GuardWords(data.making, analyzer)
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)

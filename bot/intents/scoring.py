@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.business import business_at
 from bot.intents.complements import negated_complement
 from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
@@ -320,7 +321,10 @@ class ClauseScorer:
             if (
                 index.negations.ends_at(tokens, position)
                 and not self._declines(tokens, position)
-                and not (traits.farewell and self._answers(tokens, position, span))
+                and not (
+                    (traits.farewell or (traits.closing and span.end - span.start > 1))
+                    and self._answers(tokens, position, span, fillers)
+                )
             ):
                 return f"{NEGATED} by {tokens[position].orth!r}"
         if (  # not in a question, where it is a tag: "tem teste gratuito, não?"
@@ -362,7 +366,7 @@ class ClauseScorer:
             before = span.start - 1
             if before in free and index.determiners.ends_at(tokens, before):
                 return NOUN_VETO  # before the object: "the stop button on my order page"
-            if any(index.business_objects.starts_at(tokens, i) for i in near):
+            if any(business_at(index, tokens, i) for i in near):
                 return _BUSINESS
             if span.end in free and index.partials.starts_at(tokens, span.end):
                 return _BUSINESS  # a part of what was asked for: "cancela só a batata"
@@ -433,7 +437,9 @@ class ClauseScorer:
                 return f"{PAST_VETO}: {token.orth!r}"
         return None
 
-    def _answers(self, tokens: tuple[Token, ...], position: int, span: Span) -> bool:
+    def _answers(
+        self, tokens: tuple[Token, ...], position: int, span: Span, fillers: set[int]
+    ) -> bool:
         """True for "nope nothing else", "no that's all thanks", "no no that's everything":
         answer words, and nothing else, opening the clause right before a goodbye answer
         "anything else?"; they negate nothing (a cancel keeps the veto: "no cancel" may mean
@@ -441,7 +447,7 @@ class ClauseScorer:
         if position >= span.start:
             return False
         answers = self._index.answers
-        start = 0
+        start = next((i for i in range(span.start) if i not in fillers), span.start)
         while start < span.start:
             length = answers.starts_at(tokens, start)
             if not length:

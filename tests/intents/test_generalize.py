@@ -412,6 +412,13 @@ ROUND_17 = [
     # ...and so does any cancel when the message asks about the object
     ("enough chit chat, when will my delivery arrive", "en", "none", None),
     ("im done with this laptop, can i get an upgrade", "en", "none", None),
+    # an object right after a verb of making (or before "que estábamos armando") is the chat's
+    # own process: a cancel of it ends the chat ("making")...
+    ("não quero mais fazer a reserva, pode parar", "pt", "cancel", None),
+    ("cancelá la reserva que estábamos armando", "es", "cancel", None),
+    # ...and an English "no" opening the clause answers before a close of two words or more
+    ("no no leave it, i'll call them", "en", "cancel", None),
+    ("no, don't cancel it", "en", "none", None),
 ]
 
 

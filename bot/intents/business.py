@@ -1,0 +1,53 @@
+"""Business objects in a clause: a thing the user has with the business, or the chat's own process.
+
+"cancel my booking for friday" names a booking the user has: cancelling it is no close.
+"i don't want to finish the booking", "não quero mais fazer a reserva" and "cancela la
+inscripción que estábamos haciendo" name the booking the chat is making: one of the file's
+``making`` verbs (that make, fill in or finish what the chat puts together), by lemma,
+shortly before the object or in a relative clause right after it makes it the chat's own
+process, and a cancel of it ends the chat.
+"""
+
+from __future__ import annotations
+
+from bot.intents.analyzer import Token
+from bot.intents.index import PhraseIndex
+
+MAKING_WINDOW = 3
+"""Words at most between a ``making`` verb and the object it makes ("fazer a reserva",
+"seguir con la inscripción"); one more after the relative word that follows the object,
+which has its subject in between ("a reserva que a gente tava fazendo")."""
+_RELATIVES = frozenset({"que", "q", "that", "which", "we", "i"})
+"""Words that open a relative clause right after the object ("que", "that", "we")."""
+_GERUNDS = ("ndo", "ing")
+"""Endings of a verb in progress: "que eu tava fazendo", "that we were filling in"."""
+
+
+def business_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
+    """True when a business object starts at ``tokens[i]`` and is no process the chat is
+    making (see the module docstring)."""
+    length = index.business_objects.starts_at(tokens, i)
+    if not length:
+        return False
+    making = {index.lemma_of(word) for word in index.making.words}
+    if not making:
+        return True
+    before = range(max(0, i - MAKING_WINDOW), i)
+    if any(_makes(index, tokens, j, making) for j in before):
+        return False  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
+    end = i + length
+    if end < len(tokens) and tokens[end].norm in _RELATIVES:
+        after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
+        return not any(
+            tokens[j].norm.endswith(_GERUNDS) and _makes(index, tokens, j, making) for j in after
+        )  # "la inscripción que estábamos haciendo"; not "la tarjeta que termina en 4432"
+    return True
+
+
+def _makes(index: PhraseIndex, tokens: tuple[Token, ...], j: int, making: set[str]) -> bool:
+    """True when ``tokens[j]`` is a form of a ``making`` verb, not a past one."""
+    token = tokens[j]
+    lemma = index.lemma_of(token.norm)
+    if lemma not in making or index.ordering.starts_at(tokens, j):
+        return False  # a listed past form places the order: "fiz um pedido"
+    return not index.past_form(token.orth, lemma, tokens[j - 1].norm if j else None)
