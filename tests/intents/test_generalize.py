@@ -419,6 +419,11 @@ ROUND_17 = [
     # ...and an English "no" opening the clause answers before a close of two words or more
     ("no no leave it, i'll call them", "en", "cancel", None),
     ("no, don't cancel it", "en", "none", None),
+    # a blessing is no condition ("fillers"): the goodbye before it holds...
+    ("até segunda se Deus quiser", "pt", "goodbye", None),
+    ("hasta mañana si Dios quiere", "es", "goodbye", None),
+    # ...and a cancel after one is still put off
+    ("se Deus quiser eu cancelo amanhã", "pt", "none", None),
 ]
 
 
