@@ -18,7 +18,9 @@ MAKING_WINDOW = 3
 "seguir con la inscripción"); one more after the relative word that follows the object,
 which has its subject in between ("a reserva que a gente tava fazendo")."""
 _RELATIVES = frozenset({"que", "q", "that", "which", "we", "i"})
-"""Words that open a relative clause right after the object ("que", "that", "we")."""
+"""Words that open a clause about the object right after it: a relative ("que", "that") or
+the subject of a contact clause ("the booking we were filling in"). Language data kept in
+code (es, pt, en) until data.py has room for a word list."""
 _GERUNDS = ("ndo", "ing")
 """Endings of a verb in progress: "que eu tava fazendo", "that we were filling in"."""
 

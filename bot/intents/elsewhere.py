@@ -41,6 +41,8 @@ def business_elsewhere(
     routing reads that veto. Other scores are returned as they are."""
     if len(clauses) < 2 or not any(CANCEL in score.scores for score in scores):
         return scores
+    # any object, the chat's own process too (not business.business_at): "pode parar, não
+    # quero mais fazer a inscrição" leaves the stop to refers_back, which takes no object
     named = [index.business_objects.anywhere(clause.tokens) for clause in clauses]
     if not any(named):
         return scores
