@@ -426,11 +426,21 @@ ROUND_17 = [
     ("se Deus quiser eu cancelo amanhã", "pt", "none", None),
 ]
 
+ROUND_18 = [
+    # (text, lang, intent, confirm): docs/intents.md, "Round 18". "la inscripción" alone is
+    # the chat's own sign-up; an enrolment *in* something is a business object
+    ("frená la inscripción, no tengo los papeles", "es", "cancel", None),
+    ("esquece a inscrição, desisti", "pt", "cancel", None),
+    ("cancelá mi inscripción al curso de guitarra", "es", "none", None),
+    ("cancela minha inscrição na corrida de domingo", "pt", "none", None),
+]
+
 
 @pytest.mark.parametrize(
-    ("text", "lang", "intent", "confirm"), ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16 + ROUND_17
+    ("text", "lang", "intent", "confirm"),
+    ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16 + ROUND_17 + ROUND_18,
 )
-def test_round_13_to_17_rules(
+def test_round_13_to_18_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
