@@ -5,7 +5,10 @@
 inscripción que estábamos haciendo" name the booking the chat is making: one of the file's
 ``making`` verbs (that make, fill in or finish what the chat puts together), by lemma,
 shortly before the object or in a relative clause right after it makes it the chat's own
-process, and a cancel of it ends the chat.
+process, and a cancel of it ends the chat. So does one of the file's ``processes`` nouns
+(the process the chat puts the user through) right beside it: "stop the booking process",
+"forget the booking form", "olvídate de la cotización del seguro", "esquece esse pedido de
+orçamento".
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ MAKING_WINDOW = 3
 """Words at most between a ``making`` verb and the object it makes ("fazer a reserva",
 "seguir con la inscripción"); one more after the relative word that follows the object,
 which has its subject in between ("a reserva que a gente tava fazendo")."""
+PROCESS_AFTER = 2
+"""Words at most from the end of an object to one of the file's ``processes`` nouns after
+it that makes it the chat's own process ("the booking form", "o pedido de orçamento")."""
 _RELATIVES = frozenset({"que", "q", "that", "which", "we", "i"})
 """Words that open a clause about the object right after it: a relative ("que", "that") or
 the subject of a contact clause ("the booking we were filling in"). Language data kept in
@@ -27,7 +33,7 @@ _GERUNDS = ("ndo", "ing")
 
 def business_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     """True when a business object starts at ``tokens[i]`` and is no process the chat is
-    making (see the module docstring)."""
+    making or putting the user through (see the module docstring)."""
     length = index.business_objects.starts_at(tokens, i)
     if not length:
         return False
@@ -38,6 +44,11 @@ def business_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     if any(_makes(index, tokens, j, making) for j in before):
         return False  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
     end = i + length
+    processes = index.processes
+    if any(processes.ends_at(tokens, j) for j in before) or any(
+        processes.starts_at(tokens, j) for j in range(end, min(len(tokens), end + PROCESS_AFTER))
+    ):
+        return False  # "el trámite de la reserva", "the booking form", "o pedido de orçamento"
     if end < len(tokens) and tokens[end].norm in _RELATIVES:
         after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
         return not any(

@@ -36,72 +36,12 @@ A file holds one language's intents plus the small word lists the classifier's g
       none:                       # optional: phrases that are never an intent ("bus stop")
         examples: [parada de bus]
     abbreviations: {q: que}       # optional: chat shorthand → words
-    fillers: [por favor]          # optional: words that neither add nor remove meaning
-    negations: ["no"]             # optional: words that cancel a following intent phrase
-    answers: [nope]               # optional: negations that, opening a clause right before a
-                                  #   goodbye or a close of 2+ words, answer ("no, forget it")
-    contrasts: [pero]             # optional: words that, opening a clause after a goodbye,
-                                  #   turn to something new ("eso es todo, pero tengo otra duda")
-    waits: [ya vuelvo]            # optional: phrases saying the user is right back or asks to
-                                  #   wait: a message with one is no goodbye ("un momento, ya
-                                  #   te contesto")
-    corrections: [quise decir]    # optional: a clause opened by one corrects an answer: a
-                                  #   cancel elsewhere in the message is a "wait", no close
-                                  #   ("no espera, para, quise decir talla M")
-    farewells: [buenas noches]    # optional: greetings that say goodbye right after thanks
-    thanks: [gracias]             #   ("gracias, buenas noches"; "buenas noches" alone greets)
-    go_aheads: [dale, seguí]      # optional: phrases that tell the bot to go on: the semantic
-                                  #   layer's close beside one is not heard ("pode mandar")
-    question_words: [puedo]       # optional: clause openers that make it a question
-    conditionals: [si]            # optional: words that make a closing phrase hypothetical
-    deferrals: [después]          # optional: words that put a deferrable phrase off
-    subordinators: [antes de]     # optional: shortly before a guarded phrase, they make it
-                                  #   the background of what is asked ("antes de cancelar
-                                  #   mi plan, ¿puedo probar?", "instead of cancelling")
-    past: [ayer]                  # optional: words that make a closing phrase a report of the
-                                  #   past ("cancelé el pedido ayer", "I quit last week")
-    determiners: [el]             # optional: a closing word right after one is a noun ("el stop")
-    demonstratives: [este, ese]   # optional: the determiners that point at what the chat is
-                                  #   doing: "cancelá ese trámite" ends it, "cancelá el
-                                  #   trámite de Juan" names a business object (asked about)
-    mentions: [escribí]           # optional: a closing word right after one is mentioned, not
-                                  #   said ("mi hijo escribió cancelar sin querer"); the
-                                  #   semantic layer still hears the message
-    names: [chao]                 # optional: closing words that are also names or surnames:
-                                  #   capitalized beside another capitalized word the file
-                                  #   does not know, they are a name ("Chao Wang")
-    request_openers: [podrías]    # optional: a question opening with one asks for the action
-                                  #   ("¿podrías cancelar?"), so the question guard lets a
-                                  #   closing phrase through unless a question word follows
-    business_objects: [reserva]   # optional: things a user cancels with a business (a booking,
-                                  #   an order): a closing phrase beside one is not a close
-    messaging: [mensajes]         # optional: the messages a business sends: an opt-out the
-                                  #   semantic layer hears beside a business object is heard
-                                  #   when one is named ("mensajes de la farmacia")
-    further: [más]                # optional: after a negation, with a ``messaging`` word, they
-                                  #   refuse more messages: an opt-out ("no más promos")
-    redirects: [por mail]         # optional: another way to reach the user ("por mail",
-                                  #   "llámenme", "instead"): an opt-out beside one, not
-                                  #   negated, asks for other messages, so it is asked about
-    instructions: [dejalo]        # optional: a clause opening with one tells the business
-                                  #   what to do ("dejalo en portería, gracias"): thanks
-                                  #   after it are for that, no goodbye
-    pronouns: [lo, los]           # optional: pronouns a phrase matched through lemmas must
-                                  #   keep as written: "lo dejo" (I drop it) is not "los
-                                  #   dejo" (I leave you all)
-    partials: [solo]              # optional: a word right after a closing phrase that makes it
-                                  #   about a part of what was asked for ("cancelá solo las
-                                  #   papas"): a business cancel, no close
-    meetings: [en]                # optional: a word right after a goodbye that says where the
-                                  #   user will meet the business ("nos vemos en la cita"): a
-                                  #   business object after it is no veto
-    ordering: [pedí, hice]        # optional: verbs that place what is cancelled: a past-time
-                                  #   word right after one dates the order, not the cancel
-                                  #   ("cancelá el pedido que hice ayer")
-    referring: [cancelar, lo]     # optional: words by which a cancel takes a business object
-                                  #   another clause names ("el pedido de ayer, cancelalo")
-    making: [hacer, llenar]       # optional: verbs (by lemma) that make the object after them
-                                  #   the chat's own process ("ya no quiero hacer la reserva")
+    fillers: [por favor]          # optional, like every other word list: a YAML list of
+    negations: ["no"]             #   phrases ("(a|b)" alternatives too) under a top-level key
+
+The word lists (:data:`WORD_LISTS`: fillers, negations, answers, contrasts, waits, ...
+making, processes) are what the guards read; docs/intents.md ("Writing intent data") and the
+header of ``intents/es.yaml`` say what each one does, with an example.
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is
@@ -232,7 +172,7 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
-            referring, making:
+            referring, making, processes:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -265,6 +205,7 @@ class LanguageData:
     ordering: tuple[Phrase, ...] = ()
     referring: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()
+    processes: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

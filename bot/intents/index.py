@@ -152,6 +152,7 @@ class PhraseIndex:
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
         self.making = GuardWords(data.making, analyzer)
+        self.processes = GuardWords(data.processes, analyzer)
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)

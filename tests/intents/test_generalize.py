@@ -433,6 +433,12 @@ ROUND_18 = [
     ("esquece a inscrição, desisti", "pt", "cancel", None),
     ("cancelá mi inscripción al curso de guitarra", "es", "none", None),
     ("cancela minha inscrição na corrida de domingo", "pt", "none", None),
+    # a business object beside one of the "processes" nouns is the chat's own process: a
+    # cancel of it ends the chat, or (the lexicon alone, its phrase explaining part) is asked
+    ("olvidate del formulario de la reserva", "es", "cancel", None),
+    ("stop the booking process, I'll call the hotel", "en", "none", "cancel"),
+    ("esquece a cotação do seguro", "pt", "none", "cancel"),
+    ("cancel the booking I made for friday", "en", "none", None),
 ]
 
 
