@@ -402,9 +402,9 @@ class PhraseIndex:
         """The positions of ``free`` where a business object makes the goodbye phrase ending
         at ``end`` about that object ("that's all for the booking", "chau suscripción"): the
         :data:`GOODBYE_OBJECT_WINDOW` words after it; none when one of the ``meetings``
-        words follows it ("see you at the show", "até o show", "nos vemos en la cita": where
-        the user will meet the business, a goodbye)."""
-        if self.meetings.starts_at(tokens, end):
+        words follows it or ends it ("see you at the show", "até o show", "hasta la próxima
+        clase": where the user will meet the business, a goodbye)."""
+        if self.meetings.starts_at(tokens, end) or (end and self.meetings.ends_at(tokens, end - 1)):
             return []
         return [i for i in free if end <= i < end + GOODBYE_OBJECT_WINDOW]
 

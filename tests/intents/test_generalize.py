@@ -439,6 +439,12 @@ ROUND_18 = [
     ("stop the booking process, I'll call the hotel", "en", "none", "cancel"),
     ("esquece a cotação do seguro", "pt", "none", "cancel"),
     ("cancel the booking I made for friday", "en", "none", None),
+    # a goodbye ending in "next" ("meetings") meets the business there: the object after it
+    # is no veto; leaving the gym is no opt-out ("gym" is a business object in es too)
+    ("obrigado, até a próxima aula", "pt", "goodbye", None),
+    ("gracias, hasta la próxima clase", "es", "goodbye", None),
+    ("thanks, see you next lesson", "en", "goodbye", None),
+    ("quiero darme de baja del gym", "es", "none", None),
 ]
 
 
