@@ -136,20 +136,26 @@ def instructed(seen: Seen) -> bool:
 FRONTED_WORDS = 2
 """Words at most after the determiner of a fronted object or time, before an instruction
 ("el paquete dejalo con el guardia", "el viernes entreguen temprano")."""
+CONDITION_WORDS = 5
+"""Words at most after a conditional opening the clause, before an instruction ("si no hay
+nadie déjalo con la vecina", "if nobody's in leave it at the door")."""
 
 
 def instructs(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
     """True when the clause opens (fillers and a request opener aside) with one of the
-    language's ``instructions``, or with a determiner and at most :data:`FRONTED_WORDS`
-    words before one: "dejala en la puerta del edificio", "leave the parcel with security",
-    "el paquete dejalo con el guardia" tell the business what to do."""
+    language's ``instructions``, with a determiner and at most :data:`FRONTED_WORDS` words
+    before one, or with a conditional and at most :data:`CONDITION_WORDS` words before one:
+    "dejala en la puerta del edificio", "leave the parcel with security", "el paquete dejalo
+    con el guardia", "si no hay nadie déjalo con la vecina" tell the business what to do."""
     start = request_opener(model, clause, score)[0]
-    tokens, instructions = clause.tokens, model.index.instructions
-    after = start + model.index.determiners.starts_at(tokens, start)  # a fronted object
+    tokens, index = clause.tokens, model.index
+    after = start + index.determiners.starts_at(tokens, start)  # a fronted object
     candidates = (
         range(after + 1, min(after + 1 + FRONTED_WORDS, len(tokens))) if after > start else ()
     )
-    return any(instructions.starts_at(tokens, i) for i in (start, *candidates))
+    if index.conditionals.starts_at(tokens, 0):  # "si" may read as the filler "sí"
+        candidates = range(1, min(1 + CONDITION_WORDS, len(tokens)))
+    return any(index.instructions.starts_at(tokens, i) for i in (start, *candidates))
 
 
 def settle(

@@ -445,6 +445,13 @@ ROUND_18 = [
     ("gracias, hasta la próxima clase", "es", "goodbye", None),
     ("thanks, see you next lesson", "en", "goodbye", None),
     ("quiero darme de baja del gym", "es", "none", None),
+    # whom the user speaks to is a filler, and a negation's reach ends before one: the "no"
+    # answers ("no ma'am, forget it"), it does not negate the close
+    ("no ma'am forget about it", "en", "cancel", None),
+    ("não mana esquece isso", "pt", "cancel", None),
+    ("no mija olvidalo", "es", "cancel", None),
+    # an instruction after a condition opening the clause: the thanks are for it
+    ("if nobody answers leave it at the door, thanks", "en", "none", None),
 ]
 
 
