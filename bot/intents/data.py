@@ -40,8 +40,8 @@ A file holds one language's intents plus the small word lists the classifier's g
     negations: ["no"]             #   phrases ("(a|b)" alternatives too) under a top-level key
 
 The word lists (:data:`WORD_LISTS`: fillers, negations, answers, contrasts, waits, ...
-making, processes) are what the guards read; docs/intents.md ("Writing intent data") and the
-header of ``intents/es.yaml`` say what each one does, with an example.
+making, processes) are what the guards read; docs/intents.md ("Writing intent data") says
+what each one does, with an example, and each list's comment in ``intents/*.yaml`` says it.
 
 Everything is validated at load time; a problem raises :class:`~bot.errors.DataFileError`
 naming the file and the 1-based line and column of the offending node. Parsing is

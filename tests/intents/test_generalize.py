@@ -452,6 +452,8 @@ ROUND_18 = [
     ("no mija olvidalo", "es", "cancel", None),
     # an instruction after a condition opening the clause: the thanks are for it
     ("if nobody answers leave it at the door, thanks", "en", "none", None),
+    # a hire (a car, a van) is a business object in en too
+    ("cancel the van hire for saturday, don't need it", "en", "none", None),
 ]
 
 
