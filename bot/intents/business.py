@@ -37,18 +37,16 @@ def business_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     length = index.business_objects.starts_at(tokens, i)
     if not length:
         return False
-    making = {index.lemma_of(word) for word in index.making.words}
-    if not making:
-        return True
     before = range(max(0, i - MAKING_WINDOW), i)
-    if any(_makes(index, tokens, j, making) for j in before):
-        return False  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
     end = i + length
-    processes = index.processes
+    processes = index.processes  # read whether or not the file has ``making`` verbs
     if any(processes.ends_at(tokens, j) for j in before) or any(
         processes.starts_at(tokens, j) for j in range(end, min(len(tokens), end + PROCESS_AFTER))
     ):
         return False  # "el trámite de la reserva", "the booking form", "o pedido de orçamento"
+    making = {index.lemma_of(word) for word in index.making.words}
+    if any(_makes(index, tokens, j, making) for j in before):
+        return False  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
     if end < len(tokens) and tokens[end].norm in _RELATIVES:
         after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
         return not any(

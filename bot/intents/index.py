@@ -404,7 +404,7 @@ class PhraseIndex:
         :data:`GOODBYE_OBJECT_WINDOW` words after it; none when one of the ``meetings``
         words follows it or ends it ("see you at the show", "até o show", "hasta la próxima
         clase": where the user will meet the business, a goodbye)."""
-        if self.meetings.starts_at(tokens, end) or (end and self.meetings.ends_at(tokens, end - 1)):
+        if self.meetings.starts_at(tokens, end) or self.meetings.ends_at(tokens, end - 1):
             return []
         return [i for i in free if end <= i < end + GOODBYE_OBJECT_WINDOW]
 

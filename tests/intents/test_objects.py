@@ -97,3 +97,21 @@ def test_a_stop_of_the_messages_a_business_sends_is_an_opt_out(
     trilingual: IntentClassifier, text: str, lang: str, intent: str
 ) -> None:
     assert trilingual.classify(text, lang).intent == intent
+
+
+def test_a_process_noun_is_read_in_a_file_without_making_verbs(tmp_path: Path) -> None:
+    # "processes" and "making" are separate lists: a language that has process nouns but
+    # no verbs of making still reads "the booking form" as the chat's own process
+    (tmp_path / "en.yaml").write_text(
+        "language: en\n"
+        "intents:\n"
+        "  cancel:\n"
+        "    examples: [cancel, forget]\n"
+        "    context: ['(the|my) (booking|booking form|form)']\n"
+        "business_objects: [booking]\n"
+        "processes: [form]\n",
+        encoding="utf-8",
+    )
+    classifier = IntentClassifier.from_directory(tmp_path, ("en",), cache_dir=tmp_path / "cache")
+    assert classifier.classify("forget the booking form", "en").intent == "cancel"
+    assert classifier.classify("forget my booking", "en").intent == "none"
