@@ -169,7 +169,7 @@ class LanguageData:
         intents: Canonical name → definition, in file order (``"none"`` included if present).
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
-            corrections, question_words, conditionals, deferrals, subordinators,
+            corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
             referring, making, processes:
@@ -187,6 +187,7 @@ class LanguageData:
     question_words: tuple[Phrase, ...] = ()
     conditionals: tuple[Phrase, ...] = ()
     deferrals: tuple[Phrase, ...] = ()
+    postponements: tuple[Phrase, ...] = ()
     subordinators: tuple[Phrase, ...] = ()
     determiners: tuple[Phrase, ...] = ()
     demonstratives: tuple[Phrase, ...] = ()

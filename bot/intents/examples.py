@@ -34,6 +34,7 @@ MESSAGE_WEIGHT = 3.0
 """Weight of one labelled message in training against one file example of an intent with
 as many examples as the average (real messages are rarer and worth more)."""
 
+
 @dataclass(frozen=True, slots=True)
 class Example:
     """One training text, its label (a canonical intent name or ``"none"``) and its weight

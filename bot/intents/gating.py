@@ -27,6 +27,7 @@ from bot.intents.scoring import (
     opens_question,
 )
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
+from bot.intents.timing import deferral_at, past_at
 
 Tried = tuple[LanguageModel, tuple[Clause, ...], list[ClauseScore]]
 """A language model the lexicon tried, with the message's clauses and their scores."""
@@ -179,9 +180,9 @@ def _read_words(guards: _Guards, tried: Tried, other: bool, asks: bool) -> None:
                 and not opens_filler(score.filler_positions, i)
             ):
                 guards.blocked = True  # not "would you mind if we stopped here", "if that's ok"
-            elif index.past_at(tokens, i):
+            elif past_at(index, tokens, i):
                 guards.past = True  # "we stopped using it last year": a report, never a close
-            elif index.negations.starts_at(tokens, i) or index.deferral_at(tokens, i):
+            elif index.negations.starts_at(tokens, i) or deferral_at(index, tokens, i):
                 guards.cautious = True
 
 

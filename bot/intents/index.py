@@ -33,12 +33,6 @@ GOODBYE_OBJECT_WINDOW = 3
 all for the booking"); one said before it ("the technician fixed the line, thanks, bye") is
 what the user thanks for."""
 
-
-DATED_WINDOW = 3
-"""Words at most between an ``ordering`` word and the past-time word that dates the order
-("the order I placed yesterday", "o pedido que eu fiz semana passada")."""
-
-
 _MEMOIZED = ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form")
 """What :meth:`PhraseIndex._memoize` sets: dropped when pickled, set again when loaded."""
 
@@ -136,6 +130,7 @@ class PhraseIndex:
         self.question_words = GuardWords(data.question_words, analyzer)
         self.conditionals = GuardWords(data.conditionals, analyzer)
         self.deferrals = GuardWords(data.deferrals, analyzer)
+        self.postponements = GuardWords(data.postponements, analyzer)
         self.subordinators = GuardWords(data.subordinators, analyzer)
         self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
@@ -474,25 +469,6 @@ class PhraseIndex:
         """Every indexed phrase occurring in ``resolved`` (overlaps included; see
         :meth:`bot.intents.spans.PhraseFinder.find_spans`)."""
         return self._finder.find_spans(resolved)
-
-    def deferral_at(self, tokens: tuple[Token, ...], i: int) -> bool:
-        """True when a deferral word starts at ``i`` and is no noun: right after a determiner
-        it names a time of day or a thing ("el pedido que hice esta mañana" is this morning,
-        not tomorrow)."""
-        return self.deferrals.starts_at(tokens, i) > 0 and not (
-            i > 0 and self.determiners.ends_at(tokens, i - 1)
-        )
-
-    def past_at(self, tokens: tuple[Token, ...], i: int, after: int = 0) -> bool:
-        """True when a past-time word starts at ``i`` and dates the act ("cancelé ayer"), not
-        an object it follows: one of the file's ``ordering`` words at ``after`` or later and
-        at most :data:`DATED_WINDOW` words before it places what is cancelled ("cancel the
-        coffee beans i ordered yesterday", "el pedido que hice esta mañana"; the phrase
-        ends at ``after``: in "eu pedi pra cancelar ontem" the asking is dated)."""
-        if not self.past.starts_at(tokens, i):
-            return False
-        start = max(after, i - DATED_WINDOW)
-        return not any(self.ordering.starts_at(tokens, j) for j in range(start, i))
 
     def find_context(self, resolved: list[Resolved], intents: Iterable[str]) -> list[Span]:
         """Context phrases of ``intents`` occurring in ``resolved`` (overlaps included; see

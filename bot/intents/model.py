@@ -26,6 +26,7 @@ from bot.intents.scoring import (
     IntentTraits,
 )
 from bot.intents.tense import tells_past
+from bot.intents.timing import deferral_at
 
 TAKEN_BACK_VETO = "a 'wait' before a close the message takes back"
 """The veto of a stop before a negated close ("stop, don't cancel", "para, não cancela")."""
@@ -369,7 +370,7 @@ class LanguageModel:
         typed in no past form ("cancelled"), and no deferral puts a deferrable intent off."""
         tokens = clause.tokens
         if self.specs[intent].deferrable and any(
-            self.index.deferral_at(tokens, i) for i in range(len(tokens))
+            deferral_at(self.index, tokens, i) for i in range(len(tokens))
         ):
             return False  # "cancelá el pedido mañana" waits
         said = False

@@ -14,6 +14,7 @@ from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.person_names import NAME_PAIR_VETO, NAME_VETO, name_reason
 from bot.intents.result import NONE_INTENT
 from bot.intents.spans import select_context, select_spans
+from bot.intents.timing import deferral_at, past_at
 
 NOUN_VETO = "a noun here (after a determiner)"
 """The veto of a closing word used as a noun ("on my end", "the end one")."""
@@ -356,7 +357,7 @@ class ClauseScorer:
                 and not opens_filler(fillers, i)
             ):
                 return f"hypothetical: {tokens[i].orth!r}"
-            if index.past_at(tokens, i, span.end):
+            if past_at(index, tokens, i, span.end):
                 return f"{PAST_VETO}: {tokens[i].orth!r}"
         if traits.closing:
             # the object a goodbye is about follows it closely: "all done with the payment"
@@ -375,7 +376,7 @@ class ClauseScorer:
                 return name
         if traits.deferrable:
             for i in free:
-                if index.deferral_at(tokens, i):
+                if deferral_at(index, tokens, i):
                     return f"put off by {tokens[i].orth!r}"
         return None
 

@@ -456,12 +456,23 @@ ROUND_18 = [
     ("cancel the van hire for saturday, don't need it", "en", "none", None),
 ]
 
+ROUND_19 = [
+    # (text, lang, intent, confirm): docs/intents.md, "Round 19". A deferral right after a
+    # "postponements" phrase is the day the chat's work is left for: set aside now, a close
+    ("então deixa pra depois pode encerrar", "pt", "cancel", None),
+    ("just leave it for tomorrow and cancel this", "en", "cancel", None),
+    # a deferral of the close itself still waits
+    ("vou cancelar amanhã", "pt", "none", None),
+    ("cancelo la semana que viene", "es", "none", None),
+    ("i'll cancel later", "en", "none", None),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
-    ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16 + ROUND_17 + ROUND_18,
+    ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16 + ROUND_17 + ROUND_18 + ROUND_19,
 )
-def test_round_13_to_18_rules(
+def test_round_13_to_19_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
