@@ -23,10 +23,6 @@ which has its subject in between ("a reserva que a gente tava fazendo")."""
 PROCESS_AFTER = 2
 """Words at most from the end of an object to one of the file's ``processes`` nouns after
 it that makes it the chat's own process ("the booking form", "o pedido de orçamento")."""
-_RELATIVES = frozenset({"que", "q", "that", "which", "we", "i"})
-"""Words that open a clause about the object right after it: a relative ("que", "that") or
-the subject of a contact clause ("the booking we were filling in"). Language data kept in
-code (es, pt, en) until data.py has room for a word list."""
 _GERUNDS = ("ndo", "ing")
 """Endings of a verb in progress: "que eu tava fazendo", "that we were filling in"."""
 
@@ -44,21 +40,20 @@ def business_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
         processes.starts_at(tokens, j) for j in range(end, min(len(tokens), end + PROCESS_AFTER))
     ):
         return False  # "el trámite de la reserva", "the booking form", "o pedido de orçamento"
-    making = {index.lemma_of(word) for word in index.making.words}
-    if any(_makes(index, tokens, j, making) for j in before):
+    if any(_makes(index, tokens, j) for j in before):
         return False  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
-    if end < len(tokens) and tokens[end].norm in _RELATIVES:
+    if index.relatives.starts_at(tokens, end):
         after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
         return not any(
-            tokens[j].norm.endswith(_GERUNDS) and _makes(index, tokens, j, making) for j in after
+            tokens[j].norm.endswith(_GERUNDS) and _makes(index, tokens, j) for j in after
         )  # "la inscripción que estábamos haciendo"; not "la tarjeta que termina en 4432"
     return True
 
 
-def _makes(index: PhraseIndex, tokens: tuple[Token, ...], j: int, making: set[str]) -> bool:
+def _makes(index: PhraseIndex, tokens: tuple[Token, ...], j: int) -> bool:
     """True when ``tokens[j]`` is a form of a ``making`` verb, not a past one."""
     token = tokens[j]
     lemma = index.lemma_of(token.norm)
-    if lemma not in making or index.ordering.starts_at(tokens, j):
+    if lemma not in index.making_lemmas or index.ordering.starts_at(tokens, j):
         return False  # a listed past form places the order: "fiz um pedido"
     return not index.past_form(token.orth, lemma, tokens[j - 1].norm if j else None)

@@ -172,7 +172,7 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
-            referring, making, processes:
+            referring, making, relatives, processes:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -206,6 +206,7 @@ class LanguageData:
     ordering: tuple[Phrase, ...] = ()
     referring: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()
+    relatives: tuple[Phrase, ...] = ()
     processes: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()

@@ -147,6 +147,9 @@ class PhraseIndex:
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
         self.making = GuardWords(data.making, analyzer)
+        self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
+        """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
+        self.relatives = GuardWords(data.relatives, analyzer)
         self.processes = GuardWords(data.processes, analyzer)
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {

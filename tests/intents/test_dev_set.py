@@ -181,10 +181,15 @@ CROSS_VALIDATED = (
     "pt_dev9",
     "pt_dev10",
     "pt_dev13",
+    "dev26",
+    "pt_dev17",
+    "holdout5",
+    "pt_holdout2",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev20, pt_dev13), with ``bot eval``: a message that is a phrase of the
-intent files would be in the head's training data either way."""
+or, not trained on (dev20, pt_dev13, the judges holdout5 and pt_holdout2), with ``bot
+eval``: a message that is a phrase of the intent files would be in the head's training
+data either way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)

@@ -465,6 +465,14 @@ ROUND_19 = [
     ("vou cancelar amanhã", "pt", "none", None),
     ("cancelo la semana que viene", "es", "none", None),
     ("i'll cancel later", "en", "none", None),
+    # more vocatives are fillers in pt ("macho", "mermão", "parça"); not "rapaz", which is
+    # as often the subject ("o rapaz falou que chegava hoje")
+    ("ah macho deixa isso", "pt", "cancel", None),
+    # en process nouns "flow", "wizard", "setup": the booking is the chat's own process
+    ("cancel the booking flow", "en", "none", "cancel"),
+    # "set" is a making verb: the meeting the user was setting up is the chat's process
+    ("cancel the meeting i was setting up with sam", "en", "none", "cancel"),
+    ("cancel the alarm i set for 6", "en", "none", None),
 ]
 
 
