@@ -172,7 +172,7 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
-            referring, making, relatives, processes:
+            referring, making, relatives, processes, reasons:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -207,6 +207,7 @@ class LanguageData:
     referring: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()
     relatives: tuple[Phrase, ...] = ()
+    reasons: tuple[Phrase, ...] = ()
     processes: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()

@@ -150,6 +150,7 @@ class PhraseIndex:
         self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
         """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
         self.relatives = GuardWords(data.relatives, analyzer)
+        self.reasons = GuardWords(data.reasons, analyzer)
         self.processes = GuardWords(data.processes, analyzer)
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {

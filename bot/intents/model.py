@@ -25,7 +25,7 @@ from bot.intents.scoring import (
     ClauseScorer,
     IntentTraits,
 )
-from bot.intents.tense import tells_past
+from bot.intents.tense import is_verb_form, tells_past
 from bot.intents.timing import deferral_at
 
 TAKEN_BACK_VETO = "a 'wait' before a close the message takes back"
@@ -77,6 +77,10 @@ class LanguageModel:
         abbreviations = {short: phrase.text for short, phrase in data.abbreviations.items()}
         self.analyzer = Analyzer(data.language, abbreviations)
         stop_words = plain_words(spacy_stop_words(data.language))
+        self._pointers = stop_words | plain_words(p.text.split()[-1] for p in data.fillers)
+        """Words after which a ``reasons`` word gives a reason, not a relative clause: stop
+        words ("isso", "aí", "it") and fillers ("mano", "pai"); after a noun it is a relative
+        ("la cotización que me mandaron ayer")."""
         self.index = PhraseIndex(
             data, self.analyzer, LemmaLookup(data.language, cache_dir=cache_dir), stop_words, config
         )
@@ -159,8 +163,40 @@ class LanguageModel:
         return self.shouted.get(_shouted_key(text)) if len(text) <= _MAX_SHOUTED else None
 
     def analyze(self, prepared: str) -> tuple[Clause, ...]:
-        """Clauses of a message already passed through :func:`~bot.intents.normalize.prepare`."""
-        return self.analyzer.analyze(prepared)
+        """Clauses of a message already passed through :func:`~bot.intents.normalize.prepare`,
+        a reason after a close in its own clause (:meth:`_reason_split`)."""
+        clauses = self.analyzer.analyze(prepared)
+        if not any(self.index.reasons.anywhere(clause.tokens, 1) for clause in clauses):
+            return clauses  # most messages: no "que", "porque", "because"
+        return tuple(part for clause in clauses for part in self._reason_split(clause))
+
+    def _reason_split(self, clause: Clause) -> tuple[Clause, ...]:
+        """``clause`` cut before the first of the file's ``reasons`` ("que", "porque",
+        "because") when the words before it are a whole close, phrases and fillers alone,
+        vetoed by none of the guards: "para com isso que eu não entendo nada", "encerra esse
+        atendimento que eu não aguento mais esperar" end the chat and say why, as with a
+        comma. Only after a stop word or a filler ("isso", "aí", "mano"): after a noun the
+        "que" opens a relative clause ("cancelen la cotización que me mandaron ayer"), after
+        a verb form (:func:`~bot.intents.tense.is_verb_form`: "ya no quiero que me llamen",
+        "para que serve") or one of the file's ``further`` ("não quero mais que me liguem")
+        the verb's object. Both parts keep the clause's question mark."""
+        tokens = clause.tokens
+        for k in range(1, len(tokens) - 1):
+            if not self.index.reasons.starts_at(tokens, k):
+                continue
+            last = tokens[k - 1]
+            if (
+                last.norm not in self._pointers
+                or self.index.further.ends_at(tokens, k - 1)
+                or is_verb_form(self.language, self.index.lemma_of(last.norm))
+            ):
+                return (clause,)  # "ya no quiero que", "não quero mais que": its object
+            before = Clause(tokens[:k], clause.is_question)
+            score = self._scorer.score(before, self._scorer.resolve_all((before,))[0])
+            if any(score.scores.get(intent, 0.0) >= 1.0 for intent in self.closing):
+                return before, Clause(tokens[k:], clause.is_question)
+            return (clause,)
+        return (clause,)
 
     def resolve(self, clauses: tuple[Clause, ...]) -> list[list[Resolved]]:
         """Each clause's tokens matched against the vocabulary, as :meth:`score` matches them

@@ -157,3 +157,14 @@ def tells_past(language: str, orth: str, lemma: str) -> bool:
     if language == "en":
         return orth.endswith("ed") and is_past_form(language, orth, lemma, None)
     return is_past_form(language, orth, lemma, None)
+
+
+def is_verb_form(language: str, lemma: str) -> bool:
+    """True when a word whose lemma is ``lemma`` is a verb form in ``language``, as far as the
+    lemma tells: in es and pt a lemma ending in an infinitive's -ar, -er, -ir (pt also -or:
+    "pôr") is a verb ("quiero" ← querer, "para" ← parar); a noun ending so ("celular",
+    "lugar") counts too, which only makes :mod:`bot.intents.model`'s reason split more
+    careful. English lemmas do not tell: always False."""
+    if language not in ("es", "pt"):
+        return False
+    return strip_accents(lemma).endswith(("ar", "er", "ir", "or"))

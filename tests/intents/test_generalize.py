@@ -473,6 +473,12 @@ ROUND_19 = [
     # "set" is a making verb: the meeting the user was setting up is the chat's process
     ("cancel the meeting i was setting up with sam", "en", "none", "cancel"),
     ("cancel the alarm i set for 6", "en", "none", None),
+    # a reason after a whole close, in the same clause, is cut off as at a comma
+    ("para com isso aí que tá tudo errado", "pt", "cancel", None),
+    ("stop this cause my boss is here", "en", "cancel", None),
+    # not after a noun (a relative clause) nor after a verb (its object)
+    ("cancelen la cotización que me mandaron ayer", "es", "none", None),
+    ("para que serve isso", "pt", "none", None),
 ]
 
 
