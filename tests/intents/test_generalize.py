@@ -479,6 +479,9 @@ ROUND_19 = [
     # not after a noun (a relative clause) nor after a verb (its object)
     ("cancelen la cotización que me mandaron ayer", "es", "none", None),
     ("para que serve isso", "pt", "none", None),
+    # en "ya" is "you" (an abbreviation, like "u"): "catch ya later" is "catch you later"
+    ("work's calling, catch ya later", "en", "goodbye", None),
+    ("ok talk to ya later", "en", "goodbye", None),
 ]
 
 
