@@ -482,6 +482,10 @@ ROUND_19 = [
     # en "ya" is "you" (an abbreviation, like "u"): "catch ya later" is "catch you later"
     ("work's calling, catch ya later", "en", "goodbye", None),
     ("ok talk to ya later", "en", "goodbye", None),
+    # "i'll check and get back to you" is no wait (the user leaves for a while), "let me
+    # check real quick" is
+    ("ok thanks, i'll check and get back to you, bye", "en", "goodbye", None),
+    ("thanks, let me check real quick", "en", "none", None),
 ]
 
 
