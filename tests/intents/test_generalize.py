@@ -486,6 +486,9 @@ ROUND_19 = [
     # check real quick" is
     ("ok thanks, i'll check and get back to you, bye", "en", "goodbye", None),
     ("thanks, let me check real quick", "en", "none", None),
+    ("obrigada, vou ver com meu marido e te falo, tchau", "pt", "goodbye", None),
+    ("gracias, voy a ver con mi esposo y te aviso, chau", "es", "goodbye", None),
+    ("peraí, deixa eu ver aqui", "pt", "none", None),
 ]
 
 
