@@ -111,6 +111,11 @@ class HashedTable:
         self._values = values
         self._lemmas = lemmas
         self._size = len(keys)
+        self._lemma_keys = np.unique(
+            np.fromiter(map(get_string_id, lemmas), dtype=np.uint64, count=len(lemmas))
+        )
+        """``get_string_id`` of every distinct lemma, sorted: the base forms ("feijão",
+        "fogo") are words of the language too, though the table lists only inflected forms."""
 
     def __len__(self) -> int:
         return self._size
@@ -138,6 +143,14 @@ class HashedTable:
         if not len(found):
             return None
         return self._lemmas[int(self._values[indexes[found[0]]])]
+
+    def has_lemma(self, words: list[str]) -> bool:
+        """True when one of ``words`` is a lemma of the table (a base form: "feijão")."""
+        if not words or not len(self._lemma_keys):
+            return False
+        keys = np.fromiter(map(get_string_id, words), dtype=np.uint64, count=len(words))
+        indexes = np.minimum(self._lemma_keys.searchsorted(keys), len(self._lemma_keys) - 1)
+        return bool((self._lemma_keys[indexes] == keys).any())
 
     @classmethod
     def from_mapping(cls, table: dict[str, str]) -> HashedTable:
@@ -267,16 +280,21 @@ class LemmaLookup:
         return bases
 
     def is_known(self, word: str) -> bool:
-        """True when the table lists ``word`` (lowercase, accents optional) as an inflected form.
+        """True when the table lists ``word`` (lowercase, accents optional) as an inflected
+        form or as a lemma (a base form: "feijão", "fogo").
 
-        Used to avoid "correcting" a real word ("canela") into an intent word ("cancela").
+        Used to avoid "correcting" a real word ("canela", "feijao") into an intent word
+        ("cancela", "beijão").
         """
         table = self._table
         if table is None or not word:
             return False
-        if table.get(word) is not None:
+        if table.get(word) is not None or table.has_lemma([word]):
             return True
-        return word.isascii() and self._with_accent_restored(word) is not None
+        return word.isascii() and (
+            self._with_accent_restored(word) is not None
+            or table.has_lemma(_accent_variants(word))
+        )
 
     def _lemma(self, word: str) -> str:
         """Lemma of ``word`` (lowercase, accents allowed), accent-stripped; itself if unknown,
@@ -322,9 +340,13 @@ class LemmaLookup:
         table = self._table
         if table is None:
             return None
-        variants = [
-            word[:index] + accented + word[index + 1 :]
-            for index, char in enumerate(word)
-            for accented in _ACCENTED.get(char, "")
-        ]
-        return table.get_first(variants)
+        return table.get_first(_accent_variants(word))
+
+
+def _accent_variants(word: str) -> list[str]:
+    """``word`` with one of its letters accented, every way (:data:`_ACCENTED`)."""
+    return [
+        word[:index] + accented + word[index + 1 :]
+        for index, char in enumerate(word)
+        for accented in _ACCENTED.get(char, "")
+    ]
