@@ -492,6 +492,11 @@ ROUND_19 = [
     # a base form of the lemma table is a known word, never a typo of an intent word:
     # "parcelar" (pay in instalments) is not "parar"
     ("parcelar", "pt", "none", None),
+    # changing the plan is what the chat is doing ("making": trocar, mudar, cambiar...);
+    # cancelling the plan stays a business cancel
+    ("esquece, não quero mais mudar de plano", "pt", "cancel", None),
+    ("olvidalo, ya no quiero cambiar el plan", "es", "cancel", None),
+    ("cancela meu plano", "pt", "none", None),
 ]
 
 
