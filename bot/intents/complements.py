@@ -3,6 +3,9 @@
 me interesa", "not interested") closes on its own, and a negation inside a phrase of the
 intent negates nothing after it ("never mind, forget it" still cancels); but a verb that is
 its complement (an infinitive, a gerund, "to" and a verb) is what the user does not want.
+
+Also where a negation's reach ends among an intent's phrases: a negation at the start of one
+run of overlapping phrases does not negate a later run (:func:`negated_throughout`).
 """
 
 from __future__ import annotations
@@ -49,3 +52,23 @@ def _non_finite(language: str, word: Resolved, before: str | None) -> bool:
     if language == "en":
         return form.endswith("ing") or before == "to"
     return form == word.lemma and form.endswith(_INFINITIVE_ENDINGS)
+
+
+def negated_throughout(spans: list[Span], negated: dict[int, str]) -> str | None:
+    """Why the intent is negated, when every run of its overlapping phrases is negated at
+    its start, else ``None``. "no quiero cancelar" is one run ("quiero cancelar" and
+    "cancelar" overlap), negated; in "no stop stop" and "no no stop i dont want to do this"
+    a later run of the intent is not: the "no" is an interjection, not the phrase's."""
+    if not negated:
+        return None
+    order = sorted(range(len(spans)), key=lambda n: (spans[n].start, -spans[n].end))
+    end = -1
+    why: str | None = None
+    for n in order:
+        span = spans[n]
+        if span.start >= end:  # a new run: negated or not at its first phrase
+            if n not in negated:
+                return None
+            why = why or negated[n]
+        end = max(end, span.end)
+    return why

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.business import business_at
-from bot.intents.complements import negated_complement
+from bot.intents.complements import negated_complement, negated_throughout
 from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
@@ -164,6 +164,7 @@ class ClauseScorer:
             for i in range(len(tokens) - 1)
             if self._declines(tokens, i) and self._index.negations.ends_at(tokens, i)
         )
+        filler_positions.update(self._postponed(tokens))
         phrased = {  # words of some intent's phrase (an anti-example's too)
             i for span in chosen if span.entry.intent != FILLER for i in range(span.start, span.end)
         }
@@ -192,7 +193,7 @@ class ClauseScorer:
                 if reported is None and not self._subjunctive(tokens, filler_positions):
                     reported = self._past_form_reason(span, resolved)
             else:
-                why = _negated_throughout(spans, negated)
+                why = negated_throughout(spans, negated)
                 if why is not None:
                     vetoes[intent] = why
                     continue
@@ -456,6 +457,19 @@ class ClauseScorer:
             start += length
         return start == span.start
 
+    def _postponed(self, tokens: tuple[Token, ...]) -> set[int]:
+        """The preposition and deferral words of a postponement ("deixa *pra outro dia*",
+        "leave it *for later*"; see :func:`~bot.intents.timing.deferral_at`): the day the
+        chat's work is left for says nothing more, as a filler would."""
+        index = self._index
+        return {
+            j
+            for i in range(1, len(tokens))
+            if index.postponements.ends_at(tokens, i - 1)
+            for j in range(i - 1, i + index.deferrals.starts_at(tokens, i))
+            if index.deferrals.starts_at(tokens, i)
+        }
+
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:
         """True for "no thanks"/"no gracias": a negation directly followed by a filler word."""
         following = position + 1
@@ -478,23 +492,3 @@ def opens_question(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> boo
 def _emoji_only(span: Span) -> bool:
     """True for a one-token span whose phrase has no letters or digits (an emoji cue)."""
     return span.end - span.start == 1 and not any(char.isalnum() for char in span.entry.text)
-
-
-def _negated_throughout(spans: list[Span], negated: dict[int, str]) -> str | None:
-    """Why the intent is negated, when every run of its overlapping phrases is negated at
-    its start, else ``None``. "no quiero cancelar" is one run ("quiero cancelar" and
-    "cancelar" overlap), negated; in "no stop stop" and "no no stop i dont want to do this"
-    a later run of the intent is not: the "no" is an interjection, not the phrase's."""
-    if not negated:
-        return None
-    order = sorted(range(len(spans)), key=lambda n: (spans[n].start, -spans[n].end))
-    end = -1
-    why: str | None = None
-    for n in order:
-        span = spans[n]
-        if span.start >= end:  # a new run: negated or not at its first phrase
-            if n not in negated:
-                return None
-            why = why or negated[n]
-        end = max(end, span.end)
-    return why

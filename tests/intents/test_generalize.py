@@ -511,6 +511,18 @@ def test_round_13_to_19_rules(
     assert (result.intent, result.confirm) == (intent, confirm)
 
 
+def test_a_postponement_cancels_while_a_flow_waits_for_free_text(
+    trilingual: IntentClassifier,
+) -> None:
+    # the day the work is left for explains itself: the whole message is the cancel, even
+    # where a flow waits for a name and only a sure close interrupts it
+    for text, lang in (("deixa pra outro dia", "pt"), ("let's leave it for another day", "en")):
+        assert trilingual.classify(text, lang, expecting_free_text=True).intent == "cancel"
+    assert trilingual.classify("vou cancelar amanhã", "pt", expecting_free_text=True).intent == (
+        "none"
+    )
+
+
 def test_a_slot_answer_with_thanks_is_no_goodbye(trilingual: IntentClassifier) -> None:
     # where a flow waits for free text, a report with thanks answers the step
     text = "the courier left it at the back door, thanks"
