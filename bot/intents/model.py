@@ -79,7 +79,7 @@ class LanguageModel:
         stop_words = plain_words(spacy_stop_words(data.language))
         self._pointers = stop_words | plain_words(p.text.split()[-1] for p in data.fillers)
         """Words after which a ``reasons`` word gives a reason, not a relative clause: stop
-        words ("isso", "aí", "it") and fillers ("mano", "pai"); after a noun it is a relative
+        words ("isso", "aí", "it") and fillers ("mano", "mana"); after a noun it is a relative
         ("la cotización que me mandaron ayer")."""
         self.index = PhraseIndex(
             data, self.analyzer, LemmaLookup(data.language, cache_dir=cache_dir), stop_words, config

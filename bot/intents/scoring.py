@@ -462,13 +462,12 @@ class ClauseScorer:
         "leave it *for later*"; see :func:`~bot.intents.timing.deferral_at`): the day the
         chat's work is left for says nothing more, as a filler would."""
         index = self._index
-        return {
-            j
-            for i in range(1, len(tokens))
-            if index.postponements.ends_at(tokens, i - 1)
-            for j in range(i - 1, i + index.deferrals.starts_at(tokens, i))
-            if index.deferrals.starts_at(tokens, i)
-        }
+        found: set[int] = set()
+        for i in range(1, len(tokens)):
+            length = index.deferrals.starts_at(tokens, i)
+            if length and index.postponements.ends_at(tokens, i - 1):
+                found.update(range(i - 1, i + length))
+        return found
 
     def _declines(self, tokens: tuple[Token, ...], position: int) -> bool:
         """True for "no thanks"/"no gracias": a negation directly followed by a filler word."""
