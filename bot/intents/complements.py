@@ -13,9 +13,7 @@ from __future__ import annotations
 from bot.intents.analyzer import Token
 from bot.intents.index import PhraseIndex, Resolved, Span
 from bot.intents.normalize import strip_accents
-
-_INFINITIVE_ENDINGS = ("ar", "er", "ir")
-"""Spanish and Portuguese infinitives: the word is its own lemma and ends in one of these."""
+from bot.intents.tense import INFINITIVE_ENDINGS
 
 
 def negated_complement(
@@ -51,7 +49,7 @@ def _non_finite(language: str, word: Resolved, before: str | None) -> bool:
     form = strip_accents(word.token.orth)
     if language == "en":
         return form.endswith("ing") or before == "to"
-    return form == word.lemma and form.endswith(_INFINITIVE_ENDINGS)
+    return form == word.lemma and form.endswith(INFINITIVE_ENDINGS)
 
 
 def negated_throughout(spans: list[Span], negated: dict[int, str]) -> str | None:

@@ -27,6 +27,7 @@ from spacy.strings import get_string_id
 from spacy.util import load_language_data, registry
 
 from bot.intents.normalize import strip_accents
+from bot.intents.tense import INFINITIVE_ENDINGS
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "whatsapp-intent-bot"
 """Where cache files go when the caller names no folder."""
@@ -291,10 +292,10 @@ class LemmaLookup:
             return False
         if table.get(word) is not None or table.has_lemma([word]):
             return True
-        return word.isascii() and (
-            self._with_accent_restored(word) is not None
-            or table.has_lemma(_accent_variants(word))
-        )
+        if not word.isascii():
+            return False
+        variants = _accent_variants(word)
+        return table.get_first(variants) is not None or table.has_lemma(variants)
 
     def _lemma(self, word: str) -> str:
         """Lemma of ``word`` (lowercase, accents allowed), accent-stripped; itself if unknown,
@@ -329,7 +330,7 @@ class LemmaLookup:
         for clitic in self._enclitics:
             if len(word) - len(clitic) >= _MIN_STEM and word.endswith(clitic):
                 stem = strip_accents(word[: -len(clitic)])
-                if stem.endswith(("ar", "er", "ir")):
+                if stem.endswith(INFINITIVE_ENDINGS):
                     return stem  # an infinitive is its own lemma ("cancelarlo")
                 found = self._find(stem)
                 if found is not None:

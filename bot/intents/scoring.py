@@ -14,7 +14,7 @@ from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.person_names import NAME_PAIR_VETO, NAME_VETO, name_reason
 from bot.intents.result import NONE_INTENT
 from bot.intents.spans import select_context, select_spans
-from bot.intents.timing import deferral_at, past_at
+from bot.intents.timing import deferral_at, past_at, postponed_at
 
 NOUN_VETO = "a noun here (after a determiner)"
 """The veto of a closing word used as a noun ("on my end", "the end one")."""
@@ -459,13 +459,11 @@ class ClauseScorer:
 
     def _postponed(self, tokens: tuple[Token, ...]) -> set[int]:
         """The preposition and deferral words of a postponement ("deixa *pra outro dia*",
-        "leave it *for later*"; see :func:`~bot.intents.timing.deferral_at`): the day the
-        chat's work is left for says nothing more, as a filler would."""
-        index = self._index
+        "leave it *for later*"; :func:`~bot.intents.timing.postponed_at`): the day the chat's
+        work is left for says nothing more, as a filler would."""
         found: set[int] = set()
         for i in range(1, len(tokens)):
-            length = index.deferrals.starts_at(tokens, i)
-            if length and index.postponements.ends_at(tokens, i - 1):
+            if length := postponed_at(self._index, tokens, i):
                 found.update(range(i - 1, i + length))
         return found
 

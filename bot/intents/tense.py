@@ -26,6 +26,9 @@ from __future__ import annotations
 
 from bot.intents.normalize import strip_accents
 
+INFINITIVE_ENDINGS = ("ar", "er", "ir")
+"""Endings of a Spanish or Portuguese infinitive, the form a verb's lemma takes."""
+
 _ES_ENDINGS: dict[str, tuple[str, ...]] = {
     "ar": ("é", "ó", "aste", "asteis", "aron", "ado", "ada", "ados", "adas"),
     "er": ("í", "ió", "iste", "isteis", "imos", "ieron", "ido", "ida", "idos", "idas"),
@@ -167,4 +170,4 @@ def is_verb_form(language: str, lemma: str) -> bool:
     careful. English lemmas do not tell: always False."""
     if language not in ("es", "pt"):
         return False
-    return strip_accents(lemma).endswith(("ar", "er", "ir", "or"))
+    return strip_accents(lemma).endswith((*INFINITIVE_ENDINGS, "or"))

@@ -21,15 +21,25 @@ def deferral_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     """True when a deferral word starts at ``tokens[i]`` and puts the act off.
 
     Right after a determiner it names a time of day or a thing ("el pedido que hice esta
-    mañana" is this morning, not tomorrow); right after one of the file's ``postponements``
-    ("leave it for", "dejémoslo para", "deixa pra") it is the day the chat's work is left
-    for, and the work is set aside now ("deixa pra outro dia", "let's leave it for later").
+    mañana" is this morning, not tomorrow); right after a postponement
+    (:func:`postponed_at`) it is the day the chat's work is left for, and the work is set
+    aside now.
     """
     if not index.deferrals.starts_at(tokens, i):
         return False
     return i == 0 or not (
-        index.determiners.ends_at(tokens, i - 1) or index.postponements.ends_at(tokens, i - 1)
+        index.determiners.ends_at(tokens, i - 1) or postponed_at(index, tokens, i)
     )
+
+
+def postponed_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> int:
+    """Words of the deferral starting at ``tokens[i]`` right after one of the file's
+    ``postponements`` ("leave it for", "dejémoslo para", "deixa pra"), 0 if none: "deixa pra
+    outro dia", "let's leave it for later" set the chat's work aside now (a close), and the
+    day says nothing more (:class:`~bot.intents.scoring.ClauseScorer` reads it as a filler)."""
+    if i == 0 or not index.postponements.ends_at(tokens, i - 1):
+        return 0
+    return index.deferrals.starts_at(tokens, i)
 
 
 def past_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int, after: int = 0) -> bool:
