@@ -9,7 +9,13 @@ guards, fusion). Each set's figures are then computed from its out-of-fold answe
 with the head trained on everything, never trained on.
 
     python -m bench.intents_cv [--folds 5] [--extra tests/data/intents/holdout.jsonl]
-        [--heads DIR] [--answers OUT.jsonl]
+        [--heads DIR] [--answers OUT.jsonl] [--by-set] [--train k=v,k=v]
+
+``--by-set`` splits by whole sets instead (each set's messages all in one fold, the sets
+dealt to the folds largest first): every set is then classified by a head that never saw its
+writer, as a fresh writer's messages are. Random folds inside each set leak each writer's
+style and wording into the head that scores the rest of the set, so they flatter the head.
+``--train`` overrides :class:`~bot.intents.head.TrainingSettings` for every head trained.
 
 Prints, per set: macro-F1, false closes, missed closes, business closes, and the share of
 messages that reached the encoder; the lexicon alone beside it.
@@ -89,6 +95,8 @@ def run(
     errors: bool = False,
     heads_dir: Path | None = None,
     answers_path: Path | None = None,
+    by_set: bool = False,
+    training: TrainingSettings | None = None,
 ) -> list[str]:
     """Out-of-fold figures per tuning set and fusion setting; lines to print. The heads are
     read from ``heads_dir`` when it holds them for this data (:func:`_heads`), and saved
@@ -116,20 +124,24 @@ def run(
     weights = training_weights(examples)
     labels = [e.label for e in examples]
     n_files = len(file_examples)
-    fold_of = np.random.default_rng(seed).integers(0, folds, len(messages))
+    if by_set:
+        fold_of = _fold_by_set([name for name, _ in messages], folds)
+    else:
+        fold_of = np.random.default_rng(seed).integers(0, folds, len(messages))
+    training = training or TrainingSettings()
     out: list[str] = []
     lexicon = base.with_semantic(None)
     for name, ms in sets.items():
         out.append(line(f"{name} lexicon", _eval(lexicon, ms)))
-    key = _data_key(examples, weights, folds, seed)
+    key = _data_key(examples, weights, folds, seed if not by_set else -1, training)
     trained = _heads(heads_dir, key, folds)
     if trained is None:
         trained = []
         for k in range(folds):
             keep = np.concatenate([np.ones(n_files, bool), fold_of != k])
             kept_labels = [y for y, kept in zip(labels, keep, strict=True) if kept]
-            trained.append(IntentHead.train(vectors[keep], kept_labels, weights[keep]))
-        trained.append(IntentHead.train(vectors, labels, weights))
+            trained.append(IntentHead.train(vectors[keep], kept_labels, weights[keep], training))
+        trained.append(IntentHead.train(vectors, labels, weights, training))
         if heads_dir is not None:
             _save_heads(heads_dir, key, trained)
     heads = [SemanticModel(encoder, head) for head in trained[:folds]]
@@ -182,14 +194,35 @@ def run(
     return out
 
 
-def _data_key(examples: Sequence[Example], weights: np.ndarray, folds: int, seed: int) -> str:
+def _fold_by_set(names: Sequence[str], folds: int) -> np.ndarray:
+    """Each message's fold when whole sets are dealt to the folds (``names``: each message's
+    set): the largest set first, each to the fold with the fewest messages so far."""
+    sizes: dict[str, int] = {}
+    for name in names:
+        sizes[name] = sizes.get(name, 0) + 1
+    load = [0] * folds
+    fold_of_set: dict[str, int] = {}
+    for name in sorted(sizes, key=lambda n: (-sizes[n], n)):
+        k = min(range(folds), key=lambda f: (load[f], f))
+        fold_of_set[name] = k
+        load[k] += sizes[name]
+    return np.array([fold_of_set[name] for name in names])
+
+
+def _data_key(
+    examples: Sequence[Example],
+    weights: np.ndarray,
+    folds: int,
+    seed: int,
+    training: TrainingSettings,
+) -> str:
     """A SHA-256 of what the fold heads learn from and how: the service's own head key
     (:func:`~bot.intents.examples.head_key`: each example with the weight it trains at, the
     training settings, the encoder version), the head's code (``bot/intents/head.py``),
-    folds and seed."""
+    folds and seed (``-1`` for folds of whole sets)."""
     digest = hashlib.sha256(f"{folds} {seed}\n".encode())
     digest.update(Path(head_module.__file__).read_bytes())
-    digest.update(head_key(examples, weights, TrainingSettings()).encode())
+    digest.update(head_key(examples, weights, training).encode())
     return digest.hexdigest()
 
 
@@ -242,7 +275,13 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list out-of-fold errors")
     parser.add_argument("--heads", type=Path, help="folder to save the heads in and reuse")
     parser.add_argument("--answers", type=Path, help="write the out-of-fold answers (JSON lines)")
+    parser.add_argument("--by-set", action="store_true", help="folds of whole sets")
+    parser.add_argument("--train", default="", help="k=v,k=v overrides of TrainingSettings")
     args = parser.parse_args()
+    overrides = {
+        k: (float(v) if "." in v or "e" in v else int(v))
+        for k, v in (item.split("=") for item in args.train.split(",") if item)
+    }
     fusions = [Fusion()]
     for spec in args.fusion:
         values = {k: float(v) for k, v in (item.split("=") for item in spec.split(","))}
@@ -255,6 +294,8 @@ def main() -> None:
         errors=args.errors,
         heads_dir=args.heads,
         answers_path=args.answers,
+        by_set=args.by_set,
+        training=replace(TrainingSettings(), **overrides),
     )
     for row in rows:
         print(row, flush=True)

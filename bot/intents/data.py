@@ -129,7 +129,9 @@ class IntentSpec:
             mean the intent whatever their words mean in lower case.
         alone: Phrases that mean the intent only when they are a whole clause, fillers
             aside, matched like examples (accents optional): "pará", "para ya" ("para" in a
-            sentence is the preposition).
+            sentence is the preposition); in a question only for an unguarded intent
+            ("wagwan?"). The semantic head does not train on them (words borrowed from
+            other languages: "namaste", "khuda hafiz").
         farewell: True when the intent is said, not asked for (goodbye, the default there):
             a condition in the clause before supposes nothing ("if I need anything I'll
             write, bye"), its past thanks for what was done ("me ayudaste mucho"), a business

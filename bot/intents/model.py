@@ -423,17 +423,16 @@ class LanguageModel:
         (fillers aside, not a question: "por favor, pará", "para ya"); the phrase is the
         whole clause, so it is the clause's only intent. Not where a guard vetoed that
         intent in the message, nor beside an anti-example ("no, pará, no canceles nada":
-        "pará" is "wait" there)."""
-        if clause.is_question:
-            return score
+        "pará" is "wait" there); in a question only an unguarded intent ("wagwan?", a
+        greeting: "para?" asks)."""
         fillers = score.filler_positions
-        words = tuple(
-            token.norm
-            for i, token in enumerate(clause.tokens)
-            if token.kind is TokenKind.WORD and i not in fillers
-        )
-        intent = self.alone.get(words)
-        if intent is None or intent in vetoed:
+        said = [
+            (i, token.norm) for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
+        ]
+        words = tuple(word for i, word in said if i not in fillers)
+        # a word of the phrase may pass for a filler ("sri" for "sir" in "sat sri akal")
+        intent = self.alone.get(words) or self.alone.get(tuple(word for _, word in said))
+        if intent is None or intent in vetoed or (clause.is_question and intent in self._guarded):
             return score
         return replace(score, scores={intent: 1.0}, matched=score.matched | {intent})
 

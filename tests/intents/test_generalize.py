@@ -499,12 +499,37 @@ ROUND_19 = [
     ("cancela meu plano", "pt", "none", None),
 ]
 
+ROUND_20 = [
+    # (text, lang, intent, confirm): docs/intents.md, "Round 20". Greetings, farewells and
+    # "leave it"s borrowed from the languages around English, as a whole clause (fillers
+    # aside), a question too for a greeting
+    ("namaste ji", "en", "greet", None),
+    ("wagwan?", "en", "greet", None),
+    ("kumusta po, i have a question about my bill", "en", "greet", None),
+    ("assalamualaikum", "en", "greet", None),
+    # a word of the phrase that passes for a filler ("sri" for "sir") still counts
+    ("sat sri akal", "en", "greet", None),
+    ("ok khuda hafiz", "en", "goodbye", None),
+    ("thanks, cheerio", "en", "goodbye", None),
+    ("mahalo, a hui hou", "en", "goodbye", None),
+    ("ok wag na po", "en", "cancel", None),
+    ("abeg forget am", "en", "cancel", None),
+    ("rehne do yaar", "en", "cancel", None),
+    ("coé, rapaziada", "pt", "greet", None),
+    ("a paz do senhor", "pt", "greet", None),
+    ("klk manito", "es", "greet", None),
+    # a close said alone is still no close in a question ("pará?" asks what it means)
+    ("pará?", "es", "none", None),
+    # borrowed thanks are thanks: a farewell greeting right after them says goodbye
+    ("shukriya, good night", "en", "goodbye", None),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
-    ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16 + ROUND_17 + ROUND_18 + ROUND_19,
+    ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16 + ROUND_17 + ROUND_18 + ROUND_19 + ROUND_20,
 )
-def test_round_13_to_19_rules(
+def test_round_13_to_20_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
