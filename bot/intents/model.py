@@ -336,12 +336,16 @@ class LanguageModel:
 
     def _alones(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the file's ``alone`` phrases that are a whole clause
-        (:meth:`_alone`), except beside an anti-example ("no, pará, no canceles nada":
-        "pará" is "wait" there) or where a guard vetoed that intent in the message."""
+        (:meth:`_alone`), except beside an anti-example in another clause ("no, pará, no
+        canceles nada": "pará" is "wait" there; one inside the phrase is part of it: "no
+        point carrying on") or where a guard vetoed that intent in the message."""
         vetoed = {intent for score in scores for intent in score.vetoes}
-        if any(NONE_INTENT in score.matched for score in scores):
-            vetoed.update(self.alone.values())
-        return [self._alone(c, s, vetoed) for c, s in zip(clauses, scores, strict=True)]
+        against = [NONE_INTENT in score.matched for score in scores]
+        every = set(self.alone.values())
+        return [
+            self._alone(c, s, vetoed | every if any(against[:n] + against[n + 1 :]) else vetoed)
+            for n, (c, s) in enumerate(zip(clauses, scores, strict=True))
+        ]
 
     def _routed(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the author intent a business-object cancel is about (its file's
