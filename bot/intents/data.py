@@ -173,8 +173,8 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
-            messaging, further, redirects, instructions, pronouns, partials, meetings, ordering,
-            referring, making, relatives, processes, reasons:
+            messaging, further, redirects, instructions, pronouns, partials, meetings, subjects,
+            ordering, referring, making, relatives, processes, reasons:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -205,6 +205,7 @@ class LanguageData:
     pronouns: tuple[Phrase, ...] = ()
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()
+    subjects: tuple[Phrase, ...] = ()
     ordering: tuple[Phrase, ...] = ()
     referring: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()

@@ -144,6 +144,7 @@ class PhraseIndex:
         self.redirects = GuardWords(data.redirects, analyzer)
         self.instructions = GuardWords(data.instructions, analyzer)
         self.partials = GuardWords(data.partials, analyzer)
+        self.subjects = GuardWords(data.subjects, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
         self.making = GuardWords(data.making, analyzer)

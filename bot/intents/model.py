@@ -13,6 +13,7 @@ from bot.intents.elsewhere import business_elsewhere
 from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
 from bot.intents.lemmas import LemmaLookup
+from bot.intents.meetings import meeting_goodbyes
 from bot.intents.normalize import plain_words, prepare
 from bot.intents.result import CANCEL, NONE_INTENT, OPT_OUT
 from bot.intents.scoring import (
@@ -103,6 +104,7 @@ class LanguageModel:
             name for name, trait in traits.items() if trait.closing and not trait.farewell
         )
         self._scorer = ClauseScorer(self.index, traits, config)
+        self._floor = config.keyword_floor
         self.lexicon: frozenset[str] = (
             stop_words | self.index.words | plain_words(data.abbreviations)
         )
@@ -226,6 +228,7 @@ class LanguageModel:
         if self.alone:
             scores = self._alones(clauses, scores)
         scores = self._conditions(clauses, scores)
+        scores = meeting_goodbyes(self.index, self.farewells, self._floor, clauses, scores)
         scores = business_elsewhere(self.index, clauses, scores)
         if self.index.objects:
             scores = self._routed(clauses, scores)

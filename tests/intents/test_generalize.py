@@ -530,6 +530,14 @@ ROUND_20 = [
     ("no wait, carry on", "en", "none", None),
     ("no need to continue the subscription", "en", "none", None),
     ("i won't continue without a discount", "en", "none", None),
+    # a goodbye that opens its clause, then a meeting word and where or when: a goodbye
+    ("até sábado no banho do Bidu", "pt", "goodbye", None),
+    ("hasta el sábado en la feria", "es", "goodbye", None),
+    ("combinado, até quinta às 9h", "pt", "goodbye", None),
+    # not with a subject after it (a deadline), nor in a question, nor after other words
+    ("até sábado no banco eu pago", "pt", "none", None),
+    ("até sexta no máximo?", "pt", "none", None),
+    ("só consigo pagar até sexta no pix", "pt", "none", None),
 ]
 
 
