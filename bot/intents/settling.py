@@ -77,6 +77,39 @@ _STOPS = frozenset({OPT_OUT, CANCEL, GOODBYE})
 """The intents whose phrase in a clause makes its ``redirects`` say which messages stop."""
 
 
+MIN_QUESTION_WORDS = 3
+"""Words (fillers aside) a later clause needs to ask something new: "blz?", "ok?", "right?"
+after a cancel only ask for agreement ("esquece, dps eu vejo isso, blz?")."""
+
+
+def asks_more(seen: Seen) -> bool:
+    """True when, in a language tried, a clause after the one with a cancel's phrase is a
+    question of at least :data:`MIN_QUESTION_WORDS` words besides fillers: the user drops
+    one thing and asks about another ("forget it, do you have it in blue?", "para tudo,
+    quanto custa o álbum?"), which is no end of the chat; not when the question holds a
+    close's phrase itself ("cancel. can you just stop?") or is the cancel's own reason or
+    object, cut off at a ``reasons`` word ("pode cancelar tudo isso que a gente fez?")."""
+    for model, clauses, scores in seen:
+        said = [n for n, score in enumerate(scores) if CANCEL in score.scores]
+        if not said:
+            continue
+        for clause, score in zip(clauses[said[0] + 1 :], scores[said[0] + 1 :], strict=True):
+            words = sum(
+                token.kind is TokenKind.WORD and i not in score.filler_positions
+                for i, token in enumerate(clause.tokens)
+            )
+            if (
+                clause.is_question
+                and words >= MIN_QUESTION_WORDS
+                and not score.matched & _STOPS  # "cancel. can you just stop?": the same close
+                and not model.index.reasons.starts_at(
+                    clause.tokens, 0
+                )  # "...isso que a gente fez?"
+            ):
+                return True
+    return False
+
+
 def farewell(tried: Tried) -> bool:
     """True when a greeting that doubles as a farewell ("buenas noches", "boa tarde") comes
     after thanks, in the thanks' clause or the next one, with no greeting before the thanks:
@@ -165,7 +198,8 @@ def settle(
     not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
     "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked
-    about ("pera, falta coisa": no phrase of the lexicon says cancel), an opt-out beside
+    about ("pera, falta coisa": no phrase of the lexicon says cancel), so is a cancel with a
+    question after it (:func:`asks_more`), an opt-out beside
     another way to reach the user is asked about (:func:`redirects`), a goodbye beside an
     instruction to the business is asked about (:func:`instructed`), a greeting that
     doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
@@ -196,6 +230,9 @@ def settle(
     if result.intent == CANCEL and goes_ahead(seen):  # "cancela só a batata, o resto pode mandar"
         asked = replace(result.without(CANCEL), confirm=CANCEL)
         return asked, "a go-ahead (go_aheads): the cancel is asked about"
+    if result.intent == CANCEL and asks_more(seen):  # "forget it, do you have it in blue?"
+        asked = replace(result.without(CANCEL), confirm=CANCEL)
+        return asked, "a question after it: the cancel is asked about"
     if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
         said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
         farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"

@@ -538,6 +538,13 @@ ROUND_20 = [
     ("até sábado no banco eu pago", "pt", "none", None),
     ("até sexta no máximo?", "pt", "none", None),
     ("só consigo pagar até sexta no pix", "pt", "none", None),
+    # a cancel with a new question after it drops one thing and asks about another: asked
+    ("forget it, do you have it in blue?", "en", "none", "cancel"),
+    ("para tudo! essas fotos ficaram perfeitas, quanto custa o álbum?", "pt", "none", "cancel"),
+    # not a tag question, a question asking for the same close, or the cancel's own object
+    ("esquece, dps eu vejo isso, blz?", "pt", "cancel", None),
+    ("cancel. can you just stop?", "en", "cancel", None),
+    ("pode cancelar tudo isso que a gente fez?", "pt", "cancel", None),
 ]
 
 
