@@ -122,6 +122,8 @@ class LanguageModel:
             if (words := _words(self.analyzer.analyze(prepare(phrase.text))))
         }
         """A clause's words (fillers aside, accents dropped) → the intent they mean alone."""
+        self._alone_firsts = frozenset(words[0] for words in self.alone)
+        self._alone_intents = frozenset(self.alone.values())
         index = self.index
         words_of: dict[str, set[str]] = {}
         for table in (index.surface, index.lemma):
@@ -344,7 +346,7 @@ class LanguageModel:
         point carrying on") or where a guard vetoed that intent in the message."""
         vetoed = {intent for score in scores for intent in score.vetoes}
         against = [NONE_INTENT in score.matched for score in scores]
-        every = set(self.alone.values())
+        every = self._alone_intents
         return [
             self._alone(c, s, vetoed | every if any(against[:n] + against[n + 1 :]) else vetoed)
             for n, (c, s) in enumerate(zip(clauses, scores, strict=True))
@@ -437,6 +439,10 @@ class LanguageModel:
             (i, token.norm) for i, token in enumerate(clause.tokens) if token.kind is TokenKind.WORD
         ]
         words = tuple(word for i, word in said if i not in fillers)
+        if not (words and words[0] in self._alone_firsts) and not (
+            said and said[0][1] in self._alone_firsts
+        ):
+            return score  # most clauses: no phrase starts with their first word
         # a word of the phrase may pass for a filler ("sri" for "sir" in "sat sri akal")
         intent = self.alone.get(words) or self.alone.get(tuple(word for _, word in said))
         if intent is None or intent in vetoed or (clause.is_question and intent in self._guarded):
