@@ -83,7 +83,7 @@ class IntentClassifier:
         self._threshold = threshold
         self._config = config or ScoringConfig()
         self._identifier = LanguageIdentifier(
-            {code: model.lexicon for code, model in self._models.items()},
+            _lexicons(self._models),
             fallback=language_fallback,
             corrections={code: model.index.corrects for code, model in self._models.items()},
         )
@@ -478,3 +478,21 @@ def _labelled_examples(paths: Sequence[Path]) -> list[Example]:
             continue
         examples += examples_from_messages(load_labelled(Path(path)))
     return examples
+
+
+def _lexicons(models: Mapping[str, LanguageModel]) -> dict[str, frozenset[str]]:
+    """Each language's words for language identification: its model's ``lexicon`` and the
+    words of its ``alone`` phrases that no other language's lexicon holds ("wagwan",
+    "khuda", "coe" are evidence of the file that borrows them; "hasta" in en's "hasta la
+    vista" stays Spanish only)."""
+    lexicons = {code: model.lexicon for code, model in models.items()}
+    return {
+        code: lexicon
+        | frozenset(
+            word
+            for words in models[code].alone
+            for word in words
+            if not any(word in other for c, other in lexicons.items() if c != code)
+        )
+        for code, lexicon in lexicons.items()
+    }

@@ -576,3 +576,23 @@ def test_a_slot_answer_with_thanks_is_no_goodbye(trilingual: IntentClassifier) -
     text = "the courier left it at the back door, thanks"
     assert trilingual.classify(text, "en").intent == "goodbye"
     assert trilingual.classify(text, "en", expecting_free_text=True).intent == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("wagwan?", "en"), ("ok khuda hafiz", "en"), ("coé, rapaziada", "pt"), ("klk manito", "es")],
+)
+def test_a_borrowed_word_tells_the_language_that_borrows_it(
+    trilingual: IntentClassifier, text: str, lang: str
+) -> None:
+    """The words of a language's ``alone`` phrases are evidence of it when no other language
+    holds them: a first message "wagwan?" gets an English reply, not the default language's."""
+    assert trilingual.classify(text, None).lang == lang
+
+
+def test_a_borrowed_word_another_language_holds_stays_that_languages(
+    trilingual: IntentClassifier,
+) -> None:
+    """en's farewell "hasta la vista" does not make "hasta" and "la" English (the message
+    would be undecided between es and en)."""
+    assert trilingual.classify("hasta la vista", None).lang == "es"
