@@ -215,6 +215,8 @@ class LanguageModel:
         1. :meth:`_alones`: the file's ``alone`` phrases that are a whole clause, so that the
            rules below hold for them as for any phrase;
         2. :meth:`_conditions`: a clause right after a condition is its consequence;
+           :func:`~bot.intents.meetings.meeting_goodbyes`: a goodbye that names the next
+           meeting ("até sábado no banho do Bidu") is as sure as a keyword;
         3. :func:`~bot.intents.elsewhere.business_elsewhere`: a cancel beside an object named in
            another clause, when it takes that object;
         4. :meth:`_routed`: a cancel about an author intent's business object is that intent;
@@ -429,7 +431,7 @@ class LanguageModel:
 
     def _alone(self, clause: Clause, score: ClauseScore, vetoed: set[str]) -> ClauseScore:
         """``score`` with the intent of the file's ``alone`` phrase that is the whole clause
-        (fillers aside, not a question: "por favor, pará", "para ya"); the phrase is the
+        (fillers aside: "por favor, pará", "para ya"); the phrase is the
         whole clause, so it is the clause's only intent. Not where a guard vetoed that
         intent in the message, nor beside an anti-example ("no, pará, no canceles nada":
         "pará" is "wait" there); in a question only an unguarded intent ("wagwan?", a

@@ -98,14 +98,9 @@ def asks_more(seen: Seen) -> bool:
                 token.kind is TokenKind.WORD and i not in score.filler_positions
                 for i, token in enumerate(clause.tokens)
             )
-            if (
-                clause.is_question
-                and words >= MIN_QUESTION_WORDS
-                and not score.matched & _STOPS  # "cancel. can you just stop?": the same close
-                and not model.index.reasons.starts_at(
-                    clause.tokens, 0
-                )  # "...isso que a gente fez?"
-            ):
+            same_close = bool(score.matched & _STOPS)  # "cancel. can you just stop?"
+            reason = model.index.reasons.starts_at(clause.tokens, 0)  # "...isso que a gente fez?"
+            if clause.is_question and words >= MIN_QUESTION_WORDS and not same_close and not reason:
                 return True
     return False
 
@@ -199,8 +194,8 @@ def settle(
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
     "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked
     about ("pera, falta coisa": no phrase of the lexicon says cancel), so is a cancel with a
-    question after it (:func:`asks_more`), an opt-out beside
-    another way to reach the user is asked about (:func:`redirects`), a goodbye beside an
+    new question after it (:func:`asks_more`), an opt-out beside another way to reach the
+    user is asked about (:func:`redirects`), a goodbye beside an
     instruction to the business is asked about (:func:`instructed`), a greeting that
     doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
     if (
