@@ -344,15 +344,20 @@ class LanguageModel:
     def _alones(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the file's ``alone`` phrases that are a whole clause
         (:meth:`_alone`), except beside an anti-example in another clause ("no, pará, no
-        canceles nada": "pará" is "wait" there; one inside the phrase is part of it: "no
-        point carrying on") or where a guard vetoed that intent in the message."""
-        vetoed = {intent for score in scores for intent in score.vetoes}
+        canceles nada": "pará" is "wait" there) or where a guard vetoed that intent in
+        another clause. An anti-example or a veto inside the phrase's own clause is part of
+        the phrase ("no point carrying on", "no voy a terminar el formulario")."""
+        vetoes = [set(score.vetoes) for score in scores]
         against = [NONE_INTENT in score.matched for score in scores]
-        every = self._alone_intents
-        return [
-            self._alone(c, s, vetoed | every if any(against[:n] + against[n + 1 :]) else vetoed)
-            for n, (c, s) in enumerate(zip(clauses, scores, strict=True))
-        ]
+        result = []
+        for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
+            # a veto or an anti-example inside the phrase is part of it ("no voy a terminar
+            # el formulario", "no point carrying on"): only other clauses' count
+            vetoed = set().union(*vetoes[:n], *vetoes[n + 1 :])
+            if any(against[:n] + against[n + 1 :]):
+                vetoed |= self._alone_intents
+            result.append(self._alone(clause, score, vetoed))
+        return result
 
     def _routed(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the author intent a business-object cancel is about (its file's

@@ -545,6 +545,12 @@ ROUND_20 = [
     ("esquece, dps eu vejo isso, blz?", "pt", "cancel", None),
     ("cancel. can you just stop?", "en", "cancel", None),
     ("pode cancelar tudo isso que a gente fez?", "pt", "cancel", None),
+    # not finishing what the chat puts together is giving it up; the negation inside the
+    # whole-clause phrase is part of it, one in another clause still vetoes
+    ("no quiero terminar el formulario, me aburrió", "es", "cancel", None),
+    ("no, i dont want to carry on", "en", "cancel", None),
+    ("no, pará, no canceles nada", "es", "none", None),
+    ("im done w this", "en", "cancel", None),
 ]
 
 
