@@ -551,6 +551,13 @@ ROUND_20 = [
     ("no, i dont want to carry on", "en", "cancel", None),
     ("no, pará, no canceles nada", "es", "none", None),
     ("im done w this", "en", "cancel", None),
+    ("não quero seguir com a contratação", "pt", "cancel", None),
+    ("vou passar dessa vez, tá?", "pt", "cancel", None),
+    # "pode encerrar/finalizar" with nothing left to do ends the chat; not a purchase
+    ("pode finalizar aí, tá tudo certo", "pt", "goodbye", None),
+    ("pode finalizar a compra", "pt", "none", None),
+    # "atenciosamente" signs a request too: no close
+    ("Senhores, solicito a segunda via do contrato. Atenciosamente, Cláudio.", "pt", "none", None),
 ]
 
 
