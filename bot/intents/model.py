@@ -123,7 +123,6 @@ class LanguageModel:
         }
         """A clause's words (fillers aside, accents dropped) → the intent they mean alone."""
         self._alone_firsts = frozenset(words[0] for words in self.alone)
-        self._alone_intents = frozenset(self.alone.values())
         index = self.index
         words_of: dict[str, set[str]] = {}
         for table in (index.surface, index.lemma):
@@ -343,20 +342,19 @@ class LanguageModel:
 
     def _alones(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with the file's ``alone`` phrases that are a whole clause
-        (:meth:`_alone`), except beside an anti-example in another clause ("no, pará, no
-        canceles nada": "pará" is "wait" there) or where a guard vetoed that intent in
-        another clause. An anti-example or a veto inside the phrase's own clause is part of
-        the phrase ("no point carrying on", "no voy a terminar el formulario")."""
-        vetoes = [set(score.vetoes) for score in scores]
-        against = [NONE_INTENT in score.matched for score in scores]
-        result = []
+        (:meth:`_alone_intent`), except beside an anti-example in another clause ("no,
+        pará, no canceles nada": "pará" is "wait" there) or where a guard vetoed that intent
+        in another clause. An anti-example or a veto inside the phrase's own clause is part
+        of the phrase ("no point carrying on", "no voy a terminar el formulario")."""
+        result = list(scores)
         for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
-            # a veto or an anti-example inside the phrase is part of it ("no voy a terminar
-            # el formulario", "no point carrying on"): only other clauses' count
-            vetoed = set().union(*vetoes[:n], *vetoes[n + 1 :])
-            if any(against[:n] + against[n + 1 :]):
-                vetoed |= self._alone_intents
-            result.append(self._alone(clause, score, vetoed))
+            intent = self._alone_intent(clause, score)
+            if intent is None:
+                continue  # most clauses: no need to read the others
+            others = scores[:n] + scores[n + 1 :]
+            if any(intent in other.vetoes or NONE_INTENT in other.matched for other in others):
+                continue
+            result[n] = replace(score, scores={intent: 1.0}, matched=score.matched | {intent})
         return result
 
     def _routed(self, clauses: tuple[Clause, ...], scores: list[ClauseScore]) -> list[ClauseScore]:
@@ -434,12 +432,10 @@ class LanguageModel:
             said = True
         return said
 
-    def _alone(self, clause: Clause, score: ClauseScore, vetoed: set[str]) -> ClauseScore:
-        """``score`` with the intent of the file's ``alone`` phrase that is the whole clause
-        (fillers aside: "por favor, pará", "para ya"); the phrase is the
-        whole clause, so it is the clause's only intent. Not where a guard vetoed that
-        intent in the message, nor beside an anti-example ("no, pará, no canceles nada":
-        "pará" is "wait" there); in a question only an unguarded intent ("wagwan?", a
+    def _alone_intent(self, clause: Clause, score: ClauseScore) -> str | None:
+        """The intent of the file's ``alone`` phrase that is the whole clause, fillers aside
+        ("por favor, pará", "para ya"), or ``None``; the phrase is the whole clause, so it
+        is the clause's only intent. In a question only an unguarded intent ("wagwan?", a
         greeting: "para?" asks)."""
         fillers = score.filler_positions
         said = [
@@ -449,12 +445,12 @@ class LanguageModel:
         if not (words and words[0] in self._alone_firsts) and not (
             said and said[0][1] in self._alone_firsts
         ):
-            return score  # most clauses: no phrase starts with their first word
+            return None  # most clauses: no phrase starts with their first word
         # a word of the phrase may pass for a filler ("sri" for "sir" in "sat sri akal")
         intent = self.alone.get(words) or self.alone.get(tuple(word for _, word in said))
-        if intent is None or intent in vetoed or (clause.is_question and intent in self._guarded):
-            return score
-        return replace(score, scores={intent: 1.0}, matched=score.matched | {intent})
+        if intent is None or (clause.is_question and intent in self._guarded):
+            return None
+        return intent
 
     def _after_condition(self, before: Clause, score: ClauseScore) -> ClauseScore:
         """``score`` without its guarded intents, the clause ``before`` it (fillers-only
