@@ -174,7 +174,7 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, subjects,
-            ordering, referring, making, relatives, processes, reasons:
+            subject_questions, ordering, referring, making, relatives, processes, reasons:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -206,6 +206,7 @@ class LanguageData:
     partials: tuple[Phrase, ...] = ()
     meetings: tuple[Phrase, ...] = ()
     subjects: tuple[Phrase, ...] = ()
+    subject_questions: tuple[Phrase, ...] = ()
     ordering: tuple[Phrase, ...] = ()
     referring: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()

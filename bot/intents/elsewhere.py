@@ -23,12 +23,12 @@ from dataclasses import replace
 
 from bot.intents.analyzer import Clause
 from bot.intents.index import PhraseIndex
+from bot.intents.questions import opens_question
 from bot.intents.result import CANCEL
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
     ClauseScore,
-    opens_question,
 )
 
 

@@ -13,6 +13,7 @@ from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.business import business_at
 from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel, fillers_only
+from bot.intents.questions import opens_question
 from bot.intents.result import GREET, NONE_INTENT
 from bot.intents.scoring import (
     BACKGROUND_VETO,
@@ -24,7 +25,6 @@ from bot.intents.scoring import (
     PAST_VETO,
     QUESTION_VETO,
     ClauseScore,
-    opens_question,
 )
 from bot.intents.semantic import MIN_CAUTIOUS_WORDS, MIN_WORDS, LexiconView
 from bot.intents.timing import deferral_at, past_at

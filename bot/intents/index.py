@@ -145,6 +145,7 @@ class PhraseIndex:
         self.instructions = GuardWords(data.instructions, analyzer)
         self.partials = GuardWords(data.partials, analyzer)
         self.subjects = GuardWords(data.subjects, analyzer)
+        self.subject_questions = GuardWords(data.subject_questions, analyzer)
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
         self.making = GuardWords(data.making, analyzer)

@@ -12,6 +12,7 @@ from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.person_names import NAME_PAIR_VETO, NAME_VETO, name_reason
+from bot.intents.questions import opens_question
 from bot.intents.result import NONE_INTENT
 from bot.intents.spans import select_context, select_spans
 from bot.intents.timing import deferral_at, past_at, postponed_at
@@ -471,19 +472,6 @@ class ClauseScorer:
         """True for "no thanks"/"no gracias": a negation directly followed by a filler word."""
         following = position + 1
         return following < len(tokens) and tokens[following].norm in self._index.filler_words
-
-
-def opens_question(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
-    """True when one of the language's ``question_words`` starts at ``i`` and is not
-    negated before a word other than a ``pronouns`` one: "do you..." and "don't you
-    think..." ask; "don't need anything else", "doesn't matter" say (an imperative or a
-    statement without its subject)."""
-    length = index.question_words.starts_at(tokens, i)
-    if not length:
-        return False
-    negated = index.negations.starts_at(tokens, i + length)
-    after = i + length + negated
-    return not negated or (after < len(tokens) and tokens[after].norm in index.pronouns)
 
 
 def _emoji_only(span: Span) -> bool:

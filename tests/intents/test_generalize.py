@@ -560,11 +560,28 @@ ROUND_20 = [
 ]
 
 
+ROUND_21 = [
+    # (text, lang, intent, confirm): docs/intents.md, "Round 21". Irish and Scottish "ye"
+    # and "yous" are "you"
+    ("could ye stop texting me about sales", "en", "opt_out", None),
+    ("see ye saturday", "en", "goodbye", None),
+    ("how are yous", "en", "greet", None),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
-    ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16 + ROUND_17 + ROUND_18 + ROUND_19 + ROUND_20,
+    ROUND_13
+    + ROUND_14
+    + ROUND_15
+    + ROUND_16
+    + ROUND_17
+    + ROUND_18
+    + ROUND_19
+    + ROUND_20
+    + ROUND_21,
 )
-def test_round_13_to_20_rules(
+def test_round_13_to_21_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)

@@ -994,6 +994,24 @@ def test_a_close_is_asked_about_where_the_message_leaves_it_in_doubt(
     assert (result.intent, result.confirm) == (intent, confirm)
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "confirm"),
+    [
+        # "will" before a verb says what the user will do: the goodbye stands
+        ("thank you so much, will contact again if needed. bye", "goodbye", None),
+        ("ok bye, will revert if any issue", "goodbye", None),
+        # before its subject it asks: the goodbye turns to a question and is asked about
+        ("thanks, bye. will you send the invoice", "none", "goodbye"),
+        ("bye for now, would the courier come tomorrow", "none", "goodbye"),
+    ],
+)
+def test_will_before_a_verb_says_and_before_a_subject_asks(
+    served: IntentClassifier, text: str, intent: str, confirm: str | None
+) -> None:
+    result = served.with_semantic(_SpyHead("goodbye")).classify(text, "en")  # type: ignore[arg-type]
+    assert (result.intent, result.confirm) == (intent, confirm)
+
+
 ROUND_11 = [
     # (text, lang, the head's intent and probability, the answer and its question)
     # a tag after a statement asks for assent, not about it
@@ -1228,7 +1246,7 @@ class _StoryHead:
         ),
         (
             "ok so the electrician came and fixed the breaker in ten minutes, turns out it "
-            "was a loose wire. see you next time",
+            "was a loose wire. see you in the spring",
             "en",
             "goodbye",
             None,
