@@ -1,8 +1,9 @@
 """Language identification on the labelled sets: confusions without a hint, flips with one.
 
 For every labelled set in ``tests/data/intents/`` (never the held-out judges
-``holdout2.jsonl``, ``holdout4.jsonl``, ``holdout5.jsonl``, ``pt_holdout.jsonl`` nor
-``pt_holdout2.jsonl``, unless named on the command line) and every message:
+``holdout2.jsonl``, ``holdout4.jsonl``, ``holdout5.jsonl``, ``holdout6.jsonl``,
+``pt_holdout.jsonl`` nor ``pt_holdout2.jsonl``, unless named on the command line) and every
+message:
 
 - **no hint** (a first message): the detected language against the labelled one, as a
   confusion matrix (rows: labelled; columns: detected, ``-`` for undecided);
@@ -28,7 +29,14 @@ from bot.intents.labelled import load_labelled
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data" / "intents"
 JUDGES = frozenset(
-    {"holdout2.jsonl", "holdout4.jsonl", "holdout5.jsonl", "pt_holdout.jsonl", "pt_holdout2.jsonl"}
+    {
+        "holdout2.jsonl",
+        "holdout4.jsonl",
+        "holdout5.jsonl",
+        "holdout6.jsonl",
+        "pt_holdout.jsonl",
+        "pt_holdout2.jsonl",
+    }
 )
 """Held-out sets read only when named explicitly."""
 

@@ -185,9 +185,13 @@ CROSS_VALIDATED = (
     "pt_dev17",
     "holdout5",
     "pt_holdout2",
+    "dev27",
+    "dev28",
+    "pt_dev18",
+    "holdout6",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev20, pt_dev13, the judges holdout5 and pt_holdout2), with ``bot
+or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2 and holdout6), with ``bot
 eval``: a message that is a phrase of the intent files would be in the head's training
 data either way."""
 
