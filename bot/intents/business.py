@@ -31,23 +31,28 @@ def business_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     """True when a business object starts at ``tokens[i]`` and is no process the chat is
     making or putting the user through (see the module docstring)."""
     length = index.business_objects.starts_at(tokens, i)
-    if not length:
-        return False
+    return bool(length) and not chat_process(index, tokens, i, i + length)
+
+
+def chat_process(index: PhraseIndex, tokens: tuple[Token, ...], i: int, end: int) -> bool:
+    """True when the object ``tokens[i:end]`` is the chat's own process (see the module
+    docstring): a ``processes`` noun beside it ("the booking form"), a ``making`` verb
+    shortly before it ("finish the booking") or in the progressive in a relative clause
+    right after it ("la inscripción que estábamos haciendo", "the transfer i was making")."""
     before = range(max(0, i - MAKING_WINDOW), i)
-    end = i + length
     processes = index.processes  # read whether or not the file has ``making`` verbs
     if any(processes.ends_at(tokens, j) for j in before) or any(
         processes.starts_at(tokens, j) for j in range(end, min(len(tokens), end + PROCESS_AFTER))
     ):
-        return False  # "el trámite de la reserva", "the booking form", "o pedido de orçamento"
+        return True  # "el trámite de la reserva", "the booking form", "o pedido de orçamento"
     if any(_makes(index, tokens, j) for j in before):
-        return False  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
+        return True  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
     if index.relatives.starts_at(tokens, end):
         after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
-        return not any(
+        return any(
             tokens[j].norm.endswith(_GERUNDS) and _makes(index, tokens, j) for j in after
         )  # "la inscripción que estábamos haciendo"; not "la tarjeta que termina en 4432"
-    return True
+    return False
 
 
 def _makes(index: PhraseIndex, tokens: tuple[Token, ...], j: int) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.intents.analyzer import Clause, Token, TokenKind
-from bot.intents.business import business_at
+from bot.intents.business import business_at, chat_process
 from bot.intents.guards import opens_filler
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.questions import opens_question
@@ -404,8 +404,10 @@ def names_object(tried: Tried, intent: str) -> bool:
     "las", "os"), by a word no phrase explains and that is no stop word: "cancel my photo
     shoot", "cancela o recolhimento do tapete" name something to cancel with the business,
     which the lexicon does not know; "cancel the whole thing" and "cancel my registration"
-    name the chat's own process (the intent's ``context``), and one of the
-    ``demonstratives`` points at it ("cancela essa parada")."""
+    name the chat's own process (the intent's ``context``), and so does an object that
+    :func:`~bot.intents.business.chat_process` finds ("cancel the transfer i was making",
+    "cancela a transferência que eu tava fazendo"); one of the ``demonstratives`` points at
+    it ("cancela essa parada")."""
     model, clauses, scores = tried
     index = model.index
     for clause, score in zip(clauses, scores, strict=True):
@@ -424,6 +426,7 @@ def names_object(tried: Tried, intent: str) -> bool:
                 and after < len(tokens)
                 and id(tokens[after]) in loose
                 and tokens[after].norm not in index.stop_words
+                and not chat_process(index, tokens, after, after + 1)
             ):
                 return True
     return False

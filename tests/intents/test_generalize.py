@@ -469,9 +469,10 @@ ROUND_19 = [
     # as often the subject ("o rapaz falou que chegava hoje")
     ("ah macho deixa isso", "pt", "cancel", None),
     # en process nouns "flow", "wizard", "setup": the booking is the chat's own process
-    ("cancel the booking flow", "en", "none", "cancel"),
+    # (asked about without a head until round 21, which closes on it: see ROUND_21)
+    ("cancel the booking flow", "en", "cancel", None),
     # "set" is a making verb: the meeting the user was setting up is the chat's process
-    ("cancel the meeting i was setting up with sam", "en", "none", "cancel"),
+    ("cancel the meeting i was setting up with sam", "en", "cancel", None),
     ("cancel the alarm i set for 6", "en", "none", None),
     # a reason after a whole close, in the same clause, is cut off as at a comma
     ("para com isso aí que tá tudo errado", "pt", "cancel", None),
@@ -566,6 +567,11 @@ ROUND_21 = [
     ("could ye stop texting me about sales", "en", "opt_out", None),
     ("see ye saturday", "en", "goodbye", None),
     ("how are yous", "en", "greet", None),
+    # the object a relative clause says the chat is making is its own process: a cancel
+    ("cancela a transferência que eu tava fazendo", "pt", "cancel", None),
+    ("cancel the transfer i was making, wrong account", "en", "cancel", None),
+    ("cancelá la reserva que estaba haciendo", "es", "cancel", None),
+    ("cancel the transfer i made yesterday", "en", "none", None),
 ]
 
 
