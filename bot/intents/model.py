@@ -270,16 +270,21 @@ class LanguageModel:
         more, in a clause that names the messages a business sends (the file's
         ``messaging``), read as an opt-out of at least :data:`ROUTED_SCORE`: "please stop
         the walk reminders", "ya no me manden recordatorios del paseo" ask for no more
-        messages, not for the end of the conversation."""
+        messages, not for the end of the conversation. A messaging word inside the cancel's own
+        phrase is the user's ("disregard my last message")."""
         stopped = list(scores)
         for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
             value = score.scores.get(CANCEL, 0.0)
             if value < MESSAGES_SCORE or OPT_OUT in score.vetoes:
                 continue
             tokens = clause.tokens
-            stop = min((s.start for s in score.spans if s.entry.intent == CANCEL), default=0)
+            spans = [s for s in score.spans if s.entry.intent == CANCEL]
+            stop = min((s.start for s in spans), default=0)
+            own = {i for s in spans for i in range(s.start, s.end)}  # "disregard my last message"
             named = [
-                i for i in range(stop, len(tokens)) if self.index.messaging.starts_at(tokens, i)
+                i
+                for i in range(stop, len(tokens))
+                if i not in own and self.index.messaging.starts_at(tokens, i)
             ]
             if not named or any(
                 self.index.partials.starts_at(tokens, i) for i in range(stop, named[0])

@@ -572,6 +572,21 @@ ROUND_21 = [
     ("cancel the transfer i was making, wrong account", "en", "cancel", None),
     ("cancelá la reserva que estaba haciendo", "es", "cancel", None),
     ("cancel the transfer i made yesterday", "en", "none", None),
+    # calls are contact too: stopping them opts out
+    ("stop calling me", "en", "opt_out", None),
+    ("parem de me ligar", "pt", "opt_out", None),
+    # learners' English without "to"; forgetting what the user was asking for
+    ("no, i dont want continue", "en", "cancel", None),
+    ("esquece o que eu tava falando", "pt", "cancel", None),
+    # a messaging word inside the cancel's own phrase is the user's message
+    ("please disregard my last message", "en", "cancel", None),
+    # more borrowed and regional greetings and farewells, as a whole clause
+    ("khoda hafez", "en", "goodbye", None),
+    ("ok i go first", "en", "goodbye", None),
+    ("aight lata", "en", "goodbye", None),
+    ("wuh happening boss", "en", "greet", None),
+    ("hai kak", "en", "greet", None),
+    ("you go first", "en", "none", None),
 ]
 
 
