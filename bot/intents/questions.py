@@ -28,14 +28,13 @@ def opens_question(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> boo
 
 def _subject_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     """True when a subject can start at ``i``: a ``pronouns`` or ``subjects`` word, a
-    determiner, a number, or a capitalized word in a message not all in capitals ("will
-    John be there")."""
+    determiner, a number, or a word written with a capital (``Token.capital``: "will John
+    be there")."""
     token = tokens[i]
-    orth = token.orth
     return (
         token.norm in index.pronouns
         or bool(index.subjects.starts_at(tokens, i))
         or bool(index.determiners.starts_at(tokens, i))
         or token.kind is TokenKind.NUMBER
-        or (orth[:1].isupper() and not orth.isupper())
+        or token.capital
     )

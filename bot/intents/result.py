@@ -55,3 +55,8 @@ class IntentResult:
             return replace(self, ranked=ranked, confirm=confirm)
         best, confidence = ranked[0] if ranked else (NONE_INTENT, 0.0)
         return replace(self, intent=best, confidence=confidence, ranked=ranked, confirm=confirm)
+
+    def asking(self, intent: str) -> IntentResult:
+        """This result :meth:`without` ``intent``, asking about it instead (``confirm``): the
+        engine's yes/no question ("¿Querés terminar la conversación?")."""
+        return replace(self.without(intent), confirm=intent)

@@ -90,10 +90,10 @@ def asks_more(seen: Seen) -> bool:
     close's phrase itself ("cancel. can you just stop?") or is the cancel's own reason or
     object, cut off at a ``reasons`` word ("pode cancelar tudo isso que a gente fez?")."""
     for model, clauses, scores in seen:
-        said = [n for n, score in enumerate(scores) if CANCEL in score.scores]
-        if not said:
+        first = next((n for n, score in enumerate(scores) if CANCEL in score.scores), None)
+        if first is None:
             continue
-        for clause, score in zip(clauses[said[0] + 1 :], scores[said[0] + 1 :], strict=True):
+        for clause, score in zip(clauses[first + 1 :], scores[first + 1 :], strict=True):
             words = sum(
                 token.kind is TokenKind.WORD and i not in score.filler_positions
                 for i, token in enumerate(clause.tokens)
@@ -210,24 +210,22 @@ def settle(
         thanked = replace(result, intent=GOODBYE, confidence=THANKED_CONFIDENCE, ranked=said)
         return thanked, "a report ending with thanks: goodbye"
     if result.intent == GOODBYE and instructed(seen):  # "dejala en la puerta, gracias"
-        told = replace(result.without(GOODBYE), confirm=GOODBYE)
-        return told, "an instruction to the business (instructions): the goodbye is asked about"
+        told = "an instruction to the business (instructions): the goodbye is asked about"
+        return result.asking(GOODBYE), told
     if GOODBYE in (result.intent, result.confirm) and waits(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
     if result.intent == OPT_OUT and redirects(seen):  # "para de mandar sms, me chama aqui"
-        asked = replace(result.without(OPT_OUT), confirm=OPT_OUT)
-        return asked, "another way to reach the user (redirects): the opt-out is asked about"
+        redirected = "another way to reach the user (redirects): the opt-out is asked about"
+        return result.asking(OPT_OUT), redirected
     if result.intent == CANCEL and not _phrased(seen, CANCEL) and waits(seen):
-        asked = replace(result.without(CANCEL), confirm=CANCEL)  # "pera, falta coisa"
-        return asked, "a wait (waits) and no cancel phrase: the cancel is asked about"
+        heard = "a wait (waits) and no cancel phrase: the cancel is asked about"
+        return result.asking(CANCEL), heard  # "pera, falta coisa"
     if CANCEL in (result.intent, result.confirm) and corrects(seen, CANCEL):
         return result.without(CANCEL), "a correction (corrections): no cancel"
     if result.intent == CANCEL and goes_ahead(seen):  # "cancela só a batata, o resto pode mandar"
-        asked = replace(result.without(CANCEL), confirm=CANCEL)
-        return asked, "a go-ahead (go_aheads): the cancel is asked about"
+        return result.asking(CANCEL), "a go-ahead (go_aheads): the cancel is asked about"
     if result.intent == CANCEL and asks_more(seen):  # "forget it, do you have it in blue?"
-        asked = replace(result.without(CANCEL), confirm=CANCEL)
-        return asked, "a question after it: the cancel is asked about"
+        return result.asking(CANCEL), "a question after it: the cancel is asked about"
     if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
         said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
         farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"

@@ -1003,6 +1003,7 @@ def test_a_close_is_asked_about_where_the_message_leaves_it_in_doubt(
         # before its subject it asks: the goodbye turns to a question and is asked about
         ("thanks, bye. will you send the invoice", "none", "goodbye"),
         ("bye for now, would the courier come tomorrow", "none", "goodbye"),
+        ("ok bye, will John be there tomorrow", "none", "goodbye"),  # a name is a subject
     ],
 )
 def test_will_before_a_verb_says_and_before_a_subject_asks(
