@@ -23,6 +23,9 @@ which has its subject in between ("a reserva que a gente tava fazendo")."""
 PROCESS_AFTER = 2
 """Words at most from the end of an object to one of the file's ``processes`` nouns after
 it that makes it the chat's own process ("the booking form", "o pedido de orçamento")."""
+MODIFIERS = 2
+"""Words at most between a determiner and a ``processes`` noun that name which process it is
+("the booking form", "this credit application", "the grooming booking thing")."""
 _GERUNDS = ("ndo", "ing")
 """Endings of a verb in progress: "que eu tava fazendo", "that we were filling in"."""
 
@@ -62,3 +65,22 @@ def _makes(index: PhraseIndex, tokens: tuple[Token, ...], j: int) -> bool:
     if lemma not in index.making_lemmas or index.ordering.starts_at(tokens, j):
         return False  # a listed past form places the order: "fiz um pedido"
     return not index.past_form(token.orth, lemma, tokens[j - 1].norm if j else None)
+
+
+def process_modifiers(index: PhraseIndex, tokens: tuple[Token, ...], covered: set[int]) -> set[int]:
+    """Positions of the words that name which process a covered ``processes`` noun is, with
+    the determiner before them: "booking" and "the" in "stop the booking form", where
+    ``covered`` (positions a phrase or context explains) holds "form". At most
+    :data:`MODIFIERS` words, none of them covered, right after one of the ``determiners``."""
+    found: set[int] = set()
+    for j in covered:
+        if not index.processes.starts_at(tokens, j):
+            continue
+        for d in range(j - 2, max(-1, j - MODIFIERS - 2), -1):
+            between = range(d + 1, j)
+            if any(k in covered or index.determiners.starts_at(tokens, k) for k in between):
+                break
+            if index.determiners.starts_at(tokens, d) == 1:
+                found.update(range(d, j))
+                break
+    return found

@@ -435,8 +435,9 @@ ROUND_18 = [
     ("cancela minha inscrição na corrida de domingo", "pt", "none", None),
     # a business object beside one of the "processes" nouns is the chat's own process: a
     # cancel of it ends the chat, or (the lexicon alone, its phrase explaining part) is asked
+    # (round 22: the words between a determiner and the process noun are explained too)
     ("olvidate del formulario de la reserva", "es", "cancel", None),
-    ("stop the booking process, I'll call the hotel", "en", "none", "cancel"),
+    ("stop the booking process, I'll call the hotel", "en", "cancel", None),
     ("esquece a cotação do seguro", "pt", "none", "cancel"),
     ("cancel the booking I made for friday", "en", "none", None),
     # a goodbye ending in "next" ("meetings") meets the business there: the object after it
@@ -589,6 +590,18 @@ ROUND_21 = [
     ("you go first", "en", "none", None),
 ]
 
+ROUND_22 = [
+    # (text, lang, intent, confirm): docs/intents.md, "Round 22". The words between a
+    # determiner and a process noun name which process it is: the chat's own
+    ("stop the booking form, wrong dates", "en", "cancel", None),
+    ("forget the credit application", "en", "cancel", None),
+    ("can you forget about my last request", "en", "cancel", None),
+    ("esquece esse pedido de orçamento", "pt", "cancel", None),
+    # a business object without a process noun stays one
+    ("cancel my webinar booking", "en", "none", None),
+    ("i want to know about the booking form", "en", "none", None),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
@@ -600,9 +613,10 @@ ROUND_21 = [
     + ROUND_18
     + ROUND_19
     + ROUND_20
-    + ROUND_21,
+    + ROUND_21
+    + ROUND_22,
 )
-def test_round_13_to_21_rules(
+def test_round_13_to_22_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
