@@ -189,11 +189,14 @@ CROSS_VALIDATED = (
     "dev28",
     "pt_dev18",
     "holdout6",
+    "dev29",
+    "pt_dev19",
+    "holdout7",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2 and holdout6), with ``bot
-eval``: a message that is a phrase of the intent files would be in the head's training
-data either way."""
+or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6 and
+holdout7), with ``bot eval``: a message that is a phrase of the intent files would be in the
+head's training data either way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)
