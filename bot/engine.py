@@ -64,6 +64,7 @@ ASKED = frozenset({*CLOSES, OPT_OUT})
 """What the engine asks about when the classifier is unsure (``IntentResult.confirm``): a
 close, or an opt-out beside another way to reach the user."""
 
+
 class IntentLike(Protocol):
     """What the engine reads of a classification (see :class:`bot.intents.IntentResult`)."""
 
@@ -348,11 +349,10 @@ class Engine(OperatorDesk):
                     session, content.locales.text(lang, "welcome", session.data), now
                 )
             ]
-        if self.behaviour.fallback == "help":
+        if self.behaviour.fallback == "help":  # thanks alone: "you're welcome", no help text
+            key = "thanks_reply" if content.classifier.thanks_only(text, lang) else "help"
             return [
-                content.service.reply(
-                    session, content.locales.text(lang, "help", session.data), now
-                )
+                content.service.reply(session, content.locales.text(lang, key, session.data), now)
             ]
         return []
 

@@ -13,6 +13,7 @@ from tests.conftest import REPO
 REQUIRED = [
     "welcome",
     "help",
+    "thanks_reply",
     "text_only",
     "invalid.text",
     "invalid.email",

@@ -12,13 +12,12 @@ from bot.intents.bounds import bounded_view
 from bot.intents.config import ScoringConfig
 from bot.intents.data import IntentSpec
 from bot.intents.encoder import SentenceEncoder
-from bot.intents.examples import Example, examples_from_files, examples_from_messages
+from bot.intents.examples import Example, examples_from_files, labelled_examples
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
 from bot.intents.gating import Seen, onward, opens_with_greeting, semantic_view, turns, typos_only
 from bot.intents.head import TrainingSettings
 from bot.intents.head_index import fingerprint, recall
 from bot.intents.index import FILLER
-from bot.intents.labelled import load_labelled
 from bot.intents.langid import LanguageIdentifier, LinguaFallback
 from bot.intents.lemmas import DEFAULT_CACHE_DIR
 from bot.intents.model import LanguageModel
@@ -28,7 +27,7 @@ from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResu
 from bot.intents.scoring import ClauseScore
 from bot.intents.second_opinion import reconsider, unsure_object
 from bot.intents.semantic import Fusion, SemanticModel, asked, beside_greeting, fuse
-from bot.intents.settling import goes_ahead, settle
+from bot.intents.settling import goes_ahead, settle, thanks_alone
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +169,7 @@ class IntentClassifier:
                 model = SemanticModel.ready(SentenceEncoder(cache_dir), head, cache_size)
             else:
                 examples = examples_from_files(files) if training is None else list(training)
-                examples += _labelled_examples(training_sets)
+                examples += labelled_examples(training_sets)
                 if len({example.label for example in examples}) > 1:  # else nothing to learn
                     model = SemanticModel.build(
                         examples,
@@ -250,6 +249,20 @@ class IntentClassifier:
             explanation = self.explain(text, lang, expecting_free_text=expecting_free_text)
             log.debug("classified: %s", explanation.summary())
         return result
+
+    def thanks_only(self, text: str, lang: str | None = None) -> bool:
+        """True when ``text`` is thanks alone, with fillers and at most one other word
+        ("gracias!", "thank you so much", "blz, valeu"): classified ``none`` (the user may go
+        on), and answered with a "you're welcome" rather than the help text. The lexicon runs
+        again, uncached: call it only for a message already classified ``none``.
+
+        Args:
+            text: The user's message as received (bounded like :meth:`classify`).
+            lang: The session's language if known (a hint, as for :meth:`classify`).
+        """
+        seen: Seen = []
+        result = self._lexicon(bounded_view(text), lang, False, None, seen)
+        return result.intent == NONE_INTENT and bool(seen) and thanks_alone(seen[0])
 
     def explain(
         self, text: str, lang: str | None = None, *, expecting_free_text: bool = False
@@ -466,18 +479,6 @@ class IntentClassifier:
         if spec.closing:
             return max(base, self._config.free_text_closing_threshold)
         return base
-
-
-def _labelled_examples(paths: Sequence[Path]) -> list[Example]:
-    """The training examples of the labelled sets at ``paths`` (``config.yaml``
-    ``intents.training``); a missing set is skipped and logged."""
-    examples: list[Example] = []
-    for path in paths:
-        if not Path(path).is_file():
-            log.info("intent training set %s not found: skipped", path)
-            continue
-        examples += examples_from_messages(load_labelled(Path(path)))
-    return examples
 
 
 def _lexicons(models: Mapping[str, LanguageModel]) -> dict[str, frozenset[str]]:

@@ -174,7 +174,8 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, subjects,
-            subject_questions, ordering, referring, making, relatives, processes, reasons:
+            subject_questions, ordering, referring, making, relatives, processes, reasons,
+            politeness:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -213,6 +214,7 @@ class LanguageData:
     relatives: tuple[Phrase, ...] = ()
     reasons: tuple[Phrase, ...] = ()
     processes: tuple[Phrase, ...] = ()
+    politeness: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

@@ -10,9 +10,11 @@ weighing :data:`MESSAGE_WEIGHT` file examples.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +22,9 @@ import numpy.typing as npt
 from bot.intents.data import LanguageData
 from bot.intents.encoder import model_version
 from bot.intents.head import TrainingSettings
-from bot.intents.labelled import LabelledMessage
+from bot.intents.labelled import LabelledMessage, load_labelled
+
+log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 3
 """Bumped when the layout of a cached head or of the examples' vectors changes (old files are
@@ -87,3 +91,15 @@ def head_key(
     for example, weight in zip(examples, weights, strict=True):
         key.update(f"\0{example.label}\0{weight:.6g}\0{example.text}".encode())
     return key.hexdigest()
+
+
+def labelled_examples(paths: Sequence[Path]) -> list[Example]:
+    """The training examples of the labelled sets at ``paths`` (``config.yaml``
+    ``intents.training``); a missing set is skipped and logged at INFO."""
+    examples: list[Example] = []
+    for path in paths:
+        if not Path(path).is_file():
+            log.info("intent training set %s not found: skipped", path)
+            continue
+        examples += examples_from_messages(load_labelled(Path(path)))
+    return examples

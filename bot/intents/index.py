@@ -154,6 +154,7 @@ class PhraseIndex:
         self.relatives = GuardWords(data.relatives, analyzer)
         self.reasons = GuardWords(data.reasons, analyzer)
         self.processes = GuardWords(data.processes, analyzer)
+        self.politeness = GuardWords(data.politeness, analyzer)
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)

@@ -12,13 +12,25 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.intents.analyzer import Clause, Token, TokenKind
-from bot.intents.gating import Seen, Tried, explained, opening, request_opener, slot_answer
+from bot.intents.gating import (
+    Seen,
+    Tried,
+    opening,
+    request_opener,
+    slot_answer,
+    uncovered_words,
+)
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 
 THANKED_CONFIDENCE = 0.8
 """The confidence of the goodbye a report ending with thanks says (:func:`thanks_last`)."""
+REPORT_WORDS = 2
+"""Words at least that the lexicon does not explain before a last clause of thanks for the
+message to report something ("the beans arrived, thank you", "heading out, thanks"); one is
+an acknowledgement ("arretado, valeu", "nice, vlw", "legend, thanks mate"): thanks alone, no
+goodbye."""
 
 
 def waits(seen: Seen) -> bool:
@@ -129,12 +141,14 @@ def farewell(tried: Tried) -> bool:
 
 def thanks_last(tried: Tried) -> bool:
     """True when the message reports something and ends with thanks: several clauses, the
-    last one thanks and fillers only, an earlier one with a word no phrase explains (not a
-    greeting: "buenas noches, gracias"), no question, no request opener, no name or address
-    ("the beans arrived and they smell incredible, thank you", "o livro chegou, amei o
-    embrulho, obrigada"). In the labelled sets such a message closes (a goodbye, or a cancel
-    or opt-out the lexicon finds) 98 times in 100; "pode confirmar às 14h, obrigada" asks,
-    and "ok, gracias" is thanks alone."""
+    last one thanks and fillers only, the earlier ones with at least :data:`REPORT_WORDS`
+    words no phrase explains (not a greeting: "buenas noches, gracias"; not one word of
+    acknowledgement: "arretado, valeu"), no question, no request
+    opener and no ``politeness`` word ("please") in an earlier clause, no name or address
+    ("the beans arrived and they smell incredible, thank you", "o
+    livro chegou, amei o embrulho, obrigada"). In the labelled sets such a message closes (a
+    goodbye, or a cancel or opt-out the lexicon finds) 98 times in 100; "pode confirmar às
+    14h, obrigada" asks, and "ok, gracias" is thanks alone."""
     model, clauses, scores = tried
     if len(clauses) < 2 or any(clause.is_question for clause in clauses):
         return False
@@ -147,8 +161,27 @@ def thanks_last(tried: Tried) -> bool:
         return False
     if any(instructs(model, clause, score) for clause, score in pairs[:-1]):
         return False  # "leave the parcel with security, thanks": thanks for doing that
-    reported = any(not explained(clause, score) for clause, score in pairs[:-1])
-    return reported and not slot_answer(model, clauses)
+    if any(model.index.politeness.anywhere(clause.tokens) for clause in clauses[:-1]):
+        return False  # "please come after 10pm, thanks": thanks for doing that
+    reported = sum(len(list(uncovered_words(clause, score))) for clause, score in pairs[:-1])
+    return reported >= REPORT_WORDS and not slot_answer(model, clauses)
+
+
+def thanks_alone(tried: Tried) -> bool:
+    """True when the message is thanks or an acknowledgement with thanks and nothing else:
+    no phrase of any intent (vetoed ones included), no question, fewer than
+    :data:`REPORT_WORDS` words no phrase explains ("thanks!", "perfecto, gracias", "arretado,
+    valeu", "legend, thanks mate"). No close: the user may go on (the labelled sets' rule
+    since round 17); the engine answers it with a "you're welcome", not its help text."""
+    model, clauses, scores = tried
+    if not clauses or any(clause.is_question for clause in clauses):
+        return False
+    if any(score.matched for score in scores):
+        return False
+    if not any(model.index.thanks.anywhere(clause.tokens) for clause in clauses):
+        return False
+    pairs = zip(clauses, scores, strict=True)
+    return sum(len(list(uncovered_words(clause, score))) for clause, score in pairs) < REPORT_WORDS
 
 
 def instructed(seen: Seen) -> bool:
@@ -200,14 +233,16 @@ def settle(
     doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
     if (
         result.intent in (NONE_INTENT, GREET)
-        and result.confirm is None
+        and result.confirm in (None, GOODBYE)  # "deu certo a chave, muito obrigada"
         and not expecting_free_text
         and seen
         and thanks_last(seen[0])
         and not (waits(seen) or goes_ahead(seen) or corrects(seen, GOODBYE))
     ):  # "the beans arrived and they smell incredible, thank you"
         said = ((GOODBYE, THANKED_CONFIDENCE),)
-        thanked = replace(result, intent=GOODBYE, confidence=THANKED_CONFIDENCE, ranked=said)
+        thanked = replace(
+            result, intent=GOODBYE, confidence=THANKED_CONFIDENCE, ranked=said, confirm=None
+        )
         return thanked, "a report ending with thanks: goodbye"
     if result.intent == GOODBYE and instructed(seen):  # "dejala en la puerta, gracias"
         told = "an instruction to the business (instructions): the goodbye is asked about"

@@ -5,7 +5,8 @@ flows and locales, against the fake Graph API and a fake of the shop's API.
   at the same step;
 - a greeting and a trigger in one message: one reply with the greeting and the first question;
 - a business-object cancel ("quiero cancelar mi pedido") is routed to the order flow;
-- opt-out: one confirmation, a silent close, no timeout notice afterwards; "alta" opts back in.
+- opt-out: one confirmation, a silent close, no timeout notice afterwards; "alta" opts back in;
+- thanks alone: a "you're welcome", the session open; a report ending with thanks closes.
 
 The sessions time out after 6 s (``SESSION_TIMEOUT_MINUTES=0.1``) so the absence of a timeout
 notice after an opt-out, and its return after opting in, are seen without a long wait.
@@ -201,3 +202,24 @@ async def test_an_english_business_cancel_does_not_close_the_session(
     assert reply not in {t(f"close.{reason}", "en") for reason in ("goodbye", "cancel")}
     session = await session_of(server, user)
     assert (session["status"], session["close_reason"]) == ("active", None)
+
+
+async def test_thanks_alone_gets_you_are_welcome_and_a_report_with_thanks_closes(
+    server: BotServer, fake: FakeGraphAPI
+) -> None:
+    # thanks alone is no goodbye (the user may go on) and no help text either
+    user = "5491130000008"
+    await say(server, user, "hola")
+    assert await texts(fake, user, 1) == [t("welcome")]
+    await say(server, user, "perfecto, muchas gracias!")
+    assert (await texts(fake, user, 2))[1] == t("thanks_reply")
+    session = await session_of(server, user)
+    assert (session["status"], session["close_reason"]) == ("active", None)
+    # a report ending with thanks says goodbye: the notice, the session closed
+    await say(server, user, "la pizza llegó calentita y estaba buenísima, gracias")
+    assert (await texts(fake, user, 3))[2] == t("close.goodbye")
+    session = await session_of(server, user)
+    assert (session["status"], session["close_reason"]) == ("completed", "goodbye")
+    english = "5491130000009"
+    await say(server, english, "thank you so much")
+    assert await texts(fake, english, 1) == [t("thanks_reply", "en")]

@@ -600,6 +600,19 @@ ROUND_22 = [
     # a business object without a process noun stays one
     ("cancel my webinar booking", "en", "none", None),
     ("i want to know about the booking form", "en", "none", None),
+    # a bare thanks or acknowledgement is none, praise and reinforced thanks included...
+    ("thank you so much", "en", "none", None),
+    ("legend, thanks mate", "en", "none", None),
+    ("perfecto, gracias", "es", "none", None),
+    ("arretado, valeu", "pt", "none", None),
+    ("blz, valeu", "pt", "none", None),
+    # ...thanks after a report of two words or more, or after a completion, say goodbye
+    ("the sofa fits perfectly, thanks so much", "en", "goodbye", None),
+    ("a luz voltou, valeu", "pt", "goodbye", None),
+    ("deu certo, vlw", "pt", "goodbye", None),
+    ("listo, resuelto, gracias", "es", "goodbye", None),
+    ("sucesso pra vocês, obrigada", "pt", "goodbye", None),
+    ("cheers, bye", "en", "goodbye", None),
 ]
 
 
@@ -660,3 +673,24 @@ def test_a_borrowed_word_another_language_holds_stays_that_languages(
     """en's farewell "hasta la vista" does not make "hasta" and "la" English (the message
     would be undecided between es and en)."""
     assert trilingual.classify("hasta la vista", None).lang == "es"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "alone"),
+    [
+        ("gracias!", "es", True),
+        ("perfecto, muchas gracias", "es", True),
+        ("thank you so much", "en", True),
+        ("legend, thanks mate", "en", True),
+        ("blz, valeu", "pt", True),
+        ("ok", "en", False),  # no thanks in it
+        ("thanks, can you send the invoice?", "en", False),  # a question
+        ("the courier left it with security, thanks", "en", False),  # a report: goodbye
+        ("gracias, chau", "es", False),  # a goodbye phrase
+        ("no, gracias, no quiero cancelar", "es", False),  # a (vetoed) cancel phrase
+    ],
+)
+def test_thanks_only_is_thanks_with_fillers_and_at_most_one_other_word(
+    trilingual: IntentClassifier, text: str, lang: str, alone: bool
+) -> None:
+    assert trilingual.thanks_only(text, lang) is alone

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import bot.intents.classifier as classifier_module
+import bot.intents.examples as examples_module
 from bot.intents import IntentClassifier
 from bot.intents.config import ScoringConfig
 from bot.intents.head import TrainingSettings
@@ -79,7 +79,7 @@ def test_a_start_loads_the_indexed_head_without_reading_the_sets(
         read.append(path)
         return load_labelled(path)
 
-    monkeypatch.setattr(classifier_module, "load_labelled", reading)
+    monkeypatch.setattr(examples_module, "load_labelled", reading)
 
     def start() -> IntentClassifier:
         return IntentClassifier.from_directory(

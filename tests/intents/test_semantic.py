@@ -244,8 +244,8 @@ def test_an_order_named_in_another_clause_than_the_cancel_is_an_order_cancel(
 @pytest.mark.parametrize(
     "text",
     [
-        "appreciate it, now how do i change my email",
-        "cheers mate, and how much is shipping to leeds",
+        "thanks for all your help, now how do i change my email",
+        "much appreciated, bye. oh and how much is shipping to leeds",
     ],
 )
 def test_thanks_that_go_on_to_something_new_do_not_close(
@@ -393,7 +393,7 @@ def test_what_someone_else_said_closes_nothing(
 @pytest.mark.parametrize(
     ("text", "lang"),
     [
-        ("could you cancel my lesson this arvo, cheers", "en"),
+        ("could you cancel my lesson this arvo, thanks, bye", "en"),
         ("cancelame el turno del martes, gracias, chau", "es"),
         ("cancela a vistoria do carro, valeu, falou", "pt"),
     ],
@@ -693,7 +693,7 @@ def test_a_missing_training_set_is_skipped_and_logged(
 ) -> None:
     examples = [Example("bye", "goodbye"), Example("cancel", "cancel"), Example("hi", "greet")]
     missing = tmp_path / "gone.jsonl"
-    with caplog.at_level("INFO", logger="bot.intents.classifier"):
+    with caplog.at_level("INFO", logger="bot.intents.examples"):
         classifier = IntentClassifier.from_directory(
             INTENTS,
             LANGUAGES,
@@ -984,7 +984,7 @@ def test_a_close_the_lexicon_asks_about_becomes_the_head_s_other_close_when_it_i
         ("gracias 🙏 ya quedó la cita, nos vemos el martes", "es", "goodbye", "goodbye", None),
         # a goodbye after a request about one: thanks for the request, asked about
         ("cancelame el turno del martes, gracias, chau", "es", "goodbye", "none", "goodbye"),
-        ("could you cancel my lesson this arvo, cheers", "en", "goodbye", "none", "goodbye"),
+        ("could you cancel my lesson this arvo, thanks, bye", "en", "goodbye", "none", "goodbye"),
     ],
 )
 def test_a_close_is_asked_about_where_the_message_leaves_it_in_doubt(
@@ -1120,7 +1120,7 @@ ROUND_13 = [
 ROUND_14 = [
     # a goodbye beside an instruction to the business is asked about, whatever the head
     ("dejala en la puerta del edificio, gracias!", "es", "goodbye", 0.99, "none", "goodbye"),
-    ("pop it through the letterbox if it fits, cheers", "en", "goodbye", 0.99, "none", "goodbye"),
+    ("pop it through the letterbox, thanks, bye", "en", "goodbye", 0.99, "none", "goodbye"),
     # ...while a goodbye after what the business did still closes
     ("the courier left it with security, cheers", "en", "goodbye", 0.99, "goodbye", None),
 ]
