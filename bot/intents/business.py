@@ -84,3 +84,34 @@ def process_modifiers(index: PhraseIndex, tokens: tuple[Token, ...], covered: se
                 found.update(range(d, j))
                 break
     return found
+
+
+def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set[int]) -> set[int]:
+    """Positions of an object and of the relative clause that says the chat is making it,
+    right after a covered phrase: "the claim i was filing" in "stop the claim i was filing
+    now", "the transfer i am setting up" (a stop word right after the verb too: "up").
+    From the determiner to one of the ``making`` verbs in the progressive, at most
+    :data:`MODIFIERS` words of object and :data:`MAKING_WINDOW` after the relative word,
+    none of them covered (``covered``: positions a phrase or context explains)."""
+    found: set[int] = set()
+    for d in range(1, len(tokens)):
+        if d - 1 not in covered or d in covered or index.determiners.starts_at(tokens, d) != 1:
+            continue
+        for r in range(d + 2, min(len(tokens), d + MODIFIERS + 2)):
+            if not index.relatives.starts_at(tokens, r):
+                continue
+            end = min(len(tokens), r + 2 + MAKING_WINDOW)
+            verb = next(
+                (j for j in range(r + 1, end) if tokens[j].norm.endswith(_GERUNDS)),
+                None,
+            )
+            if verb is None or not _makes(index, tokens, verb):
+                break
+            if any(k in covered for k in range(d + 1, verb + 1)):
+                break
+            found.update(range(d, verb + 1))
+            after = verb + 1  # a particle: "setting up", "putting in"
+            if after < len(tokens) and after not in covered:
+                found.update({after} if tokens[after].norm in index.stop_words else ())
+            break
+    return found

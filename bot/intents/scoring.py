@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.intents.analyzer import Clause, Token, TokenKind
-from bot.intents.business import business_at, process_modifiers
+from bot.intents.business import business_at, process_modifiers, relative_process
 from bot.intents.complements import negated_complement, negated_throughout
 from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
@@ -238,7 +238,9 @@ class ClauseScorer:
                 for span in select_context(context, intent, taken):
                     kept_context.append(span)
                     covered.update(range(span.start, span.end))
-                covered |= process_modifiers(self._index, tokens, covered)  # "the booking form"
+                # "the booking form", "the claim i was filing"
+                covered |= process_modifiers(self._index, tokens, covered)
+                covered |= relative_process(self._index, tokens, covered)
             coverage = sum(weights[i] for i in covered) / total
             scores[intent] = self._confidence(spans, weights, coverage)
         if kept_context:

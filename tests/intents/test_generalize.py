@@ -600,6 +600,10 @@ ROUND_22 = [
     # a business object without a process noun stays one
     ("cancel my webinar booking", "en", "none", None),
     ("i want to know about the booking form", "en", "none", None),
+    # so do the words of a relative clause that says the chat is making the object
+    ("stop the claim i was filing now", "en", "cancel", None),
+    ("stop the transfer i'm setting up", "en", "cancel", None),
+    ("esquece a consulta que eu tava marcando", "pt", "cancel", None),
     # a bare thanks or acknowledgement is none, praise and reinforced thanks included...
     ("thank you so much", "en", "none", None),
     ("legend, thanks mate", "en", "none", None),
