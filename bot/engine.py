@@ -92,6 +92,10 @@ class Classifier(Protocol):
         """``(language, message)``: the messages that opt a user back in, as written."""
         ...
 
+    def thanks_only(self, text: str, lang: str | None = None) -> bool:
+        """True when ``text`` is thanks alone (answered with ``thanks_reply``)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Behaviour:

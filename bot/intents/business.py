@@ -111,7 +111,8 @@ def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set
                 break
             found.update(range(d, verb + 1))
             after = verb + 1  # a particle: "setting up", "putting in"
-            if after < len(tokens) and after not in covered:
-                found.update({after} if tokens[after].norm in index.stop_words else ())
+            particle = after < len(tokens) and tokens[after].norm in index.stop_words
+            if particle and after not in covered:
+                found.add(after)
             break
     return found
