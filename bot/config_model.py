@@ -170,7 +170,8 @@ class Settings:
             the intent files (``config.yaml`` ``intents.training``, relative to the config's
             folder; a missing one is skipped, logged at INFO).
         welcome_on_greet: Answer a greeting outside a flow with the localized welcome.
-        fallback: ``"help"`` (answer unrecognised input with the help text) or ``"ignore"``.
+        fallback: ``"help"`` (answer unrecognised input with the help text, thanks alone with
+            ``thanks_reply``) or ``"ignore"``.
         admin_token: Bearer token of the admin API; empty disables it (every call 401).
         host, port: Where ``bot serve`` listens.
         log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
