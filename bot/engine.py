@@ -78,6 +78,8 @@ class IntentLike(Protocol):
     def ranked(self) -> tuple[tuple[str, float], ...]: ...
     @property
     def confirm(self) -> str | None: ...
+    @property
+    def bare_thanks(self) -> bool: ...
 
 
 class Classifier(Protocol):
@@ -90,10 +92,6 @@ class Classifier(Protocol):
     @property
     def opt_in_messages(self) -> tuple[tuple[str, str], ...]:
         """``(language, message)``: the messages that opt a user back in, as written."""
-        ...
-
-    def thanks_only(self, text: str, lang: str | None = None) -> bool:
-        """True when ``text`` is thanks alone (answered with ``thanks_reply``)."""
         ...
 
 
@@ -354,7 +352,7 @@ class Engine(OperatorDesk):
                 )
             ]
         if self.behaviour.fallback == "help":  # thanks alone: "you're welcome", no help text
-            key = "thanks_reply" if content.classifier.thanks_only(text, lang) else "help"
+            key = "thanks_reply" if result.bare_thanks else "help"
             return [
                 content.service.reply(session, content.locales.text(lang, key, session.data), now)
             ]

@@ -50,12 +50,21 @@ def chat_process(index: PhraseIndex, tokens: tuple[Token, ...], i: int, end: int
         return True  # "el trámite de la reserva", "the booking form", "o pedido de orçamento"
     if any(_makes(index, tokens, j) for j in before):
         return True  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
-    if index.relatives.starts_at(tokens, end):
-        after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
-        return any(
-            tokens[j].norm.endswith(_GERUNDS) and _makes(index, tokens, j) for j in after
-        )  # "la inscripción que estábamos haciendo"; not "la tarjeta que termina en 4432"
-    return False
+    # "la inscripción que estábamos haciendo"; not "la tarjeta que termina en 4432"
+    return _made_at(index, tokens, end) is not None
+
+
+def _made_at(index: PhraseIndex, tokens: tuple[Token, ...], end: int) -> int | None:
+    """Where the relative clause opening at ``tokens[end]`` (one of the ``relatives``) has
+    a ``making`` verb in the progressive, within :data:`MAKING_WINDOW` words after its
+    subject ("que estábamos haciendo", "i was filing"), or ``None``."""
+    if not index.relatives.starts_at(tokens, end):
+        return None
+    after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
+    return next(
+        (j for j in after if tokens[j].norm.endswith(_GERUNDS) and _makes(index, tokens, j)),
+        None,
+    )
 
 
 def _makes(index: PhraseIndex, tokens: tuple[Token, ...], j: int) -> bool:
@@ -97,22 +106,15 @@ def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set
     for d in range(1, len(tokens)):
         if d - 1 not in covered or d in covered or index.determiners.starts_at(tokens, d) != 1:
             continue
-        for r in range(d + 2, min(len(tokens), d + MODIFIERS + 2)):
-            if not index.relatives.starts_at(tokens, r):
-                continue
-            end = min(len(tokens), r + 2 + MAKING_WINDOW)
-            verb = next(
-                (j for j in range(r + 1, end) if tokens[j].norm.endswith(_GERUNDS)),
-                None,
-            )
-            if verb is None or not _makes(index, tokens, verb):
-                break
-            if any(k in covered for k in range(d + 1, verb + 1)):
-                break
-            found.update(range(d, verb + 1))
-            after = verb + 1  # a particle: "setting up", "putting in"
-            particle = after < len(tokens) and tokens[after].norm in index.stop_words
-            if particle and after not in covered:
-                found.add(after)
-            break
+        relative = next(
+            (r for r in range(d + 2, d + MODIFIERS + 2) if index.relatives.starts_at(tokens, r)),
+            None,
+        )
+        verb = None if relative is None else _made_at(index, tokens, relative)
+        if verb is None or any(k in covered for k in range(d + 1, verb + 1)):
+            continue
+        found.update(range(d, verb + 1))
+        after = verb + 1  # a particle: "setting up", "putting in"
+        if after < len(tokens) and after not in covered and tokens[after].norm in index.stop_words:
+            found.add(after)
     return found

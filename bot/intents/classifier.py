@@ -27,7 +27,7 @@ from bot.intents.result import CANCEL, GOODBYE, NONE_INTENT, OPT_OUT, IntentResu
 from bot.intents.scoring import ClauseScore
 from bot.intents.second_opinion import reconsider, unsure_object
 from bot.intents.semantic import Fusion, SemanticModel, asked, beside_greeting, fuse
-from bot.intents.settling import goes_ahead, settle, thanks_alone
+from bot.intents.settling import goes_ahead, settle
 
 log = logging.getLogger(__name__)
 
@@ -249,20 +249,6 @@ class IntentClassifier:
             explanation = self.explain(text, lang, expecting_free_text=expecting_free_text)
             log.debug("classified: %s", explanation.summary())
         return result
-
-    def thanks_only(self, text: str, lang: str | None = None) -> bool:
-        """True when ``text`` is thanks alone, with fillers and at most one other word
-        ("gracias!", "thank you so much", "blz, valeu"): classified ``none`` (the user may go
-        on), and answered with a "you're welcome" rather than the help text. The lexicon runs
-        again, uncached: call it only for a message already classified ``none``.
-
-        Args:
-            text: The user's message as received (bounded like :meth:`classify`).
-            lang: The session's language if known (a hint, as for :meth:`classify`).
-        """
-        seen: Seen = []
-        result = self._lexicon(bounded_view(text), lang, False, None, seen)
-        return result.intent == NONE_INTENT and bool(seen) and thanks_alone(seen[0])
 
     def explain(
         self, text: str, lang: str | None = None, *, expecting_free_text: bool = False

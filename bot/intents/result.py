@@ -38,6 +38,10 @@ class IntentResult:
             engine asks the user (yes/no) instead of closing. ``intent`` is then what the
             engine acts on without asking (usually ``"none"``). ``None`` when there is nothing
             to ask.
+        bare_thanks: The message is thanks alone, with fillers and at most one other word
+            ("gracias!", "thank you so much", "blz, valeu"): ``intent`` is
+            :data:`NONE_INTENT` (the user may go on), and the engine answers with a "you're
+            welcome" rather than its help text.
     """
 
     intent: str
@@ -45,6 +49,7 @@ class IntentResult:
     lang: str | None
     ranked: tuple[tuple[str, float], ...] = ()
     confirm: str | None = None
+    bare_thanks: bool = False
 
     def without(self, intent: str) -> IntentResult:
         """This result with ``intent`` neither acted on nor asked about: the next ranked

@@ -143,12 +143,12 @@ def thanks_last(tried: Tried) -> bool:
     """True when the message reports something and ends with thanks: several clauses, the
     last one thanks and fillers only, the earlier ones with at least :data:`REPORT_WORDS`
     words no phrase explains (not a greeting: "buenas noches, gracias"; not one word of
-    acknowledgement: "arretado, valeu"), no question, no request
-    opener and no ``politeness`` word ("please") in an earlier clause, no name or address
-    ("the beans arrived and they smell incredible, thank you", "o
-    livro chegou, amei o embrulho, obrigada"). In the labelled sets such a message closes (a
-    goodbye, or a cancel or opt-out the lexicon finds) 98 times in 100; "pode confirmar às
-    14h, obrigada" asks, and "ok, gracias" is thanks alone."""
+    acknowledgement: "arretado, valeu"), no question, no request opener and no
+    ``politeness`` word ("please") in an earlier clause, no name or address ("the beans
+    arrived and they smell incredible, thank you", "o livro chegou, amei o embrulho,
+    obrigada"). In the labelled sets such a message closes (a goodbye, or a cancel or
+    opt-out the lexicon finds) 98 times in 100; "pode confirmar às 14h, obrigada" asks, and
+    "ok, gracias" is thanks alone."""
     model, clauses, scores = tried
     if len(clauses) < 2 or any(clause.is_question for clause in clauses):
         return False
@@ -163,7 +163,7 @@ def thanks_last(tried: Tried) -> bool:
         return False  # "leave the parcel with security, thanks": thanks for doing that
     if any(model.index.politeness.anywhere(clause.tokens) for clause in clauses[:-1]):
         return False  # "please come after 10pm, thanks": thanks for doing that
-    reported = sum(len(list(uncovered_words(clause, score))) for clause, score in pairs[:-1])
+    reported = unexplained(clauses[:-1], scores[:-1])
     return reported >= REPORT_WORDS and not slot_answer(model, clauses)
 
 
@@ -172,7 +172,8 @@ def thanks_alone(tried: Tried) -> bool:
     no phrase of any intent (vetoed ones included), no question, fewer than
     :data:`REPORT_WORDS` words no phrase explains ("thanks!", "perfecto, gracias", "arretado,
     valeu", "legend, thanks mate"). No close: the user may go on (the labelled sets' rule
-    since round 17); the engine answers it with a "you're welcome", not its help text."""
+    since round 17); :func:`settle` marks it ``bare_thanks`` for the engine's "you're
+    welcome"."""
     model, clauses, scores = tried
     if not clauses or any(clause.is_question for clause in clauses):
         return False
@@ -180,8 +181,17 @@ def thanks_alone(tried: Tried) -> bool:
         return False
     if not any(model.index.thanks.anywhere(clause.tokens) for clause in clauses):
         return False
-    pairs = zip(clauses, scores, strict=True)
-    return sum(len(list(uncovered_words(clause, score))) for clause, score in pairs) < REPORT_WORDS
+    return unexplained(clauses, scores) < REPORT_WORDS
+
+
+def unexplained(clauses: Sequence[Clause], scores: Sequence[ClauseScore]) -> int:
+    """How many words of ``clauses`` no phrase explains (fillers and anti-examples count as
+    explaining; :func:`~bot.intents.gating.uncovered_words`)."""
+    return sum(
+        1
+        for clause, score in zip(clauses, scores, strict=True)
+        for _ in uncovered_words(clause, score)
+    )
 
 
 def instructed(seen: Seen) -> bool:
@@ -220,6 +230,18 @@ def instructs(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
 
 
 def settle(
+    result: IntentResult, seen: Seen, expecting_free_text: bool
+) -> tuple[IntentResult, str | None]:
+    """``result`` as the whole message bears it out (:func:`_settled`), and why it changed
+    (``None``: it did not); a ``none`` that asks nothing and is thanks alone
+    (:func:`thanks_alone`) is marked ``bare_thanks``."""
+    settled, why = _settled(result, seen, expecting_free_text)
+    if settled.intent == NONE_INTENT and settled.confirm is None and seen and thanks_alone(seen[0]):
+        return replace(settled, bare_thanks=True), why
+    return settled, why
+
+
+def _settled(
     result: IntentResult, seen: Seen, expecting_free_text: bool
 ) -> tuple[IntentResult, str | None]:
     """``result`` as the whole message bears it out, and why it changed (``None``: it did

@@ -694,7 +694,10 @@ def test_a_borrowed_word_another_language_holds_stays_that_languages(
         ("no, gracias, no quiero cancelar", "es", False),  # a (vetoed) cancel phrase
     ],
 )
-def test_thanks_only_is_thanks_with_fillers_and_at_most_one_other_word(
+def test_bare_thanks_is_thanks_with_fillers_and_at_most_one_other_word(
     trilingual: IntentClassifier, text: str, lang: str, alone: bool
 ) -> None:
-    assert trilingual.thanks_only(text, lang) is alone
+    result = trilingual.classify(text, lang)
+    assert result.bare_thanks is alone
+    if alone:  # no close: the user may go on
+        assert (result.intent, result.confirm) == ("none", None)

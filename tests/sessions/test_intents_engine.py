@@ -53,9 +53,6 @@ class Scripted:
     def opt_in_messages(self) -> tuple[tuple[str, str], ...]:
         return self.real.opt_in_messages
 
-    def thanks_only(self, text: str, lang: str | None = None) -> bool:
-        return self.real.thanks_only(text, lang)
-
 
 SCRIPT = {
     UNSURE_BYE: IntentResult("none", 0.4, "es", (("goodbye", 0.55),), confirm="goodbye"),
