@@ -192,10 +192,13 @@ CROSS_VALIDATED = (
     "dev29",
     "pt_dev19",
     "holdout7",
+    "dev30",
+    "dev31",
+    "holdout8",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6 and
-holdout7), with ``bot eval``: a message that is a phrase of the intent files would be in the
+or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6, holdout7
+and holdout8), with ``bot eval``: a message that is a phrase of the intent files would be in the
 head's training data either way."""
 
 
