@@ -163,9 +163,6 @@ class Analyzer:
         self.language = language
         self._vocab_limit = vocab_limit
         self._tokenizer = spacy_tokenizer(language)
-        self._exceptions = frozenset(self._tokenizer.rules or ())
-        """The tokenizer's special cases ("dont" → do not): the only letter-only pieces it
-        does not read as one word."""
         self._unnamed = frozenset(
             strip_accents(word)
             for word in get_lang_class(language).Defaults.stop_words
@@ -177,6 +174,14 @@ class Analyzer:
             strip_accents(prepare(short).strip()): _expansion_tokens(long)
             for short, long in abbreviations.items()
         }
+        self._exceptions = frozenset(
+            rule
+            for rule in self._tokenizer.rules or ()
+            if strip_accents(rule.lower()) not in self._abbreviations
+        )
+        """The tokenizer's special cases ("dont" → do not): the only letter-only pieces it
+        does not read as one word. A piece the file's abbreviations expand is theirs
+        ("im" → i am, where spaCy reads "i" and "m")."""
         self._piece_cache_size = piece_cache_size
         self._piece: Callable[[str, bool], tuple[str | tuple[Token, ...], ...]] = lru_cache(
             maxsize=piece_cache_size

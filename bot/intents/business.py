@@ -13,8 +13,10 @@ orçamento".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.intents.analyzer import Token
-from bot.intents.index import PhraseIndex
+from bot.intents.index import PhraseIndex, Span
 
 MAKING_WINDOW = 3
 """Words at most between a ``making`` verb and the object it makes ("fazer a reserva",
@@ -26,6 +28,9 @@ it that makes it the chat's own process ("the booking form", "o pedido de orçam
 MODIFIERS = 2
 """Words at most between a determiner and a ``processes`` noun that name which process it is
 ("the booking form", "this credit application", "the grooming booking thing")."""
+SENT_WORDS = 5
+"""Words at most after an opt-out phrase's sending verb that say what is sent ("the daily
+tips", "about the bloody festival", "essas propaganda no meu zap")."""
 _GERUNDS = ("ndo", "ing")
 """Endings of a verb in progress: "que eu tava fazendo", "that we were filling in"."""
 
@@ -77,21 +82,28 @@ def _makes(index: PhraseIndex, tokens: tuple[Token, ...], j: int) -> bool:
 
 
 def process_modifiers(index: PhraseIndex, tokens: tuple[Token, ...], covered: set[int]) -> set[int]:
-    """Positions of the words that name which process a covered ``processes`` noun is, with
-    the determiner before them: "booking" and "the" in "stop the booking form", where
-    ``covered`` (positions a phrase or context explains) holds "form". At most
-    :data:`MODIFIERS` words, none of them covered, right after one of the ``determiners``."""
+    """Positions of the words that name which process a ``processes`` noun is, with the
+    determiner before them: "booking" and "the" in "stop the booking form", where
+    ``covered`` (positions a phrase or context explains) holds "form"; the noun too when a
+    covered phrase ends right before the determiner ("the profile setup" in "stop the
+    profile setup"). At most :data:`MODIFIERS` words, none of them covered, right after one
+    of the ``determiners``."""
     found: set[int] = set()
-    for j in covered:
-        if not index.processes.starts_at(tokens, j):
+    for j in range(len(tokens)):
+        length = index.processes.starts_at(tokens, j)
+        if not length:
             continue
         for d in range(j - 2, max(-1, j - MODIFIERS - 2), -1):
             between = range(d + 1, j)
             if any(k in covered or index.determiners.starts_at(tokens, k) for k in between):
                 break
-            if index.determiners.starts_at(tokens, d) == 1:
+            if index.determiners.starts_at(tokens, d) != 1:
+                continue
+            if j in covered:
                 found.update(range(d, j))
-                break
+            elif d - 1 in covered:  # right after the phrase: "stop the profile setup"
+                found.update(range(d, j + length))
+            break
     return found
 
 
@@ -117,4 +129,31 @@ def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set
         after = verb + 1  # a particle: "setting up", "putting in"
         if after < len(tokens) and after not in covered and tokens[after].norm in index.stop_words:
             found.add(after)
+    return found
+
+
+def sent_object(
+    index: PhraseIndex, tokens: tuple[Token, ...], spans: Sequence[Span], covered: set[int]
+) -> set[int]:
+    """Positions of what an opt-out asks no more of: the words after a phrase of ``spans``
+    that ends with one of the file's ``sending`` verbs, to the end of the clause, when they
+    are at most :data:`SENT_WORDS` and none is covered (``covered``: positions a phrase or
+    context explains): "the daily tips" in "stop sending me the daily tips", "los retos
+    diarios" in "dejen de mandarme los retos diarios", "esses trem no meu zap" in "para de
+    mandar esses trem no meu zap". Whatever a business sends is what the user refuses."""
+    found: set[int] = set()
+    for span in spans:
+        # the verb ends the phrase, or its pronoun follows it ("stop sending" + "us")
+        end = next(
+            (
+                e
+                for e in (span.end, span.end - 1)
+                if e < len(tokens) and index.sending.ends_at(tokens, e)
+            ),
+            None,
+        )
+        rest = range(span.end if end is None else end + 1, len(tokens))
+        if end is None or not rest or len(rest) > SENT_WORDS or any(k in covered for k in rest):
+            continue
+        found.update(range(span.end, len(tokens)))
     return found

@@ -155,6 +155,7 @@ class PhraseIndex:
         self.reasons = GuardWords(data.reasons, analyzer)
         self.processes = GuardWords(data.processes, analyzer)
         self.politeness = GuardWords(data.politeness, analyzer)
+        self.sending = GuardWords(data.sending, analyzer)
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)

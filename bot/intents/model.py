@@ -270,8 +270,10 @@ class LanguageModel:
         more, in a clause that names the messages a business sends (the file's
         ``messaging``), read as an opt-out of at least :data:`ROUTED_SCORE`: "please stop
         the walk reminders", "ya no me manden recordatorios del paseo" ask for no more
-        messages, not for the end of the conversation. A messaging word inside the cancel's own
-        phrase is the user's ("disregard my last message")."""
+        messages, not for the end of the conversation; so does one of the file's ``sending``
+        verbs right after the cancel's phrase ("ya no me escriban", "quit calling me"). A
+        messaging word inside the cancel's own phrase is the user's ("disregard my last
+        message")."""
         stopped = list(scores)
         for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
             value = score.scores.get(CANCEL, 0.0)
@@ -286,6 +288,8 @@ class LanguageModel:
                 for i in range(stop, len(tokens))
                 if i not in own and self.index.messaging.starts_at(tokens, i)
             ]
+            sent = [s.end for s in spans if self.index.sending.starts_at(tokens, s.end)]
+            named = sorted({*named, *sent})  # "ya no me escriban", "quit calling me"
             if not named or any(
                 self.index.partials.starts_at(tokens, i) for i in range(stop, named[0])
             ):

@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.intents.analyzer import Clause, Token, TokenKind
-from bot.intents.business import business_at, process_modifiers, relative_process
+from bot.intents.business import business_at, process_modifiers, relative_process, sent_object
 from bot.intents.complements import negated_complement, negated_throughout
 from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.person_names import NAME_PAIR_VETO, NAME_VETO, name_reason
 from bot.intents.questions import opens_question
-from bot.intents.result import NONE_INTENT
+from bot.intents.result import NONE_INTENT, OPT_OUT
 from bot.intents.spans import select_context, select_spans
 from bot.intents.timing import deferral_at, past_at, postponed_at
 
@@ -241,6 +241,8 @@ class ClauseScorer:
                 # "the booking form", "the claim i was filing"
                 covered |= process_modifiers(self._index, tokens, covered)
                 covered |= relative_process(self._index, tokens, covered)
+                if intent == OPT_OUT:  # "stop sending me the daily tips"
+                    covered |= sent_object(self._index, tokens, spans, covered)
             coverage = sum(weights[i] for i in covered) / total
             scores[intent] = self._confidence(spans, weights, coverage)
         if kept_context:
@@ -327,10 +329,7 @@ class ClauseScorer:
             if (
                 index.negations.ends_at(tokens, position)
                 and not self._declines(tokens, position)
-                and not (
-                    (traits.farewell or (traits.closing and span.end - span.start > 1))
-                    and self._answers(tokens, position, span, fillers)
-                )
+                and not self._answered(traits, tokens, position, span, fillers)
             ):
                 return f"{NEGATED} by {tokens[position].orth!r}"
         if (  # not in a question, where it is a tag: "tem teste gratuito, não?"
@@ -443,23 +442,42 @@ class ClauseScorer:
                 return f"{PAST_VETO}: {token.orth!r}"
         return None
 
+    def _answered(
+        self,
+        traits: IntentTraits,
+        tokens: tuple[Token, ...],
+        position: int,
+        span: Span,
+        fillers: set[int],
+    ) -> bool:
+        """True when the negation before a close is an answer, not a negation of it
+        (:meth:`_answers`): before a goodbye or a close of two words or more ("nope nothing
+        else", "no no leave it"), or a run of two answers or more before a one-word close
+        ("no no no stop, i don't want to do the form"); one "no" before a one-word cancel
+        keeps the veto ("no cancel" may mean "don't")."""
+        answers = self._answers(tokens, position, span, fillers)
+        if traits.farewell or (traits.closing and span.end - span.start > 1):
+            return answers > 0
+        return traits.closing and answers > 1
+
     def _answers(
         self, tokens: tuple[Token, ...], position: int, span: Span, fillers: set[int]
-    ) -> bool:
-        """True for "nope nothing else", "no that's all thanks", "no no that's everything":
-        answer words, and nothing else, opening the clause right before a goodbye answer
-        "anything else?"; they negate nothing (a cancel keeps the veto: "no cancel" may mean
-        "don't")."""
+    ) -> int:
+        """How many answer words open the clause right before ``span``, with nothing else
+        (fillers aside): "nope nothing else", "no that's all thanks", "no no that's
+        everything" answer "anything else?"; 0 when other words come before it."""
         if position >= span.start:
-            return False
+            return 0
         answers = self._index.answers
         start = next((i for i in range(span.start) if i not in fillers), span.start)
+        count = 0
         while start < span.start:
             length = answers.starts_at(tokens, start)
             if not length:
-                return False
+                return 0
             start += length
-        return start == span.start
+            count += 1
+        return count
 
     def _postponed(self, tokens: tuple[Token, ...]) -> set[int]:
         """The preposition and deferral words of a postponement ("deixa *pra outro dia*",

@@ -619,6 +619,34 @@ ROUND_22 = [
     ("cheers, bye", "en", "goodbye", None),
 ]
 
+ROUND_23 = [
+    # (text, lang, intent, confirm): docs/intents.md, "Round 23". "im" is "i'm"
+    ("im done here, thanks", "en", "goodbye", None),
+    ("nah im good", "en", "goodbye", None),
+    # a request in the conditional of politeness is no condition...
+    ("i'd appreciate it if you could stop the sign up", "en", "cancel", None),
+    ("we would be grateful if you could stop texting this number", "en", "opt_out", None),
+    ("les agradecería que dejen de mandarme mensajes", "es", "opt_out", None),
+    # ...but a condition still is one
+    ("if you stop, i will leave", "en", "none", None),
+    # a run of two answers or more before a one-word close stresses it; one "no" still negates
+    ("no no no stop", "en", "cancel", None),
+    ("no cancel", "en", "none", None),
+    # the words after an opt-out's sending verb say what is sent
+    ("quit sending me the coupon blasts", "en", "opt_out", None),
+    ("dejen de mandarme los tips semanales", "es", "opt_out", None),
+    ("parem de mandar esses boletos de cobrança", "pt", "opt_out", None),
+    # a process noun right after a cancel's object makes it the chat's own process
+    ("stop the profile setup", "en", "cancel", None),
+    ("forget the insurance quote", "en", "cancel", None),
+    # a stop right before a sending verb opts out
+    ("quit calling me", "en", "opt_out", None),
+    ("ya no me envíen nada por acá", "es", "opt_out", None),
+    ("end call", "en", "none", "cancel"),
+    # not when they are more than a few words, nor in a report of the past
+    ("i asked you to stop sending me the newsletter last week", "en", "none", None),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
@@ -631,9 +659,10 @@ ROUND_22 = [
     + ROUND_19
     + ROUND_20
     + ROUND_21
-    + ROUND_22,
+    + ROUND_22
+    + ROUND_23,
 )
-def test_round_13_to_22_rules(
+def test_round_13_to_23_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)

@@ -765,7 +765,8 @@ def test_the_encoder_runs_only_where_the_head_may_be_heard(
 def test_a_negated_opt_out_is_understood_and_a_negated_contrast_is_not(
     lexicon: IntentClassifier, classifier: IntentClassifier
 ) -> None:
-    assert lexicon.classify("ya no me escriban a este número", "es").intent == "none"
+    # "ya no" right before a sending verb: the lexicon reads it too (round 23)
+    assert lexicon.classify("ya no me escriban a este número", "es").intent == "opt_out"
     assert classifier.classify("ya no me escriban a este número", "es").intent == "opt_out"
     for text, lang in [("no, no me des de baja", "es"), ("no, don't unsubscribe me", "en")]:
         result = classifier.classify(text, lang)
@@ -1050,7 +1051,8 @@ ROUND_11 = [
     ("i want to call off my order", "en", "cancel_order", 0.97, "cancel_order", None),
     ("larga mão desse pedido aí", "pt", "cancel_order", 0.97, "cancel_order", None),
     ("no me manden el pedido, ya no lo quiero", "es", "cancel_order", 0.97, "cancel_order", None),
-    ("el pedido de ayer llegó frío", "es", "cancel_order", 0.97, "none", None),
+    # (0.84 by the shipped head; from Fusion.named a named order is enough, round 23)
+    ("el pedido de ayer llegó frío", "es", "cancel_order", 0.84, "none", None),
     ("where's my order? it's been an hour", "en", "cancel_order", 0.97, "none", None),
     # a goodbye before where the user will meet the business
     ("see you at the show!", "en", "goodbye", 0.99, "goodbye", None),
@@ -1264,3 +1266,29 @@ def test_a_close_said_at_the_end_of_a_story_is_heard_apart(
     # a head that hears no goodbye at the end either: asked about, as before
     unsure = served.with_semantic(_StoryHead("none")).classify(text, lang)  # type: ignore[arg-type]
     assert (unsure.intent, unsure.confirm) == ("none", "goodbye")
+
+
+def test_the_head_routes_to_an_order_cancel_where_an_order_is_named_only_when_sure() -> None:
+    # "get rid of my order": no action word of the intent, but one of its objects is named
+    named = replace(OPEN, named=frozenset({"cancel_order"}))
+    assert fuse(NOTHING, guess("cancel_order", 0.99), named, Fusion()).intent == "cancel_order"
+    # a complaint about an order: "el pedido de ayer llegó frío" (0.84 by the shipped head)
+    assert fuse(NOTHING, guess("cancel_order", 0.84), named, Fusion()) == NOTHING
+    asked = replace(named, question=True)  # "can i get rid of my order?"
+    assert fuse(NOTHING, guess("cancel_order", 1.0), asked, Fusion()) == NOTHING
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("get rid of my order", "en", "cancel_order"),
+        ("desfaz minha compra", "pt", "cancel_order"),
+        ("order a pizza for me", "en", "none"),  # the verb, not the object
+        ("where is my order?", "en", "none"),  # a question
+    ],
+)
+def test_a_named_order_lets_a_sure_head_route_to_its_cancel(
+    served: IntentClassifier, text: str, lang: str, intent: str
+) -> None:
+    spy = _SpyHead("cancel_order")
+    assert served.with_semantic(spy).classify(text, lang).intent == intent  # type: ignore[arg-type]

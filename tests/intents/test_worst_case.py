@@ -395,8 +395,8 @@ def test_letter_only_pieces_read_without_spacy_as_spacy_reads_them(
     for model in classifier._models.values():
         analyzer = model.analyzer
         for piece in pieces:
-            if piece in analyzer._exceptions:
-                continue
+            if piece in analyzer._exceptions or piece.lower() in analyzer._abbreviations:
+                continue  # spaCy's own reading, or the file's on purpose ("im" → i am)
             for cased in (False, True):
                 assert analyzer._linear_items(piece, cased) == analyzer._tokenize_piece(
                     piece, cased
