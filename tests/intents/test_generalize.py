@@ -639,6 +639,11 @@ ROUND_23 = [
     # a process noun right after a cancel's object makes it the chat's own process
     ("stop the profile setup", "en", "cancel", None),
     ("forget the insurance quote", "en", "cancel", None),
+    # not going on with what the chat does
+    ("im not doing this", "en", "cancel", None),
+    ("nope, not going through with it", "en", "cancel", None),
+    ("i'm not signing up after all", "en", "cancel", None),
+    ("i'm not doing the dishes", "en", "none", None),
     # a stop right before a sending verb opts out
     ("quit calling me", "en", "opt_out", None),
     ("ya no me envíen nada por acá", "es", "opt_out", None),
