@@ -152,8 +152,9 @@ def sent_object(
             ),
             None,
         )
-        rest = range(span.end if end is None else end + 1, len(tokens))
-        if end is None or not rest or len(rest) > SENT_WORDS or any(k in covered for k in rest):
+        if end is None:
             continue
-        found.update(range(span.end, len(tokens)))
+        rest = range(end + 1, len(tokens))
+        if rest and len(rest) <= SENT_WORDS and not any(k in covered for k in rest):
+            found.update(range(span.end, len(tokens)))
     return found

@@ -477,7 +477,7 @@ class ClauseScorer:
                 return 0
             start += length
             count += 1
-        return count
+        return count if start == span.start else 0
 
     def _postponed(self, tokens: tuple[Token, ...]) -> set[int]:
         """The preposition and deferral words of a postponement ("deixa *pra outro dia*",
