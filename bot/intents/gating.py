@@ -101,12 +101,6 @@ def semantic_view(
     if guards.business and not guards.vetoed_business and words < MIN_CAUTIOUS_WORDS:
         return None  # a business object named alone ("pedido", "my order") is no request
     evidence, messaging, partial = _evidence(seen, closing, guarded, guards)
-    model, clauses = seen[0][0], seen[0][1]
-    named = frozenset(  # after a clause's first word: "order a pizza for me" orders one
-        intent
-        for intent, objects in model.index.objects.items()
-        if intent in guarded - closing and any(objects.anywhere(c.tokens, 1) for c in clauses)
-    )
     return LexiconView(
         closing,
         guarded,
@@ -119,7 +113,6 @@ def semantic_view(
         evidence,
         messaging,
         partial,
-        named,
     )
 
 

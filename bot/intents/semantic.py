@@ -239,12 +239,6 @@ class Fusion:
         farewell: ``close`` for a goodbye ("thanks guys ❤️", "tá joia, brigado"): on the
             tuning sets the head was not trained on, a goodbye it named from 0.8 up to
             ``close`` was one 22 times in 23.
-        named: A guarded intent that does not close (an order cancel) with none of the
-            ``LexiconView.evidence`` but one of its objects named ("get rid of my order",
-            "desfaz minha compra"): the head naming it is acted on at this probability or
-            more, outside a question (the shipped head rates complaints about an order
-            lower: "el pedido de ayer llegó frío" 0.84, "my order came cold" 0.60; out of
-            fold, 0.99 instead of 0.95 got 10 answers fewer right).
     """
 
     close: float = 0.95
@@ -261,7 +255,6 @@ class Fusion:
     greeted: float = 0.9
     agreed: float = 0.8
     farewell: float = 0.8
-    named: float = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,10 +287,6 @@ class LexiconView:
         partial: Closing intents whose phrase the lexicon found below its threshold, the
             phrase explaining only part of the message ("descadastra meu zap daí"): the
             head naming one of them is acted on from ``agreed``.
-        named: Guarded intents that do not close whose ``objects`` the message names after
-            a clause's first word ("get rid of my order", "desfaz minha compra"; not "order
-            a pizza"): without other evidence, the head naming one of them outside a
-            question is acted on from ``named``.
     """
 
     closing: frozenset[str]
@@ -311,7 +300,6 @@ class LexiconView:
     evidence: frozenset[str] = frozenset()
     messaging: bool = False
     partial: frozenset[str] = frozenset()
-    named: frozenset[str] = frozenset()
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
@@ -362,9 +350,7 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         if intent in CONFIRMABLE and p >= fusion.ask:
             return replace(lexical, confirm=intent)
         return lexical
-    # "el pedido de ayer" names an order; "get rid of my order" cancels one (Fusion.named)
-    named = intent in view.named and p >= fusion.named
-    if intent in view.guarded and (view.question or (intent not in view.evidence and not named)):
+    if intent in view.guarded and (view.question or intent not in view.evidence):
         return lexical
     # A handoff silences the bot for up to a day: the head needs a close's certainty for it
     # ("I need support" names the support flow's keyword, not a person).

@@ -1051,8 +1051,7 @@ ROUND_11 = [
     ("i want to call off my order", "en", "cancel_order", 0.97, "cancel_order", None),
     ("larga mão desse pedido aí", "pt", "cancel_order", 0.97, "cancel_order", None),
     ("no me manden el pedido, ya no lo quiero", "es", "cancel_order", 0.97, "cancel_order", None),
-    # (0.84 by the shipped head; from Fusion.named a named order is enough, round 23)
-    ("el pedido de ayer llegó frío", "es", "cancel_order", 0.84, "none", None),
+    ("el pedido de ayer llegó frío", "es", "cancel_order", 0.97, "none", None),
     ("where's my order? it's been an hour", "en", "cancel_order", 0.97, "none", None),
     # a goodbye before where the user will meet the business
     ("see you at the show!", "en", "goodbye", 0.99, "goodbye", None),
@@ -1268,27 +1267,21 @@ def test_a_close_said_at_the_end_of_a_story_is_heard_apart(
     assert (unsure.intent, unsure.confirm) == ("none", "goodbye")
 
 
-def test_the_head_routes_to_an_order_cancel_where_an_order_is_named_only_when_sure() -> None:
-    # "get rid of my order": no action word of the intent, but one of its objects is named
-    named = replace(OPEN, named=frozenset({"cancel_order"}))
-    assert fuse(NOTHING, guess("cancel_order", 0.99), named, Fusion()).intent == "cancel_order"
-    # a complaint about an order: "el pedido de ayer llegó frío" (0.84 by the shipped head)
-    assert fuse(NOTHING, guess("cancel_order", 0.84), named, Fusion()) == NOTHING
-    asked = replace(named, question=True)  # "can i get rid of my order?"
-    assert fuse(NOTHING, guess("cancel_order", 1.0), asked, Fusion()) == NOTHING
-
-
 @pytest.mark.parametrize(
-    ("text", "lang", "intent"),
+    ("text", "lang"),
     [
-        ("get rid of my order", "en", "cancel_order"),
-        ("desfaz minha compra", "pt", "cancel_order"),
-        ("order a pizza for me", "en", "none"),  # the verb, not the object
-        ("where is my order?", "en", "none"),  # a question
+        ("I'd like to order a pizza", "en"),
+        ("quiero hacer un pedido", "es"),
+        ("my order is late", "en"),
     ],
 )
-def test_a_named_order_lets_a_sure_head_route_to_its_cancel(
-    served: IntentClassifier, text: str, lang: str, intent: str
+def test_a_sure_head_never_routes_a_named_order_to_its_cancel_without_an_action_word(
+    served: IntentClassifier, text: str, lang: str
 ) -> None:
+    """A head trained on the intent files alone (a deployment without labelled sets) names
+    ``cancel_order`` for "I'd like to order a pizza" with 0.95 and more: only an action word
+    of the intent, or a stop vetoed beside its object, lets it route (round 23 tried an
+    order named after a clause's first word as enough; the order flow's end-to-end test
+    caught it)."""
     spy = _SpyHead("cancel_order")
-    assert served.with_semantic(spy).classify(text, lang).intent == intent  # type: ignore[arg-type]
+    assert served.with_semantic(spy).classify(text, lang).intent == "none"  # type: ignore[arg-type]
