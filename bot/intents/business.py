@@ -135,12 +135,14 @@ def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set
 def sent_object(
     index: PhraseIndex, tokens: tuple[Token, ...], spans: Sequence[Span], covered: set[int]
 ) -> set[int]:
-    """Positions of what an opt-out asks no more of: the words after a phrase of ``spans``
-    that ends with one of the file's ``sending`` verbs, to the end of the clause, when they
-    are at most :data:`SENT_WORDS` and none is covered (``covered``: positions a phrase or
-    context explains): "the daily tips" in "stop sending me the daily tips", "los retos
-    diarios" in "dejen de mandarme los retos diarios", "esses trem no meu zap" in "para de
-    mandar esses trem no meu zap". Whatever a business sends is what the user refuses."""
+    """Positions of what a stop of sending refuses: the words after a phrase of ``spans``
+    (an opt-out's, or a cancel's that then opts out, see
+    :meth:`~bot.intents.model.LanguageModel._messages_stopped`) that ends with one of the
+    file's ``sending`` verbs, to the end of the clause, when they are at most
+    :data:`SENT_WORDS` and none is covered (``covered``: positions a phrase or context
+    explains): "the daily tips" in "stop sending me the daily tips", "los retos diarios" in
+    "dejen de mandarme los retos diarios", "every day" in "stop msg me every day". Whatever a
+    business sends is what the user refuses."""
     found: set[int] = set()
     for span in spans:
         # the verb ends the phrase, or its pronoun follows it ("stop sending" + "us")

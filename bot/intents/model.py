@@ -287,11 +287,10 @@ class LanguageModel:
                 i
                 for i in range(stop, len(tokens))
                 if i not in own and self.index.messaging.starts_at(tokens, i)
-            ]
-            sent = [s.end for s in spans if self.index.sending.starts_at(tokens, s.end)]
-            named = sorted({*named, *sent})  # "ya no me escriban", "quit calling me"
+            ]  # and a sending verb right after the stop: "ya no me escriban", "quit calling me"
+            named += [s.end for s in spans if self.index.sending.starts_at(tokens, s.end)]
             if not named or any(
-                self.index.partials.starts_at(tokens, i) for i in range(stop, named[0])
+                self.index.partials.starts_at(tokens, i) for i in range(stop, min(named))
             ):
                 continue  # about what follows the stop, all of it: not "só as de cobrança"
             kept = {k: v for k, v in score.scores.items() if k != CANCEL}

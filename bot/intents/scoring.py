@@ -13,7 +13,7 @@ from bot.intents.guards import in_a_run, opens_filler
 from bot.intents.index import FILLER, PhraseIndex, Resolved, Span
 from bot.intents.person_names import NAME_PAIR_VETO, NAME_VETO, name_reason
 from bot.intents.questions import opens_question
-from bot.intents.result import NONE_INTENT, OPT_OUT
+from bot.intents.result import NONE_INTENT
 from bot.intents.spans import select_context, select_spans
 from bot.intents.timing import deferral_at, past_at, postponed_at
 
@@ -241,8 +241,7 @@ class ClauseScorer:
                 # "the booking form", "the claim i was filing"
                 covered |= process_modifiers(self._index, tokens, covered)
                 covered |= relative_process(self._index, tokens, covered)
-                if intent == OPT_OUT:  # "stop sending me the daily tips"
-                    covered |= sent_object(self._index, tokens, spans, covered)
+                covered |= sent_object(self._index, tokens, spans, covered)  # "the daily tips"
             coverage = sum(weights[i] for i in covered) / total
             scores[intent] = self._confidence(spans, weights, coverage)
         if kept_context:

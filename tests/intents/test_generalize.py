@@ -648,7 +648,9 @@ ROUND_23 = [
     ("quit calling me", "en", "opt_out", None),
     ("ya no me envíen nada por acá", "es", "opt_out", None),
     ("end call", "en", "none", "cancel"),
-    # not when they are more than a few words, nor in a report of the past
+    # not when they are more than a few words (business.SENT_WORDS)...
+    ("quit sending me the coupon blasts from the shoe store downtown", "en", "none", None),
+    # ...nor in a report of the past
     ("i asked you to stop sending me the newsletter last week", "en", "none", None),
 ]
 
