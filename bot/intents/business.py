@@ -137,7 +137,7 @@ def sent_object(
 ) -> set[int]:
     """Positions of what a stop of sending refuses: the words after a phrase of ``spans``
     (an opt-out's, or a cancel's that then opts out, see
-    :meth:`~bot.intents.model.LanguageModel._messages_stopped`) that ends with one of the
+    :func:`~bot.intents.messaging.messages_stopped`) that ends with one of the
     file's ``sending`` verbs, to the end of the clause, when they are at most
     :data:`SENT_WORDS` and none is covered (``covered``: positions a phrase or context
     explains): "the daily tips" in "stop sending me the daily tips", "los retos diarios" in

@@ -175,7 +175,7 @@ class LanguageData:
             determiners, demonstratives, mentions, past, names, request_openers, business_objects,
             messaging, further, redirects, instructions, pronouns, partials, meetings, subjects,
             subject_questions, ordering, referring, making, relatives, processes, reasons,
-            politeness, sending:
+            politeness, sending, resumptions, callbacks:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -216,6 +216,8 @@ class LanguageData:
     processes: tuple[Phrase, ...] = ()
     politeness: tuple[Phrase, ...] = ()
     sending: tuple[Phrase, ...] = ()
+    resumptions: tuple[Phrase, ...] = ()
+    callbacks: tuple[Phrase, ...] = ()
     opt_in: tuple[Phrase, ...] = ()
     answers: tuple[Phrase, ...] = ()
     contrasts: tuple[Phrase, ...] = ()

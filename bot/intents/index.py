@@ -156,6 +156,8 @@ class PhraseIndex:
         self.processes = GuardWords(data.processes, analyzer)
         self.politeness = GuardWords(data.politeness, analyzer)
         self.sending = GuardWords(data.sending, analyzer)
+        self.resumptions = GuardWords(data.resumptions, analyzer)
+        self.callbacks = GuardWords(data.callbacks, analyzer)
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)

@@ -12,10 +12,12 @@ from bot.intents.data import IntentSpec, LanguageData
 from bot.intents.elsewhere import business_elsewhere
 from bot.intents.index import PhraseIndex, Resolved
 from bot.intents.langid import spacy_stop_words
+from bot.intents.leaving import leaving_goodbyes
 from bot.intents.lemmas import LemmaLookup
 from bot.intents.meetings import meeting_goodbyes
+from bot.intents.messaging import messages_refused, messages_stopped
 from bot.intents.normalize import plain_words, prepare
-from bot.intents.result import CANCEL, NONE_INTENT, OPT_OUT
+from bot.intents.result import NONE_INTENT
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
@@ -34,9 +36,6 @@ TAKEN_BACK_VETO = "a 'wait' before a close the message takes back"
 ROUTED_SCORE = 0.8
 """Confidence of an author intent a business-object cancel is routed to (its ``objects``),
 at least: above the default threshold, below a whole-message example's 1.0."""
-MESSAGES_SCORE = 0.25
-"""A cancel scored this much or more beside the messages a business sends opts out
-(:meth:`LanguageModel._messages_stopped`); below it the clause hardly says a stop."""
 _MAX_SHOUTED = 64
 """Longer messages are never a shouted keyword (and are not normalized for the lookup)."""
 
@@ -213,14 +212,17 @@ class LanguageModel:
 
         1. :meth:`_alones`: the file's ``alone`` phrases that are a whole clause, so that the
            rules below hold for them as for any phrase;
+           :func:`~bot.intents.leaving.leaving_goodbyes`: a deferral that ends the chat
+           ("driving, will reply later") is a goodbye;
         2. :meth:`_conditions`: a clause right after a condition is its consequence;
            :func:`~bot.intents.meetings.meeting_goodbyes`: a goodbye that names the next
            meeting ("até sábado no banho do Bidu") is as sure as a keyword;
         3. :func:`~bot.intents.elsewhere.business_elsewhere`: a cancel beside an object named in
            another clause, when it takes that object;
         4. :meth:`_routed`: a cancel about an author intent's business object is that intent;
-           :meth:`_messages_stopped`: a cancel of the messages a business sends opts out;
-           :meth:`_messages_refused`: so does "no more" of them;
+           :func:`~bot.intents.messaging.messages_stopped`: a cancel of the messages a
+           business sends opts out; :func:`~bot.intents.messaging.messages_refused`: so does
+           "no more" of them;
         5. a closing word the message mentions is vetoed in every clause;
         6. :meth:`_taken_back`: a stop before a close the message negates is a "wait";
         7. a multi-clause message that is exactly an example ("gracias, adiós") also scores
@@ -230,13 +232,14 @@ class LanguageModel:
         scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
         if self.alone:
             scores = self._alones(clauses, scores)
+        scores = leaving_goodbyes(self.index, clauses, scores)
         scores = self._conditions(clauses, scores)
         scores = meeting_goodbyes(self.index, self.farewells, self._floor, clauses, scores)
         scores = business_elsewhere(self.index, clauses, scores)
         if self.index.objects:
             scores = self._routed(clauses, scores)
-        scores = self._messages_stopped(clauses, scores)
-        scores = self._messages_refused(clauses, scores)
+        scores = messages_stopped(self.index, clauses, scores)
+        scores = messages_refused(self.index, clauses, scores)
         mentioned = {i for s in scores for i, why in s.vetoes.items() if why == MENTION_VETO}
         if len(clauses) > 1 and mentioned:  # "my son typed cancel by mistake, ignore that"
             scores = [_without(score, mentioned, MENTIONED_ELSEWHERE_VETO) for score in scores]
@@ -262,75 +265,6 @@ class LanguageModel:
             if not fillers_only(clause, score):
                 condition = clause  # "se não chegar até domingo, uai, vou desistir"
         return scores
-
-    def _messages_stopped(
-        self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
-    ) -> list[ClauseScore]:
-        """``scores`` with a cancel the guards let through, scored :data:`MESSAGES_SCORE` or
-        more, in a clause that names the messages a business sends (the file's
-        ``messaging``), read as an opt-out of at least :data:`ROUTED_SCORE`: "please stop
-        the walk reminders", "ya no me manden recordatorios del paseo" ask for no more
-        messages, not for the end of the conversation; so does one of the file's ``sending``
-        verbs right after the cancel's phrase ("ya no me escriban", "quit calling me"). A
-        messaging word inside the cancel's own phrase is the user's ("disregard my last
-        message")."""
-        stopped = list(scores)
-        for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
-            value = score.scores.get(CANCEL, 0.0)
-            if value < MESSAGES_SCORE or OPT_OUT in score.vetoes:
-                continue
-            tokens = clause.tokens
-            spans = [s for s in score.spans if s.entry.intent == CANCEL]
-            stop = min((s.start for s in spans), default=0)
-            own = {i for s in spans for i in range(s.start, s.end)}  # "disregard my last message"
-            named = [
-                i
-                for i in range(stop, len(tokens))
-                if i not in own and self.index.messaging.starts_at(tokens, i)
-            ]  # and a sending verb right after the stop: "ya no me escriban", "quit calling me"
-            named += [s.end for s in spans if self.index.sending.starts_at(tokens, s.end)]
-            if not named or any(
-                self.index.partials.starts_at(tokens, i) for i in range(stop, min(named))
-            ):
-                continue  # about what follows the stop, all of it: not "só as de cobrança"
-            kept = {k: v for k, v in score.scores.items() if k != CANCEL}
-            opted = max(value, ROUTED_SCORE, kept.get(OPT_OUT, 0.0))
-            stopped[n] = replace(
-                score, scores={**kept, OPT_OUT: opted}, matched=score.matched | {OPT_OUT}
-            )
-        return stopped
-
-    def _messages_refused(
-        self, clauses: tuple[Clause, ...], scores: list[ClauseScore]
-    ) -> list[ClauseScore]:
-        """``scores`` with an opt-out of :data:`ROUTED_SCORE` in a clause where a negation
-        comes before a word of the file's ``further`` ("more", "más", "mais", "anymore") and
-        a word naming the messages a business sends (``messaging``): "please don't send me
-        offers anymore", "no necesito más mensajes de la agencia", "gostaria de não receber
-        mais as ofertas". Not in a message with a question ("¿qué escribo para no recibir
-        más mensajes?"), nor in a clause with a past-time word ("i said stop last week and
-        got 3 more texts") or where an opt-out was vetoed ("no me den de baja")."""
-        if any(clause.is_question for clause in clauses):
-            return scores
-        index = self.index
-        refused = list(scores)
-        for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
-            tokens = clause.tokens
-            if score.scores.get(OPT_OUT, 0.0) >= ROUTED_SCORE or OPT_OUT in score.vetoes:
-                continue  # (one the lexicon scored below its threshold is raised)
-            if not index.messaging.anywhere(tokens) or index.past.anywhere(tokens):
-                continue  # most clauses name no messages: the cheap test first
-            negation = next(
-                (i for i in range(len(tokens)) if index.negations.starts_at(tokens, i)), None
-            )
-            if (
-                negation is not None
-                and index.further.anywhere(tokens, negation)
-                and index.messaging.anywhere(tokens, negation)
-            ):
-                opted = {**score.scores, OPT_OUT: ROUTED_SCORE}
-                refused[n] = replace(score, scores=opted, matched=score.matched | {OPT_OUT})
-        return refused
 
     def _taken_back(self, scores: list[ClauseScore]) -> list[ClauseScore]:
         """``scores`` with a stop (a closing intent that is no farewell) vetoed in every

@@ -20,6 +20,7 @@ from bot.intents.gating import (
     slot_answer,
     uncovered_words,
 )
+from bot.intents.leaving import later_said
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
@@ -42,6 +43,13 @@ def waits(seen: Seen) -> bool:
         for model, clauses, _ in seen
         for clause in clauses
     )
+
+
+def leaves_later(seen: Seen) -> bool:
+    """True when a clause of the message, in a language tried, says the user takes the chat
+    up again at a later time (:func:`~bot.intents.leaving.later_said`): "I'm driving, will
+    reply later" leaves for longer than a wait."""
+    return any(later_said(model.index, clause) for model, clauses, _ in seen for clause in clauses)
 
 
 def goes_ahead(seen: Seen) -> bool:
@@ -269,7 +277,7 @@ def _settled(
     if result.intent == GOODBYE and instructed(seen):  # "dejala en la puerta, gracias"
         told = "an instruction to the business (instructions): the goodbye is asked about"
         return result.asking(GOODBYE), told
-    if GOODBYE in (result.intent, result.confirm) and waits(seen):
+    if GOODBYE in (result.intent, result.confirm) and waits(seen) and not leaves_later(seen):
         return result.without(GOODBYE), "a wait (waits): no goodbye"  # "un momento, ya vuelvo"
     if result.intent == OPT_OUT and redirects(seen):  # "para de mandar sms, me chama aqui"
         redirected = "another way to reach the user (redirects): the opt-out is asked about"

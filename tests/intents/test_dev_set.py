@@ -195,11 +195,14 @@ CROSS_VALIDATED = (
     "dev30",
     "dev31",
     "holdout8",
+    "holdout9",
+    "dev32",
+    "dev33",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
-or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6, holdout7
-and holdout8), with ``bot eval``: a message that is a phrase of the intent files would be in the
-head's training data either way."""
+or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6, holdout7,
+holdout8 and holdout9), with ``bot eval``: a message that is a phrase of the intent files
+would be in the head's training data either way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)

@@ -654,6 +654,44 @@ ROUND_23 = [
     ("i asked you to stop sending me the newsletter last week", "en", "none", None),
 ]
 
+ROUND_24 = [
+    # (text, lang, intent, confirm): docs/intents.md, "Round 24". A deferral that ends the
+    # chat is a goodbye: a resumption with a later time...
+    ("driving now, will answer later", "en", "goodbye", None),
+    ("estoy en el trabajo, más tarde sigo con esto", "es", "goodbye", None),
+    ("tô no mercado, depois termino isso", "pt", "goodbye", None),
+    # ...which a situational wait does not undo ("im on the bus" waits without it)
+    ("im on the bus, will reply later", "en", "goodbye", None),
+    # a callback that ends its clause
+    ("let me talk to my partner and get back to you", "en", "goodbye", None),
+    ("lo hablo con mi socio y te aviso", "es", "goodbye", None),
+    ("vou conversar com minha esposa e te retorno", "pt", "goodbye", None),
+    # not beside a wait with no later time, nor a later time inside a wait
+    ("one sec, i'll get back to you", "en", "none", None),
+    ("daqui a pouco eu respondo", "pt", "none", None),
+    ("ya te digo", "es", "none", None),
+    # not asked, negated, past, conditional, a noun or a request to the business
+    ("can i finish this later?", "en", "none", None),
+    ("i won't reply later", "en", "none", None),
+    ("i replied later", "en", "none", None),
+    ("if it breaks again i'll get back to you", "en", "none", None),
+    ("obrigado pelo retorno", "pt", "none", None),
+    ("kindly revert", "en", "none", None),
+    # a callback that does not end its clause tells it now
+    ("te falo o valor agora", "pt", "none", None),
+    # another intent heard says what the message does; a close put off is no leaving
+    ("forget it, i'll finish this another day", "en", "cancel", None),
+    ("amanhã eu vejo se cancelo", "pt", "none", None),
+    # regional acknowledgements are fillers: thanks after one is thanks alone, no report
+    ("va pues, gracias", "es", "none", None),
+    ("chivo, gracias compa", "es", "none", None),
+    # a negation before two of: "more", a message word, a verb of sending or receiving
+    ("ya no me manden ofertas de la tienda", "es", "opt_out", None),
+    ("no quiero recibir nada más de ustedes", "es", "opt_out", None),
+    ("não quero mais receber oferta nenhuma", "pt", "opt_out", None),
+    ("please don't send me the invoice yet", "en", "none", None),
+]
+
 
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
@@ -667,9 +705,10 @@ ROUND_23 = [
     + ROUND_20
     + ROUND_21
     + ROUND_22
-    + ROUND_23,
+    + ROUND_23
+    + ROUND_24,
 )
-def test_round_13_to_23_rules(
+def test_round_13_to_24_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
@@ -686,6 +725,16 @@ def test_a_postponement_cancels_while_a_flow_waits_for_free_text(
     assert trilingual.classify("vou cancelar amanhã", "pt", expecting_free_text=True).intent == (
         "none"
     )
+
+
+def test_a_leaving_deferral_is_asked_about_while_a_flow_waits_for_free_text(
+    trilingual: IntentClassifier,
+) -> None:
+    # "más tarde te escribo el mail" may answer a step that asks for an email: below the
+    # goodbye's threshold in a flow (0.9), so the bot asks instead of closing
+    result = trilingual.classify("más tarde te escribo el mail", "es", expecting_free_text=True)
+    assert (result.intent, result.confirm) == ("none", "goodbye")
+    assert trilingual.classify("más tarde te escribo el mail", "es").intent == "goodbye"
 
 
 def test_a_slot_answer_with_thanks_is_no_goodbye(trilingual: IntentClassifier) -> None:
