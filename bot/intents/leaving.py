@@ -28,7 +28,6 @@ from bot.intents.analyzer import Clause, TokenKind
 from bot.intents.index import PhraseIndex
 from bot.intents.result import GOODBYE, GREET
 from bot.intents.scoring import NEGATED, ClauseScore
-from bot.intents.timing import deferral_at
 
 LEAVING_SCORE = 0.85
 """Confidence of the goodbye a leaving deferral says: above the goodbye's threshold (0.8),
@@ -117,13 +116,16 @@ def _leaves(index: PhraseIndex, clause: Clause, score: ClauseScore, callbacks_on
 
 
 def _deferred(index: PhraseIndex, clause: Clause, start: int = 0, end: int | None = None) -> bool:
-    """True when a deferral word starting in ``tokens[start:end]`` puts something off,
-    outside a wait ("daqui a pouco eu respondo" is right back)."""
+    """True when a deferral word starts in ``tokens[start:end]``, outside a wait ("daqui a
+    pouco eu respondo" is right back). Right after a determiner too: beside a resumption
+    the determiner is its object ("i'll finish this later"), not the start of a time of
+    day as :func:`~bot.intents.timing.deferral_at` reads it ("esta mañana")."""
     tokens = clause.tokens
     waited = {k for i in range(len(tokens)) for k in range(i, i + index.waits.starts_at(tokens, i))}
     stop = len(tokens) if end is None else min(end, len(tokens))
     return any(
-        i not in waited and deferral_at(index, tokens, i) for i in range(max(start, 0), stop)
+        i not in waited and index.deferrals.starts_at(tokens, i)
+        for i in range(max(start, 0), stop)
     )
 
 
@@ -135,7 +137,7 @@ def _ends_clause(index: PhraseIndex, clause: Clause, score: ClauseScore, end: in
     while i < len(tokens):
         if tokens[i].kind is not TokenKind.WORD or i in fillers:
             i += 1
-        elif deferral_at(index, tokens, i):
+        elif index.deferrals.starts_at(tokens, i):
             i += index.deferrals.starts_at(tokens, i)
         else:
             return False

@@ -662,6 +662,13 @@ ROUND_24 = [
     ("tô no mercado, depois termino isso", "pt", "goodbye", None),
     # ...which a situational wait does not undo ("im on the bus" waits without it)
     ("im on the bus, will reply later", "en", "goodbye", None),
+    # later times of the day, also after the resumption's object ("finish this later")
+    ("at the dentist, i'll finish this after work", "en", "goodbye", None),
+    ("will text you back tmrw", "en", "goodbye", None),
+    ("estoy en la feria, al rato te escribo", "es", "goodbye", None),
+    # ...while a time that dates an order puts no cancel off
+    ("cancel tonight's order", "en", "cancel_order", None),
+    ("cancela o pedido que eu fiz ontem à tarde", "pt", "cancel_order", None),
     # a callback that ends its clause
     ("let me talk to my partner and get back to you", "en", "goodbye", None),
     ("lo hablo con mi socio y te aviso", "es", "goodbye", None),
