@@ -21,12 +21,26 @@ class GuardWords:
         self._phrases: list[tuple[Token, ...]] = []
         self._by_first: dict[str, list[tuple[Token, ...]]] = {}
         self._by_last: dict[str, list[tuple[Token, ...]]] = {}
+        self._by_start: dict[tuple[str, ...], list[tuple[Token, ...]]] = {}
+        """Phrases by their first word and, when they have more, their second: a phrase
+        matches only where both words do (:meth:`starts_at` tries no other)."""
         for phrase in phrases:
             tokens = analyzer.phrase_tokens(phrase.text)
             if tokens:
                 self._phrases.append(tokens)
                 self._by_first.setdefault(tokens[0].norm, []).append(tokens)
                 self._by_last.setdefault(tokens[-1].norm, []).append(tokens)
+                start = tuple(token.norm for token in tokens[:2])
+                self._by_start.setdefault(start, []).append(tokens)
+        for phrases_of in self._by_start.values():
+            phrases_of.sort(key=len, reverse=True)  # the longest match first
+        self._firsts = frozenset(self._by_first)
+
+    @property
+    def firsts(self) -> frozenset[str]:
+        """The first words of the phrases, accent-stripped: a token whose ``norm`` is not
+        one starts no phrase."""
+        return self._firsts
 
     @property
     def words(self) -> frozenset[str]:
@@ -36,17 +50,24 @@ class GuardWords:
     def starts_at(self, tokens: tuple[Token, ...], index: int) -> int:
         """Length of the longest guard phrase starting at ``tokens[index]``, 0 if none (and
         at or past the end: a clause of fillers only has no word after them)."""
-        if index >= len(tokens):
+        if index >= len(tokens) or tokens[index].norm not in self._firsts:
             return 0
+        first = tokens[index].norm
+        keys: list[tuple[str, ...]] = [(first,)]
+        if index + 1 < len(tokens):
+            keys.insert(0, (first, tokens[index + 1].norm))
         best = 0
-        for phrase in self._by_first.get(tokens[index].norm, ()):
-            end = index + len(phrase)
-            if (
-                len(phrase) > best
-                and end <= len(tokens)
-                and all(_guard_match(t, g) for t, g in zip(tokens[index:end], phrase, strict=True))
-            ):
-                best = len(phrase)
+        for key in keys:
+            for phrase in self._by_start.get(key, ()):
+                end = index + len(phrase)
+                if (
+                    len(phrase) > best
+                    and end <= len(tokens)
+                    and all(
+                        _guard_match(t, g) for t, g in zip(tokens[index:end], phrase, strict=True)
+                    )
+                ):
+                    best = len(phrase)
         return best
 
     def anywhere(self, tokens: tuple[Token, ...], start: int = 0, end: int | None = None) -> bool:

@@ -158,6 +158,8 @@ class PhraseIndex:
         self.sending = GuardWords(data.sending, analyzer)
         self.resumptions = GuardWords(data.resumptions, analyzer)
         self.callbacks = GuardWords(data.callbacks, analyzer)
+        self.leaving_firsts = self.resumptions.firsts | self.callbacks.firsts
+        """First words of the ``resumptions`` and ``callbacks`` (:mod:`bot.intents.leaving`)."""
         self.referring = GuardWords(data.referring, analyzer)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)

@@ -54,6 +54,10 @@ def leaving_goodbyes(
     clause that says the user leaves for later (:func:`_leaves`), unless it or the clause
     before it (fillers-only clauses aside) opens with a conditional. Not in a message with a
     question, another intent heard or a negated one (:data:`_SAID_BESIDE`)."""
+    firsts = index.leaving_firsts
+    said = [not firsts.isdisjoint(token.norm for token in clause.tokens) for clause in clauses]
+    if not any(said):
+        return scores  # most messages: no word of either list
     # "my contract finish next month, any new vessel?"; "deixa pra lá, depois eu vejo"
     if any(clause.is_question for clause in clauses) or any(
         set(score.scores) - _SAID_BESIDE
@@ -68,7 +72,8 @@ def leaving_goodbyes(
     condition = False  # the last clause with words opened with a conditional
     for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):
         opens_condition = index.conditionals.starts_at(clause.tokens, 0) > 0
-        if not (condition or opens_condition) and _leaves(index, clause, score, callbacks_only):
+        leaves = said[n] and _leaves(index, clause, score, callbacks_only)
+        if not (condition or opens_condition) and leaves:
             raised = max(LEAVING_SCORE, score.scores.get(GOODBYE, 0.0))
             result[n] = ClauseScore(
                 {**score.scores, GOODBYE: raised},
@@ -98,7 +103,10 @@ def _leaves(index: PhraseIndex, clause: Clause, score: ClauseScore, callbacks_on
     callback when ``callbacks_only``. The later time is at most :data:`DEFERRAL_WINDOW`
     words from the resumption."""
     tokens = clause.tokens
+    firsts = index.callbacks.firsts if callbacks_only else index.leaving_firsts
     for i in range(len(tokens)):
+        if tokens[i].norm not in firsts:
+            continue  # most words start neither list's phrase
         resumed = 0 if callbacks_only else index.resumptions.starts_at(tokens, i)
         called = index.callbacks.starts_at(tokens, i)
         if not (resumed or called) or _negated(index, clause, i) or _past(index, clause, i):
@@ -124,8 +132,7 @@ def _deferred(index: PhraseIndex, clause: Clause, start: int = 0, end: int | Non
     waited = {k for i in range(len(tokens)) for k in range(i, i + index.waits.starts_at(tokens, i))}
     stop = len(tokens) if end is None else min(end, len(tokens))
     return any(
-        i not in waited and index.deferrals.starts_at(tokens, i)
-        for i in range(max(start, 0), stop)
+        i not in waited and index.deferrals.starts_at(tokens, i) for i in range(max(start, 0), stop)
     )
 
 

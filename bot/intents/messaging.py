@@ -80,8 +80,8 @@ def messages_refused(
         if score.scores.get(OPT_OUT, 0.0) >= OPTED_SCORE or OPT_OUT in score.vetoes:
             continue  # (one the lexicon scored below its threshold is raised)
         named = index.messaging.anywhere(tokens) or index.sending.anywhere(tokens)
-        if not named or index.past.anywhere(tokens):
-            continue  # most clauses name no messages: the cheap test first
+        if not (named and index.negations.anywhere(tokens)) or index.past.anywhere(tokens):
+            continue  # most clauses name no messages or negate nothing: the cheap tests first
         negation = next(
             (i for i in range(len(tokens)) if index.negations.starts_at(tokens, i)), None
         )
