@@ -19,7 +19,6 @@ class GuardWords:
     def __init__(self, phrases: Iterable[Phrase], analyzer: Analyzer) -> None:
         """Analyze each phrase into words with the language's tokenizer."""
         self._phrases: list[tuple[Token, ...]] = []
-        self._by_first: dict[str, list[tuple[Token, ...]]] = {}
         self._by_last: dict[str, list[tuple[Token, ...]]] = {}
         self._by_start: dict[tuple[str, ...], list[tuple[Token, ...]]] = {}
         """Phrases by their first word and, when they have more, their second: a phrase
@@ -28,13 +27,12 @@ class GuardWords:
             tokens = analyzer.phrase_tokens(phrase.text)
             if tokens:
                 self._phrases.append(tokens)
-                self._by_first.setdefault(tokens[0].norm, []).append(tokens)
                 self._by_last.setdefault(tokens[-1].norm, []).append(tokens)
                 start = tuple(token.norm for token in tokens[:2])
                 self._by_start.setdefault(start, []).append(tokens)
         for phrases_of in self._by_start.values():
             phrases_of.sort(key=len, reverse=True)  # the longest match first
-        self._firsts = frozenset(self._by_first)
+        self._firsts = frozenset(start[0] for start in self._by_start)
 
     @property
     def firsts(self) -> frozenset[str]:
@@ -74,7 +72,7 @@ class GuardWords:
         """True when a guard phrase starts at one of ``tokens[start:end]`` (it may run past
         ``end``)."""
         stop = len(tokens) if end is None else min(end, len(tokens))
-        firsts = self._by_first  # a word no phrase starts with costs no call
+        firsts = self._firsts  # a word no phrase starts with costs no call
         return any(
             tokens[i].norm in firsts and self.starts_at(tokens, i)
             for i in range(max(start, 0), stop)
