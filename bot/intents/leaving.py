@@ -14,15 +14,19 @@ nothing. Two of the file's word lists say it:
   coming back to the business, a goodbye when it ends its clause (fillers and a later time
   aside): "te falo o preço" tells it now.
 
-Not in a question ("can I finish this later?"), beside a negation shortly before it ("I
-won't reply later"), in a past form ("I replied later"), in a clause that is or follows a
-condition, or in a clause where any intent's phrase was found, vetoed or not ("amanhã eu
-vejo se cancelo" puts a cancel off). A wait ("one sec, I'll get back to you") still makes
-the message no goodbye, unless the clause gives a later time (:func:`later_said`): "I'm
-driving, will reply later" leaves for longer than a wait.
+Not in a message with a question ("can I finish this later?"), with another intent heard
+("deixa pra lá, depois eu vejo" cancels) or a negated close ("depois continuo, não fecha
+não"); beside a phrase put off or supposed only a callback counts ("vou pensar se cancelo
+o seguro, depois te falo" leaves, "amanhã eu vejo se cancelo" puts a cancel off). Nor
+shortly after a negation ("I won't reply later"), in a past form ("I replied later"), or
+in a clause that is or follows a condition. A wait ("one sec, I'll get back to you") still
+makes the message no goodbye, unless the clause gives a later time (:func:`later_said`):
+"I'm driving, will reply later" leaves for longer than a wait.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from bot.intents.analyzer import Clause, TokenKind
 from bot.intents.index import PhraseIndex
@@ -75,12 +79,8 @@ def leaving_goodbyes(
         leaves = said[n] and _leaves(index, clause, score, callbacks_only)
         if not (condition or opens_condition) and leaves:
             raised = max(LEAVING_SCORE, score.scores.get(GOODBYE, 0.0))
-            result[n] = ClauseScore(
-                {**score.scores, GOODBYE: raised},
-                score.matched | {GOODBYE},
-                score.spans,
-                score.vetoes,
-            )
+            scored = {**score.scores, GOODBYE: raised}
+            result[n] = replace(score, scores=scored, matched=score.matched | {GOODBYE})
         if any(t.kind is TokenKind.WORD for t in clause.tokens):
             condition = opens_condition
     return result
@@ -144,8 +144,8 @@ def _ends_clause(index: PhraseIndex, clause: Clause, score: ClauseScore, end: in
     while i < len(tokens):
         if tokens[i].kind is not TokenKind.WORD or i in fillers:
             i += 1
-        elif index.deferrals.starts_at(tokens, i):
-            i += index.deferrals.starts_at(tokens, i)
+        elif later := index.deferrals.starts_at(tokens, i):
+            i += later
         else:
             return False
     return True

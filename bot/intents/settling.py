@@ -252,15 +252,16 @@ def settle(
 def _settled(
     result: IntentResult, seen: Seen, expecting_free_text: bool
 ) -> tuple[IntentResult, str | None]:
-    """``result`` as the whole message bears it out, and why it changed (``None``: it did
-    not): a goodbye beside a wait is none (:func:`waits`), a cancel beside a correction is
+    """``result`` as the whole message bears it out, and why it changed (``None``: it did not):
+    a goodbye beside a wait is none (:func:`waits`) unless the message leaves for later
+    (:func:`leaves_later`: "im on the bus, will reply later"), a cancel beside a correction is
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
-    "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked
-    about ("pera, falta coisa": no phrase of the lexicon says cancel), so is a cancel with a
-    new question after it (:func:`asks_more`), an opt-out beside another way to reach the
-    user is asked about (:func:`redirects`), a goodbye beside an
-    instruction to the business is asked about (:func:`instructed`), a greeting that
-    doubles as a farewell after thanks is a goodbye (:func:`farewell`)."""
+    "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked about
+    ("pera, falta coisa": no phrase of the lexicon says cancel), so is a cancel with a new
+    question after it (:func:`asks_more`), an opt-out beside another way to reach the user is
+    asked about (:func:`redirects`), a goodbye beside an instruction to the business is asked
+    about (:func:`instructed`), a greeting that doubles as a farewell after thanks is a goodbye
+    (:func:`farewell`)."""
     if (
         result.intent in (NONE_INTENT, GREET)
         and result.confirm in (None, GOODBYE)  # "deu certo a chave, muito obrigada"

@@ -688,6 +688,9 @@ ROUND_24 = [
     ("te falo o valor agora", "pt", "none", None),
     # another intent heard says what the message does; a close put off is no leaving
     ("forget it, i'll finish this another day", "en", "cancel", None),
+    ("depois eu termino, não encerra não", "pt", "none", None),
+    # a greeting beside it is no other intent
+    ("hey, driving now, will reply later", "en", "goodbye", None),
     ("amanhã eu vejo se cancelo", "pt", "none", None),
     # regional acknowledgements are fillers: thanks after one is thanks alone, no report
     ("va pues, gracias", "es", "none", None),
