@@ -34,9 +34,11 @@ from bot.intents.result import GOODBYE, GREET
 from bot.intents.scoring import NEGATED, ClauseScore
 
 LEAVING_SCORE = 0.85
-"""Confidence of the goodbye a leaving deferral says: above the goodbye's threshold (0.8),
-below its threshold while a flow waits for free text (0.9), where it is asked about
-("más tarde te escribo el mail" may answer the step)."""
+"""Confidence of the goodbye a leaving deferral says: above the default threshold
+(``config.yaml`` ``intents.threshold``, 0.75), below the goodbye's while a flow waits for
+free text (``threshold_in_flow``, 0.9), where it is asked about ("más tarde te escribo el
+mail" may answer the step); below the fusion's ``sure`` (0.9), so a head sure of ``none``
+makes it a question."""
 _SAID_BESIDE = frozenset({GOODBYE, GREET})
 """The intents that may be heard in the message beside a leaving deferral: another ("deixa
 pra lá, depois eu vejo" cancels, "quero o gratuito e depois vejo se assino" asks for a
