@@ -118,10 +118,7 @@ def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set
     for d in range(1, len(tokens)):
         if d - 1 not in covered or d in covered or index.determiners.starts_at(tokens, d) != 1:
             continue
-        relative = next(
-            (r for r in range(d + 2, d + MODIFIERS + 2) if index.relatives.starts_at(tokens, r)),
-            None,
-        )
+        relative = index.relatives.first_at(tokens, d + 2, d + MODIFIERS + 2)
         verb = None if relative is None else _made_at(index, tokens, relative)
         if verb is None or any(k in covered for k in range(d + 1, verb + 1)):
             continue

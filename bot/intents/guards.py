@@ -31,7 +31,7 @@ class GuardWords:
                 start = tuple(token.norm for token in tokens[:2])
                 self._by_start.setdefault(start, []).append(tokens)
         for phrases_of in self._by_start.values():
-            phrases_of.sort(key=len, reverse=True)  # the longest match first
+            phrases_of.sort(key=len, reverse=True)  # the longest match first (starts_at)
         self._firsts = frozenset(start[0] for start in self._by_start)
 
     @property
@@ -51,32 +51,36 @@ class GuardWords:
         if index >= len(tokens) or tokens[index].norm not in self._firsts:
             return 0
         first = tokens[index].norm
-        keys: list[tuple[str, ...]] = [(first,)]
-        if index + 1 < len(tokens):
-            keys.insert(0, (first, tokens[index + 1].norm))
-        best = 0
-        for key in keys:
-            for phrase in self._by_start.get(key, ()):
+        if index + 1 < len(tokens):  # phrases of two words or more, the longest first
+            for phrase in self._by_start.get((first, tokens[index + 1].norm), ()):
                 end = index + len(phrase)
-                if (
-                    len(phrase) > best
-                    and end <= len(tokens)
-                    and all(
-                        _guard_match(t, g) for t, g in zip(tokens[index:end], phrase, strict=True)
-                    )
+                if end <= len(tokens) and all(
+                    _guard_match(t, g) for t, g in zip(tokens[index:end], phrase, strict=True)
                 ):
-                    best = len(phrase)
-        return best
+                    return len(phrase)
+        single = self._by_start.get((first,), ())
+        return 1 if any(_guard_match(tokens[index], phrase[0]) for phrase in single) else 0
+
+    def first_at(
+        self, tokens: tuple[Token, ...], start: int = 0, end: int | None = None
+    ) -> int | None:
+        """Position of the first guard phrase starting in ``tokens[start:end]`` (it may run
+        past ``end``), ``None`` if none."""
+        stop = len(tokens) if end is None else min(end, len(tokens))
+        firsts = self._firsts  # a word no phrase starts with costs no call
+        return next(
+            (
+                i
+                for i in range(max(start, 0), stop)
+                if tokens[i].norm in firsts and self.starts_at(tokens, i)
+            ),
+            None,
+        )
 
     def anywhere(self, tokens: tuple[Token, ...], start: int = 0, end: int | None = None) -> bool:
         """True when a guard phrase starts at one of ``tokens[start:end]`` (it may run past
         ``end``)."""
-        stop = len(tokens) if end is None else min(end, len(tokens))
-        firsts = self._firsts  # a word no phrase starts with costs no call
-        return any(
-            tokens[i].norm in firsts and self.starts_at(tokens, i)
-            for i in range(max(start, 0), stop)
-        )
+        return self.first_at(tokens, start, end) is not None
 
     def ends_at(self, tokens: tuple[Token, ...], index: int) -> bool:
         """True when a guard phrase ends at ``tokens[index]`` (inclusive)."""

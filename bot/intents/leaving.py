@@ -93,7 +93,7 @@ def later_said(index: PhraseIndex, clause: Clause) -> bool:
     ``deferrals``) and asks nothing: the user leaves for longer than a wait ("driving rn,
     will answer later")."""
     tokens = clause.tokens
-    if clause.is_question or not _deferred(index, clause):
+    if clause.is_question or not _deferred(index, clause, _waited(index, clause)):
         return False
     return index.resumptions.anywhere(tokens) or index.callbacks.anywhere(tokens)
 
@@ -106,6 +106,7 @@ def _leaves(index: PhraseIndex, clause: Clause, score: ClauseScore, callbacks_on
     words from the resumption."""
     tokens = clause.tokens
     firsts = index.callbacks.firsts if callbacks_only else index.leaving_firsts
+    waited = _waited(index, clause)
     for i in range(len(tokens)):
         if tokens[i].norm not in firsts:
             continue  # most words start neither list's phrase
@@ -118,20 +119,33 @@ def _leaves(index: PhraseIndex, clause: Clause, score: ClauseScore, callbacks_on
         ):
             continue  # a noun ("obrigado pelo retorno"), a request ("kindly revert")
         end = i + max(resumed, called)
-        if _deferred(index, clause, i - DEFERRAL_WINDOW, end + DEFERRAL_WINDOW):
+        if _deferred(index, clause, waited, i - DEFERRAL_WINDOW, end + DEFERRAL_WINDOW):
             return True
         if called and _ends_clause(index, clause, score, i + called):
             return True
     return False
 
 
-def _deferred(index: PhraseIndex, clause: Clause, start: int = 0, end: int | None = None) -> bool:
-    """True when a deferral word starts in ``tokens[start:end]``, outside a wait ("daqui a
-    pouco eu respondo" is right back). Right after a determiner too: beside a resumption
-    the determiner is its object ("i'll finish this later"), not the start of a time of
-    day as :func:`~bot.intents.timing.deferral_at` reads it ("esta mañana")."""
+def _waited(index: PhraseIndex, clause: Clause) -> frozenset[int]:
+    """Positions of the clause inside a wait ("daqui a pouco eu respondo" is right back)."""
     tokens = clause.tokens
-    waited = {k for i in range(len(tokens)) for k in range(i, i + index.waits.starts_at(tokens, i))}
+    return frozenset(
+        k for i in range(len(tokens)) for k in range(i, i + index.waits.starts_at(tokens, i))
+    )
+
+
+def _deferred(
+    index: PhraseIndex,
+    clause: Clause,
+    waited: frozenset[int],
+    start: int = 0,
+    end: int | None = None,
+) -> bool:
+    """True when a deferral word starts in ``tokens[start:end]`` outside ``waited``
+    (:func:`_waited`). Right after a determiner too: beside a resumption the determiner is
+    its object ("i'll finish this later"), not the start of a time of day as
+    :func:`~bot.intents.timing.deferral_at` reads it ("esta mañana")."""
+    tokens = clause.tokens
     stop = len(tokens) if end is None else min(end, len(tokens))
     return any(
         i not in waited and index.deferrals.starts_at(tokens, i) for i in range(max(start, 0), stop)

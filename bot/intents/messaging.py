@@ -79,13 +79,14 @@ def messages_refused(
         tokens = clause.tokens
         if score.scores.get(OPT_OUT, 0.0) >= OPTED_SCORE or OPT_OUT in score.vetoes:
             continue  # (one the lexicon scored below its threshold is raised)
-        named = index.messaging.anywhere(tokens) or index.sending.anywhere(tokens)
-        if not (named and index.negations.anywhere(tokens)) or index.past.anywhere(tokens):
-            continue  # most clauses name no messages or negate nothing: the cheap tests first
-        negation = next(
-            (i for i in range(len(tokens)) if index.negations.starts_at(tokens, i)), None
-        )
-        if negation is not None and _refuses(index, tokens, negation):
+        if not (index.messaging.anywhere(tokens) or index.sending.anywhere(tokens)):
+            continue  # most clauses name no messages: the cheap test first
+        negation = index.negations.first_at(tokens)
+        if (
+            negation is not None
+            and not index.past.anywhere(tokens)
+            and _refuses(index, tokens, negation)
+        ):
             opted = {**score.scores, OPT_OUT: OPTED_SCORE}
             refused[n] = replace(score, scores=opted, matched=score.matched | {OPT_OUT})
     return refused
