@@ -172,8 +172,8 @@ class LanguageData:
         abbreviations: Shorthand → expansion (``"xq"`` → ``"porque"``), keys lowercased.
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
-            determiners, demonstratives, mentions, past, names, request_openers, business_objects,
-            messaging, further, redirects, instructions, pronouns, partials, meetings, subjects,
+            determiners, time_nouns, demonstratives, mentions, past, names, request_openers,
+            business_objects, messaging, further, redirects, instructions, pronouns, partials, meetings, subjects,
             subject_questions, ordering, referring, making, relatives, processes, reasons,
             politeness, sending, resumptions, callbacks:
             Word lists for the guards (see the module docstring).
@@ -193,6 +193,7 @@ class LanguageData:
     postponements: tuple[Phrase, ...] = ()
     subordinators: tuple[Phrase, ...] = ()
     determiners: tuple[Phrase, ...] = ()
+    time_nouns: tuple[Phrase, ...] = ()
     demonstratives: tuple[Phrase, ...] = ()
     mentions: tuple[Phrase, ...] = ()
     past: tuple[Phrase, ...] = ()

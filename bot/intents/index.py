@@ -134,6 +134,7 @@ class PhraseIndex:
         self.subordinators = GuardWords(data.subordinators, analyzer)
         self.past = GuardWords(data.past, analyzer)
         self.determiners = GuardWords(data.determiners, analyzer)
+        self.time_nouns = GuardWords(data.time_nouns, analyzer)
         self.demonstratives = GuardWords(data.demonstratives, analyzer)
         self.mentions = GuardWords(data.mentions, analyzer)
         self.names = GuardWords(data.names, analyzer)

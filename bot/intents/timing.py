@@ -20,15 +20,17 @@ DATED_WINDOW = 3
 def deferral_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     """True when a deferral word starts at ``tokens[i]`` and puts the act off.
 
-    Right after a determiner it names a time of day or a thing ("el pedido que hice esta
-    mañana" is this morning, not tomorrow); right after a postponement
-    (:func:`postponed_at`) it is the day the chat's work is left for, and the work is set
-    aside now.
+    One of the file's ``time_nouns`` right after a determiner names a time already named
+    ("el pedido que hice esta mañana" is this morning, not tomorrow; "el otro día"); any
+    other deferral stays later after one ("i'll cancel this later", "by the end of the
+    month"). Right after a postponement (:func:`postponed_at`) it is the day the chat's work
+    is left for, and the work is set aside now.
     """
     if not index.deferrals.starts_at(tokens, i):
         return False
     return i == 0 or not (
-        index.determiners.ends_at(tokens, i - 1) or postponed_at(index, tokens, i)
+        (index.determiners.ends_at(tokens, i - 1) and index.time_nouns.starts_at(tokens, i))
+        or postponed_at(index, tokens, i)
     )
 
 
