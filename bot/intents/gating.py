@@ -59,10 +59,9 @@ def semantic_view(
       ("I've sent STOP twice and you still text me") or a
       past-time word (a negation, a question, a conditional, a deferral, a name), or the
       vetoed phrase's own verb is in the past ("ya anulé ese pedido la semana pasada");
-    - the lexicon's fillers and anti-examples explain every word ("ok", "dale, perfecto"),
-      no phrase of an intent scored below its threshold (those it acted on, ``acted``,
-      aside: "hola, qué tal") and no thanks are among them (the head tells "got it, thanks",
-      a goodbye, from a bare "gracias");
+    - the lexicon's fillers, thanks and anti-examples explain every word ("ok", "dale,
+      perfecto", "got it, thanks": bare thanks end nothing) and no phrase of an intent scored
+      below its threshold (those it acted on, ``acted``, aside: "hola, qué tal");
     - no word is one of the language's own ("Juan Carlos", an email address);
     - a message of one word ("todo": :data:`~bot.intents.semantic.MIN_WORDS`), or a guard
       word in a message of fewer than :data:`MIN_CAUTIOUS_WORDS` words ("ya no");
@@ -83,12 +82,13 @@ def semantic_view(
         request_opener(own, c, s)[1] for c, s in zip(own_clauses, own_scores, strict=True)
     )
     for tried, (model, clauses, clause_scores) in enumerate(seen):
-        # all explained: fillers, anti-examples ("ok"), not a phrase the lexicon scored below
-        # its threshold ("ativa o teste pra mim": the head may agree) nor thanks
+        # all explained: fillers, anti-examples ("ok"), thanks ("got it, thanks" is no
+        # goodbye), not a phrase the lexicon scored below its threshold ("ativa o teste pra
+        # mim": the head may agree)
         if all(
             explained(c, s) and not s.scores.keys() - acted
             for c, s in zip(clauses, clause_scores, strict=True)
-        ) and not any(model.index.thanks.anywhere(c.tokens) for c in clauses):
+        ):
             return None
         if not _read_vetoes(guards, (model, clauses, clause_scores), bool(tried), asks):
             return None

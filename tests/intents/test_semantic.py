@@ -1064,10 +1064,11 @@ ROUND_11 = [
     ("dale, perfecto", "es", "goodbye", 0.99, "none", None),
     ("oxe, tem teste gratuito não?", "pt", "request_trial", 0.99, "request_trial", None),  # tag
     ("não quero teste não", "pt", "request_trial", 0.99, "none", None),
-    # thanks the lexicon explains with fillers alone: the head decides
-    ("got it got it, thanks", "en", "goodbye", 0.99, "goodbye", None),
-    ("listo parce, muchas gracias", "es", "goodbye", 0.97, "goodbye", None),
-    ("ok thank you", "en", "goodbye", 0.75, "none", None),  # from 0.8 on, see ROUND_12
+    # thanks the lexicon explains with fillers alone end nothing, whatever the head says
+    # (round 25: bare thanks are none; a farewell or "that's all" beside them closes)
+    ("got it got it, thanks", "en", "goodbye", 0.99, "none", None),
+    ("listo parce, muchas gracias", "es", "goodbye", 0.97, "none", None),
+    ("ok thank you", "en", "goodbye", 0.99, "none", None),
     ("gracias", "es", "none", 0.99, "none", None),  # a bare thanks stays none
 ]
 """Round 11's rules on what the message's own words say, each with a head that names
@@ -1078,7 +1079,6 @@ ROUND_12 = [
     # (text, lang, the head's intent and probability, the answer and its question)
     # a goodbye the head names is acted on from Fusion.farewell, a cancel asked about
     ("tá joia, brigado", "pt", "goodbye", 0.85, "goodbye", None),
-    ("ok thank you", "en", "goodbye", 0.85, "goodbye", None),
     ("please stand down, I've handled it", "en", "cancel", 0.85, "none", "cancel"),
     ("ok signing off", "en", "goodbye", 0.75, "none", None),
     ("ok signing off", "en", "goodbye", 0.85, "goodbye", None),
