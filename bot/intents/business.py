@@ -62,13 +62,21 @@ def chat_process(index: PhraseIndex, tokens: tuple[Token, ...], i: int, end: int
 def _made_at(index: PhraseIndex, tokens: tuple[Token, ...], end: int) -> int | None:
     """Where the relative clause opening at ``tokens[end]`` (one of the ``relatives``) has
     a ``making`` verb in the progressive, within :data:`MAKING_WINDOW` words after its
-    subject ("que estábamos haciendo", "i was filing"), or ``None``."""
+    subject ("que estábamos haciendo", "i was filing"; right after one of the file's
+    ``progressives`` too: European Portuguese "que eu estava a fazer"), or ``None``."""
     if not index.relatives.starts_at(tokens, end):
         return None
     after = range(end + 1, min(len(tokens), end + 2 + MAKING_WINDOW))
     return next(
-        (j for j in after if tokens[j].norm.endswith(_GERUNDS) and _makes(index, tokens, j)),
-        None,
+        (j for j in after if _in_progress(index, tokens, j) and _makes(index, tokens, j)), None
+    )
+
+
+def _in_progress(index: PhraseIndex, tokens: tuple[Token, ...], j: int) -> bool:
+    """True when ``tokens[j]`` has a gerund's ending or follows one of the ``progressives``
+    ("estava a", "estamos a": European Portuguese says the progressive with an infinitive)."""
+    return tokens[j].norm.endswith(_GERUNDS) or (
+        j > 0 and index.progressives.ends_at(tokens, j - 1)
     )
 
 

@@ -173,9 +173,9 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, time_nouns, demonstratives, mentions, past, names, request_openers,
-            business_objects, messaging, further, redirects, instructions, pronouns, partials, meetings, subjects,
-            subject_questions, ordering, referring, making, relatives, processes, reasons,
-            politeness, sending, resumptions, callbacks:
+            business_objects, messaging, further, redirects, instructions, pronouns, partials,
+            meetings, subjects, subject_questions, ordering, referring, making, relatives,
+            progressives, processes, reasons, politeness, sending, resumptions, callbacks:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -213,6 +213,7 @@ class LanguageData:
     referring: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()
     relatives: tuple[Phrase, ...] = ()
+    progressives: tuple[Phrase, ...] = ()
     reasons: tuple[Phrase, ...] = ()
     processes: tuple[Phrase, ...] = ()
     politeness: tuple[Phrase, ...] = ()

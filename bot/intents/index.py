@@ -153,6 +153,7 @@ class PhraseIndex:
         self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
         """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
         self.relatives = GuardWords(data.relatives, analyzer)
+        self.progressives = GuardWords(data.progressives, analyzer)
         self.reasons = GuardWords(data.reasons, analyzer)
         self.processes = GuardWords(data.processes, analyzer)
         self.politeness = GuardWords(data.politeness, analyzer)
