@@ -417,6 +417,12 @@ class PhraseIndex:
             return []
         return [i for i in free if end <= i < end + GOODBYE_OBJECT_WINDOW]
 
+    def partial_at(self, tokens: tuple[Token, ...], i: int) -> bool:
+        """True when one of the ``partials`` starts at ``tokens[i]`` and a word follows it:
+        the part of what was asked for ("cancela só a batata"); "stop here only" names none."""
+        n = self.partials.starts_at(tokens, i)
+        return bool(n) and any(t.kind is TokenKind.WORD for t in tokens[i + n :])
+
     def as_typed(self, token: Token) -> Resolved:
         """``token`` unknown, as typed, without looking it up (past a message's budget)."""
         return Resolved(

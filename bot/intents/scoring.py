@@ -372,7 +372,7 @@ class ClauseScorer:
                 return NOUN_VETO  # before the object: "the stop button on my order page"
             if any(business_at(index, tokens, i) for i in near):
                 return _BUSINESS
-            if span.end in free and index.partials.starts_at(tokens, span.end):
+            if span.end in free and index.partial_at(tokens, span.end):
                 return _BUSINESS  # a part of what was asked for: "cancela só a batata"
             name = name_reason(self._index, span, resolved, tokens, fillers)
             if name is not None:

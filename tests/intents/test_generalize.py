@@ -714,6 +714,19 @@ ROUND_25 = [
     # follow (the business object of "cancela os passeios da semana que vem" is asked about).
     ("quiero cancelar el pedido que hice esta mañana", "es", "cancel_order", None),
     ("cancelé el otro día", "es", "none", None),
+    # Callbacks the files did not list end the chat...
+    ("vou ver com a minha irmã, depois digo", "pt", "goodbye", None),
+    ("vou ver com a galera e te dou um toque", "pt", "goodbye", None),
+    ("will talk to the wife tonight, send u a msg", "en", "goodbye", None),
+    ("lo veo con mi señora y luego te hablo", "es", "goodbye", None),
+    # ...but not where they tell something now or are asked.
+    ("te mando um zap com a foto?", "pt", "none", None),
+    # European Portuguese says the chat's process in progress with "a" and the infinitive
+    ("cancela a reserva que estávamos a fazer", "pt", "cancel", None),
+    ("cancela a reserva que eu fiz", "pt", "none", None),
+    # Scots negations negate ("dinnae" is "do not"), and "dinnae bother" gives up
+    ("nah dinnae cancel it", "en", "none", None),
+    ("dinnae bother, i'll sort it masel", "en", "cancel", None),
 ]
 
 
