@@ -101,6 +101,13 @@ def semantic_view(
     if guards.business and not guards.vetoed_business and words < MIN_CAUTIOUS_WORDS:
         return None  # a business object named alone ("pedido", "my order") is no request
     evidence, messaging, partial = _evidence(seen, closing, guarded, guards)
+    # thanks and one word at most ("tidy, thank you"): a goodbye only from Fusion.close
+    unexplained = (
+        len(list(uncovered_words(c, s))) for c, s in zip(own_clauses, own_scores, strict=True)
+    )
+    thanked = any(own.index.thanks.anywhere(c.tokens) for c in own_clauses) and (
+        sum(unexplained) <= 1
+    )
     return LexiconView(
         closing,
         guarded,
@@ -113,6 +120,7 @@ def semantic_view(
         evidence,
         messaging,
         partial,
+        thanked,
     )
 
 

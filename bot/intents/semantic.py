@@ -236,9 +236,10 @@ class Fusion:
             (``LexiconView.partial``), outside a question and beside no guard word: the head
             naming that close is acted on at this probability or more ("descadastra meu zap
             daí", "STOP mensagens").
-        farewell: ``close`` for a goodbye ("thanks guys ❤️", "tá joia, brigado"): on the
-            tuning sets the head was not trained on, a goodbye it named from 0.8 up to
-            ``close`` was one 22 times in 23.
+        farewell: ``close`` for a goodbye ("o gás chegou, obrigado", "perfect, got my table.
+            thanks!"): on the tuning sets the head was not trained on, a goodbye it named from
+            0.8 up to ``close`` was one 22 times in 23 (round 10). Not for thanks beside one
+            word at most (``LexiconView.thanked``).
     """
 
     close: float = 0.95
@@ -287,6 +288,10 @@ class LexiconView:
         partial: Closing intents whose phrase the lexicon found below its threshold, the
             phrase explaining only part of the message ("descadastra meu zap daí"): the
             head naming one of them is acted on from ``agreed``.
+        thanked: The message's own language finds thanks in it and leaves at most one word
+            unexplained ("tidy, thank you", "valeu, irmão": an acknowledgement and thanks,
+            most often mid-chat): a goodbye the head names is acted on from ``close``, not
+            ``farewell``, and asked about from ``ask``.
     """
 
     closing: frozenset[str]
@@ -300,6 +305,7 @@ class LexiconView:
     evidence: frozenset[str] = frozenset()
     messaging: bool = False
     partial: frozenset[str] = frozenset()
+    thanked: bool = False
 
 
 def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion) -> IntentResult:
@@ -315,8 +321,10 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
       from ``cautious`` (goodbye and cancel only); beside a negation or deferral outside a
       question, acted on from ``negated_close`` (an opt-out from ``negated``). Another
       guarded intent in a question: the lexicon's result.
-    - Else a close is acted on from ``close`` and asked about from ``ask``; a handoff is
-      acted on from ``close`` too; another intent is acted on from ``act``.
+    - Else a close is acted on from ``close`` (a goodbye from ``farewell``, unless the
+      message is thanks and at most one more word: ``thanked``) and asked about from
+      ``ask``; a handoff is acted on from ``close`` too; another intent is acted on from
+      ``act``.
     """
     if lexical.intent != NONE_INTENT:
         return lexical
@@ -342,7 +350,7 @@ def fuse(lexical: IntentResult, guess: Guess, view: LexiconView, fusion: Fusion)
         if view.question or view.cautious:
             asked = intent in CONFIRMABLE and p >= fusion.cautious
             return replace(lexical, confirm=intent) if asked else lexical
-        needed = fusion.farewell if intent == GOODBYE else fusion.close
+        needed = fusion.farewell if intent == GOODBYE and not view.thanked else fusion.close
         if p >= (min(fusion.request, needed) if view.request else needed):
             return acted(lexical, intent, p)
         if intent in view.partial and p >= fusion.agreed:  # two readings agree

@@ -1078,7 +1078,11 @@ ROUND_11 = [
 ROUND_12 = [
     # (text, lang, the head's intent and probability, the answer and its question)
     # a goodbye the head names is acted on from Fusion.farewell, a cancel asked about
-    ("tá joia, brigado", "pt", "goodbye", 0.85, "goodbye", None),
+    ("o gás chegou, obrigado", "pt", "goodbye", 0.85, "goodbye", None),
+    # ...but thanks beside one word at most only from Fusion.close (round 25): asked below
+    ("tá joia, brigado", "pt", "goodbye", 0.85, "none", "goodbye"),
+    ("tá joia, brigado", "pt", "goodbye", 0.97, "goodbye", None),
+    ("tidy, thank you", "en", "goodbye", 0.9, "none", "goodbye"),
     ("please stand down, I've handled it", "en", "cancel", 0.85, "none", "cancel"),
     ("ok signing off", "en", "goodbye", 0.75, "none", None),
     ("ok signing off", "en", "goodbye", 0.85, "goodbye", None),
