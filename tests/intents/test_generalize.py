@@ -727,6 +727,13 @@ ROUND_25 = [
     # Scots negations negate ("dinnae" is "do not"), and "dinnae bother" gives up
     ("nah dinnae cancel it", "en", "none", None),
     ("dinnae bother, i'll sort it masel", "en", "cancel", None),
+    # Goodbyes the files missed: "xao" for "chao", Catalan "adeu", "ta luego", "talk tomorrow"
+    ("gracias, xao", "es", "goodbye", None),
+    ("bueno, adeu", "es", "goodbye", None),
+    ("ta luego", "es", "goodbye", None),
+    ("ok talk tomorrow then", "en", "goodbye", None),
+    # European Portuguese gives up with "já não" and "avançar"
+    ("já não quero avançar com isto", "pt", "cancel", None),
 ]
 
 
