@@ -727,6 +727,9 @@ ROUND_25 = [
     # Scots negations negate ("dinnae" is "do not"), and "dinnae bother" gives up
     ("nah dinnae cancel it", "en", "none", None),
     ("dinnae bother, i'll sort it masel", "en", "cancel", None),
+    # A partials word limits a close only when it names the part ("only" ends Indian English)
+    ("stop here only", "en", "cancel", None),
+    ("cancela só a batata", "pt", "none", None),
     # Goodbyes the files missed: "xao" for "chao", Catalan "adeu", "ta luego", "talk tomorrow"
     ("gracias, xao", "es", "goodbye", None),
     ("bueno, adeu", "es", "goodbye", None),
