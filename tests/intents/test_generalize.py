@@ -719,8 +719,12 @@ ROUND_25 = [
     ("vou ver com a galera e te dou um toque", "pt", "goodbye", None),
     ("will talk to the wife tonight, send u a msg", "en", "goodbye", None),
     ("lo veo con mi señora y luego te hablo", "es", "goodbye", None),
-    # ...but not where they tell something now or are asked.
+    # ...but not where they tell something now or are asked, and "digo" or "mando mensagem"
+    # need a later time to leave.
     ("te mando um zap com a foto?", "pt", "none", None),
+    ("é isso que eu digo", "pt", "none", None),
+    ("eu sempre mando mensagem", "pt", "none", None),
+    ("falo com a minha mulher e amanhã mando mensagem", "pt", "goodbye", None),
     # European Portuguese says the chat's process in progress with "a" and the infinitive
     ("cancela a reserva que estávamos a fazer", "pt", "cancel", None),
     ("cancela a reserva que eu fiz", "pt", "none", None),
