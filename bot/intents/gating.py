@@ -102,11 +102,8 @@ def semantic_view(
         return None  # a business object named alone ("pedido", "my order") is no request
     evidence, messaging, partial = _evidence(seen, closing, guarded, guards)
     # thanks and one word at most ("tidy, thank you"): a goodbye only from Fusion.close
-    unexplained = (
-        len(list(uncovered_words(c, s))) for c, s in zip(own_clauses, own_scores, strict=True)
-    )
     thanked = any(own.index.thanks.anywhere(c.tokens) for c in own_clauses) and (
-        sum(unexplained) <= 1
+        unexplained(own_clauses, own_scores) <= 1
     )
     return LexiconView(
         closing,
@@ -298,6 +295,16 @@ def explained(clause: Clause, score: ClauseScore) -> bool:
     return not any(uncovered_words(clause, score))
 
 
+def unexplained(clauses: Sequence[Clause], scores: Sequence[ClauseScore]) -> int:
+    """How many words of ``clauses`` no phrase explains (fillers and anti-examples count as
+    explaining; :func:`uncovered_words`)."""
+    return sum(
+        1
+        for clause, score in zip(clauses, scores, strict=True)
+        for _ in uncovered_words(clause, score)
+    )
+
+
 def uncovered_words(clause: Clause, score: ClauseScore) -> Iterator[Token]:
     """The clause's words that none of its phrases (fillers and anti-examples included)
     covers, in order."""
@@ -401,8 +408,7 @@ def thanks_only(tried: Tried, intent: str) -> bool:
     return (
         bool(spans)
         and all(thanks.starts_at(c.tokens, s.start) >= s.end - s.start for c, s in spans)
-        and sum(1 for c, s in zip(clauses, scores, strict=True) for _ in uncovered_words(c, s))
-        >= THANKED_FOR_WORDS
+        and unexplained(clauses, scores) >= THANKED_FOR_WORDS
     )
 
 

@@ -32,6 +32,7 @@ from bot.intents.analyzer import Clause, TokenKind
 from bot.intents.index import PhraseIndex
 from bot.intents.result import GOODBYE, GREET
 from bot.intents.scoring import NEGATED, ClauseScore
+from bot.intents.timing import deferral_at
 
 LEAVING_SCORE = 0.85
 """Confidence of the goodbye a leaving deferral says: above the default threshold
@@ -141,14 +142,13 @@ def _deferred(
     start: int = 0,
     end: int | None = None,
 ) -> bool:
-    """True when a deferral word starts in ``tokens[start:end]`` outside ``waited``
-    (:func:`_waited`). Right after a determiner too: beside a resumption the determiner is
-    its object ("i'll finish this later"), not the start of a time of day as
-    :func:`~bot.intents.timing.deferral_at` reads it ("esta mañana")."""
+    """True when a deferral that puts the act off (:func:`~bot.intents.timing.deferral_at`:
+    "i'll finish this later", not "esta mañana" after a determiner) starts in
+    ``tokens[start:end]`` outside ``waited`` (:func:`_waited`)."""
     tokens = clause.tokens
     stop = len(tokens) if end is None else min(end, len(tokens))
     return any(
-        i not in waited and index.deferrals.starts_at(tokens, i) for i in range(max(start, 0), stop)
+        i not in waited and deferral_at(index, tokens, i) for i in range(max(start, 0), stop)
     )
 
 

@@ -18,7 +18,7 @@ from bot.intents.gating import (
     opening,
     request_opener,
     slot_answer,
-    uncovered_words,
+    unexplained,
 )
 from bot.intents.leaving import later_said
 from bot.intents.model import LanguageModel, fillers_only
@@ -190,16 +190,6 @@ def thanks_alone(tried: Tried) -> bool:
     if not any(model.index.thanks.anywhere(clause.tokens) for clause in clauses):
         return False
     return unexplained(clauses, scores) < REPORT_WORDS
-
-
-def unexplained(clauses: Sequence[Clause], scores: Sequence[ClauseScore]) -> int:
-    """How many words of ``clauses`` no phrase explains (fillers and anti-examples count as
-    explaining; :func:`~bot.intents.gating.uncovered_words`)."""
-    return sum(
-        1
-        for clause, score in zip(clauses, scores, strict=True)
-        for _ in uncovered_words(clause, score)
-    )
 
 
 def instructed(seen: Seen) -> bool:

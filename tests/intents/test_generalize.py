@@ -709,7 +709,8 @@ ROUND_25 = [
     ("i'll cancel this later", "en", "none", None),
     ("i will cancel it by the end of the month", "en", "none", None),
     ("cancel this tomorrow", "en", "none", None),
-    ("i'll stop this later", "en", "none", None),
+    ("ok i will cancel this next week", "en", "none", None),
+    ("i'll cancel that later, busy now", "en", "none", None),
     # ...while "esta mañana", "el otro día" and "da semana que vem" still date what they
     # follow (the business object of "cancela os passeios da semana que vem" is asked about).
     ("quiero cancelar el pedido que hice esta mañana", "es", "cancel_order", None),
