@@ -10,11 +10,12 @@ from pathlib import Path
 from bot.intents.analyzer import Clause, bounded_clauses
 from bot.intents.bounds import bounded_view
 from bot.intents.config import ScoringConfig
+from bot.intents.coverage import Seen, onward, opens_with_greeting, turns, typos_only
 from bot.intents.data import IntentSpec
 from bot.intents.encoder import SentenceEncoder
 from bot.intents.examples import Example, examples_from_files, labelled_examples
 from bot.intents.explain import Candidate, Explanation, Match, normalized_text, span_match
-from bot.intents.gating import Seen, onward, opens_with_greeting, semantic_view, turns, typos_only
+from bot.intents.gating import semantic_view
 from bot.intents.head import TrainingSettings
 from bot.intents.head_index import fingerprint, recall
 from bot.intents.index import FILLER

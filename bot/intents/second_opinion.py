@@ -15,23 +15,22 @@ from collections.abc import Callable
 from functools import partial
 
 from bot.intents.analyzer import Clause
-from bot.intents.gating import (
+from bot.intents.coverage import (
     Seen,
-    about_business,
     closing_tail,
-    names_object,
     only_names_besides,
     onward,
     says_more,
     thanks_only,
     turns,
 )
+from bot.intents.gating import about_business, names_object
 from bot.intents.result import CANCEL, GOODBYE, IntentResult
 from bot.intents.semantic import Fusion, Guess, asked, doubt, routed, switched, thanked
 
 SECOND_OPINION = frozenset({GOODBYE})
 """Closes the head is asked about, however sure the lexicon, when the message goes on
-after them (:func:`~bot.intents.gating.onward`)."""
+after them (:func:`~bot.intents.coverage.onward`)."""
 
 
 def reconsider(

@@ -12,14 +12,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.intents.analyzer import Clause, Token, TokenKind
-from bot.intents.gating import (
-    Seen,
-    Tried,
-    opening,
-    request_opener,
-    slot_answer,
-    unexplained,
-)
+from bot.intents.coverage import Seen, Tried, opening, slot_answer, unexplained
+from bot.intents.gating import request_opener
 from bot.intents.leaving import later_said
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult

@@ -15,8 +15,8 @@ import pytest
 
 from bot.config import load_settings
 from bot.intents import IntentClassifier
+from bot.intents.coverage import Seen, onward, turns
 from bot.intents.encoder import SentenceEncoder
-from bot.intents.gating import Seen, onward, turns
 from bot.intents.head import IntentHead, TrainingSettings
 from bot.intents.result import IntentResult
 from bot.intents.semantic import (
