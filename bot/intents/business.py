@@ -53,10 +53,17 @@ def chat_process(index: PhraseIndex, tokens: tuple[Token, ...], i: int, end: int
         processes.starts_at(tokens, j) for j in range(end, min(len(tokens), end + PROCESS_AFTER))
     ):
         return True  # "el trámite de la reserva", "the booking form", "o pedido de orçamento"
-    if any(_makes(index, tokens, j) for j in before):
-        return True  # "fazer a reserva", "finish the booking"; not "fiz a reserva ontem"
+    if any(_makes(index, tokens, j) and _stop_words(index, tokens, j + 1, i) for j in before):
+        return True  # "fazer a reserva", "seguir con la inscripción"; not "fiz a reserva ontem"
     # "la inscripción que estábamos haciendo"; not "la tarjeta que termina en 4432"
     return _made_at(index, tokens, end) is not None
+
+
+def _stop_words(index: PhraseIndex, tokens: tuple[Token, ...], start: int, end: int) -> bool:
+    """True when every word of ``tokens[start:end]`` is a stop word of the language: a
+    ``making`` verb makes the object after it ("seguir con la inscripción", "fill in the
+    form"), not one of another verb between ("seguir pagando la suscripción")."""
+    return all(token.norm in index.stop_words for token in tokens[start:end])
 
 
 def _made_at(index: PhraseIndex, tokens: tuple[Token, ...], end: int) -> int | None:

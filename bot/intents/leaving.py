@@ -30,7 +30,7 @@ from dataclasses import replace
 
 from bot.intents.analyzer import Clause, TokenKind
 from bot.intents.index import PhraseIndex
-from bot.intents.result import GOODBYE, GREET
+from bot.intents.result import GOODBYE, GREET, NONE_INTENT
 from bot.intents.scoring import NEGATED, ClauseScore
 from bot.intents.timing import deferral_at
 
@@ -73,8 +73,9 @@ def leaving_goodbyes(
     ):
         return scores
     # a phrase put off or supposed beside it: only a callback says the user leaves ("vou
-    # pensar se cancelo o seguro, depois te falo"; "amanhã eu vejo se cancelo" does not)
-    callbacks_only = any(score.matched - _SAID_BESIDE for score in scores)
+    # pensar se cancelo o seguro, depois te falo"; "amanhã eu vejo se cancelo" does not); an
+    # anti-example is no such phrase ("let me check, i'll message again tomorrow" leaves)
+    callbacks_only = any(score.matched - _SAID_BESIDE - {NONE_INTENT} for score in scores)
     result = list(scores)
     condition = False  # the last clause with words opened with a conditional
     for n, (clause, score) in enumerate(zip(clauses, scores, strict=True)):

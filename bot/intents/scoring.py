@@ -408,8 +408,8 @@ class ClauseScorer:
         "¿podrías", "¿me lo", "is it ok if we") before the phrase with no other intent's
         phrase between (in "is it ok if I cancel later?" the opener asks for the cancel, not
         for the goodbye "later"), and no question word follows the opener ("can you tell me
-        how to cancel?" asks about it) but one that opens the intent's context ("can you
-        cancel what we started?")."""
+        how to cancel?" asks about it) but one inside the intent's context ("can you cancel
+        what we started?", "could you stop whatever you are doing")."""
         index = self._index
         tokens = tuple(item.token for item in resolved)
         end = opener + index.request_openers.starts_at(tokens, opener)
@@ -420,7 +420,7 @@ class ClauseScorer:
         asked = [i for i in free if i >= end and index.question_words.starts_at(tokens, i)]
         if asked:  # after the phrase too: "dá pra cancelar quando quiser?"
             context = index.find_context(resolved, (span.entry.intent,))
-            if any(all(c.start != i for c in context) for i in asked):
+            if any(all(not c.start <= i < c.end for c in context) for i in asked):
                 return range(0)
         return range(opener, end)
 

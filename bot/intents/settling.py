@@ -16,6 +16,7 @@ from bot.intents.coverage import Seen, Tried, opening, slot_answer, unexplained
 from bot.intents.gating import request_opener
 from bot.intents.leaving import later_said
 from bot.intents.model import LanguageModel, fillers_only
+from bot.intents.questions import opens_question
 from bot.intents.result import CANCEL, GOODBYE, GREET, NONE_INTENT, OPT_OUT, IntentResult
 from bot.intents.scoring import ClauseScore
 
@@ -259,6 +260,11 @@ def _settled(
             result, intent=GOODBYE, confidence=THANKED_CONFIDENCE, ranked=said, confirm=None
         )
         return thanked, "a report ending with thanks: goodbye"
+    if result.intent == GOODBYE and seen and greets_after(seen[-1]):
+        greeted = ((GREET, result.confidence),)  # "good night, how are you doing?"
+        return replace(result, intent=GREET, ranked=greeted, confirm=None), (
+            "a greeting after the farewell: a greeting"
+        )
     if result.intent == GOODBYE and instructed(seen):  # "dejala en la puerta, gracias"
         told = "an instruction to the business (instructions): the goodbye is asked about"
         return result.asking(GOODBYE), told
@@ -281,6 +287,24 @@ def _settled(
         farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"
         return replace(result, intent=GOODBYE, ranked=said, confirm=None), farewell_after_thanks
     return result, None
+
+
+def greets_after(tried: Tried) -> bool:
+    """True when a well-being question (a clause with a greeting phrase that is a question
+    or opens with a question word) follows the last clause with a goodbye phrase, in the
+    language that found the intent: a word that says goodbye and hello ("ciao", "good
+    night") opens the chat before one ("good night, how are you doing?", "ciao! how's it
+    going"); no one asks how the business is after saying goodbye ("bye, hope you're well"
+    still leaves)."""
+    model, clauses, scores = tried
+    said = [n for n, score in enumerate(scores) if GOODBYE in score.scores]
+    return bool(said) and any(
+        GREET in score.scores
+        and (
+            clause.is_question or opens_question(model.index, clause.tokens, opening(clause, score))
+        )
+        for clause, score in zip(clauses[said[-1] + 1 :], scores[said[-1] + 1 :], strict=True)
+    )
 
 
 def _phrased(seen: Seen, intent: str) -> bool:

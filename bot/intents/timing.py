@@ -20,18 +20,24 @@ DATED_WINDOW = 3
 def deferral_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     """True when a deferral word starts at ``tokens[i]`` and puts the act off.
 
-    One of the file's ``time_nouns`` right after a determiner names a time already named
-    ("el pedido que hice esta mañana" is this morning, not tomorrow; "el otro día"); any
-    other deferral stays later after one ("i'll cancel this later", "by the end of the
+    One of the file's ``time_nouns`` right after a determiner or an article ("el pedido que
+    hice esta mañana" is this morning, not tomorrow; "a las 7 de la mañana"; "el otro día");
+    any other deferral stays later after one ("i'll cancel this later", "by the end of the
     month"). Right after a postponement (:func:`postponed_at`) it is the day the chat's work
     is left for, and the work is set aside now.
     """
     if not index.deferrals.starts_at(tokens, i):
         return False
     return i == 0 or not (
-        (index.determiners.ends_at(tokens, i - 1) and index.time_nouns.starts_at(tokens, i))
+        (_article(index, tokens, i - 1) and index.time_nouns.starts_at(tokens, i))
         or postponed_at(index, tokens, i)
     )
+
+
+def _article(index: PhraseIndex, tokens: tuple[Token, ...], at: int) -> bool:
+    """True when ``tokens[at]`` is one of the file's ``determiners`` or a pronoun written
+    like an article ("las 7 de la mañana": before a time noun "la" is no object)."""
+    return bool(index.determiners.ends_at(tokens, at)) or tokens[at].norm in index.pronouns
 
 
 def postponed_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> int:

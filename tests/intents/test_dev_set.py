@@ -201,11 +201,14 @@ CROSS_VALIDATED = (
     "holdout10",
     "dev34",
     "pt_dev20",
+    "holdout11",
+    "dev35",
+    "dev36",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
 or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6, holdout7,
-holdout8, holdout9 and holdout10), with ``bot eval``: a message that is a phrase of the intent files
-would be in the head's training data either way."""
+holdout8, holdout9, holdout10 and holdout11), with ``bot eval``: a message that is a phrase of
+the intent files would be in the head's training data either way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)

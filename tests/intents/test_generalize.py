@@ -745,6 +745,44 @@ ROUND_25 = [
 ]
 
 
+ROUND_26 = [
+    # (text, lang, intent, confirm): round 26's rules (docs/intents.md, "Round 26")
+    # An anti-example beside a resumption ("let me check" is a wait alone) keeps the user's
+    # later time: they leave now
+    ("let me check, i'll message again tomorrow", "en", "goodbye", None),
+    ("let me see my diary tonight and come back later", "en", "goodbye", None),
+    # a time named by what the user waits for puts off ("when i get home", "once i've found")
+    ("i'll come back once i've found the receipt", "en", "goodbye", None),
+    ("i'll get back to you as soon as i know", "en", "goodbye", None),
+    ("cancel it when i get home", "en", "none", None),
+    # "come back later" needs no "will"; "i need to run", "leave you to it" leave
+    ("come back later", "en", "goodbye", None),
+    ("ok i need to run now, the kids are home", "en", "goodbye", None),
+    ("ok, leave you to it then", "en", "goodbye", None),
+    # a well-being question after a farewell word makes it a greeting
+    ("good night, how are you?", "en", "greet", None),
+    ("bye! how's it going", "en", "greet", None),
+    ("thanks, bye, hope you're well", "en", "goodbye", None),
+    # "whatever you're doing" is the chat's own work, not a question
+    ("could you please stop whatever you're doing", "en", "cancel", None),
+    ("i'm done trying", "en", "cancel", None),
+    # "la mañana" after an article is a time of day, not tomorrow
+    ("dejen de mandarme mensajes por la mañana, por favor", "es", "opt_out", None),
+    ("dejen de mandarme mensajes mañana", "es", "none", None),
+    # "mando" and "contesto" without their accent are present, not "mandó", "contestó"
+    ("lo consulto con mi jefe cuánto le mando y luego le escribo", "es", "goodbye", None),
+    ("me mandó un mensaje diciendo que cancele", "es", "none", None),
+    # continuing is making: the object of "seguir con" is the chat's process, given up; not
+    # with another verb between ("seguir pagando la suscripción" is the business's)
+    ("no quiero seguir con la reserva", "es", "cancel", None),
+    ("i don't want to continue with the booking", "en", "none", "cancel"),
+    ("ya no quiero seguir pagando la suscripción", "es", "none", None),
+    # opt-outs of a broadcast list or group; "déjelo" gives up as "déjenlo" does
+    ("quítame de tu lista de difusión", "es", "opt_out", None),
+    ("quítenme de este grupo de ofertas, gracias", "es", "opt_out", None),
+    ("mire, déjelo", "es", "cancel", None),
+]
+
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
     ROUND_13
@@ -759,9 +797,10 @@ ROUND_25 = [
     + ROUND_22
     + ROUND_23
     + ROUND_24
-    + ROUND_25,
+    + ROUND_25
+    + ROUND_26,
 )
-def test_round_13_to_25_rules(
+def test_round_13_to_26_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
