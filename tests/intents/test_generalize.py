@@ -759,6 +759,7 @@ ROUND_26 = [
     ("come back later", "en", "goodbye", None),
     ("ok i need to run now, the kids are home", "en", "goodbye", None),
     ("ok, leave you to it then", "en", "goodbye", None),
+    ("ok i'll sign off now", "en", "goodbye", None),
     # a well-being question after a farewell word makes it a greeting
     ("good night, how are you?", "en", "greet", None),
     ("bye! how's it going", "en", "greet", None),
@@ -777,6 +778,8 @@ ROUND_26 = [
     ("no quiero seguir con la reserva", "es", "cancel", None),
     ("i don't want to continue with the booking", "en", "none", "cancel"),
     ("ya no quiero seguir pagando la suscripción", "es", "none", None),
+    # "la" before a noun is an article: the relative clause makes it the chat's process
+    ("frená la transferencia que estaba cargando", "es", "cancel", None),
     # opt-outs of a broadcast list or group; "déjelo" gives up as "déjenlo" does
     ("quítame de tu lista de difusión", "es", "opt_out", None),
     ("quítenme de este grupo de ofertas, gracias", "es", "opt_out", None),
