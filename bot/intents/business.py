@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from bot.intents.analyzer import Token
 from bot.intents.index import PhraseIndex, Span
+from bot.intents.timing import article_at
 
 MAKING_WINDOW = 3
 """Words at most between a ``making`` verb and the object it makes ("fazer a reserva",
@@ -131,7 +132,7 @@ def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set
     none of them covered (``covered``: positions a phrase or context explains)."""
     found: set[int] = set()
     for d in range(1, len(tokens)):
-        if d - 1 not in covered or d in covered or not _article(index, tokens, d):
+        if d - 1 not in covered or d in covered or not article_at(index, tokens, d):
             continue
         relative = index.relatives.first_at(tokens, d + 2, d + MODIFIERS + 2)
         verb = None if relative is None else _made_at(index, tokens, relative)
@@ -142,19 +143,6 @@ def relative_process(index: PhraseIndex, tokens: tuple[Token, ...], covered: set
         if after < len(tokens) and after not in covered and tokens[after].norm in index.stop_words:
             found.add(after)
     return found
-
-
-def _article(index: PhraseIndex, tokens: tuple[Token, ...], d: int) -> bool:
-    """True when ``tokens[d]`` is a one-word determiner, or a pronoun written like an
-    article before a word that is no stop word ("frená la transferencia que estaba
-    cargando": es and pt object pronouns are the articles "la", "os")."""
-    if index.determiners.starts_at(tokens, d) == 1:
-        return True
-    return (
-        tokens[d].norm in index.pronouns
-        and d + 1 < len(tokens)
-        and tokens[d + 1].norm not in index.stop_words
-    )
 
 
 def sent_object(

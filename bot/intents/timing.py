@@ -29,15 +29,23 @@ def deferral_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     if not index.deferrals.starts_at(tokens, i):
         return False
     return i == 0 or not (
-        (_article(index, tokens, i - 1) and index.time_nouns.starts_at(tokens, i))
+        (article_at(index, tokens, i - 1) and index.time_nouns.starts_at(tokens, i))
         or postponed_at(index, tokens, i)
     )
 
 
-def _article(index: PhraseIndex, tokens: tuple[Token, ...], at: int) -> bool:
-    """True when ``tokens[at]`` is one of the file's ``determiners`` or a pronoun written
-    like an article ("las 7 de la mañana": before a time noun "la" is no object)."""
-    return bool(index.determiners.ends_at(tokens, at)) or tokens[at].norm in index.pronouns
+def article_at(index: PhraseIndex, tokens: tuple[Token, ...], at: int) -> bool:
+    """True when ``tokens[at]`` is a one-word determiner of the file, or one of its
+    ``pronouns`` before a word that is no stop word: es and pt object pronouns are the
+    articles they are written like ("a las 7 de la mañana", "frená la transferencia que
+    estaba cargando", "os passeios")."""
+    if index.determiners.starts_at(tokens, at) == 1:
+        return True
+    return (
+        tokens[at].norm in index.pronouns
+        and at + 1 < len(tokens)
+        and tokens[at + 1].norm not in index.stop_words
+    )
 
 
 def postponed_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> int:
