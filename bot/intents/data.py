@@ -174,8 +174,9 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, time_nouns, demonstratives, mentions, past, names, request_openers,
             business_objects, messaging, further, redirects, instructions, pronouns, partials,
-            meetings, subjects, subject_questions, ordering, referring, making, relatives,
-            progressives, processes, reasons, politeness, sending, resumptions, callbacks:
+            meetings, subjects, subject_questions, ordering, referring, wanting, making,
+            relatives, progressives, processes, reasons, politeness, sending, resumptions,
+            callbacks:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -211,6 +212,7 @@ class LanguageData:
     subject_questions: tuple[Phrase, ...] = ()
     ordering: tuple[Phrase, ...] = ()
     referring: tuple[Phrase, ...] = ()
+    wanting: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()
     relatives: tuple[Phrase, ...] = ()
     progressives: tuple[Phrase, ...] = ()

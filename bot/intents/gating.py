@@ -23,6 +23,7 @@ from bot.intents.coverage import (
     unexplained,
 )
 from bot.intents.guards import opens_filler
+from bot.intents.index import PhraseIndex
 from bot.intents.model import LanguageModel
 from bot.intents.scoring import (
     BACKGROUND_VETO,
@@ -264,7 +265,7 @@ def request_opener(model: LanguageModel, clause: Clause, score: ClauseScore) -> 
     return opener, opener > start
 
 
-def names_object(tried: Tried, intent: str) -> bool:
+def names_object(tried: Tried, intent: str, wanted: bool = False) -> bool:
     """True when a phrase of ``intent`` is followed, right after one of the language's
     ``determiners`` ("the", "my", "o", "el") or a pronoun read as an article (:func:`article`:
     "las", "os"), by a word no phrase explains and that is no stop word: "cancel my photo
@@ -273,7 +274,8 @@ def names_object(tried: Tried, intent: str) -> bool:
     name the chat's own process (the intent's ``context``), and so does an object that
     :func:`~bot.intents.business.chat_process` finds ("cancel the transfer i was making",
     "cancela a transferência que eu tava fazendo"); one of the ``demonstratives`` points at
-    it ("cancela essa parada")."""
+    it ("cancela essa parada"). ``wanted``: only a phrase with one of the file's
+    ``wanting`` verbs names it ("ya no quiero el moño", "i don't want the blender anymore")."""
     model, clauses, scores = tried
     index = model.index
     for clause, score in zip(clauses, scores, strict=True):
@@ -283,6 +285,8 @@ def names_object(tried: Tried, intent: str) -> bool:
         for span in score.spans:
             if span.entry.intent != intent or span.entry.context or span.end in starts:
                 continue  # its object is a phrase's: "cancela essa cotação", "cancel it all"
+            if wanted and not _wants(index, tokens[span.start : span.end]):
+                continue
             after = span.end + index.determiners.starts_at(tokens, span.end)
             if after == span.end and article(model, tokens, span.end):
                 after += 1  # "cancela os salgados", not "ya no lo quiero"
@@ -296,6 +300,11 @@ def names_object(tried: Tried, intent: str) -> bool:
             ):
                 return True
     return False
+
+
+def _wants(index: PhraseIndex, tokens: Sequence[Token]) -> bool:
+    """True when one of ``tokens`` is a ``wanting`` verb, by lemma ("quiero" → querer)."""
+    return any(index.lemma_of(token.norm) in index.wanting_lemmas for token in tokens)
 
 
 def article(model: LanguageModel, tokens: Sequence[Token], at: int) -> bool:

@@ -152,6 +152,9 @@ class PhraseIndex:
         self.making = GuardWords(data.making, analyzer)
         self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
         """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
+        self.wanting_lemmas = frozenset(
+            lemmas.lemma(w) for w in GuardWords(data.wanting, analyzer).words
+        )  # the ``wanting`` verbs' lemmas (:func:`~bot.intents.gating.names_object`)
         self.relatives = GuardWords(data.relatives, analyzer)
         self.progressives = GuardWords(data.progressives, analyzer)
         self.reasons = GuardWords(data.reasons, analyzer)

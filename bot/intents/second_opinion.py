@@ -90,9 +90,10 @@ def unsure_object(lexical: IntentResult, seen: Seen, fusion: Fusion) -> bool:
     object it does not know (:func:`~bot.intents.gating.names_object`): without a head to
     ask, "cancel my photo shoot" is asked about; :func:`reconsider` asks the same unless
     the head is sure of a route. "stop the sign-up" (sure: a phrase names the chat's
-    process) still closes."""
-    return (
-        lexical.intent == CANCEL
-        and lexical.confidence < fusion.sure
-        and names_object(seen[-1], CANCEL)
-    )
+    process) still closes. A sure cancel too where a wanting verb names the object ("ya no
+    quiero el moño, cancélalo porfa": a thing ordered, whatever else says cancel)."""
+    if lexical.intent != CANCEL:
+        return False
+    if lexical.confidence < fusion.sure:
+        return names_object(seen[-1], CANCEL)
+    return names_object(seen[-1], CANCEL, wanted=True)

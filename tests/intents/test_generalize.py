@@ -780,6 +780,12 @@ ROUND_26 = [
     ("ya no quiero seguir pagando la suscripción", "es", "none", None),
     # "la" before a noun is an article: the relative clause makes it the chat's process
     ("frená la transferencia que estaba cargando", "es", "cancel", None),
+    # a wanting verb before a thing the lexicon does not know names something ordered: the
+    # cancel is asked about however sure ("cancel it" says cancel again); not the chat's own
+    ("ya no quiero la lámpara, cancélala por favor", "es", "none", "cancel"),
+    ("i don't need the headphones anymore, cancel it", "en", "none", "cancel"),
+    ("não quero mais a cadeira, cancela", "pt", "none", "cancel"),
+    ("i don't want the form anymore, cancel it", "en", "cancel", None),
     # opt-outs of a broadcast list or group; "déjelo" gives up as "déjenlo" does
     ("quítame de tu lista de difusión", "es", "opt_out", None),
     ("quítenme de este grupo de ofertas, gracias", "es", "opt_out", None),
