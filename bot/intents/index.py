@@ -152,9 +152,8 @@ class PhraseIndex:
         self.making = GuardWords(data.making, analyzer)
         self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
         """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
-        self.wanting_lemmas = frozenset(
-            lemmas.lemma(w) for w in GuardWords(data.wanting, analyzer).words
-        )  # the ``wanting`` verbs' lemmas (:func:`~bot.intents.gating.names_object`)
+        self.wanting_lemmas = frozenset(map(lemmas.lemma, GuardWords(data.wanting, analyzer).words))
+        """Lemmas of the ``wanting`` verbs (:func:`~bot.intents.gating.names_object`)."""
         self.relatives = GuardWords(data.relatives, analyzer)
         self.progressives = GuardWords(data.progressives, analyzer)
         self.reasons = GuardWords(data.reasons, analyzer)

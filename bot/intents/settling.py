@@ -245,8 +245,9 @@ def _settled(
     ("pera, falta coisa": no phrase of the lexicon says cancel), so is a cancel with a new
     question after it (:func:`asks_more`), an opt-out beside another way to reach the user is
     asked about (:func:`redirects`), a goodbye beside an instruction to the business is asked
-    about (:func:`instructed`), a greeting that doubles as a farewell after thanks is a goodbye
-    (:func:`farewell`)."""
+    about (:func:`instructed`), a goodbye before a well-being question is a greeting
+    (:func:`greets_after`: "good night, how are you?"), a greeting that doubles as a farewell
+    after thanks is a goodbye (:func:`farewell`)."""
     if (
         result.intent in (NONE_INTENT, GREET)
         and result.confirm in (None, GOODBYE)  # "deu certo a chave, muito obrigada"
@@ -262,9 +263,8 @@ def _settled(
         return thanked, "a report ending with thanks: goodbye"
     if result.intent == GOODBYE and seen and greets_after(seen[-1]):
         greeted = ((GREET, result.confidence),)  # "good night, how are you doing?"
-        return replace(result, intent=GREET, ranked=greeted, confirm=None), (
-            "a greeting after the farewell: a greeting"
-        )
+        asked_after = "a well-being question after the farewell (greets_after): a greeting"
+        return replace(result, intent=GREET, ranked=greeted, confirm=None), asked_after
     if result.intent == GOODBYE and instructed(seen):  # "dejala en la puerta, gracias"
         told = "an instruction to the business (instructions): the goodbye is asked about"
         return result.asking(GOODBYE), told
