@@ -174,7 +174,7 @@ class LanguageData:
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, time_nouns, demonstratives, mentions, past, names, request_openers,
             business_objects, messaging, further, redirects, instructions, pronouns, partials,
-            meetings, subjects, subject_questions, ordering, referring, wanting, making,
+            meetings, subjects, subject_questions, ordering, referring, wanting, stopping, making,
             relatives, progressives, processes, reasons, politeness, sending, resumptions,
             callbacks:
             Word lists for the guards (see the module docstring).
@@ -213,6 +213,7 @@ class LanguageData:
     ordering: tuple[Phrase, ...] = ()
     referring: tuple[Phrase, ...] = ()
     wanting: tuple[Phrase, ...] = ()
+    stopping: tuple[Phrase, ...] = ()
     making: tuple[Phrase, ...] = ()
     relatives: tuple[Phrase, ...] = ()
     progressives: tuple[Phrase, ...] = ()

@@ -33,6 +33,8 @@ GOODBYE_OBJECT_WINDOW = 3
 all for the booking"); one said before it ("the technician fixed the line, thanks, bye") is
 what the user thanks for."""
 
+_VERBS = ("wanting", "stopping")
+"""Word lists of verbs matched by lemma (``wanting_lemmas``, ``stopping_lemmas``)."""
 _MEMOIZED = ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form")
 """What :meth:`PhraseIndex._memoize` sets: dropped when pickled, set again when loaded."""
 
@@ -152,8 +154,11 @@ class PhraseIndex:
         self.making = GuardWords(data.making, analyzer)
         self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
         """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
-        self.wanting_lemmas = frozenset(map(lemmas.lemma, GuardWords(data.wanting, analyzer).words))
+        verbs = {name: GuardWords(getattr(data, name), analyzer).words for name in _VERBS}
+        self.wanting_lemmas = frozenset(map(lemmas.lemma, verbs["wanting"]))
         """Lemmas of the ``wanting`` verbs (:func:`~bot.intents.gating.names_object`)."""
+        self.stopping_lemmas = frozenset(map(lemmas.lemma, verbs["stopping"]))
+        """Lemmas of the ``stopping`` verbs (:func:`~bot.intents.keeping.kept`)."""
         self.relatives = GuardWords(data.relatives, analyzer)
         self.progressives = GuardWords(data.progressives, analyzer)
         self.reasons = GuardWords(data.reasons, analyzer)
@@ -177,15 +182,9 @@ class PhraseIndex:
         self._listed: frozenset[str] = frozenset(listed)
         """Words of the intents' examples and keywords as written, accents kept ("me
         arrepentí"; anti-examples left out)."""
-        for guard in (
-            self.negations,
-            self.question_words,
-            self.conditionals,
-            self.deferrals,
-            self.past,
-            self.request_openers,
-            self.business_objects,
-        ):
+        for guard in (self.negations, self.question_words, self.conditionals, self.deferrals):
+            words.update(guard.words)
+        for guard in (self.past, self.request_openers, self.business_objects):
             words.update(guard.words)
         for expansion in data.abbreviations.values():
             words.update(t.norm for t in analyzer.phrase_tokens(expansion.text))

@@ -14,6 +14,7 @@ from dataclasses import replace
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.coverage import Seen, Tried, opening, slot_answer, unexplained
 from bot.intents.gating import request_opener
+from bot.intents.keeping import kept
 from bot.intents.leaving import later_said
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.questions import opens_question
@@ -238,8 +239,11 @@ def _settled(
     result: IntentResult, seen: Seen, expecting_free_text: bool
 ) -> tuple[IntentResult, str | None]:
     """``result`` as the whole message bears it out, and why it changed (``None``: it did not):
-    a goodbye beside a wait is none (:func:`waits`) unless the message leaves for later
-    (:func:`leaves_later`: "im on the bus, will reply later"), a cancel beside a correction is
+    a goodbye or cancel beside a stop said negated is none (:func:`~bot.intents.keeping.kept`:
+    "no frenes, está buenísimo", "não, não parem, está ótimo assim") unless the message
+    leaves for later ("vou almoçar e depois continuo, não fecha não"), a goodbye beside a wait
+    is none (:func:`waits`) unless the message leaves for later (:func:`leaves_later`: "im on
+    the bus, will reply later"), a cancel beside a correction is
     none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
     "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked about
     ("pera, falta coisa": no phrase of the lexicon says cancel), so is a cancel with a new
@@ -248,13 +252,16 @@ def _settled(
     about (:func:`instructed`), a goodbye before a well-being question is a greeting
     (:func:`greets_after`: "good night, how are you?"), a greeting that doubles as a farewell
     after thanks is a goodbye (:func:`farewell`)."""
+    closes = {result.intent, result.confirm} & {CANCEL, GOODBYE}
+    if closes and kept(seen) and not leaves_later(seen):  # "no frenes, está buenísimo"
+        return result.without(CANCEL).without(GOODBYE), "a stop said negated (kept): no close"
     if (
         result.intent in (NONE_INTENT, GREET)
         and result.confirm in (None, GOODBYE)  # "deu certo a chave, muito obrigada"
         and not expecting_free_text
         and seen
         and thanks_last(seen[0])
-        and not (waits(seen) or goes_ahead(seen) or corrects(seen, GOODBYE))
+        and not (waits(seen) or goes_ahead(seen) or corrects(seen, GOODBYE) or kept(seen))
     ):  # "the beans arrived and they smell incredible, thank you"
         said = ((GOODBYE, THANKED_CONFIDENCE),)
         thanked = replace(

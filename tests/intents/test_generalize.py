@@ -792,6 +792,25 @@ ROUND_26 = [
     ("mire, déjelo", "es", "cancel", None),
 ]
 
+ROUND_27 = [
+    # (text, lang, intent, confirm): round 27's rules (docs/intents.md, "Round 27")
+    # a stop said negated asks the bot to go on: a close elsewhere in the message is none
+    ("no, no me lo cancelés, dejalo como estaba", "es", "none", None),
+    ("no pares de mandarme las rutinas porfa, me sirven un buen", "es", "none", None),
+    ("no lo dejes a medias, terminemos de una", "es", "none", None),
+    ("não, não parem, está ótimo assim", "pt", "none", None),
+    ("num cancela não, só tô vendo o preço, valeu", "pt", "none", None),
+    ("no me dejen de mandar los recordatorios eh, sino se me olvida", "es", "none", None),
+    # not a stressed or answering "no", a stop said twice, one the lexicon read as a close
+    # it did not veto, a stop in the past, nor a user who leaves for later
+    ("no no no stop, i don't want to do the return form now", "en", "cancel", None),
+    ("no stop stop i changed my mind", "en", "cancel", None),
+    ("ya no ya no déjalo", "es", "cancel", None),
+    ("ugh no just stop the whole thing", "en", "cancel", None),
+    ("los chicos no paraban de jugar, así que nada, gracias por todo", "es", "goodbye", None),
+    ("vou almoçar e depois continuo, não fecha não", "pt", "goodbye", None),
+]
+
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
     ROUND_13
@@ -807,9 +826,10 @@ ROUND_26 = [
     + ROUND_23
     + ROUND_24
     + ROUND_25
-    + ROUND_26,
+    + ROUND_26
+    + ROUND_27,
 )
-def test_round_13_to_26_rules(
+def test_round_13_to_27_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
