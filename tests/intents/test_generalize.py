@@ -809,6 +809,16 @@ ROUND_27 = [
     ("ugh no just stop the whole thing", "en", "cancel", None),
     ("los chicos no paraban de jugar, así que nada, gracias por todo", "es", "goodbye", None),
     ("vou almoçar e depois continuo, não fecha não", "pt", "goodbye", None),
+    # callbacks and later times the files missed: the user leaves now
+    ("my husband just walked in, I'll get back to you after supper", "en", "goodbye", None),
+    ("I'm at the market, I will call you in the evening", "en", "goodbye", None),
+    ("in standup, will ping later", "en", "goodbye", None),
+    ("entro a reunión, te escribo al salir", "es", "goodbye", None),
+    ("déjame preguntarle a mi jeva y te dejo saber", "es", "goodbye", None),
+    ("estou a sair do trabalho, falo contigo mais logo", "pt", "goodbye", None),
+    ("Estou entrando em uma reunião, retorno à tarde.", "pt", "goodbye", None),
+    # "à noite" alone dates what was done: no later time
+    ("quero cancelar a compra que fiz ontem à noite no vosso site", "pt", "cancel_order", None),
 ]
 
 @pytest.mark.parametrize(
