@@ -37,8 +37,8 @@ typecheck: $(STAMP)
 $(COMPOSE_SCHEMA): | $(STAMP)  # the Compose Specification's schema, for tests/test_deploy.py
 	bash scripts/compose-schema.sh $@ $(BIN)/python
 
-unit: $(STAMP) system-deps $(COMPOSE_SCHEMA)  # one pytest worker per core, at most 4 (pytest-xdist)
-	$(BIN)/pytest -q -n auto --maxprocesses 4
+unit: $(STAMP) system-deps $(COMPOSE_SCHEMA)  # one pytest worker per core, at most 4 (pytest-xdist), a test file's tests on one worker, in order
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 test: lint typecheck unit
 
