@@ -33,10 +33,13 @@ GOODBYE_OBJECT_WINDOW = 3
 all for the booking"); one said before it ("the technician fixed the line, thanks, bye") is
 what the user thanks for."""
 
-_VERBS = ("wanting", "stopping")
-"""Word lists of verbs matched by lemma (``wanting_lemmas``, ``stopping_lemmas``)."""
 _MEMOIZED = ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form")
 """What :meth:`PhraseIndex._memoize` sets: dropped when pickled, set again when loaded."""
+
+
+def _lemmas_of(words: Iterable[Phrase], analyzer: Analyzer, lemmas: LemmaLookup) -> frozenset[str]:
+    """The lemmas of a word list's words ("quiero" → querer): verbs matched in any form."""
+    return frozenset(map(lemmas.lemma, GuardWords(words, analyzer).words))
 
 
 class PhraseIndex:
@@ -154,10 +157,9 @@ class PhraseIndex:
         self.making = GuardWords(data.making, analyzer)
         self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
         """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
-        verbs = {name: GuardWords(getattr(data, name), analyzer).words for name in _VERBS}
-        self.wanting_lemmas = frozenset(map(lemmas.lemma, verbs["wanting"]))
+        self.wanting_lemmas = _lemmas_of(data.wanting, analyzer, lemmas)
         """Lemmas of the ``wanting`` verbs (:func:`~bot.intents.gating.names_object`)."""
-        self.stopping_lemmas = frozenset(map(lemmas.lemma, verbs["stopping"]))
+        self.stopping_lemmas = _lemmas_of(data.stopping, analyzer, lemmas)
         """Lemmas of the ``stopping`` verbs (:func:`~bot.intents.keeping.kept`)."""
         self.relatives = GuardWords(data.relatives, analyzer)
         self.progressives = GuardWords(data.progressives, analyzer)

@@ -9,7 +9,7 @@ which does not read negation, is no close.
 from __future__ import annotations
 
 from bot.intents.analyzer import Clause
-from bot.intents.coverage import Seen
+from bot.intents.coverage import Seen, opening
 from bot.intents.model import LanguageModel
 from bot.intents.scoring import ClauseScore
 
@@ -46,7 +46,7 @@ def _stop_negated(model: LanguageModel, clause: Clause, score: ClauseScore) -> b
         if span.entry.intent in model.closing and span.entry.intent not in score.vetoes
         for i in range(span.start, span.end)
     }
-    opening = next((i for i in range(len(tokens)) if i not in fillers), len(tokens))
+    first = opening(clause, score)
     for i in range(len(tokens)):
         length = index.negations.starts_at(tokens, i)
         if not length:
@@ -54,7 +54,7 @@ def _stop_negated(model: LanguageModel, clause: Clause, score: ClauseScore) -> b
         j = i + length
         if (i and index.negations.ends_at(tokens, i - 1)) or index.negations.starts_at(tokens, j):
             continue  # a run: "no no no stop"
-        if i == opening and index.answers.starts_at(tokens, i):
+        if i == first and index.answers.starts_at(tokens, i):
             continue  # "no stop": an answer, then the stop
         while j < min(len(tokens), i + length + GAP_WORDS) and (
             tokens[j].norm in index.pronouns or j in fillers

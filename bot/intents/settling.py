@@ -243,8 +243,8 @@ def _settled(
     "no frenes, está buenísimo", "não, não parem, está ótimo assim") unless the message
     leaves for later ("vou almoçar e depois continuo, não fecha não"), a goodbye beside a wait
     is none (:func:`waits`) unless the message leaves for later (:func:`leaves_later`: "im on
-    the bus, will reply later"), a cancel beside a correction is
-    none (:func:`corrects`), a cancel beside a go-ahead is asked about (:func:`goes_ahead`:
+    the bus, will reply later"), a cancel beside a correction is none (:func:`corrects`), a
+    cancel beside a go-ahead is asked about (:func:`goes_ahead`:
     "esquece, pode continuar"), a cancel the semantic layer heard beside a wait is asked about
     ("pera, falta coisa": no phrase of the lexicon says cancel), so is a cancel with a new
     question after it (:func:`asks_more`), an opt-out beside another way to reach the user is
