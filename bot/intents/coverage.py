@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from bot.intents.analyzer import Clause, Token, TokenKind
+from bot.intents.guards import GuardWords
 from bot.intents.model import LanguageModel, fillers_only
 from bot.intents.questions import opens_question
 from bot.intents.result import GREET, NONE_INTENT
@@ -51,14 +52,24 @@ def explained(clause: Clause, score: ClauseScore) -> bool:
     return not any(uncovered_words(clause, score))
 
 
-def unexplained(clauses: Sequence[Clause], scores: Sequence[ClauseScore]) -> int:
+def unexplained(
+    clauses: Sequence[Clause], scores: Sequence[ClauseScore], besides: GuardWords | None = None
+) -> int:
     """How many words of ``clauses`` no phrase explains (fillers and anti-examples count as
-    explaining; :func:`uncovered_words`)."""
-    return sum(
-        1
-        for clause, score in zip(clauses, scores, strict=True)
-        for _ in uncovered_words(clause, score)
-    )
+    explaining; :func:`uncovered_words`), words inside a phrase of ``besides`` (a word list,
+    such as the ``acknowledgements``) aside."""
+    count = 0
+    for clause, score in zip(clauses, scores, strict=True):
+        aside: set[int] = set()
+        if besides is not None:
+            for i in range(len(clause.tokens)):
+                aside.update(range(i, i + besides.starts_at(clause.tokens, i)))
+        covered = {i for span in score.spans for i in range(span.start, span.end)} | aside
+        count += sum(
+            token.kind is TokenKind.WORD and i not in covered
+            for i, token in enumerate(clause.tokens)
+        )
+    return count
 
 
 def uncovered_words(clause: Clause, score: ClauseScore) -> Iterator[Token]:

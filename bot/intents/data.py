@@ -175,8 +175,8 @@ class LanguageData:
             determiners, time_nouns, demonstratives, mentions, past, names, request_openers,
             business_objects, messaging, further, redirects, instructions, pronouns, partials,
             meetings, subjects, subject_questions, ordering, referring, wanting, stopping, making,
-            relatives, progressives, processes, reasons, politeness, sending, resumptions,
-            callbacks:
+            relatives, progressives, processes, reasons, politeness, acknowledgements,
+            submissions, sending, resumptions, callbacks:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -220,6 +220,8 @@ class LanguageData:
     reasons: tuple[Phrase, ...] = ()
     processes: tuple[Phrase, ...] = ()
     politeness: tuple[Phrase, ...] = ()
+    acknowledgements: tuple[Phrase, ...] = ()
+    submissions: tuple[Phrase, ...] = ()
     sending: tuple[Phrase, ...] = ()
     resumptions: tuple[Phrase, ...] = ()
     callbacks: tuple[Phrase, ...] = ()

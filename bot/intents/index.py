@@ -166,6 +166,8 @@ class PhraseIndex:
         self.reasons = GuardWords(data.reasons, analyzer)
         self.processes = GuardWords(data.processes, analyzer)
         self.politeness = GuardWords(data.politeness, analyzer)
+        self.acknowledgements = GuardWords(data.acknowledgements, analyzer)
+        self.submissions = GuardWords(data.submissions, analyzer)
         self.sending = GuardWords(data.sending, analyzer)
         self.resumptions = GuardWords(data.resumptions, analyzer)
         self.callbacks = GuardWords(data.callbacks, analyzer)
@@ -184,9 +186,8 @@ class PhraseIndex:
         self._listed: frozenset[str] = frozenset(listed)
         """Words of the intents' examples and keywords as written, accents kept ("me
         arrepentí"; anti-examples left out)."""
-        for guard in (self.negations, self.question_words, self.conditionals, self.deferrals):
-            words.update(guard.words)
-        for guard in (self.past, self.request_openers, self.business_objects):
+        guards = (self.negations, self.question_words, self.conditionals, self.deferrals)
+        for guard in (*guards, self.past, self.request_openers, self.business_objects):
             words.update(guard.words)
         for expansion in data.abbreviations.values():
             words.update(t.norm for t in analyzer.phrase_tokens(expansion.text))

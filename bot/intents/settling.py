@@ -26,8 +26,9 @@ THANKED_CONFIDENCE = 0.8
 REPORT_WORDS = 2
 """Words at least that the lexicon does not explain before a last clause of thanks for the
 message to report something ("the beans arrived, thank you", "heading out, thanks"); one is
-an acknowledgement ("arretado, valeu", "nice, vlw", "legend, thanks mate"): thanks alone, no
-goodbye."""
+an acknowledgement ("arretado, valeu", "nice, vlw"): thanks alone, no goodbye. Words of the
+language's ``acknowledgements`` do not count: they acknowledge or appraise what the bot said
+("sweet as, cheers", "joya joya, gracias", "entendido, gracias", "bué fixe, obrigada")."""
 
 
 def waits(seen: Seen) -> bool:
@@ -146,13 +147,14 @@ def farewell(tried: Tried) -> bool:
 def thanks_last(tried: Tried) -> bool:
     """True when the message reports something and ends with thanks: several clauses, the
     last one thanks and fillers only, the earlier ones with at least :data:`REPORT_WORDS`
-    words no phrase explains (not a greeting: "buenas noches, gracias"; not one word of
-    acknowledgement: "arretado, valeu"), no question, no request opener and no
-    ``politeness`` word ("please") in an earlier clause, no name or address ("the beans
-    arrived and they smell incredible, thank you", "o livro chegou, amei o embrulho,
-    obrigada"). In the labelled sets such a message closes (a goodbye, or a cancel or
-    opt-out the lexicon finds) 98 times in 100; "pode confirmar às 14h, obrigada" asks, and
-    "ok, gracias" is thanks alone."""
+    words no phrase explains and no ``acknowledgements`` phrase holds (not a greeting:
+    "buenas noches, gracias"; not an acknowledgement: "arretado, valeu", "sweet as, cheers"),
+    no question, no request opener (:func:`_asks`), no ``politeness`` word ("please") and no
+    ``submissions`` phrase (the user's own step: "ya te mandé el pantallazo") in an earlier
+    clause, no name or address ("the beans arrived and they smell incredible, thank you", "o
+    livro chegou, amei o embrulho, obrigada"). In the labelled sets such a message closes (a
+    goodbye, or a cancel or opt-out the lexicon finds) 98 times in 100; "pode confirmar às
+    14h, obrigada" asks, and "ok, gracias" is thanks alone."""
     model, clauses, scores = tried
     if len(clauses) < 2 or any(clause.is_question for clause in clauses):
         return False
@@ -161,23 +163,37 @@ def thanks_last(tried: Tried) -> bool:
     ):
         return False
     pairs = list(zip(clauses, scores, strict=True))
-    if any(request_opener(model, clause, score)[1] for clause, score in pairs):
-        return False
+    if any(_asks(model, clause, score) for clause, score in pairs):
+        return False  # "me mandás el link, gracias": thanks for doing that
     if any(instructs(model, clause, score) for clause, score in pairs[:-1]):
         return False  # "leave the parcel with security, thanks": thanks for doing that
     if any(model.index.politeness.anywhere(clause.tokens) for clause in clauses[:-1]):
         return False  # "please come after 10pm, thanks": thanks for doing that
-    reported = unexplained(clauses[:-1], scores[:-1])
-    return reported >= REPORT_WORDS and not slot_answer(model, clauses)
+    if any(model.index.submissions.anywhere(clause.tokens) for clause in clauses[:-1]):
+        return False  # "ya te mandé el pantallazo, gracias": the process goes on
+    told = unexplained(clauses[:-1], scores[:-1], besides=model.index.acknowledgements)
+    return told >= REPORT_WORDS and not slot_answer(model, clauses)
+
+
+def _asks(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
+    """True when the clause opens with a request opener (:func:`~bot.intents.gating.
+    request_opener`: "¿me lo mandás?", "can you") and no past form follows it: "me" before
+    "llegó" is whom something reached ("ya me llegó el colchón, gracias" reports)."""
+    after, opened = request_opener(model, clause, score)
+    if not opened or after >= len(clause.tokens):
+        return opened
+    index, token = model.index, clause.tokens[after]
+    before = clause.tokens[after - 1].norm
+    return not index.past_form(token.orth, index.resolve(token).lemma, before)
 
 
 def thanks_alone(tried: Tried) -> bool:
     """True when the message is thanks or an acknowledgement with thanks and nothing else:
     no phrase of any intent (vetoed ones included), no question, fewer than
-    :data:`REPORT_WORDS` words no phrase explains ("thanks!", "perfecto, gracias", "arretado,
-    valeu", "legend, thanks mate"). No close: the user may go on (the labelled sets' rule
-    since round 17); :func:`settle` marks it ``bare_thanks`` for the engine's "you're
-    welcome"."""
+    :data:`REPORT_WORDS` words no phrase explains, ``acknowledgements`` aside ("thanks!",
+    "perfecto, gracias", "arretado, valeu", "sweet as, you're a legend, cheers"). No close:
+    the user may go on (the labelled sets' rule since round 17); :func:`settle` marks it
+    ``bare_thanks`` for the engine's "you're welcome"."""
     model, clauses, scores = tried
     if not clauses or any(clause.is_question for clause in clauses):
         return False
@@ -185,7 +201,7 @@ def thanks_alone(tried: Tried) -> bool:
         return False
     if not any(model.index.thanks.anywhere(clause.tokens) for clause in clauses):
         return False
-    return unexplained(clauses, scores) < REPORT_WORDS
+    return unexplained(clauses, scores, besides=model.index.acknowledgements) < REPORT_WORDS
 
 
 def instructed(seen: Seen) -> bool:

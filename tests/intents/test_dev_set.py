@@ -208,11 +208,16 @@ CROSS_VALIDATED = (
     "dev37",
     "dev38",
     "pt_dev21",
+    "holdout13",
+    "dev39",
+    "dev40",
+    "pt_dev22",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
 or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6, holdout7,
-holdout8, holdout9, holdout10, holdout11 and holdout12), with ``bot eval``: a message that is
-a phrase of the intent files would be in the head's training data either way."""
+holdout8, holdout9, holdout10, holdout11, holdout12 and holdout13), with ``bot eval``: a
+message that is a phrase of the intent files would be in the head's training data either
+way."""
 
 
 @pytest.mark.parametrize("name", CROSS_VALIDATED)

@@ -821,6 +821,30 @@ ROUND_27 = [
     ("quero cancelar a compra que fiz ontem à noite no vosso site", "pt", "cancel_order", None),
 ]
 
+ROUND_28 = [
+    # (text, lang, intent, confirm): round 28's rules (docs/intents.md, "Round 28")
+    # an acknowledgement or appraisal before thanks reports nothing: thanks alone
+    ("lovely stuff, you're a star, thanks", "en", "none", None),
+    ("makes sense, cheers", "en", "none", None),
+    ("qué bien, muchas gracias", "es", "none", None),
+    ("entendido, tiene sentido, gracias", "es", "none", None),
+    ("show de bola, valeu", "pt", "none", None),
+    ("ah, faz sentido, obrigada", "pt", "none", None),
+    # the user's own step of the process, done, before thanks: the business has it to act on
+    ("i've uploaded the payslips, thanks", "en", "none", None),
+    ("ya te transferí la seña, gracias", "es", "none", None),
+    ("acabei de enviar o comprovante, obrigada", "pt", "none", None),
+    # something that happened or got resolved still closes
+    ("the plumber came and the leak is gone, thanks", "en", "goodbye", None),
+    ("ya me llegó el colchón, gracias", "es", "goodbye", None),
+    # the questions of the chat's own process: giving up on them
+    ("just stop asking me all these questions", "en", "cancel", None),
+    ("ya basta de preguntas", "es", "cancel", None),
+    ("parem de me fazer pergunta", "pt", "cancel", None),
+    ("uf, dejémoslo", "es", "cancel", None),
+    ("valeu, é tudo, boa tarde", "pt", "goodbye", None),
+]
+
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
     ROUND_13
@@ -837,9 +861,10 @@ ROUND_27 = [
     + ROUND_24
     + ROUND_25
     + ROUND_26
-    + ROUND_27,
+    + ROUND_27
+    + ROUND_28,
 )
-def test_round_13_to_27_rules(
+def test_round_13_to_28_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
@@ -903,6 +928,8 @@ def test_a_borrowed_word_another_language_holds_stays_that_languages(
         ("thank you so much", "en", True),
         ("legend, thanks mate", "en", True),
         ("blz, valeu", "pt", True),
+        ("sweet as, you're a legend, cheers", "en", True),  # acknowledgements: round 28
+        ("joya joya, qué amable, gracias", "es", True),
         ("ok", "en", False),  # no thanks in it
         ("thanks, can you send the invoice?", "en", False),  # a question
         ("the courier left it with security, thanks", "en", False),  # a report: goodbye
@@ -910,7 +937,7 @@ def test_a_borrowed_word_another_language_holds_stays_that_languages(
         ("no, gracias, no quiero cancelar", "es", False),  # a (vetoed) cancel phrase
     ],
 )
-def test_bare_thanks_is_thanks_with_fillers_and_at_most_one_other_word(
+def test_bare_thanks_is_thanks_with_fillers_acknowledgements_and_at_most_one_other_word(
     trilingual: IntentClassifier, text: str, lang: str, alone: bool
 ) -> None:
     result = trilingual.classify(text, lang)
