@@ -335,11 +335,17 @@ def validate(config_path: Path, env_file: Path) -> None:
     (unknown step in next, unreachable step, missing locale key, a key missing from one
     language, unknown intent, duplicate trigger, bad regular expression, ...), with the
     closest known name when one is likely meant. The exit status is 2 when there is any.
+    Valid files whose semantic head the cache lacks then train it (minutes on a small
+    machine), so that `bot serve` starts at once.
     """
-    from bot.wiring import load_content
+    from bot.wiring import build_classifier, load_content
 
     settings = _settings(config_path, env_file)
-    content = load_content(settings, read_environment(env_file))
+    # every problem first: a semantic head the cache lacks (minutes to train) trains only
+    # once the files are valid, so a typo is reported at once
+    content = load_content(settings, read_environment(env_file), train=False)
+    if content.classifier.head_pending:
+        build_classifier(settings)  # trains the head and caches it: `bot serve` starts at once
     click.echo(
         f"ok: {len(content.flows)} flows ({', '.join(sorted(content.flows))}), "
         f"{len(content.classifier.intents)} intents, languages {', '.join(settings.languages)}"
@@ -408,11 +414,12 @@ def new_flow(config_path: Path, env_file: Path, name: str) -> None:
     settings = _settings(config_path, env_file)
     _setup_logging("ERROR")
     env = read_environment(env_file)
-    content = load_content(settings, env)
+    content = load_content(settings, env, train=False)  # a keyword starts it: no head needed
     check_name(name, settings, content.locales, content.flows)
     written = write_flow(name, settings, content.locales)
     try:
-        results = asyncio.run(run_files(settings, load_content(settings, env), [written.test_file]))
+        new = load_content(settings, env, train=False)
+        results = asyncio.run(run_files(settings, new, [written.test_file]))
         failures = [f for result in results for f in result.failures]
         if failures:
             raise ScaffoldError(f"the new flow's test fails, nothing was kept: {failures[0]}")

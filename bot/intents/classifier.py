@@ -419,7 +419,10 @@ class IntentClassifier:
         cancel. Across clauses the last one with an intent wins ("olvida lo que dije, quiero
         una prueba"), except that social intents (priority 0 or less, like greet) only win
         when nothing else is found ("hola, quiero una prueba" ranks the trial, then the
-        greeting). An intent found in several clauses counts once, at its best rank.
+        greeting), and a farewell (goodbye) only signs off a closing intent of a higher
+        priority ("stop texting me, bye" is an opt-out; "olvidalo, gracias igual, chau" stays
+        a goodbye: the sets label a cancel with a farewell either way). An intent found in
+        several clauses counts once, at its best rank.
         """
         best: dict[str, tuple[bool, int, int, float]] = {}
         for position, clause in enumerate(clause_scores):
@@ -431,6 +434,14 @@ class IntentClassifier:
                 if intent not in best or rank > best[intent]:
                     best[intent] = rank
         ordered = sorted(best.items(), key=lambda item: (item[1], item[0]), reverse=True)
+        specs = model.specs
+        if ordered and specs[top := ordered[0][0]].farewell:  # "stop texting me, bye"
+            first = [
+                item
+                for item in ordered
+                if specs[item[0]].closing and specs[item[0]].priority > specs[top].priority
+            ]
+            ordered = first + [item for item in ordered if item not in first]
         return tuple((intent, round(rank[3], 4)) for intent, rank in ordered)
 
     def _confirm(

@@ -10,6 +10,7 @@ no phrase covers (:func:`uncovered_words`), whether the message goes on after a 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.guards import GuardWords
@@ -58,24 +59,21 @@ def unexplained(
     """How many words of ``clauses`` no phrase explains (fillers and anti-examples count as
     explaining; :func:`uncovered_words`), words inside a phrase of ``besides`` (a word list,
     such as the ``acknowledgements``) aside."""
-    count = 0
-    for clause, score in zip(clauses, scores, strict=True):
-        aside: set[int] = set()
-        if besides is not None:
-            for i in range(len(clause.tokens)):
-                aside.update(range(i, i + besides.starts_at(clause.tokens, i)))
-        covered = {i for span in score.spans for i in range(span.start, span.end)} | aside
-        count += sum(
-            token.kind is TokenKind.WORD and i not in covered
-            for i, token in enumerate(clause.tokens)
+    return sum(
+        1
+        for clause, score in zip(clauses, scores, strict=True)
+        for _ in uncovered_words(
+            clause, score, besides.positions(clause.tokens) if besides is not None else frozenset()
         )
-    return count
+    )
 
 
-def uncovered_words(clause: Clause, score: ClauseScore) -> Iterator[Token]:
+def uncovered_words(
+    clause: Clause, score: ClauseScore, aside: AbstractSet[int] = frozenset()
+) -> Iterator[Token]:
     """The clause's words that none of its phrases (fillers and anti-examples included)
-    covers, in order."""
-    covered = {i for span in score.spans for i in range(span.start, span.end)}
+    covers, in order, the positions ``aside`` left out."""
+    covered = {i for span in score.spans for i in range(span.start, span.end)} | aside
     return (
         token
         for i, token in enumerate(clause.tokens)

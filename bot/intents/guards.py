@@ -61,6 +61,16 @@ class GuardWords:
         single = self._by_start.get((first,), ())
         return 1 if any(_guard_match(tokens[index], phrase[0]) for phrase in single) else 0
 
+    def positions(self, tokens: tuple[Token, ...]) -> frozenset[int]:
+        """The positions of ``tokens`` inside a guard phrase (each the longest starting at
+        its first word)."""
+        return frozenset(
+            j
+            for i in range(len(tokens))
+            if tokens[i].norm in self._firsts
+            for j in range(i, i + self.starts_at(tokens, i))
+        )
+
     def first_at(
         self, tokens: tuple[Token, ...], start: int = 0, end: int | None = None
     ) -> int | None:

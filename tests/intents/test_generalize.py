@@ -843,6 +843,10 @@ ROUND_28 = [
     ("parem de me fazer pergunta", "pt", "cancel", None),
     ("uf, dejémoslo", "es", "cancel", None),
     ("valeu, é tudo, boa tarde", "pt", "goodbye", None),
+    # a farewell signs off an opt-out: the opt-out is what the engine acts on
+    ("stop texting me, bye", "en", "opt_out", None),
+    ("dame de baja, chau", "es", "opt_out", None),
+    ("não quero mais receber mensagens, obrigado, tchau", "pt", "opt_out", None),
 ]
 
 @pytest.mark.parametrize(
