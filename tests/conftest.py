@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,18 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.recording_sender import RecordingSender
 from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
+
+
+@pytest.fixture(autouse=True)
+def _root_log_level_restored() -> Iterator[None]:
+    """Put the root logger's level back after each test: a command run in this process
+    (``bot new flow``, ``bot test`` through ``CliRunner``) sets it to ERROR, and a later test
+    on the same worker would then see no warning in ``caplog``."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
+
 
 REPO = Path(__file__).resolve().parent.parent
 BOT_ID = "1234567890"
