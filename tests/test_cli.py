@@ -119,6 +119,37 @@ def test_validate_points_at_the_broken_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_validate_reports_a_broken_flow_before_training_any_head(tmp_path: Path) -> None:
+    """A flow author's typo is reported at once: with an empty cache (a fresh machine, or
+    intent files just edited) the semantic head would take minutes to train, and a broken
+    project never trains it."""
+    project = tmp_path / "project"
+    for name in ("config.yaml", "intents", "locales", "flows"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        else:
+            project.mkdir(exist_ok=True)
+            shutil.copy(source, project / name)
+    flow = project / "flows" / "order.yaml"
+    flow.write_text(
+        flow.read_text(encoding="utf-8").replace('"yes": ask_product', '"yes": ask_produce'),
+        encoding="utf-8",
+    )
+    cache = tmp_path / "cache"
+    result = run_bot(
+        "validate",
+        "--config",
+        str(project / "config.yaml"),
+        "--env-file",
+        "/nonexistent",
+        env={"XDG_CACHE_HOME": str(cache)},
+    )
+    assert result.returncode == 2
+    assert "unknown step 'ask_produce'" in result.stderr
+    assert list(cache.rglob("semantic-head-*")) == []  # no head was trained
+
+
 @pytest.mark.parametrize(
     ("env", "setting"),
     [
