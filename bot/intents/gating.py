@@ -259,9 +259,16 @@ def _knows_a_word(model: LanguageModel, clauses: Sequence[Clause]) -> bool:
 
 def request_opener(model: LanguageModel, clause: Clause, score: ClauseScore) -> tuple[int, bool]:
     """Where the clause's words start after a request opener of the language ("can you",
-    "¿me lo", "você pode"; fillers aside, as the scorer reads it), and whether one is there."""
+    "¿me lo", "você pode"; fillers aside, as the scorer reads it), and whether one is there.
+    An opener before a past form is none: "me" before "llegó" is whom something reached
+    ("ya me llegó el colchón, gracias" reports)."""
+    index, tokens = model.index, clause.tokens
     start = opening(clause, score)  # "ok, can you ...": fillers aside, as the scorer
-    opener = start + model.index.request_openers.starts_at(clause.tokens, start)
+    opener = start + index.request_openers.starts_at(tokens, start)
+    if start < opener < len(tokens):
+        word = tokens[opener]
+        if index.past_form(word.orth, index.resolve(word).lemma, tokens[opener - 1].norm):
+            return start, False
     return opener, opener > start
 
 

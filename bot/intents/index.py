@@ -37,9 +37,9 @@ _MEMOIZED = ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form
 """What :meth:`PhraseIndex._memoize` sets: dropped when pickled, set again when loaded."""
 
 
-def _lemmas_of(words: Iterable[Phrase], analyzer: Analyzer, lemmas: LemmaLookup) -> frozenset[str]:
+def _lemmas_of(words: GuardWords, lemmas: LemmaLookup) -> frozenset[str]:
     """The lemmas of a word list's words ("quiero" → querer): verbs matched in any form."""
-    return frozenset(map(lemmas.lemma, GuardWords(words, analyzer).words))
+    return frozenset(map(lemmas.lemma, words.words))
 
 
 class PhraseIndex:
@@ -155,11 +155,11 @@ class PhraseIndex:
         self.meetings = GuardWords(data.meetings, analyzer)
         self.ordering = GuardWords(data.ordering, analyzer)
         self.making = GuardWords(data.making, analyzer)
-        self.making_lemmas = frozenset(lemmas.lemma(word) for word in self.making.words)
+        self.making_lemmas = _lemmas_of(self.making, lemmas)
         """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
-        self.wanting_lemmas = _lemmas_of(data.wanting, analyzer, lemmas)
+        self.wanting_lemmas = _lemmas_of(GuardWords(data.wanting, analyzer), lemmas)
         """Lemmas of the ``wanting`` verbs (:func:`~bot.intents.gating.names_object`)."""
-        self.stopping_lemmas = _lemmas_of(data.stopping, analyzer, lemmas)
+        self.stopping_lemmas = _lemmas_of(GuardWords(data.stopping, analyzer), lemmas)
         """Lemmas of the ``stopping`` verbs (:func:`~bot.intents.keeping.kept`)."""
         self.relatives = GuardWords(data.relatives, analyzer)
         self.progressives = GuardWords(data.progressives, analyzer)

@@ -149,12 +149,13 @@ def thanks_last(tried: Tried) -> bool:
     last one thanks and fillers only, the earlier ones with at least :data:`REPORT_WORDS`
     words no phrase explains and no ``acknowledgements`` phrase holds (not a greeting:
     "buenas noches, gracias"; not an acknowledgement: "arretado, valeu", "sweet as, cheers"),
-    no question, no request opener (:func:`_asks`), no ``politeness`` word ("please") and no
-    ``submissions`` phrase (the user's own step: "ya te mandé el pantallazo") in an earlier
-    clause, no name or address ("the beans arrived and they smell incredible, thank you", "o
-    livro chegou, amei o embrulho, obrigada"). In the labelled sets such a message closes (a
-    goodbye, or a cancel or opt-out the lexicon finds) 98 times in 100; "pode confirmar às
-    14h, obrigada" asks, and "ok, gracias" is thanks alone."""
+    no question, no request opener (:func:`~bot.intents.gating.request_opener`), no
+    ``politeness`` word ("please") and no ``submissions`` phrase (the user's own step: "ya te
+    mandé el pantallazo") in an earlier clause, no name or address ("the beans arrived and
+    they smell incredible, thank you", "o livro chegou, amei o embrulho, obrigada"). In the
+    labelled sets such a message closes (a goodbye, or a cancel or opt-out the lexicon finds)
+    98 times in 100; "pode confirmar às 14h, obrigada" asks, and "ok, gracias" is thanks
+    alone."""
     model, clauses, scores = tried
     if len(clauses) < 2 or any(clause.is_question for clause in clauses):
         return False
@@ -163,7 +164,7 @@ def thanks_last(tried: Tried) -> bool:
     ):
         return False
     pairs = list(zip(clauses, scores, strict=True))
-    if any(_asks(model, clause, score) for clause, score in pairs):
+    if any(request_opener(model, clause, score)[1] for clause, score in pairs):
         return False  # "me mandás el link, gracias": thanks for doing that
     if any(instructs(model, clause, score) for clause, score in pairs[:-1]):
         return False  # "leave the parcel with security, thanks": thanks for doing that
@@ -173,18 +174,6 @@ def thanks_last(tried: Tried) -> bool:
         return False  # "ya te mandé el pantallazo, gracias": the process goes on
     told = unexplained(clauses[:-1], scores[:-1], besides=model.index.acknowledgements)
     return told >= REPORT_WORDS and not slot_answer(model, clauses)
-
-
-def _asks(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
-    """True when the clause opens with a request opener (:func:`~bot.intents.gating.
-    request_opener`: "¿me lo mandás?", "can you") and no past form follows it: "me" before
-    "llegó" is whom something reached ("ya me llegó el colchón, gracias" reports)."""
-    after, opened = request_opener(model, clause, score)
-    if not opened or after >= len(clause.tokens):
-        return opened
-    index, token = model.index, clause.tokens[after]
-    before = clause.tokens[after - 1].norm
-    return not index.past_form(token.orth, index.resolve(token).lemma, before)
 
 
 def thanks_alone(tried: Tried) -> bool:
