@@ -3,8 +3,8 @@
 For every labelled set in ``tests/data/intents/`` (never the held-out judges
 ``holdout2.jsonl``, ``holdout4.jsonl``, ``holdout5.jsonl``, ``holdout6.jsonl``,
 ``holdout7.jsonl``, ``holdout8.jsonl``, ``holdout9.jsonl``, ``holdout10.jsonl``,
-``holdout11.jsonl``, ``holdout12.jsonl``, ``holdout13.jsonl``, ``pt_holdout.jsonl`` nor
-``pt_holdout2.jsonl``, unless named on the command line) and every message:
+``holdout11.jsonl``, ``holdout12.jsonl``, ``holdout13.jsonl``, ``holdout14.jsonl``,
+``pt_holdout.jsonl`` nor ``pt_holdout2.jsonl``, unless named on the command line) and every message:
 
 - **no hint** (a first message): the detected language against the labelled one, as a
   confusion matrix (rows: labelled; columns: detected, ``-`` for undecided);
@@ -42,6 +42,7 @@ JUDGES = frozenset(
         "holdout11.jsonl",
         "holdout12.jsonl",
         "holdout13.jsonl",
+        "holdout14.jsonl",
         "pt_holdout.jsonl",
         "pt_holdout2.jsonl",
     }

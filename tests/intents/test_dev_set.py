@@ -212,10 +212,14 @@ CROSS_VALIDATED = (
     "dev39",
     "dev40",
     "pt_dev22",
+    "holdout14",
+    "dev41",
+    "dev42",
+    "pt_dev23",
 )
 """Tuning sets written after the semantic head, measured out of fold (bench/intents_cv.py)
 or, not trained on (dev20, pt_dev13, the judges holdout5, pt_holdout2, holdout6, holdout7,
-holdout8, holdout9, holdout10, holdout11, holdout12 and holdout13), with ``bot eval``: a
+holdout8, holdout9, holdout10, holdout11, holdout12, holdout13 and holdout14), with ``bot eval``: a
 message that is a phrase of the intent files would be in the head's training data either
 way."""
 
