@@ -9,13 +9,17 @@ process, and a cancel of it ends the chat. So does one of the file's ``processes
 (the process the chat puts the user through) right beside it: "stop the booking process",
 "forget the booking form", "olvídate de la cotización del seguro", "esquece esse pedido de
 orçamento".
+A possessive right after a close names the user's own thing even when no list has it:
+"cancel my 4pm sync with ravi", "cancela minha vaga na monitoria" (:func:`owned_at`). So
+does a clause before the close that only names a thing: "the hearing test for my dad, cancel
+it" (:func:`names_a_thing`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.intents.analyzer import Token
+from bot.intents.analyzer import Token, TokenKind
 from bot.intents.index import PhraseIndex, Span
 from bot.intents.timing import article_at
 
@@ -41,6 +45,98 @@ def business_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
     making or putting the user through (see the module docstring)."""
     length = index.business_objects.starts_at(tokens, i)
     return bool(length) and not chat_process(index, tokens, i, i + length)
+
+
+def owned_at(index: PhraseIndex, tokens: tuple[Token, ...], i: int) -> bool:
+    """True when one of the ``possessives`` starts at ``tokens[i]`` and the word after it
+    names a thing the user has with the business ("cancel my 4pm sync with ravi", "cancel
+    my loan application", "cancela a minha marcação de sábado"): a word, not one of the
+    ``own_words`` (what is the user's in the chat itself: "forget my question", "delete my
+    number"), a ``processes`` noun (the chat's own process: "cancel my registration") or a
+    ``messaging`` word. A vocative ("deixa pra lá, minha filha") is a filler, which the
+    caller leaves out."""
+    length = index.possessives.starts_at(tokens, i)
+    after = i + length
+    if not length or after >= len(tokens) or tokens[after].kind is TokenKind.EMOJI:
+        return False
+    return not (
+        index.own_words.starts_at(tokens, after)
+        or index.processes.starts_at(tokens, after)
+        or index.messaging.starts_at(tokens, after)
+    )
+
+
+def object_after(
+    index: PhraseIndex,
+    tokens: tuple[Token, ...],
+    end: int,
+    near: Sequence[int],
+    free: Sequence[int],
+    fillers: set[int],
+    farewell: bool,
+) -> bool:
+    """True when a closing phrase that ends at ``end`` is about a business object, so no
+    close: one of the ``business_objects`` at a position of ``near`` (:func:`business_at`:
+    "cancel my booking"), a ``partials`` word right after it (a part of what was asked for:
+    "cancela só a batata"), or, for a close asked for (not a ``farewell``), the user's own
+    thing right after it (:func:`owned_at`: "cancel my 4pm sync with ravi"), at a position
+    of ``free`` that is no filler, the phrase ending with no ``sending`` verb (what "stop
+    spamming my phone" stops is the sending). ``free``: positions outside the intent's own
+    phrases; ``near``: those where an object makes the phrase about it."""
+    if any(business_at(index, tokens, i) for i in near):
+        return True
+    if end not in free:
+        return False
+    if index.partial_at(tokens, end):
+        return True
+    return (
+        not farewell
+        and end not in fillers
+        and not index.sending.ends_at(tokens, end - 1)
+        and owned_at(index, tokens, end)
+    )
+
+
+def stopped_at(index: PhraseIndex, tokens: tuple[Token, ...], start: int) -> bool:
+    """True when the phrase starting at ``tokens[start]`` is the user's own thing that a
+    ``stopping`` verb right before its possessive stops: the trial of "cancel my free
+    trial" is cancelled, not asked for."""
+    for length in (1, 2):  # "my", "a minha"
+        verb = start - length - 1
+        if verb >= 0 and index.possessives.starts_at(tokens, verb + 1) == length:
+            return index.lemma_of(tokens[verb].norm) in index.stopping_lemmas
+    return False
+
+
+def names_a_thing(index: PhraseIndex, tokens: tuple[Token, ...]) -> bool:
+    """True when the clause ``tokens`` only names a thing the user has with the business:
+    it opens with one of the ``possessives`` or ``articles`` and a word that is none of the
+    ``own_words`` or ``processes`` ("my eye test at 11", "the lads' pitch for thursday", "a
+    marcação no cabeleireiro"), and says nothing: no word of ``common_verbs``, no negation,
+    subject or past form ("my wife says no", "o pastor mudou a data", "meu marido não
+    deixou" are statements, and a cancel after them ends the chat)."""
+    opener = index.possessives.starts_at(tokens, 0) or index.articles.starts_at(tokens, 0)
+    if not opener or opener >= len(tokens):
+        return False
+    if index.own_words.starts_at(tokens, opener) or index.processes.starts_at(tokens, opener):
+        return False
+    return not any(
+        index.common_verbs.starts_at(tokens, j)
+        or index.negations.starts_at(tokens, j)
+        # "el" is also an unaccented "él", "a gente" no article
+        or index.subjects.starts_at(tokens, j) > index.articles.starts_at(tokens, j)
+        or _past_verb(index, tokens, j)
+        for j in range(len(tokens))
+    )
+
+
+def _past_verb(index: PhraseIndex, tokens: tuple[Token, ...], j: int) -> bool:
+    """True when ``tokens[j]`` is a past form; after a determiner it is a noun instead
+    ("el lavado de la moto", "o pedido de ontem")."""
+    token = tokens[j]
+    if j and index.determiners.ends_at(tokens, j - 1):
+        return False
+    return index.past_form(token.orth.lower(), index.lemma_of(token.norm), None)
 
 
 def chat_process(index: PhraseIndex, tokens: tuple[Token, ...], i: int, end: int) -> bool:

@@ -173,10 +173,11 @@ class LanguageData:
         fillers, negations, answers, contrasts, waits, go_aheads, farewells, thanks,
             corrections, question_words, conditionals, deferrals, postponements, subordinators,
             determiners, time_nouns, demonstratives, mentions, past, names, request_openers,
-            business_objects, messaging, further, redirects, instructions, pronouns, partials,
-            meetings, subjects, subject_questions, ordering, referring, wanting, stopping, making,
-            relatives, progressives, processes, reasons, politeness, acknowledgements,
-            submissions, sending, resumptions, callbacks:
+            business_objects, possessives, own_words, articles, common_verbs, messaging,
+            further, redirects, instructions, pronouns, partials, meetings, subjects,
+            subject_questions, ordering, referring, wanting, stopping, making, relatives,
+            progressives, processes, reasons, politeness, acknowledgements, submissions, sending,
+            resumptions, callbacks:
             Word lists for the guards (see the module docstring).
         opt_in: Whole messages that opt a user back in after an opt-out (``"alta"``,
             ``"start"``), as written; compared case- and accent-insensitively.
@@ -201,6 +202,10 @@ class LanguageData:
     names: tuple[Phrase, ...] = ()
     request_openers: tuple[Phrase, ...] = ()
     business_objects: tuple[Phrase, ...] = ()
+    possessives: tuple[Phrase, ...] = ()
+    own_words: tuple[Phrase, ...] = ()
+    articles: tuple[Phrase, ...] = ()
+    common_verbs: tuple[Phrase, ...] = ()
     messaging: tuple[Phrase, ...] = ()
     further: tuple[Phrase, ...] = ()
     redirects: tuple[Phrase, ...] = ()

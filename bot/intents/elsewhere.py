@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.intents.analyzer import Clause
+from bot.intents.business import names_a_thing
 from bot.intents.index import PhraseIndex
 from bot.intents.questions import opens_question
 from bot.intents.result import CANCEL
@@ -30,6 +31,11 @@ from bot.intents.scoring import (
     BUSINESS_VETO,
     ClauseScore,
 )
+
+MAX_PRONOUN = 3
+"""Letters at most of a ``referring`` word that is a pronoun written onto a verb ("lo", "las")."""
+MIN_STEM = 3
+"""Letters at least of the verb a pronoun is written onto ("cancela" + "lo")."""
 
 
 def business_elsewhere(
@@ -43,7 +49,12 @@ def business_elsewhere(
         return scores
     # any object, the chat's own process too (not business.business_at): "pode parar, não
     # quero mais fazer a inscrição" leaves the stop to refers_back, which takes no object
-    named = [index.business_objects.anywhere(clause.tokens) for clause in clauses]
+    # or a clause before the last that only names a thing ("my eye test at 11, cancel it")
+    named = [
+        index.business_objects.anywhere(clause.tokens)
+        or (n < len(clauses) - 1 and names_a_thing(index, clause.tokens))
+        for n, clause in enumerate(clauses)
+    ]
     if not any(named):
         return scores
     about = _about_the_object(index, clauses, scores)
@@ -66,7 +77,22 @@ def refers_back(index: PhraseIndex, clause: Clause) -> bool:
     if not words:
         return False
     lemmas = {index.lemma_of(word) for word in words}
-    return any(t.norm in words or index.lemma_of(t.norm) in lemmas for t in clause.tokens)
+    return any(
+        t.norm in words or index.lemma_of(t.norm) in lemmas or _enclitic(index, t.norm, lemmas)
+        for t in clause.tokens
+    )
+
+
+def _enclitic(index: PhraseIndex, word: str, lemmas: set[str]) -> bool:
+    """True when ``word`` is a ``referring`` verb with one of the ``referring`` pronouns
+    written onto it ("cancelalo": cancela + lo; "anulala")."""
+    return any(
+        len(word) > len(pronoun) + MIN_STEM
+        and word.endswith(pronoun)
+        and index.lemma_of(word[: -len(pronoun)]) in lemmas
+        for pronoun in index.referring.words
+        if len(pronoun) <= MAX_PRONOUN
+    )
 
 
 def _about_the_object(

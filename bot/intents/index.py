@@ -25,6 +25,7 @@ from bot.intents.result import NONE_INTENT
 from bot.intents.spans import PhraseFinder
 from bot.intents.tense import is_past_form, tells_past
 from bot.intents.typos import TypoSearch
+from bot.intents.wordlists import WordLists
 
 __all__ = ["FILLER", "Entry", "PhraseIndex", "Resolved", "Span"]
 
@@ -37,12 +38,7 @@ _MEMOIZED = ("resolve", "search", "_typo_of", "lemma_of", "compound", "past_form
 """What :meth:`PhraseIndex._memoize` sets: dropped when pickled, set again when loaded."""
 
 
-def _lemmas_of(words: GuardWords, lemmas: LemmaLookup) -> frozenset[str]:
-    """The lemmas of a word list's words ("quiero" → querer): verbs matched in any form."""
-    return frozenset(map(lemmas.lemma, words.words))
-
-
-class PhraseIndex:
+class PhraseIndex(WordLists):
     """All phrases of one language file, indexed for span lookup.
 
     Raises:
@@ -124,56 +120,7 @@ class PhraseIndex:
             words.update(key)
             fuzzy_words.update(w for w in key if len(w) >= config.fuzzy_min_length)
 
-        self.negations = GuardWords(data.negations, analyzer)
-        self.answers = GuardWords(data.answers, analyzer)
-        self.contrasts = GuardWords(data.contrasts, analyzer)
-        self.waits = GuardWords(data.waits, analyzer)
-        self.go_aheads = GuardWords(data.go_aheads, analyzer)
-        self.farewells = GuardWords(data.farewells, analyzer)
-        self.thanks = GuardWords(data.thanks, analyzer)
-        self.corrections = GuardWords(data.corrections, analyzer)
-        self.question_words = GuardWords(data.question_words, analyzer)
-        self.conditionals = GuardWords(data.conditionals, analyzer)
-        self.deferrals = GuardWords(data.deferrals, analyzer)
-        self.postponements = GuardWords(data.postponements, analyzer)
-        self.subordinators = GuardWords(data.subordinators, analyzer)
-        self.past = GuardWords(data.past, analyzer)
-        self.determiners = GuardWords(data.determiners, analyzer)
-        self.time_nouns = GuardWords(data.time_nouns, analyzer)
-        self.demonstratives = GuardWords(data.demonstratives, analyzer)
-        self.mentions = GuardWords(data.mentions, analyzer)
-        self.names = GuardWords(data.names, analyzer)
-        self.request_openers = GuardWords(data.request_openers, analyzer)
-        self.business_objects = GuardWords(data.business_objects, analyzer)
-        self.messaging = GuardWords(data.messaging, analyzer)
-        self.further = GuardWords(data.further, analyzer)
-        self.redirects = GuardWords(data.redirects, analyzer)
-        self.instructions = GuardWords(data.instructions, analyzer)
-        self.partials = GuardWords(data.partials, analyzer)
-        self.subjects = GuardWords(data.subjects, analyzer)
-        self.subject_questions = GuardWords(data.subject_questions, analyzer)
-        self.meetings = GuardWords(data.meetings, analyzer)
-        self.ordering = GuardWords(data.ordering, analyzer)
-        self.making = GuardWords(data.making, analyzer)
-        self.making_lemmas = _lemmas_of(self.making, lemmas)
-        """Lemmas of the ``making`` verbs (:func:`~bot.intents.business.business_at`)."""
-        self.wanting_lemmas = _lemmas_of(GuardWords(data.wanting, analyzer), lemmas)
-        """Lemmas of the ``wanting`` verbs (:func:`~bot.intents.gating.names_object`)."""
-        self.stopping_lemmas = _lemmas_of(GuardWords(data.stopping, analyzer), lemmas)
-        """Lemmas of the ``stopping`` verbs (:func:`~bot.intents.keeping.kept`)."""
-        self.relatives = GuardWords(data.relatives, analyzer)
-        self.progressives = GuardWords(data.progressives, analyzer)
-        self.reasons = GuardWords(data.reasons, analyzer)
-        self.processes = GuardWords(data.processes, analyzer)
-        self.politeness = GuardWords(data.politeness, analyzer)
-        self.acknowledgements = GuardWords(data.acknowledgements, analyzer)
-        self.submissions = GuardWords(data.submissions, analyzer)
-        self.sending = GuardWords(data.sending, analyzer)
-        self.resumptions = GuardWords(data.resumptions, analyzer)
-        self.callbacks = GuardWords(data.callbacks, analyzer)
-        self.leaving_firsts = self.resumptions.firsts | self.callbacks.firsts
-        """First words of the ``resumptions`` and ``callbacks`` (:mod:`bot.intents.leaving`)."""
-        self.referring = GuardWords(data.referring, analyzer)
+        WordLists.__init__(self, data, analyzer, lemmas)
         self.objects = {
             spec.name: GuardWords(spec.objects, analyzer)
             for spec in data.intents.values()

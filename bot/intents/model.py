@@ -17,7 +17,7 @@ from bot.intents.lemmas import LemmaLookup
 from bot.intents.meetings import meeting_goodbyes
 from bot.intents.messaging import messages_refused, messages_stopped
 from bot.intents.normalize import plain_words, prepare
-from bot.intents.result import NONE_INTENT
+from bot.intents.result import GREET, NONE_INTENT
 from bot.intents.scoring import (
     BUSINESS_ELSEWHERE_VETO,
     BUSINESS_VETO,
@@ -303,7 +303,8 @@ class LanguageModel:
         """``scores`` with the author intent a business-object cancel is about (its file's
         ``objects``) at :data:`ROUTED_SCORE` at least, in a message without a question (a
         request aside) whose clause says one of the intent's action words, in no past form
-        and not put off (:meth:`_says_action`):
+        and not put off (:meth:`_says_action`; a greeting's question asks nothing: "oi, tudo
+        bem? cancela minha compra de ontem"):
 
         - a stop (a cancel, an opt-out) of that clause vetoed as about a business object,
           one of the intent's objects, in the clause ("please cancel the dog food order";
@@ -313,8 +314,10 @@ class LanguageModel:
         - the intent's own phrase beside one of its objects, however long the object's
           description ("cancela esse pedido do remédio do gato").
         """
-        if any(clause.is_question for clause in clauses):
-            return scores  # "ya fue la compra, ¿cuándo me llega?"; a request was no veto
+        if any(
+            c.is_question and GREET not in s.scores for c, s in zip(clauses, scores, strict=True)
+        ):
+            return scores  # "ya fue la compra, ¿cuándo me llega?"; not "oi, tudo bem? cancela"
         routed = list(scores)
         for intent, objects in self.index.objects.items():
             named = [objects.anywhere(clause.tokens) for clause in clauses]

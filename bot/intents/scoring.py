@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.intents import business
 from bot.intents.analyzer import Clause, Token, TokenKind
-from bot.intents.business import business_at, process_modifiers, relative_process, sent_object
 from bot.intents.complements import negated_complement, negated_throughout
 from bot.intents.config import ScoringConfig
 from bot.intents.guards import in_a_run, opens_filler
@@ -238,10 +238,10 @@ class ClauseScorer:
                 for span in select_context(context, intent, taken):
                     kept_context.append(span)
                     covered.update(range(span.start, span.end))
-                # "the booking form", "the claim i was filing"
-                covered |= process_modifiers(self._index, tokens, covered)
-                covered |= relative_process(self._index, tokens, covered)
-                covered |= sent_object(self._index, tokens, spans, covered)  # "the daily tips"
+                # "the booking form", "the claim i was filing", "the daily tips"
+                covered |= business.process_modifiers(self._index, tokens, covered)
+                covered |= business.relative_process(self._index, tokens, covered)
+                covered |= business.sent_object(self._index, tokens, spans, covered)
             coverage = sum(weights[i] for i in covered) / total
             scores[intent] = self._confidence(spans, weights, coverage)
         if kept_context:
@@ -338,6 +338,8 @@ class ClauseScorer:
             and not clause.is_question
         ):  # (a negated phrase's trailing "não" is concord: "não quero mais isso não")
             return f"{NEGATED} by a trailing {tokens[span.end].orth!r}"
+        if not traits.closing and business.stopped_at(index, tokens, span.start):
+            return _BUSINESS  # "cancel my free trial": the trial is stopped, not asked for
         if not traits.guarded:
             return None
         if traits.closing and span.start > 0 and index.mentions.ends_at(tokens, span.start - 1):
@@ -370,10 +372,8 @@ class ClauseScorer:
             before = span.start - 1
             if before in free and index.determiners.ends_at(tokens, before):
                 return NOUN_VETO  # before the object: "the stop button on my order page"
-            if any(business_at(index, tokens, i) for i in near):
-                return _BUSINESS
-            if span.end in free and index.partial_at(tokens, span.end):
-                return _BUSINESS  # a part of what was asked for: "cancela só a batata"
+            if business.object_after(index, tokens, span.end, near, free, fillers, traits.farewell):
+                return _BUSINESS  # "cancel my booking", "cancela só a batata", "cancel my 4pm"
             name = name_reason(self._index, span, resolved, tokens, fillers)
             if name is not None:
                 return name

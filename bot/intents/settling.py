@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from bot.intents.analyzer import Clause, Token, TokenKind
 from bot.intents.coverage import Seen, Tried, opening, slot_answer, unexplained
-from bot.intents.gating import request_opener
+from bot.intents.gating import about_business, request_opener
 from bot.intents.keeping import kept
 from bot.intents.leaving import later_said
 from bot.intents.model import LanguageModel, fillers_only
@@ -228,6 +228,9 @@ def instructs(model: LanguageModel, clause: Clause, score: ClauseScore) -> bool:
     return any(index.instructions.starts_at(tokens, i) for i in (start, *candidates))
 
 
+_GREETED_REQUEST = "a request about a business object (about_business) after the greeting: none"
+
+
 def settle(
     result: IntentResult, seen: Seen, expecting_free_text: bool
 ) -> tuple[IntentResult, str | None]:
@@ -255,8 +258,11 @@ def _settled(
     question after it (:func:`asks_more`), an opt-out beside another way to reach the user is
     asked about (:func:`redirects`), a goodbye beside an instruction to the business is asked
     about (:func:`instructed`), a goodbye before a well-being question is a greeting
-    (:func:`greets_after`: "good night, how are you?"), a greeting that doubles as a farewell
-    after thanks is a goodbye (:func:`farewell`)."""
+    (:func:`greets_after`: "good night, how are you?"), a greeting before a request about a
+    business object is none (:func:`~bot.intents.gating.about_business`: "hi, I need to
+    cancel my dentist appointment", which the help answers, not the welcome; ``ranked``
+    keeps the greeting), a greeting that doubles as a farewell after thanks is a goodbye
+    (:func:`farewell`)."""
     closes = {result.intent, result.confirm} & {CANCEL, GOODBYE}
     if closes and kept(seen) and not leaves_later(seen):  # "no frenes, está buenísimo"
         return result.without(CANCEL).without(GOODBYE), "a stop said negated (kept): no close"
@@ -294,6 +300,9 @@ def _settled(
         return result.asking(CANCEL), "a go-ahead (go_aheads): the cancel is asked about"
     if result.intent == CANCEL and asks_more(seen):  # "forget it, do you have it in blue?"
         return result.asking(CANCEL), "a question after it: the cancel is asked about"
+    if result.intent == GREET and any(about_business(tried) for tried in seen):
+        # "hi, i need to cancel my dentist appointment": a request the greeting opens
+        return replace(result, intent=NONE_INTENT, confidence=0.0), _GREETED_REQUEST
     if result.intent == GREET and not expecting_free_text and seen and farewell(seen[-1]):
         said = ((GOODBYE, result.confidence),)  # "valeu parceiro, boa noite"
         farewell_after_thanks = "a farewell greeting after thanks (farewells): goodbye"

@@ -849,6 +849,36 @@ ROUND_28 = [
     ("não quero mais receber mensagens, obrigado, tchau", "pt", "opt_out", None),
 ]
 
+ROUND_29 = [
+    # (text, lang, intent, confirm): round 29's rules (docs/intents.md, "Round 29")
+    # a possessive right after a close asked for: the user's own thing, whatever it is
+    ("cancel my 5pm with the accountant", "en", "none", None),
+    ("please cancel my tyre fitting on monday", "en", "none", None),
+    ("cancelá mi lavado del auto del jueves", "es", "none", None),
+    ("cancela meu corte de cabelo de sábado", "pt", "none", None),
+    # ...not the chat's own process, a vocative, or what an opt-out stops
+    ("cancel my registration", "en", "cancel", None),
+    ("deixa pra lá, minha filha", "pt", "cancel", None),
+    ("stop spamming my phone", "en", "opt_out", None),
+    # a clause that only names a thing, then a cancel that refers back: about that thing
+    ("the wheel alignment on friday, cancel it please", "en", "none", None),
+    ("el lavado de la moto del martes, cancelalo", "es", "none", None),
+    ("a vistoria do apartamento, a de segunda, pode cancelar", "pt", "none", None),
+    # a statement before the cancel: the chat is given up
+    ("my husband says no, cancel it", "en", "cancel", None),
+    ("mi esposa dice que no, cancelalo", "es", "cancel", None),
+    ("o meu chefe não deixou, pode cancelar", "pt", "cancel", None),
+    # the user's own trial, stopped: neither a close nor a request for a trial
+    ("cancelá mi prueba gratis antes de que me cobren", "es", "none", None),
+    ("cancela meu teste grátis", "pt", "none", None),
+    # a greeting before a request about a business object: none (the help, not the welcome)
+    ("hi, please cancel my gym membership", "en", "none", None),
+    ("hola, quisiera cancelar el turno de la peluquería", "es", "none", None),
+    # ...and a greeting's question does not keep an order cancel from its flow
+    ("oi, tudo bem? cancela o pedido 4410 por favor", "pt", "cancel_order", None),
+    ("hola", "es", "greet", None),
+]
+
 @pytest.mark.parametrize(
     ("text", "lang", "intent", "confirm"),
     ROUND_13
@@ -866,9 +896,10 @@ ROUND_28 = [
     + ROUND_25
     + ROUND_26
     + ROUND_27
-    + ROUND_28,
+    + ROUND_28
+    + ROUND_29,
 )
-def test_round_13_to_28_rules(
+def test_round_13_to_29_rules(
     trilingual: IntentClassifier, text: str, lang: str, intent: str, confirm: str | None
 ) -> None:
     result = trilingual.classify(text, lang)
