@@ -26,6 +26,7 @@ makes the message no goodbye, unless the clause gives a later time (:func:`later
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from bot.intents.analyzer import Clause, TokenKind
@@ -55,18 +56,23 @@ NEGATION_WINDOW = 3
 
 
 def leaving_goodbyes(
-    index: PhraseIndex, clauses: tuple[Clause, ...], scores: list[ClauseScore]
+    index: PhraseIndex,
+    clauses: tuple[Clause, ...],
+    scores: list[ClauseScore],
+    tags: AbstractSet[int] = frozenset(),
 ) -> list[ClauseScore]:
     """``scores`` (one per clause) with a goodbye of at least :data:`LEAVING_SCORE` in each
     clause that says the user leaves for later (:func:`_leaves`), unless it or the clause
     before it (fillers-only clauses aside) opens with a conditional. Not in a message with a
-    question, another intent heard or a negated one (:data:`_SAID_BESIDE`)."""
+    question, another intent heard or a negated one (:data:`_SAID_BESIDE`); the clauses of
+    ``tags`` (positions of tag questions, fillers only: "vou pensar e te falo, tá?") ask for
+    assent, not about the deferral."""
     firsts = index.leaving_firsts
     said = [not firsts.isdisjoint(token.norm for token in clause.tokens) for clause in clauses]
     if not any(said):
         return scores  # most messages: no word of either list
     # "my contract finish next month, any new vessel?"; "deixa pra lá, depois eu vejo"
-    if any(clause.is_question for clause in clauses) or any(
+    if any(c.is_question and n not in tags for n, c in enumerate(clauses)) or any(
         set(score.scores) - _SAID_BESIDE
         or any(why.startswith(NEGATED) for why in score.vetoes.values())
         for score in scores

@@ -232,7 +232,10 @@ class LanguageModel:
         scores = [self._scorer.score(c, items) for c, items in zip(clauses, resolved, strict=True)]
         if self.alone:
             scores = self._alones(clauses, scores)
-        scores = leaving_goodbyes(self.index, clauses, scores)
+        tags = {
+            n for n, c in enumerate(clauses) if n and c.is_question and fillers_only(c, scores[n])
+        }
+        scores = leaving_goodbyes(self.index, clauses, scores, tags)  # "te falo, tá?
         scores = self._conditions(clauses, scores)
         scores = meeting_goodbyes(self.index, self.farewells, self._floor, clauses, scores)
         scores = business_elsewhere(self.index, clauses, scores)

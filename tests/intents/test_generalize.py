@@ -877,6 +877,18 @@ ROUND_29 = [
     # ...and a greeting's question does not keep an order cancel from its flow
     ("oi, tudo bem? cancela o pedido 4410 por favor", "pt", "cancel_order", None),
     ("hola", "es", "greet", None),
+    # dismissing the assistant (alone): a command to be quiet or go, said to it
+    ("siri, be quiet", "en", "cancel", None),
+    ("stop talking now", "en", "cancel", None),
+    ("turn on quiet mode", "en", "none", None),
+    ("ya cállate", "es", "cancel", None),
+    ("cala a boca, alexa", "pt", "cancel", None),
+    # a later time said by what the user waits for, and a tag question after a deferral
+    ("I'll ring you back once I land", "en", "goodbye", None),
+    ("cuando llegue a la oficina te escribo", "es", "goodbye", None),
+    ("assim que eu sair do trabalho te falo", "pt", "goodbye", None),
+    ("lo hablo con mi socio y te aviso, ¿sí?", "es", "goodbye", None),
+    ("can you text me when i get home?", "en", "none", None),
 ]
 
 @pytest.mark.parametrize(
