@@ -889,6 +889,11 @@ ROUND_29 = [
     ("assim que eu sair do trabalho te falo", "pt", "goodbye", None),
     ("lo hablo con mi socio y te aviso, ¿sí?", "es", "goodbye", None),
     ("can you text me when i get home?", "en", "none", None),
+    # nobody asks for the close: a negation (the stop of another clause still closes)
+    ("no one asked you to cancel anything", "en", "none", None),
+    ("nadie pidió cancelar nada", "es", "none", None),
+    ("ninguém pediu pra cancelar", "pt", "none", None),
+    ("no one answers here so cancel", "en", "cancel", None),
 ]
 
 @pytest.mark.parametrize(
