@@ -894,6 +894,10 @@ ROUND_29 = [
     ("nadie pidió cancelar nada", "es", "none", None),
     ("ninguém pediu pra cancelar", "pt", "none", None),
     ("no one answers here so cancel", "en", "cancel", None),
+    # wonder at the speed is an acknowledgement: thanks after it are thanks alone
+    ("qué rapidez, muchas gracias", "es", "none", None),
+    ("barbaridade, que rápido, valeu", "pt", "none", None),
+    ("theek hai, thank you", "en", "none", None),
 ]
 
 @pytest.mark.parametrize(
